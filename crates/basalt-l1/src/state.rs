@@ -1,0 +1,486 @@
+//! Finalized L1 state, the diff one block makes, and views that stack unfinalized diffs on top.
+
+use crate::block::{Block, Header, Receipt};
+use crate::params::{Genesis, GenesisError, Params};
+use basalt_merkle::{Blake3Hasher, MerkleTree, DEFAULT_DEPTH};
+use basalt_types::codec::put_varint;
+use basalt_types::{hash_parts, Amount, Encode, Hash, PublicKey};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// An L1 account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Account {
+    /// Position of the account's leaf in the state tree, assigned at first credit.
+    pub index: u32,
+    /// Spendable balance.
+    pub balance: Amount,
+    /// Number of transactions sent.
+    pub nonce: u64,
+    /// Bonded stake.
+    pub stake: Amount,
+    /// Stake waiting for the next epoch boundary to return to the balance.
+    pub unbonding: Amount,
+}
+
+impl Account {
+    /// The account's leaf digest in the state tree.
+    pub fn leaf(&self, key: &PublicKey) -> Hash {
+        let mut bytes = Vec::with_capacity(96);
+        key.encode_to(&mut bytes);
+        put_varint(&mut bytes, self.balance);
+        put_varint(&mut bytes, self.nonce as u128);
+        put_varint(&mut bytes, self.stake);
+        put_varint(&mut bytes, self.unbonding);
+        Blake3Hasher::leaf(&bytes)
+    }
+
+    fn is_staker(&self) -> bool {
+        self.stake > 0 || self.unbonding > 0
+    }
+}
+
+/// A blob kept for data availability until its retention window passes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredBlob {
+    /// Digest of the data, as committed in the block's blob root.
+    pub hash: Hash,
+    /// Block that posted it.
+    pub height: u64,
+    /// Account that posted it.
+    pub sender: PublicKey,
+    /// The data.
+    pub data: Vec<u8>,
+}
+
+/// Digest of blob data.
+pub fn blob_hash(data: &[u8]) -> Hash {
+    hash_parts("basalt/l1/blob", &[data])
+}
+
+/// Everything one block changed: applied to finalized state on finalization, and also the durable write set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateDiff {
+    /// The block's header (the new head).
+    pub header: Header,
+    /// Every account the block wrote, with its final value.
+    pub accounts: BTreeMap<PublicKey, Account>,
+    /// Accounts created by the block, in index order.
+    pub new_accounts: Vec<PublicKey>,
+    /// The new committee, if the block closed an epoch.
+    pub committee: Option<Vec<PublicKey>>,
+    /// Blobs the block posted.
+    pub blobs: Vec<StoredBlob>,
+    /// Blobs from this height and below are pruned.
+    pub prune_blobs_through: Option<u64>,
+    /// Fees burned by the block.
+    pub burned: Amount,
+    /// Receipts, in transaction order.
+    pub receipts: Vec<Receipt>,
+}
+
+/// Finalized L1 state.
+#[derive(Clone)]
+pub struct L1State {
+    chain_id: u64,
+    params: Params,
+    head: Header,
+    accounts: HashMap<PublicKey, Account>,
+    tree: MerkleTree<Blake3Hasher>,
+    stakers: BTreeSet<PublicKey>,
+    committee: Vec<PublicKey>,
+    blobs: HashMap<Hash, StoredBlob>,
+    blobs_by_height: BTreeMap<u64, Vec<Hash>>,
+    burned: Amount,
+    genesis_supply: Amount,
+}
+
+/// Digest of a committee.
+pub fn committee_hash(committee: &[PublicKey]) -> Hash {
+    let parts: Vec<&[u8]> = committee.iter().map(|k| k.0.as_slice()).collect();
+    hash_parts("basalt/l1/committee", &parts)
+}
+
+/// The state root a header commits to.
+pub fn state_root(accounts_root: Hash, committee: &[PublicKey]) -> Hash {
+    hash_parts(
+        "basalt/l1/state",
+        &[&accounts_root.0, &committee_hash(committee).0],
+    )
+}
+
+/// The committee: top `max` stakers with at least `min_stake`, by stake then key; equal votes.
+pub fn select_committee(
+    stakes: impl Iterator<Item = (PublicKey, Amount)>,
+    min_stake: Amount,
+    max: u32,
+) -> Vec<PublicKey> {
+    let mut eligible: Vec<(PublicKey, Amount)> = stakes.filter(|(_, s)| *s >= min_stake).collect();
+    eligible.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let mut committee: Vec<PublicKey> = eligible
+        .into_iter()
+        .take(max as usize)
+        .map(|(k, _)| k)
+        .collect();
+    committee.sort();
+    committee
+}
+
+impl L1State {
+    /// Builds the genesis state and block.
+    pub fn genesis(g: &Genesis) -> Result<(Self, Block), GenesisError> {
+        g.params.validate()?;
+        let mut accounts: BTreeMap<PublicKey, Account> = BTreeMap::new();
+        let mut order = Vec::new();
+        let mut supply: Amount = 0;
+        for a in &g.accounts {
+            if accounts.contains_key(&a.key) {
+                return Err(GenesisError::Duplicate(a.key));
+            }
+            order.push(a.key);
+            accounts.insert(
+                a.key,
+                Account {
+                    balance: a.balance,
+                    ..Default::default()
+                },
+            );
+            supply = supply
+                .checked_add(a.balance)
+                .ok_or(GenesisError::SupplyOverflow)?;
+        }
+        let mut seen = BTreeSet::new();
+        for v in &g.validators {
+            if !seen.insert(v.key) {
+                return Err(GenesisError::Duplicate(v.key));
+            }
+            let acc = accounts.entry(v.key).or_insert_with(|| {
+                order.push(v.key);
+                Account::default()
+            });
+            acc.stake = v.stake;
+            supply = supply
+                .checked_add(v.stake)
+                .ok_or(GenesisError::SupplyOverflow)?;
+        }
+        let committee = select_committee(
+            g.validators.iter().map(|v| (v.key, v.stake)),
+            g.params.min_stake,
+            g.params.max_validators,
+        );
+        if committee.is_empty() {
+            return Err(GenesisError::NoValidators);
+        }
+        let mut tree = MerkleTree::new(DEFAULT_DEPTH);
+        let mut by_key = HashMap::with_capacity(order.len());
+        for (i, key) in order.iter().enumerate() {
+            let mut acc = accounts[key];
+            acc.index = i as u32;
+            tree.set(acc.index, acc.leaf(key));
+            by_key.insert(*key, acc);
+        }
+        tree.commit();
+        let stakers = by_key
+            .iter()
+            .filter(|(_, a)| a.is_staker())
+            .map(|(k, _)| *k)
+            .collect();
+        let header = Header {
+            chain_id: g.chain_id,
+            height: 0,
+            parent: Hash::ZERO,
+            timestamp_ms: g.timestamp_ms,
+            proposer: PublicKey::default(),
+            state_root: state_root(tree.root(), &committee),
+            tx_root: Hash::ZERO,
+            blob_root: Hash::ZERO,
+            receipts_root: Hash::ZERO,
+            gas_used: 0,
+            base_fee_per_gas: g.params.initial_base_fee,
+            blob_bytes: 0,
+            blob_base_fee: g.params.initial_blob_base_fee,
+        };
+        let state = L1State {
+            chain_id: g.chain_id,
+            params: g.params.clone(),
+            head: header.clone(),
+            accounts: by_key,
+            tree,
+            stakers,
+            committee,
+            blobs: HashMap::new(),
+            blobs_by_height: BTreeMap::new(),
+            burned: 0,
+            genesis_supply: supply,
+        };
+        Ok((
+            state,
+            Block {
+                header,
+                txs: Vec::new(),
+            },
+        ))
+    }
+
+    /// Chain id.
+    pub fn chain_id(&self) -> u64 {
+        self.chain_id
+    }
+
+    /// Consensus parameters.
+    pub fn params(&self) -> &Params {
+        &self.params
+    }
+
+    /// Header of the last finalized block.
+    pub fn head(&self) -> &Header {
+        &self.head
+    }
+
+    /// An account, if it exists.
+    pub fn account(&self, key: &PublicKey) -> Option<Account> {
+        self.accounts.get(key).copied()
+    }
+
+    /// Number of accounts.
+    pub fn account_count(&self) -> usize {
+        self.accounts.len()
+    }
+
+    /// The current committee, sorted by key.
+    pub fn committee(&self) -> &[PublicKey] {
+        &self.committee
+    }
+
+    /// Every account with stake or unbonding stake.
+    pub fn stakers(&self) -> impl Iterator<Item = (PublicKey, Account)> + '_ {
+        self.stakers.iter().map(|k| (*k, self.accounts[k]))
+    }
+
+    /// A retained blob by digest.
+    pub fn blob(&self, hash: &Hash) -> Option<&StoredBlob> {
+        self.blobs.get(hash)
+    }
+
+    /// Number of retained blobs.
+    pub fn blob_count(&self) -> usize {
+        self.blobs.len()
+    }
+
+    /// Total fees burned since genesis.
+    pub fn burned(&self) -> Amount {
+        self.burned
+    }
+
+    /// Supply created at genesis; balances, stake and burns always add up to it.
+    pub fn genesis_supply(&self) -> Amount {
+        self.genesis_supply
+    }
+
+    /// Sum of balances, stake and unbonding stake over all accounts.
+    pub fn circulating(&self) -> Amount {
+        self.accounts
+            .values()
+            .map(|a| a.balance + a.stake + a.unbonding)
+            .sum()
+    }
+
+    /// Root of the accounts tree.
+    pub fn accounts_root(&self) -> Hash {
+        self.tree.root()
+    }
+
+    /// A Merkle proof of an account's leaf against the accounts root.
+    pub fn account_proof(&self, key: &PublicKey) -> Option<basalt_merkle::MerkleProof<Hash>> {
+        self.accounts.get(key).map(|a| self.tree.proof(a.index))
+    }
+
+    /// Applies the diff of the next block. Panics if the diff does not build on the head: the caller
+    /// only applies diffs it executed against this state.
+    pub fn apply(&mut self, diff: &StateDiff) {
+        assert_eq!(
+            diff.header.parent,
+            self.head.hash(),
+            "diff does not extend the head"
+        );
+        for key in &diff.new_accounts {
+            debug_assert!(!self.accounts.contains_key(key));
+        }
+        for (key, acc) in &diff.accounts {
+            self.accounts.insert(*key, *acc);
+            self.tree.set(acc.index, acc.leaf(key));
+            if acc.is_staker() {
+                self.stakers.insert(*key);
+            } else {
+                self.stakers.remove(key);
+            }
+        }
+        self.tree.commit();
+        if let Some(c) = &diff.committee {
+            self.committee = c.clone();
+        }
+        for b in &diff.blobs {
+            self.blobs_by_height
+                .entry(b.height)
+                .or_default()
+                .push(b.hash);
+            self.blobs.insert(b.hash, b.clone());
+        }
+        if let Some(through) = diff.prune_blobs_through {
+            let keep = self.blobs_by_height.split_off(&(through + 1));
+            for hashes in std::mem::replace(&mut self.blobs_by_height, keep).into_values() {
+                for h in hashes {
+                    self.blobs.remove(&h);
+                }
+            }
+        }
+        self.burned += diff.burned;
+        self.head = diff.header.clone();
+        debug_assert_eq!(
+            state_root(self.tree.root(), &self.committee),
+            self.head.state_root
+        );
+    }
+
+    /// Rebuilds state from its parts, as a store recovers it after a restart.
+    #[allow(clippy::too_many_arguments)]
+    pub fn restore(
+        chain_id: u64,
+        params: Params,
+        head: Header,
+        accounts: Vec<(PublicKey, Account)>,
+        committee: Vec<PublicKey>,
+        blobs: Vec<StoredBlob>,
+        burned: Amount,
+        genesis_supply: Amount,
+    ) -> Result<Self, String> {
+        let mut tree = MerkleTree::new(DEFAULT_DEPTH);
+        let mut map = HashMap::with_capacity(accounts.len());
+        let mut stakers = BTreeSet::new();
+        for (key, acc) in accounts {
+            tree.set(acc.index, acc.leaf(&key));
+            if acc.is_staker() {
+                stakers.insert(key);
+            }
+            map.insert(key, acc);
+        }
+        tree.commit();
+        if state_root(tree.root(), &committee) != head.state_root {
+            return Err("stored accounts do not match the stored head's state root".into());
+        }
+        let mut blobs_by_height: BTreeMap<u64, Vec<Hash>> = BTreeMap::new();
+        let mut by_hash = HashMap::new();
+        for b in blobs {
+            blobs_by_height.entry(b.height).or_default().push(b.hash);
+            by_hash.insert(b.hash, b);
+        }
+        Ok(L1State {
+            chain_id,
+            params,
+            head,
+            accounts: map,
+            tree,
+            stakers,
+            committee,
+            blobs: by_hash,
+            blobs_by_height,
+            burned,
+            genesis_supply,
+        })
+    }
+}
+
+/// Finalized state with zero or more unfinalized diffs stacked on it, oldest first.
+pub struct StateView<'a> {
+    base: &'a L1State,
+    pending: Vec<&'a StateDiff>,
+}
+
+impl<'a> StateView<'a> {
+    /// A view of `base` followed by `pending` (each diff must extend the one before).
+    pub fn new(base: &'a L1State, pending: Vec<&'a StateDiff>) -> Self {
+        let mut parent = base.head.hash();
+        for d in &pending {
+            assert_eq!(d.header.parent, parent, "pending diffs must form a chain");
+            parent = d.header.hash();
+        }
+        StateView { base, pending }
+    }
+
+    /// The finalized base.
+    pub fn base(&self) -> &L1State {
+        self.base
+    }
+
+    /// Header of the newest block in the view.
+    pub fn head(&self) -> &Header {
+        self.pending.last().map_or(&self.base.head, |d| &d.header)
+    }
+
+    /// An account as of the newest block.
+    pub fn account(&self, key: &PublicKey) -> Option<Account> {
+        for d in self.pending.iter().rev() {
+            if let Some(a) = d.accounts.get(key) {
+                return Some(*a);
+            }
+        }
+        self.base.account(key)
+    }
+
+    /// The index the next new account gets.
+    pub fn next_index(&self) -> u64 {
+        self.base.accounts.len() as u64
+            + self
+                .pending
+                .iter()
+                .map(|d| d.new_accounts.len() as u64)
+                .sum::<u64>()
+    }
+
+    /// The committee as of the newest block.
+    pub fn committee(&self) -> &[PublicKey] {
+        self.pending
+            .iter()
+            .rev()
+            .find_map(|d| d.committee.as_deref())
+            .unwrap_or(&self.base.committee)
+    }
+
+    /// Stakers as of the newest block, with `extra` writes on top.
+    pub fn stakers_with(
+        &self,
+        extra: &BTreeMap<PublicKey, Account>,
+    ) -> BTreeMap<PublicKey, Account> {
+        let mut out: BTreeMap<PublicKey, Account> = self.base.stakers().collect();
+        let writes = self
+            .pending
+            .iter()
+            .map(|d| &d.accounts)
+            .chain(std::iter::once(extra));
+        for map in writes {
+            for (k, a) in map {
+                if a.is_staker() {
+                    out.insert(*k, *a);
+                } else {
+                    out.remove(k);
+                }
+            }
+        }
+        out
+    }
+
+    /// The accounts root with `extra` writes on top of the view.
+    pub fn accounts_root_with(&self, extra: &BTreeMap<PublicKey, Account>) -> Hash {
+        let mut leaves = BTreeMap::new();
+        let writes = self
+            .pending
+            .iter()
+            .map(|d| &d.accounts)
+            .chain(std::iter::once(extra));
+        for map in writes {
+            for (k, a) in map {
+                leaves.insert(a.index, a.leaf(k));
+            }
+        }
+        self.base.tree.root_with(&leaves)
+    }
+}

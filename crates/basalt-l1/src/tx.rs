@@ -1,0 +1,376 @@
+//! L1 transactions: encoding, signing and signature verification.
+
+use crate::params::{MAX_BLOB_BYTES, MAX_TX_BYTES};
+use basalt_types::codec::{put_bytes, put_varint};
+use basalt_types::{
+    hash_parts, Amount, Decode, DecodeError, Decoder, Encode, Hash, Keypair, PublicKey, Signature,
+    SignatureError,
+};
+
+/// Encoding version of transactions.
+pub const TX_VERSION: u8 = 1;
+
+/// What a transaction does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Moves `amount` to `to`, creating the account if new.
+    Transfer {
+        /// Recipient.
+        to: PublicKey,
+        /// Amount moved.
+        amount: Amount,
+    },
+    /// Bonds `amount` of the sender's balance as stake.
+    Stake {
+        /// Amount bonded.
+        amount: Amount,
+    },
+    /// Starts unbonding `amount` of stake; it returns to the balance at the next epoch boundary.
+    Unstake {
+        /// Amount unbonded.
+        amount: Amount,
+    },
+    /// Publishes opaque data for data availability; its bytes pay the blob fee.
+    PostBlob {
+        /// The blob.
+        data: Vec<u8>,
+        /// Most the sender will pay per blob byte.
+        max_fee_per_blob_byte: u64,
+    },
+}
+
+impl Action {
+    /// Tokens the action moves out of the sender's balance (beyond fees).
+    pub fn value(&self) -> Amount {
+        match self {
+            Action::Transfer { amount, .. } | Action::Stake { amount } => *amount,
+            Action::Unstake { .. } | Action::PostBlob { .. } => 0,
+        }
+    }
+
+    /// Blob bytes the action posts.
+    pub fn blob_bytes(&self) -> u64 {
+        match self {
+            Action::PostBlob { data, .. } => data.len() as u64,
+            _ => 0,
+        }
+    }
+
+    /// Gas charged for the action.
+    pub fn gas(&self) -> u64 {
+        match self {
+            Action::Transfer { .. } => crate::params::TRANSFER_GAS,
+            Action::Stake { .. } | Action::Unstake { .. } => crate::params::STAKE_GAS,
+            Action::PostBlob { .. } => crate::params::BLOB_TX_GAS,
+        }
+    }
+}
+
+/// The signed content of a transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transaction {
+    /// Chain this transaction is valid on.
+    pub chain_id: u64,
+    /// Sender's nonce: exactly the account's next nonce.
+    pub nonce: u64,
+    /// Most the sender pays per gas, base fee plus tip.
+    pub max_fee_per_gas: u64,
+    /// Tip per gas to the proposer, capped by `max_fee_per_gas - base_fee`.
+    pub priority_fee_per_gas: u64,
+    /// What it does.
+    pub action: Action,
+}
+
+/// A transaction with its sender and signature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedTransaction {
+    /// Sender, whose key signed.
+    pub signer: PublicKey,
+    /// Content.
+    pub tx: Transaction,
+    /// ed25519 signature over [`SignedTransaction::signing_hash`].
+    pub signature: Signature,
+}
+
+impl Encode for Action {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        match self {
+            Action::Transfer { to, amount } => {
+                out.push(0);
+                to.encode_to(out);
+                put_varint(out, *amount);
+            }
+            Action::Stake { amount } => {
+                out.push(1);
+                put_varint(out, *amount);
+            }
+            Action::Unstake { amount } => {
+                out.push(2);
+                put_varint(out, *amount);
+            }
+            Action::PostBlob {
+                data,
+                max_fee_per_blob_byte,
+            } => {
+                out.push(3);
+                put_varint(out, *max_fee_per_blob_byte as u128);
+                put_bytes(out, data);
+            }
+        }
+    }
+}
+
+impl Decode for Action {
+    fn decode_from(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        Ok(match d.u8()? {
+            0 => Action::Transfer {
+                to: PublicKey::decode_from(d)?,
+                amount: d.varint()?,
+            },
+            1 => Action::Stake {
+                amount: d.varint()?,
+            },
+            2 => Action::Unstake {
+                amount: d.varint()?,
+            },
+            3 => {
+                let max_fee_per_blob_byte = d.varint_u64()?;
+                let data = d.bytes("blob", MAX_BLOB_BYTES)?.to_vec();
+                Action::PostBlob {
+                    data,
+                    max_fee_per_blob_byte,
+                }
+            }
+            tag => {
+                return Err(DecodeError::UnknownTag {
+                    what: "action",
+                    tag: tag as u64,
+                })
+            }
+        })
+    }
+}
+
+impl Encode for Transaction {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        out.push(TX_VERSION);
+        put_varint(out, self.chain_id as u128);
+        put_varint(out, self.nonce as u128);
+        put_varint(out, self.max_fee_per_gas as u128);
+        put_varint(out, self.priority_fee_per_gas as u128);
+        self.action.encode_to(out);
+    }
+}
+
+impl Decode for Transaction {
+    fn decode_from(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        let version = d.u8()?;
+        if version != TX_VERSION {
+            return Err(DecodeError::UnknownTag {
+                what: "transaction version",
+                tag: version as u64,
+            });
+        }
+        Ok(Transaction {
+            chain_id: d.varint_u64()?,
+            nonce: d.varint_u64()?,
+            max_fee_per_gas: d.varint_u64()?,
+            priority_fee_per_gas: d.varint_u64()?,
+            action: Action::decode_from(d)?,
+        })
+    }
+}
+
+impl Encode for SignedTransaction {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        self.signer.encode_to(out);
+        self.tx.encode_to(out);
+        self.signature.encode_to(out);
+    }
+}
+
+impl Decode for SignedTransaction {
+    fn decode_from(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        Ok(SignedTransaction {
+            signer: PublicKey::decode_from(d)?,
+            tx: Transaction::decode_from(d)?,
+            signature: Signature::decode_from(d)?,
+        })
+    }
+}
+
+impl Transaction {
+    /// Signs the transaction as `keypair`.
+    pub fn sign(self, keypair: &Keypair) -> SignedTransaction {
+        let signer = keypair.public();
+        let signature = keypair.sign(&signing_hash(&signer, &self).0);
+        SignedTransaction {
+            signer,
+            tx: self,
+            signature,
+        }
+    }
+}
+
+/// The digest a sender signs: domain, sender and the encoded content.
+fn signing_hash(signer: &PublicKey, tx: &Transaction) -> Hash {
+    hash_parts("basalt/l1/tx-sign", &[&signer.0, &tx.to_bytes()])
+}
+
+impl SignedTransaction {
+    /// Decodes a transaction from untrusted bytes, bounded by [`MAX_TX_BYTES`].
+    pub fn decode_untrusted(bytes: &[u8]) -> Result<Self, DecodeError> {
+        if bytes.len() > MAX_TX_BYTES {
+            return Err(DecodeError::TooLong {
+                what: "transaction",
+                len: bytes.len() as u64,
+                max: MAX_TX_BYTES as u64,
+            });
+        }
+        Self::from_bytes(bytes)
+    }
+
+    /// The digest the signer signed.
+    pub fn signing_hash(&self) -> Hash {
+        signing_hash(&self.signer, &self.tx)
+    }
+
+    /// The transaction id: a digest of the full encoding.
+    pub fn hash(&self) -> Hash {
+        hash_parts("basalt/l1/tx", &[&self.to_bytes()])
+    }
+
+    /// Checks the signature, yielding a transaction the executor accepts.
+    pub fn verify(self) -> Result<VerifiedTx, SignatureError> {
+        let msg = self.signing_hash();
+        self.signer.verify(&msg.0, &self.signature)?;
+        Ok(VerifiedTx::new(self))
+    }
+}
+
+/// A transaction whose signature has been checked. Only [`SignedTransaction::verify`] and
+/// [`verify_all`] make one, so the executor never sees an unchecked signature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedTx {
+    tx: SignedTransaction,
+    hash: Hash,
+    encoded_len: usize,
+}
+
+impl VerifiedTx {
+    fn new(tx: SignedTransaction) -> Self {
+        let bytes = tx.to_bytes();
+        let hash = hash_parts("basalt/l1/tx", &[&bytes]);
+        VerifiedTx {
+            tx,
+            hash,
+            encoded_len: bytes.len(),
+        }
+    }
+
+    /// The transaction.
+    pub fn tx(&self) -> &SignedTransaction {
+        &self.tx
+    }
+
+    /// Its id.
+    pub fn hash(&self) -> Hash {
+        self.hash
+    }
+
+    /// Its encoded size in bytes.
+    pub fn encoded_len(&self) -> usize {
+        self.encoded_len
+    }
+
+    /// The transaction, dropping the proof of verification.
+    pub fn into_inner(self) -> SignedTransaction {
+        self.tx
+    }
+}
+
+/// Verifies a list of signatures with one batch check; on failure, names the first bad one.
+pub fn verify_all(txs: Vec<SignedTransaction>) -> Result<Vec<VerifiedTx>, (usize, SignatureError)> {
+    let mut keys = Vec::with_capacity(txs.len());
+    for (i, t) in txs.iter().enumerate() {
+        keys.push(t.signer.verifying_key().map_err(|e| (i, e))?);
+    }
+    let digests: Vec<Hash> = txs.iter().map(|t| t.signing_hash()).collect();
+    let msgs: Vec<&[u8]> = digests.iter().map(|h| h.0.as_slice()).collect();
+    let sigs: Vec<Signature> = txs.iter().map(|t| t.signature).collect();
+    if basalt_types::verify_batch(&keys, &msgs, &sigs).is_err() {
+        // Batch checks only say "some signature is bad": find which, strictly.
+        for (i, t) in txs.iter().enumerate() {
+            t.signer
+                .verify(&digests[i].0, &t.signature)
+                .map_err(|e| (i, e))?;
+        }
+    }
+    Ok(txs.into_iter().map(VerifiedTx::new).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use basalt_types::dev_keypair;
+
+    fn transfer(nonce: u64) -> Transaction {
+        Transaction {
+            chain_id: 7,
+            nonce,
+            max_fee_per_gas: 10,
+            priority_fee_per_gas: 1,
+            action: Action::Transfer {
+                to: dev_keypair("t", 9).public(),
+                amount: 5,
+            },
+        }
+    }
+
+    #[test]
+    fn signed_transaction_roundtrips_and_verifies() {
+        let stx = transfer(3).sign(&dev_keypair("t", 1));
+        let bytes = stx.to_bytes();
+        let back = SignedTransaction::decode_untrusted(&bytes).unwrap();
+        assert_eq!(back, stx);
+        assert_eq!(back.clone().verify().unwrap().hash(), stx.hash());
+    }
+
+    #[test]
+    fn changing_any_signed_field_breaks_the_signature() {
+        let stx = transfer(3).sign(&dev_keypair("t", 1));
+        let mut other = stx.clone();
+        other.tx.nonce = 4;
+        assert!(other.verify().is_err());
+        let mut other = stx.clone();
+        other.tx.chain_id = 8;
+        assert!(other.verify().is_err());
+        let mut other = stx;
+        other.signer = dev_keypair("t", 2).public();
+        assert!(other.verify().is_err());
+    }
+
+    #[test]
+    fn batch_verification_names_the_bad_transaction() {
+        let mut txs: Vec<_> = (0..5)
+            .map(|i| transfer(i).sign(&dev_keypair("t", i)))
+            .collect();
+        txs[2].tx.nonce = 99;
+        assert_eq!(verify_all(txs).unwrap_err().0, 2);
+    }
+
+    #[test]
+    fn unknown_versions_tags_and_oversized_input_are_rejected() {
+        let mut bytes = transfer(0).sign(&dev_keypair("t", 1)).to_bytes();
+        bytes[32] = 9;
+        assert!(matches!(
+            SignedTransaction::decode_untrusted(&bytes),
+            Err(DecodeError::UnknownTag { .. })
+        ));
+        let huge = vec![0u8; MAX_TX_BYTES + 1];
+        assert!(matches!(
+            SignedTransaction::decode_untrusted(&huge),
+            Err(DecodeError::TooLong { .. })
+        ));
+    }
+}

@@ -1,0 +1,16 @@
+//! Merkle commitments for Basalt state.
+//!
+//! [`MerkleTree`] is a binary tree of fixed depth (32 by default, so any `u32` is a leaf index) whose
+//! empty leaves all hash to [`TreeHasher::empty_leaf`]; an empty subtree of any height therefore has a
+//! known digest and is never stored. Leaves are stored densely up to the highest index written, which
+//! suits state whose indices are allocated in order (accounts assigned at first credit). Updates are
+//! batched: writes mark leaves dirty and [`MerkleTree::commit`] rehashes each touched path once.
+//! [`MerkleTree::root_with`] computes the root a set of extra writes would give without changing the tree,
+//! which is how unfinalized blocks are checked against finalized state.
+//!
+//! The hasher is a parameter ([`TreeHasher`]): blake3 for L1 and optimistic rollups, a SNARK-friendly hash
+//! for ZK rollups. Proofs ([`MerkleProof`]) carry one sibling per level and verify with the same hasher.
+
+mod tree;
+
+pub use tree::{list_root, Blake3Hasher, MerkleProof, MerkleTree, TreeHasher, DEFAULT_DEPTH};
