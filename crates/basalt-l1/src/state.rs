@@ -241,6 +241,11 @@ impl L1State {
         self.accounts.get(key).copied()
     }
 
+    /// Every account, in no particular order.
+    pub fn all_accounts(&self) -> impl Iterator<Item = (PublicKey, Account)> + '_ {
+        self.accounts.iter().map(|(k, a)| (*k, *a))
+    }
+
     /// Number of accounts.
     pub fn account_count(&self) -> usize {
         self.accounts.len()

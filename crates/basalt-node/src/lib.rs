@@ -1,1 +1,14 @@
-//! basalt-node
+//! The Basalt L1 validator node: a thin shell around the pure `basalt-l1` state machine.
+//!
+//! - [`chain`]: finalized state, executed-but-unfinalized blocks, mempool and transaction status.
+//! - [`mempool`]: the bounded transaction pool.
+//! - [`store`]: durable state in redb, one atomic commit per finalized block.
+//! - [`rpc`]: the JSON-RPC API.
+
+pub mod chain;
+pub mod consensus;
+pub mod devnet;
+pub mod mempool;
+pub mod rpc;
+pub mod store;
+pub mod validator;

@@ -1,0 +1,308 @@
+//! The node's view of the chain: finalized state, executed-but-unfinalized blocks, the mempool and
+//! transaction status. Consensus calls [`Chain::propose`], [`Chain::verify`] and [`Chain::finalize`];
+//! RPC calls the read methods and [`Chain::submit`]. All rules come from `basalt-l1`.
+
+use crate::mempool::{AdmissionError, Mempool, MempoolLimits};
+use crate::store::{Store, StoreError};
+use basalt_l1::{
+    child_fees, verify_block, Block, BlockBuilder, BlockError, ExecutedBlock, Header, L1State,
+    SignedTransaction, StateDiff, StateView,
+};
+use basalt_types::{DecodeError, Hash, PublicKey};
+use std::collections::{HashMap, VecDeque};
+
+/// Most rejected transaction ids remembered for status queries.
+const REJECTED_MEMORY: usize = 10_000;
+/// Most locally submitted transactions waiting to be gossiped; older ones are dropped from the queue
+/// (they stay in the mempool) when no gossip task drains it.
+const OUTBOX_LIMIT: usize = 100_000;
+
+/// Where a transaction stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TxStatus {
+    /// In the mempool.
+    Pending,
+    /// In a verified block not yet finalized.
+    Included {
+        /// Height of that block.
+        height: u64,
+    },
+    /// In a finalized block.
+    Finalized {
+        /// Height.
+        height: u64,
+        /// Whether its action took effect.
+        success: bool,
+        /// Why not, if it did not.
+        error: Option<String>,
+    },
+    /// Dropped: it was refused or became invalid.
+    Rejected {
+        /// Why.
+        error: String,
+    },
+    /// Never seen.
+    Unknown,
+}
+
+/// Why a submitted transaction was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    /// The bytes are not a transaction.
+    #[error("malformed transaction: {0}")]
+    Malformed(#[from] DecodeError),
+    /// The signature does not verify.
+    #[error("invalid signature: {0}")]
+    BadSignature(#[from] basalt_types::SignatureError),
+    /// The mempool refused it.
+    #[error(transparent)]
+    Refused(#[from] AdmissionError),
+}
+
+/// Why a block could not be proposed, verified or finalized.
+#[derive(Debug, thiserror::Error)]
+pub enum ChainError {
+    /// The parent is neither the finalized head nor a known unfinalized block.
+    #[error("unknown parent {0}")]
+    UnknownParent(Hash),
+    /// The block breaks a rule.
+    #[error("invalid block: {0}")]
+    Invalid(#[from] BlockError),
+    /// Storage failed; the node cannot go on safely.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+struct PendingBlock {
+    block: Block,
+    diff: StateDiff,
+}
+
+/// The unfinalized chain from the finalized head to `tip`, oldest first.
+fn ancestry<'a>(
+    state: &L1State,
+    pending: &'a HashMap<Hash, PendingBlock>,
+    tip: &Hash,
+) -> Result<Vec<&'a StateDiff>, ChainError> {
+    let head = state.head().hash();
+    let mut chain = Vec::new();
+    let mut at = *tip;
+    while at != head {
+        let p = pending.get(&at).ok_or(ChainError::UnknownParent(at))?;
+        chain.push(&p.diff);
+        at = p.diff.header.parent;
+    }
+    chain.reverse();
+    Ok(chain)
+}
+
+/// The chain as one node sees it.
+pub struct Chain {
+    state: L1State,
+    store: Store,
+    pending: HashMap<Hash, PendingBlock>,
+    mempool: Mempool,
+    rejected: HashMap<Hash, String>,
+    rejected_order: VecDeque<Hash>,
+    outbox: VecDeque<Vec<u8>>,
+}
+
+impl Chain {
+    /// Wraps recovered state and its store.
+    pub fn new(state: L1State, store: Store, limits: MempoolLimits) -> Self {
+        Chain {
+            state,
+            store,
+            pending: HashMap::new(),
+            mempool: Mempool::new(limits),
+            rejected: HashMap::new(),
+            rejected_order: VecDeque::new(),
+            outbox: VecDeque::new(),
+        }
+    }
+
+    /// Finalized state.
+    pub fn state(&self) -> &L1State {
+        &self.state
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Transactions in the mempool.
+    pub fn mempool_len(&self) -> usize {
+        self.mempool.len()
+    }
+
+    /// Fees the next block on the finalized head will charge.
+    pub fn next_fees(&self) -> (u64, u64) {
+        child_fees(self.state.head(), self.state.params())
+    }
+
+    /// The header of a block this node knows, finalized head or unfinalized.
+    pub fn known_header(&self, hash: &Hash) -> Option<&Header> {
+        if *hash == self.state.head().hash() {
+            return Some(self.state.head());
+        }
+        self.pending.get(hash).map(|p| &p.diff.header)
+    }
+
+    /// Admits a transaction from outside.
+    pub fn submit(&mut self, bytes: &[u8]) -> Result<Hash, SubmitError> {
+        let tx = SignedTransaction::decode_untrusted(bytes)?;
+        let tx = tx.verify()?;
+        let hash = tx.hash();
+        let account = self.state.account(&tx.tx().signer);
+        let (chain_id, fees) = (self.state.chain_id(), self.next_fees());
+        self.mempool
+            .insert(tx, chain_id, self.state.params(), account, fees)?;
+        self.rejected.remove(&hash);
+        Ok(hash)
+    }
+
+    /// Admits a transaction from a client and queues it for gossip to the other validators.
+    pub fn submit_local(&mut self, bytes: &[u8]) -> Result<Hash, SubmitError> {
+        let hash = self.submit(bytes)?;
+        if self.outbox.len() >= OUTBOX_LIMIT {
+            self.outbox.pop_front();
+        }
+        self.outbox.push_back(bytes.to_vec());
+        Ok(hash)
+    }
+
+    /// Takes the transactions waiting to be gossiped.
+    pub fn take_outbox(&mut self) -> Vec<Vec<u8>> {
+        self.outbox.drain(..).collect()
+    }
+
+    /// Builds a block on `parent` from the mempool.
+    pub fn propose(
+        &mut self,
+        parent: Hash,
+        timestamp_ms: u64,
+        proposer: PublicKey,
+        max_txs: usize,
+    ) -> Result<Block, ChainError> {
+        let Chain {
+            state,
+            pending,
+            mempool,
+            ..
+        } = self;
+        let view = StateView::new(state, ancestry(state, pending, &parent)?);
+        let timestamp_ms = timestamp_ms.max(view.head().timestamp_ms + 1);
+        let mut builder = BlockBuilder::new(&view);
+        let dropped = mempool.fill(&mut builder, max_txs);
+        let executed =
+            builder
+                .finish(timestamp_ms, proposer)
+                .map_err(|err| BlockError::InvalidTx {
+                    index: usize::MAX,
+                    err,
+                })?;
+        drop(view);
+        for (hash, err) in dropped {
+            self.remember_rejected(hash, err.to_string());
+        }
+        let block = executed.block.clone();
+        self.remember(executed);
+        Ok(block)
+    }
+
+    /// Verifies a peer's block on its parent and remembers it for finalization.
+    pub fn verify(&mut self, block: &Block) -> Result<(), ChainError> {
+        let hash = block.hash();
+        if self.pending.contains_key(&hash) {
+            return Ok(());
+        }
+        let view = StateView::new(
+            &self.state,
+            ancestry(&self.state, &self.pending, &block.header.parent)?,
+        );
+        let executed = verify_block(&view, block)?;
+        drop(view);
+        self.remember(executed);
+        Ok(())
+    }
+
+    fn remember(&mut self, executed: ExecutedBlock) {
+        let hash = executed.block.hash();
+        self.pending.insert(
+            hash,
+            PendingBlock {
+                block: executed.block,
+                diff: executed.diff,
+            },
+        );
+    }
+
+    /// Finalizes a block: executes it if this node has not, applies it, commits it durably, and
+    /// prunes the mempool and abandoned forks. Blocks must be finalized in height order.
+    pub fn finalize(&mut self, block: &Block) -> Result<Header, ChainError> {
+        let hash = block.hash();
+        if block.header.height <= self.state.head().height {
+            return Ok(self.state.head().clone()); // already finalized (replay after restart)
+        }
+        if block.header.parent != self.state.head().hash() {
+            return Err(ChainError::UnknownParent(block.header.parent));
+        }
+        let pending = match self.pending.remove(&hash) {
+            Some(p) => p,
+            None => {
+                let view = StateView::new(&self.state, vec![]);
+                let executed = verify_block(&view, block)?;
+                PendingBlock {
+                    block: executed.block,
+                    diff: executed.diff,
+                }
+            }
+        };
+        // Durable first: a crash after this line recovers the new head from disk.
+        self.store.commit_block(&pending.block, &pending.diff)?;
+        self.state.apply(&pending.diff);
+        let height = self.state.head().height;
+        self.pending.retain(|_, p| p.diff.header.height > height);
+        let state = &self.state;
+        self.mempool
+            .prune(|k| state.account(k).map_or(0, |a| a.nonce));
+        Ok(self.state.head().clone())
+    }
+
+    fn remember_rejected(&mut self, hash: Hash, error: String) {
+        if self.rejected.insert(hash, error).is_none() {
+            self.rejected_order.push_back(hash);
+            if self.rejected_order.len() > REJECTED_MEMORY {
+                if let Some(old) = self.rejected_order.pop_front() {
+                    self.rejected.remove(&old);
+                }
+            }
+        }
+    }
+
+    /// Where a transaction stands.
+    pub fn tx_status(&self, hash: &Hash) -> Result<TxStatus, StoreError> {
+        if let Some(loc) = self.store.tx(hash)? {
+            return Ok(TxStatus::Finalized {
+                height: loc.height,
+                success: loc.receipt.success,
+                error: loc.receipt.error,
+            });
+        }
+        for p in self.pending.values() {
+            if p.diff.receipts.iter().any(|r| r.tx_hash == *hash) {
+                return Ok(TxStatus::Included {
+                    height: p.diff.header.height,
+                });
+            }
+        }
+        if self.mempool.contains(hash) {
+            return Ok(TxStatus::Pending);
+        }
+        if let Some(e) = self.rejected.get(hash) {
+            return Ok(TxStatus::Rejected { error: e.clone() });
+        }
+        Ok(TxStatus::Unknown)
+    }
+}

@@ -1,0 +1,62 @@
+//! Devnet defaults: deterministic validator keys, funded dev accounts and a genesis to match.
+//!
+//! DEVNET ONLY: every secret here is derived from a public string, so anyone can spend these
+//! accounts and sign as these validators. Never use them on a network that holds value.
+
+use basalt_l1::{Genesis, GenesisAccount, GenesisValidator, Params, ONE_TOKEN};
+use basalt_types::{dev_keypair, Keypair};
+use commonware_codec::DecodeExt;
+use commonware_cryptography::ed25519::PrivateKey;
+use commonware_cryptography::Signer as _;
+
+/// Chain id of the devnet.
+pub const DEVNET_CHAIN_ID: u64 = 31337;
+/// Number of funded dev accounts.
+pub const DEV_ACCOUNTS: u64 = 10;
+/// Balance of each dev account.
+pub const DEV_BALANCE: u128 = 1_000_000 * ONE_TOKEN;
+
+/// Dev validator `i` (DEVNET ONLY).
+pub fn validator_keypair(i: u64) -> Keypair {
+    dev_keypair("basalt-devnet-validator", i)
+}
+
+/// Dev account `i` (DEVNET ONLY).
+pub fn dev_account(i: u64) -> Keypair {
+    dev_keypair("basalt-devnet-account", i)
+}
+
+/// A devnet genesis with `validators` staked validators and the funded dev accounts.
+pub fn devnet_genesis(validators: u64, params: Params, timestamp_ms: u64) -> Genesis {
+    Genesis {
+        chain_id: DEVNET_CHAIN_ID,
+        timestamp_ms,
+        accounts: (0..DEV_ACCOUNTS)
+            .map(|i| GenesisAccount {
+                key: dev_account(i).public(),
+                balance: DEV_BALANCE,
+            })
+            .collect(),
+        validators: (0..validators)
+            .map(|i| GenesisValidator {
+                key: validator_keypair(i).public(),
+                stake: params.min_stake * 10,
+            })
+            .collect(),
+        params,
+    }
+}
+
+/// The consensus signing key of an account keypair (validators sign votes with their account key).
+pub fn consensus_key(kp: &Keypair) -> PrivateKey {
+    let key = PrivateKey::decode(kp.secret().to_vec()).expect("32-byte ed25519 secret");
+    debug_assert_eq!(key.public_key().as_ref(), kp.public().0.as_slice());
+    key
+}
+
+/// The consensus public key of an account key, if the bytes are a valid ed25519 point.
+pub fn consensus_public_key(
+    key: &basalt_types::PublicKey,
+) -> Result<commonware_cryptography::ed25519::PublicKey, commonware_codec::Error> {
+    commonware_cryptography::ed25519::PublicKey::decode(key.0.to_vec())
+}

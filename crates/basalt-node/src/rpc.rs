@@ -1,0 +1,304 @@
+//! The L1 JSON-RPC 2.0 API over HTTP and WebSocket (one port). Methods are documented in `docs/rpc.md`.
+//!
+//! Every parameter is untrusted: hex is parsed strictly, requests are bounded by [`MAX_REQUEST_BYTES`],
+//! and failures are JSON-RPC errors with a message that says what was wrong; nothing changes on error.
+
+use crate::chain::{Chain, SubmitError, TxStatus};
+use basalt_l1::{Action, Block, Header};
+use basalt_types::{codec::parse_hex, Hash, PublicKey};
+use jsonrpsee::server::{Server, ServerConfig, ServerHandle};
+use jsonrpsee::types::{ErrorObject, ErrorObjectOwned, Params};
+use jsonrpsee::{PendingSubscriptionSink, RpcModule, SubscriptionMessage};
+use serde_json::{json, Value};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use tokio::sync::broadcast;
+
+/// Largest request body accepted: a maximal transaction in hex, with room for the envelope.
+pub const MAX_REQUEST_BYTES: u32 = 512 * 1024;
+/// Largest response body.
+pub const MAX_RESPONSE_BYTES: u32 = 32 * 1024 * 1024;
+/// Most concurrent connections.
+pub const MAX_CONNECTIONS: u32 = 256;
+
+/// Error code: invalid parameters (JSON-RPC standard).
+pub const INVALID_PARAMS: i32 = -32602;
+/// Error code: the transaction was refused.
+pub const TX_REJECTED: i32 = -32000;
+/// Error code: the thing asked for does not exist (or was pruned).
+pub const NOT_FOUND: i32 = -32001;
+/// Error code: the node failed internally.
+pub const INTERNAL: i32 = -32603;
+
+/// What RPC handlers share.
+pub struct RpcContext {
+    /// The chain.
+    pub chain: Arc<Mutex<Chain>>,
+    /// Finalized headers, as they happen.
+    pub finalized: broadcast::Sender<Header>,
+}
+
+fn err(code: i32, msg: impl Into<String>) -> ErrorObjectOwned {
+    ErrorObject::owned(code, msg.into(), None::<()>)
+}
+
+fn invalid(msg: impl Into<String>) -> ErrorObjectOwned {
+    err(INVALID_PARAMS, msg)
+}
+
+fn one_string(params: &Params<'_>, what: &str) -> Result<String, ErrorObjectOwned> {
+    let (s,): (String,) = params
+        .parse()
+        .map_err(|_| invalid(format!("expected one string parameter: {what}")))?;
+    Ok(s)
+}
+
+fn parse_key(s: &str) -> Result<PublicKey, ErrorObjectOwned> {
+    PublicKey::from_hex(s)
+        .map_err(|_| invalid("account must be 32 bytes of hex (0x + 64 hex digits)"))
+}
+
+fn parse_hash(s: &str) -> Result<Hash, ErrorObjectOwned> {
+    Hash::from_hex(s).map_err(|_| invalid("hash must be 32 bytes of hex (0x + 64 hex digits)"))
+}
+
+/// A header as JSON.
+pub fn header_json(h: &Header) -> Value {
+    json!({
+        "hash": h.hash(),
+        "height": h.height,
+        "parent": h.parent,
+        "chainId": h.chain_id,
+        "timestampMs": h.timestamp_ms,
+        "proposer": h.proposer,
+        "stateRoot": h.state_root,
+        "txRoot": h.tx_root,
+        "blobRoot": h.blob_root,
+        "receiptsRoot": h.receipts_root,
+        "gasUsed": h.gas_used,
+        "baseFeePerGas": h.base_fee_per_gas,
+        "blobBytes": h.blob_bytes,
+        "blobBaseFee": h.blob_base_fee,
+    })
+}
+
+fn block_json(b: &Block) -> Value {
+    let txs: Vec<Value> = b
+        .txs
+        .iter()
+        .map(|t| {
+            let action = match &t.tx.action {
+                Action::Transfer { to, amount } => {
+                    json!({"type": "transfer", "to": to, "amount": amount.to_string()})
+                }
+                Action::Stake { amount } => json!({"type": "stake", "amount": amount.to_string()}),
+                Action::Unstake { amount } => {
+                    json!({"type": "unstake", "amount": amount.to_string()})
+                }
+                Action::PostBlob {
+                    data,
+                    max_fee_per_blob_byte,
+                } => json!({
+                    "type": "postBlob",
+                    "blobHash": basalt_l1::blob_hash(data),
+                    "bytes": data.len(),
+                    "maxFeePerBlobByte": max_fee_per_blob_byte,
+                }),
+            };
+            json!({
+                "hash": t.hash(),
+                "from": t.signer,
+                "nonce": t.tx.nonce,
+                "maxFeePerGas": t.tx.max_fee_per_gas,
+                "priorityFeePerGas": t.tx.priority_fee_per_gas,
+                "action": action,
+            })
+        })
+        .collect();
+    json!({ "header": header_json(&b.header), "transactions": txs })
+}
+
+fn internal(e: impl std::fmt::Display) -> ErrorObjectOwned {
+    err(INTERNAL, e.to_string())
+}
+
+/// Builds the RPC module.
+pub fn module(ctx: RpcContext) -> RpcModule<RpcContext> {
+    let mut m = RpcModule::new(ctx);
+    m.register_method("l1_chainInfo", |_, ctx, _| {
+        let chain = ctx.chain.lock().expect("chain lock");
+        let s = chain.state();
+        let (base_fee, blob_base_fee) = chain.next_fees();
+        Ok::<_, ErrorObjectOwned>(json!({
+            "chainId": s.chain_id(),
+            "finalizedHeight": s.head().height,
+            "finalizedHash": s.head().hash(),
+            "stateRoot": s.head().state_root,
+            "nextBaseFeePerGas": base_fee,
+            "nextBlobBaseFee": blob_base_fee,
+            "validators": s.committee().len(),
+            "accounts": s.account_count(),
+            "mempool": chain.mempool_len(),
+            "burned": s.burned().to_string(),
+            "params": s.params(),
+        }))
+    })
+    .expect("unique method");
+    m.register_method("l1_getBlock", |params, ctx, _| {
+        let arg: Value = params.parse::<(Value,)>().map(|(v,)| v).map_err(|_| {
+            invalid("expected one parameter: a height, \"latest\", \"finalized\" or a block hash")
+        })?;
+        let chain = ctx.chain.lock().expect("chain lock");
+        let head = chain.state().head().height;
+        let height = match &arg {
+            Value::Number(n) => n
+                .as_u64()
+                .ok_or_else(|| invalid("height must be a non-negative integer"))?,
+            Value::String(s) if s == "latest" || s == "finalized" => head,
+            Value::String(s) if s.starts_with("0x") && s.len() == 66 => {
+                let hash = parse_hash(s)?;
+                chain
+                    .store()
+                    .block_height(&hash)
+                    .map_err(internal)?
+                    .ok_or_else(|| err(NOT_FOUND, format!("no finalized block {s}")))?
+            }
+            _ => {
+                return Err(invalid(
+                    "expected a height, \"latest\", \"finalized\" or a block hash",
+                ))
+            }
+        };
+        let block = chain
+            .store()
+            .block(height)
+            .map_err(internal)?
+            .ok_or_else(|| {
+                err(
+                    NOT_FOUND,
+                    format!("no finalized block at height {height} (finalized height is {head})"),
+                )
+            })?;
+        Ok(block_json(&block))
+    })
+    .expect("unique method");
+    m.register_method("l1_getAccount", |params, ctx, _| {
+        let key = parse_key(&one_string(&params, "account public key")?)?;
+        let chain = ctx.chain.lock().expect("chain lock");
+        let acc = chain.state().account(&key);
+        let a = acc.unwrap_or_default();
+        Ok::<_, ErrorObjectOwned>(json!({
+            "account": key,
+            "exists": acc.is_some(),
+            "balance": a.balance.to_string(),
+            "nonce": a.nonce,
+            "stake": a.stake.to_string(),
+            "unbonding": a.unbonding.to_string(),
+            "height": chain.state().head().height,
+        }))
+    })
+    .expect("unique method");
+    m.register_method("l1_sendTransaction", |params, ctx, _| {
+        let hex = one_string(&params, "hex-encoded signed transaction")?;
+        let bytes = parse_hex(&hex).map_err(|_| invalid("transaction must be hex"))?;
+        let mut chain = ctx.chain.lock().expect("chain lock");
+        match chain.submit_local(&bytes) {
+            Ok(hash) => Ok(json!(hash)),
+            Err(e @ SubmitError::Malformed(_)) => Err(invalid(e.to_string())),
+            Err(e) => Err(err(TX_REJECTED, e.to_string())),
+        }
+    })
+    .expect("unique method");
+    m.register_method("l1_getTransaction", |params, ctx, _| {
+        let hash = parse_hash(&one_string(&params, "transaction hash")?)?;
+        let chain = ctx.chain.lock().expect("chain lock");
+        let status = chain.tx_status(&hash).map_err(internal)?;
+        Ok::<_, ErrorObjectOwned>(match status {
+            TxStatus::Pending => json!({"hash": hash, "status": "pending"}),
+            TxStatus::Included { height } => json!({"hash": hash, "status": "included", "height": height}),
+            TxStatus::Finalized { height, success, error } => {
+                json!({"hash": hash, "status": "finalized", "height": height, "success": success, "error": error})
+            }
+            TxStatus::Rejected { error } => json!({"hash": hash, "status": "rejected", "error": error}),
+            TxStatus::Unknown => json!({"hash": hash, "status": "unknown"}),
+        })
+    })
+    .expect("unique method");
+    m.register_method("l1_getBlob", |params, ctx, _| {
+        let hash = parse_hash(&one_string(&params, "blob hash")?)?;
+        let chain = ctx.chain.lock().expect("chain lock");
+        let blob = chain
+            .state()
+            .blob(&hash)
+            .ok_or_else(|| err(NOT_FOUND, "blob not found: never posted, not yet finalized, or pruned after the retention window"))?;
+        Ok::<_, ErrorObjectOwned>(json!({
+            "hash": blob.hash,
+            "height": blob.height,
+            "sender": blob.sender,
+            "data": format!("0x{}", hex::encode(&blob.data)),
+        }))
+    })
+    .expect("unique method");
+    m.register_method("l1_validators", |_, ctx, _| {
+        let chain = ctx.chain.lock().expect("chain lock");
+        let s = chain.state();
+        let committee: Vec<Value> = s
+            .committee()
+            .iter()
+            .map(|k| json!({"key": k, "stake": s.account(k).map_or(0, |a| a.stake).to_string()}))
+            .collect();
+        let stakers: Vec<Value> = s
+            .stakers()
+            .map(|(k, a)| json!({"key": k, "stake": a.stake.to_string(), "unbonding": a.unbonding.to_string()}))
+            .collect();
+        let epoch_length = s.params().epoch_length;
+        Ok::<_, ErrorObjectOwned>(json!({
+            "epoch": s.head().height / epoch_length,
+            "nextEpochAt": (s.head().height / epoch_length + 1) * epoch_length,
+            "committee": committee,
+            "stakers": stakers,
+        }))
+    })
+    .expect("unique method");
+    m.register_subscription(
+        "l1_subscribeBlocks",
+        "l1_block",
+        "l1_unsubscribeBlocks",
+        |_, pending: PendingSubscriptionSink, ctx, _| async move {
+            let mut rx = ctx.finalized.subscribe();
+            let sink = pending.accept().await?;
+            loop {
+                match rx.recv().await {
+                    Ok(h) => {
+                        let msg: SubscriptionMessage =
+                            serde_json::value::to_raw_value(&header_json(&h))?.into();
+                        if sink.send(msg).await.is_err() {
+                            break;
+                        }
+                    }
+                    // A slow subscriber misses headers rather than stalling the node.
+                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(broadcast::error::RecvError::Closed) => break,
+                }
+            }
+            Ok(())
+        },
+    )
+    .expect("unique method");
+    m
+}
+
+/// Starts the server on `addr`.
+pub async fn serve(
+    addr: SocketAddr,
+    ctx: RpcContext,
+) -> std::io::Result<(SocketAddr, ServerHandle)> {
+    let config = ServerConfig::builder()
+        .max_request_body_size(MAX_REQUEST_BYTES)
+        .max_response_body_size(MAX_RESPONSE_BYTES)
+        .max_connections(MAX_CONNECTIONS)
+        .build();
+    let server = Server::builder().set_config(config).build(addr).await?;
+    let bound = server.local_addr()?;
+    Ok((bound, server.start(module(ctx))))
+}

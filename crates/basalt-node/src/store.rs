@@ -1,0 +1,355 @@
+//! Durable L1 state in redb.
+//!
+//! Each finalized block is committed in one write transaction with [`Durability::Immediate`]: the
+//! block's [`StateDiff`] is exactly the write set (accounts, committee, blobs and pruning, burned fees, the
+//! new head, receipts and the transaction index). A crash leaves either the previous block's state or
+//! this one's, never a mix; on open, the stored accounts are checked against the head's state root.
+
+use basalt_l1::{Account, Block, Genesis, Header, L1State, Receipt, StateDiff, StoredBlob};
+use basalt_types::{Decode, Encode, Hash, PublicKey};
+use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
+use std::path::Path;
+
+const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+const ACCOUNTS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("accounts");
+const BLOBS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("blobs");
+/// Key: height (big-endian) then blob hash, so pruning is a range delete.
+const BLOBS_BY_HEIGHT: TableDefinition<&[u8; 40], ()> = TableDefinition::new("blobs_by_height");
+const BLOCKS: TableDefinition<u64, &[u8]> = TableDefinition::new("blocks");
+const BLOCK_HEIGHTS: TableDefinition<&[u8; 32], u64> = TableDefinition::new("block_heights");
+/// Key: transaction id; value: height, index in block, encoded receipt.
+const TXS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("txs");
+
+/// Storage failures.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// redb failed.
+    #[error("database: {0}")]
+    Db(String),
+    /// Stored bytes did not decode: the database is corrupt or from another version.
+    #[error("corrupt store: {0}")]
+    Corrupt(String),
+    /// The data directory belongs to a different chain.
+    #[error("data directory holds chain with genesis {stored}, not {expected}: use another --data-dir or --fresh")]
+    WrongGenesis {
+        /// Stored genesis hash.
+        stored: Hash,
+        /// Expected genesis hash.
+        expected: Hash,
+    },
+}
+
+macro_rules! db_err {
+    ($($t:ty),*) => {$(impl From<$t> for StoreError {
+        fn from(e: $t) -> Self { StoreError::Db(e.to_string()) }
+    })*};
+}
+db_err!(
+    redb::Error,
+    redb::DatabaseError,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError,
+    redb::SetDurabilityError
+);
+
+fn encode_account(a: &Account) -> [u8; 60] {
+    let mut out = [0u8; 60];
+    out[0..4].copy_from_slice(&a.index.to_le_bytes());
+    out[4..20].copy_from_slice(&a.balance.to_le_bytes());
+    out[20..28].copy_from_slice(&a.nonce.to_le_bytes());
+    out[28..44].copy_from_slice(&a.stake.to_le_bytes());
+    out[44..60].copy_from_slice(&a.unbonding.to_le_bytes());
+    out
+}
+
+fn decode_account(b: &[u8]) -> Result<Account, StoreError> {
+    if b.len() != 60 {
+        return Err(StoreError::Corrupt("account record length".into()));
+    }
+    let u128_at = |i: usize| u128::from_le_bytes(b[i..i + 16].try_into().expect("16 bytes"));
+    Ok(Account {
+        index: u32::from_le_bytes(b[0..4].try_into().expect("4 bytes")),
+        balance: u128_at(4),
+        nonce: u64::from_le_bytes(b[20..28].try_into().expect("8 bytes")),
+        stake: u128_at(28),
+        unbonding: u128_at(44),
+    })
+}
+
+fn encode_blob(b: &StoredBlob) -> Vec<u8> {
+    let mut out = Vec::with_capacity(b.data.len() + 48);
+    out.extend_from_slice(&b.height.to_le_bytes());
+    out.extend_from_slice(&b.sender.0);
+    out.extend_from_slice(&b.data);
+    out
+}
+
+fn decode_blob(hash: Hash, b: &[u8]) -> Result<StoredBlob, StoreError> {
+    if b.len() < 40 {
+        return Err(StoreError::Corrupt("blob record length".into()));
+    }
+    Ok(StoredBlob {
+        hash,
+        height: u64::from_le_bytes(b[0..8].try_into().expect("8 bytes")),
+        sender: PublicKey(b[8..40].try_into().expect("32 bytes")),
+        data: b[40..].to_vec(),
+    })
+}
+
+fn blob_height_key(height: u64, hash: &Hash) -> [u8; 40] {
+    let mut k = [0u8; 40];
+    k[..8].copy_from_slice(&height.to_be_bytes());
+    k[8..].copy_from_slice(&hash.0);
+    k
+}
+
+/// Where a finalized transaction landed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TxLocation {
+    /// Block height.
+    pub height: u64,
+    /// Position in the block.
+    pub index: u32,
+    /// Its receipt.
+    pub receipt: Receipt,
+}
+
+/// The node's durable store.
+pub struct Store {
+    db: Database,
+}
+
+impl Store {
+    /// Opens (or creates) the store at `path`.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let db = Database::create(path)?;
+        let w = db.begin_write()?;
+        for t in [META] {
+            w.open_table(t)?;
+        }
+        w.open_table(ACCOUNTS)?;
+        w.open_table(BLOBS)?;
+        w.open_table(BLOBS_BY_HEIGHT)?;
+        w.open_table(BLOCKS)?;
+        w.open_table(BLOCK_HEIGHTS)?;
+        w.open_table(TXS)?;
+        w.commit()?;
+        Ok(Store { db })
+    }
+
+    /// Loads the finalized state, or initializes the store from genesis if it is empty.
+    pub fn load_or_init(&self, genesis: &Genesis) -> Result<L1State, StoreError> {
+        let (gstate, gblock) =
+            L1State::genesis(genesis).map_err(|e| StoreError::Corrupt(format!("genesis: {e}")))?;
+        let r = self.db.begin_read()?;
+        let meta = r.open_table(META)?;
+        let stored = meta.get("genesis")?.map(|v| v.value().to_vec());
+        match stored {
+            None => {
+                drop(meta);
+                drop(r);
+                self.init(&gstate, &gblock)?;
+                Ok(gstate)
+            }
+            Some(bytes) => {
+                let stored =
+                    Hash::from_bytes(&bytes).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                if stored != gblock.hash() {
+                    return Err(StoreError::WrongGenesis {
+                        stored,
+                        expected: gblock.hash(),
+                    });
+                }
+                self.load(&gstate)
+            }
+        }
+    }
+
+    fn init(&self, state: &L1State, genesis_block: &Block) -> Result<(), StoreError> {
+        let mut w = self.db.begin_write()?;
+        w.set_durability(Durability::Immediate)?;
+        {
+            let mut meta = w.open_table(META)?;
+            meta.insert("genesis", genesis_block.hash().to_bytes().as_slice())?;
+            meta.insert("head", state.head().to_bytes().as_slice())?;
+            meta.insert("committee", encode_keys(state.committee()).as_slice())?;
+            meta.insert("burned", 0u128.to_le_bytes().as_slice())?;
+            let mut accounts = w.open_table(ACCOUNTS)?;
+            // Genesis accounts are few; a full scan of them is cheap.
+            for (i, key) in genesis_keys(state).iter().enumerate() {
+                let acc = state.account(key).expect("genesis account");
+                debug_assert_eq!(acc.index as usize, i);
+                accounts.insert(&key.0, encode_account(&acc).as_slice())?;
+            }
+            w.open_table(BLOCKS)?
+                .insert(0, genesis_block.to_bytes().as_slice())?;
+            w.open_table(BLOCK_HEIGHTS)?
+                .insert(&genesis_block.hash().0, 0)?;
+        }
+        w.commit()?;
+        Ok(())
+    }
+
+    fn load(&self, genesis_state: &L1State) -> Result<L1State, StoreError> {
+        let r = self.db.begin_read()?;
+        let meta = r.open_table(META)?;
+        let get = |k: &str| -> Result<Vec<u8>, StoreError> {
+            meta.get(k)?
+                .map(|v| v.value().to_vec())
+                .ok_or_else(|| StoreError::Corrupt(format!("missing meta {k}")))
+        };
+        let corrupt = |e: basalt_types::DecodeError| StoreError::Corrupt(e.to_string());
+        let head = Header::from_bytes(&get("head")?).map_err(corrupt)?;
+        let committee = decode_keys(&get("committee")?)?;
+        let burned = u128::from_le_bytes(
+            get("burned")?
+                .try_into()
+                .map_err(|_| StoreError::Corrupt("burned".into()))?,
+        );
+        let mut accounts = Vec::new();
+        for item in r.open_table(ACCOUNTS)?.iter()? {
+            let (k, v) = item?;
+            accounts.push((PublicKey(*k.value()), decode_account(v.value())?));
+        }
+        let mut blobs = Vec::new();
+        for item in r.open_table(BLOBS)?.iter()? {
+            let (k, v) = item?;
+            blobs.push(decode_blob(Hash(*k.value()), v.value())?);
+        }
+        L1State::restore(
+            genesis_state.chain_id(),
+            genesis_state.params().clone(),
+            head,
+            accounts,
+            committee,
+            blobs,
+            burned,
+            genesis_state.genesis_supply(),
+        )
+        .map_err(StoreError::Corrupt)
+    }
+
+    /// Commits a finalized block and its diff durably, in one transaction.
+    pub fn commit_block(&self, block: &Block, diff: &StateDiff) -> Result<(), StoreError> {
+        let mut w = self.db.begin_write()?;
+        w.set_durability(Durability::Immediate)?;
+        {
+            let mut meta = w.open_table(META)?;
+            meta.insert("head", diff.header.to_bytes().as_slice())?;
+            if let Some(c) = &diff.committee {
+                meta.insert("committee", encode_keys(c).as_slice())?;
+            }
+            let burned = meta
+                .get("burned")?
+                .map(|v| v.value().to_vec())
+                .ok_or_else(|| StoreError::Corrupt("missing meta burned".into()))?;
+            let burned = u128::from_le_bytes(
+                burned
+                    .try_into()
+                    .map_err(|_| StoreError::Corrupt("burned".into()))?,
+            ) + diff.burned;
+            meta.insert("burned", burned.to_le_bytes().as_slice())?;
+            let mut accounts = w.open_table(ACCOUNTS)?;
+            for (k, a) in &diff.accounts {
+                accounts.insert(&k.0, encode_account(a).as_slice())?;
+            }
+            let mut blobs = w.open_table(BLOBS)?;
+            let mut by_height = w.open_table(BLOBS_BY_HEIGHT)?;
+            for b in &diff.blobs {
+                blobs.insert(&b.hash.0, encode_blob(b).as_slice())?;
+                by_height.insert(&blob_height_key(b.height, &b.hash), ())?;
+            }
+            if let Some(through) = diff.prune_blobs_through {
+                let end = blob_height_key(through + 1, &Hash::ZERO);
+                let expired: Vec<[u8; 40]> = by_height
+                    .range::<&[u8; 40]>(..&end)?
+                    .map(|e| e.map(|(k, _)| *k.value()))
+                    .collect::<Result<_, _>>()?;
+                for k in expired {
+                    by_height.remove(&k)?;
+                    blobs.remove(&<[u8; 32]>::try_from(&k[8..]).expect("32 bytes"))?;
+                }
+            }
+            let height = diff.header.height;
+            w.open_table(BLOCKS)?
+                .insert(height, block.to_bytes().as_slice())?;
+            w.open_table(BLOCK_HEIGHTS)?
+                .insert(&block.hash().0, height)?;
+            let mut txs = w.open_table(TXS)?;
+            for (i, r) in diff.receipts.iter().enumerate() {
+                let mut v = Vec::with_capacity(64);
+                v.extend_from_slice(&height.to_le_bytes());
+                v.extend_from_slice(&(i as u32).to_le_bytes());
+                r.encode_to(&mut v);
+                txs.insert(&r.tx_hash.0, v.as_slice())?;
+            }
+        }
+        w.commit()?;
+        Ok(())
+    }
+
+    /// A finalized block by height.
+    pub fn block(&self, height: u64) -> Result<Option<Block>, StoreError> {
+        let r = self.db.begin_read()?;
+        let t = r.open_table(BLOCKS)?;
+        match t.get(height)? {
+            None => Ok(None),
+            Some(v) => Block::from_bytes(v.value())
+                .map(Some)
+                .map_err(|e| StoreError::Corrupt(e.to_string())),
+        }
+    }
+
+    /// The height of a finalized block by hash.
+    pub fn block_height(&self, hash: &Hash) -> Result<Option<u64>, StoreError> {
+        let r = self.db.begin_read()?;
+        Ok(r.open_table(BLOCK_HEIGHTS)?
+            .get(&hash.0)?
+            .map(|v| v.value()))
+    }
+
+    /// Where a finalized transaction is.
+    pub fn tx(&self, hash: &Hash) -> Result<Option<TxLocation>, StoreError> {
+        let r = self.db.begin_read()?;
+        let t = r.open_table(TXS)?;
+        let Some(v) = t.get(&hash.0)? else {
+            return Ok(None);
+        };
+        let v = v.value();
+        if v.len() < 12 {
+            return Err(StoreError::Corrupt("tx record length".into()));
+        }
+        let receipt =
+            Receipt::from_bytes(&v[12..]).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        Ok(Some(TxLocation {
+            height: u64::from_le_bytes(v[0..8].try_into().expect("8 bytes")),
+            index: u32::from_le_bytes(v[8..12].try_into().expect("4 bytes")),
+            receipt,
+        }))
+    }
+}
+
+fn genesis_keys(state: &L1State) -> Vec<PublicKey> {
+    let mut keys: Vec<(u32, PublicKey)> = Vec::new();
+    // Genesis state is small; collect keys ordered by index through the stakers and proofs API-free path.
+    for (k, a) in state.all_accounts() {
+        keys.push((a.index, k));
+    }
+    keys.sort();
+    keys.into_iter().map(|(_, k)| k).collect()
+}
+
+fn encode_keys(keys: &[PublicKey]) -> Vec<u8> {
+    keys.iter().flat_map(|k| k.0).collect()
+}
+
+fn decode_keys(b: &[u8]) -> Result<Vec<PublicKey>, StoreError> {
+    if b.len() % 32 != 0 {
+        return Err(StoreError::Corrupt("committee length".into()));
+    }
+    Ok(b.chunks(32)
+        .map(|c| PublicKey(c.try_into().expect("32 bytes")))
+        .collect())
+}

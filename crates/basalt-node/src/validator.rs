@@ -1,0 +1,148 @@
+//! Starting one validator: store, chain, executor and consensus, on any commonware runtime.
+
+use crate::chain::Chain;
+use crate::consensus::application::{run_executor, Application, ProposerFault};
+use crate::consensus::block::ChainBlock;
+use crate::consensus::engine::{start_validator, Channels, Timing};
+use crate::mempool::MempoolLimits;
+use crate::store::{Store, StoreError};
+use basalt_l1::{Genesis, Header, L1State};
+use basalt_types::Keypair;
+use commonware_cryptography::ed25519::PublicKey;
+use commonware_p2p::{Blocker, Provider, Receiver, Sender};
+use commonware_runtime::{Clock, Handle, Metrics, Spawner, Storage};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{broadcast, mpsc};
+
+/// A running validator.
+pub struct Validator {
+    /// Its chain, shared with RPC.
+    pub chain: Arc<Mutex<Chain>>,
+    /// Finalized headers as they are applied.
+    pub finalized: broadcast::Sender<Header>,
+    /// Its long-running tasks.
+    pub handles: Vec<Handle<()>>,
+}
+
+impl Validator {
+    /// Stops every task of this validator.
+    pub fn abort(&self) {
+        for h in &self.handles {
+            h.abort();
+        }
+    }
+}
+
+/// Options of one validator.
+pub struct ValidatorConfig<'a> {
+    /// The genesis every validator shares.
+    pub genesis: &'a Genesis,
+    /// This validator's key.
+    pub key: Keypair,
+    /// Where its state database lives.
+    pub state_path: &'a Path,
+    /// Mempool limits.
+    pub mempool: MempoolLimits,
+    /// Misbehaviour to inject (tests and demos).
+    pub fault: ProposerFault,
+}
+
+/// The consensus keys of a committee.
+pub fn committee_keys(committee: &[basalt_types::PublicKey]) -> Result<Vec<PublicKey>, StoreError> {
+    committee
+        .iter()
+        .map(|k| {
+            crate::devnet::consensus_public_key(k).map_err(|_| {
+                StoreError::Corrupt(format!("validator key {k} is not a valid ed25519 key"))
+            })
+        })
+        .collect()
+}
+
+/// Opens the state at `state_path` (initializing it from genesis) and returns the chain and genesis block.
+pub fn open_chain(
+    genesis: &Genesis,
+    state_path: &Path,
+    limits: MempoolLimits,
+) -> Result<(Chain, ChainBlock), StoreError> {
+    let store = Store::open(state_path)?;
+    let state = store.load_or_init(genesis)?;
+    let (_, genesis_block) =
+        L1State::genesis(genesis).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    Ok((
+        Chain::new(state, store, limits),
+        ChainBlock::new(genesis_block),
+    ))
+}
+
+/// Starts a validator.
+pub async fn launch<E, S, R, P, B>(
+    context: E,
+    cfg: ValidatorConfig<'_>,
+    peer_provider: P,
+    blocker: B,
+    channels: Channels<S, R>,
+) -> Result<Validator, StoreError>
+where
+    E: Spawner + Clock + Metrics + Storage + rand_core::CryptoRng,
+    S: Sender<PublicKey = PublicKey>,
+    R: Receiver<PublicKey = PublicKey>,
+    P: Provider<PublicKey = PublicKey>,
+    B: Blocker<PublicKey = PublicKey>,
+{
+    let (chain, genesis_block) = open_chain(cfg.genesis, cfg.state_path, cfg.mempool)?;
+    let chain = Arc::new(Mutex::new(chain));
+    // Consensus runs the genesis committee for now (epoch reconfiguration is not wired yet).
+    let (genesis_state, _) =
+        L1State::genesis(cfg.genesis).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let participants = committee_keys(genesis_state.committee())?;
+    let (finalized, _) = broadcast::channel(1024);
+    let (to_executor, from_marshal) = mpsc::unbounded_channel();
+    let app = Application::new(
+        chain.clone(),
+        cfg.key.public(),
+        basalt_l1::MAX_BLOCK_TXS,
+        to_executor,
+    )
+    .with_fault(cfg.fault);
+    let executor = {
+        let (chain, finalized) = (chain.clone(), finalized.clone());
+        context
+            .child("executor")
+            .spawn(move |_| run_executor(chain, from_marshal, finalized))
+    };
+    let (txs_out, txs_in) = channels.txs;
+    let gossip_out = {
+        let chain = chain.clone();
+        context
+            .child("gossip_out")
+            .spawn(move |ctx| crate::consensus::gossip::run_sender(ctx, chain, txs_out))
+    };
+    let gossip_in = {
+        let (chain, blocker) = (chain.clone(), blocker.clone());
+        context
+            .child("gossip_in")
+            .spawn(move |_| crate::consensus::gossip::run_receiver(chain, txs_in, blocker))
+    };
+    let timing = Timing::for_block_time(Duration::from_millis(cfg.genesis.params.block_time_ms));
+    let mut handles = start_validator(
+        context,
+        crate::devnet::consensus_key(&cfg.key),
+        participants,
+        app,
+        genesis_block,
+        timing,
+        peer_provider,
+        blocker,
+        channels.engine,
+    )
+    .await;
+    handles.extend([executor, gossip_out, gossip_in]);
+    Ok(Validator {
+        chain,
+        finalized,
+        handles,
+    })
+}
