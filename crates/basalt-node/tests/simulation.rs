@@ -208,3 +208,172 @@ fn four_validators_finalize_identical_blocks_with_transfers() {
         }
     });
 }
+
+async fn start_all(sim: &Sim, context: &deterministic::Context) -> Vec<Validator> {
+    let mut vs = Vec::new();
+    for i in 0..N {
+        vs.push(sim.start(context, i, ProposerFault::None).await);
+    }
+    vs
+}
+
+fn assert_same_chain(vs: &[&Validator], through: u64) {
+    for h in 1..=through {
+        let expected = block_hash_at(vs[0], h);
+        for v in &vs[1..] {
+            assert_eq!(
+                block_hash_at(v, h),
+                expected,
+                "validators disagree at height {h}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_partition_without_quorum_halts_finality_and_healing_resumes_it() {
+    deterministic::Runner::timed(Duration::from_secs(300)).start(|context| async move {
+        let sim = Sim::new(&context).await;
+        let vs = start_all(&sim, &context).await;
+        let refs: Vec<&Validator> = vs.iter().collect();
+        wait_for(&context, &refs, 5).await;
+        // Split {0,1} from {2,3}: neither side has the 3 votes a quorum needs.
+        for (a, b) in [(0, 2), (0, 3), (1, 2), (1, 3)] {
+            sim.cut(a, b).await;
+            sim.cut(b, a).await;
+        }
+        context.sleep(Duration::from_secs(1)).await; // let in-flight votes land
+        let stalled = refs.iter().map(|v| height(v)).max().unwrap();
+        context.sleep(Duration::from_secs(10)).await;
+        assert_eq!(
+            refs.iter().map(|v| height(v)).max().unwrap(),
+            stalled,
+            "finality without quorum"
+        );
+        for (a, b) in [(0, 2), (0, 3), (1, 2), (1, 3)] {
+            sim.link(a, b).await;
+            sim.link(b, a).await;
+        }
+        wait_for(&context, &refs, stalled + 10).await;
+        assert_same_chain(&refs, stalled + 10);
+    });
+}
+
+#[test]
+fn three_validators_keep_finalizing_while_one_is_down() {
+    deterministic::Runner::timed(Duration::from_secs(300)).start(|context| async move {
+        let sim = Sim::new(&context).await;
+        let vs = start_all(&sim, &context).await;
+        let refs: Vec<&Validator> = vs.iter().collect();
+        wait_for(&context, &refs, 5).await;
+        vs[3].abort();
+        let at = height(&vs[0]);
+        let live: Vec<&Validator> = vs[..3].iter().collect();
+        for n in 0..5 {
+            vs[0]
+                .chain
+                .lock()
+                .unwrap()
+                .submit_local(&transfer(2, n, 3))
+                .unwrap();
+        }
+        wait_for(&context, &live, at + 15).await;
+        assert_same_chain(&live, at + 15);
+        let nonce = vs[1]
+            .chain
+            .lock()
+            .unwrap()
+            .state()
+            .account(&dev_account(2).public())
+            .unwrap()
+            .nonce;
+        assert_eq!(nonce, 5);
+    });
+}
+
+#[test]
+fn a_crashed_validator_restarts_from_disk_and_catches_up_from_peers() {
+    deterministic::Runner::timed(Duration::from_secs(300)).start(|context| async move {
+        let sim = Sim::new(&context).await;
+        let mut vs = start_all(&sim, &context).await;
+        {
+            let refs: Vec<&Validator> = vs.iter().collect();
+            wait_for(&context, &refs, 8).await;
+        }
+        let crashed = vs.pop().unwrap();
+        crashed.abort();
+        let crashed_height = height(&crashed);
+        drop(crashed);
+        {
+            let live: Vec<&Validator> = vs.iter().collect();
+            wait_for(&context, &live, crashed_height + 20).await;
+        }
+        // Its tasks release the state database once the runtime drops them; retry until it opens.
+        let restarted = loop {
+            let path = sim.state_path(3);
+            if let Ok(store) = basalt_node::store::Store::open(&path) {
+                drop(store);
+                break sim.start(&context, 3, ProposerFault::None).await;
+            }
+            context.sleep(Duration::from_millis(100)).await;
+        };
+        assert!(
+            height(&restarted) >= crashed_height,
+            "state recovered from disk, not from genesis"
+        );
+        let target = height(&vs[0]) + 5;
+        vs.push(restarted);
+        let refs: Vec<&Validator> = vs.iter().collect();
+        wait_for(&context, &refs, target).await;
+        assert_same_chain(&refs, target);
+        let roots: Vec<Hash> = refs
+            .iter()
+            .map(|v| {
+                v.chain
+                    .lock()
+                    .unwrap()
+                    .store()
+                    .block(target)
+                    .unwrap()
+                    .unwrap()
+                    .header
+                    .state_root
+            })
+            .collect();
+        assert!(roots.windows(2).all(|w| w[0] == w[1]));
+    });
+}
+
+#[test]
+fn blocks_from_a_proposer_that_lies_about_state_are_never_finalized() {
+    deterministic::Runner::timed(Duration::from_secs(300)).start(|context| async move {
+        let sim = Sim::new(&context).await;
+        let mut vs = Vec::new();
+        for i in 0..N {
+            let fault = if i == 3 {
+                ProposerFault::CorruptStateRoot
+            } else {
+                ProposerFault::None
+            };
+            vs.push(sim.start(&context, i, fault).await);
+        }
+        let honest: Vec<&Validator> = vs[..3].iter().collect();
+        wait_for(&context, &honest, 20).await;
+        assert_same_chain(&honest, 20);
+        let liar = validator_keypair(3).public();
+        for h in 1..=20 {
+            let b = vs[0]
+                .chain
+                .lock()
+                .unwrap()
+                .store()
+                .block(h)
+                .unwrap()
+                .unwrap();
+            assert_ne!(
+                b.header.proposer, liar,
+                "a corrupt block was finalized at height {h}"
+            );
+        }
+    });
+}
