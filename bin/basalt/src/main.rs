@@ -1,1 +1,57 @@
-fn main() {}
+//! `basalt`: run a devnet, run validators as separate processes, and use a wallet against them.
+
+mod config;
+mod devnet;
+mod node;
+mod units;
+mod up;
+mod wallet;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Basalt: a minimal proof-of-stake settlement L1 (rollups and the lab build on it).
+#[derive(Parser)]
+#[command(name = "basalt", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a whole devnet in one process: validators talking over real p2p on 127.0.0.1, JSON-RPC, dev accounts.
+    Up(up::UpArgs),
+    /// Run one validator as its own process, from a config file written by `basalt devnet init`.
+    Node(node::NodeArgs),
+    /// Devnet files for multi-process or multi-host setups.
+    #[command(subcommand)]
+    Devnet(devnet::DevnetCommand),
+    /// Keys, balances, transfers and blobs against a node's JSON-RPC.
+    #[command(subcommand)]
+    Wallet(wallet::WalletCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("info,commonware=warn,jsonrpsee=warn")
+    });
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .init();
+    let result = match cli.command {
+        Command::Up(a) => up::run(a),
+        Command::Node(a) => node::run(a),
+        Command::Devnet(c) => devnet::run(c),
+        Command::Wallet(c) => wallet::run(c),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

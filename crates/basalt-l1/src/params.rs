@@ -47,6 +47,7 @@ pub struct Params {
     /// Committee size: the top stakers, each with an equal vote.
     pub max_validators: u32,
     /// Least stake that makes an account eligible for the committee.
+    #[serde(with = "basalt_types::serde_amount")]
     pub min_stake: Amount,
 }
 
@@ -158,6 +159,7 @@ pub struct GenesisAccount {
     /// The account key.
     pub key: PublicKey,
     /// Its spendable balance.
+    #[serde(with = "basalt_types::serde_amount")]
     pub balance: Amount,
 }
 
@@ -168,6 +170,7 @@ pub struct GenesisValidator {
     /// The validator's account and consensus key.
     pub key: PublicKey,
     /// Its bonded stake.
+    #[serde(with = "basalt_types::serde_amount")]
     pub stake: Amount,
 }
 

@@ -17,6 +17,14 @@ const REJECTED_MEMORY: usize = 10_000;
 /// (they stay in the mempool) when no gossip task drains it.
 const OUTBOX_LIMIT: usize = 100_000;
 
+/// Locks the shared chain. A panic elsewhere while holding the lock is a bug, but it must not take
+/// every reader down with it, so a poisoned lock is recovered.
+pub fn lock(chain: &std::sync::Mutex<Chain>) -> std::sync::MutexGuard<'_, Chain> {
+    chain
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// Where a transaction stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TxStatus {
@@ -134,6 +142,12 @@ impl Chain {
     /// Transactions in the mempool.
     pub fn mempool_len(&self) -> usize {
         self.mempool.len()
+    }
+
+    /// The nonce a sender's next transaction should carry, counting its queued transactions.
+    pub fn pending_nonce(&self, sender: &PublicKey) -> u64 {
+        let account_nonce = self.state.account(sender).map_or(0, |a| a.nonce);
+        self.mempool.pending_nonce(sender, account_nonce)
     }
 
     /// Fees the next block on the finalized head will charge.

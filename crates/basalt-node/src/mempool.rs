@@ -104,6 +104,17 @@ impl Mempool {
         self.by_hash.contains_key(hash)
     }
 
+    /// The nonce after the sender's transactions that are queued without a gap from `account_nonce`.
+    pub fn pending_nonce(&self, sender: &PublicKey, account_nonce: u64) -> u64 {
+        let mut next = account_nonce;
+        if let Some(q) = self.by_sender.get(sender) {
+            while q.contains_key(&next) {
+                next += 1;
+            }
+        }
+        next
+    }
+
     /// A pooled transaction by id.
     pub fn get(&self, hash: &Hash) -> Option<&VerifiedTx> {
         let (sender, nonce) = self.by_hash.get(hash)?;

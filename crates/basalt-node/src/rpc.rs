@@ -126,7 +126,7 @@ fn internal(e: impl std::fmt::Display) -> ErrorObjectOwned {
 pub fn module(ctx: RpcContext) -> RpcModule<RpcContext> {
     let mut m = RpcModule::new(ctx);
     m.register_method("l1_chainInfo", |_, ctx, _| {
-        let chain = ctx.chain.lock().expect("chain lock");
+        let chain = crate::chain::lock(&ctx.chain);
         let s = chain.state();
         let (base_fee, blob_base_fee) = chain.next_fees();
         Ok::<_, ErrorObjectOwned>(json!({
@@ -148,7 +148,7 @@ pub fn module(ctx: RpcContext) -> RpcModule<RpcContext> {
         let arg: Value = params.parse::<(Value,)>().map(|(v,)| v).map_err(|_| {
             invalid("expected one parameter: a height, \"latest\", \"finalized\" or a block hash")
         })?;
-        let chain = ctx.chain.lock().expect("chain lock");
+        let chain = crate::chain::lock(&ctx.chain);
         let head = chain.state().head().height;
         let height = match &arg {
             Value::Number(n) => n
@@ -184,7 +184,7 @@ pub fn module(ctx: RpcContext) -> RpcModule<RpcContext> {
     .expect("unique method");
     m.register_method("l1_getAccount", |params, ctx, _| {
         let key = parse_key(&one_string(&params, "account public key")?)?;
-        let chain = ctx.chain.lock().expect("chain lock");
+        let chain = crate::chain::lock(&ctx.chain);
         let acc = chain.state().account(&key);
         let a = acc.unwrap_or_default();
         Ok::<_, ErrorObjectOwned>(json!({
@@ -192,6 +192,7 @@ pub fn module(ctx: RpcContext) -> RpcModule<RpcContext> {
             "exists": acc.is_some(),
             "balance": a.balance.to_string(),
             "nonce": a.nonce,
+            "pendingNonce": chain.pending_nonce(&key),
             "stake": a.stake.to_string(),
             "unbonding": a.unbonding.to_string(),
             "height": chain.state().head().height,
@@ -201,7 +202,7 @@ pub fn module(ctx: RpcContext) -> RpcModule<RpcContext> {
     m.register_method("l1_sendTransaction", |params, ctx, _| {
         let hex = one_string(&params, "hex-encoded signed transaction")?;
         let bytes = parse_hex(&hex).map_err(|_| invalid("transaction must be hex"))?;
-        let mut chain = ctx.chain.lock().expect("chain lock");
+        let mut chain = crate::chain::lock(&ctx.chain);
         match chain.submit_local(&bytes) {
             Ok(hash) => Ok(json!(hash)),
             Err(e @ SubmitError::Malformed(_)) => Err(invalid(e.to_string())),
@@ -211,7 +212,7 @@ pub fn module(ctx: RpcContext) -> RpcModule<RpcContext> {
     .expect("unique method");
     m.register_method("l1_getTransaction", |params, ctx, _| {
         let hash = parse_hash(&one_string(&params, "transaction hash")?)?;
-        let chain = ctx.chain.lock().expect("chain lock");
+        let chain = crate::chain::lock(&ctx.chain);
         let status = chain.tx_status(&hash).map_err(internal)?;
         Ok::<_, ErrorObjectOwned>(match status {
             TxStatus::Pending => json!({"hash": hash, "status": "pending"}),
@@ -226,7 +227,7 @@ pub fn module(ctx: RpcContext) -> RpcModule<RpcContext> {
     .expect("unique method");
     m.register_method("l1_getBlob", |params, ctx, _| {
         let hash = parse_hash(&one_string(&params, "blob hash")?)?;
-        let chain = ctx.chain.lock().expect("chain lock");
+        let chain = crate::chain::lock(&ctx.chain);
         let blob = chain
             .state()
             .blob(&hash)
@@ -240,7 +241,7 @@ pub fn module(ctx: RpcContext) -> RpcModule<RpcContext> {
     })
     .expect("unique method");
     m.register_method("l1_validators", |_, ctx, _| {
-        let chain = ctx.chain.lock().expect("chain lock");
+        let chain = crate::chain::lock(&ctx.chain);
         let s = chain.state();
         let committee: Vec<Value> = s
             .committee()

@@ -17,3 +17,30 @@ pub use hash::{hash, hash_parts, Hash};
 
 /// An amount of the native token in base units.
 pub type Amount = u128;
+
+/// Serde for token amounts as decimal strings (JSON numbers cannot hold every u128 exactly);
+/// plain JSON numbers are accepted on input too.
+pub mod serde_amount {
+    use serde::{de::Error, Deserialize, Deserializer, Serializer};
+
+    /// Writes an amount as a decimal string.
+    pub fn serialize<S: Serializer>(v: &u128, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&v.to_string())
+    }
+
+    /// Reads an amount from a decimal string or a JSON number.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u128, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Repr {
+            Text(String),
+            Number(u128),
+        }
+        match Repr::deserialize(d)? {
+            Repr::Number(n) => Ok(n),
+            Repr::Text(t) => t.parse().map_err(|_| {
+                D::Error::custom(format!("amount {t:?} is not a non-negative integer"))
+            }),
+        }
+    }
+}

@@ -63,7 +63,7 @@ impl Application {
         finalized: mpsc::UnboundedSender<(Digested<ChainBlock>, Exact)>,
     ) -> Self {
         let block_time = {
-            let c = chain.lock().expect("chain lock");
+            let c = crate::chain::lock(&chain);
             Duration::from_millis(c.state().params().block_time_ms)
         };
         Application {
@@ -93,7 +93,7 @@ impl Application {
         let mut next = Some(first);
         while let Some(b) = next {
             {
-                let chain = self.chain.lock().expect("chain lock");
+                let chain = crate::chain::lock(&self.chain);
                 if chain.known_header(&b.inner().hash()).is_some()
                     || b.inner().block().header.height <= chain.state().head().height
                 {
@@ -103,7 +103,7 @@ impl Application {
             missing.push(b);
             next = ancestry.next().await;
         }
-        let mut chain = self.chain.lock().expect("chain lock");
+        let mut chain = crate::chain::lock(&self.chain);
         for b in missing.into_iter().rev() {
             if let Err(e) = chain.verify(b.inner().block()) {
                 warn!(height = b.inner().block().header.height, error = %e, "ancestor failed verification");
@@ -145,7 +145,7 @@ impl<E: Clock + Spawner + Metrics> commonware_consensus::Application<E> for Appl
             return None;
         }
         let mut block = {
-            let mut chain = self.chain.lock().expect("chain lock");
+            let mut chain = crate::chain::lock(&self.chain);
             match chain.propose(parent_hash, now_ms(&runtime), self.me, self.max_txs) {
                 Ok(b) => b,
                 Err(e) => {
@@ -196,7 +196,7 @@ impl<E: Clock + Spawner + Metrics> commonware_consensus::Application<E> for Appl
                 return false;
             }
         }
-        let mut chain = self.chain.lock().expect("chain lock");
+        let mut chain = crate::chain::lock(&self.chain);
         match chain.verify(candidate.inner().block()) {
             Ok(()) => true,
             Err(e) => {

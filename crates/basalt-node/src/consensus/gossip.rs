@@ -61,7 +61,7 @@ pub async fn run_sender(
 ) {
     loop {
         clock.sleep(GOSSIP_INTERVAL).await;
-        let mut queued = chain.lock().expect("chain lock").take_outbox();
+        let mut queued = crate::chain::lock(&chain).take_outbox();
         while !queued.is_empty() {
             let mut size = 0;
             let take = queued
@@ -95,7 +95,7 @@ pub async fn run_receiver(
                 continue;
             }
         };
-        let mut chain = chain.lock().expect("chain lock");
+        let mut chain = crate::chain::lock(&chain);
         for tx in txs {
             match chain.submit(tx) {
                 Err(SubmitError::Refused(AdmissionError::Invalid(

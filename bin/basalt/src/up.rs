@@ -1,0 +1,154 @@
+//! `basalt up`: a whole devnet in one process.
+
+use crate::units::format_tokens;
+use anyhow::{bail, Context, Result};
+use basalt_l1::{Genesis, Params};
+use basalt_node::devnet::{
+    dev_account, devnet_genesis, validator_keypair, DEV_ACCOUNTS, DEV_BALANCE,
+};
+use basalt_node::net::{start_networked_validator, Peer};
+use basalt_node::rpc::{serve, RpcContext};
+use clap::Args;
+use commonware_runtime::{tokio as cw_tokio, Runner as _};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tracing::info;
+
+/// Options of `basalt up`.
+#[derive(Args, Debug)]
+pub struct UpArgs {
+    /// Where chain data lives; running again resumes the chain found there.
+    #[arg(long, default_value = "./.basalt")]
+    pub data_dir: PathBuf,
+    /// JSON-RPC port on 127.0.0.1 (HTTP and WebSocket).
+    #[arg(long, default_value_t = 8545)]
+    pub rpc_port: u16,
+    /// First p2p port on 127.0.0.1; validator i listens on this plus i.
+    #[arg(long, default_value_t = 30300)]
+    pub p2p_port: u16,
+    /// Target milliseconds between blocks (new chains only).
+    #[arg(long, default_value_t = 200)]
+    pub block_time_ms: u64,
+    /// Number of validators, each a full node (new chains only; tolerates (N-1)/3 faults).
+    #[arg(long, default_value_t = 4)]
+    pub validators: u64,
+    /// Delete the data directory first and start a new chain.
+    #[arg(long)]
+    pub fresh: bool,
+}
+
+/// The devnet genesis in `dir`, created on first run.
+fn devnet_genesis_in(dir: &std::path::Path, args: &UpArgs) -> Result<Genesis> {
+    let path = dir.join("genesis.json");
+    if path.exists() {
+        let g = crate::config::read_genesis(&path)?;
+        if g.validators.len() as u64 != args.validators {
+            bail!(
+                "{} holds a {}-validator chain, not {}: use --fresh to start a new one",
+                dir.display(),
+                g.validators.len(),
+                args.validators
+            );
+        }
+        return Ok(g);
+    }
+    let params = Params {
+        block_time_ms: args.block_time_ms,
+        ..Params::default()
+    };
+    params.validate().context("--block-time-ms")?;
+    let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis() as u64;
+    let g = devnet_genesis(args.validators, params, now);
+    std::fs::write(&path, g.to_json()).with_context(|| format!("writing {}", path.display()))?;
+    Ok(g)
+}
+
+/// Runs the devnet until Ctrl-C.
+pub fn run(args: UpArgs) -> Result<()> {
+    if args.validators == 0 || args.validators > 64 {
+        bail!("--validators must be between 1 and 64");
+    }
+    if args.fresh && args.data_dir.exists() {
+        std::fs::remove_dir_all(&args.data_dir)
+            .with_context(|| format!("removing {}", args.data_dir.display()))?;
+    }
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("creating {}", args.data_dir.display()))?;
+    let genesis = devnet_genesis_in(&args.data_dir, &args)?;
+    print_banner(&args, &genesis);
+    let peers: Vec<Peer> = (0..args.validators)
+        .map(|i| Peer {
+            key: validator_keypair(i).public(),
+            address: SocketAddr::from(([127, 0, 0, 1], args.p2p_port + i as u16)),
+        })
+        .collect();
+    let cfg = cw_tokio::Config::new()
+        .with_worker_threads(2)
+        .with_storage_directory(args.data_dir.join("consensus"))
+        .with_catch_panics(false);
+    cw_tokio::Runner::new(cfg).start(|context| async move {
+        let mut validators = Vec::new();
+        for (i, peer) in peers.iter().enumerate() {
+            let dir = args.data_dir.join(format!("validator-{i}"));
+            std::fs::create_dir_all(&dir)?;
+            let v = start_networked_validator(
+                &context,
+                &genesis,
+                validator_keypair(i as u64),
+                &dir.join("state.redb"),
+                peer.address,
+                &peers,
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("validator {i}: {e}"))?;
+            validators.push(v);
+        }
+        let rpc_addr = SocketAddr::from(([127, 0, 0, 1], args.rpc_port));
+        let ctx = RpcContext { chain: validators[0].chain.clone(), finalized: validators[0].finalized.clone() };
+        let (bound, server) = serve(rpc_addr, ctx)
+            .await
+            .with_context(|| format!("starting JSON-RPC on {rpc_addr} (is another node using it? try --rpc-port)"))?;
+        let resumed = basalt_node::chain::lock(&validators[0].chain).state().head().height;
+        println!("JSON-RPC:  http://{bound}  (WebSocket: ws://{bound})");
+        println!("chain resumes at finalized height {resumed}; Ctrl-C stops it, running `basalt up` again resumes it\n");
+        let chain = validators[0].chain.clone();
+        let status = async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(10)).await;
+                let c = basalt_node::chain::lock(&chain);
+                info!(height = c.state().head().height, mempool = c.mempool_len(), "status");
+            }
+        };
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r.context("waiting for Ctrl-C")?,
+            _ = status => {}
+        }
+        println!("\nshutting down (state is committed per finalized block)");
+        let _ = server.stop();
+        for v in &validators {
+            v.abort();
+        }
+        Ok(())
+    })
+}
+
+fn print_banner(args: &UpArgs, genesis: &Genesis) {
+    println!(
+        "Basalt devnet: chain id {}, {} validators, {} ms blocks, data in {}",
+        genesis.chain_id,
+        genesis.validators.len(),
+        genesis.params.block_time_ms,
+        args.data_dir.display()
+    );
+    println!("\nDev accounts (DEVNET ONLY: these keys are public; never use them elsewhere), {} tokens each:", format_tokens(DEV_BALANCE));
+    for i in 0..DEV_ACCOUNTS {
+        let kp = dev_account(i);
+        println!(
+            "  ({i}) {}  secret 0x{}",
+            kp.public(),
+            hex::encode(kp.secret())
+        );
+    }
+    println!("\nUse them with `basalt wallet ... --dev N`.\n");
+}

@@ -1,0 +1,281 @@
+//! `basalt wallet`: keys, balances, transfers and blobs over JSON-RPC.
+
+use crate::config::{read_key, write_key};
+use crate::units::{format_tokens, parse_tokens};
+use anyhow::{bail, Context, Result};
+use basalt_l1::{Action, Transaction};
+use basalt_node::devnet::{dev_account, DEV_ACCOUNTS};
+use basalt_types::{Encode, Keypair, PublicKey};
+use clap::{Args, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use jsonrpsee::core::client::ClientT;
+use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
+use jsonrpsee::rpc_params;
+use serde_json::Value;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// Wallet subcommands.
+#[derive(Subcommand, Debug)]
+pub enum WalletCommand {
+    /// Create a new key file (unencrypted JSON, readable only by you).
+    New {
+        /// Where to write it.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// List the devnet's dev accounts (DEVNET ONLY: their secrets are public).
+    DevAccounts,
+    /// Show an account's balance and nonce.
+    Balance {
+        /// Account public key (hex); defaults to the signer given by --dev or --key.
+        account: Option<String>,
+        #[command(flatten)]
+        signer: SignerArgs,
+    },
+    /// Send tokens.
+    Transfer {
+        /// Recipient public key (hex).
+        #[arg(long)]
+        to: String,
+        /// Amount in tokens, e.g. 1.5.
+        #[arg(long)]
+        amount: String,
+        #[command(flatten)]
+        signer: SignerArgs,
+    },
+    /// Post a data-availability blob.
+    SendBlob {
+        /// File whose bytes to post.
+        #[arg(long, conflicts_with = "hex")]
+        file: Option<PathBuf>,
+        /// Hex bytes to post.
+        #[arg(long)]
+        hex: Option<String>,
+        #[command(flatten)]
+        signer: SignerArgs,
+    },
+}
+
+/// Who signs and where to send.
+#[derive(Args, Debug)]
+pub struct SignerArgs {
+    /// Node JSON-RPC URL.
+    #[arg(long, default_value = "http://127.0.0.1:8545")]
+    pub rpc: String,
+    /// Use dev account N (DEVNET ONLY).
+    #[arg(long, conflicts_with = "key")]
+    pub dev: Option<u64>,
+    /// Use the key in this key file.
+    #[arg(long)]
+    pub key: Option<PathBuf>,
+    /// Return once the node accepts the transaction instead of waiting for finality.
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
+impl SignerArgs {
+    fn keypair(&self) -> Result<Keypair> {
+        match (&self.dev, &self.key) {
+            (Some(n), _) if *n >= DEV_ACCOUNTS => bail!("--dev must be below {DEV_ACCOUNTS}"),
+            (Some(n), _) => Ok(dev_account(*n)),
+            (None, Some(path)) => read_key(path),
+            (None, None) => bail!("say who signs: --dev N for a dev account, or --key FILE"),
+        }
+    }
+
+    fn client(&self) -> Result<HttpClient> {
+        HttpClientBuilder::default()
+            .request_timeout(Duration::from_secs(10))
+            .build(&self.rpc)
+            .with_context(|| format!("bad --rpc URL {:?}", self.rpc))
+    }
+}
+
+/// Runs a wallet subcommand.
+pub fn run(cmd: WalletCommand) -> Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(run_async(cmd))
+}
+
+async fn call(
+    client: &HttpClient,
+    rpc: &str,
+    method: &str,
+    params: jsonrpsee::core::params::ArrayParams,
+) -> Result<Value> {
+    client.request(method, params).await.map_err(|e| match e {
+        jsonrpsee::core::ClientError::Call(obj) => anyhow::anyhow!("{method}: {}", obj.message()),
+        other => anyhow::anyhow!(
+            "{method} at {rpc}: {other} (is a node running there? `basalt up` starts one)"
+        ),
+    })
+}
+
+async fn run_async(cmd: WalletCommand) -> Result<()> {
+    match cmd {
+        WalletCommand::New { out } => {
+            let kp = Keypair::from_secret(rand::random());
+            write_key(&out, &kp)?;
+            println!("{}", kp.public());
+            eprintln!("wrote {} (unencrypted: keep it private)", out.display());
+            Ok(())
+        }
+        WalletCommand::DevAccounts => {
+            println!("DEVNET ONLY: these keys are public.");
+            for i in 0..DEV_ACCOUNTS {
+                let kp = dev_account(i);
+                println!(
+                    "({i}) {}  secret 0x{}",
+                    kp.public(),
+                    hex::encode(kp.secret())
+                );
+            }
+            Ok(())
+        }
+        WalletCommand::Balance { account, signer } => {
+            let key = match account {
+                Some(a) => PublicKey::from_hex(&a)
+                    .map_err(|_| anyhow::anyhow!("account must be 32 bytes of hex"))?,
+                None => signer.keypair()?.public(),
+            };
+            let client = signer.client()?;
+            let acc = call(
+                &client,
+                &signer.rpc,
+                "l1_getAccount",
+                rpc_params![key.to_hex()],
+            )
+            .await?;
+            let amount = |f: &str| {
+                acc[f]
+                    .as_str()
+                    .and_then(|s| s.parse::<u128>().ok())
+                    .unwrap_or(0)
+            };
+            println!("account  {key}");
+            println!("balance  {} tokens", format_tokens(amount("balance")));
+            if amount("stake") > 0 || amount("unbonding") > 0 {
+                println!(
+                    "stake    {} tokens ({} unbonding)",
+                    format_tokens(amount("stake")),
+                    format_tokens(amount("unbonding"))
+                );
+            }
+            println!("nonce    {}", acc["nonce"]);
+            println!("as of finalized height {}", acc["height"]);
+            Ok(())
+        }
+        WalletCommand::Transfer { to, amount, signer } => {
+            let to = PublicKey::from_hex(&to)
+                .map_err(|_| anyhow::anyhow!("--to must be 32 bytes of hex"))?;
+            let amount = parse_tokens(&amount)?;
+            send(&signer, Action::Transfer { to, amount }).await
+        }
+        WalletCommand::SendBlob { file, hex, signer } => {
+            let data = match (file, hex) {
+                (Some(f), _) => {
+                    std::fs::read(&f).with_context(|| format!("reading {}", f.display()))?
+                }
+                (None, Some(h)) => basalt_types::codec::parse_hex(&h)
+                    .map_err(|_| anyhow::anyhow!("--hex must be hex"))?,
+                (None, None) => bail!("give the blob with --file PATH or --hex BYTES"),
+            };
+            let client = signer.client()?;
+            let info = call(&client, &signer.rpc, "l1_chainInfo", rpc_params![]).await?;
+            let blob_fee = info["nextBlobBaseFee"]
+                .as_u64()
+                .context("chain info without blob fee")?;
+            let h = basalt_l1::blob_hash(&data);
+            println!("blob {h} ({} bytes)", data.len());
+            send(
+                &signer,
+                Action::PostBlob {
+                    data,
+                    max_fee_per_blob_byte: blob_fee.saturating_mul(2),
+                },
+            )
+            .await
+        }
+    }
+}
+
+/// Signs and submits a transaction, then follows it to finality unless told not to.
+async fn send(signer: &SignerArgs, action: Action) -> Result<()> {
+    let kp = signer.keypair()?;
+    let client = signer.client()?;
+    let rpc = &signer.rpc;
+    let info = call(&client, rpc, "l1_chainInfo", rpc_params![]).await?;
+    let chain_id = info["chainId"]
+        .as_u64()
+        .context("chain info without chainId")?;
+    let base_fee = info["nextBaseFeePerGas"]
+        .as_u64()
+        .context("chain info without base fee")?;
+    let acc = call(
+        &client,
+        rpc,
+        "l1_getAccount",
+        rpc_params![kp.public().to_hex()],
+    )
+    .await?;
+    let nonce = acc["pendingNonce"]
+        .as_u64()
+        .context("account without pendingNonce")?;
+    let tip = 1_000_000_000u64.min(base_fee);
+    let tx = Transaction {
+        chain_id,
+        nonce,
+        // Room for the base fee to double before inclusion.
+        max_fee_per_gas: base_fee.saturating_mul(2).saturating_add(tip),
+        priority_fee_per_gas: tip,
+        action,
+    }
+    .sign(&kp);
+    let hex_tx = format!("0x{}", hex::encode(tx.to_bytes()));
+    let hash = call(&client, rpc, "l1_sendTransaction", rpc_params![hex_tx]).await?;
+    let hash = hash.as_str().context("transaction hash")?.to_string();
+    println!("transaction {hash}");
+    if signer.no_wait {
+        return Ok(());
+    }
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg} ({elapsed})").expect("valid template"),
+    );
+    bar.enable_steady_tick(Duration::from_millis(100));
+    let started = Instant::now();
+    loop {
+        let status = call(&client, rpc, "l1_getTransaction", rpc_params![hash.clone()]).await?;
+        match status["status"].as_str().unwrap_or("unknown") {
+            "finalized" => {
+                bar.finish_and_clear();
+                let ok = status["success"].as_bool().unwrap_or(false);
+                println!(
+                    "finalized at height {} in {:.2}s",
+                    status["height"],
+                    started.elapsed().as_secs_f64()
+                );
+                if !ok {
+                    bail!(
+                        "the transaction was included but its action failed: {}",
+                        status["error"]
+                    );
+                }
+                return Ok(());
+            }
+            "rejected" => {
+                bar.finish_and_clear();
+                bail!("rejected: {}", status["error"]);
+            }
+            s => bar.set_message(format!("{s}, waiting for finality")),
+        }
+        if started.elapsed() > Duration::from_secs(120) {
+            bar.finish_and_clear();
+            bail!("not finalized after 120 s; check later with the hash above");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

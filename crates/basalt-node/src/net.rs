@@ -1,0 +1,99 @@
+//! Production networking: authenticated, encrypted p2p (commonware `lookup`) between validators whose
+//! addresses are known from configuration. Every channel is rate-limited per peer and every message is
+//! bounded by [`max_message_size`]; peers outside the validator set cannot connect.
+
+use crate::consensus::application::ProposerFault;
+use crate::consensus::engine::{channels, max_message_size, Channels, EngineChannels};
+use crate::mempool::MempoolLimits;
+use crate::validator::{launch, Validator, ValidatorConfig};
+use basalt_l1::Genesis;
+use basalt_types::Keypair;
+use commonware_cryptography::ed25519::PublicKey;
+use commonware_cryptography::ChaCha20Poly1305;
+use commonware_p2p::authenticated::lookup;
+use commonware_p2p::{Address, AddressableManager as _};
+use commonware_runtime::{tokio as cw_tokio, Quota, Supervisor as _};
+use commonware_stream::cups::{self, Cups};
+use commonware_stream::sake::{self, Sake};
+use commonware_utils::ordered::Map;
+use commonware_utils::{NZUsize, NZU32};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+/// Namespace of p2p handshakes.
+pub const P2P_NAMESPACE: &[u8] = b"basalt-l1-p2p";
+
+/// A validator's network identity and address.
+#[derive(Debug, Clone)]
+pub struct Peer {
+    /// Its account (and consensus) key.
+    pub key: basalt_types::PublicKey,
+    /// Where it listens for p2p.
+    pub address: SocketAddr,
+}
+
+/// Starts p2p and a validator on the tokio runtime.
+pub async fn start_networked_validator(
+    context: &cw_tokio::Context,
+    genesis: &Genesis,
+    key: Keypair,
+    state_path: &Path,
+    listen: SocketAddr,
+    peers: &[Peer],
+) -> Result<Validator, String> {
+    let signer = crate::devnet::consensus_key(&key);
+    let mut set = Vec::with_capacity(peers.len());
+    for p in peers {
+        let pk = crate::devnet::consensus_public_key(&p.key)
+            .map_err(|_| format!("peer key {} is not a valid ed25519 key", p.key))?;
+        set.push((pk, Address::from(p.address)));
+    }
+    let set: Map<PublicKey, Address> =
+        Map::try_from(set).map_err(|_| "duplicate peer key in the peer list".to_string())?;
+    let handshake = Cups::<_, ChaCha20Poly1305>::new(
+        Sake {
+            signer,
+            synchrony_bound: Duration::from_secs(5),
+            max_handshake_age: Duration::from_secs(10),
+            version: sake::Version::V1,
+        },
+        cups::Version::V1,
+    );
+    let n = peers.len().max(1);
+    let cfg = lookup::Config::local(
+        handshake,
+        P2P_NAMESPACE,
+        listen,
+        NZUsize!(n),
+        max_message_size(n as u32),
+        NZUsize!(4096),
+    );
+    let label = context.child("p2p").with_attribute("listen", listen);
+    let (mut network, mut oracle) = lookup::Network::new(label, cfg);
+    oracle.track(0, set);
+    let votes = Quota::per_second(NZU32!(2_000));
+    let bulk = Quota::per_second(NZU32!(500));
+    let ch = Channels {
+        engine: EngineChannels {
+            votes: network.register(channels::VOTES, votes),
+            certificates: network.register(channels::CERTIFICATES, votes),
+            resolver: network.register(channels::RESOLVER, bulk),
+            blocks: network.register(channels::BLOCKS, bulk),
+            backfill: network.register(channels::BACKFILL, bulk),
+        },
+        txs: network.register(channels::TXS, bulk),
+    };
+    network.start();
+    let cfg = ValidatorConfig {
+        genesis,
+        key,
+        state_path,
+        mempool: MempoolLimits::default(),
+        fault: ProposerFault::None,
+    };
+    let ctx = context.child("validator").with_attribute("listen", listen);
+    launch(ctx, cfg, oracle.clone(), oracle, ch)
+        .await
+        .map_err(|e| e.to_string())
+}
