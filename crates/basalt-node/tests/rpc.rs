@@ -1,0 +1,310 @@
+//! JSON-RPC against a real node core: every bad input gets a clear error and changes nothing.
+
+use basalt_l1::{Action, Params, Transaction, ONE_TOKEN};
+use basalt_node::devnet::{dev_account, devnet_genesis, DEVNET_CHAIN_ID};
+use basalt_node::mempool::MempoolLimits;
+use basalt_node::rpc::{serve, RpcContext, INVALID_PARAMS, NOT_FOUND, TX_REJECTED};
+use basalt_node::validator::open_chain;
+use basalt_types::{Encode, Keypair};
+use serde_json::{json, Value};
+use std::sync::{Arc, Mutex};
+
+struct Node {
+    url: String,
+    chain: Arc<Mutex<basalt_node::chain::Chain>>,
+    _dir: tempfile::TempDir,
+    _server: jsonrpsee::server::ServerHandle,
+}
+
+async fn node() -> Node {
+    let dir = tempfile::tempdir().unwrap();
+    let genesis = devnet_genesis(1, Params::default(), 1_000);
+    let (chain, _) = open_chain(
+        &genesis,
+        &dir.path().join("state.redb"),
+        MempoolLimits::default(),
+    )
+    .unwrap();
+    let chain = Arc::new(Mutex::new(chain));
+    let (finalized, _) = tokio::sync::broadcast::channel(16);
+    let (addr, server) = serve(
+        "127.0.0.1:0".parse().unwrap(),
+        RpcContext {
+            chain: chain.clone(),
+            finalized,
+        },
+    )
+    .await
+    .unwrap();
+    Node {
+        url: format!("http://{addr}"),
+        chain,
+        _dir: dir,
+        _server: server,
+    }
+}
+
+/// A minimal HTTP POST over a TCP stream, to send bodies a typed client would refuse to build.
+mod http {
+    use serde_json::Value;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    pub async fn post(url: &str, body: String) -> (u16, Value) {
+        let addr = url.trim_start_matches("http://");
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let req = format!(
+            "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        s.write_all(req.as_bytes()).await.unwrap();
+        let _ = s.write_all(body.as_bytes()).await;
+        let mut out = Vec::new();
+        let _ = s.read_to_end(&mut out).await;
+        let text = String::from_utf8_lossy(&out);
+        let status: u16 = text
+            .split(' ')
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let json = text
+            .split("\r\n\r\n")
+            .nth(1)
+            .and_then(|b| serde_json::from_str(b).ok())
+            .unwrap_or(Value::Null);
+        (status, json)
+    }
+}
+
+async fn call(n: &Node, method: &str, params: Value) -> Value {
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string();
+    http::post(&n.url, body).await.1
+}
+
+fn error_code(v: &Value) -> i64 {
+    v["error"]["code"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("expected an error, got {v}"))
+}
+
+fn tx(from: &Keypair, chain_id: u64, nonce: u64, max_fee: u64, amount: u128) -> String {
+    let t = Transaction {
+        chain_id,
+        nonce,
+        max_fee_per_gas: max_fee,
+        priority_fee_per_gas: 1,
+        action: Action::Transfer {
+            to: dev_account(9).public(),
+            amount,
+        },
+    }
+    .sign(from);
+    format!("0x{}", hex::encode(t.to_bytes()))
+}
+
+fn snapshot(n: &Node) -> (usize, basalt_types::Hash) {
+    let c = n.chain.lock().unwrap();
+    (c.mempool_len(), c.state().head().state_root)
+}
+
+#[tokio::test]
+async fn good_requests_answer_and_bad_ones_are_rejected_without_effect() {
+    let n = node().await;
+    let info = call(&n, "l1_chainInfo", json!([])).await;
+    assert_eq!(info["result"]["chainId"], DEVNET_CHAIN_ID);
+    let base = info["result"]["nextBaseFeePerGas"].as_u64().unwrap();
+    let acc = call(
+        &n,
+        "l1_getAccount",
+        json!([dev_account(0).public().to_hex()]),
+    )
+    .await;
+    assert_eq!(
+        acc["result"]["balance"],
+        (1_000_000 * ONE_TOKEN).to_string()
+    );
+    let g = call(&n, "l1_getBlock", json!([0])).await;
+    assert_eq!(g["result"]["header"]["height"], 0);
+    let v = call(&n, "l1_validators", json!([])).await;
+    assert_eq!(v["result"]["committee"].as_array().unwrap().len(), 1);
+
+    let before = snapshot(&n);
+    let a = dev_account(0);
+    let cases: Vec<(&str, Value, i64, &str)> = vec![
+        (
+            "l1_sendTransaction",
+            json!(["0xzz"]),
+            INVALID_PARAMS as i64,
+            "hex",
+        ),
+        (
+            "l1_sendTransaction",
+            json!(["0x0102"]),
+            INVALID_PARAMS as i64,
+            "malformed",
+        ),
+        (
+            "l1_sendTransaction",
+            json!([tx(&a, 1, 0, base * 2, 1)]),
+            TX_REJECTED as i64,
+            "wrong chain id",
+        ),
+        (
+            "l1_sendTransaction",
+            json!([tx(&a, DEVNET_CHAIN_ID, 0, base - 1, 1)]),
+            TX_REJECTED as i64,
+            "below the base fee",
+        ),
+        (
+            "l1_sendTransaction",
+            json!([tx(&a, DEVNET_CHAIN_ID, 0, base * 2, 2_000_000 * ONE_TOKEN)]),
+            TX_REJECTED as i64,
+            "insufficient balance",
+        ),
+        (
+            "l1_sendTransaction",
+            json!([tx(&a, DEVNET_CHAIN_ID, 1_000_000, base * 2, 1)]),
+            TX_REJECTED as i64,
+            "ahead of the account nonce",
+        ),
+        (
+            "l1_sendTransaction",
+            json!([
+                tx(&dev_account(5), DEVNET_CHAIN_ID, 0, base * 2, 1)[..140].to_string()
+                    + &"00".repeat(64)
+            ]),
+            INVALID_PARAMS as i64,
+            "malformed",
+        ),
+        (
+            "l1_sendTransaction",
+            json!([]),
+            INVALID_PARAMS as i64,
+            "expected one string",
+        ),
+        (
+            "l1_sendTransaction",
+            json!([12]),
+            INVALID_PARAMS as i64,
+            "expected one string",
+        ),
+        (
+            "l1_getAccount",
+            json!(["0x1234"]),
+            INVALID_PARAMS as i64,
+            "32 bytes",
+        ),
+        (
+            "l1_getTransaction",
+            json!(["nothex"]),
+            INVALID_PARAMS as i64,
+            "32 bytes",
+        ),
+        (
+            "l1_getBlock",
+            json!([999]),
+            NOT_FOUND as i64,
+            "no finalized block",
+        ),
+        (
+            "l1_getBlock",
+            json!(["earliest"]),
+            INVALID_PARAMS as i64,
+            "expected a height",
+        ),
+        (
+            "l1_getBlock",
+            json!([-1]),
+            INVALID_PARAMS as i64,
+            "non-negative",
+        ),
+        (
+            "l1_getBlob",
+            json!([basalt_types::Hash::ZERO.to_hex()]),
+            NOT_FOUND as i64,
+            "blob not found",
+        ),
+        ("l1_noSuchMethod", json!([]), -32601, "not found"),
+    ];
+    for (method, params, code, needle) in cases {
+        let r = call(&n, method, params.clone()).await;
+        assert_eq!(error_code(&r), code, "{method} {params}: {r}");
+        let msg = r["error"]["message"].as_str().unwrap().to_lowercase();
+        assert!(
+            msg.contains(&needle.to_lowercase()),
+            "{method}: message {msg:?} should mention {needle:?}"
+        );
+    }
+    assert_eq!(snapshot(&n), before, "a rejected request changed state");
+}
+
+#[tokio::test]
+async fn bad_signatures_replays_and_oversized_requests_are_refused() {
+    let n = node().await;
+    let base = call(&n, "l1_chainInfo", json!([])).await["result"]["nextBaseFeePerGas"]
+        .as_u64()
+        .unwrap();
+    let a = dev_account(0);
+    // Flip a bit inside the signature (the last 64 bytes).
+    let good = tx(&a, DEVNET_CHAIN_ID, 0, base * 2, 1);
+    let mut bytes = hex::decode(&good[2..]).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    let r = call(
+        &n,
+        "l1_sendTransaction",
+        json!([format!("0x{}", hex::encode(&bytes))]),
+    )
+    .await;
+    assert_eq!(error_code(&r), TX_REJECTED as i64);
+    assert!(r["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("signature"));
+
+    // Accepted once; the identical bytes again are a duplicate, not a second transfer.
+    let ok = call(&n, "l1_sendTransaction", json!([good.clone()])).await;
+    let hash = ok["result"].as_str().unwrap().to_string();
+    let again = call(&n, "l1_sendTransaction", json!([good])).await;
+    assert_eq!(error_code(&again), TX_REJECTED as i64);
+    assert!(again["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("already known"));
+    let status = call(&n, "l1_getTransaction", json!([hash])).await;
+    assert_eq!(status["result"]["status"], "pending");
+
+    // Finalize it on this single-validator chain, then replay its nonce with a new transaction.
+    {
+        let mut c = n.chain.lock().unwrap();
+        let head = c.state().head().clone();
+        let proposer = c.state().committee()[0];
+        let block = c
+            .propose(head.hash(), head.timestamp_ms + 200, proposer, 100)
+            .unwrap();
+        assert_eq!(block.txs.len(), 1);
+        c.finalize(&block).unwrap();
+    }
+    let status = call(&n, "l1_getTransaction", json!([hash])).await;
+    assert_eq!(status["result"]["status"], "finalized");
+    let replay = call(
+        &n,
+        "l1_sendTransaction",
+        json!([tx(&a, DEVNET_CHAIN_ID, 0, base * 2, 7)]),
+    )
+    .await;
+    assert_eq!(error_code(&replay), TX_REJECTED as i64);
+    assert!(replay["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("stale nonce"));
+
+    // A request body over the limit is refused by the server before any parsing.
+    let huge = format!(
+        "0x{}",
+        "00".repeat(basalt_node::rpc::MAX_REQUEST_BYTES as usize)
+    );
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "l1_sendTransaction", "params": [huge]})
+        .to_string();
+    let (status, _) = http::post(&n.url, body).await;
+    assert_eq!(status, 413, "oversized request should get HTTP 413");
+}
