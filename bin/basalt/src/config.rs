@@ -117,6 +117,5 @@ pub fn read_key(path: &Path) -> Result<Keypair> {
 pub fn read_genesis(path: &Path) -> Result<basalt_l1::Genesis> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("reading genesis {}", path.display()))?;
-    Ok(basalt_l1::Genesis::from_json(&text)
-        .with_context(|| format!("genesis {}", path.display()))?)
+    basalt_l1::Genesis::from_json(&text).with_context(|| format!("genesis {}", path.display()))
 }

@@ -126,9 +126,7 @@ impl Store {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let db = Database::create(path)?;
         let w = db.begin_write()?;
-        for t in [META] {
-            w.open_table(t)?;
-        }
+        w.open_table(META)?;
         w.open_table(ACCOUNTS)?;
         w.open_table(BLOBS)?;
         w.open_table(BLOBS_BY_HEIGHT)?;
@@ -346,7 +344,7 @@ fn encode_keys(keys: &[PublicKey]) -> Vec<u8> {
 }
 
 fn decode_keys(b: &[u8]) -> Result<Vec<PublicKey>, StoreError> {
-    if b.len() % 32 != 0 {
+    if !b.len().is_multiple_of(32) {
         return Err(StoreError::Corrupt("committee length".into()));
     }
     Ok(b.chunks(32)

@@ -87,7 +87,7 @@ impl Application {
     async fn catch_up(
         &self,
         first: Digested<ChainBlock>,
-        ancestry: &mut (impl Ancestry<ChainBlock> + Unpin),
+        ancestry: &mut impl Ancestry<ChainBlock>,
     ) -> bool {
         let mut missing = Vec::new();
         let mut next = Some(first);
