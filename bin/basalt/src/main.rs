@@ -1,5 +1,6 @@
 //! `basalt`: run a devnet, run validators as separate processes, and use a wallet against them.
 
+mod bench;
 mod config;
 mod devnet;
 mod node;
@@ -30,6 +31,9 @@ enum Command {
     /// Keys, balances, transfers and blobs against a node's JSON-RPC.
     #[command(subcommand)]
     Wallet(wallet::WalletCommand),
+    /// Measure throughput and latency (release builds: `cargo run --release -- bench l1`).
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
 }
 
 fn main() -> ExitCode {
@@ -46,6 +50,7 @@ fn main() -> ExitCode {
         Command::Node(a) => node::run(a),
         Command::Devnet(c) => devnet::run(c),
         Command::Wallet(c) => wallet::run(c),
+        Command::Bench(c) => bench::run(c),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -5,8 +5,8 @@
 use crate::mempool::{AdmissionError, Mempool, MempoolLimits};
 use crate::store::{Store, StoreError};
 use basalt_l1::{
-    child_fees, verify_block, Block, BlockBuilder, BlockError, ExecutedBlock, Header, L1State,
-    SignedTransaction, StateDiff, StateView,
+    child_fees, verify_all, verify_block, verify_block_with, Block, BlockBuilder, BlockError,
+    ExecutedBlock, Header, L1State, SignedTransaction, StateDiff, StateView, VerifiedTx,
 };
 use basalt_types::{DecodeError, Hash, PublicKey};
 use std::collections::{HashMap, VecDeque};
@@ -23,6 +23,12 @@ pub fn lock(chain: &std::sync::Mutex<Chain>) -> std::sync::MutexGuard<'_, Chain>
     chain
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Decodes untrusted bytes into a signature-checked transaction (no chain state needed: call it
+/// without holding the chain lock).
+pub fn decode_and_verify(bytes: &[u8]) -> Result<VerifiedTx, SubmitError> {
+    Ok(SignedTransaction::decode_untrusted(bytes)?.verify()?)
 }
 
 /// Where a transaction stands.
@@ -163,10 +169,20 @@ impl Chain {
         self.pending.get(hash).map(|p| &p.diff.header)
     }
 
-    /// Admits a transaction from outside.
+    /// Admits a transaction from outside (decoding and signature check included).
     pub fn submit(&mut self, bytes: &[u8]) -> Result<Hash, SubmitError> {
-        let tx = SignedTransaction::decode_untrusted(bytes)?;
-        let tx = tx.verify()?;
+        let tx = decode_and_verify(bytes)?;
+        Ok(self.admit(tx)?)
+    }
+
+    /// Admits a transaction from a client and queues it for gossip to the other validators.
+    pub fn submit_local(&mut self, bytes: &[u8]) -> Result<Hash, SubmitError> {
+        let tx = decode_and_verify(bytes)?;
+        Ok(self.admit_local(tx, bytes)?)
+    }
+
+    /// Admits a signature-checked transaction into the mempool.
+    pub fn admit(&mut self, tx: VerifiedTx) -> Result<Hash, AdmissionError> {
         let hash = tx.hash();
         let account = self.state.account(&tx.tx().signer);
         let (chain_id, fees) = (self.state.chain_id(), self.next_fees());
@@ -176,14 +192,42 @@ impl Chain {
         Ok(hash)
     }
 
-    /// Admits a transaction from a client and queues it for gossip to the other validators.
-    pub fn submit_local(&mut self, bytes: &[u8]) -> Result<Hash, SubmitError> {
-        let hash = self.submit(bytes)?;
+    /// Admits a signature-checked transaction from a client and queues its bytes for gossip.
+    pub fn admit_local(&mut self, tx: VerifiedTx, bytes: &[u8]) -> Result<Hash, AdmissionError> {
+        let hash = self.admit(tx)?;
         if self.outbox.len() >= OUTBOX_LIMIT {
             self.outbox.pop_front();
         }
         self.outbox.push_back(bytes.to_vec());
         Ok(hash)
+    }
+
+    /// Signature-checked copies of a block's transactions: those this node already verified at
+    /// admission (same bytes, so same hash) are taken from the mempool, the rest are batch-verified.
+    fn verified_txs(&self, txs: &[SignedTransaction]) -> Result<Vec<VerifiedTx>, BlockError> {
+        let mut out: Vec<Option<VerifiedTx>> = Vec::with_capacity(txs.len());
+        let (mut unknown, mut positions) = (Vec::new(), Vec::new());
+        for (i, t) in txs.iter().enumerate() {
+            match self.mempool.get(&t.hash()) {
+                Some(v) => out.push(Some(v.clone())),
+                None => {
+                    out.push(None);
+                    unknown.push(t.clone());
+                    positions.push(i);
+                }
+            }
+        }
+        let verified = verify_all(unknown).map_err(|(i, err)| BlockError::BadSignature {
+            index: positions[i],
+            err,
+        })?;
+        for (i, v) in positions.into_iter().zip(verified) {
+            out[i] = Some(v);
+        }
+        Ok(out
+            .into_iter()
+            .map(|v| v.expect("every position filled"))
+            .collect())
     }
 
     /// Takes the transactions waiting to be gossiped.
@@ -231,11 +275,12 @@ impl Chain {
         if self.pending.contains_key(&hash) {
             return Ok(());
         }
+        let txs = self.verified_txs(&block.txs)?;
         let view = StateView::new(
             &self.state,
             ancestry(&self.state, &self.pending, &block.header.parent)?,
         );
-        let executed = verify_block(&view, block)?;
+        let executed = verify_block_with(&view, &block.header, &txs)?;
         drop(view);
         self.remember(executed);
         Ok(())

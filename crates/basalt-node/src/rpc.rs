@@ -3,7 +3,7 @@
 //! Every parameter is untrusted: hex is parsed strictly, requests are bounded by [`MAX_REQUEST_BYTES`],
 //! and failures are JSON-RPC errors with a message that says what was wrong; nothing changes on error.
 
-use crate::chain::{Chain, SubmitError, TxStatus};
+use crate::chain::{decode_and_verify, Chain, SubmitError, TxStatus};
 use basalt_l1::{Action, Block, Header};
 use basalt_types::{codec::parse_hex, Hash, PublicKey};
 use jsonrpsee::server::{Server, ServerConfig, ServerHandle};
@@ -202,10 +202,15 @@ pub fn module(ctx: RpcContext) -> RpcModule<RpcContext> {
     m.register_method("l1_sendTransaction", |params, ctx, _| {
         let hex = one_string(&params, "hex-encoded signed transaction")?;
         let bytes = parse_hex(&hex).map_err(|_| invalid("transaction must be hex"))?;
+        // Decode and check the signature before taking the chain lock.
+        let tx = match decode_and_verify(&bytes) {
+            Ok(tx) => tx,
+            Err(e @ SubmitError::Malformed(_)) => return Err(invalid(e.to_string())),
+            Err(e) => return Err(err(TX_REJECTED, e.to_string())),
+        };
         let mut chain = crate::chain::lock(&ctx.chain);
-        match chain.submit_local(&bytes) {
+        match chain.admit_local(tx, &bytes) {
             Ok(hash) => Ok(json!(hash)),
-            Err(e @ SubmitError::Malformed(_)) => Err(invalid(e.to_string())),
             Err(e) => Err(err(TX_REJECTED, e.to_string())),
         }
     })

@@ -6,8 +6,9 @@
 //! signature is blocked (the network disconnects it); transactions that are merely stale or underpriced
 //! are dropped, since honest peers can race with inclusion.
 
-use crate::chain::{Chain, SubmitError};
+use crate::chain::Chain;
 use crate::mempool::AdmissionError;
+use basalt_l1::{verify_all, SignedTransaction};
 use basalt_types::codec::{put_bytes, put_varint};
 use basalt_types::{DecodeError, Decoder};
 use commonware_cryptography::ed25519::PublicKey;
@@ -95,20 +96,32 @@ pub async fn run_receiver(
                 continue;
             }
         };
-        let mut chain = crate::chain::lock(&chain);
-        for tx in txs {
-            match chain.submit(tx) {
-                Err(SubmitError::Refused(AdmissionError::Invalid(
-                    basalt_l1::TxError::WrongChainId { .. },
-                )))
-                | Err(SubmitError::Malformed(_) | SubmitError::BadSignature(_)) => {
-                    let e = "transaction for another chain, malformed, or badly signed";
-                    warn!(%peer, error = %e, "blocking peer: invalid gossiped transaction");
-                    blocker.block(peer.clone());
-                    break;
-                }
-                Ok(_) | Err(SubmitError::Refused(_)) => {}
+        // Decode and batch-verify outside the chain lock; any garbage convicts the peer.
+        let decoded: Result<Vec<SignedTransaction>, _> = txs
+            .iter()
+            .map(|t| SignedTransaction::decode_untrusted(t))
+            .collect();
+        let verified = match decoded
+            .map_err(|e| e.to_string())
+            .and_then(|d| verify_all(d).map_err(|(i, e)| format!("transaction {i}: {e}")))
+        {
+            Ok(v) => v,
+            Err(e) => {
+                warn!(%peer, error = %e, "blocking peer: invalid gossiped transaction");
+                blocker.block(peer);
+                continue;
             }
+        };
+        let mut chain = crate::chain::lock(&chain);
+        for tx in verified {
+            if let Err(AdmissionError::Invalid(basalt_l1::TxError::WrongChainId { .. })) =
+                chain.admit(tx)
+            {
+                warn!(%peer, "blocking peer: gossiped a transaction for another chain");
+                blocker.block(peer.clone());
+                break;
+            }
+            // Other refusals (stale nonce, underpriced, duplicate) are honest races.
         }
     }
 }

@@ -1,0 +1,354 @@
+//! `basalt bench l1`: L1 throughput and latency, each beside the ed25519 batch-verification ceiling
+//! measured in the same run. Prints a Markdown report.
+
+use anyhow::{Context, Result};
+use basalt_l1::{
+    verify_block, Action, Block, BlockBuilder, Genesis, GenesisAccount, L1State, Params,
+    SignedTransaction, StateView, Transaction, ONE_TOKEN,
+};
+use basalt_node::devnet::{devnet_genesis, validator_keypair};
+use basalt_node::net::{start_networked_validator, Peer};
+use basalt_types::{dev_keypair, Encode, Hash, Keypair};
+use clap::{Args, Subcommand};
+use commonware_runtime::{tokio as cw_tokio, Runner as _};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// Benchmarks.
+#[derive(Subcommand, Debug)]
+pub enum BenchCommand {
+    /// L1: state machine alone, finalized end to end with 1 and 4 validators, submit-to-finalized latency.
+    L1(L1Args),
+}
+
+/// Options of `basalt bench l1`.
+#[derive(Args, Debug)]
+pub struct L1Args {
+    /// Signed transfers for the state-machine measurement.
+    #[arg(long, default_value_t = 40_000)]
+    pub txs: usize,
+    /// Seconds of saturating load per end-to-end run.
+    #[arg(long, default_value_t = 10)]
+    pub seconds: u64,
+    /// Block time of the end-to-end runs, in milliseconds.
+    #[arg(long, default_value_t = 200)]
+    pub block_time_ms: u64,
+    /// First p2p port for the end-to-end runs.
+    #[arg(long, default_value_t = 31400)]
+    pub p2p_port: u16,
+    /// Skip the end-to-end runs.
+    #[arg(long)]
+    pub no_e2e: bool,
+}
+
+/// Runs a benchmark.
+pub fn run(cmd: BenchCommand) -> Result<()> {
+    match cmd {
+        BenchCommand::L1(a) => l1(a),
+    }
+}
+
+const SENDERS: u64 = 2_000;
+
+fn sender(i: u64) -> Keypair {
+    dev_keypair("basalt-bench-sender", i)
+}
+
+/// A genesis with the bench senders funded.
+fn bench_genesis(validators: u64, params: Params) -> Genesis {
+    let mut g = devnet_genesis(validators, params, now_ms());
+    g.accounts.extend((0..SENDERS).map(|i| GenesisAccount {
+        key: sender(i).public(),
+        balance: 1_000 * ONE_TOKEN,
+    }));
+    g
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// `count` signed transfers spread over the senders, nonces in order.
+fn signed_transfers(chain_id: u64, count: usize, max_fee: u64) -> Vec<SignedTransaction> {
+    let keys: Vec<Keypair> = (0..SENDERS).map(sender).collect();
+    (0..count)
+        .map(|n| {
+            let s = n as u64 % SENDERS;
+            let to = keys[((s * 7 + 3) % SENDERS) as usize].public();
+            Transaction {
+                chain_id,
+                nonce: n as u64 / SENDERS,
+                max_fee_per_gas: max_fee,
+                priority_fee_per_gas: 1,
+                action: Action::Transfer { to, amount: 1 },
+            }
+            .sign(&keys[s as usize])
+        })
+        .collect()
+}
+
+/// ed25519 batch verification of `n` signatures (keys decompressed beforehand), on `threads` threads.
+fn batch_ceiling(n: usize, threads: usize) -> f64 {
+    let keys: Vec<Keypair> = (0..256)
+        .map(|i| dev_keypair("basalt-bench-ceiling", i))
+        .collect();
+    let msgs: Vec<[u8; 32]> = (0..n)
+        .map(|i| basalt_types::hash(&i.to_le_bytes()).0)
+        .collect();
+    let sigs: Vec<basalt_types::Signature> = msgs
+        .iter()
+        .enumerate()
+        .map(|(i, m)| keys[i % 256].sign(m))
+        .collect();
+    let vks: Vec<_> = (0..n)
+        .map(|i| keys[i % 256].public().verifying_key().expect("valid key"))
+        .collect();
+    let start = Instant::now();
+    let chunk = n.div_ceil(threads);
+    std::thread::scope(|s| {
+        for t in 0..threads {
+            let (lo, hi) = (t * chunk, ((t + 1) * chunk).min(n));
+            let (msgs, sigs, vks) = (&msgs[lo..hi], &sigs[lo..hi], &vks[lo..hi]);
+            s.spawn(move || {
+                for ((m, sg), k) in msgs
+                    .chunks(1024)
+                    .zip(sigs.chunks(1024))
+                    .zip(vks.chunks(1024))
+                {
+                    let refs: Vec<&[u8]> = m.iter().map(|x| x.as_slice()).collect();
+                    basalt_types::verify_batch(k, &refs, sg).expect("valid batch");
+                }
+            });
+        }
+    });
+    n as f64 / start.elapsed().as_secs_f64()
+}
+
+/// Verifying and applying pre-built blocks of transfers, as a validator does: transfers per second.
+fn state_machine(txs: usize) -> Result<(f64, usize)> {
+    let params = Params::default();
+    let genesis = bench_genesis(1, params.clone());
+    let (mut builder_state, _) = L1State::genesis(&genesis)?;
+    let (mut verifier_state, _) = L1State::genesis(&genesis)?;
+    let signed = signed_transfers(genesis.chain_id, txs, 10 * params.initial_base_fee);
+    let per_block = 4_000;
+    let mut blocks: Vec<Block> = Vec::new();
+    for chunk in signed.chunks(per_block) {
+        let view = StateView::new(&builder_state, vec![]);
+        let mut b = BlockBuilder::new(&view);
+        for t in chunk {
+            b.apply(&t.clone().verify().expect("signed"))
+                .context("bench transfer rejected")?;
+        }
+        let ts = view.head().timestamp_ms + params.block_time_ms;
+        let exec = b.finish(ts, view.committee()[0])?;
+        drop(view);
+        builder_state.apply(&exec.diff);
+        blocks.push(exec.block);
+    }
+    let start = Instant::now();
+    for block in &blocks {
+        let view = StateView::new(&verifier_state, vec![]);
+        let exec = verify_block(&view, block).context("bench block failed verification")?;
+        drop(view);
+        verifier_state.apply(&exec.diff);
+    }
+    Ok((txs as f64 / start.elapsed().as_secs_f64(), per_block))
+}
+
+/// Result of an end-to-end run.
+struct E2e {
+    finalized_per_s: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    light_p50_ms: f64,
+    light_p99_ms: f64,
+    blocks: u64,
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+/// Validators in one process over real p2p on loopback; load is submitted to validator 0.
+fn end_to_end(validators: u64, args: &L1Args, port: u16) -> Result<E2e> {
+    let params = Params {
+        block_time_ms: args.block_time_ms,
+        ..Params::default()
+    };
+    let genesis = bench_genesis(validators, params.clone());
+    // Enough pre-signed load for the run at up to 40k/s, plus a light-load probe.
+    let heavy = signed_transfers(
+        genesis.chain_id,
+        (args.seconds as usize * 40_000).max(SENDERS as usize),
+        50 * params.initial_base_fee,
+    );
+    let dir = tempfile::tempdir()?;
+    let peers: Vec<Peer> = (0..validators)
+        .map(|i| Peer {
+            key: validator_keypair(i).public(),
+            address: SocketAddr::from(([127, 0, 0, 1], port + i as u16)),
+        })
+        .collect();
+    let cfg = cw_tokio::Config::new()
+        .with_worker_threads(2)
+        .with_storage_directory(dir.path().join("consensus"));
+    let seconds = args.seconds;
+    cw_tokio::Runner::new(cfg).start(|context| async move {
+        let mut vs = Vec::new();
+        for (i, p) in peers.iter().enumerate() {
+            let path = dir.path().join(format!("v{i}.redb"));
+            vs.push(
+                start_networked_validator(
+                    &context,
+                    &genesis,
+                    validator_keypair(i as u64),
+                    &path,
+                    p.address,
+                    &peers,
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!(e))?,
+            );
+        }
+        let chain = vs[0].chain.clone();
+        let mut finalized = vs[0].finalized.subscribe();
+        let lock = || basalt_node::chain::lock(&chain);
+        // Wait for the chain to run.
+        while lock().state().head().height < 3 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+
+        // Light load: one transfer every 100 ms from a dev account of its own, latency only.
+        let probe = basalt_node::devnet::dev_account(0);
+        let mut light = Vec::new();
+        for nonce in 0..20 {
+            let t = Transaction {
+                chain_id: genesis.chain_id,
+                nonce,
+                max_fee_per_gas: 50 * params.initial_base_fee,
+                priority_fee_per_gas: 1,
+                action: Action::Transfer {
+                    to: sender(0).public(),
+                    amount: 1,
+                },
+            }
+            .sign(&probe);
+            let sent = Instant::now();
+            let hash = lock()
+                .submit_local(&t.to_bytes())
+                .map_err(|e| anyhow::anyhow!("probe tx: {e}"))?;
+            while !matches!(
+                lock().tx_status(&hash)?,
+                basalt_node::chain::TxStatus::Finalized { .. }
+            ) {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            light.push(sent.elapsed().as_secs_f64() * 1e3);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let heavy: Vec<(Hash, Vec<u8>)> = heavy.iter().map(|t| (t.hash(), t.to_bytes())).collect();
+
+        // Saturating load for `seconds`, counting what finalizes in the window.
+        let start_height = lock().state().head().height;
+        let mut submitted: HashMap<Hash, Instant> = HashMap::with_capacity(heavy.len());
+        let mut latencies = Vec::new();
+        let mut finalized_txs = 0u64;
+        let started = Instant::now();
+        let mut next = 0usize;
+        while started.elapsed() < Duration::from_secs(seconds) {
+            // Keep the pool fed: submit up to 2,000 every 10 ms.
+            {
+                let mut c = lock();
+                for (hash, bytes) in heavy[next..].iter().take(2_000) {
+                    if c.submit_local(bytes).is_ok() {
+                        submitted.insert(*hash, Instant::now());
+                    }
+                }
+            }
+            next = (next + 2_000).min(heavy.len());
+            while let Ok(h) = finalized.try_recv() {
+                let block = lock().store().block(h.height)?.context("finalized block")?;
+                for t in &block.txs {
+                    if let Some(at) = submitted.remove(&t.hash()) {
+                        latencies.push(at.elapsed().as_secs_f64() * 1e3);
+                        finalized_txs += 1;
+                    }
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let elapsed = started.elapsed().as_secs_f64();
+        let blocks = lock().state().head().height - start_height;
+        for v in &vs {
+            v.abort();
+        }
+        latencies.sort_by(f64::total_cmp);
+        light.sort_by(f64::total_cmp);
+        Ok(E2e {
+            finalized_per_s: finalized_txs as f64 / elapsed,
+            p50_ms: percentile(&latencies, 0.5),
+            p99_ms: percentile(&latencies, 0.99),
+            light_p50_ms: percentile(&light, 0.5),
+            light_p99_ms: percentile(&light, 0.99),
+            blocks,
+        })
+    })
+}
+
+fn l1(args: L1Args) -> Result<()> {
+    eprintln!("measuring the ed25519 batch-verification ceiling…");
+    let ceiling1 = batch_ceiling(32_768, 1);
+    let ceiling2 = batch_ceiling(32_768, 2);
+    eprintln!(
+        "measuring the state machine alone ({} transfers)…",
+        args.txs
+    );
+    let (stf, per_block) = state_machine(args.txs)?;
+    let mut rows = vec![
+        format!("| ed25519 batch verification, 1 thread (ceiling) | {ceiling1:.0} /s | 1.00 |"),
+        format!("| ed25519 batch verification, 2 threads | {ceiling2:.0} /s | {:.2} |", ceiling2 / ceiling1),
+        format!(
+            "| state machine alone: verify + execute + apply, {per_block}-transfer blocks, 1 thread | {stf:.0} transfers/s | {:.2} |",
+            stf / ceiling1
+        ),
+    ];
+    let mut latency_rows = Vec::new();
+    if !args.no_e2e {
+        for (n, port) in [(1u64, args.p2p_port), (4, args.p2p_port + 10)] {
+            eprintln!(
+                "running {n} validator(s) end to end for {} s at {} ms blocks…",
+                args.seconds, args.block_time_ms
+            );
+            let r = end_to_end(n, &args, port)?;
+            rows.push(format!(
+                "| finalized end to end, {n} validator(s) in one process, saturating load | {:.0} transfers/s | {:.2} |",
+                r.finalized_per_s,
+                r.finalized_per_s / ceiling1
+            ));
+            latency_rows.push(format!(
+                "| {n} | {} ms | {:.0} / {:.0} ms | {:.0} / {:.0} ms | {} |",
+                args.block_time_ms, r.light_p50_ms, r.light_p99_ms, r.p50_ms, r.p99_ms, r.blocks
+            ));
+        }
+    }
+    println!("## L1 (`basalt bench l1`)\n");
+    println!("| measurement | result | ratio to 1-thread ceiling |\n|---|---|---|");
+    for r in rows {
+        println!("{r}");
+    }
+    if !latency_rows.is_empty() {
+        println!("\nSubmit-to-finalized latency (submitted to validator 0, finality seen by validator 0):\n");
+        println!("| validators | block time | light load p50 / p99 | saturating load p50 / p99 | blocks in window |\n|---|---|---|---|---|");
+        for r in latency_rows {
+            println!("{r}");
+        }
+    }
+    Ok(())
+}
