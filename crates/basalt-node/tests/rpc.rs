@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 struct Node {
     url: String,
     chain: Arc<Mutex<basalt_node::chain::Chain>>,
+    finalized: tokio::sync::broadcast::Sender<basalt_l1::Header>,
     _dir: tempfile::TempDir,
     _server: jsonrpsee::server::ServerHandle,
 }
@@ -31,7 +32,7 @@ async fn node() -> Node {
         "127.0.0.1:0".parse().unwrap(),
         RpcContext {
             chain: chain.clone(),
-            finalized,
+            finalized: finalized.clone(),
         },
     )
     .await
@@ -39,6 +40,7 @@ async fn node() -> Node {
     Node {
         url: format!("http://{addr}"),
         chain,
+        finalized,
         _dir: dir,
         _server: server,
     }
@@ -307,4 +309,39 @@ async fn bad_signatures_replays_and_oversized_requests_are_refused() {
         .to_string();
     let (status, _) = http::post(&n.url, body).await;
     assert_eq!(status, 413, "oversized request should get HTTP 413");
+}
+
+#[tokio::test]
+async fn websocket_subscribers_receive_finalized_headers() {
+    use jsonrpsee::core::client::SubscriptionClientT;
+    let n = node().await;
+    let ws = jsonrpsee::ws_client::WsClientBuilder::default()
+        .build(n.url.replace("http://", "ws://"))
+        .await
+        .unwrap();
+    let mut sub = ws
+        .subscribe::<Value, _>(
+            "l1_subscribeBlocks",
+            jsonrpsee::rpc_params![],
+            "l1_unsubscribeBlocks",
+        )
+        .await
+        .unwrap();
+    let header = {
+        let mut c = n.chain.lock().unwrap();
+        let head = c.state().head().clone();
+        let who = c.state().committee()[0];
+        let block = c
+            .propose(head.hash(), head.timestamp_ms + 200, who, 100)
+            .unwrap();
+        c.finalize(&block).unwrap()
+    };
+    n.finalized.send(header.clone()).unwrap();
+    let got = tokio::time::timeout(std::time::Duration::from_secs(10), sub.next())
+        .await
+        .expect("a notification")
+        .expect("subscription open")
+        .unwrap();
+    assert_eq!(got["height"], 1);
+    assert_eq!(got["hash"], json!(header.hash()));
 }
