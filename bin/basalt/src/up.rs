@@ -3,9 +3,7 @@
 use crate::units::format_tokens;
 use anyhow::{bail, Context, Result};
 use basalt_l1::{Genesis, Params};
-use basalt_node::devnet::{
-    dev_account, devnet_genesis, validator_keypair, DEV_ACCOUNTS, DEV_BALANCE,
-};
+use basalt_node::devnet::{devnet_genesis, validator_keypair, DEV_BALANCE};
 use basalt_node::net::{start_networked_validator, Peer};
 use basalt_node::rpc::{serve, RpcContext};
 use clap::Args;
@@ -142,13 +140,6 @@ fn print_banner(args: &UpArgs, genesis: &Genesis) {
         args.data_dir.display()
     );
     println!("\nDev accounts (DEVNET ONLY: these keys are public; never use them elsewhere), {} tokens each:", format_tokens(DEV_BALANCE));
-    for i in 0..DEV_ACCOUNTS {
-        let kp = dev_account(i);
-        println!(
-            "  ({i}) {}  secret 0x{}",
-            kp.public(),
-            hex::encode(kp.secret())
-        );
-    }
+    crate::wallet::print_dev_accounts("  ");
     println!("\nUse them with `basalt wallet ... --dev N`.\n");
 }

@@ -92,6 +92,18 @@ impl SignerArgs {
     }
 }
 
+/// Prints the dev accounts with their (public, DEVNET ONLY) secrets, one per line.
+pub fn print_dev_accounts(indent: &str) {
+    for i in 0..DEV_ACCOUNTS {
+        let kp = dev_account(i);
+        println!(
+            "{indent}({i}) {}  secret 0x{}",
+            kp.public(),
+            hex::encode(kp.secret())
+        );
+    }
+}
+
 /// Runs a wallet subcommand.
 pub fn run(cmd: WalletCommand) -> Result<()> {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -125,14 +137,7 @@ async fn run_async(cmd: WalletCommand) -> Result<()> {
         }
         WalletCommand::DevAccounts => {
             println!("DEVNET ONLY: these keys are public.");
-            for i in 0..DEV_ACCOUNTS {
-                let kp = dev_account(i);
-                println!(
-                    "({i}) {}  secret 0x{}",
-                    kp.public(),
-                    hex::encode(kp.secret())
-                );
-            }
+            print_dev_accounts("");
             Ok(())
         }
         WalletCommand::Balance { account, signer } => {

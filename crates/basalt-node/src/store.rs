@@ -5,7 +5,7 @@
 //! new head, receipts and the transaction index). A crash leaves either the previous block's state or
 //! this one's, never a mix; on open, the stored accounts are checked against the head's state root.
 
-use basalt_l1::{Account, Block, Genesis, Header, L1State, Receipt, StateDiff, StoredBlob};
+use basalt_l1::{Account, Block, Header, L1State, Receipt, StateDiff, StoredBlob};
 use basalt_types::{Decode, Encode, Hash, PublicKey};
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
 use std::path::Path;
@@ -137,30 +137,34 @@ impl Store {
         Ok(Store { db })
     }
 
-    /// Loads the finalized state, or initializes the store from genesis if it is empty.
-    pub fn load_or_init(&self, genesis: &Genesis) -> Result<L1State, StoreError> {
-        let (gstate, gblock) =
-            L1State::genesis(genesis).map_err(|e| StoreError::Corrupt(format!("genesis: {e}")))?;
-        let r = self.db.begin_read()?;
-        let meta = r.open_table(META)?;
-        let stored = meta.get("genesis")?.map(|v| v.value().to_vec());
+    /// Loads the finalized state, or initializes the store from the genesis state and block if it is
+    /// empty. A store that holds another chain is refused.
+    pub fn load_or_init(
+        &self,
+        genesis_state: L1State,
+        genesis_block: &Block,
+    ) -> Result<L1State, StoreError> {
+        let stored = {
+            let r = self.db.begin_read()?;
+            let meta = r.open_table(META)?;
+            let stored = meta.get("genesis")?.map(|v| v.value().to_vec());
+            stored
+        };
         match stored {
             None => {
-                drop(meta);
-                drop(r);
-                self.init(&gstate, &gblock)?;
-                Ok(gstate)
+                self.init(&genesis_state, genesis_block)?;
+                Ok(genesis_state)
             }
             Some(bytes) => {
                 let stored =
                     Hash::from_bytes(&bytes).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                if stored != gblock.hash() {
+                if stored != genesis_block.hash() {
                     return Err(StoreError::WrongGenesis {
                         stored,
-                        expected: gblock.hash(),
+                        expected: genesis_block.hash(),
                     });
                 }
-                self.load(&gstate)
+                self.load(&genesis_state)
             }
         }
     }
@@ -175,10 +179,7 @@ impl Store {
             meta.insert("committee", encode_keys(state.committee()).as_slice())?;
             meta.insert("burned", 0u128.to_le_bytes().as_slice())?;
             let mut accounts = w.open_table(ACCOUNTS)?;
-            // Genesis accounts are few; a full scan of them is cheap.
-            for (i, key) in genesis_keys(state).iter().enumerate() {
-                let acc = state.account(key).expect("genesis account");
-                debug_assert_eq!(acc.index as usize, i);
+            for (key, acc) in state.all_accounts() {
                 accounts.insert(&key.0, encode_account(&acc).as_slice())?;
             }
             w.open_table(BLOCKS)?
@@ -327,16 +328,6 @@ impl Store {
             receipt,
         }))
     }
-}
-
-fn genesis_keys(state: &L1State) -> Vec<PublicKey> {
-    let mut keys: Vec<(u32, PublicKey)> = Vec::new();
-    // Genesis state is small; collect keys ordered by index through the stakers and proofs API-free path.
-    for (k, a) in state.all_accounts() {
-        keys.push((a.index, k));
-    }
-    keys.sort();
-    keys.into_iter().map(|(_, k)| k).collect()
 }
 
 fn encode_keys(keys: &[PublicKey]) -> Vec<u8> {

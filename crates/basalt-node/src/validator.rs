@@ -61,20 +61,32 @@ pub fn committee_keys(committee: &[basalt_types::PublicKey]) -> Result<Vec<Publi
         .collect()
 }
 
-/// Opens the state at `state_path` (initializing it from genesis) and returns the chain and genesis block.
+/// A chain opened from its store, with what consensus needs from genesis.
+pub struct OpenedChain {
+    /// The chain, at its recovered finalized head.
+    pub chain: Chain,
+    /// The genesis block every validator starts from.
+    pub genesis_block: ChainBlock,
+    /// The genesis committee (consensus keeps it until epoch reconfiguration is wired).
+    pub genesis_committee: Vec<basalt_types::PublicKey>,
+}
+
+/// Opens the state at `state_path`, initializing it from genesis if it is empty.
 pub fn open_chain(
     genesis: &Genesis,
     state_path: &Path,
     limits: MempoolLimits,
-) -> Result<(Chain, ChainBlock), StoreError> {
+) -> Result<OpenedChain, StoreError> {
+    let (genesis_state, genesis_block) =
+        L1State::genesis(genesis).map_err(|e| StoreError::Corrupt(format!("genesis: {e}")))?;
+    let genesis_committee = genesis_state.committee().to_vec();
     let store = Store::open(state_path)?;
-    let state = store.load_or_init(genesis)?;
-    let (_, genesis_block) =
-        L1State::genesis(genesis).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    Ok((
-        Chain::new(state, store, limits),
-        ChainBlock::new(genesis_block),
-    ))
+    let state = store.load_or_init(genesis_state, &genesis_block)?;
+    Ok(OpenedChain {
+        chain: Chain::new(state, store, limits),
+        genesis_block: ChainBlock::new(genesis_block),
+        genesis_committee,
+    })
 }
 
 /// Starts a validator.
@@ -92,12 +104,10 @@ where
     P: Provider<PublicKey = PublicKey>,
     B: Blocker<PublicKey = PublicKey>,
 {
-    let (chain, genesis_block) = open_chain(cfg.genesis, cfg.state_path, cfg.mempool)?;
-    let chain = Arc::new(Mutex::new(chain));
+    let opened = open_chain(cfg.genesis, cfg.state_path, cfg.mempool)?;
+    let (chain, genesis_block) = (Arc::new(Mutex::new(opened.chain)), opened.genesis_block);
     // Consensus runs the genesis committee for now (epoch reconfiguration is not wired yet).
-    let (genesis_state, _) =
-        L1State::genesis(cfg.genesis).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let participants = committee_keys(genesis_state.committee())?;
+    let participants = committee_keys(&opened.genesis_committee)?;
     let (finalized, _) = broadcast::channel(1024);
     let (to_executor, from_marshal) = mpsc::unbounded_channel();
     let app = Application::new(

@@ -11,7 +11,7 @@ fn chain(dir: &tempfile::TempDir, name: &str) -> Chain {
     let genesis = devnet_genesis(1, Params::default(), 1_000);
     open_chain(&genesis, &dir.path().join(name), MempoolLimits::default())
         .unwrap()
-        .0
+        .chain
 }
 
 fn transfer(from: u64, nonce: u64) -> Vec<u8> {

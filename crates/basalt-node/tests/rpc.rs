@@ -20,12 +20,13 @@ struct Node {
 async fn node() -> Node {
     let dir = tempfile::tempdir().unwrap();
     let genesis = devnet_genesis(1, Params::default(), 1_000);
-    let (chain, _) = open_chain(
+    let chain = open_chain(
         &genesis,
         &dir.path().join("state.redb"),
         MempoolLimits::default(),
     )
-    .unwrap();
+    .unwrap()
+    .chain;
     let chain = Arc::new(Mutex::new(chain));
     let (finalized, _) = tokio::sync::broadcast::channel(16);
     let (addr, server) = serve(
