@@ -28,6 +28,9 @@ pub struct InitArgs {
     /// Target milliseconds between blocks.
     #[arg(long, default_value_t = 200)]
     pub block_time_ms: u64,
+    /// Blocks per epoch: the committee can change only between epochs.
+    #[arg(long, default_value_t = Params::default().epoch_length)]
+    pub epoch_length: u64,
     /// Host address of each validator, in order (default: 127.0.0.1 for all). Give N addresses to spread
     /// validators over hosts.
     #[arg(long, value_delimiter = ',')]
@@ -70,9 +73,12 @@ fn init(a: InitArgs) -> Result<()> {
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
     let params = Params {
         block_time_ms: a.block_time_ms,
+        epoch_length: a.epoch_length,
         ..Params::default()
     };
-    params.validate().context("--block-time-ms")?;
+    params
+        .validate()
+        .context("--block-time-ms or --epoch-length")?;
     let keys: Vec<basalt_types::Keypair> = (0..a.validators)
         .map(|i| {
             if a.random_keys {

@@ -28,6 +28,9 @@ pub struct UpArgs {
     /// Target milliseconds between blocks (new chains only).
     #[arg(long, default_value_t = 200)]
     pub block_time_ms: u64,
+    /// Blocks per epoch: the committee can change only between epochs (new chains only).
+    #[arg(long, default_value_t = Params::default().epoch_length)]
+    pub epoch_length: u64,
     /// Number of validators, each a full node (new chains only; tolerates (N-1)/3 faults).
     #[arg(long, default_value_t = 4)]
     pub validators: u64,
@@ -53,9 +56,12 @@ fn devnet_genesis_in(dir: &std::path::Path, args: &UpArgs) -> Result<Genesis> {
     }
     let params = Params {
         block_time_ms: args.block_time_ms,
+        epoch_length: args.epoch_length,
         ..Params::default()
     };
-    params.validate().context("--block-time-ms")?;
+    params
+        .validate()
+        .context("--block-time-ms or --epoch-length")?;
     let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis() as u64;
     let g = devnet_genesis(args.validators, params, now);
     std::fs::write(&path, g.to_json()).with_context(|| format!("writing {}", path.display()))?;

@@ -78,6 +78,9 @@ fn four_processes_finalize_survive_a_sigkill_and_resync() {
             "4",
             "--block-time-ms",
             "100",
+            // Short epochs, so the node killed below misses several of them.
+            "--epoch-length",
+            "10",
         ])
         .arg("--out")
         .arg(&out)

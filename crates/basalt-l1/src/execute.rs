@@ -436,7 +436,7 @@ impl<'a> BlockBuilder<'a> {
             self.write(proposer, acc);
         }
         let mut committee = None;
-        if self.height.is_multiple_of(self.params.epoch_length) {
+        if self.params.closes_epoch(self.height) {
             let stakers = self.view.stakers_with(&self.changes);
             for (key, mut acc) in stakers.clone() {
                 if acc.unbonding > 0 {

@@ -42,7 +42,8 @@ pub struct Params {
     pub min_blob_base_fee: u64,
     /// Blocks a blob stays retrievable before it is pruned.
     pub blob_retention_blocks: u64,
-    /// Blocks per epoch; the committee changes only at epoch boundaries.
+    /// Blocks per epoch (at least 2); the committee changes only at epoch boundaries. Epoch `e` is
+    /// heights `e * epoch_length ..= (e + 1) * epoch_length - 1` (genesis is in epoch 0).
     pub epoch_length: u64,
     /// Committee size: the top stakers, each with an equal vote.
     pub max_validators: u32,
@@ -101,6 +102,16 @@ pub enum GenesisError {
 }
 
 impl Params {
+    /// The epoch that the block at `height` belongs to.
+    pub fn epoch_of(&self, height: u64) -> u64 {
+        height / self.epoch_length
+    }
+
+    /// Whether the block at `height` is the last of its epoch: it selects the next epoch's committee.
+    pub fn closes_epoch(&self, height: u64) -> bool {
+        height % self.epoch_length == self.epoch_length - 1
+    }
+
     /// Checks that every parameter is usable.
     pub fn validate(&self) -> Result<(), GenesisError> {
         let bad = |name, why| Err(GenesisError::InvalidParam { name, why });
@@ -142,8 +153,8 @@ impl Params {
         if self.blob_retention_blocks == 0 {
             return bad("blob_retention_blocks", "must be positive");
         }
-        if self.epoch_length == 0 {
-            return bad("epoch_length", "must be positive");
+        if self.epoch_length < 2 {
+            return bad("epoch_length", "must be at least 2");
         }
         if self.max_validators == 0 {
             return bad("max_validators", "must be positive");

@@ -229,16 +229,22 @@ fn oversized_empty_or_underpriced_blobs_are_rejected() {
 
 #[test]
 fn committee_changes_only_at_epoch_boundaries_and_unbonding_returns_then() {
+    // Epochs are 4 blocks: heights 0..=3 are epoch 0, and block 3 picks epoch 1's committee.
     let (mut s, _) = L1State::genesis(&genesis()).unwrap();
     let (v0, v1, newcomer) = (key(10).public(), key(11).public(), key(0));
     let mut expected = vec![v0, v1];
     expected.sort();
     assert_eq!(s.committee(), expected.as_slice());
-    // Height 1: a newcomer stakes more than anyone; height 2: validator 11 unbonds everything.
+    // Height 1: a newcomer stakes more than anyone, and validator 11 (which holds only stake) is
+    // funded so it can pay fees; height 2: validator 11 unbonds everything.
     step(
         &mut s,
-        vec![tx(&newcomer, 0, Action::Stake { amount: 9_000 })],
+        vec![
+            tx(&newcomer, 0, Action::Stake { amount: 9_000 }),
+            transfer(&key(1), 0, v1, 100_000_000),
+        ],
     );
+    assert_eq!(s.committee(), expected.as_slice(), "no change mid-epoch");
     let v1_balance = s.account(&v1).unwrap().balance;
     let unstake = Transaction {
         chain_id: CHAIN,
@@ -247,21 +253,29 @@ fn committee_changes_only_at_epoch_boundaries_and_unbonding_returns_then() {
         priority_fee_per_gas: 0,
         action: Action::Unstake { amount: 5_000 },
     };
-    // Validator 11 holds only stake: fund it so it can pay the fee.
-    step(&mut s, vec![transfer(&key(1), 0, v1, 100_000_000)]);
-    let (_, r) = step(&mut s, vec![unstake.sign(&key(11))]);
+    let (b2, r) = step(&mut s, vec![unstake.sign(&key(11))]);
     assert_eq!(r, vec![Ok(())]);
-    assert_eq!(s.head().height, 3);
+    let unstake_fee = b2.diff.receipts[0].fee_paid;
+    assert_eq!(s.head().height, 2);
     assert_eq!(s.committee(), expected.as_slice(), "no change mid-epoch");
     assert_eq!(s.account(&v1).unwrap().unbonding, 5_000);
-    let (b4, _) = step(&mut s, vec![]);
-    assert_eq!(b4.block.header.height, 4);
+    let (b3, _) = step(&mut s, vec![]);
+    assert_eq!(b3.block.header.height, 3);
+    assert!(
+        b3.diff.committee.is_some(),
+        "the last block of the epoch sets the committee"
+    );
     let mut next = vec![v0, newcomer.public()];
     next.sort();
     assert_eq!(s.committee(), next.as_slice());
     let acc = s.account(&v1).unwrap();
     assert_eq!((acc.stake, acc.unbonding), (0, 0));
-    assert!(acc.balance > v1_balance + 5_000);
+    assert_eq!(acc.balance, v1_balance - unstake_fee + 5_000);
+    // Nothing changes inside epoch 1 (heights 4..=7) without new stake.
+    for _ in 4..=7 {
+        let (b, _) = step(&mut s, vec![]);
+        assert!(b.diff.committee.is_none());
+    }
 }
 
 #[test]
@@ -384,7 +398,7 @@ fn genesis_rejects_duplicates_bad_params_and_stakeless_validators() {
         Err(GenesisError::Duplicate(_))
     ));
     let mut g = genesis();
-    g.params.epoch_length = 0;
+    g.params.epoch_length = 1;
     assert!(matches!(
         L1State::genesis(&g),
         Err(GenesisError::InvalidParam {

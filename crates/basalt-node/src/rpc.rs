@@ -257,10 +257,11 @@ pub fn module(ctx: RpcContext) -> RpcModule<RpcContext> {
             .stakers()
             .map(|(k, a)| json!({"key": k, "stake": a.stake.to_string(), "unbonding": a.unbonding.to_string()}))
             .collect();
-        let epoch_length = s.params().epoch_length;
+        // The committee in state is the one that finalizes the next block.
+        let epoch = s.params().epoch_of(s.head().height + 1);
         Ok::<_, ErrorObjectOwned>(json!({
-            "epoch": s.head().height / epoch_length,
-            "nextEpochAt": (s.head().height / epoch_length + 1) * epoch_length,
+            "epoch": epoch,
+            "nextEpochAt": (epoch + 1) * s.params().epoch_length,
             "committee": committee,
             "stakers": stakers,
         }))

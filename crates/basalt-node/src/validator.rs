@@ -1,16 +1,20 @@
 //! Starting one validator: store, chain, executor and consensus, on any commonware runtime.
 
 use crate::chain::Chain;
-use crate::consensus::application::{run_executor, Application, ProposerFault};
-use crate::consensus::block::ChainBlock;
-use crate::consensus::engine::{start_validator, Channels, Timing};
+use crate::consensus::application::{run_executor, Application, EpochHook, ProposerFault};
+use crate::consensus::block::{to_digest, ChainBlock};
+use crate::consensus::engine::{start_validator, Channels, ConsensusStart, Timing};
+use crate::consensus::epochs::{Committees, EpochStart};
 use crate::mempool::MempoolLimits;
 use crate::store::{Store, StoreError};
 use basalt_l1::{Genesis, Header, L1State};
 use basalt_types::Keypair;
+use commonware_consensus::types::Epoch;
 use commonware_cryptography::ed25519::PublicKey;
+use commonware_cryptography::Signer as _;
 use commonware_p2p::{Blocker, Provider, Receiver, Sender};
 use commonware_runtime::{Clock, Handle, Metrics, Spawner, Storage};
+use std::num::NonZeroU64;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -67,8 +71,6 @@ pub struct OpenedChain {
     pub chain: Chain,
     /// The genesis block every validator starts from.
     pub genesis_block: ChainBlock,
-    /// The genesis committee (consensus keeps it until epoch reconfiguration is wired).
-    pub genesis_committee: Vec<basalt_types::PublicKey>,
 }
 
 /// Opens the state at `state_path`, initializing it from genesis if it is empty.
@@ -79,13 +81,43 @@ pub fn open_chain(
 ) -> Result<OpenedChain, StoreError> {
     let (genesis_state, genesis_block) =
         L1State::genesis(genesis).map_err(|e| StoreError::Corrupt(format!("genesis: {e}")))?;
-    let genesis_committee = genesis_state.committee().to_vec();
     let store = Store::open(state_path)?;
     let state = store.load_or_init(genesis_state, &genesis_block)?;
     Ok(OpenedChain {
         chain: Chain::new(state, store, limits),
         genesis_block: ChainBlock::new(genesis_block),
-        genesis_committee,
+    })
+}
+
+/// The epoch consensus resumes in, given the finalized head on disk; registers its committee.
+///
+/// After the last block of epoch `e` the next epoch is `e + 1`, built on that block; otherwise it is
+/// the head's own epoch, built on the block that closed the previous one (or genesis).
+fn resume_epoch(opened: &OpenedChain, committees: &Committees) -> Result<EpochStart, StoreError> {
+    let state = opened.chain.state();
+    let (params, head) = (state.params(), state.head().height);
+    let (epoch, floor_height) = if params.closes_epoch(head) {
+        (params.epoch_of(head) + 1, head)
+    } else {
+        let epoch = params.epoch_of(head);
+        (epoch, (epoch * params.epoch_length).saturating_sub(1))
+    };
+    let floor = if floor_height == 0 {
+        opened.genesis_block.hash()
+    } else {
+        opened
+            .chain
+            .store()
+            .block(floor_height)?
+            .ok_or_else(|| StoreError::Corrupt(format!("finalized block {floor_height} missing")))?
+            .hash()
+    };
+    let epoch = Epoch::new(epoch);
+    // The committee only changes in an epoch's last block, so the head's is this epoch's.
+    committees.register(epoch, committee_keys(state.committee())?);
+    Ok(EpochStart {
+        epoch,
+        floor: to_digest(floor),
     })
 }
 
@@ -102,12 +134,16 @@ where
     S: Sender<PublicKey = PublicKey>,
     R: Receiver<PublicKey = PublicKey>,
     P: Provider<PublicKey = PublicKey>,
-    B: Blocker<PublicKey = PublicKey>,
+    B: Blocker<PublicKey = PublicKey> + Sync,
 {
     let opened = open_chain(cfg.genesis, cfg.state_path, cfg.mempool)?;
+    let signer = crate::devnet::consensus_key(&cfg.key);
+    let committees = Committees::new(signer.clone());
+    let start = resume_epoch(&opened, &committees)?;
     let (chain, genesis_block) = (Arc::new(Mutex::new(opened.chain)), opened.genesis_block);
-    // Consensus runs the genesis committee for now (epoch reconfiguration is not wired yet).
-    let participants = committee_keys(&opened.genesis_committee)?;
+    let (next_tx, next_rx) = mpsc::unbounded_channel();
+    let epoch_length = NonZeroU64::new(cfg.genesis.params.epoch_length)
+        .ok_or_else(|| StoreError::Corrupt("epoch_length is zero".into()))?;
     let (finalized, _) = broadcast::channel(1024);
     let (to_executor, from_marshal) = mpsc::unbounded_channel();
     let app = Application::new(
@@ -119,9 +155,13 @@ where
     .with_fault(cfg.fault);
     let executor = {
         let (chain, finalized) = (chain.clone(), finalized.clone());
+        let hook = EpochHook {
+            committees: committees.clone(),
+            next: next_tx,
+        };
         context
             .child("executor")
-            .spawn(move |_| run_executor(chain, from_marshal, finalized))
+            .spawn(move |_| run_executor(chain, from_marshal, finalized, hook))
     };
     let (txs_out, txs_in) = channels.txs;
     let gossip_out = {
@@ -137,12 +177,18 @@ where
             .spawn(move |_| crate::consensus::gossip::run_receiver(chain, txs_in, blocker))
     };
     let timing = Timing::for_block_time(Duration::from_millis(cfg.genesis.params.block_time_ms));
+    let consensus = ConsensusStart {
+        committees,
+        epoch_length,
+        genesis: genesis_block,
+        start,
+        next: next_rx,
+    };
     let mut handles = start_validator(
         context,
-        crate::devnet::consensus_key(&cfg.key),
-        participants,
+        signer.public_key(),
         app,
-        genesis_block,
+        consensus,
         timing,
         peer_provider,
         blocker,

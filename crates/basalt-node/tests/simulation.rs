@@ -36,14 +36,23 @@ fn params() -> Params {
 
 impl Sim {
     async fn new(context: &deterministic::Context) -> Sim {
-        let keys: Vec<PublicKey> = (0..N)
+        Sim::with(context, N, devnet_genesis(N, params(), 1_000)).await
+    }
+
+    /// `nodes` nodes (dev validator keys 0..nodes) fully linked, on `genesis`.
+    async fn with(
+        context: &deterministic::Context,
+        nodes: u64,
+        genesis: basalt_l1::Genesis,
+    ) -> Sim {
+        let keys: Vec<PublicKey> = (0..nodes)
             .map(|i| consensus_key(&validator_keypair(i)).public_key())
             .collect();
         let (network, oracle) = Network::new_with_peers(
             context.child("network"),
             simulated::Config {
-                max_size: max_message_size(N as u32),
-                max_peers_per_set: NZUsize!(N as usize),
+                max_size: max_message_size(nodes as u32),
+                max_peers_per_set: NZUsize!(nodes as usize),
                 disconnect_on_block: true,
                 tracked_peer_sets: NZUsize!(1),
             },
@@ -55,10 +64,10 @@ impl Sim {
             oracle,
             keys,
             dir: tempfile::tempdir().unwrap(),
-            genesis: devnet_genesis(N, params(), 1_000),
+            genesis,
         };
-        for a in 0..N as usize {
-            for b in 0..N as usize {
+        for a in 0..nodes as usize {
+            for b in 0..nodes as usize {
                 if a != b {
                     sim.link(a, b).await;
                 }
@@ -375,5 +384,140 @@ fn blocks_from_a_proposer_that_lies_about_state_are_never_finalized() {
                 "a corrupt block was finalized at height {h}"
             );
         }
+    });
+}
+
+fn proposer_at(v: &Validator, h: u64) -> basalt_types::PublicKey {
+    v.chain
+        .lock()
+        .unwrap()
+        .store()
+        .block(h)
+        .unwrap()
+        .expect("finalized block")
+        .header
+        .proposer
+}
+
+fn staking(from: u64, nonce: u64, action: Action) -> Vec<u8> {
+    Transaction {
+        chain_id: DEVNET_CHAIN_ID,
+        nonce,
+        max_fee_per_gas: 10_000_000_000,
+        priority_fee_per_gas: 1,
+        action,
+    }
+    .sign(&validator_keypair(from))
+    .to_bytes()
+}
+
+#[test]
+fn the_committee_changes_at_epoch_boundaries_and_a_node_down_for_epochs_catches_up() {
+    deterministic::Runner::timed(Duration::from_secs(600)).start(|context| async move {
+        // Five nodes, a committee of four chosen every 10 blocks. Node 4 starts outside the committee
+        // and stakes; validator 0 unstakes everything. Both pay fees, so both hold a balance.
+        let p = Params {
+            epoch_length: 10,
+            max_validators: 4,
+            ..params()
+        };
+        let min_stake = p.min_stake;
+        let mut genesis = devnet_genesis(N, p, 1_000);
+        for i in [0, 4] {
+            genesis.accounts.push(basalt_l1::GenesisAccount {
+                key: validator_keypair(i).public(),
+                balance: 100 * min_stake,
+            });
+        }
+        let sim = Sim::with(&context, 5, genesis).await;
+        let mut vs = Vec::new();
+        for i in 0..5 {
+            vs.push(sim.start(&context, i, ProposerFault::None).await);
+        }
+        {
+            let refs: Vec<&Validator> = vs.iter().collect();
+            wait_for(&context, &refs, 2).await;
+        }
+        for tx in [
+            staking(
+                4,
+                0,
+                Action::Stake {
+                    amount: 20 * min_stake,
+                },
+            ),
+            staking(
+                0,
+                0,
+                Action::Unstake {
+                    amount: 10 * min_stake,
+                },
+            ),
+        ] {
+            vs[1].chain.lock().unwrap().submit_local(&tx).unwrap();
+        }
+        {
+            let refs: Vec<&Validator> = vs.iter().collect();
+            wait_for(&context, &refs, 35).await;
+            assert_same_chain(&refs, 35);
+        }
+        let key = |i: u64| validator_keypair(i).public();
+        let mut new_committee: Vec<_> = (1..5).map(key).collect();
+        new_committee.sort();
+        assert_eq!(
+            vs[0].chain.lock().unwrap().state().committee(),
+            new_committee.as_slice()
+        );
+        // The epoch after the one in which both transactions landed is led only by the new
+        // committee, and the newcomer proposes some of its blocks.
+        let included = |action: Action| {
+            (1..=35u64)
+                .find(|&h| {
+                    let c = vs[0].chain.lock().unwrap();
+                    let b = c.store().block(h).unwrap().unwrap();
+                    b.txs.iter().any(|t| t.tx.action == action)
+                })
+                .expect("the staking transactions were included")
+        };
+        let landed = included(Action::Stake {
+            amount: 20 * min_stake,
+        })
+        .max(included(Action::Unstake {
+            amount: 10 * min_stake,
+        }));
+        let first_new = (landed / 10 + 1) * 10;
+        let proposers: Vec<_> = (first_new..=35).map(|h| proposer_at(&vs[0], h)).collect();
+        assert!(
+            proposers.len() >= 5,
+            "the stake landed too late for this test"
+        );
+        assert!(proposers.iter().all(|p| new_committee.contains(p)));
+        assert!(proposers.contains(&key(4)), "the newcomer never proposed");
+        assert!(
+            !proposers.contains(&key(0)),
+            "the validator that left still proposed"
+        );
+
+        // Validator 1 goes down for several epochs; three of the four members keep finalizing.
+        let down = vs.remove(1);
+        down.abort();
+        let down_height = height(&down);
+        drop(down);
+        {
+            let live: Vec<&Validator> = vs.iter().collect();
+            wait_for(&context, &live, down_height + 30).await;
+        }
+        let restarted = loop {
+            if let Ok(store) = basalt_node::store::Store::open(&sim.state_path(1)) {
+                drop(store);
+                break sim.start(&context, 1, ProposerFault::None).await;
+            }
+            context.sleep(Duration::from_millis(100)).await;
+        };
+        let target = height(&vs[0]) + 15;
+        vs.push(restarted);
+        let refs: Vec<&Validator> = vs.iter().collect();
+        wait_for(&context, &refs, target).await;
+        assert_same_chain(&refs, target);
     });
 }

@@ -2,12 +2,14 @@
 //! blocks in height order as marshal delivers them.
 
 use super::block::{from_digest, ChainBlock, Digest};
+use super::epochs::{Committees, EpochStart};
 use crate::chain::{Chain, ChainError};
 use basalt_l1::Header;
 use basalt_types::PublicKey;
 use commonware_actor::Feedback;
 use commonware_consensus::marshal::{ancestry::Ancestry, Update};
 use commonware_consensus::simplex::{scheme::ed25519, types::Context};
+use commonware_consensus::types::Epoch;
 use commonware_consensus::Reporter;
 use commonware_cryptography::{Digested, Digestible};
 use commonware_runtime::{Clock, Metrics, Spawner};
@@ -221,21 +223,58 @@ impl Reporter for Application {
     }
 }
 
+/// Where the executor reports the blocks that close an epoch.
+pub struct EpochHook {
+    /// Committees by epoch, shared with marshal and the orchestrator.
+    pub committees: Committees,
+    /// Where the next epoch's start goes.
+    pub next: mpsc::UnboundedSender<EpochStart>,
+}
+
 /// Applies finalized blocks in order, durably, then acknowledges them to marshal and announces them.
+/// After the last block of an epoch it registers the next committee and starts the next epoch.
 /// A finalized block this node cannot apply is a safety failure: the executor stops without
 /// acknowledging, which halts this node rather than letting it diverge.
 pub async fn run_executor(
     chain: Arc<Mutex<Chain>>,
     mut finalized: mpsc::UnboundedReceiver<(Digested<ChainBlock>, Exact)>,
     announce: broadcast::Sender<Header>,
+    epochs: EpochHook,
 ) {
     while let Some((block, ack)) = finalized.recv().await {
-        let result = chain
-            .lock()
-            .expect("chain lock")
-            .finalize(block.inner().block());
+        let result = {
+            let mut c = crate::chain::lock(&chain);
+            c.finalize(block.inner().block()).map(|head| {
+                let params = c.state().params();
+                let closes = params.closes_epoch(head.height);
+                let next =
+                    (closes && head.height == block.inner().block().header.height).then(|| {
+                        (
+                            params.epoch_of(head.height) + 1,
+                            c.state().committee().to_vec(),
+                        )
+                    });
+                (head, next)
+            })
+        };
         match result {
-            Ok(head) => {
+            Ok((head, next_epoch)) => {
+                if let Some((epoch, committee)) = next_epoch {
+                    match crate::validator::committee_keys(&committee) {
+                        Ok(keys) => {
+                            let epoch = Epoch::new(epoch);
+                            epochs.committees.register(epoch, keys);
+                            let _ = epochs.next.send(EpochStart {
+                                epoch,
+                                floor: block.digest(),
+                            });
+                        }
+                        Err(e) => {
+                            error!(error = %e, "the next committee has an unusable key; stopping this node");
+                            return;
+                        }
+                    }
+                }
                 ack.acknowledge();
                 if head.height == block.inner().block().header.height && head.height > 0 {
                     if head.height.is_multiple_of(50) {

@@ -1,9 +1,11 @@
 //! Wiring of one validator: marshal (ordered finalized blocks, archives, backfill from peers), the
-//! `Inline` adapter around [`Application`], and the simplex BFT engine. Generic over the runtime, so the
+//! `Inline` adapter around [`Application`], and the orchestrator that runs a simplex BFT engine per
+//! epoch (see [`super::epochs`]). Generic over the runtime, so the
 //! same code runs on tokio in production and on the deterministic simulator in tests.
 
 use super::application::{Application, Scheme};
 use super::block::{to_digest, ChainBlock, Digest};
+use super::epochs::{Committees, EpochStart, Orchestrator};
 use commonware_broadcast::buffered;
 use commonware_consensus::marshal::{
     self,
@@ -12,28 +14,24 @@ use commonware_consensus::marshal::{
     standard::{Inline, Standard},
     Start,
 };
-use commonware_consensus::simplex::{
-    self, elector::RoundRobin, Floor, ForwardPolicy, SkipBudget, SkipPolicy,
-};
-use commonware_consensus::types::{Epoch, FixedEpocher, ViewDelta};
-use commonware_cryptography::certificate::{ConstantProvider, Verifier as _};
-use commonware_cryptography::ed25519::{PrivateKey, PublicKey};
-use commonware_cryptography::{Digested, Sha256, Signer as _};
+use commonware_consensus::simplex;
+use commonware_consensus::types::{FixedEpocher, ViewDelta};
+use commonware_cryptography::certificate::Verifier as _;
+use commonware_cryptography::ed25519::PublicKey;
+use commonware_cryptography::Digested;
 use commonware_p2p::{Blocker, Provider, Receiver, Sender};
 use commonware_parallel::Sequential;
 use commonware_runtime::buffer::paged::{self, CacheRef};
 use commonware_runtime::{Clock, Handle, Metrics, Spawner, Storage};
 use commonware_storage::archive::immutable;
-use commonware_utils::ordered::Set;
 use commonware_utils::{NZDuration, NZUsize, NZU64};
 use std::num::NonZeroU64;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::mpsc;
 
 /// Namespace of consensus signatures.
 pub const CONSENSUS_NAMESPACE: &[u8] = b"basalt-l1-consensus";
-/// One epoch for the whole chain: the committee is fixed at genesis (see the crate docs).
-const EPOCH_LENGTH: NonZeroU64 = NZU64!(1_000_000_000_000);
 
 /// p2p channel ids.
 pub mod channels {
@@ -93,10 +91,13 @@ impl Timing {
     }
 }
 
-/// The largest p2p message a validator sends, for `n` validators.
+/// Bytes an epoch multiplexer prepends to a consensus message (a varint epoch).
+const MUX_HEADER: usize = 10;
+
+/// The largest p2p message a validator sends, for committees of up to `n` validators.
 pub fn max_message_size(n: u32) -> u32 {
     commonware_p2p::max_message_size(&[
-        simplex::max_payload_size::<Scheme, Digest>(n),
+        simplex::max_payload_size::<Scheme, Digest>(n) + MUX_HEADER,
         super::gossip::MAX_BATCH_BYTES + 4 * super::gossip::MAX_BATCH_TXS + 8,
         marshal::max_payload_size::<Standard<ChainBlock>, Scheme>(n, &()),
     ])
@@ -129,14 +130,27 @@ fn archive_config<C>(
     }
 }
 
+/// What consensus starts from: committees, epochs, genesis and the first epoch to run.
+pub struct ConsensusStart {
+    /// Committees by epoch; the starting epoch's must be registered.
+    pub committees: Committees,
+    /// Blocks per epoch.
+    pub epoch_length: NonZeroU64,
+    /// The genesis block.
+    pub genesis: ChainBlock,
+    /// The epoch to run first.
+    pub start: EpochStart,
+    /// Later epochs, as the executor applies the block that closes each one.
+    pub next: mpsc::UnboundedReceiver<EpochStart>,
+}
+
 /// Starts one validator's consensus stack; returns the handles of its long-running tasks.
 #[allow(clippy::too_many_arguments)]
 pub async fn start_validator<E, S, R, P, B>(
     context: E,
-    signer: PrivateKey,
-    participants: Vec<PublicKey>,
+    me: PublicKey,
     application: Application,
-    genesis: ChainBlock,
+    consensus: ConsensusStart,
     timing: Timing,
     peer_provider: P,
     blocker: B,
@@ -147,15 +161,19 @@ where
     S: Sender<PublicKey = PublicKey>,
     R: Receiver<PublicKey = PublicKey>,
     P: Provider<PublicKey = PublicKey>,
-    B: Blocker<PublicKey = PublicKey>,
+    B: Blocker<PublicKey = PublicKey> + Sync,
 {
-    let me = signer.public_key();
-    let participants = Set::from_iter_dedup(participants);
-    let scheme =
-        Scheme::signer(CONSENSUS_NAMESPACE, participants, signer).expect("signer is a validator");
+    let ConsensusStart {
+        committees,
+        epoch_length,
+        genesis,
+        start,
+        next,
+    } = consensus;
     let page_cache = CacheRef::new(paged::page_size(4096), NZUsize!(1024));
     let genesis_digest = to_digest(genesis.hash());
     let prefix = format!("basalt-{me}");
+    let epocher = FixedEpocher::new(epoch_length);
     let mut handles = Vec::new();
 
     let resolver = backfill::init(
@@ -188,6 +206,7 @@ where
         );
     handles.push(buffer_engine.start(ch.blocks));
 
+    // Finalizations of every epoch are decoded with the largest committee any epoch may have.
     let finalizations: immutable::Archive<E, Digest, simplex::types::Finalization<Scheme, Digest>> =
         immutable::Archive::init(
             context.child("finalizations"),
@@ -195,7 +214,7 @@ where
                 &prefix,
                 "finalizations",
                 &page_cache,
-                scheme.certificate_codec_config(),
+                Scheme::certificate_codec_config_unbounded(),
             ),
         )
         .await
@@ -213,8 +232,8 @@ where
             finalizations,
             blocks,
             marshal::Config {
-                provider: ConstantProvider::<Scheme, Epoch>::new(scheme.clone()),
-                epocher: FixedEpocher::new(EPOCH_LENGTH),
+                provider: committees.clone(),
+                epocher: epocher.clone(),
                 start: Start::Genesis(Digested::precomputed(genesis, genesis_digest)),
                 partition_prefix: format!("{prefix}-marshal"),
                 mailbox_size: NZUsize!(1024),
@@ -233,43 +252,24 @@ where
         .await;
     handles.push(actor.start(application.clone(), buffer, resolver));
 
-    let inline = Inline::new(
+    let wrapper = Inline::new(
         context.child("application"),
         application,
+        marshal.clone(),
+        epocher.clone(),
+    );
+    let orchestrator = Orchestrator {
+        committees,
+        wrapper,
         marshal,
-        FixedEpocher::new(EPOCH_LENGTH),
-    );
-    let engine = simplex::Engine::new(
-        context.child("simplex"),
-        simplex::Config {
-            scheme,
-            elector: RoundRobin::<Sha256>::default(),
-            blocker,
-            automaton: inline.clone(),
-            relay: inline.clone(),
-            reporter: inline,
-            strategy: Sequential,
-            partition: format!("{prefix}-simplex"),
-            mailbox_size: NZUsize!(1024),
-            epoch: Epoch::zero(),
-            floor: Floor::Genesis(genesis_digest),
-            replay_buffer: NZUsize!(1 << 20),
-            write_buffer: NZUsize!(1 << 20),
-            page_cache,
-            leader_timeout: timing.leader_timeout,
-            certification_timeout: timing.certification_timeout,
-            timeout_retry: timing.certification_timeout * 2,
-            view_retention: ViewDelta::new(10),
-            skip: SkipPolicy::Enabled {
-                timeout: timing.certification_timeout * 4,
-                budget: SkipBudget::Participants,
-            },
-            fetch_timeout: NZDuration!(Duration::from_secs(1)),
-            fetch_retry_delay: Duration::from_millis(100),
-            forward: ForwardPolicy::Disabled,
-            track_historical_votes: false,
-        },
-    );
-    handles.push(engine.start(ch.votes, ch.certificates, ch.resolver));
+        blocker,
+        timing,
+        prefix,
+        page_cache,
+        epocher,
+    };
+    handles.push(context.child("orchestrator").spawn(move |ctx| {
+        orchestrator.run(ctx, ch.votes, ch.certificates, ch.resolver, start, next)
+    }));
     handles
 }

@@ -6,10 +6,12 @@
 //! is on a block this node re-executed; a finalized block is applied and committed durably before it is
 //! acknowledged to marshal, so a restart resumes from the store and marshal redelivers the rest.
 //!
-//! Not handled yet: committee changes at epoch boundaries are computed by the state machine (and shown
-//! over RPC) but consensus keeps the genesis committee.
+//! The committee changes only at epoch boundaries: the last block of each epoch picks the next
+//! committee, and once it is finalized and applied the next epoch runs a fresh simplex engine with
+//! that committee (see [`epochs`]).
 
 pub mod application;
 pub mod block;
 pub mod engine;
+pub mod epochs;
 pub mod gossip;
