@@ -74,6 +74,8 @@ fn init(a: InitArgs) -> Result<()> {
     let params = Params {
         block_time_ms: a.block_time_ms,
         epoch_length: a.epoch_length,
+        // The committee keeps the size of the devnet: a staker joins it only by outbidding a validator.
+        max_validators: a.validators as u32,
         ..Params::default()
     };
     params

@@ -57,6 +57,8 @@ fn devnet_genesis_in(dir: &std::path::Path, args: &UpArgs) -> Result<Genesis> {
     let params = Params {
         block_time_ms: args.block_time_ms,
         epoch_length: args.epoch_length,
+        // The committee keeps the size of the devnet: a staker joins it only by outbidding a validator.
+        max_validators: args.validators as u32,
         ..Params::default()
     };
     params

@@ -44,6 +44,22 @@ pub enum WalletCommand {
         #[command(flatten)]
         signer: SignerArgs,
     },
+    /// Bond tokens as stake; the committee (top stakers) changes at the next epoch boundary.
+    Stake {
+        /// Amount in tokens, e.g. 1000.
+        #[arg(long)]
+        amount: String,
+        #[command(flatten)]
+        signer: SignerArgs,
+    },
+    /// Unbond stake; it returns to the balance at the next epoch boundary.
+    Unstake {
+        /// Amount in tokens.
+        #[arg(long)]
+        amount: String,
+        #[command(flatten)]
+        signer: SignerArgs,
+    },
     /// Post a data-availability blob.
     SendBlob {
         /// File whose bytes to post.
@@ -178,6 +194,14 @@ async fn run_async(cmd: WalletCommand) -> Result<()> {
                 .map_err(|_| anyhow::anyhow!("--to must be 32 bytes of hex"))?;
             let amount = parse_tokens(&amount)?;
             send(&signer, Action::Transfer { to, amount }).await
+        }
+        WalletCommand::Stake { amount, signer } => {
+            let amount = parse_tokens(&amount)?;
+            send(&signer, Action::Stake { amount }).await
+        }
+        WalletCommand::Unstake { amount, signer } => {
+            let amount = parse_tokens(&amount)?;
+            send(&signer, Action::Unstake { amount }).await
         }
         WalletCommand::SendBlob { file, hex, signer } => {
             let data = match (file, hex) {
