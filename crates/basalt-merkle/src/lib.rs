@@ -11,6 +11,12 @@
 //! The hasher is a parameter ([`TreeHasher`]): blake3 for L1 and optimistic rollups, a SNARK-friendly hash
 //! for ZK rollups. Proofs ([`MerkleProof`]) carry one sibling per level and verify with the same hasher.
 
+//!
+//! [`PartialTree`] holds only a few proven paths of a tree: enough to update those leaves and compute
+//! the new root, which is how a one-step fraud proof re-executes a transaction against a witness.
+
+mod partial;
 mod tree;
 
+pub use partial::{PartialError, PartialTree};
 pub use tree::{list_root, Blake3Hasher, MerkleProof, MerkleTree, TreeHasher, DEFAULT_DEPTH};

@@ -1,0 +1,26 @@
+//! The Basalt L2: accounts, transactions and the state transition function of a rollup, written once
+//! over a [`Profile`] (tree hasher + signature scheme) so that the optimistic profile (blake3, ed25519)
+//! and the ZK profile share every rule.
+//!
+//! - [`apply_tx`] is the STF. It runs over any [`Access`]: the full [`L2State`] (sequencer, deriving
+//!   verifier) or a [`StepWitness`] (the one-step fraud proof, [`execute_step`]).
+//! - A transaction that breaks a rule is a no-op with a recorded [`TxFailure`], so every batch has
+//!   exactly one outcome.
+//! - The output after a batch is H(state root, withdrawals root) ([`Commitment`]);
+//!   [`L2State::apply_traced`] gives the output after every transaction, the trace a dispute bisects.
+//!
+//! Pure: no I/O, no clocks, no randomness.
+
+mod profile;
+mod state;
+mod stf;
+mod types;
+mod witness;
+
+pub use profile::{Optimistic, Profile};
+pub use state::{output, withdrawals_root, Commitment, L2State, TraceStep};
+pub use stf::{apply_tx, Access, DepositWindow, Deposits, Outcome, SigCheck, TxFailure};
+pub use types::{
+    Account, Config, DepositEntry, L2Tx, Withdrawal, FEE_ACCOUNT, L2_TX_VERSION, MAX_L2_TX_BYTES,
+};
+pub use witness::{execute_step, AccountWitness, StepWitness, WitnessError, MAX_WITNESS_ACCOUNTS};
