@@ -9,14 +9,21 @@
 //! - The output after a batch is H(state root, withdrawals root) ([`Commitment`]);
 //!   [`L2State::apply_traced`] gives the output after every transaction, the trace a dispute bisects.
 //!
+//! - Batches ([`encode_batch`], [`decode_batch`]) carry transactions to L1 as one compressed blob.
+//!
 //! Pure: no I/O, no clocks, no randomness.
 
+mod batch;
 mod profile;
 mod state;
 mod stf;
 mod types;
 mod witness;
 
+pub use batch::{
+    compress, decode_batch, decompress, encode_batch, encode_payload, BatchError, Codec,
+    BATCH_VERSION, MAX_BATCH_RAW_BYTES, MAX_BATCH_TXS,
+};
 pub use profile::{Optimistic, Profile};
 pub use state::{output, withdrawals_root, Commitment, L2State, TraceStep};
 pub use stf::{apply_tx, Access, DepositWindow, Deposits, Outcome, SigCheck, TxFailure};

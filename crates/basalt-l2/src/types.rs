@@ -262,25 +262,17 @@ impl<P: Profile> L2Tx<P> {
     }
 }
 
-impl<P: Profile> Encode for L2Tx<P> {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        out.push(L2_TX_VERSION);
+impl<P: Profile> L2Tx<P> {
+    /// The encoding without the version byte, as transactions sit inside a batch.
+    pub fn encode_compact(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.body());
         if let Some((_, signature)) = self.signer() {
             signature.encode_to(out);
         }
     }
-}
 
-impl<P: Profile> Decode for L2Tx<P> {
-    fn decode_from(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let version = d.u8()?;
-        if version != L2_TX_VERSION {
-            return Err(DecodeError::UnknownTag {
-                what: "L2 transaction version",
-                tag: version as u64,
-            });
-        }
+    /// Reads one transaction in the batch encoding ([`L2Tx::encode_compact`]).
+    pub fn decode_compact(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let u32_field = |d: &mut Decoder<'_>| -> Result<u32, DecodeError> {
             u32::try_from(d.varint()?).map_err(|_| DecodeError::BadVarint)
         };
@@ -309,5 +301,25 @@ impl<P: Profile> Decode for L2Tx<P> {
                 tag: tag as u64,
             }),
         }
+    }
+}
+
+impl<P: Profile> Encode for L2Tx<P> {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        out.push(L2_TX_VERSION);
+        self.encode_compact(out);
+    }
+}
+
+impl<P: Profile> Decode for L2Tx<P> {
+    fn decode_from(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        let version = d.u8()?;
+        if version != L2_TX_VERSION {
+            return Err(DecodeError::UnknownTag {
+                what: "L2 transaction version",
+                tag: version as u64,
+            });
+        }
+        Self::decode_compact(d)
     }
 }

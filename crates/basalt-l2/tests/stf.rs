@@ -395,5 +395,69 @@ proptest! {
         let _ = L2Tx::<P>::decode_untrusted(&bytes);
         let _ = StepWitness::<P>::from_bytes(&bytes);
         let _ = Account::<P>::from_bytes(&bytes);
+        let _ = basalt_l2::decode_batch::<P>(&bytes);
     }
+}
+
+/// 10,000 signed transfers among 1,000 accounts with skewed senders, as a batch.
+fn plain_transfers(n: usize) -> Vec<L2Tx<P>> {
+    (0..n)
+        .map(|i| {
+            let from = ((i * i) % 997) as u32 % 50 + 1; // a few busy senders
+            let to = ((i * 7919) % 1000) as u32 + 1;
+            transfer(
+                1,
+                from,
+                to,
+                1_000 + (i as u128 % 50) * 100,
+                10,
+                (i / 50) as u64,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn batches_roundtrip_and_plain_transfers_cost_at_most_76_bytes_each_on_l1() {
+    let txs = plain_transfers(10_000);
+    let blob = basalt_l2::encode_batch(&txs);
+    assert_eq!(basalt_l2::decode_batch::<P>(&blob), Ok(txs.clone()));
+    let per_tx = blob.len() as f64 / txs.len() as f64;
+    eprintln!(
+        "{per_tx:.1} bytes per plain transfer on L1 ({} bytes raw)",
+        basalt_l2::encode_payload(&txs).len() as f64 / txs.len() as f64
+    );
+    assert!(per_tx <= 76.0, "{per_tx:.1} bytes per transfer on L1");
+    for codec in [
+        basalt_l2::Codec::None,
+        basalt_l2::Codec::Zstd,
+        basalt_l2::Codec::Brotli,
+    ] {
+        let blob = basalt_l2::compress(&basalt_l2::encode_payload(&txs[..100]), codec);
+        assert_eq!(basalt_l2::decode_batch::<P>(&blob), Ok(txs[..100].to_vec()));
+    }
+}
+
+#[test]
+fn batch_blobs_that_expand_too_far_or_do_not_decode_are_rejected() {
+    use basalt_l2::{compress, decode_batch, BatchError, Codec, MAX_BATCH_RAW_BYTES};
+    let bomb = compress(&vec![0u8; MAX_BATCH_RAW_BYTES + 10], Codec::Zstd);
+    assert!(bomb.len() < 4096, "a small blob");
+    assert_eq!(decode_batch::<P>(&bomb), Err(BatchError::TooLarge));
+    let bomb = compress(&vec![0u8; MAX_BATCH_RAW_BYTES + 10], Codec::Brotli);
+    assert_eq!(decode_batch::<P>(&bomb), Err(BatchError::TooLarge));
+    assert_eq!(decode_batch::<P>(&[]), Err(BatchError::Empty));
+    assert_eq!(
+        decode_batch::<P>(&[9, 1, 2]),
+        Err(BatchError::UnknownCodec(9))
+    );
+    assert!(matches!(
+        decode_batch::<P>(&[1, 1, 2, 3]),
+        Err(BatchError::Decompress(_))
+    ));
+    // A count larger than the transactions present.
+    assert!(matches!(
+        decode_batch::<P>(&[0, 1, 5, 1]),
+        Err(BatchError::Decode(_))
+    ));
 }
