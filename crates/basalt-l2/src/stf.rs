@@ -133,23 +133,22 @@ pub fn apply_tx<P: Profile, A: Access<P>>(
             nonce,
             signature,
         } => {
-            let sender = match check_sender(config, state, tx, *from, *nonce, *fee, signature, sig)?
-            {
-                Ok(a) => a,
+            let (sender, cost) = match check_debit(
+                config, state, tx, *from, *nonce, *amount, *fee, signature, sig,
+            )? {
+                Ok(found) => found,
                 Err(f) => return Ok(Outcome::Failed(f)),
             };
             if *to >= state.account_count() {
                 return Ok(Outcome::Failed(TxFailure::UnknownAccount(*to)));
             }
-            let Some(cost) = amount.checked_add(*fee) else {
-                return Ok(Outcome::Failed(TxFailure::Overflow));
-            };
-            if sender.balance < cost {
-                return Ok(Outcome::Failed(TxFailure::InsufficientBalance));
-            }
-            let mut credits = vec![(*to, *amount)];
-            credits.push((FEE_ACCOUNT, *fee));
-            settle(state, *from, sender, cost, &credits)
+            settle(
+                state,
+                *from,
+                sender,
+                cost,
+                &[(*to, *amount), (FEE_ACCOUNT, *fee)],
+            )
         }
         L2Tx::Withdraw {
             from,
@@ -159,17 +158,12 @@ pub fn apply_tx<P: Profile, A: Access<P>>(
             nonce,
             signature,
         } => {
-            let sender = match check_sender(config, state, tx, *from, *nonce, *fee, signature, sig)?
-            {
-                Ok(a) => a,
+            let (sender, cost) = match check_debit(
+                config, state, tx, *from, *nonce, *amount, *fee, signature, sig,
+            )? {
+                Ok(found) => found,
                 Err(f) => return Ok(Outcome::Failed(f)),
             };
-            let Some(cost) = amount.checked_add(*fee) else {
-                return Ok(Outcome::Failed(TxFailure::Overflow));
-            };
-            if sender.balance < cost {
-                return Ok(Outcome::Failed(TxFailure::InsufficientBalance));
-            }
             if state.withdrawal_count() > u32::MAX as u64 {
                 return Ok(Outcome::Failed(TxFailure::WithdrawalsFull));
             }
@@ -232,18 +226,20 @@ fn apply_deposit<P: Profile, A: Access<P>>(
     Ok(Outcome::Applied)
 }
 
-/// Checks the sender of a signed transaction; returns its account, or why the transaction fails.
+/// Checks the sender of a signed transaction and that it can pay `amount + fee`; returns its account
+/// and that cost, or why the transaction fails.
 #[allow(clippy::too_many_arguments)]
-fn check_sender<P: Profile, A: Access<P>>(
+fn check_debit<P: Profile, A: Access<P>>(
     config: &Config,
     state: &mut A,
     tx: &L2Tx<P>,
     from: u32,
     nonce: u64,
+    amount: Amount,
     fee: Amount,
     signature: &P::Signature,
     sig: SigCheck,
-) -> Result<Result<Account<P>, TxFailure>, PartialError> {
+) -> Result<Result<(Account<P>, Amount), TxFailure>, PartialError> {
     if from >= state.account_count() {
         return Ok(Err(TxFailure::UnknownAccount(from)));
     }
@@ -268,7 +264,13 @@ fn check_sender<P: Profile, A: Access<P>>(
     if fee < config.min_fee {
         return Ok(Err(TxFailure::FeeTooLow));
     }
-    Ok(Ok(sender))
+    let Some(cost) = amount.checked_add(fee) else {
+        return Ok(Err(TxFailure::Overflow));
+    };
+    if sender.balance < cost {
+        return Ok(Err(TxFailure::InsufficientBalance));
+    }
+    Ok(Ok((sender, cost)))
 }
 
 /// Debits `cost` from the sender (bumping its nonce) and pays each credit, reading every account

@@ -137,6 +137,19 @@ impl Sim {
     }
 }
 
+impl Sim {
+    /// Starts validator `i` again once its aborted tasks have released the state database.
+    async fn restart(&self, context: &deterministic::Context, i: u64) -> Validator {
+        loop {
+            if let Ok(store) = basalt_node::store::Store::open(&self.state_path(i)) {
+                drop(store);
+                return self.start(context, i, ProposerFault::None).await;
+            }
+            context.sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
 fn height(v: &Validator) -> u64 {
     v.chain.lock().unwrap().state().head().height
 }
@@ -317,15 +330,7 @@ fn a_crashed_validator_restarts_from_disk_and_catches_up_from_peers() {
             let live: Vec<&Validator> = vs.iter().collect();
             wait_for(&context, &live, crashed_height + 20).await;
         }
-        // Its tasks release the state database once the runtime drops them; retry until it opens.
-        let restarted = loop {
-            let path = sim.state_path(3);
-            if let Ok(store) = basalt_node::store::Store::open(&path) {
-                drop(store);
-                break sim.start(&context, 3, ProposerFault::None).await;
-            }
-            context.sleep(Duration::from_millis(100)).await;
-        };
+        let restarted = sim.restart(&context, 3).await;
         assert!(
             height(&restarted) >= crashed_height,
             "state recovered from disk, not from genesis"
@@ -507,13 +512,7 @@ fn the_committee_changes_at_epoch_boundaries_and_a_node_down_for_epochs_catches_
             let live: Vec<&Validator> = vs.iter().collect();
             wait_for(&context, &live, down_height + 30).await;
         }
-        let restarted = loop {
-            if let Ok(store) = basalt_node::store::Store::open(&sim.state_path(1)) {
-                drop(store);
-                break sim.start(&context, 1, ProposerFault::None).await;
-            }
-            context.sleep(Duration::from_millis(100)).await;
-        };
+        let restarted = sim.restart(&context, 1).await;
         let target = height(&vs[0]) + 15;
         vs.push(restarted);
         let refs: Vec<&Validator> = vs.iter().collect();
