@@ -3,7 +3,7 @@
 use crate::config::{write_key, NodeConfig, PeerConfig};
 use anyhow::{bail, Context, Result};
 use basalt_l1::Params;
-use basalt_node::devnet::{devnet_genesis, validator_keypair};
+use basalt_node::devnet::{devnet_genesis, devnet_params, validator_keypair};
 use clap::{Args, Subcommand};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -71,13 +71,7 @@ fn init(a: InitArgs) -> Result<()> {
         );
     }
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
-    let params = Params {
-        block_time_ms: a.block_time_ms,
-        epoch_length: a.epoch_length,
-        // The committee keeps the size of the devnet: a staker joins it only by outbidding a validator.
-        max_validators: a.validators as u32,
-        ..Params::default()
-    };
+    let params = devnet_params(a.validators, a.block_time_ms, a.epoch_length);
     params
         .validate()
         .context("--block-time-ms or --epoch-length")?;

@@ -3,7 +3,7 @@
 use crate::units::format_tokens;
 use anyhow::{bail, Context, Result};
 use basalt_l1::{Genesis, Params};
-use basalt_node::devnet::{devnet_genesis, validator_keypair, DEV_BALANCE};
+use basalt_node::devnet::{devnet_genesis, devnet_params, validator_keypair, DEV_BALANCE};
 use basalt_node::net::{start_networked_validator, Peer};
 use basalt_node::rpc::{serve, RpcContext};
 use clap::Args;
@@ -54,13 +54,7 @@ fn devnet_genesis_in(dir: &std::path::Path, args: &UpArgs) -> Result<Genesis> {
         }
         return Ok(g);
     }
-    let params = Params {
-        block_time_ms: args.block_time_ms,
-        epoch_length: args.epoch_length,
-        // The committee keeps the size of the devnet: a staker joins it only by outbidding a validator.
-        max_validators: args.validators as u32,
-        ..Params::default()
-    };
+    let params = devnet_params(args.validators, args.block_time_ms, args.epoch_length);
     params
         .validate()
         .context("--block-time-ms or --epoch-length")?;

@@ -26,6 +26,17 @@ pub fn dev_account(i: u64) -> Keypair {
     dev_keypair("basalt-devnet-account", i)
 }
 
+/// Devnet parameters: the given block time and epoch length, and a committee with one seat per
+/// validator, so a staker joins it only by outbidding a validator.
+pub fn devnet_params(validators: u64, block_time_ms: u64, epoch_length: u64) -> Params {
+    Params {
+        block_time_ms,
+        epoch_length,
+        max_validators: u32::try_from(validators).unwrap_or(u32::MAX),
+        ..Params::default()
+    }
+}
+
 /// A devnet genesis with `validators` staked validators and the funded dev accounts.
 pub fn devnet_genesis(validators: u64, params: Params, timestamp_ms: u64) -> Genesis {
     Genesis {

@@ -160,6 +160,22 @@ async fn wait_for(context: &deterministic::Context, vs: &[&Validator], target: u
     }
 }
 
+/// Stops `vs[index]` and waits until the others finalize `blocks` past it; returns its height.
+async fn crash_and_wait(
+    context: &deterministic::Context,
+    vs: &mut Vec<Validator>,
+    index: usize,
+    blocks: u64,
+) -> u64 {
+    let crashed = vs.remove(index);
+    crashed.abort();
+    let at = height(&crashed);
+    drop(crashed);
+    let live: Vec<&Validator> = vs.iter().collect();
+    wait_for(context, &live, at + blocks).await;
+    at
+}
+
 fn block_hash_at(v: &Validator, h: u64) -> Hash {
     v.chain
         .lock()
@@ -322,14 +338,7 @@ fn a_crashed_validator_restarts_from_disk_and_catches_up_from_peers() {
             let refs: Vec<&Validator> = vs.iter().collect();
             wait_for(&context, &refs, 8).await;
         }
-        let crashed = vs.pop().unwrap();
-        crashed.abort();
-        let crashed_height = height(&crashed);
-        drop(crashed);
-        {
-            let live: Vec<&Validator> = vs.iter().collect();
-            wait_for(&context, &live, crashed_height + 20).await;
-        }
+        let crashed_height = crash_and_wait(&context, &mut vs, 3, 20).await;
         let restarted = sim.restart(&context, 3).await;
         assert!(
             height(&restarted) >= crashed_height,
@@ -504,14 +513,7 @@ fn the_committee_changes_at_epoch_boundaries_and_a_node_down_for_epochs_catches_
         );
 
         // Validator 1 goes down for several epochs; three of the four members keep finalizing.
-        let down = vs.remove(1);
-        down.abort();
-        let down_height = height(&down);
-        drop(down);
-        {
-            let live: Vec<&Validator> = vs.iter().collect();
-            wait_for(&context, &live, down_height + 30).await;
-        }
+        crash_and_wait(&context, &mut vs, 1, 30).await;
         let restarted = sim.restart(&context, 1).await;
         let target = height(&vs[0]) + 15;
         vs.push(restarted);

@@ -140,7 +140,6 @@ where
 {
     /// Runs epoch after epoch, starting at `start`, switching whenever `next` delivers a later epoch.
     /// Engines and multiplexers are children of `context`, so aborting this task stops them all.
-    #[allow(clippy::too_many_arguments)]
     pub async fn run<S, R>(
         self,
         context: E,
