@@ -2,12 +2,18 @@
 
 use crate::block::{Block, Header, Receipt};
 use crate::params::{Params, MAX_BLOCK_TXS};
+use crate::rollup::{
+    fold, BatchRecord, DepositRecord, OutputRecord, RollupDiff, RollupError, RollupHeader,
+    RollupParams, BATCHES_DOMAIN, CLAIMS_DOMAIN, DEPOSITS_DOMAIN, OUTPUTS_DOMAIN,
+};
 use crate::state::{
-    blob_hash, select_committee, state_root, Account, StateDiff, StateView, StoredBlob,
+    blob_hash, rollups_root, select_committee, state_root, Account, StateDiff, StateView,
+    StoredBlob,
 };
 use crate::tx::{verify_all, Action, SignedTransaction, VerifiedTx};
-use basalt_merkle::list_root;
-use basalt_types::{Amount, Hash, PublicKey, SignatureError};
+use basalt_l2::{Optimistic, Withdrawal};
+use basalt_merkle::{list_root, Blake3Hasher, MerkleProof, DEFAULT_DEPTH};
+use basalt_types::{Amount, Encode, Hash, PublicKey, SignatureError};
 use std::collections::BTreeMap;
 
 /// Why a transaction cannot be included at this point of a block.
@@ -160,12 +166,11 @@ pub fn child_fees(parent: &Header, params: &Params) -> (u64, u64) {
 /// The most a transaction can cost its sender: value, gas at the cap, blob bytes at the cap.
 pub fn max_cost(tx: &SignedTransaction) -> Option<Amount> {
     let gas = (tx.tx.action.gas() as u128).checked_mul(tx.tx.max_fee_per_gas as u128)?;
-    let blob = match &tx.tx.action {
-        Action::PostBlob {
-            data,
-            max_fee_per_blob_byte,
-        } => (data.len() as u128).checked_mul(*max_fee_per_blob_byte as u128)?,
-        _ => 0,
+    let blob = match tx.tx.action.blob() {
+        Some((data, max_fee_per_blob_byte)) => {
+            (data.len() as u128).checked_mul(max_fee_per_blob_byte as u128)?
+        }
+        None => 0,
     };
     gas.checked_add(blob)?.checked_add(tx.tx.action.value())
 }
@@ -193,11 +198,7 @@ pub fn check_tx(
             base_fee,
         });
     }
-    if let Action::PostBlob {
-        data,
-        max_fee_per_blob_byte,
-    } = &t.action
-    {
+    if let Some((data, max_fee_per_blob_byte)) = t.action.blob() {
         let len = data.len() as u64;
         if len == 0 || len > params.max_blob_bytes {
             return Err(TxError::BadBlobSize {
@@ -205,9 +206,9 @@ pub fn check_tx(
                 max: params.max_blob_bytes,
             });
         }
-        if *max_fee_per_blob_byte < blob_base_fee {
+        if max_fee_per_blob_byte < blob_base_fee {
             return Err(TxError::BlobFeeBelowBaseFee {
-                max_fee: *max_fee_per_blob_byte,
+                max_fee: max_fee_per_blob_byte,
                 base_fee: blob_base_fee,
             });
         }
@@ -247,6 +248,7 @@ pub struct BlockBuilder<'a> {
     tx_hashes: Vec<Hash>,
     receipts: Vec<Receipt>,
     blobs: Vec<StoredBlob>,
+    rollups: BTreeMap<u32, RollupDiff>,
 }
 
 /// A sealed block with the state diff it makes.
@@ -281,6 +283,7 @@ impl<'a> BlockBuilder<'a> {
             tx_hashes: Vec::new(),
             receipts: Vec::new(),
             blobs: Vec::new(),
+            rollups: BTreeMap::new(),
         }
     }
 
@@ -373,41 +376,7 @@ impl<'a> BlockBuilder<'a> {
         let fee = burned + tip;
         sender.balance -= fee; // check_tx bounded the maximum cost by the balance
         sender.nonce += 1;
-        let mut error = None;
-        match &t.action {
-            Action::Transfer { to, amount } => {
-                // Nothing is written until every fallible step has passed.
-                if *to != stx.signer {
-                    sender.balance -= amount;
-                    let recipient = self.credit(*to, *amount)?;
-                    self.write(*to, recipient);
-                }
-            }
-            Action::Stake { amount } => {
-                if *amount == 0 {
-                    error = Some("stake amount is zero".to_string());
-                } else {
-                    sender.balance -= amount;
-                    sender.stake = sender.stake.checked_add(*amount).ok_or(TxError::Overflow)?;
-                }
-            }
-            Action::Unstake { amount } => {
-                if *amount == 0 || *amount > sender.stake {
-                    error = Some(format!("unstake {amount} exceeds stake {}", sender.stake));
-                } else {
-                    sender.stake -= amount;
-                    sender.unbonding += amount;
-                }
-            }
-            Action::PostBlob { data, .. } => {
-                self.blobs.push(StoredBlob {
-                    hash: blob_hash(data),
-                    height: self.height,
-                    sender: stx.signer,
-                    data: data.clone(),
-                });
-            }
-        }
+        let error = self.run_action(stx.signer, &mut sender, &t.action)?;
         self.write(stx.signer, sender);
         self.gas_used += gas;
         self.blob_bytes += blob_len;
@@ -425,12 +394,407 @@ impl<'a> BlockBuilder<'a> {
         Ok(self.receipts.last().expect("just pushed"))
     }
 
+    /// Runs an action for `signer`, whose account (fees already paid) is `sender`; the caller
+    /// writes `sender` back. `Ok(Some(reason))` is a failed action: nothing but `sender`'s fee and
+    /// nonce changes. `Err` makes the whole transaction invalid.
+    fn run_action(
+        &mut self,
+        signer: PublicKey,
+        sender: &mut Account,
+        action: &Action,
+    ) -> Result<Option<String>, TxError> {
+        let failed = |e: RollupError| Ok(Some(e.to_string()));
+        match action {
+            Action::Transfer { to, amount } => {
+                // Nothing is written until every fallible step has passed.
+                if *to != signer {
+                    sender.balance -= amount;
+                    let recipient = self.credit(*to, *amount)?;
+                    self.write(*to, recipient);
+                }
+            }
+            Action::Stake { amount } => {
+                if *amount == 0 {
+                    return Ok(Some("stake amount is zero".to_string()));
+                }
+                sender.balance -= amount;
+                sender.stake = sender.stake.checked_add(*amount).ok_or(TxError::Overflow)?;
+            }
+            Action::Unstake { amount } => {
+                if *amount == 0 || *amount > sender.stake {
+                    return Ok(Some(format!(
+                        "unstake {amount} exceeds stake {}",
+                        sender.stake
+                    )));
+                }
+                sender.stake -= amount;
+                sender.unbonding += amount;
+            }
+            Action::PostBlob { data, .. } => {
+                self.blobs.push(StoredBlob {
+                    hash: blob_hash(data),
+                    height: self.height,
+                    sender: signer,
+                    data: data.clone(),
+                });
+            }
+            Action::RegisterRollup { params } => {
+                if let Err(e) = self.register_rollup(params) {
+                    return failed(e);
+                }
+            }
+            Action::Deposit {
+                rollup,
+                account,
+                key,
+                amount,
+            } => {
+                let record = DepositRecord {
+                    account: *account,
+                    key: *key,
+                    amount: *amount,
+                    sender: signer,
+                    height: self.height,
+                };
+                if let Err(e) = self.deposit(*rollup, sender, record) {
+                    return failed(e);
+                }
+            }
+            Action::PostBatch {
+                rollup,
+                data,
+                data_hash,
+                deposits_end,
+                ..
+            } => {
+                if let Err(e) = self.post_batch(*rollup, signer, data, *data_hash, *deposits_end) {
+                    return failed(e);
+                }
+            }
+            Action::ProposeOutput {
+                rollup,
+                batch,
+                prior,
+                output,
+            } => {
+                if let Err(e) =
+                    self.propose_output(*rollup, signer, sender, *batch, *prior, *output)
+                {
+                    return failed(e);
+                }
+            }
+            Action::FinalizeWithdrawal {
+                rollup,
+                batch,
+                state_root,
+                withdrawals_tree_root,
+                withdrawal_count,
+                index,
+                recipient,
+                amount,
+                proof,
+            } => {
+                let claim = Claim {
+                    batch: *batch,
+                    state_root: *state_root,
+                    withdrawals_tree_root: *withdrawals_tree_root,
+                    withdrawal_count: *withdrawal_count,
+                    index: *index,
+                    withdrawal: Withdrawal {
+                        recipient: *recipient,
+                        amount: *amount,
+                    },
+                    proof,
+                };
+                // Compute the payment before the claim writes anything, so that no error after
+                // the claim can leave it recorded but unpaid.
+                let payee = if *recipient == signer {
+                    sender.balance = sender
+                        .balance
+                        .checked_add(*amount)
+                        .ok_or(TxError::Overflow)?;
+                    None
+                } else {
+                    Some(self.credit(*recipient, *amount)?)
+                };
+                if let Err(e) = self.finalize_withdrawal(*rollup, claim) {
+                    if payee.is_none() {
+                        sender.balance -= amount;
+                    }
+                    return failed(e);
+                }
+                if let Some(acc) = payee {
+                    self.write(*recipient, acc);
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// A rollup's header as of the transactions applied so far.
+    fn rollup(&self, id: u32) -> Result<RollupHeader, RollupError> {
+        self.view
+            .rollup_with(&self.rollups, id)
+            .ok_or(RollupError::UnknownRollup(id))
+    }
+
+    /// The diff of rollup `id` in this block, starting from `header` if the block has not touched it.
+    fn rollup_diff(&mut self, header: RollupHeader) -> &mut RollupDiff {
+        self.rollups
+            .entry(header.id)
+            .or_insert_with(|| RollupDiff::new(header))
+    }
+
+    fn register_rollup(&mut self, params: &RollupParams) -> Result<(), RollupError> {
+        params.validate()?;
+        let headers = self.view.rollup_headers_with(&self.rollups);
+        if headers.iter().any(|h| h.params.name == params.name) {
+            return Err(RollupError::NameTaken(params.name.clone()));
+        }
+        let id = u32::try_from(headers.len()).map_err(|_| RollupError::RegistryFull)?;
+        self.rollups
+            .insert(id, RollupDiff::new(RollupHeader::new(id, params.clone())));
+        Ok(())
+    }
+
+    fn deposit(
+        &mut self,
+        rollup: u32,
+        sender: &mut Account,
+        record: DepositRecord,
+    ) -> Result<(), RollupError> {
+        let h = self.rollup(rollup)?;
+        if record.amount == 0 {
+            return Err(RollupError::ZeroAmount);
+        }
+        let balance =
+            sender
+                .balance
+                .checked_sub(record.amount)
+                .ok_or(RollupError::InsufficientBalance {
+                    need: record.amount,
+                    have: sender.balance,
+                })?;
+        let escrow = h
+            .escrow
+            .checked_add(record.amount)
+            .ok_or(RollupError::Overflow)?;
+        sender.balance = balance;
+        let d = self.rollup_diff(h);
+        d.header.escrow = escrow;
+        d.header.deposit_count += 1;
+        d.header.deposits_digest = fold(
+            d.header.deposits_digest,
+            DEPOSITS_DOMAIN,
+            &record.to_bytes(),
+        );
+        d.deposits.push(record);
+        Ok(())
+    }
+
+    fn post_batch(
+        &mut self,
+        rollup: u32,
+        signer: PublicKey,
+        data: &[u8],
+        data_hash: Hash,
+        deposits_end: u64,
+    ) -> Result<(), RollupError> {
+        let h = self.rollup(rollup)?;
+        if signer != h.params.sequencer {
+            return Err(RollupError::NotSequencer {
+                sequencer: h.params.sequencer,
+                sender: signer,
+            });
+        }
+        let actual = blob_hash(data);
+        if actual != data_hash {
+            return Err(RollupError::DataHashMismatch {
+                declared: data_hash,
+                actual,
+            });
+        }
+        if deposits_end < h.deposits_end || deposits_end > h.deposit_count {
+            return Err(RollupError::BadDepositRange {
+                end: deposits_end,
+                consumed: h.deposits_end,
+                queued: h.deposit_count,
+            });
+        }
+        let record = BatchRecord {
+            data_hash,
+            deposits_end,
+            height: self.height,
+        };
+        self.blobs.push(StoredBlob {
+            hash: data_hash,
+            height: self.height,
+            sender: signer,
+            data: data.to_vec(),
+        });
+        let d = self.rollup_diff(h);
+        d.header.batch_count += 1;
+        d.header.deposits_end = deposits_end;
+        d.header.batches_digest = fold(d.header.batches_digest, BATCHES_DOMAIN, &record.to_bytes());
+        d.batches.push(record);
+        Ok(())
+    }
+
+    fn propose_output(
+        &mut self,
+        rollup: u32,
+        signer: PublicKey,
+        sender: &mut Account,
+        batch: u64,
+        prior: Hash,
+        output: Hash,
+    ) -> Result<(), RollupError> {
+        let h = self.rollup(rollup)?;
+        if batch != h.output_count {
+            return Err(RollupError::WrongBatch {
+                expected: h.output_count,
+                got: batch,
+            });
+        }
+        if batch >= h.batch_count {
+            return Err(RollupError::BatchNotPosted(batch));
+        }
+        let expected = match batch.checked_sub(1) {
+            None => h.genesis_output,
+            Some(previous) => {
+                self.view
+                    .output_with(&self.rollups, rollup, previous)
+                    .expect("outputs below output_count exist")
+                    .output
+            }
+        };
+        if prior != expected {
+            return Err(RollupError::WrongPrior {
+                expected,
+                got: prior,
+            });
+        }
+        let bond = h.params.proposer_bond;
+        let balance = sender
+            .balance
+            .checked_sub(bond)
+            .ok_or(RollupError::InsufficientBalance {
+                need: bond,
+                have: sender.balance,
+            })?;
+        let bonds = h.bonds.checked_add(bond).ok_or(RollupError::Overflow)?;
+        sender.balance = balance;
+        let record = OutputRecord {
+            batch,
+            prior,
+            output,
+            proposer: signer,
+            bond,
+            height: self.height,
+        };
+        let d = self.rollup_diff(h);
+        d.header.bonds = bonds;
+        d.header.output_count += 1;
+        d.header.outputs_digest = fold(d.header.outputs_digest, OUTPUTS_DOMAIN, &record.to_bytes());
+        d.outputs.push(record);
+        Ok(())
+    }
+
+    fn finalize_withdrawal(&mut self, rollup: u32, claim: Claim<'_>) -> Result<(), RollupError> {
+        let h = self.rollup(rollup)?;
+        if claim.batch >= h.settled {
+            return Err(RollupError::NotSettled(claim.batch));
+        }
+        let settled = self
+            .view
+            .output_with(&self.rollups, rollup, claim.batch)
+            .expect("settled outputs exist");
+        let withdrawals_root = basalt_l2::withdrawals_root::<Optimistic>(
+            claim.withdrawals_tree_root,
+            claim.withdrawal_count,
+        );
+        if basalt_l2::output::<Optimistic>(claim.state_root, withdrawals_root) != settled.output {
+            return Err(RollupError::OutputMismatch(claim.batch));
+        }
+        if claim.index >= claim.withdrawal_count || claim.index > u32::MAX as u64 {
+            return Err(RollupError::WithdrawalOutOfRange {
+                index: claim.index,
+                count: claim.withdrawal_count,
+            });
+        }
+        let proof = MerkleProof {
+            index: claim.index as u32,
+            siblings: claim.proof.clone(),
+        };
+        if claim.proof.len() != DEFAULT_DEPTH as usize
+            || !proof.verify::<Blake3Hasher>(
+                &claim.withdrawals_tree_root,
+                claim.withdrawal.leaf::<Optimistic>(),
+            )
+        {
+            return Err(RollupError::BadWithdrawalProof);
+        }
+        if self.view.claimed_with(&self.rollups, rollup, claim.index) {
+            return Err(RollupError::AlreadyClaimed(claim.index));
+        }
+        let amount = claim.withdrawal.amount;
+        let escrow = h
+            .escrow
+            .checked_sub(amount)
+            .ok_or(RollupError::EscrowShort {
+                escrow: h.escrow,
+                amount,
+            })?;
+        let d = self.rollup_diff(h);
+        d.header.escrow = escrow;
+        d.header.claim_count += 1;
+        d.header.claims_digest = fold(
+            d.header.claims_digest,
+            CLAIMS_DOMAIN,
+            &claim.index.to_le_bytes(),
+        );
+        d.claims.push(claim.index);
+        Ok(())
+    }
+
+    /// Settles every output whose challenge window has passed, in order, returning its bond.
+    fn settle_outputs(&mut self) -> Result<(), TxError> {
+        for h in self.view.rollup_headers_with(&self.rollups) {
+            let id = h.id;
+            let window = h.params.challenge_window;
+            let mut header = h.clone();
+            let mut refunds = Vec::new();
+            while header.settled < header.output_count {
+                let out = self
+                    .view
+                    .output_with(&self.rollups, id, header.settled)
+                    .expect("outputs below output_count exist");
+                if out.settles_at(window) > self.height {
+                    break;
+                }
+                header.bonds -= out.bond;
+                header.settled += 1;
+                refunds.push((out.proposer, out.bond));
+            }
+            if refunds.is_empty() {
+                continue;
+            }
+            self.rollup_diff(h).header = header;
+            for (proposer, bond) in refunds {
+                let acc = self.credit(proposer, bond)?;
+                self.write(proposer, acc);
+            }
+        }
+        Ok(())
+    }
+
     /// Pays tips, closes the epoch if due, prunes expired blobs and seals the block.
     pub fn finish(
         mut self,
         timestamp_ms: u64,
         proposer: PublicKey,
     ) -> Result<ExecutedBlock, TxError> {
+        self.settle_outputs()?;
         if self.tips > 0 {
             let acc = self.credit(proposer, self.tips)?;
             self.write(proposer, acc);
@@ -471,7 +835,11 @@ impl<'a> BlockBuilder<'a> {
             parent: parent.hash(),
             timestamp_ms,
             proposer,
-            state_root: state_root(accounts_root, &committee_now),
+            state_root: state_root(
+                accounts_root,
+                &committee_now,
+                rollups_root(self.view.rollup_headers_with(&self.rollups).iter()),
+            ),
             tx_root: list_root(&self.tx_hashes),
             blob_root: list_root(&blob_hashes),
             receipts_root: list_root(&receipt_hashes),
@@ -488,6 +856,7 @@ impl<'a> BlockBuilder<'a> {
             committee,
             blobs: self.blobs,
             prune_blobs_through,
+            rollups: self.rollups,
             burned: self.burned,
             receipts: self.receipts,
         };
@@ -498,6 +867,45 @@ impl<'a> BlockBuilder<'a> {
             },
             diff,
         })
+    }
+}
+
+/// A withdrawal claim, as [`Action::FinalizeWithdrawal`] carries it.
+struct Claim<'a> {
+    batch: u64,
+    state_root: Hash,
+    withdrawals_tree_root: Hash,
+    withdrawal_count: u64,
+    index: u64,
+    withdrawal: Withdrawal,
+    proof: &'a Vec<Hash>,
+}
+
+/// Why `signer`'s `action` would fail on top of `view` right now, if it would. A node refuses such a
+/// transaction from its own clients with this reason rather than let it pay a fee for nothing.
+pub fn precheck_action(
+    view: &StateView<'_>,
+    signer: &PublicKey,
+    action: &Action,
+    max_gas_cost: Amount,
+) -> Result<(), String> {
+    if matches!(
+        action,
+        Action::Transfer { .. }
+            | Action::Stake { .. }
+            | Action::Unstake { .. }
+            | Action::PostBlob { .. }
+    ) {
+        // check_tx covers every way these fail.
+        return Ok(());
+    }
+    let mut builder = BlockBuilder::new(view);
+    let mut sender = builder.account(signer).unwrap_or_default();
+    sender.balance = sender.balance.saturating_sub(max_gas_cost);
+    match builder.run_action(*signer, &mut sender, action) {
+        Ok(None) => Ok(()),
+        Ok(Some(reason)) => Err(reason),
+        Err(e) => Err(e.to_string()),
     }
 }
 

@@ -2,7 +2,10 @@
 //!
 //! The L1 only settles: accounts and transfers, EIP-1559 gas fees and a separate blob fee market,
 //! staking with an equal-weight committee chosen per epoch, and data-availability blobs kept for a
-//! retention window. (Rollup registry, bridge, dispute games and proof verification build on this.)
+//! retention window; and the rollup registry and bridge: deposits escrowed and queued, batches posted
+//! by each rollup's sequencer, bonded output proposals that settle after a challenge window, and
+//! withdrawals paid once against a Merkle proof into a settled output. (Dispute games and proof
+//! verification build on this.)
 //!
 //! Everything here is pure and deterministic: no I/O, no clock, no randomness. The node calls
 //! [`BlockBuilder`] to propose, [`verify_block`] to vote, and [`L1State::apply`] on finalization.
@@ -10,25 +13,33 @@
 //! Guarantees, each covered by tests:
 //! - supply is conserved: balances + stake + unbonding + burned fees always equal the genesis supply;
 //! - a transaction applies at most once (the nonce must equal the account's next nonce);
-//! - every header field is recomputed by verifiers, so a proposer cannot claim a state it did not compute.
+//! - every header field is recomputed by verifiers, so a proposer cannot claim a state it did not compute;
+//! - a rollup's escrow only grows by deposits and only shrinks by withdrawals paid once each, against
+//!   an output whose challenge window has passed.
 
 mod block;
 mod execute;
 mod params;
+mod rollup;
 mod state;
 mod tx;
 
 pub use block::{Block, Header, Receipt, HEADER_VERSION, MAX_BLOCK_BYTES};
 pub use execute::{
-    check_tx, child_fees, max_cost, next_base_fee, verify_block, verify_block_with, BlockBuilder,
-    BlockError, ExecutedBlock, TxError,
+    check_tx, child_fees, max_cost, next_base_fee, precheck_action, verify_block,
+    verify_block_with, BlockBuilder, BlockError, ExecutedBlock, TxError,
 };
 pub use params::{
-    Genesis, GenesisAccount, GenesisError, GenesisValidator, Params, BLOB_TX_GAS, MAX_BLOB_BYTES,
-    MAX_BLOCK_TXS, MAX_TX_BYTES, ONE_TOKEN, STAKE_GAS, TRANSFER_GAS,
+    Genesis, GenesisAccount, GenesisError, GenesisValidator, Params, BLOB_TX_GAS, DEPOSIT_GAS,
+    FINALIZE_WITHDRAWAL_GAS, MAX_BLOB_BYTES, MAX_BLOCK_TXS, MAX_TX_BYTES, ONE_TOKEN,
+    POST_BATCH_GAS, PROPOSE_OUTPUT_GAS, REGISTER_ROLLUP_GAS, STAKE_GAS, TRANSFER_GAS,
+};
+pub use rollup::{
+    BatchRecord, DepositRecord, OutputRecord, RollupDiff, RollupError, RollupHeader, RollupKind,
+    RollupParams, RollupState, MAX_CHALLENGE_WINDOW, MAX_ROLLUP_NAME,
 };
 pub use state::{
-    blob_hash, committee_hash, select_committee, state_root, Account, L1State, StateDiff,
-    StateView, StoredBlob,
+    blob_hash, committee_hash, rollups_root, select_committee, state_root, Account, L1State,
+    StateDiff, StateView, StoredBlob,
 };
 pub use tx::{verify_all, Action, SignedTransaction, Transaction, VerifiedTx, TX_VERSION};

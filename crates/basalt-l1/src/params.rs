@@ -9,6 +9,16 @@ pub const TRANSFER_GAS: u64 = 21_000;
 pub const STAKE_GAS: u64 = 50_000;
 /// Gas charged for posting a blob (its bytes pay the blob fee on top).
 pub const BLOB_TX_GAS: u64 = 21_000;
+/// Gas charged for registering a rollup.
+pub const REGISTER_ROLLUP_GAS: u64 = 200_000;
+/// Gas charged for a deposit into a rollup.
+pub const DEPOSIT_GAS: u64 = 50_000;
+/// Gas charged for posting a batch (its bytes pay the blob fee on top).
+pub const POST_BATCH_GAS: u64 = 50_000;
+/// Gas charged for proposing an output.
+pub const PROPOSE_OUTPUT_GAS: u64 = 50_000;
+/// Gas charged for paying a withdrawal (a Merkle proof check).
+pub const FINALIZE_WITHDRAWAL_GAS: u64 = 100_000;
 /// Largest blob any chain accepts; a chain's `max_blob_bytes` may be lower.
 pub const MAX_BLOB_BYTES: usize = 128 * 1024;
 /// Largest encoded transaction: a maximal blob plus the fixed fields.
@@ -121,7 +131,7 @@ impl Params {
         if self.block_gas_target == 0 || self.block_gas_target > self.block_gas_limit {
             return bad("block_gas_target", "must be in 1..=block_gas_limit");
         }
-        if self.block_gas_limit < TRANSFER_GAS.max(STAKE_GAS) {
+        if self.block_gas_limit < REGISTER_ROLLUP_GAS {
             return bad("block_gas_limit", "must fit one transaction");
         }
         if self.min_base_fee == 0 || self.initial_base_fee < self.min_base_fee {

@@ -2,7 +2,8 @@
 
 use crate::block::{Block, Header, Receipt};
 use crate::params::{Genesis, GenesisError, Params};
-use basalt_merkle::{Blake3Hasher, MerkleTree, DEFAULT_DEPTH};
+use crate::rollup::{OutputRecord, RollupDiff, RollupHeader, RollupState};
+use basalt_merkle::{list_root, Blake3Hasher, MerkleTree, DEFAULT_DEPTH};
 use basalt_types::codec::put_varint;
 use basalt_types::{hash_parts, Amount, Encode, Hash, PublicKey};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -72,6 +73,8 @@ pub struct StateDiff {
     pub blobs: Vec<StoredBlob>,
     /// Blobs from this height and below are pruned.
     pub prune_blobs_through: Option<u64>,
+    /// Rollups the block registered or changed, by id.
+    pub rollups: BTreeMap<u32, RollupDiff>,
     /// Fees burned by the block.
     pub burned: Amount,
     /// Receipts, in transaction order.
@@ -90,6 +93,7 @@ pub struct L1State {
     committee: Vec<PublicKey>,
     blobs: HashMap<Hash, StoredBlob>,
     blobs_by_height: BTreeMap<u64, Vec<Hash>>,
+    rollups: Vec<RollupState>,
     burned: Amount,
     genesis_supply: Amount,
 }
@@ -100,12 +104,22 @@ pub fn committee_hash(committee: &[PublicKey]) -> Hash {
     hash_parts("basalt/l1/committee", &parts)
 }
 
-/// The state root a header commits to.
-pub fn state_root(accounts_root: Hash, committee: &[PublicKey]) -> Hash {
+/// The state root a header commits to: accounts, committee and rollups.
+pub fn state_root(accounts_root: Hash, committee: &[PublicKey], rollups_root: Hash) -> Hash {
     hash_parts(
         "basalt/l1/state",
-        &[&accounts_root.0, &committee_hash(committee).0],
+        &[
+            &accounts_root.0,
+            &committee_hash(committee).0,
+            &rollups_root.0,
+        ],
     )
+}
+
+/// The root of the rollup registry: the list of rollup header digests, by id.
+pub fn rollups_root<'a>(headers: impl Iterator<Item = &'a RollupHeader>) -> Hash {
+    let hashes: Vec<Hash> = headers.map(|h| h.hash()).collect();
+    list_root(&hashes)
 }
 
 /// The committee: top `max` stakers with at least `min_stake`, by stake then key; equal votes.
@@ -190,7 +204,7 @@ impl L1State {
             parent: Hash::ZERO,
             timestamp_ms: g.timestamp_ms,
             proposer: PublicKey::default(),
-            state_root: state_root(tree.root(), &committee),
+            state_root: state_root(tree.root(), &committee, Hash::ZERO),
             tx_root: Hash::ZERO,
             blob_root: Hash::ZERO,
             receipts_root: Hash::ZERO,
@@ -209,6 +223,7 @@ impl L1State {
             committee,
             blobs: HashMap::new(),
             blobs_by_height: BTreeMap::new(),
+            rollups: Vec::new(),
             burned: 0,
             genesis_supply: supply,
         };
@@ -281,12 +296,35 @@ impl L1State {
         self.genesis_supply
     }
 
-    /// Sum of balances, stake and unbonding stake over all accounts.
+    /// Sum of balances, stake and unbonding stake over all accounts, plus what rollups escrow and
+    /// the proposer bonds they hold.
     pub fn circulating(&self) -> Amount {
-        self.accounts
+        let accounts: Amount = self
+            .accounts
             .values()
             .map(|a| a.balance + a.stake + a.unbonding)
-            .sum()
+            .sum();
+        let rollups: Amount = self
+            .rollups
+            .iter()
+            .map(|r| r.header.escrow + r.header.bonds)
+            .sum();
+        accounts + rollups
+    }
+
+    /// Every registered rollup, by id.
+    pub fn rollups(&self) -> &[RollupState] {
+        &self.rollups
+    }
+
+    /// A rollup by id.
+    pub fn rollup(&self, id: u32) -> Option<&RollupState> {
+        self.rollups.get(id as usize)
+    }
+
+    /// A rollup by name.
+    pub fn rollup_by_name(&self, name: &str) -> Option<&RollupState> {
+        self.rollups.iter().find(|r| r.header.params.name == name)
     }
 
     /// Root of the accounts tree.
@@ -323,6 +361,13 @@ impl L1State {
         if let Some(c) = &diff.committee {
             self.committee = c.clone();
         }
+        for (id, r) in &diff.rollups {
+            let i = *id as usize;
+            if i == self.rollups.len() {
+                self.rollups.push(RollupState::new(r.header.clone()));
+            }
+            self.rollups[i].apply(r);
+        }
         for b in &diff.blobs {
             self.blobs_by_height
                 .entry(b.height)
@@ -334,14 +379,21 @@ impl L1State {
             let keep = self.blobs_by_height.split_off(&(through + 1));
             for hashes in std::mem::replace(&mut self.blobs_by_height, keep).into_values() {
                 for h in hashes {
-                    self.blobs.remove(&h);
+                    // The same data posted again later is kept until its own window passes.
+                    if self.blobs.get(&h).is_some_and(|b| b.height <= through) {
+                        self.blobs.remove(&h);
+                    }
                 }
             }
         }
         self.burned += diff.burned;
         self.head = diff.header.clone();
         debug_assert_eq!(
-            state_root(self.tree.root(), &self.committee),
+            state_root(
+                self.tree.root(),
+                &self.committee,
+                rollups_root(self.rollups.iter().map(|r| &r.header))
+            ),
             self.head.state_root
         );
     }
@@ -355,9 +407,19 @@ impl L1State {
         accounts: Vec<(PublicKey, Account)>,
         committee: Vec<PublicKey>,
         blobs: Vec<StoredBlob>,
+        rollups: Vec<RollupState>,
         burned: Amount,
         genesis_supply: Amount,
     ) -> Result<Self, String> {
+        for (i, r) in rollups.iter().enumerate() {
+            if r.header.id as usize != i {
+                return Err(format!(
+                    "stored rollup at position {i} has id {}",
+                    r.header.id
+                ));
+            }
+            r.check()?;
+        }
         let mut tree = MerkleTree::new(DEFAULT_DEPTH);
         let mut map = HashMap::with_capacity(accounts.len());
         let mut stakers = BTreeSet::new();
@@ -369,7 +431,8 @@ impl L1State {
             map.insert(key, acc);
         }
         tree.commit();
-        if state_root(tree.root(), &committee) != head.state_root {
+        let registry = rollups_root(rollups.iter().map(|r| &r.header));
+        if state_root(tree.root(), &committee, registry) != head.state_root {
             return Err("stored accounts do not match the stored head's state root".into());
         }
         let mut blobs_by_height: BTreeMap<u64, Vec<Hash>> = BTreeMap::new();
@@ -388,6 +451,7 @@ impl L1State {
             committee,
             blobs: by_hash,
             blobs_by_height,
+            rollups,
             burned,
             genesis_supply,
         })
@@ -471,6 +535,79 @@ impl<'a> StateView<'a> {
             }
         }
         out
+    }
+
+    /// A rollup's header as of the newest block, with `extra` changes on top.
+    pub fn rollup_with(&self, extra: &BTreeMap<u32, RollupDiff>, id: u32) -> Option<RollupHeader> {
+        if let Some(d) = extra.get(&id) {
+            return Some(d.header.clone());
+        }
+        for d in self.pending.iter().rev() {
+            if let Some(r) = d.rollups.get(&id) {
+                return Some(r.header.clone());
+            }
+        }
+        self.base.rollup(id).map(|r| r.header.clone())
+    }
+
+    /// Every rollup header as of the newest block with `extra` changes on top, by id.
+    pub fn rollup_headers_with(&self, extra: &BTreeMap<u32, RollupDiff>) -> Vec<RollupHeader> {
+        let mut headers: BTreeMap<u32, RollupHeader> = self
+            .base
+            .rollups
+            .iter()
+            .map(|r| (r.header.id, r.header.clone()))
+            .collect();
+        let writes = self
+            .pending
+            .iter()
+            .map(|d| &d.rollups)
+            .chain(std::iter::once(extra));
+        for map in writes {
+            for (id, r) in map {
+                headers.insert(*id, r.header.clone());
+            }
+        }
+        headers.into_values().collect()
+    }
+
+    /// The proposed output for `batch` of rollup `id`, with `extra` changes on top.
+    pub fn output_with(
+        &self,
+        extra: &BTreeMap<u32, RollupDiff>,
+        id: u32,
+        batch: u64,
+    ) -> Option<OutputRecord> {
+        let mut start = self.base.rollup(id).map_or(0, |r| r.outputs.len() as u64);
+        if batch < start {
+            return self.base.rollup(id)?.outputs.get(batch as usize).copied();
+        }
+        let later = self
+            .pending
+            .iter()
+            .filter_map(|d| d.rollups.get(&id))
+            .chain(extra.get(&id));
+        for d in later {
+            let end = start + d.outputs.len() as u64;
+            if batch < end {
+                return d.outputs.get((batch - start) as usize).copied();
+            }
+            start = end;
+        }
+        None
+    }
+
+    /// Whether withdrawal `index` of rollup `id` was paid, with `extra` changes on top.
+    pub fn claimed_with(&self, extra: &BTreeMap<u32, RollupDiff>, id: u32, index: u64) -> bool {
+        self.base
+            .rollup(id)
+            .is_some_and(|r| r.claimed.contains(&index))
+            || self
+                .pending
+                .iter()
+                .filter_map(|d| d.rollups.get(&id))
+                .chain(extra.get(&id))
+                .any(|d| d.claims.contains(&index))
     }
 
     /// The accounts root with `extra` writes on top of the view.

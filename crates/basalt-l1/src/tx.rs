@@ -1,7 +1,8 @@
 //! L1 transactions: encoding, signing and signature verification.
 
 use crate::params::{MAX_BLOB_BYTES, MAX_TX_BYTES};
-use basalt_types::codec::{put_bytes, put_varint};
+use crate::rollup::RollupParams;
+use basalt_types::codec::{put_bytes, put_list, put_varint};
 use basalt_types::{
     hash_parts, Amount, Decode, DecodeError, Decoder, Encode, Hash, Keypair, PublicKey, Signature,
     SignatureError,
@@ -37,31 +38,114 @@ pub enum Action {
         /// Most the sender will pay per blob byte.
         max_fee_per_blob_byte: u64,
     },
+    /// Registers a rollup; its id is its position in the registry.
+    RegisterRollup {
+        /// Its parameters.
+        params: RollupParams,
+    },
+    /// Escrows `amount` for the rollup and queues a deposit to the L2 key `key`.
+    Deposit {
+        /// Rollup id.
+        rollup: u32,
+        /// The existing L2 account to credit, if it belongs to `key`; otherwise a new one opens.
+        account: Option<u32>,
+        /// The L2 key that owns the funds.
+        key: PublicKey,
+        /// Amount escrowed.
+        amount: Amount,
+    },
+    /// Posts a batch (sequencer only): the data is kept as a blob and pays the blob fee.
+    PostBatch {
+        /// Rollup id.
+        rollup: u32,
+        /// The encoded, compressed batch.
+        data: Vec<u8>,
+        /// Digest of `data` ([`crate::blob_hash`]); must match.
+        data_hash: Hash,
+        /// The batch may consume queued deposits below this index.
+        deposits_end: u64,
+        /// Most the sender will pay per blob byte.
+        max_fee_per_blob_byte: u64,
+    },
+    /// Proposes the output after batch `batch`, locking the rollup's proposer bond.
+    ProposeOutput {
+        /// Rollup id.
+        rollup: u32,
+        /// The batch the output follows.
+        batch: u64,
+        /// The output it builds on: batch `batch - 1`'s, or the genesis output for batch 0.
+        prior: Hash,
+        /// The output, H(state root, withdrawals root).
+        output: Hash,
+    },
+    /// Pays an L2 withdrawal on L1 against a proof into the withdrawals root of a settled output.
+    FinalizeWithdrawal {
+        /// Rollup id.
+        rollup: u32,
+        /// A batch whose output has settled.
+        batch: u64,
+        /// The state root of that output.
+        state_root: Hash,
+        /// The withdrawals tree root of that output.
+        withdrawals_tree_root: Hash,
+        /// Withdrawals that output contains.
+        withdrawal_count: u64,
+        /// Index of the withdrawal in the tree.
+        index: u64,
+        /// The L1 account paid.
+        recipient: PublicKey,
+        /// The amount paid.
+        amount: Amount,
+        /// Sibling digests from the leaf up (exactly the tree depth).
+        proof: Vec<Hash>,
+    },
 }
 
 impl Action {
     /// Tokens the action moves out of the sender's balance (beyond fees).
+    /// (A proposer bond depends on the rollup; execution checks it.)
     pub fn value(&self) -> Amount {
         match self {
-            Action::Transfer { amount, .. } | Action::Stake { amount } => *amount,
-            Action::Unstake { .. } | Action::PostBlob { .. } => 0,
+            Action::Transfer { amount, .. }
+            | Action::Stake { amount }
+            | Action::Deposit { amount, .. } => *amount,
+            _ => 0,
+        }
+    }
+
+    /// The blob the action posts and the most its sender pays per byte.
+    pub fn blob(&self) -> Option<(&[u8], u64)> {
+        match self {
+            Action::PostBlob {
+                data,
+                max_fee_per_blob_byte,
+            }
+            | Action::PostBatch {
+                data,
+                max_fee_per_blob_byte,
+                ..
+            } => Some((data, *max_fee_per_blob_byte)),
+            _ => None,
         }
     }
 
     /// Blob bytes the action posts.
     pub fn blob_bytes(&self) -> u64 {
-        match self {
-            Action::PostBlob { data, .. } => data.len() as u64,
-            _ => 0,
-        }
+        self.blob().map_or(0, |(data, _)| data.len() as u64)
     }
 
     /// Gas charged for the action.
     pub fn gas(&self) -> u64 {
+        use crate::params::*;
         match self {
-            Action::Transfer { .. } => crate::params::TRANSFER_GAS,
-            Action::Stake { .. } | Action::Unstake { .. } => crate::params::STAKE_GAS,
-            Action::PostBlob { .. } => crate::params::BLOB_TX_GAS,
+            Action::Transfer { .. } => TRANSFER_GAS,
+            Action::Stake { .. } | Action::Unstake { .. } => STAKE_GAS,
+            Action::PostBlob { .. } => BLOB_TX_GAS,
+            Action::RegisterRollup { .. } => REGISTER_ROLLUP_GAS,
+            Action::Deposit { .. } => DEPOSIT_GAS,
+            Action::PostBatch { .. } => POST_BATCH_GAS,
+            Action::ProposeOutput { .. } => PROPOSE_OUTPUT_GAS,
+            Action::FinalizeWithdrawal { .. } => FINALIZE_WITHDRAWAL_GAS,
         }
     }
 }
@@ -116,8 +200,82 @@ impl Encode for Action {
                 put_varint(out, *max_fee_per_blob_byte as u128);
                 put_bytes(out, data);
             }
+            Action::RegisterRollup { params } => {
+                out.push(4);
+                params.encode_to(out);
+            }
+            Action::Deposit {
+                rollup,
+                account,
+                key,
+                amount,
+            } => {
+                out.push(5);
+                put_varint(out, *rollup as u128);
+                match account {
+                    None => out.push(0),
+                    Some(i) => {
+                        out.push(1);
+                        put_varint(out, *i as u128);
+                    }
+                }
+                key.encode_to(out);
+                put_varint(out, *amount);
+            }
+            Action::PostBatch {
+                rollup,
+                data,
+                data_hash,
+                deposits_end,
+                max_fee_per_blob_byte,
+            } => {
+                out.push(6);
+                put_varint(out, *rollup as u128);
+                data_hash.encode_to(out);
+                put_varint(out, *deposits_end as u128);
+                put_varint(out, *max_fee_per_blob_byte as u128);
+                put_bytes(out, data);
+            }
+            Action::ProposeOutput {
+                rollup,
+                batch,
+                prior,
+                output,
+            } => {
+                out.push(7);
+                put_varint(out, *rollup as u128);
+                put_varint(out, *batch as u128);
+                prior.encode_to(out);
+                output.encode_to(out);
+            }
+            Action::FinalizeWithdrawal {
+                rollup,
+                batch,
+                state_root,
+                withdrawals_tree_root,
+                withdrawal_count,
+                index,
+                recipient,
+                amount,
+                proof,
+            } => {
+                out.push(8);
+                put_varint(out, *rollup as u128);
+                put_varint(out, *batch as u128);
+                state_root.encode_to(out);
+                withdrawals_tree_root.encode_to(out);
+                put_varint(out, *withdrawal_count as u128);
+                put_varint(out, *index as u128);
+                recipient.encode_to(out);
+                put_varint(out, *amount);
+                put_list(out, proof);
+            }
         }
     }
+}
+
+fn varint_u32(d: &mut Decoder<'_>) -> Result<u32, DecodeError> {
+    u32::try_from(d.varint_u64()?).map_err(|_| DecodeError::BadVarint)
 }
 
 impl Decode for Action {
@@ -141,6 +299,55 @@ impl Decode for Action {
                     max_fee_per_blob_byte,
                 }
             }
+            4 => Action::RegisterRollup {
+                params: RollupParams::decode_from(d)?,
+            },
+            5 => Action::Deposit {
+                rollup: varint_u32(d)?,
+                account: match d.u8()? {
+                    0 => None,
+                    1 => Some(varint_u32(d)?),
+                    tag => {
+                        return Err(DecodeError::UnknownTag {
+                            what: "deposit account",
+                            tag: tag as u64,
+                        })
+                    }
+                },
+                key: PublicKey::decode_from(d)?,
+                amount: d.varint()?,
+            },
+            6 => {
+                let rollup = varint_u32(d)?;
+                let data_hash = Hash::decode_from(d)?;
+                let deposits_end = d.varint_u64()?;
+                let max_fee_per_blob_byte = d.varint_u64()?;
+                let data = d.bytes("batch", MAX_BLOB_BYTES)?.to_vec();
+                Action::PostBatch {
+                    rollup,
+                    data,
+                    data_hash,
+                    deposits_end,
+                    max_fee_per_blob_byte,
+                }
+            }
+            7 => Action::ProposeOutput {
+                rollup: varint_u32(d)?,
+                batch: d.varint_u64()?,
+                prior: Hash::decode_from(d)?,
+                output: Hash::decode_from(d)?,
+            },
+            8 => Action::FinalizeWithdrawal {
+                rollup: varint_u32(d)?,
+                batch: d.varint_u64()?,
+                state_root: Hash::decode_from(d)?,
+                withdrawals_tree_root: Hash::decode_from(d)?,
+                withdrawal_count: d.varint_u64()?,
+                index: d.varint_u64()?,
+                recipient: PublicKey::decode_from(d)?,
+                amount: d.varint()?,
+                proof: d.list("withdrawal proof", basalt_merkle::DEFAULT_DEPTH as usize)?,
+            },
             tag => {
                 return Err(DecodeError::UnknownTag {
                     what: "action",

@@ -26,7 +26,9 @@ pub use batch::{
 };
 pub use profile::{Optimistic, Profile};
 pub use state::{output, withdrawals_root, Commitment, L2State, TraceStep};
-pub use stf::{apply_tx, Access, DepositWindow, Deposits, Outcome, SigCheck, TxFailure};
+pub use stf::{
+    apply_tx, batch_deposits, Access, DepositWindow, Deposits, Outcome, SigCheck, TxFailure,
+};
 pub use types::{
     Account, Config, DepositEntry, L2Tx, Withdrawal, FEE_ACCOUNT, L2_TX_VERSION, MAX_L2_TX_BYTES,
 };

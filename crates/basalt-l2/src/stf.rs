@@ -95,6 +95,19 @@ impl<P: Profile> Deposits<P> for DepositWindow<'_, P> {
     }
 }
 
+/// The deposits posted batch may consume: every queued deposit below the batch's `deposits_end`
+/// (in queue order; the state's own cursor says which is next). `None` if `queue` is shorter.
+pub fn batch_deposits<P: Profile>(
+    queue: &[DepositEntry<P>],
+    deposits_end: u64,
+) -> Option<DepositWindow<'_, P>> {
+    let end = usize::try_from(deposits_end).ok()?;
+    Some(DepositWindow {
+        first: 0,
+        entries: queue.get(..end)?,
+    })
+}
+
 /// Reads and writes of the state the STF needs. A witness-backed access fails with
 /// [`PartialError`] when the witness does not cover what the transaction touches.
 pub trait Access<P: Profile> {

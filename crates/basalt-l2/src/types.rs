@@ -262,6 +262,19 @@ impl<P: Profile> L2Tx<P> {
     }
 }
 
+impl L2Tx<crate::Optimistic> {
+    /// Signs a transfer or withdrawal for rollup `rollup_id` with an ed25519 key (a deposit is
+    /// returned unchanged: it carries no signature).
+    pub fn signed(mut self, rollup_id: u32, keypair: &basalt_types::Keypair) -> Self {
+        let sig = keypair.sign(&self.signing_message(rollup_id).0);
+        match &mut self {
+            L2Tx::Deposit { .. } => {}
+            L2Tx::Transfer { signature, .. } | L2Tx::Withdraw { signature, .. } => *signature = sig,
+        }
+        self
+    }
+}
+
 impl<P: Profile> L2Tx<P> {
     /// The encoding without the version byte, as transactions sit inside a batch.
     pub fn encode_compact(&self, out: &mut Vec<u8>) {

@@ -358,13 +358,17 @@ proptest! {
             .collect();
         let window = DepositWindow { first: 0, entries: &deposits[..6] };
         let mut s = L2State::genesis(CONFIG, key(0).public());
+        let mut batched = s.clone();
+        let (mut all, mut outcomes) = (Vec::new(), Vec::new());
         let mut applied_signed = Vec::new();
         for (kind, k, from, to, amount, fee, nonce) in txs {
             let tx = build(&s, kind, k, from, to, amount, fee, nonce);
+            all.push(tx);
             let prior = s.output();
             let witness = s.witness(&window, &tx);
             let trace = s.apply_traced(&window, &[tx]);
             let step = trace[0];
+            outcomes.push(step.outcome);
             if let Outcome::Failed(_) = step.outcome {
                 prop_assert_eq!(step.output, prior, "a failed transaction changed the output");
             }
@@ -380,6 +384,9 @@ proptest! {
             let withdrawn: u128 = s.withdrawals().iter().map(|w| w.amount).sum();
             prop_assert_eq!(s.total_balance() + withdrawn, deposited);
         }
+        // The same transactions as one batch, signatures checked together: the same outcomes.
+        prop_assert_eq!(batched.apply_batch(&window, &all), outcomes);
+        prop_assert_eq!(batched.output(), s.output());
         for tx in applied_signed {
             let before = s.output();
             let outcome = s.apply(&window, &tx, SigCheck::Verify);

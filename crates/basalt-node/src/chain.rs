@@ -5,8 +5,9 @@
 use crate::mempool::{AdmissionError, Mempool, MempoolLimits};
 use crate::store::{Store, StoreError};
 use basalt_l1::{
-    child_fees, verify_all, verify_block, verify_block_with, Block, BlockBuilder, BlockError,
-    ExecutedBlock, Header, L1State, SignedTransaction, StateDiff, StateView, VerifiedTx,
+    child_fees, precheck_action, verify_all, verify_block, verify_block_with, Block, BlockBuilder,
+    BlockError, ExecutedBlock, Header, L1State, SignedTransaction, StateDiff, StateView,
+    VerifiedTx,
 };
 use basalt_types::{DecodeError, Hash, PublicKey};
 use std::collections::{HashMap, VecDeque};
@@ -193,7 +194,18 @@ impl Chain {
     }
 
     /// Admits a signature-checked transaction from a client and queues its bytes for gossip.
+    /// A rollup action that would fail against the finalized state is refused with its reason
+    /// instead of paying a fee for nothing.
     pub fn admit_local(&mut self, tx: VerifiedTx, bytes: &[u8]) -> Result<Hash, AdmissionError> {
+        let t = tx.tx();
+        let max_gas_cost = t.tx.action.gas() as u128 * t.tx.max_fee_per_gas as u128;
+        precheck_action(
+            &StateView::new(&self.state, Vec::new()),
+            &t.signer,
+            &t.tx.action,
+            max_gas_cost,
+        )
+        .map_err(AdmissionError::ActionFails)?;
         let hash = self.admit(tx)?;
         if self.outbox.len() >= OUTBOX_LIMIT {
             self.outbox.pop_front();

@@ -66,6 +66,9 @@ pub enum AdmissionError {
     /// The pool is full and the transaction pays no more than the worst it holds.
     #[error("mempool full")]
     PoolFull,
+    /// Its rollup action would fail against the finalized state (checked for local submissions).
+    #[error("{0}")]
+    ActionFails(String),
 }
 
 /// The pool.

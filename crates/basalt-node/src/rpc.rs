@@ -4,7 +4,7 @@
 //! and failures are JSON-RPC errors with a message that says what was wrong; nothing changes on error.
 
 use crate::chain::{decode_and_verify, Chain, SubmitError, TxStatus};
-use basalt_l1::{Action, Block, Header};
+use basalt_l1::{Action, Block, Header, RollupParams, RollupState};
 use basalt_types::{codec::parse_hex, Hash, PublicKey};
 use jsonrpsee::server::{Server, ServerConfig, ServerHandle};
 use jsonrpsee::types::{ErrorObject, ErrorObjectOwned, Params};
@@ -104,6 +104,49 @@ fn block_json(b: &Block) -> Value {
                     "bytes": data.len(),
                     "maxFeePerBlobByte": max_fee_per_blob_byte,
                 }),
+                Action::RegisterRollup { params } => {
+                    json!({"type": "registerRollup", "params": params_json(params)})
+                }
+                Action::Deposit {
+                    rollup,
+                    account,
+                    key,
+                    amount,
+                } => json!({
+                    "type": "deposit", "rollup": rollup, "account": account, "key": key,
+                    "amount": amount.to_string(),
+                }),
+                Action::PostBatch {
+                    rollup,
+                    data,
+                    data_hash,
+                    deposits_end,
+                    max_fee_per_blob_byte,
+                } => json!({
+                    "type": "postBatch", "rollup": rollup, "dataHash": data_hash,
+                    "bytes": data.len(), "depositsEnd": deposits_end,
+                    "maxFeePerBlobByte": max_fee_per_blob_byte,
+                }),
+                Action::ProposeOutput {
+                    rollup,
+                    batch,
+                    prior,
+                    output,
+                } => json!({
+                    "type": "proposeOutput", "rollup": rollup, "batch": batch,
+                    "prior": prior, "output": output,
+                }),
+                Action::FinalizeWithdrawal {
+                    rollup,
+                    batch,
+                    index,
+                    recipient,
+                    amount,
+                    ..
+                } => json!({
+                    "type": "finalizeWithdrawal", "rollup": rollup, "batch": batch,
+                    "index": index, "recipient": recipient, "amount": amount.to_string(),
+                }),
             };
             json!({
                 "hash": t.hash(),
@@ -116,6 +159,87 @@ fn block_json(b: &Block) -> Value {
         })
         .collect();
     json!({ "header": header_json(&b.header), "transactions": txs })
+}
+
+fn params_json(p: &RollupParams) -> Value {
+    json!({
+        "name": p.name,
+        "kind": p.kind.name(),
+        "sequencer": p.sequencer,
+        "challengeWindow": p.challenge_window,
+        "proposerBond": p.proposer_bond.to_string(),
+        "minFee": p.min_fee.to_string(),
+    })
+}
+
+fn rollup_json(r: &RollupState, head: u64) -> Value {
+    let h = &r.header;
+    let last_settled = h
+        .settled
+        .checked_sub(1)
+        .map(|b| r.outputs[b as usize].output);
+    json!({
+        "id": h.id,
+        "params": params_json(&h.params),
+        "genesisOutput": h.genesis_output,
+        "escrow": h.escrow.to_string(),
+        "bonds": h.bonds.to_string(),
+        "deposits": h.deposit_count,
+        "batches": h.batch_count,
+        "depositsEnd": h.deposits_end,
+        "outputs": h.output_count,
+        "settled": h.settled,
+        "lastSettledOutput": last_settled,
+        "claims": h.claim_count,
+        "height": head,
+    })
+}
+
+/// Most items one list request returns.
+pub const MAX_LIST_ITEMS: u64 = 1_000;
+
+/// Parses `[rollup, from, limit]`: the rollup by id or name, then a bounded range.
+fn rollup_range<'a>(
+    params: &Params<'_>,
+    state: &'a basalt_l1::L1State,
+) -> Result<(&'a RollupState, u64, u64), ErrorObjectOwned> {
+    let (which, from, limit): (Value, u64, Option<u64>) = params.parse().map_err(|_| {
+        invalid("expected [rollup id or name, first index, optional limit (at most 1000)]")
+    })?;
+    let r = find_rollup(&which, state)?;
+    let limit = limit.unwrap_or(MAX_LIST_ITEMS);
+    if limit == 0 || limit > MAX_LIST_ITEMS {
+        return Err(invalid("limit must be 1 to 1000"));
+    }
+    Ok((r, from, limit))
+}
+
+fn find_rollup<'a>(
+    which: &Value,
+    state: &'a basalt_l1::L1State,
+) -> Result<&'a RollupState, ErrorObjectOwned> {
+    let found = match which {
+        Value::Number(n) => n
+            .as_u64()
+            .and_then(|id| u32::try_from(id).ok())
+            .and_then(|id| state.rollup(id)),
+        Value::String(name) => state.rollup_by_name(name),
+        _ => return Err(invalid("rollup must be an id (number) or a name (string)")),
+    };
+    found.ok_or_else(|| err(NOT_FOUND, format!("no rollup {which}")))
+}
+
+/// The items `from..from + limit` of a list, each with its index.
+fn page<T>(items: &[T], from: u64, limit: u64, f: impl Fn(u64, &T) -> Value) -> Value {
+    let start = (from as usize).min(items.len());
+    let end = (from.saturating_add(limit) as usize).min(items.len());
+    Value::Array(
+        items[start..end]
+            .iter()
+            .enumerate()
+            .map(|(i, x)| f((start + i) as u64, x))
+            .collect(),
+    )
 }
 
 fn internal(e: impl std::fmt::Display) -> ErrorObjectOwned {
@@ -265,6 +389,68 @@ pub fn module(ctx: RpcContext) -> RpcModule<RpcContext> {
             "committee": committee,
             "stakers": stakers,
         }))
+    })
+    .expect("unique method");
+    m.register_method("l1_rollups", |_, ctx, _| {
+        let chain = crate::chain::lock(&ctx.chain);
+        let s = chain.state();
+        let head = s.head().height;
+        Ok::<_, ErrorObjectOwned>(Value::Array(
+            s.rollups().iter().map(|r| rollup_json(r, head)).collect(),
+        ))
+    })
+    .expect("unique method");
+    m.register_method("l1_getRollup", |params, ctx, _| {
+        let (which,): (Value,) = params
+            .parse()
+            .map_err(|_| invalid("expected one parameter: rollup id or name"))?;
+        let chain = crate::chain::lock(&ctx.chain);
+        let s = chain.state();
+        Ok::<_, ErrorObjectOwned>(rollup_json(find_rollup(&which, s)?, s.head().height))
+    })
+    .expect("unique method");
+    m.register_method("l1_getRollupDeposits", |params, ctx, _| {
+        let chain = crate::chain::lock(&ctx.chain);
+        let (r, from, limit) = rollup_range(&params, chain.state())?;
+        Ok::<_, ErrorObjectOwned>(page(&r.deposits, from, limit, |i, d| {
+            json!({
+                "index": i, "account": d.account, "key": d.key, "amount": d.amount.to_string(),
+                "sender": d.sender, "height": d.height,
+            })
+        }))
+    })
+    .expect("unique method");
+    m.register_method("l1_getRollupBatches", |params, ctx, _| {
+        let chain = crate::chain::lock(&ctx.chain);
+        let (r, from, limit) = rollup_range(&params, chain.state())?;
+        Ok::<_, ErrorObjectOwned>(page(&r.batches, from, limit, |i, b| {
+            json!({
+                "index": i, "dataHash": b.data_hash, "depositsEnd": b.deposits_end,
+                "height": b.height,
+            })
+        }))
+    })
+    .expect("unique method");
+    m.register_method("l1_getRollupOutputs", |params, ctx, _| {
+        let chain = crate::chain::lock(&ctx.chain);
+        let (r, from, limit) = rollup_range(&params, chain.state())?;
+        let (settled, window) = (r.header.settled, r.header.params.challenge_window);
+        Ok::<_, ErrorObjectOwned>(page(&r.outputs, from, limit, |i, o| {
+            json!({
+                "batch": i, "prior": o.prior, "output": o.output, "proposer": o.proposer,
+                "bond": o.bond.to_string(), "height": o.height,
+                "settlesAt": o.settles_at(window), "settled": i < settled,
+            })
+        }))
+    })
+    .expect("unique method");
+    m.register_method("l1_isWithdrawalClaimed", |params, ctx, _| {
+        let (which, index): (Value, u64) = params
+            .parse()
+            .map_err(|_| invalid("expected [rollup id or name, withdrawal index]"))?;
+        let chain = crate::chain::lock(&ctx.chain);
+        let r = find_rollup(&which, chain.state())?;
+        Ok::<_, ErrorObjectOwned>(json!(r.claimed.contains(&index)))
     })
     .expect("unique method");
     m.register_subscription(

@@ -1,11 +1,15 @@
 //! Durable L1 state in redb.
 //!
 //! Each finalized block is committed in one write transaction with [`Durability::Immediate`]: the
-//! block's [`StateDiff`] is exactly the write set (accounts, committee, blobs and pruning, burned fees, the
-//! new head, receipts and the transaction index). A crash leaves either the previous block's state or
+//! block's [`StateDiff`] is exactly the write set (accounts, committee, blobs and pruning, rollup
+//! headers and the items appended to their lists, burned fees, the new head, receipts and the
+//! transaction index). A crash leaves either the previous block's state or
 //! this one's, never a mix; on open, the stored accounts are checked against the head's state root.
 
-use basalt_l1::{Account, Block, Header, L1State, Receipt, StateDiff, StoredBlob};
+use basalt_l1::{
+    Account, BatchRecord, Block, DepositRecord, Header, L1State, OutputRecord, Receipt,
+    RollupHeader, RollupState, StateDiff, StoredBlob,
+};
 use basalt_types::{Decode, Encode, Hash, PublicKey};
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
 use std::path::Path;
@@ -19,6 +23,28 @@ const BLOCKS: TableDefinition<u64, &[u8]> = TableDefinition::new("blocks");
 const BLOCK_HEIGHTS: TableDefinition<&[u8; 32], u64> = TableDefinition::new("block_heights");
 /// Key: transaction id; value: height, index in block, encoded receipt.
 const TXS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("txs");
+/// Rollup id -> encoded [`RollupHeader`].
+const ROLLUPS: TableDefinition<u32, &[u8]> = TableDefinition::new("rollups");
+/// (rollup id, list, position) -> encoded item of that rollup list (see [`item_key`]).
+const ROLLUP_ITEMS: TableDefinition<&[u8; 13], &[u8]> = TableDefinition::new("rollup_items");
+
+/// The rollup lists kept in [`ROLLUP_ITEMS`].
+#[derive(Clone, Copy)]
+#[repr(u8)]
+enum RollupList {
+    Deposits = 0,
+    Batches = 1,
+    Outputs = 2,
+    Claims = 3,
+}
+
+fn item_key(id: u32, list: RollupList, position: u64) -> [u8; 13] {
+    let mut k = [0u8; 13];
+    k[..4].copy_from_slice(&id.to_be_bytes());
+    k[4] = list as u8;
+    k[5..].copy_from_slice(&position.to_be_bytes());
+    k
+}
 
 /// Storage failures.
 #[derive(Debug, thiserror::Error)]
@@ -133,6 +159,8 @@ impl Store {
         w.open_table(BLOCKS)?;
         w.open_table(BLOCK_HEIGHTS)?;
         w.open_table(TXS)?;
+        w.open_table(ROLLUPS)?;
+        w.open_table(ROLLUP_ITEMS)?;
         w.commit()?;
         Ok(Store { db })
     }
@@ -217,6 +245,40 @@ impl Store {
             let (k, v) = item?;
             blobs.push(decode_blob(Hash(*k.value()), v.value())?);
         }
+        let mut rollups = Vec::new();
+        for item in r.open_table(ROLLUPS)?.iter()? {
+            let (_, v) = item?;
+            rollups.push(RollupState::new(
+                RollupHeader::from_bytes(v.value()).map_err(corrupt)?,
+            ));
+        }
+        for item in r.open_table(ROLLUP_ITEMS)?.iter()? {
+            let (k, v) = item?;
+            let (k, v) = (k.value(), v.value());
+            let id = u32::from_be_bytes(k[..4].try_into().expect("4 bytes"));
+            let r = rollups
+                .get_mut(id as usize)
+                .ok_or_else(|| StoreError::Corrupt(format!("items of unknown rollup {id}")))?;
+            // Keys sort by position within each list, so pushing keeps the order.
+            match k[4] {
+                0 => r
+                    .deposits
+                    .push(DepositRecord::from_bytes(v).map_err(corrupt)?),
+                1 => r.batches.push(BatchRecord::from_bytes(v).map_err(corrupt)?),
+                2 => r
+                    .outputs
+                    .push(OutputRecord::from_bytes(v).map_err(corrupt)?),
+                3 => {
+                    let index = u64::from_le_bytes(
+                        v.try_into()
+                            .map_err(|_| StoreError::Corrupt("claim".into()))?,
+                    );
+                    r.claims.push(index);
+                    r.claimed.insert(index);
+                }
+                list => return Err(StoreError::Corrupt(format!("rollup list {list}"))),
+            }
+        }
         L1State::restore(
             genesis_state.chain_id(),
             genesis_state.params().clone(),
@@ -224,6 +286,7 @@ impl Store {
             accounts,
             committee,
             blobs,
+            rollups,
             burned,
             genesis_state.genesis_supply(),
         )
@@ -268,7 +331,48 @@ impl Store {
                     .collect::<Result<_, _>>()?;
                 for k in expired {
                     by_height.remove(&k)?;
-                    blobs.remove(&<[u8; 32]>::try_from(&k[8..]).expect("32 bytes"))?;
+                    let hash = <[u8; 32]>::try_from(&k[8..]).expect("32 bytes");
+                    // The same data posted again later stays until its own window passes.
+                    let stored = blobs.get(&hash)?.map(|v| v.value().to_vec());
+                    if let Some(bytes) = stored {
+                        if decode_blob(Hash(hash), &bytes)?.height <= through {
+                            blobs.remove(&hash)?;
+                        }
+                    }
+                }
+            }
+            let mut rollups = w.open_table(ROLLUPS)?;
+            let mut items = w.open_table(ROLLUP_ITEMS)?;
+            for (id, d) in &diff.rollups {
+                let h = &d.header;
+                rollups.insert(*id, h.to_bytes().as_slice())?;
+                let lists: [(RollupList, u64, Vec<Vec<u8>>); 4] = [
+                    (
+                        RollupList::Deposits,
+                        h.deposit_count,
+                        d.deposits.iter().map(|x| x.to_bytes()).collect(),
+                    ),
+                    (
+                        RollupList::Batches,
+                        h.batch_count,
+                        d.batches.iter().map(|x| x.to_bytes()).collect(),
+                    ),
+                    (
+                        RollupList::Outputs,
+                        h.output_count,
+                        d.outputs.iter().map(|x| x.to_bytes()).collect(),
+                    ),
+                    (
+                        RollupList::Claims,
+                        h.claim_count,
+                        d.claims.iter().map(|x| x.to_le_bytes().to_vec()).collect(),
+                    ),
+                ];
+                for (list, count, new) in lists {
+                    let first = count - new.len() as u64;
+                    for (i, bytes) in new.iter().enumerate() {
+                        items.insert(&item_key(*id, list, first + i as u64), bytes.as_slice())?;
+                    }
                 }
             }
             let height = diff.header.height;

@@ -87,3 +87,100 @@ fn a_restarted_chain_resumes_from_its_store() {
         c.state().genesis_supply()
     );
 }
+
+fn signed(from: u64, nonce: u64, action: Action) -> Vec<u8> {
+    Transaction {
+        chain_id: DEVNET_CHAIN_ID,
+        nonce,
+        max_fee_per_gas: 10_000_000_000,
+        priority_fee_per_gas: 1,
+        action,
+    }
+    .sign(&dev_account(from))
+    .to_bytes()
+}
+
+fn finalize_next(c: &mut Chain) {
+    let head = c.state().head().clone();
+    let who = c.state().committee()[0];
+    let block = c
+        .propose(head.hash(), head.timestamp_ms + 200, who, 100)
+        .unwrap();
+    c.finalize(&block).unwrap();
+}
+
+#[test]
+fn rollup_state_survives_a_restart_and_doomed_rollup_actions_are_refused_at_submission() {
+    let dir = tempfile::tempdir().unwrap();
+    let params = basalt_l1::RollupParams {
+        name: "alpha".into(),
+        kind: basalt_l1::RollupKind::Optimistic,
+        sequencer: dev_account(1).public(),
+        challenge_window: 5,
+        proposer_bond: ONE_TOKEN,
+        min_fee: 1,
+    };
+    let batch = |from: u64, nonce: u64| {
+        let data = basalt_l2::encode_batch::<basalt_l2::Optimistic>(&[basalt_l2::L2Tx::Deposit {
+            index: 0,
+        }]);
+        signed(
+            from,
+            nonce,
+            Action::PostBatch {
+                rollup: 0,
+                data_hash: basalt_l1::blob_hash(&data),
+                data,
+                deposits_end: 1,
+                max_fee_per_blob_byte: 1_000_000,
+            },
+        )
+    };
+    let before = {
+        let mut c = chain(&dir, "r.redb");
+        c.submit(&signed(0, 0, Action::RegisterRollup { params }))
+            .unwrap();
+        finalize_next(&mut c);
+        let deposit = Action::Deposit {
+            rollup: 0,
+            account: None,
+            key: dev_account(2).public(),
+            amount: 5 * ONE_TOKEN,
+        };
+        c.submit(&signed(2, 0, deposit)).unwrap();
+        finalize_next(&mut c);
+        // Not the sequencer: refused with the reason, before it can cost a fee.
+        let refused = c.submit_local(&batch(3, 0)).unwrap_err().to_string();
+        assert!(refused.contains("only the sequencer"), "{refused}");
+        assert_eq!(c.mempool_len(), 0);
+        c.submit(&batch(1, 0)).unwrap();
+        finalize_next(&mut c);
+        let g = c.state().rollup(0).unwrap().header.genesis_output;
+        let propose = Action::ProposeOutput {
+            rollup: 0,
+            batch: 0,
+            prior: g,
+            output: basalt_types::Hash([7; 32]),
+        };
+        c.submit(&signed(4, 0, propose)).unwrap();
+        finalize_next(&mut c);
+        c.state().rollup(0).unwrap().clone()
+    };
+    let c = chain(&dir, "r.redb");
+    let after = c.state().rollup(0).unwrap();
+    assert_eq!(after, &before);
+    assert_eq!(after.header.escrow, 5 * ONE_TOKEN);
+    assert_eq!(
+        (
+            after.deposits.len(),
+            after.batches.len(),
+            after.outputs.len()
+        ),
+        (1, 1, 1)
+    );
+    assert!(c.state().blob(&after.batches[0].data_hash).is_some());
+    assert_eq!(
+        c.state().circulating() + c.state().burned(),
+        c.state().genesis_supply()
+    );
+}
