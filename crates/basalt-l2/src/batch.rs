@@ -135,3 +135,12 @@ pub fn decode_batch<P: Profile>(blob: &[u8]) -> Result<Vec<L2Tx<P>>, BatchError>
     d.finish()?;
     Ok(txs)
 }
+
+/// The transactions a posted batch applies: its decoded contents, or none at all if the blob does
+/// not decode. Every posted batch thus has exactly one meaning, whoever posted it.
+pub fn posted_batch_txs<P: Profile>(blob: &[u8]) -> (Vec<L2Tx<P>>, Option<BatchError>) {
+    match decode_batch(blob) {
+        Ok(txs) => (txs, None),
+        Err(e) => (Vec::new(), Some(e)),
+    }
+}

@@ -1,0 +1,149 @@
+//! Derivation: the L2 state rebuilt from L1 data alone (the deposit queue and the posted batch
+//! blobs), and the check of every proposed output against it. A verifier runs only this; the
+//! proposer proposes what it derives, never what the sequencer claims.
+
+use basalt_l2::{
+    batch_deposits, posted_batch_txs, BatchError, Config, DepositEntry, L2State, Optimistic,
+};
+use basalt_types::{Hash, PublicKey};
+
+type P = Optimistic;
+
+/// The state derived so far and the output after each batch.
+#[derive(Clone)]
+pub struct Derivation {
+    state: L2State<P>,
+    genesis_output: Hash,
+    deposits: Vec<DepositEntry<P>>,
+    outputs: Vec<Hash>,
+    /// Transactions in batches `0..=k`, for each batch `k`.
+    tx_totals: Vec<u64>,
+}
+
+/// What one derived batch did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DerivedBatch {
+    /// Its index.
+    pub index: u64,
+    /// Transactions it carried.
+    pub txs: usize,
+    /// Why its blob did not decode, if it did not (it then applies nothing).
+    pub undecodable: Option<BatchError>,
+    /// The output after it.
+    pub output: Hash,
+}
+
+/// A proposed output compared with the derived one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// The proposal equals the derived output.
+    Match,
+    /// It does not: the challenger disputes it.
+    Mismatch {
+        /// The derived output.
+        derived: Hash,
+    },
+    /// The batch is not derived yet.
+    Pending,
+}
+
+/// Why derivation cannot go on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeriveError {
+    /// The batch may consume deposits the deriver has not fetched.
+    #[error("batch {batch} consumes deposits up to {end}, only {known} are known")]
+    MissingDeposits {
+        /// The batch.
+        batch: u64,
+        /// Its deposit range end.
+        end: u64,
+        /// Deposits fetched.
+        known: u64,
+    },
+}
+
+impl Derivation {
+    /// Starts from the rollup's genesis.
+    pub fn new(config: Config, sequencer: PublicKey) -> Self {
+        let state = L2State::genesis(config, sequencer);
+        Derivation {
+            genesis_output: state.output(),
+            state,
+            deposits: Vec::new(),
+            outputs: Vec::new(),
+            tx_totals: Vec::new(),
+        }
+    }
+
+    /// The derived state after the last batch.
+    pub fn state(&self) -> &L2State<P> {
+        &self.state
+    }
+
+    /// Batches derived.
+    pub fn batches(&self) -> u64 {
+        self.outputs.len() as u64
+    }
+
+    /// Deposits fetched.
+    pub fn deposits_known(&self) -> u64 {
+        self.deposits.len() as u64
+    }
+
+    /// Transactions in the first `batches` batches.
+    pub fn txs_in_first(&self, batches: u64) -> u64 {
+        batches
+            .checked_sub(1)
+            .map_or(0, |k| self.tx_totals[k as usize])
+    }
+
+    /// The output after batch `batch`.
+    pub fn output(&self, batch: u64) -> Option<Hash> {
+        self.outputs.get(usize::try_from(batch).ok()?).copied()
+    }
+
+    /// The output batch `batch` builds on.
+    pub fn prior(&self, batch: u64) -> Option<Hash> {
+        match batch.checked_sub(1) {
+            None => Some(self.genesis_output),
+            Some(k) => self.output(k),
+        }
+    }
+
+    /// Adds deposits the L1 queued after those already known.
+    pub fn add_deposits(&mut self, entries: impl IntoIterator<Item = DepositEntry<P>>) {
+        self.deposits.extend(entries);
+    }
+
+    /// Applies the next posted batch from its blob.
+    pub fn apply(&mut self, deposits_end: u64, blob: &[u8]) -> Result<DerivedBatch, DeriveError> {
+        let index = self.batches();
+        let window =
+            batch_deposits(&self.deposits, deposits_end).ok_or(DeriveError::MissingDeposits {
+                batch: index,
+                end: deposits_end,
+                known: self.deposits.len() as u64,
+            })?;
+        let (txs, undecodable) = posted_batch_txs::<P>(blob);
+        self.state.apply_batch(&window, &txs);
+        let output = self.state.output();
+        self.outputs.push(output);
+        self.tx_totals
+            .push(self.txs_in_first(index) + txs.len() as u64);
+        Ok(DerivedBatch {
+            index,
+            txs: txs.len(),
+            undecodable,
+            output,
+        })
+    }
+
+    /// Checks a proposed output for `batch`.
+    pub fn check(&self, batch: u64, proposed: Hash) -> Verdict {
+        match self.output(batch) {
+            None => Verdict::Pending,
+            Some(derived) if derived == proposed => Verdict::Match,
+            Some(derived) => Verdict::Mismatch { derived },
+        }
+    }
+}

@@ -1,0 +1,215 @@
+//! The sequencer: orders transactions into L2 blocks, applies them with the shared STF, and logs
+//! each block durably before confirming it (soft confirmation).
+//!
+//! A transaction that would fail is refused with its reason and never enters a block; queued L1
+//! deposits are applied at the start of the next block, in queue order.
+
+use crate::log::{BlockLog, L2Block, LogError};
+use basalt_l2::{
+    Config, DepositEntry, DepositWindow, L2State, L2Tx, Optimistic, Outcome, TxFailure,
+};
+use basalt_types::{Hash, PublicKey};
+use std::collections::HashMap;
+use std::path::Path;
+
+type P = Optimistic;
+
+/// Whether a submitted transaction entered the block, or why it was refused.
+pub type Admission = Result<(), TxFailure>;
+
+/// Where a confirmed transaction sits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TxPosition {
+    /// Its block.
+    pub block: u64,
+    /// Position among all confirmed transactions, counting from 0 (batches cover ranges of it).
+    pub sequence: u64,
+}
+
+/// The sequencer's state: the L2 state after its last block, and every block it confirmed.
+pub struct Sequencer {
+    state: L2State<P>,
+    deposits: Vec<DepositEntry<P>>,
+    blocks: Vec<L2Block>,
+    /// First sequence number of each block.
+    starts: Vec<u64>,
+    txs: HashMap<Hash, TxPosition>,
+    log: BlockLog,
+}
+
+impl Sequencer {
+    /// Opens the sequencer's log at `path` and replays it on the genesis state. `deposits` is the
+    /// rollup's L1 deposit queue as known now (at least as long as what the log consumed).
+    pub fn open(
+        path: &Path,
+        config: Config,
+        sequencer: PublicKey,
+        deposits: Vec<DepositEntry<P>>,
+    ) -> Result<Self, SequencerError> {
+        let (log, blocks) = BlockLog::open(path)?;
+        let mut s = Sequencer {
+            state: L2State::genesis(config, sequencer),
+            deposits,
+            blocks: Vec::new(),
+            starts: Vec::new(),
+            txs: HashMap::new(),
+            log,
+        };
+        for block in blocks {
+            let window = DepositWindow {
+                first: 0,
+                entries: &s.deposits,
+            };
+            let outcomes = s.state.apply_batch(&window, &block.txs);
+            if outcomes.iter().any(|o| *o != Outcome::Applied) || s.state.output() != block.output {
+                return Err(SequencerError::Replay(block.number));
+            }
+            s.remember(block);
+        }
+        Ok(s)
+    }
+
+    fn remember(&mut self, block: L2Block) {
+        let start = self.next_sequence();
+        for (i, tx) in block.txs.iter().enumerate() {
+            self.txs.insert(
+                tx.hash(),
+                TxPosition {
+                    block: block.number,
+                    sequence: start + i as u64,
+                },
+            );
+        }
+        self.starts.push(start);
+        self.blocks.push(block);
+    }
+
+    /// The L2 state after the last confirmed block.
+    pub fn state(&self) -> &L2State<P> {
+        &self.state
+    }
+
+    /// Confirmed blocks, oldest first (block `n` is at index `n - 1`).
+    pub fn blocks(&self) -> &[L2Block] {
+        &self.blocks
+    }
+
+    /// A confirmed block by number.
+    pub fn block(&self, number: u64) -> Option<&L2Block> {
+        self.blocks
+            .get(usize::try_from(number.checked_sub(1)?).ok()?)
+    }
+
+    /// Where a confirmed transaction is.
+    pub fn position(&self, hash: &Hash) -> Option<TxPosition> {
+        self.txs.get(hash).copied()
+    }
+
+    /// Number of confirmed transactions (the next sequence number).
+    pub fn next_sequence(&self) -> u64 {
+        match (self.starts.last(), self.blocks.last()) {
+            (Some(s), Some(b)) => s + b.txs.len() as u64,
+            _ => 0,
+        }
+    }
+
+    /// Confirmed transactions with sequence numbers in `from..to`.
+    pub fn txs_in(&self, from: u64, to: u64) -> Vec<L2Tx<P>> {
+        let first_block = self
+            .starts
+            .partition_point(|s| *s <= from)
+            .saturating_sub(1);
+        let mut out = Vec::new();
+        for (start, block) in self.starts[first_block..]
+            .iter()
+            .zip(&self.blocks[first_block..])
+        {
+            for (i, tx) in block.txs.iter().enumerate() {
+                let seq = start + i as u64;
+                if seq >= to {
+                    return out;
+                }
+                if seq >= from {
+                    out.push(*tx);
+                }
+            }
+        }
+        out
+    }
+
+    /// Deposits known from L1 so far.
+    pub fn deposits_known(&self) -> u64 {
+        self.deposits.len() as u64
+    }
+
+    /// Adds deposits that L1 queued after the ones already known.
+    pub fn add_deposits(&mut self, entries: impl IntoIterator<Item = DepositEntry<P>>) {
+        self.deposits.extend(entries);
+    }
+
+    /// Applies queued deposits and then `txs`, in order, as the next block, and logs it durably.
+    /// Returns the block and, for each of `txs`, whether it was included or why it was refused
+    /// (a refused transaction is not in the block and changes nothing).
+    pub fn produce(
+        &mut self,
+        timestamp_ms: u64,
+        txs: &[L2Tx<P>],
+    ) -> Result<(&L2Block, Vec<Admission>), SequencerError> {
+        let next = self.state.commitment().next_deposit;
+        let mut all: Vec<L2Tx<P>> = (next..self.deposits.len() as u64)
+            .map(|index| L2Tx::Deposit { index })
+            .collect();
+        let deposits = all.len();
+        all.extend_from_slice(txs);
+        let window = DepositWindow {
+            first: 0,
+            entries: &self.deposits,
+        };
+        let outcomes = self.state.apply_batch(&window, &all);
+        let mut included = Vec::with_capacity(all.len());
+        let mut results = Vec::with_capacity(txs.len());
+        for (i, (tx, outcome)) in all.iter().zip(&outcomes).enumerate() {
+            match outcome {
+                Outcome::Applied => {
+                    included.push(*tx);
+                    if i >= deposits {
+                        results.push(Ok(()));
+                    }
+                }
+                Outcome::Failed(why) => {
+                    // Deposits come from L1 in order and always apply; a refusal is a user's.
+                    debug_assert!(i >= deposits, "a queued deposit failed: {why}");
+                    if i >= deposits {
+                        results.push(Err(*why));
+                    }
+                }
+            }
+        }
+        let block = L2Block {
+            number: self.blocks.len() as u64 + 1,
+            timestamp_ms: timestamp_ms.max(self.blocks.last().map_or(0, |b| b.timestamp_ms)),
+            txs: included,
+            output: self.state.output(),
+        };
+        if let Err(e) = self.log.append(&block) {
+            // The block was applied in memory but not made durable: the process must not go on
+            // confirming on top of it. The caller stops; a restart replays the log.
+            return Err(SequencerError::Log(e));
+        }
+        self.remember(block);
+        Ok((self.blocks.last().expect("just pushed"), results))
+    }
+}
+
+/// Why the sequencer cannot go on.
+#[derive(Debug, thiserror::Error)]
+pub enum SequencerError {
+    /// The log failed.
+    #[error(transparent)]
+    Log(#[from] LogError),
+    /// A logged block does not replay to its recorded output (wrong rollup, or missing deposits).
+    #[error(
+        "logged block {0} does not replay to its recorded output: wrong rollup or deposit queue"
+    )]
+    Replay(u64),
+}

@@ -1,0 +1,374 @@
+//! The rollup pipeline on a real L1 state machine, in one process: L1 deposits -> sequencer blocks
+//! -> batches posted on L1 -> outputs proposed from derivation -> settlement -> withdrawals claimed;
+//! a verifier that reads only L1 data reaches the same outputs; a restarted sequencer loses nothing.
+
+use basalt_l1::{
+    blob_hash, verify_block, Action, BlockBuilder, Genesis, GenesisAccount, GenesisValidator,
+    L1State, Params, RollupKind, RollupParams, SignedTransaction, StateView, Transaction,
+};
+use basalt_l2::{DepositEntry, L2Tx, Optimistic, TxFailure};
+use basalt_rollup::{plan_batch, Derivation, Sequencer, Verdict};
+use basalt_types::{dev_keypair, Hash, Keypair, Signature};
+use std::io::Write;
+
+type P = Optimistic;
+const CHAIN: u64 = 99;
+const WINDOW: u64 = 4;
+
+fn key(n: u64) -> Keypair {
+    dev_keypair("rollup-test", n)
+}
+
+/// Key 0 registers and claims, key 1 sequences, key 2 proposes, keys 3.. use the rollup.
+fn genesis() -> Genesis {
+    Genesis {
+        chain_id: CHAIN,
+        timestamp_ms: 1_000,
+        params: Params {
+            initial_base_fee: 10,
+            min_base_fee: 1,
+            initial_blob_base_fee: 1,
+            ..Params::default()
+        },
+        accounts: (0..8)
+            .map(|i| GenesisAccount {
+                key: key(i).public(),
+                balance: 1_000_000_000_000,
+            })
+            .collect(),
+        validators: vec![GenesisValidator {
+            key: key(100).public(),
+            stake: Params::default().min_stake,
+        }],
+    }
+}
+
+struct L1 {
+    s: L1State,
+    nonces: [u64; 8],
+}
+
+impl L1 {
+    fn new() -> Self {
+        L1 {
+            s: L1State::genesis(&genesis()).unwrap().0,
+            nonces: [0; 8],
+        }
+    }
+
+    /// One L1 block of these actions, each of which must take effect.
+    fn block(&mut self, actions: Vec<(u64, Action)>) {
+        let txs: Vec<SignedTransaction> = actions
+            .into_iter()
+            .map(|(who, action)| {
+                let n = self.nonces[who as usize];
+                self.nonces[who as usize] += 1;
+                Transaction {
+                    chain_id: CHAIN,
+                    nonce: n,
+                    max_fee_per_gas: 1_000,
+                    priority_fee_per_gas: 1,
+                    action,
+                }
+                .sign(&key(who))
+            })
+            .collect();
+        let view = StateView::new(&self.s, vec![]);
+        let mut b = BlockBuilder::new(&view);
+        for t in &txs {
+            let r = b.apply(&t.clone().verify().unwrap()).unwrap();
+            assert!(r.success, "{:?}", r.error);
+        }
+        let exec = b
+            .finish(self.s.head().timestamp_ms + 200, self.s.committee()[0])
+            .unwrap();
+        let checked = verify_block(&view, &exec.block).unwrap();
+        drop(view);
+        self.s.apply(&checked.diff);
+    }
+
+    fn deposits(&self, from: u64) -> Vec<DepositEntry<P>> {
+        self.s.rollup(0).unwrap().deposits[from as usize..]
+            .iter()
+            .map(|d| d.entry())
+            .collect()
+    }
+}
+
+fn params() -> RollupParams {
+    RollupParams {
+        name: "alpha".into(),
+        kind: RollupKind::Optimistic,
+        sequencer: key(1).public(),
+        challenge_window: WINDOW,
+        proposer_bond: 1_000,
+        min_fee: 2,
+    }
+}
+
+fn transfer(k: u64, from: u32, to: u32, amount: u128, nonce: u64) -> L2Tx<P> {
+    L2Tx::Transfer {
+        from,
+        to,
+        amount,
+        fee: 2,
+        nonce,
+        signature: Signature([0; 64]),
+    }
+    .signed(0, &key(k))
+}
+
+fn withdraw(k: u64, from: u32, to: &Keypair, amount: u128, nonce: u64) -> L2Tx<P> {
+    L2Tx::Withdraw {
+        from,
+        recipient: to.public(),
+        amount,
+        fee: 2,
+        nonce,
+        signature: Signature([0; 64]),
+    }
+    .signed(0, &key(k))
+}
+
+/// A verifier's view: everything derived from the L1 state alone.
+fn derive(l1: &L1State) -> Derivation {
+    let r = l1.rollup(0).unwrap();
+    let p = &r.header.params;
+    let mut d = Derivation::new(p.l2_config(0), p.sequencer);
+    d.add_deposits(r.deposits.iter().map(|x| x.entry()));
+    for b in &r.batches {
+        let blob = &l1.blob(&b.data_hash).unwrap().data;
+        d.apply(b.deposits_end, blob).unwrap();
+    }
+    d
+}
+
+/// The batcher: posts everything confirmed and not yet posted, returning the new cursor.
+fn post_pending(l1: &mut L1, seq: &Sequencer, posted: u64) -> u64 {
+    let prior_end = l1.s.rollup(0).unwrap().header.deposits_end;
+    let Some(plan) = plan_batch(seq, posted, prior_end, 128 * 1024) else {
+        return posted;
+    };
+    l1.block(vec![(
+        1,
+        Action::PostBatch {
+            rollup: 0,
+            data_hash: blob_hash(&plan.data),
+            data: plan.data,
+            deposits_end: plan.deposits_end,
+            max_fee_per_blob_byte: 1_000,
+        },
+    )]);
+    plan.to
+}
+
+/// The proposer: proposes the derived output of every batch without one.
+fn propose_all(l1: &mut L1) {
+    let d = derive(&l1.s);
+    let next = l1.s.rollup(0).unwrap().header.output_count;
+    for batch in next..d.batches() {
+        l1.block(vec![(
+            2,
+            Action::ProposeOutput {
+                rollup: 0,
+                batch,
+                prior: d.prior(batch).unwrap(),
+                output: d.output(batch).unwrap(),
+            },
+        )]);
+    }
+}
+
+#[test]
+fn deposit_transfer_withdraw_settle_claim_with_a_verifier_from_l1_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("blocks.log");
+    let mut l1 = L1::new();
+    l1.block(vec![(0, Action::RegisterRollup { params: params() })]);
+    l1.block(vec![
+        (3, deposit(&key(3), 50_000)),
+        (4, deposit(&key(4), 20_000)),
+    ]);
+    let mut seq =
+        Sequencer::open(&log, params().l2_config(0), key(1).public(), l1.deposits(0)).unwrap();
+
+    // Block 1 applies both deposits (accounts 1 and 2) and a transfer; refused transactions are
+    // not in the block and say why.
+    let t1 = transfer(3, 1, 2, 1_000, 0);
+    let replay = t1;
+    let (block, results) = seq
+        .produce(
+            10,
+            &[
+                t1,
+                replay,
+                transfer(4, 2, 1, 1_000_000, 0),
+                transfer(3, 2, 1, 5, 0),
+            ],
+        )
+        .unwrap();
+    assert_eq!(block.txs.len(), 3);
+    assert_eq!(
+        results,
+        vec![
+            Ok(()),
+            Err(TxFailure::BadNonce {
+                expected: 1,
+                got: 0
+            }),
+            Err(TxFailure::InsufficientBalance),
+            Err(TxFailure::BadSignature),
+        ]
+    );
+    let (_, results) = seq
+        .produce(60, &[withdraw(4, 2, &key(6), 7_000, 0)])
+        .unwrap();
+    assert_eq!(results, vec![Ok(())]);
+
+    let posted = post_pending(&mut l1, &seq, 0);
+    assert_eq!(posted, seq.next_sequence());
+    propose_all(&mut l1);
+
+    // A verifier started from L1 alone reaches the sequencer's output and agrees with the proposal.
+    let verifier = derive(&l1.s);
+    assert_eq!(verifier.output(0), Some(seq.state().output()));
+    let proposed = l1.s.rollup(0).unwrap().outputs[0].output;
+    assert_eq!(verifier.check(0, proposed), Verdict::Match);
+    assert_eq!(
+        verifier.check(0, Hash([1; 32])),
+        Verdict::Mismatch { derived: proposed }
+    );
+
+    // More blocks, another deposit and a second batch.
+    l1.block(vec![(5, deposit(&key(5), 9_000))]);
+    seq.add_deposits(l1.deposits(seq.deposits_known()));
+    seq.produce(110, &[transfer(3, 1, 3, 4_000, 1)]).unwrap();
+    let posted = post_pending(&mut l1, &seq, posted);
+    propose_all(&mut l1);
+    let verifier = derive(&l1.s);
+    assert_eq!(verifier.batches(), 2);
+    assert_eq!(verifier.output(1), Some(seq.state().output()));
+    assert_eq!(verifier.state().get(3).unwrap().balance, 9_000 + 4_000);
+    assert_eq!(posted, seq.next_sequence());
+
+    // Settle, then claim the withdrawal with a proof from the derived state.
+    while l1.s.rollup(0).unwrap().header.settled < 2 {
+        l1.block(vec![]);
+    }
+    let c = verifier.state().commitment();
+    let (w, proof) = verifier.state().withdrawal_proof(0).unwrap();
+    let before = l1.s.account(&key(6).public()).unwrap().balance;
+    l1.block(vec![(
+        0,
+        Action::FinalizeWithdrawal {
+            rollup: 0,
+            batch: 1,
+            state_root: c.state_root(),
+            withdrawals_tree_root: c.withdrawals_tree_root,
+            withdrawal_count: c.withdrawal_count,
+            index: 0,
+            recipient: w.recipient,
+            amount: w.amount,
+            proof: proof.siblings,
+        },
+    )]);
+    assert_eq!(
+        l1.s.account(&key(6).public()).unwrap().balance,
+        before + 7_000
+    );
+    // Bridge invariant: escrow = L2 balances + unpaid withdrawals (none) + unapplied deposits (none).
+    let r = l1.s.rollup(0).unwrap();
+    assert_eq!(r.header.escrow, verifier.state().total_balance());
+    assert_eq!(r.header.escrow, 50_000 + 20_000 + 9_000 - 7_000);
+}
+
+#[test]
+fn a_batch_whose_blob_does_not_decode_applies_nothing_and_derivation_goes_on() {
+    let mut l1 = L1::new();
+    l1.block(vec![(0, Action::RegisterRollup { params: params() })]);
+    l1.block(vec![(3, deposit(&key(3), 1_000))]);
+    let garbage = vec![0xff; 100];
+    l1.block(vec![(
+        1,
+        Action::PostBatch {
+            rollup: 0,
+            data_hash: blob_hash(&garbage),
+            data: garbage,
+            deposits_end: 1,
+            max_fee_per_blob_byte: 1_000,
+        },
+    )]);
+    let d = derive(&l1.s);
+    assert_eq!(d.batches(), 1);
+    assert_eq!(
+        d.prior(1),
+        d.prior(0),
+        "an undecodable batch changes nothing"
+    );
+    // The deposit stays queued and a later batch applies it.
+    let data = basalt_l2::encode_batch::<P>(&[L2Tx::Deposit { index: 0 }]);
+    l1.block(vec![(
+        1,
+        Action::PostBatch {
+            rollup: 0,
+            data_hash: blob_hash(&data),
+            data,
+            deposits_end: 1,
+            max_fee_per_blob_byte: 1_000,
+        },
+    )]);
+    let d = derive(&l1.s);
+    assert_eq!(d.state().get(1).unwrap().balance, 1_000);
+}
+
+#[test]
+fn a_sequencer_killed_and_restarted_loses_no_confirmed_transaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("blocks.log");
+    let queue = vec![DepositEntry {
+        account: None,
+        key: key(3).public(),
+        amount: 1_000_000,
+    }];
+    let config = params().l2_config(0);
+    let (blocks, output, hashes) = {
+        let mut seq = Sequencer::open(&log, config, key(1).public(), queue.clone()).unwrap();
+        let mut hashes = Vec::new();
+        for i in 0..20u64 {
+            let t = transfer(3, 1, 0, 10 + i as u128, i);
+            hashes.push(t.hash());
+            let (_, r) = seq.produce(i * 50, &[t]).unwrap();
+            assert_eq!(r, vec![Ok(())]);
+        }
+        (seq.blocks().to_vec(), seq.state().output(), hashes)
+        // Dropped here without any shutdown step, as a kill would leave it.
+    };
+    // A crash in the middle of the next append leaves a torn record at the end.
+    let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+    f.write_all(&[200, 1, 0, 0, 7, 7, 7]).unwrap();
+    drop(f);
+
+    let mut seq = Sequencer::open(&log, config, key(1).public(), queue).unwrap();
+    assert_eq!(seq.blocks(), &blocks[..]);
+    assert_eq!(seq.state().output(), output);
+    for h in &hashes {
+        assert!(seq.position(h).is_some(), "confirmed transaction lost");
+    }
+    let (b, r) = seq.produce(5_000, &[transfer(3, 1, 0, 1, 20)]).unwrap();
+    assert_eq!((b.number, r), (21, vec![Ok(())]));
+    drop(seq);
+    let seq = Sequencer::open(&log, config, key(1).public(), Vec::new());
+    assert!(
+        seq.is_err(),
+        "a log that consumed a deposit must not replay without it"
+    );
+}
+
+fn deposit(to: &Keypair, amount: u128) -> Action {
+    Action::Deposit {
+        rollup: 0,
+        account: None,
+        key: to.public(),
+        amount,
+    }
+}
