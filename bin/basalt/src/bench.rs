@@ -20,6 +20,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 pub enum BenchCommand {
     /// L1: state machine alone, finalized end to end with 1 and 4 validators, submit-to-finalized latency.
     L1(L1Args),
+    /// Rollup: sequencer throughput (durable), derivation speed and L1 bytes per transfer.
+    Rollup(crate::bench_rollup::RollupArgs),
 }
 
 /// Options of `basalt bench l1`.
@@ -46,6 +48,7 @@ pub struct L1Args {
 pub fn run(cmd: BenchCommand) -> Result<()> {
     match cmd {
         BenchCommand::L1(a) => l1(a),
+        BenchCommand::Rollup(a) => crate::bench_rollup::run(a),
     }
 }
 
@@ -91,7 +94,7 @@ fn signed_transfers(chain_id: u64, count: usize, max_fee: u64) -> Vec<SignedTran
 }
 
 /// ed25519 batch verification of `n` signatures (keys decompressed beforehand), on `threads` threads.
-fn batch_ceiling(n: usize, threads: usize) -> f64 {
+pub fn batch_ceiling(n: usize, threads: usize) -> f64 {
     let keys: Vec<Keypair> = (0..256)
         .map(|i| dev_keypair("basalt-bench-ceiling", i))
         .collect();

@@ -1,6 +1,7 @@
 //! `basalt`: run a devnet, run validators as separate processes, and use a wallet against them.
 
 mod bench;
+mod bench_rollup;
 mod config;
 mod devnet;
 mod node;
