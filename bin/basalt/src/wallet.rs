@@ -71,6 +71,49 @@ pub enum WalletCommand {
         #[command(flatten)]
         signer: SignerArgs,
     },
+    /// List the rollups registered on the L1.
+    Rollups {
+        /// Node JSON-RPC URL.
+        #[arg(long, default_value = "http://127.0.0.1:8545")]
+        rpc: String,
+    },
+    /// Register an optimistic rollup on the L1; its id is printed once final.
+    RegisterRollup {
+        /// Unique name: 1 to 32 of a-z, 0-9 and -.
+        #[arg(long)]
+        name: String,
+        /// The sequencer's public key (hex): the only account that may post its batches.
+        #[arg(long)]
+        sequencer: String,
+        /// L1 blocks an output waits, unchallenged, before it settles.
+        #[arg(long, default_value_t = 100)]
+        challenge_window: u64,
+        /// Bond (tokens) a proposer locks with each output until it settles.
+        #[arg(long, default_value = "10")]
+        bond: String,
+        /// Least fee (tokens) an L2 transfer or withdrawal pays.
+        #[arg(long, default_value = "0.000001")]
+        min_fee: String,
+        #[command(flatten)]
+        signer: SignerArgs,
+    },
+    /// Deposit tokens into a rollup: they are escrowed on L1 and credited on L2 by the sequencer.
+    Deposit {
+        /// The rollup, by name or id.
+        #[arg(long)]
+        rollup: String,
+        /// Amount in tokens.
+        #[arg(long)]
+        amount: String,
+        /// L2 key (hex) that will own the funds; defaults to the signer's key.
+        #[arg(long)]
+        to: Option<String>,
+        /// Credit this existing L2 account (it must belong to the key); otherwise a new one opens.
+        #[arg(long)]
+        account: Option<u32>,
+        #[command(flatten)]
+        signer: SignerArgs,
+    },
 }
 
 /// Who signs and where to send.
@@ -202,6 +245,94 @@ async fn run_async(cmd: WalletCommand) -> Result<()> {
         WalletCommand::Unstake { amount, signer } => {
             let amount = parse_tokens(&amount)?;
             send(&signer, Action::Unstake { amount }).await
+        }
+        WalletCommand::Rollups { rpc } => {
+            let client = HttpClientBuilder::default()
+                .request_timeout(Duration::from_secs(10))
+                .build(&rpc)
+                .with_context(|| format!("bad --rpc URL {rpc:?}"))?;
+            let list = call(&client, &rpc, "l1_rollups", rpc_params![]).await?;
+            let list = list.as_array().context("rollup list")?;
+            if list.is_empty() {
+                println!("no rollups registered");
+            }
+            for r in list {
+                let tokens = |v: &serde_json::Value| {
+                    v.as_str()
+                        .and_then(|s| s.parse::<u128>().ok())
+                        .map_or_else(|| "?".into(), format_tokens)
+                };
+                println!(
+                    "{} {} ({}): escrow {}, {} deposits, {} batches, {} outputs ({} settled), window {} blocks, bond {}",
+                    r["id"],
+                    r["params"]["name"].as_str().unwrap_or("?"),
+                    r["params"]["kind"].as_str().unwrap_or("?"),
+                    tokens(&r["escrow"]),
+                    r["deposits"],
+                    r["batches"],
+                    r["outputs"],
+                    r["settled"],
+                    r["params"]["challengeWindow"],
+                    tokens(&r["params"]["proposerBond"]),
+                );
+            }
+            Ok(())
+        }
+        WalletCommand::RegisterRollup {
+            name,
+            sequencer,
+            challenge_window,
+            bond,
+            min_fee,
+            signer,
+        } => {
+            let params = basalt_l1::RollupParams {
+                name,
+                kind: basalt_l1::RollupKind::Optimistic,
+                sequencer: PublicKey::from_hex(&sequencer)
+                    .map_err(|_| anyhow::anyhow!("--sequencer must be 32 bytes of hex"))?,
+                challenge_window,
+                proposer_bond: parse_tokens(&bond)?,
+                min_fee: parse_tokens(&min_fee)?,
+            };
+            params.validate()?;
+            send(&signer, Action::RegisterRollup { params }).await
+        }
+        WalletCommand::Deposit {
+            rollup,
+            amount,
+            to,
+            account,
+            signer,
+        } => {
+            let key = match to {
+                Some(hex) => PublicKey::from_hex(&hex)
+                    .map_err(|_| anyhow::anyhow!("--to must be 32 bytes of hex"))?,
+                None => signer.keypair()?.public(),
+            };
+            let amount = parse_tokens(&amount)?;
+            let which = match rollup.parse::<u32>() {
+                Ok(id) => serde_json::json!(id),
+                Err(_) => serde_json::json!(rollup),
+            };
+            let client = signer.client()?;
+            let r = call(&client, &signer.rpc, "l1_getRollup", rpc_params![which]).await?;
+            let id = r["id"].as_u64().context("rollup without id")? as u32;
+            println!(
+                "depositing {} into rollup {id} ({}) for L2 key {key}",
+                format_tokens(amount),
+                r["params"]["name"].as_str().unwrap_or("?")
+            );
+            send(
+                &signer,
+                Action::Deposit {
+                    rollup: id,
+                    account,
+                    key,
+                    amount,
+                },
+            )
+            .await
         }
         WalletCommand::SendBlob { file, hex, signer } => {
             let data = match (file, hex) {

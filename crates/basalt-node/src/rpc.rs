@@ -203,9 +203,12 @@ fn rollup_range<'a>(
     params: &Params<'_>,
     state: &'a basalt_l1::L1State,
 ) -> Result<(&'a RollupState, u64, u64), ErrorObjectOwned> {
-    let (which, from, limit): (Value, u64, Option<u64>) = params.parse().map_err(|_| {
-        invalid("expected [rollup id or name, first index, optional limit (at most 1000)]")
-    })?;
+    let usage =
+        || invalid("expected [rollup id or name, first index, optional limit (at most 1000)]");
+    let mut seq = params.sequence();
+    let which: Value = seq.next().map_err(|_| usage())?;
+    let from: u64 = seq.next().map_err(|_| usage())?;
+    let limit: Option<u64> = seq.optional_next().map_err(|_| usage())?;
     let r = find_rollup(&which, state)?;
     let limit = limit.unwrap_or(MAX_LIST_ITEMS);
     if limit == 0 || limit > MAX_LIST_ITEMS {

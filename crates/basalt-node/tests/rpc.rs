@@ -346,3 +346,103 @@ async fn websocket_subscribers_receive_finalized_headers() {
     assert_eq!(got["height"], 1);
     assert_eq!(got["hash"], json!(header.hash()));
 }
+
+fn finalize_next(n: &Node) {
+    let mut c = n.chain.lock().unwrap();
+    let head = c.state().head().clone();
+    let who = c.state().committee()[0];
+    let block = c
+        .propose(head.hash(), head.timestamp_ms + 200, who, 100)
+        .unwrap();
+    c.finalize(&block).unwrap();
+}
+
+fn signed_action(from: u64, nonce: u64, action: Action) -> String {
+    let t = Transaction {
+        chain_id: DEVNET_CHAIN_ID,
+        nonce,
+        max_fee_per_gas: 10_000_000_000,
+        priority_fee_per_gas: 1,
+        action,
+    }
+    .sign(&dev_account(from));
+    format!("0x{}", hex::encode(t.to_bytes()))
+}
+
+#[tokio::test]
+async fn rollup_registry_reads_and_refuses_doomed_rollup_actions_with_their_reason() {
+    let n = node().await;
+    let params = basalt_l1::RollupParams {
+        name: "alpha".into(),
+        kind: basalt_l1::RollupKind::Optimistic,
+        sequencer: dev_account(1).public(),
+        challenge_window: 5,
+        proposer_bond: ONE_TOKEN,
+        min_fee: 1,
+    };
+    let r = call(
+        &n,
+        "l1_sendTransaction",
+        json!([signed_action(0, 0, Action::RegisterRollup { params })]),
+    )
+    .await;
+    assert!(r["result"].is_string(), "{r}");
+    finalize_next(&n);
+    let deposit = Action::Deposit {
+        rollup: 0,
+        account: None,
+        key: dev_account(2).public(),
+        amount: 3 * ONE_TOKEN,
+    };
+    call(
+        &n,
+        "l1_sendTransaction",
+        json!([signed_action(2, 0, deposit)]),
+    )
+    .await;
+    finalize_next(&n);
+
+    let list = call(&n, "l1_rollups", json!([])).await;
+    assert_eq!(list["result"][0]["params"]["name"], "alpha");
+    let by_name = call(&n, "l1_getRollup", json!(["alpha"])).await;
+    let by_id = call(&n, "l1_getRollup", json!([0])).await;
+    assert_eq!(by_name["result"], by_id["result"]);
+    assert_eq!(by_id["result"]["escrow"], (3 * ONE_TOKEN).to_string());
+    let deposits = call(&n, "l1_getRollupDeposits", json!(["alpha", 0])).await;
+    assert_eq!(
+        deposits["result"][0]["key"],
+        dev_account(2).public().to_hex()
+    );
+    let empty = call(&n, "l1_getRollupDeposits", json!([0, 5, 10])).await;
+    assert_eq!(empty["result"], json!([]));
+    let claimed = call(&n, "l1_isWithdrawalClaimed", json!([0, 0])).await;
+    assert_eq!(claimed["result"], false);
+
+    for (method, params, code) in [
+        ("l1_getRollup", json!(["nope"]), NOT_FOUND),
+        ("l1_getRollup", json!([true]), INVALID_PARAMS),
+        ("l1_getRollupBatches", json!([0, 0, 0]), INVALID_PARAMS),
+        ("l1_getRollupBatches", json!([0, 0, 1001]), INVALID_PARAMS),
+        ("l1_getRollupOutputs", json!([9, 0]), NOT_FOUND),
+        ("l1_getRollupOutputs", json!([]), INVALID_PARAMS),
+    ] {
+        let v = call(&n, method, params.clone()).await;
+        assert_eq!(error_code(&v), code as i64, "{method} {params}: {v}");
+    }
+
+    // A batch from someone other than the sequencer: refused with the reason, no fee, no change.
+    let data = vec![1u8, 2, 3];
+    let post = Action::PostBatch {
+        rollup: 0,
+        data_hash: basalt_l1::blob_hash(&data),
+        data,
+        deposits_end: 0,
+        max_fee_per_blob_byte: 1_000_000,
+    };
+    let before = snapshot(&n);
+    let v = call(&n, "l1_sendTransaction", json!([signed_action(3, 0, post)])).await;
+    assert_eq!(error_code(&v), TX_REJECTED as i64);
+    let msg = v["error"]["message"].as_str().unwrap();
+    assert!(msg.contains("only the sequencer"), "{msg}");
+    assert_eq!(snapshot(&n), before);
+}
