@@ -4,14 +4,14 @@ use crate::block::{Block, Header, Receipt};
 use crate::params::{Params, MAX_BLOCK_TXS};
 use crate::rollup::{
     fold, BatchRecord, DepositRecord, OutputRecord, RollupDiff, RollupError, RollupHeader,
-    RollupParams, BATCHES_DOMAIN, CLAIMS_DOMAIN, DEPOSITS_DOMAIN, OUTPUTS_DOMAIN,
+    RollupParams, WithdrawalClaim, BATCHES_DOMAIN, CLAIMS_DOMAIN, DEPOSITS_DOMAIN, OUTPUTS_DOMAIN,
 };
 use crate::state::{
     blob_hash, rollups_root, select_committee, state_root, Account, StateDiff, StateView,
     StoredBlob,
 };
 use crate::tx::{verify_all, Action, SignedTransaction, VerifiedTx};
-use basalt_l2::{Optimistic, Withdrawal};
+use basalt_l2::{DepositEntry, Optimistic, Withdrawal};
 use basalt_merkle::{list_root, Blake3Hasher, MerkleProof, DEFAULT_DEPTH};
 use basalt_types::{Amount, Encode, Hash, PublicKey, SignatureError};
 use std::collections::BTreeMap;
@@ -450,9 +450,11 @@ impl<'a> BlockBuilder<'a> {
                 amount,
             } => {
                 let record = DepositRecord {
-                    account: *account,
-                    key: *key,
-                    amount: *amount,
+                    entry: DepositEntry {
+                        account: *account,
+                        key: *key,
+                        amount: *amount,
+                    },
                     sender: signer,
                     height: self.height,
                 };
@@ -483,48 +485,32 @@ impl<'a> BlockBuilder<'a> {
                     return failed(e);
                 }
             }
-            Action::FinalizeWithdrawal {
-                rollup,
-                batch,
-                state_root,
-                withdrawals_tree_root,
-                withdrawal_count,
-                index,
-                recipient,
-                amount,
-                proof,
-            } => {
-                let claim = Claim {
-                    batch: *batch,
-                    state_root: *state_root,
-                    withdrawals_tree_root: *withdrawals_tree_root,
-                    withdrawal_count: *withdrawal_count,
-                    index: *index,
-                    withdrawal: Withdrawal {
-                        recipient: *recipient,
-                        amount: *amount,
-                    },
-                    proof,
-                };
-                // Compute the payment before the claim writes anything, so that no error after
+            Action::FinalizeWithdrawal(claim) => {
+                // Work out the payment before the claim writes anything, so that no error after
                 // the claim can leave it recorded but unpaid.
-                let payee = if *recipient == signer {
-                    sender.balance = sender
-                        .balance
-                        .checked_add(*amount)
-                        .ok_or(TxError::Overflow)?;
-                    None
+                let (recipient, amount) = (claim.recipient, claim.amount);
+                let paid_sender = if recipient == signer {
+                    Some(
+                        sender
+                            .balance
+                            .checked_add(amount)
+                            .ok_or(TxError::Overflow)?,
+                    )
                 } else {
-                    Some(self.credit(*recipient, *amount)?)
+                    None
                 };
-                if let Err(e) = self.finalize_withdrawal(*rollup, claim) {
-                    if payee.is_none() {
-                        sender.balance -= amount;
-                    }
+                let paid_other = match paid_sender {
+                    None => Some(self.credit(recipient, amount)?),
+                    Some(_) => None,
+                };
+                if let Err(e) = self.finalize_withdrawal(claim) {
                     return failed(e);
                 }
-                if let Some(acc) = payee {
-                    self.write(*recipient, acc);
+                if let Some(balance) = paid_sender {
+                    sender.balance = balance;
+                }
+                if let Some(acc) = paid_other {
+                    self.write(recipient, acc);
                 }
             }
         }
@@ -564,20 +550,18 @@ impl<'a> BlockBuilder<'a> {
         record: DepositRecord,
     ) -> Result<(), RollupError> {
         let h = self.rollup(rollup)?;
-        if record.amount == 0 {
+        if record.entry.amount == 0 {
             return Err(RollupError::ZeroAmount);
         }
-        let balance =
-            sender
-                .balance
-                .checked_sub(record.amount)
-                .ok_or(RollupError::InsufficientBalance {
-                    need: record.amount,
-                    have: sender.balance,
-                })?;
+        let balance = sender.balance.checked_sub(record.entry.amount).ok_or(
+            RollupError::InsufficientBalance {
+                need: record.entry.amount,
+                have: sender.balance,
+            },
+        )?;
         let escrow = h
             .escrow
-            .checked_add(record.amount)
+            .checked_add(record.entry.amount)
             .ok_or(RollupError::Overflow)?;
         sender.balance = balance;
         let d = self.rollup_diff(h);
@@ -700,7 +684,8 @@ impl<'a> BlockBuilder<'a> {
         Ok(())
     }
 
-    fn finalize_withdrawal(&mut self, rollup: u32, claim: Claim<'_>) -> Result<(), RollupError> {
+    fn finalize_withdrawal(&mut self, claim: &WithdrawalClaim) -> Result<(), RollupError> {
+        let rollup = claim.rollup;
         let h = self.rollup(rollup)?;
         if claim.batch >= h.settled {
             return Err(RollupError::NotSettled(claim.batch));
@@ -726,10 +711,14 @@ impl<'a> BlockBuilder<'a> {
             index: claim.index as u32,
             siblings: claim.proof.clone(),
         };
+        let withdrawal = Withdrawal {
+            recipient: claim.recipient,
+            amount: claim.amount,
+        };
         if claim.proof.len() != DEFAULT_DEPTH as usize
             || !proof.verify::<Blake3Hasher>(
                 &claim.withdrawals_tree_root,
-                claim.withdrawal.leaf::<Optimistic>(),
+                withdrawal.leaf::<Optimistic>(),
             )
         {
             return Err(RollupError::BadWithdrawalProof);
@@ -737,7 +726,7 @@ impl<'a> BlockBuilder<'a> {
         if self.view.claimed_with(&self.rollups, rollup, claim.index) {
             return Err(RollupError::AlreadyClaimed(claim.index));
         }
-        let amount = claim.withdrawal.amount;
+        let amount = claim.amount;
         let escrow = h
             .escrow
             .checked_sub(amount)
@@ -868,17 +857,6 @@ impl<'a> BlockBuilder<'a> {
             diff,
         })
     }
-}
-
-/// A withdrawal claim, as [`Action::FinalizeWithdrawal`] carries it.
-struct Claim<'a> {
-    batch: u64,
-    state_root: Hash,
-    withdrawals_tree_root: Hash,
-    withdrawal_count: u64,
-    index: u64,
-    withdrawal: Withdrawal,
-    proof: &'a Vec<Hash>,
 }
 
 /// Why `signer`'s `action` would fail on top of `view` right now, if it would. A node refuses such a

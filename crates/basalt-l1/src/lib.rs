@@ -36,7 +36,7 @@ pub use params::{
 };
 pub use rollup::{
     BatchRecord, DepositRecord, OutputRecord, RollupDiff, RollupError, RollupHeader, RollupKind,
-    RollupParams, RollupState, MAX_CHALLENGE_WINDOW, MAX_ROLLUP_NAME,
+    RollupParams, RollupState, WithdrawalClaim, MAX_CHALLENGE_WINDOW, MAX_ROLLUP_NAME,
 };
 pub use state::{
     blob_hash, committee_hash, rollups_root, select_committee, state_root, Account, L1State,

@@ -6,7 +6,7 @@
 //! data, holds funds and settles outputs once their challenge window passes.
 
 use basalt_l2::{Config, DepositEntry, L2State, Optimistic};
-use basalt_types::codec::{put_bytes, put_varint};
+use basalt_types::codec::{put_bytes, put_list, put_varint};
 use basalt_types::{hash_parts, Amount, Decode, DecodeError, Decoder, Encode, Hash, PublicKey};
 use std::collections::HashSet;
 
@@ -223,40 +223,17 @@ pub enum RollupError {
 /// A deposit waiting in a rollup's queue (and, once consumed, its record).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DepositRecord {
-    /// The existing L2 account to credit, if the depositor named one.
-    pub account: Option<u32>,
-    /// The L2 key the funds belong to.
-    pub key: PublicKey,
-    /// Amount escrowed.
-    pub amount: Amount,
+    /// The queue entry the L2 state transition reads.
+    pub entry: DepositEntry<Optimistic>,
     /// The L1 account that paid.
     pub sender: PublicKey,
     /// L1 block that queued it.
     pub height: u64,
 }
 
-impl DepositRecord {
-    /// The queue entry the L2 state transition reads.
-    pub fn entry(&self) -> DepositEntry<Optimistic> {
-        DepositEntry {
-            account: self.account,
-            key: self.key,
-            amount: self.amount,
-        }
-    }
-}
-
 impl Encode for DepositRecord {
     fn encode_to(&self, out: &mut Vec<u8>) {
-        match self.account {
-            None => out.push(0),
-            Some(i) => {
-                out.push(1);
-                out.extend_from_slice(&i.to_le_bytes());
-            }
-        }
-        self.key.encode_to(out);
-        put_varint(out, self.amount);
+        self.entry.encode_to(out);
         self.sender.encode_to(out);
         put_varint(out, self.height as u128);
     }
@@ -264,20 +241,8 @@ impl Encode for DepositRecord {
 
 impl Decode for DepositRecord {
     fn decode_from(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let account = match d.u8()? {
-            0 => None,
-            1 => Some(d.u32()?),
-            tag => {
-                return Err(DecodeError::UnknownTag {
-                    what: "deposit account",
-                    tag: tag as u64,
-                })
-            }
-        };
         Ok(DepositRecord {
-            account,
-            key: PublicKey::decode_from(d)?,
-            amount: d.varint()?,
+            entry: DepositEntry::decode_from(d)?,
             sender: PublicKey::decode_from(d)?,
             height: d.varint_u64()?,
         })
@@ -357,6 +322,59 @@ impl Decode for OutputRecord {
             proposer: PublicKey::decode_from(d)?,
             bond: d.varint()?,
             height: d.varint_u64()?,
+        })
+    }
+}
+
+/// A claim of an L2 withdrawal on L1, against a Merkle proof into a settled output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WithdrawalClaim {
+    /// Rollup id.
+    pub rollup: u32,
+    /// A batch whose output has settled.
+    pub batch: u64,
+    /// The state root of that output.
+    pub state_root: Hash,
+    /// The withdrawals tree root of that output.
+    pub withdrawals_tree_root: Hash,
+    /// Withdrawals that output contains.
+    pub withdrawal_count: u64,
+    /// Index of the withdrawal in the tree.
+    pub index: u64,
+    /// The L1 account paid.
+    pub recipient: PublicKey,
+    /// The amount paid.
+    pub amount: Amount,
+    /// Sibling digests from the leaf up (exactly the tree depth).
+    pub proof: Vec<Hash>,
+}
+
+impl Encode for WithdrawalClaim {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        put_varint(out, self.rollup as u128);
+        put_varint(out, self.batch as u128);
+        self.state_root.encode_to(out);
+        self.withdrawals_tree_root.encode_to(out);
+        put_varint(out, self.withdrawal_count as u128);
+        put_varint(out, self.index as u128);
+        self.recipient.encode_to(out);
+        put_varint(out, self.amount);
+        put_list(out, &self.proof);
+    }
+}
+
+impl Decode for WithdrawalClaim {
+    fn decode_from(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        Ok(WithdrawalClaim {
+            rollup: u32::try_from(d.varint_u64()?).map_err(|_| DecodeError::BadVarint)?,
+            batch: d.varint_u64()?,
+            state_root: Hash::decode_from(d)?,
+            withdrawals_tree_root: Hash::decode_from(d)?,
+            withdrawal_count: d.varint_u64()?,
+            index: d.varint_u64()?,
+            recipient: PublicKey::decode_from(d)?,
+            amount: d.varint()?,
+            proof: d.list("withdrawal proof", basalt_merkle::DEFAULT_DEPTH as usize)?,
         })
     }
 }

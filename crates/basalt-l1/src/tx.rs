@@ -1,8 +1,8 @@
 //! L1 transactions: encoding, signing and signature verification.
 
 use crate::params::{MAX_BLOB_BYTES, MAX_TX_BYTES};
-use crate::rollup::RollupParams;
-use basalt_types::codec::{put_bytes, put_list, put_varint};
+use crate::rollup::{RollupParams, WithdrawalClaim};
+use basalt_types::codec::{put_bytes, put_varint};
 use basalt_types::{
     hash_parts, Amount, Decode, DecodeError, Decoder, Encode, Hash, Keypair, PublicKey, Signature,
     SignatureError,
@@ -79,26 +79,7 @@ pub enum Action {
         output: Hash,
     },
     /// Pays an L2 withdrawal on L1 against a proof into the withdrawals root of a settled output.
-    FinalizeWithdrawal {
-        /// Rollup id.
-        rollup: u32,
-        /// A batch whose output has settled.
-        batch: u64,
-        /// The state root of that output.
-        state_root: Hash,
-        /// The withdrawals tree root of that output.
-        withdrawals_tree_root: Hash,
-        /// Withdrawals that output contains.
-        withdrawal_count: u64,
-        /// Index of the withdrawal in the tree.
-        index: u64,
-        /// The L1 account paid.
-        recipient: PublicKey,
-        /// The amount paid.
-        amount: Amount,
-        /// Sibling digests from the leaf up (exactly the tree depth).
-        proof: Vec<Hash>,
-    },
+    FinalizeWithdrawal(WithdrawalClaim),
 }
 
 impl Action {
@@ -145,7 +126,7 @@ impl Action {
             Action::Deposit { .. } => DEPOSIT_GAS,
             Action::PostBatch { .. } => POST_BATCH_GAS,
             Action::ProposeOutput { .. } => PROPOSE_OUTPUT_GAS,
-            Action::FinalizeWithdrawal { .. } => FINALIZE_WITHDRAWAL_GAS,
+            Action::FinalizeWithdrawal(_) => FINALIZE_WITHDRAWAL_GAS,
         }
     }
 }
@@ -248,27 +229,9 @@ impl Encode for Action {
                 prior.encode_to(out);
                 output.encode_to(out);
             }
-            Action::FinalizeWithdrawal {
-                rollup,
-                batch,
-                state_root,
-                withdrawals_tree_root,
-                withdrawal_count,
-                index,
-                recipient,
-                amount,
-                proof,
-            } => {
+            Action::FinalizeWithdrawal(claim) => {
                 out.push(8);
-                put_varint(out, *rollup as u128);
-                put_varint(out, *batch as u128);
-                state_root.encode_to(out);
-                withdrawals_tree_root.encode_to(out);
-                put_varint(out, *withdrawal_count as u128);
-                put_varint(out, *index as u128);
-                recipient.encode_to(out);
-                put_varint(out, *amount);
-                put_list(out, proof);
+                claim.encode_to(out);
             }
         }
     }
@@ -337,17 +300,7 @@ impl Decode for Action {
                 prior: Hash::decode_from(d)?,
                 output: Hash::decode_from(d)?,
             },
-            8 => Action::FinalizeWithdrawal {
-                rollup: varint_u32(d)?,
-                batch: d.varint_u64()?,
-                state_root: Hash::decode_from(d)?,
-                withdrawals_tree_root: Hash::decode_from(d)?,
-                withdrawal_count: d.varint_u64()?,
-                index: d.varint_u64()?,
-                recipient: PublicKey::decode_from(d)?,
-                amount: d.varint()?,
-                proof: d.list("withdrawal proof", basalt_merkle::DEFAULT_DEPTH as usize)?,
-            },
+            8 => Action::FinalizeWithdrawal(WithdrawalClaim::decode_from(d)?),
             tag => {
                 return Err(DecodeError::UnknownTag {
                     what: "action",

@@ -30,7 +30,7 @@ fn rollup_params() -> RollupParams {
 /// The L2 state rebuilt from L1 data alone: every posted batch, from its blob, in order.
 fn derive(s: &L1State, id: u32) -> L2State<P> {
     let r = s.rollup(id).expect("registered");
-    let queue: Vec<DepositEntry<P>> = r.deposits.iter().map(|d| d.entry()).collect();
+    let queue: Vec<DepositEntry<P>> = r.deposits.iter().map(|d| d.entry).collect();
     let mut l2 = L2State::genesis(r.header.params.l2_config(id), r.header.params.sequencer);
     for b in &r.batches {
         let blob = s.blob(&b.data_hash).expect("batch data is retained");
@@ -48,7 +48,7 @@ fn assert_bridge_invariant(s: &L1State, id: u32) {
     let l2 = derive(s, id);
     let queued: u128 = r.deposits[l2.commitment().next_deposit as usize..]
         .iter()
-        .map(|d| d.amount)
+        .map(|d| d.entry.amount)
         .sum();
     let unpaid: u128 = l2
         .withdrawals()
@@ -179,7 +179,7 @@ impl Net {
 fn claim(l2: &L2State<P>, id: u32, batch: u64, index: u32) -> Action {
     let c = l2.commitment();
     let (w, proof) = l2.withdrawal_proof(index).unwrap();
-    Action::FinalizeWithdrawal {
+    Action::FinalizeWithdrawal(WithdrawalClaim {
         rollup: id,
         batch,
         state_root: c.state_root(),
@@ -189,7 +189,7 @@ fn claim(l2: &L2State<P>, id: u32, batch: u64, index: u32) -> Action {
         recipient: w.recipient,
         amount: w.amount,
         proof: proof.siblings,
-    }
+    })
 }
 
 fn transfer(from_key: u64, from: u32, to: u32, amount: u128, nonce: u64) -> L2Tx<P> {
@@ -301,7 +301,7 @@ fn every_bad_claim_is_refused_and_changes_nothing_but_the_fee() {
     let cases: Vec<(Action, &str)> = vec![
         (
             with(&|a| {
-                if let Action::FinalizeWithdrawal { amount, .. } = a {
+                if let Action::FinalizeWithdrawal(WithdrawalClaim { amount, .. }) = a {
                     *amount += 1;
                 }
             }),
@@ -309,7 +309,7 @@ fn every_bad_claim_is_refused_and_changes_nothing_but_the_fee() {
         ),
         (
             with(&|a| {
-                if let Action::FinalizeWithdrawal { recipient, .. } = a {
+                if let Action::FinalizeWithdrawal(WithdrawalClaim { recipient, .. }) = a {
                     *recipient = key(5).public();
                 }
             }),
@@ -317,10 +317,10 @@ fn every_bad_claim_is_refused_and_changes_nothing_but_the_fee() {
         ),
         (
             with(&|a| {
-                if let Action::FinalizeWithdrawal {
+                if let Action::FinalizeWithdrawal(WithdrawalClaim {
                     withdrawals_tree_root,
                     ..
-                } = a
+                }) = a
                 {
                     *withdrawals_tree_root = Hash([9; 32]);
                 }
@@ -329,7 +329,7 @@ fn every_bad_claim_is_refused_and_changes_nothing_but_the_fee() {
         ),
         (
             with(&|a| {
-                if let Action::FinalizeWithdrawal { index, .. } = a {
+                if let Action::FinalizeWithdrawal(WithdrawalClaim { index, .. }) = a {
                     *index = 1;
                 }
             }),
@@ -337,7 +337,7 @@ fn every_bad_claim_is_refused_and_changes_nothing_but_the_fee() {
         ),
         (
             with(&|a| {
-                if let Action::FinalizeWithdrawal { proof, .. } = a {
+                if let Action::FinalizeWithdrawal(WithdrawalClaim { proof, .. }) = a {
                     proof.pop();
                 }
             }),
@@ -345,7 +345,7 @@ fn every_bad_claim_is_refused_and_changes_nothing_but_the_fee() {
         ),
         (
             with(&|a| {
-                if let Action::FinalizeWithdrawal { batch, .. } = a {
+                if let Action::FinalizeWithdrawal(WithdrawalClaim { batch, .. }) = a {
                     *batch = 1;
                 }
             }),
@@ -353,7 +353,7 @@ fn every_bad_claim_is_refused_and_changes_nothing_but_the_fee() {
         ),
         (
             with(&|a| {
-                if let Action::FinalizeWithdrawal { rollup, .. } = a {
+                if let Action::FinalizeWithdrawal(WithdrawalClaim { rollup, .. }) = a {
                     *rollup = 7;
                 }
             }),

@@ -136,16 +136,9 @@ fn block_json(b: &Block) -> Value {
                     "type": "proposeOutput", "rollup": rollup, "batch": batch,
                     "prior": prior, "output": output,
                 }),
-                Action::FinalizeWithdrawal {
-                    rollup,
-                    batch,
-                    index,
-                    recipient,
-                    amount,
-                    ..
-                } => json!({
-                    "type": "finalizeWithdrawal", "rollup": rollup, "batch": batch,
-                    "index": index, "recipient": recipient, "amount": amount.to_string(),
+                Action::FinalizeWithdrawal(c) => json!({
+                    "type": "finalizeWithdrawal", "rollup": c.rollup, "batch": c.batch,
+                    "index": c.index, "recipient": c.recipient, "amount": c.amount.to_string(),
                 }),
             };
             json!({
@@ -417,7 +410,8 @@ pub fn module(ctx: RpcContext) -> RpcModule<RpcContext> {
         let (r, from, limit) = rollup_range(&params, chain.state())?;
         Ok::<_, ErrorObjectOwned>(page(&r.deposits, from, limit, |i, d| {
             json!({
-                "index": i, "account": d.account, "key": d.key, "amount": d.amount.to_string(),
+                "index": i, "account": d.entry.account, "key": d.entry.key,
+                "amount": d.entry.amount.to_string(),
                 "sender": d.sender, "height": d.height,
             })
         }))

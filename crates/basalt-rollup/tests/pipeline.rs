@@ -90,7 +90,7 @@ impl L1 {
     fn deposits(&self, from: u64) -> Vec<DepositEntry<P>> {
         self.s.rollup(0).unwrap().deposits[from as usize..]
             .iter()
-            .map(|d| d.entry())
+            .map(|d| d.entry)
             .collect()
     }
 }
@@ -135,7 +135,7 @@ fn derive(l1: &L1State) -> Derivation {
     let r = l1.rollup(0).unwrap();
     let p = &r.header.params;
     let mut d = Derivation::new(p.l2_config(0), p.sequencer);
-    d.add_deposits(r.deposits.iter().map(|x| x.entry()));
+    d.add_deposits(r.deposits.iter().map(|x| x.entry));
     for b in &r.batches {
         let blob = &l1.blob(&b.data_hash).unwrap().data;
         d.apply(b.deposits_end, blob).unwrap();
@@ -260,7 +260,7 @@ fn deposit_transfer_withdraw_settle_claim_with_a_verifier_from_l1_alone() {
     let before = l1.s.account(&key(6).public()).unwrap().balance;
     l1.block(vec![(
         0,
-        Action::FinalizeWithdrawal {
+        Action::FinalizeWithdrawal(basalt_l1::WithdrawalClaim {
             rollup: 0,
             batch: 1,
             state_root: c.state_root(),
@@ -270,7 +270,7 @@ fn deposit_transfer_withdraw_settle_claim_with_a_verifier_from_l1_alone() {
             recipient: w.recipient,
             amount: w.amount,
             proof: proof.siblings,
-        },
+        }),
     )]);
     assert_eq!(
         l1.s.account(&key(6).public()).unwrap().balance,
