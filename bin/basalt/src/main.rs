@@ -1,13 +1,17 @@
-//! `basalt`: run a devnet, run validators as separate processes, and use a wallet against them.
+//! `basalt`: run a devnet, run validators and rollup nodes as separate processes, and use a wallet
+//! against them.
 
 mod bench;
 mod bench_rollup;
 mod config;
 mod devnet;
+mod devnet_rollups;
 mod node;
+mod rollup;
 mod units;
 mod up;
 mod wallet;
+mod wallet_l2;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -26,6 +30,8 @@ enum Command {
     Up(up::UpArgs),
     /// Run one validator as its own process, from a config file written by `basalt devnet init`.
     Node(node::NodeArgs),
+    /// Run one rollup node (sequencer or verifier) as its own process, against any L1 JSON-RPC.
+    Rollup(rollup::RollupArgs),
     /// Devnet files for multi-process or multi-host setups.
     #[command(subcommand)]
     Devnet(devnet::DevnetCommand),
@@ -57,6 +63,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Up(a) => up::run(a),
         Command::Node(a) => node::run(a),
+        Command::Rollup(a) => rollup::run(a),
         Command::Devnet(c) => devnet::run(c),
         Command::Wallet(c) => wallet::run(c),
         Command::Bench(c) => bench::run(c),

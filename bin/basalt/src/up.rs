@@ -1,4 +1,5 @@
-//! `basalt up`: a whole devnet in one process.
+//! `basalt up`: a whole devnet in one process: the L1 validators, its JSON-RPC, and two optimistic
+//! rollups with their sequencers.
 
 use crate::units::format_tokens;
 use anyhow::{bail, Context, Result};
@@ -37,6 +38,10 @@ pub struct UpArgs {
     /// Delete the data directory first and start a new chain.
     #[arg(long)]
     pub fresh: bool,
+    /// Run the L1 alone, without the two devnet rollups (whose L2 JSON-RPC ports are
+    /// --rpc-port + 100 + rollup id).
+    #[arg(long)]
+    pub no_rollups: bool,
 }
 
 /// The devnet genesis in `dir`, created on first run.
@@ -112,6 +117,13 @@ pub fn run(args: UpArgs) -> Result<()> {
         let resumed = basalt_node::chain::lock(&validators[0].chain).state().head().height;
         println!("JSON-RPC:  http://{bound}  (WebSocket: ws://{bound})");
         println!("chain resumes at finalized height {resumed}; Ctrl-C stops it, running `basalt up` again resumes it\n");
+        let rollups = if args.no_rollups {
+            Vec::new()
+        } else {
+            crate::devnet_rollups::start(&format!("http://{bound}"), &args.data_dir, args.rpc_port)
+                .await
+                .context("starting the devnet rollups")?
+        };
         let chain = validators[0].chain.clone();
         let status = async move {
             loop {
@@ -125,6 +137,9 @@ pub fn run(args: UpArgs) -> Result<()> {
             _ = status => {}
         }
         println!("\nshutting down (state is committed per finalized block)");
+        for r in rollups {
+            r.stop();
+        }
         let _ = server.stop();
         for v in &validators {
             v.abort();

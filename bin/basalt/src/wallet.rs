@@ -114,6 +114,68 @@ pub enum WalletCommand {
         #[command(flatten)]
         signer: SignerArgs,
     },
+    /// Show an L2 account on a rollup (the signer's first by default).
+    L2Balance {
+        /// L2 account index or key (hex); defaults to the signer's.
+        account: Option<String>,
+        #[command(flatten)]
+        rollup: crate::wallet_l2::RollupArgs,
+        #[command(flatten)]
+        signer: SignerArgs,
+    },
+    /// Send tokens to another L2 account on a rollup; returns at the soft confirmation (~50 ms).
+    L2Transfer {
+        /// Recipient L2 account index, or key (hex; its first account).
+        #[arg(long)]
+        to: String,
+        /// Amount in tokens.
+        #[arg(long)]
+        amount: String,
+        #[command(flatten)]
+        tx: crate::wallet_l2::L2TxArgs,
+        #[command(flatten)]
+        rollup: crate::wallet_l2::RollupArgs,
+        #[command(flatten)]
+        signer: SignerArgs,
+    },
+    /// Withdraw tokens from a rollup to an L1 account; claim them with `claim` once settled.
+    Withdraw {
+        /// Amount in tokens.
+        #[arg(long)]
+        amount: String,
+        /// L1 account paid (hex); defaults to the signer's.
+        #[arg(long)]
+        to: Option<String>,
+        #[command(flatten)]
+        tx: crate::wallet_l2::L2TxArgs,
+        #[command(flatten)]
+        rollup: crate::wallet_l2::RollupArgs,
+        #[command(flatten)]
+        signer: SignerArgs,
+    },
+    /// Have the L1 pay a withdrawal: waits for its batch to settle, then submits the Merkle proof.
+    Claim {
+        /// Withdrawal index, or the withdrawal's L2 transaction hash.
+        #[arg(long)]
+        withdrawal: String,
+        #[command(flatten)]
+        rollup: crate::wallet_l2::RollupArgs,
+        #[command(flatten)]
+        signer: SignerArgs,
+    },
+    /// Show an L2 transaction's finality: pending, soft, posted, l1_final, settled, or failed.
+    Status {
+        /// The L2 transaction hash.
+        hash: String,
+        /// Keep watching until it settles or fails.
+        #[arg(long)]
+        follow: bool,
+        #[command(flatten)]
+        rollup: crate::wallet_l2::RollupArgs,
+        /// L1 JSON-RPC URL (to look the rollup up).
+        #[arg(long, default_value = "http://127.0.0.1:8545")]
+        rpc: String,
+    },
 }
 
 /// Who signs and where to send.
@@ -134,7 +196,8 @@ pub struct SignerArgs {
 }
 
 impl SignerArgs {
-    fn keypair(&self) -> Result<Keypair> {
+    /// The signer's keypair.
+    pub fn keypair(&self) -> Result<Keypair> {
         match (&self.dev, &self.key) {
             (Some(n), _) if *n >= DEV_ACCOUNTS => bail!("--dev must be below {DEV_ACCOUNTS}"),
             (Some(n), _) => Ok(dev_account(*n)),
@@ -143,7 +206,8 @@ impl SignerArgs {
         }
     }
 
-    fn client(&self) -> Result<HttpClient> {
+    /// A client of the L1 node.
+    pub fn client(&self) -> Result<HttpClient> {
         HttpClientBuilder::default()
             .request_timeout(Duration::from_secs(10))
             .build(&self.rpc)
@@ -171,7 +235,8 @@ pub fn run(cmd: WalletCommand) -> Result<()> {
     rt.block_on(run_async(cmd))
 }
 
-async fn call(
+/// Calls `method`, turning errors into messages that say what to do.
+pub async fn call(
     client: &HttpClient,
     rpc: &str,
     method: &str,
@@ -334,6 +399,36 @@ async fn run_async(cmd: WalletCommand) -> Result<()> {
             )
             .await
         }
+        WalletCommand::L2Balance {
+            account,
+            rollup,
+            signer,
+        } => crate::wallet_l2::balance(account, &signer, &rollup).await,
+        WalletCommand::L2Transfer {
+            to,
+            amount,
+            tx,
+            rollup,
+            signer,
+        } => crate::wallet_l2::transfer(&to, &amount, &tx, &signer, &rollup).await,
+        WalletCommand::Withdraw {
+            amount,
+            to,
+            tx,
+            rollup,
+            signer,
+        } => crate::wallet_l2::withdraw(&amount, to, &tx, &signer, &rollup).await,
+        WalletCommand::Claim {
+            withdrawal,
+            rollup,
+            signer,
+        } => crate::wallet_l2::claim(&withdrawal, &signer, &rollup).await,
+        WalletCommand::Status {
+            hash,
+            follow,
+            rollup,
+            rpc,
+        } => crate::wallet_l2::status(&hash, follow, &rpc, &rollup).await,
         WalletCommand::SendBlob { file, hex, signer } => {
             let data = match (file, hex) {
                 (Some(f), _) => {
@@ -363,7 +458,7 @@ async fn run_async(cmd: WalletCommand) -> Result<()> {
 }
 
 /// Signs and submits a transaction, then follows it to finality unless told not to.
-async fn send(signer: &SignerArgs, action: Action) -> Result<()> {
+pub async fn send(signer: &SignerArgs, action: Action) -> Result<()> {
     let kp = signer.keypair()?;
     let client = signer.client()?;
     let rpc = &signer.rpc;

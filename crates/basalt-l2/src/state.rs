@@ -179,6 +179,33 @@ impl<P: Profile> L2State<P> {
         Some((w, self.withdrawals_tree.proof(index)))
     }
 
+    /// A proof of withdrawal `index` against the withdrawals tree as it was when it held `count`
+    /// withdrawals (an earlier output's tree: the tree only grows), with that tree's root.
+    pub fn withdrawal_proof_at(
+        &self,
+        index: u64,
+        count: u64,
+    ) -> Option<(Withdrawal, basalt_merkle::MerkleProof<P::Digest>, P::Digest)> {
+        if index >= count || count > self.withdrawals.len() as u64 {
+            return None;
+        }
+        let index = u32::try_from(index).ok()?;
+        let w = self.withdrawals[index as usize];
+        if count == self.withdrawals.len() as u64 {
+            return Some((
+                w,
+                self.withdrawals_tree.proof(index),
+                self.withdrawals_tree.root(),
+            ));
+        }
+        let mut tree = MerkleTree::<P::Hasher>::new(DEFAULT_DEPTH);
+        for (i, x) in self.withdrawals[..count as usize].iter().enumerate() {
+            tree.set(i as u32, x.leaf::<P>());
+        }
+        tree.commit();
+        Some((w, tree.proof(index), tree.root()))
+    }
+
     /// Applies one transaction; roots are updated at the next [`L2State::commit`].
     pub fn apply(&mut self, deposits: &impl Deposits<P>, tx: &L2Tx<P>, sig: SigCheck) -> Outcome {
         let config = self.config;

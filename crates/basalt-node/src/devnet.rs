@@ -26,6 +26,15 @@ pub fn dev_account(i: u64) -> Keypair {
     dev_keypair("basalt-devnet-account", i)
 }
 
+/// Number of funded devnet rollup sequencer accounts (`basalt up` runs one rollup on each).
+pub const DEV_SEQUENCERS: u64 = 2;
+
+/// The L1 key of devnet rollup sequencer `i` (DEVNET ONLY): it registers its rollup and pays for
+/// its batches and outputs.
+pub fn dev_sequencer(i: u64) -> Keypair {
+    dev_keypair("basalt-devnet-sequencer", i)
+}
+
 /// Devnet parameters: the given block time and epoch length, and a committee with one seat per
 /// validator, so a staker joins it only by outbidding a validator.
 pub fn devnet_params(validators: u64, block_time_ms: u64, epoch_length: u64) -> Params {
@@ -37,14 +46,17 @@ pub fn devnet_params(validators: u64, block_time_ms: u64, epoch_length: u64) -> 
     }
 }
 
-/// A devnet genesis with `validators` staked validators and the funded dev accounts.
+/// A devnet genesis with `validators` staked validators, the funded dev accounts and the funded
+/// rollup sequencer accounts.
 pub fn devnet_genesis(validators: u64, params: Params, timestamp_ms: u64) -> Genesis {
     Genesis {
         chain_id: DEVNET_CHAIN_ID,
         timestamp_ms,
         accounts: (0..DEV_ACCOUNTS)
-            .map(|i| GenesisAccount {
-                key: dev_account(i).public(),
+            .map(dev_account)
+            .chain((0..DEV_SEQUENCERS).map(dev_sequencer))
+            .map(|k| GenesisAccount {
+                key: k.public(),
                 balance: DEV_BALANCE,
             })
             .collect(),

@@ -2,10 +2,13 @@
 //! blobs), and the check of every proposed output against it. A verifier runs only this; the
 //! proposer proposes what it derives, never what the sequencer claims.
 
+use basalt_l1::WithdrawalClaim;
 use basalt_l2::{
-    batch_deposits, posted_batch_txs, BatchError, Config, DepositEntry, L2State, Optimistic,
+    batch_deposits, posted_batch_txs, BatchError, Commitment, Config, DepositEntry, L2State, L2Tx,
+    Optimistic, Outcome, TxFailure,
 };
 use basalt_types::{Hash, PublicKey};
+use std::collections::HashMap;
 
 type P = Optimistic;
 
@@ -15,9 +18,24 @@ pub struct Derivation {
     state: L2State<P>,
     genesis_output: Hash,
     deposits: Vec<DepositEntry<P>>,
-    outputs: Vec<Hash>,
+    /// What the state commits to after each batch.
+    commitments: Vec<Commitment<P>>,
     /// Transactions in batches `0..=k`, for each batch `k`.
     tx_totals: Vec<u64>,
+    txs: HashMap<Hash, PostedTx>,
+}
+
+/// Where a posted transaction sits and what it did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PostedTx {
+    /// The batch that carried it.
+    pub batch: u64,
+    /// Its position among all posted transactions, counting from 0.
+    pub sequence: u64,
+    /// Why it was a no-op, if it was.
+    pub failure: Option<TxFailure>,
+    /// The withdrawal index it created, for an applied withdrawal.
+    pub withdrawal: Option<u64>,
 }
 
 /// What one derived batch did.
@@ -70,8 +88,9 @@ impl Derivation {
             genesis_output: state.output(),
             state,
             deposits: Vec::new(),
-            outputs: Vec::new(),
+            commitments: Vec::new(),
             tx_totals: Vec::new(),
+            txs: HashMap::new(),
         }
     }
 
@@ -82,7 +101,7 @@ impl Derivation {
 
     /// Batches derived.
     pub fn batches(&self) -> u64 {
-        self.outputs.len() as u64
+        self.commitments.len() as u64
     }
 
     /// Deposits fetched.
@@ -97,9 +116,44 @@ impl Derivation {
             .map_or(0, |k| self.tx_totals[k as usize])
     }
 
+    /// What the state committed to after batch `batch`.
+    pub fn commitment(&self, batch: u64) -> Option<Commitment<P>> {
+        self.commitments.get(usize::try_from(batch).ok()?).copied()
+    }
+
     /// The output after batch `batch`.
     pub fn output(&self, batch: u64) -> Option<Hash> {
-        self.outputs.get(usize::try_from(batch).ok()?).copied()
+        self.commitment(batch).map(|c| c.output())
+    }
+
+    /// The batch that carried the posted transaction number `sequence`.
+    pub fn batch_of(&self, sequence: u64) -> Option<u64> {
+        let k = self.tx_totals.partition_point(|total| *total <= sequence);
+        (k < self.tx_totals.len()).then_some(k as u64)
+    }
+
+    /// A posted transaction by hash (the first time it was posted, if a batch repeated it).
+    pub fn tx(&self, hash: &Hash) -> Option<PostedTx> {
+        self.txs.get(hash).copied()
+    }
+
+    /// The claim of withdrawal `index` against the output of batch `batch`, if that output
+    /// contains it. The L1 pays it once that output has settled.
+    pub fn withdrawal_claim(&self, rollup: u32, batch: u64, index: u64) -> Option<WithdrawalClaim> {
+        let c = self.commitment(batch)?;
+        let (w, proof, tree_root) = self.state.withdrawal_proof_at(index, c.withdrawal_count)?;
+        debug_assert_eq!(tree_root, c.withdrawals_tree_root);
+        Some(WithdrawalClaim {
+            rollup,
+            batch,
+            state_root: c.state_root(),
+            withdrawals_tree_root: tree_root,
+            withdrawal_count: c.withdrawal_count,
+            index,
+            recipient: w.recipient,
+            amount: w.amount,
+            proof: proof.siblings,
+        })
     }
 
     /// The output batch `batch` builds on.
@@ -125,11 +179,31 @@ impl Derivation {
                 known: self.deposits.len() as u64,
             })?;
         let (txs, undecodable) = posted_batch_txs::<P>(blob);
-        self.state.apply_batch(&window, &txs);
-        let output = self.state.output();
-        self.outputs.push(output);
-        self.tx_totals
-            .push(self.txs_in_first(index) + txs.len() as u64);
+        let mut next_withdrawal = self.state.withdrawals().len() as u64;
+        let outcomes = self.state.apply_batch(&window, &txs);
+        let first = self.txs_in_first(index);
+        for (i, (tx, outcome)) in txs.iter().zip(&outcomes).enumerate() {
+            let withdrawal = match (tx, outcome) {
+                (L2Tx::Withdraw { .. }, Outcome::Applied) => {
+                    next_withdrawal += 1;
+                    Some(next_withdrawal - 1)
+                }
+                _ => None,
+            };
+            self.txs.entry(tx.hash()).or_insert(PostedTx {
+                batch: index,
+                sequence: first + i as u64,
+                failure: match outcome {
+                    Outcome::Applied => None,
+                    Outcome::Failed(why) => Some(*why),
+                },
+                withdrawal,
+            });
+        }
+        let commitment = self.state.commitment();
+        let output = commitment.output();
+        self.commitments.push(commitment);
+        self.tx_totals.push(first + txs.len() as u64);
         Ok(DerivedBatch {
             index,
             txs: txs.len(),

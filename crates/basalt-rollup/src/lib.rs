@@ -6,15 +6,23 @@
 //!   and a verifier checks every posted output against it.
 //!
 //! - [`plan_batch`]: what the batcher posts next.
+//! - [`start`]: the node process around them: the block loop, the L1 loop (derivation, output
+//!   checks, batcher, proposer) and the L2 JSON-RPC API, following the L1 through its JSON-RPC
+//!   ([`L1Client`]).
 //!
 //! Every rule comes from `basalt-l2`; nothing here decides what a transaction does.
 
 mod batcher;
 mod derive;
+pub mod l1client;
 mod log;
+mod node;
+pub mod rpc;
 mod sequencer;
 
 pub use batcher::{plan_batch, BatchPlan};
-pub use derive::{Derivation, DeriveError, DerivedBatch, Verdict};
+pub use derive::{Derivation, DeriveError, DerivedBatch, PostedTx, Verdict};
+pub use l1client::{L1Client, L1Error, RollupRef};
 pub use log::{BlockLog, L2Block, LogError};
+pub use node::{start, BatcherConfig, NodeConfig, NodeError, Role, RollupNode, EXAMPLE_CONFIG};
 pub use sequencer::{Admission, Sequencer, SequencerError, TxPosition};

@@ -24,6 +24,8 @@ pub struct TxPosition {
     pub block: u64,
     /// Position among all confirmed transactions, counting from 0 (batches cover ranges of it).
     pub sequence: u64,
+    /// The withdrawal index it created, for a withdrawal.
+    pub withdrawal: Option<u64>,
 }
 
 /// The sequencer's state: the L2 state after its last block, and every block it confirmed.
@@ -69,14 +71,24 @@ impl Sequencer {
         Ok(s)
     }
 
+    /// Records a block already applied to the state.
     fn remember(&mut self, block: L2Block) {
         let start = self.next_sequence();
+        let is_withdrawal = |tx: &L2Tx<P>| matches!(tx, L2Tx::Withdraw { .. });
+        // Every transaction in a block applied, so its withdrawals are the newest ones, in order.
+        let mut next_withdrawal = self.state.withdrawals().len() as u64
+            - block.txs.iter().filter(|t| is_withdrawal(t)).count() as u64;
         for (i, tx) in block.txs.iter().enumerate() {
+            let withdrawal = is_withdrawal(tx).then(|| {
+                next_withdrawal += 1;
+                next_withdrawal - 1
+            });
             self.txs.insert(
                 tx.hash(),
                 TxPosition {
                     block: block.number,
                     sequence: start + i as u64,
+                    withdrawal,
                 },
             );
         }
@@ -98,6 +110,16 @@ impl Sequencer {
     pub fn block(&self, number: u64) -> Option<&L2Block> {
         self.blocks
             .get(usize::try_from(number.checked_sub(1)?).ok()?)
+    }
+
+    /// The block holding confirmed transaction number `sequence`.
+    pub fn block_at_sequence(&self, sequence: u64) -> Option<&L2Block> {
+        if sequence >= self.next_sequence() {
+            return None;
+        }
+        let k = self.starts.partition_point(|s| *s <= sequence);
+        // Empty blocks share a start with the next one: take the last block starting at or before.
+        self.blocks[..k].iter().rev().find(|b| !b.txs.is_empty())
     }
 
     /// Where a confirmed transaction is.

@@ -1,0 +1,154 @@
+//! The two rollups of `basalt up`: registered by their sequencers on the first run, funded by L1
+//! deposits from every dev account, and run by sequencer nodes in the same process that follow
+//! the L1 through its JSON-RPC, exactly as `basalt rollup` does from its own process.
+//!
+//! DEVNET ONLY: the sequencer keys are public and the challenge windows are seconds long so that
+//! a withdrawal completes in under a minute; a real rollup waits days.
+
+use crate::units::format_tokens;
+use anyhow::{bail, Context, Result};
+use basalt_l1::{Action, RollupKind, RollupParams, ONE_TOKEN};
+use basalt_node::devnet::{dev_account, dev_sequencer, DEV_ACCOUNTS};
+use basalt_rollup::l1client::{L1Client, L1Error, L1TxStatus};
+use basalt_rollup::{BatcherConfig, NodeConfig, Role, RollupNode, RollupRef};
+use basalt_types::{Amount, Hash};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// One devnet rollup's parameters.
+struct DevRollup {
+    name: &'static str,
+    challenge_window: u64,
+    bond: Amount,
+    min_fee: Amount,
+}
+
+/// Two rollups that differ in fees and challenge window (DEVNET ONLY windows).
+const ROLLUPS: [DevRollup; 2] = [
+    DevRollup {
+        name: "alpha",
+        challenge_window: 50,
+        bond: 10 * ONE_TOKEN,
+        min_fee: ONE_TOKEN / 1_000_000,
+    },
+    DevRollup {
+        name: "beta",
+        challenge_window: 150,
+        bond: 100 * ONE_TOKEN,
+        min_fee: ONE_TOKEN / 100_000,
+    },
+];
+
+/// What each dev account deposits into each rollup on the first run.
+pub const DEV_DEPOSIT: Amount = 1_000 * ONE_TOKEN;
+
+/// The port of rollup `id`'s L2 JSON-RPC under `basalt up`: the L1 port plus 100 plus the id.
+pub fn l2_port(l1_port: u16, id: u32) -> Option<u16> {
+    u16::try_from(u32::from(l1_port) + 100 + id).ok()
+}
+
+/// Waits until every transaction is final and succeeded.
+async fn wait_final(client: &L1Client, hashes: &[Hash]) -> Result<()> {
+    let started = Instant::now();
+    for h in hashes {
+        loop {
+            match client.tx_status(h).await? {
+                L1TxStatus::Finalized { error: None, .. } => break,
+                L1TxStatus::Finalized { error: Some(e), .. } => {
+                    bail!("transaction {h} failed: {e}")
+                }
+                L1TxStatus::Rejected { error } => bail!("transaction {h} dropped: {error}"),
+                _ if started.elapsed() > Duration::from_secs(120) => {
+                    bail!("transaction {h} not final after 120 s: is the chain making blocks?")
+                }
+                _ => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Registers the devnet rollups if needed, starts their sequencer nodes, and funds the dev
+/// accounts on them on the first run.
+pub async fn start(l1_url: &str, data_dir: &Path, l1_port: u16) -> Result<Vec<RollupNode>> {
+    let client = L1Client::new(l1_url)?;
+    // One at a time, so that the ids follow the order above.
+    for (i, spec) in ROLLUPS.iter().enumerate() {
+        match client.rollup(&RollupRef::Name(spec.name.into())).await {
+            Ok(_) => {}
+            Err(L1Error::Refused { .. }) => {
+                let sequencer = dev_sequencer(i as u64);
+                let params = RollupParams {
+                    name: spec.name.into(),
+                    kind: RollupKind::Optimistic,
+                    sequencer: sequencer.public(),
+                    challenge_window: spec.challenge_window,
+                    proposer_bond: spec.bond,
+                    min_fee: spec.min_fee,
+                };
+                let hash = client
+                    .submit(&sequencer, Action::RegisterRollup { params })
+                    .await
+                    .with_context(|| format!("registering rollup {}", spec.name))?;
+                println!("registering rollup {} on L1 ...", spec.name);
+                wait_final(&client, &[hash]).await?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let block_time = client.chain_info().await?.params.block_time_ms;
+    let mut nodes = Vec::new();
+    let mut funding = Vec::new();
+    for (i, spec) in ROLLUPS.iter().enumerate() {
+        let r = client.rollup(&RollupRef::Name(spec.name.into())).await?;
+        let port = l2_port(l1_port, r.id).context("--rpc-port too high for the rollup ports")?;
+        let cfg = NodeConfig {
+            l1_rpc: l1_url.to_string(),
+            rollup: spec.name.into(),
+            role: Role::Sequencer,
+            data_dir: data_dir.join(format!("rollup-{}", spec.name)),
+            rpc: SocketAddr::from(([127, 0, 0, 1], port)),
+            key: None,
+            propose: Some(true),
+            block_time_ms: 50,
+            l1_poll_ms: block_time,
+            batcher: BatcherConfig::default(),
+        };
+        let node = basalt_rollup::start(cfg, Some(dev_sequencer(i as u64)))
+            .await
+            .with_context(|| format!("rollup {}", spec.name))?;
+        println!(
+            "Rollup {} (id {}): L2 JSON-RPC http://{}  min fee {}, challenge window {} blocks (~{} s, DEVNET ONLY)",
+            spec.name,
+            r.id,
+            node.rpc_addr,
+            format_tokens(spec.min_fee),
+            spec.challenge_window,
+            spec.challenge_window * block_time / 1_000,
+        );
+        nodes.push(node);
+        if r.deposits == 0 {
+            for a in 0..DEV_ACCOUNTS {
+                let kp = dev_account(a);
+                let deposit = Action::Deposit {
+                    rollup: r.id,
+                    account: None,
+                    key: kp.public(),
+                    amount: DEV_DEPOSIT,
+                };
+                funding.push(client.submit(&kp, deposit).await?);
+            }
+        }
+    }
+    if !funding.is_empty() {
+        println!(
+            "funding every dev account with {} tokens on each rollup by L1 deposit ...",
+            format_tokens(DEV_DEPOSIT)
+        );
+        wait_final(&client, &funding).await?;
+        println!("funded: `basalt wallet l2-balance --rollup alpha --dev 0` shows it once the sequencer applies it");
+    }
+    println!();
+    Ok(nodes)
+}

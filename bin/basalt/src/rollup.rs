@@ -1,0 +1,72 @@
+//! `basalt rollup --config FILE`: one rollup node (sequencer or verifier) as its own process,
+//! against any L1 JSON-RPC endpoint.
+
+use crate::config::read_key;
+use anyhow::{Context, Result};
+use basalt_rollup::{NodeConfig, EXAMPLE_CONFIG};
+use clap::Args;
+use std::path::{Path, PathBuf};
+
+/// Options of `basalt rollup`.
+#[derive(Args, Debug)]
+pub struct RollupArgs {
+    /// The node's TOML config; relative paths in it are relative to the file. `--example` prints
+    /// a commented one.
+    #[arg(long, required_unless_present = "example")]
+    pub config: Option<PathBuf>,
+    /// Print an example config and exit.
+    #[arg(long)]
+    pub example: bool,
+}
+
+/// Reads a rollup node config and resolves its relative paths against the file's directory.
+pub fn load(path: &Path) -> Result<NodeConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading config {}", path.display()))?;
+    let mut cfg =
+        NodeConfig::from_toml(&text).with_context(|| format!("config {}", path.display()))?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    if cfg.data_dir.is_relative() {
+        cfg.data_dir = base.join(&cfg.data_dir);
+    }
+    if let Some(k) = cfg.key.as_mut().filter(|k| k.is_relative()) {
+        *k = base.join(&*k);
+    }
+    Ok(cfg)
+}
+
+/// Runs a rollup node until Ctrl-C.
+pub fn run(args: RollupArgs) -> Result<()> {
+    if args.example {
+        print!("{EXAMPLE_CONFIG}");
+        return Ok(());
+    }
+    let path = args
+        .config
+        .expect("clap requires --config without --example");
+    let cfg = load(&path)?;
+    let key = cfg.key.as_deref().map(read_key).transpose()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let node = basalt_rollup::start(cfg.clone(), key)
+            .await
+            .context("starting the rollup node")?;
+        println!(
+            "rollup {} (id {}) {:?} node: L2 JSON-RPC http://{}  (WebSocket: ws://{})",
+            node.name, node.rollup_id, cfg.role, node.rpc_addr, node.rpc_addr
+        );
+        println!(
+            "following the L1 at {}; Ctrl-C stops it, running it again resumes it",
+            cfg.l1_rpc
+        );
+        tokio::signal::ctrl_c()
+            .await
+            .context("waiting for Ctrl-C")?;
+        println!("\nshutting down (every confirmed block is already on disk)");
+        node.stop();
+        Ok(())
+    })
+}

@@ -1,0 +1,411 @@
+//! `basalt wallet` on a rollup: L2 balances, transfers, withdrawals, their status, and the L1 claim
+//! of a settled withdrawal.
+
+use crate::units::{format_tokens, parse_tokens};
+use crate::wallet::{call, send, SignerArgs};
+use anyhow::{bail, Context, Result};
+use basalt_l1::{Action, WithdrawalClaim};
+use basalt_l2::{L2Tx, Optimistic};
+use basalt_types::{serde_amount, Amount, Encode, Hash, Keypair, PublicKey, Signature};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
+use jsonrpsee::rpc_params;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+/// Which rollup, and where its node listens.
+#[derive(Args, Debug)]
+pub struct RollupArgs {
+    /// The rollup, by name or id.
+    #[arg(long)]
+    pub rollup: String,
+    /// The rollup node's L2 JSON-RPC URL; defaults to the `basalt up` port for this rollup (the L1
+    /// port + 100 + rollup id, on the L1's host).
+    #[arg(long)]
+    pub l2_rpc: Option<String>,
+}
+
+/// A rollup resolved on L1, with a client of its node.
+pub struct Rollup {
+    /// Registry id.
+    pub id: u32,
+    /// Name.
+    pub name: String,
+    /// L2 node URL.
+    pub url: String,
+    /// Client of the L2 node.
+    pub l2: HttpClient,
+}
+
+impl Rollup {
+    /// Looks the rollup up on the L1 at `l1_rpc` and connects to its node.
+    pub async fn resolve(args: &RollupArgs, l1: &HttpClient, l1_rpc: &str) -> Result<Self> {
+        let which = match args.rollup.parse::<u32>() {
+            Ok(id) => json!(id),
+            Err(_) => json!(args.rollup),
+        };
+        let r = call(l1, l1_rpc, "l1_getRollup", rpc_params![which]).await?;
+        let id = r["id"].as_u64().context("rollup without id")? as u32;
+        let url = match &args.l2_rpc {
+            Some(u) => u.clone(),
+            None => default_l2_url(l1_rpc, id)?,
+        };
+        let l2 = HttpClientBuilder::default()
+            .request_timeout(Duration::from_secs(15))
+            .build(&url)
+            .with_context(|| format!("bad --l2-rpc URL {url:?}"))?;
+        Ok(Rollup {
+            id,
+            name: r["params"]["name"].as_str().unwrap_or("?").to_string(),
+            url,
+            l2,
+        })
+    }
+
+    async fn call(
+        &self,
+        method: &str,
+        params: jsonrpsee::core::params::ArrayParams,
+    ) -> Result<Value> {
+        call(&self.l2, &self.url, method, params)
+            .await
+            .with_context(|| {
+                format!(
+                    "rollup {} node at {} (another URL: --l2-rpc)",
+                    self.name, self.url
+                )
+            })
+    }
+
+    /// The signer's first L2 account: (index, nonce, balance).
+    async fn my_account(&self, key: &PublicKey, index: Option<u32>) -> Result<(u32, u64, Amount)> {
+        let which = match index {
+            Some(i) => json!(i),
+            None => json!(key.to_hex()),
+        };
+        let a = self.call("l2_getAccount", rpc_params![which]).await?;
+        if a["key"] != json!(key) {
+            bail!(
+                "L2 account {} belongs to {}, not to the signer",
+                a["index"],
+                a["key"]
+            );
+        }
+        Ok((
+            a["index"].as_u64().context("account index")? as u32,
+            a["nonce"].as_u64().context("account nonce")?,
+            amount(&a["balance"])?,
+        ))
+    }
+
+    async fn min_fee(&self) -> Result<Amount> {
+        amount(&self.call("l2_chainInfo", rpc_params![]).await?["minFee"])
+    }
+
+    /// Sends a signed transaction and waits for the sequencer's block.
+    async fn send(&self, tx: L2Tx<Optimistic>) -> Result<Value> {
+        let hex_tx = format!("0x{}", hex::encode(tx.to_bytes()));
+        self.call("l2_sendTransaction", rpc_params![hex_tx, true])
+            .await
+    }
+}
+
+/// `http://host:(port + 100 + id)` from the L1 URL `http://host:port`.
+fn default_l2_url(l1_rpc: &str, id: u32) -> Result<String> {
+    let (base, port) = l1_rpc
+        .trim_end_matches('/')
+        .rsplit_once(':')
+        .context("cannot derive the L2 URL from --rpc: give --l2-rpc")?;
+    let port: u16 = port
+        .parse()
+        .context("cannot derive the L2 URL from --rpc: give --l2-rpc")?;
+    let l2 =
+        crate::devnet_rollups::l2_port(port, id).context("port out of range: give --l2-rpc")?;
+    Ok(format!("{base}:{l2}"))
+}
+
+fn amount(v: &Value) -> Result<Amount> {
+    v.as_str()
+        .and_then(|s| s.parse().ok())
+        .with_context(|| format!("expected an amount, got {v}"))
+}
+
+/// An L2 account: an index, or a key (its first account).
+fn account_param(s: &str) -> Result<Value> {
+    if let Ok(i) = s.parse::<u32>() {
+        return Ok(json!(i));
+    }
+    PublicKey::from_hex(s)
+        .map_err(|_| anyhow::anyhow!("expected an L2 account index or a 32-byte hex key"))?;
+    Ok(json!(s))
+}
+
+/// `wallet l2-balance`.
+pub async fn balance(account: Option<String>, signer: &SignerArgs, r: &RollupArgs) -> Result<()> {
+    let l1 = signer.client()?;
+    let rollup = Rollup::resolve(r, &l1, &signer.rpc).await?;
+    let which = match account {
+        Some(a) => account_param(&a)?,
+        None => json!(signer.keypair()?.public().to_hex()),
+    };
+    let a = rollup.call("l2_getAccount", rpc_params![which]).await?;
+    println!("rollup   {} (id {})", rollup.name, rollup.id);
+    println!(
+        "account  {}  key {}",
+        a["index"],
+        a["key"].as_str().unwrap_or("?")
+    );
+    println!("balance  {} tokens", format_tokens(amount(&a["balance"])?));
+    println!("nonce    {}", a["nonce"]);
+    if let Some(all) = a["indices"].as_array().filter(|v| v.len() > 1) {
+        println!("the key owns accounts {}", Value::Array(all.clone()));
+    }
+    println!(
+        "as of the sequencer's latest block ({})",
+        a["at"].as_str().unwrap_or("?")
+    );
+    Ok(())
+}
+
+/// Options shared by the signed L2 transactions.
+#[derive(Args, Debug)]
+pub struct L2TxArgs {
+    /// Fee in tokens; defaults to the rollup's minimum.
+    #[arg(long)]
+    pub fee: Option<String>,
+    /// Send from this L2 account of the signer (default: its first).
+    #[arg(long)]
+    pub from: Option<u32>,
+}
+
+async fn prepare(
+    signer: &SignerArgs,
+    r: &RollupArgs,
+    opts: &L2TxArgs,
+) -> Result<(Keypair, Rollup, u32, u64, Amount, Amount)> {
+    let kp = signer.keypair()?;
+    let l1 = signer.client()?;
+    let rollup = Rollup::resolve(r, &l1, &signer.rpc).await?;
+    let (from, nonce, balance) = rollup.my_account(&kp.public(), opts.from).await?;
+    let fee = match &opts.fee {
+        Some(f) => parse_tokens(f)?,
+        None => rollup.min_fee().await?,
+    };
+    Ok((kp, rollup, from, nonce, balance, fee))
+}
+
+fn print_soft(v: &Value) {
+    println!(
+        "transaction {} soft-confirmed in L2 block {} (finality: {})",
+        v["hash"].as_str().unwrap_or("?"),
+        v["block"],
+        v["status"].as_str().unwrap_or("?")
+    );
+}
+
+/// `wallet l2-transfer`.
+pub async fn transfer(
+    to: &str,
+    amount_s: &str,
+    opts: &L2TxArgs,
+    signer: &SignerArgs,
+    r: &RollupArgs,
+) -> Result<()> {
+    let amount = parse_tokens(amount_s)?;
+    let (kp, rollup, from, nonce, _, fee) = prepare(signer, r, opts).await?;
+    let to_v = rollup
+        .call("l2_getAccount", rpc_params![account_param(to)?])
+        .await?;
+    let to_index = to_v["index"].as_u64().context("recipient index")? as u32;
+    let tx = L2Tx::Transfer {
+        from,
+        to: to_index,
+        amount,
+        fee,
+        nonce,
+        signature: Signature([0; 64]),
+    }
+    .signed(rollup.id, &kp);
+    println!(
+        "transferring {} from L2 account {from} to {to_index} on {} (fee {})",
+        format_tokens(amount),
+        rollup.name,
+        format_tokens(fee)
+    );
+    print_soft(&rollup.send(tx).await?);
+    Ok(())
+}
+
+/// `wallet withdraw`.
+pub async fn withdraw(
+    amount_s: &str,
+    to: Option<String>,
+    opts: &L2TxArgs,
+    signer: &SignerArgs,
+    r: &RollupArgs,
+) -> Result<()> {
+    let amount = parse_tokens(amount_s)?;
+    let (kp, rollup, from, nonce, _, fee) = prepare(signer, r, opts).await?;
+    let recipient = match to {
+        Some(h) => {
+            PublicKey::from_hex(&h).map_err(|_| anyhow::anyhow!("--to must be 32 bytes of hex"))?
+        }
+        None => kp.public(),
+    };
+    let tx = L2Tx::Withdraw {
+        from,
+        recipient,
+        amount,
+        fee,
+        nonce,
+        signature: Signature([0; 64]),
+    }
+    .signed(rollup.id, &kp);
+    println!(
+        "withdrawing {} from L2 account {from} on {} to L1 account {recipient} (fee {})",
+        format_tokens(amount),
+        rollup.name,
+        format_tokens(fee)
+    );
+    let v = rollup.send(tx).await?;
+    print_soft(&v);
+    println!(
+        "withdrawal {}: once its batch settles on L1, claim it with\n  basalt wallet claim --rollup {} --withdrawal {} --dev N|--key FILE",
+        v["withdrawalIndex"], rollup.name, v["withdrawalIndex"]
+    );
+    Ok(())
+}
+
+/// `wallet status`.
+pub async fn status(hash: &str, follow: bool, l1_rpc: &str, r: &RollupArgs) -> Result<()> {
+    Hash::from_hex(hash)
+        .map_err(|_| anyhow::anyhow!("expected a transaction hash (0x + 64 hex digits)"))?;
+    let l1 = HttpClientBuilder::default()
+        .request_timeout(Duration::from_secs(10))
+        .build(l1_rpc)
+        .with_context(|| format!("bad --rpc URL {l1_rpc:?}"))?;
+    let rollup = Rollup::resolve(r, &l1, l1_rpc).await?;
+    let mut last = String::new();
+    loop {
+        let v = rollup.call("l2_getTransaction", rpc_params![hash]).await?;
+        let s = v["status"].as_str().unwrap_or("?").to_string();
+        if s != last {
+            let mut line = format!("{s:9}");
+            for (k, label) in [
+                ("block", "L2 block"),
+                ("batch", "batch"),
+                ("l1Height", "L1 height"),
+                ("settlesAt", "settles at L1 height"),
+                ("withdrawalIndex", "withdrawal"),
+                ("reason", "reason"),
+            ] {
+                if !v[k].is_null() {
+                    line.push_str(&format!("  {label} {}", v[k]));
+                }
+            }
+            println!("{line}");
+            last = s.clone();
+        }
+        if !follow || matches!(s.as_str(), "settled" | "failed" | "unknown") {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// The claim as `l2_getWithdrawalProof` gives it.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ClaimJson {
+    rollup: u32,
+    batch: u64,
+    state_root: Hash,
+    withdrawals_tree_root: Hash,
+    withdrawal_count: u64,
+    index: u64,
+    recipient: PublicKey,
+    #[serde(with = "serde_amount")]
+    amount: Amount,
+    proof: Vec<Hash>,
+}
+
+/// `wallet claim`: waits until the withdrawal's batch settles, then has the L1 pay it.
+pub async fn claim(withdrawal: &str, signer: &SignerArgs, r: &RollupArgs) -> Result<()> {
+    let which = match withdrawal.parse::<u64>() {
+        Ok(i) => json!(i),
+        Err(_) => {
+            Hash::from_hex(withdrawal).map_err(|_| {
+                anyhow::anyhow!("--withdrawal takes a withdrawal index or its transaction hash")
+            })?;
+            json!(withdrawal)
+        }
+    };
+    let l1 = signer.client()?;
+    let rollup = Rollup::resolve(r, &l1, &signer.rpc).await?;
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg} ({elapsed})").expect("valid template"),
+    );
+    bar.enable_steady_tick(Duration::from_millis(100));
+    let started = Instant::now();
+    let proof = loop {
+        let v = rollup
+            .call("l2_getWithdrawalProof", rpc_params![which.clone()])
+            .await?;
+        if v["ready"] == json!(true) {
+            break v;
+        }
+        let mut msg = format!(
+            "withdrawal {}: {}",
+            v["index"],
+            v["reason"].as_str().unwrap_or("waiting")
+        );
+        if let (Some(at), Some(now)) = (v["settlesAt"].as_u64(), v["l1Height"].as_u64()) {
+            msg.push_str(&format!(" (settles at L1 height {at}, now {now})"));
+        }
+        bar.set_message(msg);
+        if started.elapsed() > Duration::from_secs(600) {
+            bar.finish_and_clear();
+            bail!("not settled after 10 minutes; run the claim again later");
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    bar.finish_and_clear();
+    let c: ClaimJson =
+        serde_json::from_value(proof["claim"].clone()).context("withdrawal proof")?;
+    let claimed = call(
+        &l1,
+        &signer.rpc,
+        "l1_isWithdrawalClaimed",
+        rpc_params![c.rollup, c.index],
+    )
+    .await?;
+    if claimed == json!(true) {
+        bail!(
+            "withdrawal {} of {} was already claimed",
+            c.index,
+            rollup.name
+        );
+    }
+    println!(
+        "claiming withdrawal {} ({} tokens to {}) against the settled output of batch {}",
+        c.index,
+        format_tokens(c.amount),
+        c.recipient,
+        c.batch
+    );
+    let claim = WithdrawalClaim {
+        rollup: c.rollup,
+        batch: c.batch,
+        state_root: c.state_root,
+        withdrawals_tree_root: c.withdrawals_tree_root,
+        withdrawal_count: c.withdrawal_count,
+        index: c.index,
+        recipient: c.recipient,
+        amount: c.amount,
+        proof: c.proof,
+    };
+    send(signer, Action::FinalizeWithdrawal(claim)).await
+}

@@ -1,0 +1,465 @@
+//! A typed client of the L1 JSON-RPC API (`docs/rpc.md`), for rollup nodes and wallets.
+//!
+//! The L1 endpoint is not trusted for more than it can prove: every answer is parsed into typed
+//! values with bounded sizes, and a blob is accepted only if it hashes to the data hash the L1
+//! committed to.
+
+use basalt_l1::{blob_hash, Action, Params, Transaction};
+use basalt_l2::{DepositEntry, Optimistic};
+use basalt_types::{serde_amount, Amount, Encode, Hash, Keypair, PublicKey};
+use jsonrpsee::core::client::ClientT;
+use jsonrpsee::core::params::ArrayParams;
+use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
+use jsonrpsee::rpc_params;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::Value;
+use std::time::Duration;
+
+/// Most items one list request returns (the L1's page size).
+pub const PAGE: u64 = 1_000;
+/// Largest L1 answer accepted: a page of records or one blob in hex, with room.
+const MAX_RESPONSE_BYTES: u32 = 8 * 1024 * 1024;
+
+/// Why an L1 request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum L1Error {
+    /// The URL is not usable.
+    #[error("bad L1 RPC URL {url:?}: {reason}")]
+    Url {
+        /// The URL.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+    /// The node answered with an error.
+    #[error("{method}: {message}")]
+    Refused {
+        /// The method.
+        method: &'static str,
+        /// The node's message.
+        message: String,
+    },
+    /// The node could not be reached or did not answer in time.
+    #[error("{method} at {url}: {reason} (is an L1 node running there?)")]
+    Unreachable {
+        /// The method.
+        method: &'static str,
+        /// The URL.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+    /// The answer does not have the documented shape.
+    #[error("{method}: unexpected answer: {reason}")]
+    Malformed {
+        /// The method.
+        method: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// A blob does not hash to the data hash the L1 committed to.
+    #[error("blob {expected} from the L1 node hashes to {got}: the node is faulty or lying")]
+    BlobMismatch {
+        /// The committed hash.
+        expected: Hash,
+        /// The hash of what the node sent.
+        got: Hash,
+    },
+}
+
+/// The parts of `l1_chainInfo` a rollup node uses.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChainInfo {
+    /// Chain id, signed into every transaction.
+    pub chain_id: u64,
+    /// Newest finalized height.
+    pub finalized_height: u64,
+    /// Base fee per gas of the next block.
+    pub next_base_fee_per_gas: u64,
+    /// Blob base fee per byte of the next block.
+    pub next_blob_base_fee: u64,
+    /// Chain parameters.
+    pub params: Params,
+}
+
+/// Rollup parameters as the L1 reports them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RollupParamsInfo {
+    /// Unique name.
+    pub name: String,
+    /// `optimistic`.
+    pub kind: String,
+    /// The only key that may post batches.
+    pub sequencer: PublicKey,
+    /// L1 blocks an output waits before it settles.
+    pub challenge_window: u64,
+    /// Bond locked with each output.
+    #[serde(with = "serde_amount")]
+    pub proposer_bond: Amount,
+    /// Least L2 fee.
+    #[serde(with = "serde_amount")]
+    pub min_fee: Amount,
+}
+
+/// `l1_getRollup`: a rollup's registry entry and counters, as of the finalized height.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RollupInfo {
+    /// Registry id.
+    pub id: u32,
+    /// Parameters.
+    pub params: RollupParamsInfo,
+    /// The output batch 0 builds on.
+    pub genesis_output: Hash,
+    /// Funds held for the rollup.
+    #[serde(with = "serde_amount")]
+    pub escrow: Amount,
+    /// Deposits queued so far.
+    pub deposits: u64,
+    /// Batches posted.
+    pub batches: u64,
+    /// Deposit queue end consumed by the last batch.
+    pub deposits_end: u64,
+    /// Outputs proposed.
+    pub outputs: u64,
+    /// Outputs settled (a prefix of them).
+    pub settled: u64,
+    /// Withdrawals paid.
+    pub claims: u64,
+    /// The finalized L1 height these numbers are from.
+    pub height: u64,
+}
+
+/// One deposit of the queue.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DepositInfo {
+    /// Queue index.
+    pub index: u64,
+    /// Existing L2 account credited, or none for a new one.
+    pub account: Option<u32>,
+    /// L2 key owning the funds.
+    pub key: PublicKey,
+    /// Amount.
+    #[serde(with = "serde_amount")]
+    pub amount: Amount,
+    /// L1 height it was queued at.
+    pub height: u64,
+}
+
+impl DepositInfo {
+    /// The entry the L2 applies.
+    pub fn entry(&self) -> DepositEntry<Optimistic> {
+        DepositEntry {
+            account: self.account,
+            key: self.key,
+            amount: self.amount,
+        }
+    }
+}
+
+/// One posted batch.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchInfo {
+    /// Batch index.
+    pub index: u64,
+    /// Hash of its blob.
+    pub data_hash: Hash,
+    /// Deposit queue end it consumed up to.
+    pub deposits_end: u64,
+    /// L1 height it was posted at.
+    pub height: u64,
+}
+
+/// One proposed output.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OutputInfo {
+    /// Batch index it claims the output of.
+    pub batch: u64,
+    /// The output it builds on.
+    pub prior: Hash,
+    /// The claimed output.
+    pub output: Hash,
+    /// Who proposed it.
+    pub proposer: PublicKey,
+    /// L1 height it was proposed at.
+    pub height: u64,
+    /// L1 height at which it settles if unchallenged.
+    pub settles_at: u64,
+    /// Whether it has settled.
+    pub settled: bool,
+}
+
+/// `l1_getAccount`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountInfo {
+    /// Balance.
+    #[serde(with = "serde_amount")]
+    pub balance: Amount,
+    /// Next nonce in the finalized state.
+    pub nonce: u64,
+    /// Next nonce counting this node's mempool.
+    pub pending_nonce: u64,
+}
+
+/// `l1_getTransaction`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum L1TxStatus {
+    /// In the node's mempool.
+    Pending,
+    /// In a block not final yet.
+    Included {
+        /// Its height.
+        height: u64,
+    },
+    /// In a finalized block; `error` if its action failed.
+    Finalized {
+        /// Its height.
+        height: u64,
+        /// Why its action failed, if it did.
+        error: Option<String>,
+    },
+    /// Dropped after acceptance.
+    Rejected {
+        /// Why.
+        error: String,
+    },
+    /// Never seen.
+    Unknown,
+}
+
+/// A rollup by id or by name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RollupRef {
+    /// Registry id.
+    Id(u32),
+    /// Registered name.
+    Name(String),
+}
+
+impl RollupRef {
+    /// Reads a number as an id and anything else as a name.
+    pub fn parse(s: &str) -> Self {
+        match s.parse::<u32>() {
+            Ok(id) => RollupRef::Id(id),
+            Err(_) => RollupRef::Name(s.to_string()),
+        }
+    }
+
+    fn json(&self) -> Value {
+        match self {
+            RollupRef::Id(id) => Value::from(*id),
+            RollupRef::Name(n) => Value::from(n.as_str()),
+        }
+    }
+}
+
+impl std::fmt::Display for RollupRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RollupRef::Id(id) => write!(f, "{id}"),
+            RollupRef::Name(n) => f.write_str(n),
+        }
+    }
+}
+
+/// A client of one L1 node.
+#[derive(Clone)]
+pub struct L1Client {
+    url: String,
+    http: HttpClient,
+}
+
+impl L1Client {
+    /// A client of the node at `url` (`http://host:port`).
+    pub fn new(url: &str) -> Result<Self, L1Error> {
+        let http = HttpClientBuilder::default()
+            .request_timeout(Duration::from_secs(10))
+            .max_response_size(MAX_RESPONSE_BYTES)
+            .build(url)
+            .map_err(|e| L1Error::Url {
+                url: url.to_string(),
+                reason: e.to_string(),
+            })?;
+        Ok(L1Client {
+            url: url.to_string(),
+            http,
+        })
+    }
+
+    /// The node's URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    async fn call<T: DeserializeOwned>(
+        &self,
+        method: &'static str,
+        params: ArrayParams,
+    ) -> Result<T, L1Error> {
+        let v: Value = self
+            .http
+            .request(method, params)
+            .await
+            .map_err(|e| match e {
+                jsonrpsee::core::ClientError::Call(obj) => L1Error::Refused {
+                    method,
+                    message: obj.message().to_string(),
+                },
+                other => L1Error::Unreachable {
+                    method,
+                    url: self.url.clone(),
+                    reason: other.to_string(),
+                },
+            })?;
+        serde_json::from_value(v).map_err(|e| L1Error::Malformed {
+            method,
+            reason: e.to_string(),
+        })
+    }
+
+    /// Chain id, finalized height, next fees and parameters.
+    pub async fn chain_info(&self) -> Result<ChainInfo, L1Error> {
+        self.call("l1_chainInfo", rpc_params![]).await
+    }
+
+    /// A rollup's registry entry and counters.
+    pub async fn rollup(&self, which: &RollupRef) -> Result<RollupInfo, L1Error> {
+        self.call("l1_getRollup", rpc_params![which.json()]).await
+    }
+
+    /// Every registered rollup.
+    pub async fn rollups(&self) -> Result<Vec<RollupInfo>, L1Error> {
+        self.call("l1_rollups", rpc_params![]).await
+    }
+
+    /// Up to [`PAGE`] deposits of rollup `id` from queue index `from`.
+    pub async fn deposits(&self, id: u32, from: u64) -> Result<Vec<DepositInfo>, L1Error> {
+        let page: Vec<DepositInfo> = self
+            .call("l1_getRollupDeposits", rpc_params![id, from, PAGE])
+            .await?;
+        check_indices("l1_getRollupDeposits", from, page.iter().map(|d| d.index))?;
+        Ok(page)
+    }
+
+    /// Up to [`PAGE`] batches of rollup `id` from batch `from`.
+    pub async fn batches(&self, id: u32, from: u64) -> Result<Vec<BatchInfo>, L1Error> {
+        let page: Vec<BatchInfo> = self
+            .call("l1_getRollupBatches", rpc_params![id, from, PAGE])
+            .await?;
+        check_indices("l1_getRollupBatches", from, page.iter().map(|b| b.index))?;
+        Ok(page)
+    }
+
+    /// Up to [`PAGE`] outputs of rollup `id` from batch `from`.
+    pub async fn outputs(&self, id: u32, from: u64) -> Result<Vec<OutputInfo>, L1Error> {
+        let page: Vec<OutputInfo> = self
+            .call("l1_getRollupOutputs", rpc_params![id, from, PAGE])
+            .await?;
+        check_indices("l1_getRollupOutputs", from, page.iter().map(|o| o.batch))?;
+        Ok(page)
+    }
+
+    /// The blob with hash `hash`, checked against it.
+    pub async fn blob(&self, hash: &Hash) -> Result<Vec<u8>, L1Error> {
+        #[derive(Deserialize)]
+        struct Blob {
+            data: String,
+        }
+        let b: Blob = self.call("l1_getBlob", rpc_params![hash.to_hex()]).await?;
+        let data = basalt_types::codec::parse_hex(&b.data).map_err(|_| L1Error::Malformed {
+            method: "l1_getBlob",
+            reason: "data is not hex".into(),
+        })?;
+        let got = blob_hash(&data);
+        if got != *hash {
+            return Err(L1Error::BlobMismatch {
+                expected: *hash,
+                got,
+            });
+        }
+        Ok(data)
+    }
+
+    /// An account's balance and nonces.
+    pub async fn account(&self, key: &PublicKey) -> Result<AccountInfo, L1Error> {
+        self.call("l1_getAccount", rpc_params![key.to_hex()]).await
+    }
+
+    /// Whether withdrawal `index` of rollup `id` was paid.
+    pub async fn withdrawal_claimed(&self, id: u32, index: u64) -> Result<bool, L1Error> {
+        self.call("l1_isWithdrawalClaimed", rpc_params![id, index])
+            .await
+    }
+
+    /// Where a transaction is.
+    pub async fn tx_status(&self, hash: &Hash) -> Result<L1TxStatus, L1Error> {
+        let v: Value = self
+            .call("l1_getTransaction", rpc_params![hash.to_hex()])
+            .await?;
+        let height = || v["height"].as_u64().unwrap_or(0);
+        let error = || v["error"].as_str().map(str::to_string);
+        Ok(match v["status"].as_str() {
+            Some("pending") => L1TxStatus::Pending,
+            Some("included") => L1TxStatus::Included { height: height() },
+            Some("finalized") => L1TxStatus::Finalized {
+                height: height(),
+                error: error(),
+            },
+            Some("rejected") => L1TxStatus::Rejected {
+                error: error().unwrap_or_default(),
+            },
+            Some("unknown") => L1TxStatus::Unknown,
+            other => {
+                return Err(L1Error::Malformed {
+                    method: "l1_getTransaction",
+                    reason: format!("status {other:?}"),
+                })
+            }
+        })
+    }
+
+    /// Signs `action` with `key` at its next nonce, with fees that leave room for the base fee to
+    /// double, and submits it. Returns the transaction hash.
+    pub async fn submit(&self, key: &Keypair, action: Action) -> Result<Hash, L1Error> {
+        let info = self.chain_info().await?;
+        let nonce = self.account(&key.public()).await?.pending_nonce;
+        let tip = 1_000_000_000u64.min(info.next_base_fee_per_gas);
+        let tx = Transaction {
+            chain_id: info.chain_id,
+            nonce,
+            max_fee_per_gas: info
+                .next_base_fee_per_gas
+                .saturating_mul(2)
+                .saturating_add(tip),
+            priority_fee_per_gas: tip,
+            action,
+        }
+        .sign(key);
+        let hex_tx = format!("0x{}", hex::encode(tx.to_bytes()));
+        self.call("l1_sendTransaction", rpc_params![hex_tx]).await
+    }
+}
+
+/// Checks that a page holds consecutive indices from `from`.
+fn check_indices(
+    method: &'static str,
+    from: u64,
+    indices: impl Iterator<Item = u64>,
+) -> Result<(), L1Error> {
+    for (i, index) in indices.enumerate() {
+        if index != from + i as u64 {
+            return Err(L1Error::Malformed {
+                method,
+                reason: format!("item {i} has index {index}, expected {}", from + i as u64),
+            });
+        }
+    }
+    Ok(())
+}

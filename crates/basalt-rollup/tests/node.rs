@@ -1,0 +1,420 @@
+//! The rollup node end to end over JSON-RPC, in one process: an L1 node core serving its RPC and
+//! finalizing a block every few milliseconds; a sequencer node and a verifier node that know the L1
+//! only through that RPC; users that speak only the L2 RPC and the L1 RPC.
+//!
+//! Deposit -> L2 transfers -> withdraw -> settle -> claim, with bad input refused at each step;
+//! the verifier reaches the sequencer's outputs from L1 data alone; the bridge invariant holds;
+//! a sequencer stopped and restarted loses nothing and posts nothing twice.
+
+use basalt_l1::{Action, Params, RollupKind, RollupParams, WithdrawalClaim, ONE_TOKEN};
+use basalt_l2::{L2Tx, Optimistic};
+use basalt_node::devnet::{dev_account, dev_sequencer, devnet_genesis};
+use basalt_node::mempool::MempoolLimits;
+use basalt_node::rpc::{serve, RpcContext};
+use basalt_node::validator::open_chain;
+use basalt_rollup::l1client::{L1Client, L1Error, L1TxStatus};
+use basalt_rollup::{BatcherConfig, NodeConfig, Role, RollupNode, RollupRef};
+use basalt_types::{Amount, Encode, Hash, Keypair, PublicKey, Signature};
+use jsonrpsee::core::client::ClientT;
+use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
+use jsonrpsee::rpc_params;
+use serde_json::{json, Value};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+type P = Optimistic;
+const WINDOW: u64 = 4;
+const FEE: Amount = 1_000;
+
+struct L1 {
+    url: String,
+    client: L1Client,
+    _server: jsonrpsee::server::ServerHandle,
+    _blocks: tokio::task::JoinHandle<()>,
+    _dir: tempfile::TempDir,
+}
+
+/// An L1 node core with its RPC, finalizing a block of its mempool every 20 ms.
+async fn l1() -> L1 {
+    let dir = tempfile::tempdir().unwrap();
+    let genesis = devnet_genesis(1, Params::default(), 1_000);
+    let chain = open_chain(
+        &genesis,
+        &dir.path().join("state.redb"),
+        MempoolLimits::default(),
+    )
+    .unwrap()
+    .chain;
+    let chain = Arc::new(Mutex::new(chain));
+    let (finalized, _) = tokio::sync::broadcast::channel(16);
+    let (addr, server) = serve(
+        "127.0.0.1:0".parse().unwrap(),
+        RpcContext {
+            chain: chain.clone(),
+            finalized,
+        },
+    )
+    .await
+    .unwrap();
+    let blocks = tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            let mut c = chain.lock().unwrap();
+            let head = c.state().head().clone();
+            let who = c.state().committee()[0];
+            let block = c
+                .propose(head.hash(), head.timestamp_ms + 200, who, 1_000)
+                .unwrap();
+            c.finalize(&block).unwrap();
+        }
+    });
+    let url = format!("http://{addr}");
+    L1 {
+        client: L1Client::new(&url).unwrap(),
+        url,
+        _server: server,
+        _blocks: blocks,
+        _dir: dir,
+    }
+}
+
+impl L1 {
+    /// Submits and waits until final; returns the action's error, if it failed.
+    async fn run(&self, key: &Keypair, action: Action) -> Result<(), String> {
+        let hash = self
+            .client
+            .submit(key, action)
+            .await
+            .map_err(|e| e.to_string())?;
+        loop {
+            match self.client.tx_status(&hash).await.unwrap() {
+                L1TxStatus::Finalized { error, .. } => return error.map_or(Ok(()), Err),
+                L1TxStatus::Rejected { error } => return Err(error),
+                _ => tokio::time::sleep(Duration::from_millis(10)).await,
+            }
+        }
+    }
+
+    async fn balance(&self, key: &PublicKey) -> Amount {
+        self.client.account(key).await.unwrap().balance
+    }
+}
+
+fn node_config(l1: &L1, role: Role, dir: &Path) -> NodeConfig {
+    NodeConfig {
+        l1_rpc: l1.url.clone(),
+        rollup: "alpha".into(),
+        role,
+        data_dir: dir.to_path_buf(),
+        rpc: "127.0.0.1:0".parse().unwrap(),
+        key: None,
+        propose: None,
+        block_time_ms: 20,
+        l1_poll_ms: 20,
+        batcher: BatcherConfig {
+            max_delay_ms: 100,
+            ..BatcherConfig::default()
+        },
+    }
+}
+
+async fn start(l1: &L1, role: Role, dir: &Path) -> (RollupNode, HttpClient) {
+    let key = (role == Role::Sequencer).then(|| dev_sequencer(0));
+    let node = basalt_rollup::start(node_config(l1, role, dir), key)
+        .await
+        .unwrap();
+    let client = HttpClientBuilder::default()
+        .build(format!("http://{}", node.rpc_addr))
+        .unwrap();
+    (node, client)
+}
+
+async fn call(
+    c: &HttpClient,
+    method: &str,
+    params: jsonrpsee::core::params::ArrayParams,
+) -> Result<Value, String> {
+    c.request(method, params).await.map_err(|e| match e {
+        jsonrpsee::core::ClientError::Call(o) => o.message().to_string(),
+        other => panic!("{method}: {other}"),
+    })
+}
+
+/// Polls until `f` gives a value (the loops run on their own clocks).
+async fn eventually<T, F: std::future::Future<Output = Option<T>>>(
+    what: &str,
+    mut f: impl FnMut() -> F,
+) -> T {
+    for _ in 0..3_000 {
+        if let Some(v) = f().await {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+fn hex_tx(tx: &L2Tx<P>) -> String {
+    format!("0x{}", hex::encode(tx.to_bytes()))
+}
+
+fn transfer(from: u32, to: u32, amount: Amount, nonce: u64, signer: &Keypair) -> L2Tx<P> {
+    L2Tx::Transfer {
+        from,
+        to,
+        amount,
+        fee: FEE,
+        nonce,
+        signature: Signature([0; 64]),
+    }
+    .signed(0, signer)
+}
+
+async fn account(c: &HttpClient, key: &Keypair) -> Option<(u32, Amount, u64)> {
+    let a = call(c, "l2_getAccount", rpc_params![key.public().to_hex()])
+        .await
+        .ok()?;
+    Some((
+        a["index"].as_u64()? as u32,
+        a["balance"].as_str()?.parse().ok()?,
+        a["nonce"].as_u64()?,
+    ))
+}
+
+async fn status(c: &HttpClient, hash: &str) -> Value {
+    call(c, "l2_getTransaction", rpc_params![hash])
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deposit_transfer_withdraw_settle_claim_over_rpc_with_a_verifier_and_a_restart() {
+    let l1 = l1().await;
+    let (alice, bob, carol) = (dev_account(1), dev_account(2), dev_account(3));
+    l1.run(
+        &dev_sequencer(0),
+        Action::RegisterRollup {
+            params: RollupParams {
+                name: "alpha".into(),
+                kind: RollupKind::Optimistic,
+                sequencer: dev_sequencer(0).public(),
+                challenge_window: WINDOW,
+                proposer_bond: ONE_TOKEN,
+                min_fee: FEE,
+            },
+        },
+    )
+    .await
+    .unwrap();
+    for (who, amount) in [(&alice, 50 * ONE_TOKEN), (&bob, 20 * ONE_TOKEN)] {
+        let deposit = Action::Deposit {
+            rollup: 0,
+            account: None,
+            key: who.public(),
+            amount,
+        };
+        l1.run(who, deposit).await.unwrap();
+    }
+
+    let seq_dir = tempfile::tempdir().unwrap();
+    let ver_dir = tempfile::tempdir().unwrap();
+    let (seq_node, seq) = start(&l1, Role::Sequencer, seq_dir.path()).await;
+    let (ver_node, ver) = start(&l1, Role::Verifier, ver_dir.path()).await;
+
+    // The sequencer applies both deposits on its own.
+    let (a, a_balance, _) = eventually("alice's deposit", || account(&seq, &alice)).await;
+    let (b, _, _) = eventually("bob's deposit", || account(&seq, &bob)).await;
+    assert_eq!(a_balance, 50 * ONE_TOKEN);
+
+    // A transfer, soft-confirmed in the answer.
+    let t1 = transfer(a, b, 5 * ONE_TOKEN, 0, &alice);
+    let soft = call(&seq, "l2_sendTransaction", rpc_params![hex_tx(&t1), true])
+        .await
+        .unwrap();
+    assert_eq!(soft["status"], "soft");
+    assert_eq!(soft["hash"], json!(t1.hash()));
+
+    // Bad input: refused with its reason, and nothing changes.
+    let refused = |r: Result<Value, String>, want: &str| {
+        let e = r.expect_err("must be refused");
+        assert!(e.contains(want), "{e:?} should say {want:?}");
+    };
+    refused(
+        call(&seq, "l2_sendTransaction", rpc_params![hex_tx(&t1), true]).await,
+        "already known",
+    );
+    let replay = transfer(a, b, ONE_TOKEN, 0, &alice);
+    refused(
+        call(
+            &seq,
+            "l2_sendTransaction",
+            rpc_params![hex_tx(&replay), true],
+        )
+        .await,
+        "replay",
+    );
+    let forged = transfer(a, b, ONE_TOKEN, 1, &carol);
+    refused(
+        call(
+            &seq,
+            "l2_sendTransaction",
+            rpc_params![hex_tx(&forged), true],
+        )
+        .await,
+        "bad signature",
+    );
+    assert_eq!(
+        status(&seq, &forged.hash().to_hex()).await["status"],
+        "failed"
+    );
+    let too_much = transfer(a, b, 1_000 * ONE_TOKEN, 1, &alice);
+    refused(
+        call(
+            &seq,
+            "l2_sendTransaction",
+            rpc_params![hex_tx(&too_much), true],
+        )
+        .await,
+        "insufficient balance",
+    );
+    refused(
+        call(&seq, "l2_sendTransaction", rpc_params!["0x01ff", true]).await,
+        "undecodable",
+    );
+    refused(
+        call(
+            &seq,
+            "l2_sendTransaction",
+            rpc_params![format!("0x{}", "00".repeat(600))],
+        )
+        .await,
+        "longer than",
+    );
+    let deposit = L2Tx::<P>::Deposit { index: 0 };
+    refused(
+        call(&seq, "l2_sendTransaction", rpc_params![hex_tx(&deposit)]).await,
+        "deposits come from the L1",
+    );
+    refused(
+        call(&ver, "l2_sendTransaction", rpc_params![hex_tx(&t1)]).await,
+        "verifier",
+    );
+    refused(
+        call(&seq, "l2_getAccount", rpc_params![99]).await,
+        "no L2 account 99",
+    );
+    let (_, a_now, a_nonce) = account(&seq, &alice).await.unwrap();
+    assert_eq!((a_now, a_nonce), (45 * ONE_TOKEN - FEE, 1));
+
+    // A withdrawal to carol's L1 account.
+    let w = L2Tx::Withdraw {
+        from: b,
+        recipient: carol.public(),
+        amount: 3 * ONE_TOKEN,
+        fee: FEE,
+        nonce: 0,
+        signature: Signature([0; 64]),
+    }
+    .signed(0, &bob);
+    let soft = call(&seq, "l2_sendTransaction", rpc_params![hex_tx(&w), true])
+        .await
+        .unwrap();
+    assert_eq!(soft["withdrawalIndex"], 0);
+    let w_hash = w.hash().to_hex();
+    let not_yet = call(&seq, "l2_getWithdrawalProof", rpc_params![w_hash.clone()])
+        .await
+        .unwrap();
+    assert_eq!(not_yet["ready"], false);
+
+    // Posted, final on L1, then settled once the window passes; the verifier sees it too.
+    eventually("the withdrawal to settle", || async {
+        (status(&seq, &w_hash).await["status"] == "settled").then_some(())
+    })
+    .await;
+    assert_eq!(status(&ver, &w_hash).await["status"], "settled");
+    assert_eq!(status(&ver, &w_hash).await["withdrawalIndex"], 0);
+
+    // Claim with the proof; a second claim is refused by the L1.
+    let proof = call(&seq, "l2_getWithdrawalProof", rpc_params![0])
+        .await
+        .unwrap();
+    assert_eq!(proof["ready"], true);
+    let c = &proof["claim"];
+    let claim = WithdrawalClaim {
+        rollup: 0,
+        batch: c["batch"].as_u64().unwrap(),
+        state_root: Hash::from_hex(c["stateRoot"].as_str().unwrap()).unwrap(),
+        withdrawals_tree_root: Hash::from_hex(c["withdrawalsTreeRoot"].as_str().unwrap()).unwrap(),
+        withdrawal_count: c["withdrawalCount"].as_u64().unwrap(),
+        index: 0,
+        recipient: carol.public(),
+        amount: c["amount"].as_str().unwrap().parse().unwrap(),
+        proof: c["proof"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| Hash::from_hex(h.as_str().unwrap()).unwrap())
+            .collect(),
+    };
+    assert_eq!(claim.amount, 3 * ONE_TOKEN);
+    let before = l1.balance(&carol.public()).await;
+    // Dev account 4 pays the claim's fee; the withdrawal goes to its recipient whoever submits.
+    l1.run(&dev_account(4), Action::FinalizeWithdrawal(claim.clone()))
+        .await
+        .unwrap();
+    assert_eq!(l1.balance(&carol.public()).await, before + 3 * ONE_TOKEN);
+    let again = l1
+        .client
+        .submit(&dev_account(4), Action::FinalizeWithdrawal(claim))
+        .await;
+    assert!(
+        matches!(&again, Err(L1Error::Refused { message, .. }) if message.contains("already claimed")),
+        "{again:?}"
+    );
+
+    // The verifier derived the same outputs from L1 data alone and found no mismatch.
+    let info = eventually("the verifier to catch up", || async {
+        let s = call(&seq, "l2_chainInfo", rpc_params![]).await.unwrap();
+        let v = call(&ver, "l2_chainInfo", rpc_params![]).await.unwrap();
+        (s["derived"] == v["derived"] && v["derived"]["batches"].as_u64() > Some(0)).then_some(v)
+    })
+    .await;
+    assert_eq!(info["mismatches"], json!([]));
+
+    // Bridge invariant: escrow = L2 balances (all deposits applied, the withdrawal paid).
+    let r = l1.client.rollup(&RollupRef::Id(0)).await.unwrap();
+    let mut total = 0;
+    for i in 0..3u32 {
+        let a = call(&seq, "l2_getAccount", rpc_params![i]).await.unwrap();
+        total += a["balance"].as_str().unwrap().parse::<Amount>().unwrap();
+    }
+    assert_eq!(r.escrow, total);
+    assert_eq!(r.escrow, 70 * ONE_TOKEN - 3 * ONE_TOKEN);
+
+    // Stop the sequencer and start it again on the same log: every confirmed transaction is
+    // there, and what it posts next builds on L1 without repeating anything.
+    seq_node.stop();
+    let (seq_node, seq) = start(&l1, Role::Sequencer, seq_dir.path()).await;
+    assert_eq!(status(&seq, &t1.hash().to_hex()).await["status"], "settled");
+    assert_eq!(account(&seq, &alice).await.unwrap().1, 45 * ONE_TOKEN - FEE);
+    let t2 = transfer(a, b, ONE_TOKEN, 1, &alice);
+    call(&seq, "l2_sendTransaction", rpc_params![hex_tx(&t2), true])
+        .await
+        .unwrap();
+    eventually("the new transfer to settle", || async {
+        (status(&ver, &t2.hash().to_hex()).await["status"] == "settled").then_some(())
+    })
+    .await;
+    let s = call(&seq, "l2_chainInfo", rpc_params![]).await.unwrap();
+    let v = call(&ver, "l2_chainInfo", rpc_params![]).await.unwrap();
+    assert_eq!(
+        s["derived"]["transactions"], s["soft"]["transactions"],
+        "nothing posted twice"
+    );
+    assert_eq!(s["derived"]["output"], s["soft"]["output"]);
+    assert_eq!(v["derived"]["output"], s["soft"]["output"]);
+    assert_eq!(v["mismatches"], json!([]));
+    seq_node.stop();
+    ver_node.stop();
+}
