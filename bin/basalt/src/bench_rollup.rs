@@ -22,6 +22,18 @@ pub struct RollupArgs {
     /// L2 accounts sending and receiving.
     #[arg(long, default_value_t = 2_000)]
     pub accounts: u32,
+    /// Signed transfers sent through the sequencer node's JSON-RPC (0 skips that run).
+    #[arg(long, default_value_t = 100_000)]
+    pub rpc_txs: usize,
+    /// Transactions per JSON-RPC batch request.
+    #[arg(long, default_value_t = 1_000)]
+    pub rpc_batch: usize,
+    /// Concurrent JSON-RPC clients.
+    #[arg(long, default_value_t = 4)]
+    pub rpc_clients: usize,
+    /// p2p port of the one-validator L1 the RPC run starts.
+    #[arg(long, default_value_t = 30500)]
+    pub p2p_port: u16,
 }
 
 fn user(i: u32) -> Keypair {
@@ -135,6 +147,16 @@ pub fn run(args: RollupArgs) -> Result<()> {
     );
     let _: Hash = seq.state().output();
 
+    let rpc = if args.rpc_txs > 0 {
+        eprintln!(
+            "through JSON-RPC: a one-validator L1, a sequencer node, {} transfers in batch requests of {}…",
+            args.rpc_txs, args.rpc_batch
+        );
+        Some(crate::bench_rollup_rpc::run(&args, accounts)?)
+    } else {
+        None
+    };
+
     println!("## Rollup (`basalt bench rollup`)\n");
     println!(
         "{} signed transfers among {accounts} accounts, {}-transfer L2 blocks.\n",
@@ -145,6 +167,12 @@ pub fn run(args: RollupArgs) -> Result<()> {
     println!("| ed25519 batch verification (ed25519-consensus, ZIP-215, L2 rules), 1 thread, 256 keys (ceiling) | {zip215:.0} /s | 1.00 |");
     println!("| sequencer: verify + execute + commit + durable log append, soft-confirmed | {sequenced:.0} transfers/s | {:.2} |", sequenced / zip215);
     println!("| derivation: decompress + decode + verify + execute, from blobs | {derived:.0} transfers/s | {:.2} |", derived / zip215);
+    if let Some(r) = rpc {
+        println!(
+            "| through JSON-RPC: {} transfers, batch requests of {}, {} clients, soft-confirmed (clients, L1 and node share the machine) | {:.0} transfers/s | {:.2} |",
+            r.txs, args.rpc_batch, args.rpc_clients, r.per_second, r.per_second / zip215
+        );
+    }
     println!(
         "| L1 blob bytes per transfer ({} batches of at most 128 KiB) | {per_tx:.1} B | |",
         plans.len()

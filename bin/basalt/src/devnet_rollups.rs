@@ -49,7 +49,7 @@ pub fn l2_port(l1_port: u16, id: u32) -> Option<u16> {
 }
 
 /// Waits until every transaction is final and succeeded.
-async fn wait_final(client: &L1Client, hashes: &[Hash]) -> Result<()> {
+pub async fn wait_final(client: &L1Client, hashes: &[Hash]) -> Result<()> {
     let started = Instant::now();
     for h in hashes {
         loop {

@@ -3,6 +3,7 @@
 
 mod bench;
 mod bench_rollup;
+mod bench_rollup_rpc;
 mod config;
 mod devnet;
 mod devnet_rollups;

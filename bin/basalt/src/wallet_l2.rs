@@ -162,10 +162,10 @@ pub async fn balance(account: Option<String>, signer: &SignerArgs, r: &RollupArg
     if let Some(all) = a["indices"].as_array().filter(|v| v.len() > 1) {
         println!("the key owns accounts {}", Value::Array(all.clone()));
     }
-    println!(
-        "as of the sequencer's latest block ({})",
-        a["at"].as_str().unwrap_or("?")
-    );
+    match a["at"].as_str() {
+        Some("soft") => println!("as of the sequencer's latest block (soft)"),
+        _ => println!("as derived from finalized L1 data (l1_final)"),
+    }
     Ok(())
 }
 

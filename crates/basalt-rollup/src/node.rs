@@ -642,7 +642,7 @@ impl Driver {
             }
             L1TxStatus::Finalized { height, error } => {
                 match error {
-                    None => info!(what = ?f.what, height, "L1 transaction final"),
+                    None => debug!(what = ?f.what, height, "L1 transaction final"),
                     Some(e) => {
                         warn!(what = ?f.what, height, "L1 transaction final but failed: {e}")
                     }
