@@ -3,9 +3,10 @@
 use crate::config::{read_key, write_key};
 use crate::units::{format_tokens, parse_tokens};
 use anyhow::{bail, Context, Result};
-use basalt_l1::{Action, Transaction};
+use basalt_l1::Action;
 use basalt_node::devnet::{dev_account, DEV_ACCOUNTS};
-use basalt_types::{Encode, Keypair, PublicKey};
+use basalt_rollup::l1client::{L1Client, L1TxStatus};
+use basalt_types::{Keypair, PublicKey};
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use jsonrpsee::core::client::ClientT;
@@ -460,38 +461,8 @@ async fn run_async(cmd: WalletCommand) -> Result<()> {
 /// Signs and submits a transaction, then follows it to finality unless told not to.
 pub async fn send(signer: &SignerArgs, action: Action) -> Result<()> {
     let kp = signer.keypair()?;
-    let client = signer.client()?;
-    let rpc = &signer.rpc;
-    let info = call(&client, rpc, "l1_chainInfo", rpc_params![]).await?;
-    let chain_id = info["chainId"]
-        .as_u64()
-        .context("chain info without chainId")?;
-    let base_fee = info["nextBaseFeePerGas"]
-        .as_u64()
-        .context("chain info without base fee")?;
-    let acc = call(
-        &client,
-        rpc,
-        "l1_getAccount",
-        rpc_params![kp.public().to_hex()],
-    )
-    .await?;
-    let nonce = acc["pendingNonce"]
-        .as_u64()
-        .context("account without pendingNonce")?;
-    let tip = 1_000_000_000u64.min(base_fee);
-    let tx = Transaction {
-        chain_id,
-        nonce,
-        // Room for the base fee to double before inclusion.
-        max_fee_per_gas: base_fee.saturating_mul(2).saturating_add(tip),
-        priority_fee_per_gas: tip,
-        action,
-    }
-    .sign(&kp);
-    let hex_tx = format!("0x{}", hex::encode(tx.to_bytes()));
-    let hash = call(&client, rpc, "l1_sendTransaction", rpc_params![hex_tx]).await?;
-    let hash = hash.as_str().context("transaction hash")?.to_string();
+    let client = L1Client::new(&signer.rpc)?;
+    let hash = client.submit(&kp, action).await?;
     println!("transaction {hash}");
     if signer.no_wait {
         return Ok(());
@@ -503,29 +474,28 @@ pub async fn send(signer: &SignerArgs, action: Action) -> Result<()> {
     bar.enable_steady_tick(Duration::from_millis(100));
     let started = Instant::now();
     loop {
-        let status = call(&client, rpc, "l1_getTransaction", rpc_params![hash.clone()]).await?;
-        match status["status"].as_str().unwrap_or("unknown") {
-            "finalized" => {
+        match client.tx_status(&hash).await? {
+            L1TxStatus::Finalized { height, error } => {
                 bar.finish_and_clear();
-                let ok = status["success"].as_bool().unwrap_or(false);
                 println!(
-                    "finalized at height {} in {:.2}s",
-                    status["height"],
+                    "finalized at height {height} in {:.2}s",
                     started.elapsed().as_secs_f64()
                 );
-                if !ok {
-                    bail!(
-                        "the transaction was included but its action failed: {}",
-                        status["error"]
-                    );
+                if let Some(e) = error {
+                    bail!("the transaction was included but its action failed: {e}");
                 }
                 return Ok(());
             }
-            "rejected" => {
+            L1TxStatus::Rejected { error } => {
                 bar.finish_and_clear();
-                bail!("rejected: {}", status["error"]);
+                bail!("rejected: {error}");
             }
-            s => bar.set_message(format!("{s}, waiting for finality")),
+            L1TxStatus::Included { height } => {
+                bar.set_message(format!("included at height {height}, waiting for finality"))
+            }
+            L1TxStatus::Pending | L1TxStatus::Unknown => {
+                bar.set_message("in the mempool, waiting for a block")
+            }
         }
         if started.elapsed() > Duration::from_secs(120) {
             bar.finish_and_clear();
