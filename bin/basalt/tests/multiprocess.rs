@@ -34,6 +34,17 @@ fn height(port: u16) -> Option<u64> {
     rpc(port, "l1_chainInfo", json!([]))?["finalizedHeight"].as_u64()
 }
 
+/// The finalized height of the node on `port`, retrying while its RPC is briefly unavailable (a
+/// busy 2-core machine running four nodes can miss a read timeout).
+fn height_now(port: u16) -> u64 {
+    let mut h = None;
+    wait_until("a height read", Duration::from_secs(30), || {
+        h = height(port);
+        h.is_some()
+    });
+    h.expect("read above")
+}
+
 fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
     let start = Instant::now();
     while !f() {
@@ -117,7 +128,7 @@ fn four_processes_finalize_survive_a_sigkill_and_resync() {
     let mut killed = nodes.0[3].take().unwrap();
     killed.kill().unwrap();
     killed.wait().unwrap();
-    let h = height(rpc_port(0)).unwrap();
+    let h = height_now(rpc_port(0));
     wait_until(
         "three nodes to keep finalizing",
         Duration::from_secs(60),
@@ -126,7 +137,7 @@ fn four_processes_finalize_survive_a_sigkill_and_resync() {
 
     // Restart it: it resumes from disk and catches up with the others.
     nodes.0[3] = Some(spawn(&out, 3));
-    let target = height(rpc_port(0)).unwrap() + 5;
+    let target = height_now(rpc_port(0)) + 5;
     wait_until(
         "the restarted node to catch up",
         Duration::from_secs(90),
