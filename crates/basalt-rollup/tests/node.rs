@@ -15,9 +15,10 @@ use basalt_node::validator::open_chain;
 use basalt_rollup::l1client::{L1Client, L1Error, L1TxStatus};
 use basalt_rollup::{BatcherConfig, NodeConfig, Role, RollupNode, RollupRef};
 use basalt_types::{Amount, Encode, Hash, Keypair, PublicKey, Signature};
-use jsonrpsee::core::client::ClientT;
+use jsonrpsee::core::client::{ClientT, Subscription, SubscriptionClientT};
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
 use jsonrpsee::rpc_params;
+use jsonrpsee::ws_client::WsClientBuilder;
 use serde_json::{json, Value};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -120,10 +121,12 @@ fn node_config(l1: &L1, role: Role, dir: &Path) -> NodeConfig {
 }
 
 async fn start(l1: &L1, role: Role, dir: &Path) -> (RollupNode, HttpClient) {
-    let key = (role == Role::Sequencer).then(|| dev_sequencer(0));
-    let node = basalt_rollup::start(node_config(l1, role, dir), key)
-        .await
-        .unwrap();
+    start_with(node_config(l1, role, dir)).await
+}
+
+async fn start_with(cfg: NodeConfig) -> (RollupNode, HttpClient) {
+    let key = (cfg.role == Role::Sequencer).then(|| dev_sequencer(0));
+    let node = basalt_rollup::start(cfg, key).await.unwrap();
     let client = HttpClientBuilder::default()
         .build(format!("http://{}", node.rpc_addr))
         .unwrap();
@@ -188,10 +191,7 @@ async fn status(c: &HttpClient, hash: &str) -> Value {
         .unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn deposit_transfer_withdraw_settle_claim_over_rpc_with_a_verifier_and_a_restart() {
-    let l1 = l1().await;
-    let (alice, bob, carol) = (dev_account(1), dev_account(2), dev_account(3));
+async fn register(l1: &L1) {
     l1.run(
         &dev_sequencer(0),
         Action::RegisterRollup {
@@ -207,6 +207,65 @@ async fn deposit_transfer_withdraw_settle_claim_over_rpc_with_a_verifier_and_a_r
     )
     .await
     .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_verifier_reports_a_proposed_output_that_does_not_match_l1_data() {
+    let l1 = l1().await;
+    register(&l1).await;
+    let alice = dev_account(1);
+    let deposit = Action::Deposit {
+        rollup: 0,
+        account: None,
+        key: alice.public(),
+        amount: ONE_TOKEN,
+    };
+    l1.run(&alice, deposit).await.unwrap();
+    // A sequencer that posts batches but leaves proposing to others.
+    let (seq_dir, ver_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut cfg = node_config(&l1, Role::Sequencer, seq_dir.path());
+    cfg.propose = Some(false);
+    let (seq_node, _) = start_with(cfg).await;
+    let (ver_node, ver) = start(&l1, Role::Verifier, ver_dir.path()).await;
+    let r = eventually("the first batch on L1", || async {
+        let r = l1.client.rollup(&RollupRef::Id(0)).await.unwrap();
+        (r.batches > 0).then_some(r)
+    })
+    .await;
+    // Anyone bonded may propose; this proposer lies about batch 0.
+    let lie = Hash([7; 32]);
+    let propose = Action::ProposeOutput {
+        rollup: 0,
+        batch: 0,
+        prior: r.genesis_output,
+        output: lie,
+    };
+    l1.run(&dev_account(5), propose).await.unwrap();
+    let mismatches = eventually("the verifier to report it", || async {
+        let info = call(&ver, "l2_chainInfo", rpc_params![]).await.unwrap();
+        info["mismatches"]
+            .as_array()
+            .filter(|m| !m.is_empty())
+            .cloned()
+    })
+    .await;
+    assert_eq!(mismatches.len(), 1);
+    assert_eq!(mismatches[0]["batch"], 0);
+    assert_eq!(mismatches[0]["proposed"], json!(lie));
+    assert_eq!(mismatches[0]["proposer"], json!(dev_account(5).public()));
+    let derived =
+        call(&ver, "l2_chainInfo", rpc_params![]).await.unwrap()["derived"]["output"].clone();
+    assert_eq!(mismatches[0]["derived"], derived);
+    assert_ne!(mismatches[0]["derived"], json!(lie));
+    seq_node.stop();
+    ver_node.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deposit_transfer_withdraw_settle_claim_over_rpc_with_a_verifier_and_a_restart() {
+    let l1 = l1().await;
+    let (alice, bob, carol) = (dev_account(1), dev_account(2), dev_account(3));
+    register(&l1).await;
     for (who, amount) in [(&alice, 50 * ONE_TOKEN), (&bob, 20 * ONE_TOKEN)] {
         let deposit = Action::Deposit {
             rollup: 0,
@@ -227,13 +286,29 @@ async fn deposit_transfer_withdraw_settle_claim_over_rpc_with_a_verifier_and_a_r
     let (b, _, _) = eventually("bob's deposit", || account(&seq, &bob)).await;
     assert_eq!(a_balance, 50 * ONE_TOKEN);
 
-    // A transfer, soft-confirmed in the answer.
+    // A transfer, soft-confirmed in the answer and announced to block subscribers.
+    let ws = WsClientBuilder::default()
+        .build(format!("ws://{}", seq_node.rpc_addr))
+        .await
+        .unwrap();
+    let mut sub: Subscription<Value> = ws
+        .subscribe("l2_subscribeBlocks", rpc_params![], "l2_unsubscribeBlocks")
+        .await
+        .unwrap();
     let t1 = transfer(a, b, 5 * ONE_TOKEN, 0, &alice);
     let soft = call(&seq, "l2_sendTransaction", rpc_params![hex_tx(&t1), true])
         .await
         .unwrap();
     assert_eq!(soft["status"], "soft");
     assert_eq!(soft["hash"], json!(t1.hash()));
+    let announced = loop {
+        let b = sub.next().await.unwrap().unwrap();
+        if b["number"] == soft["block"] {
+            break b;
+        }
+    };
+    assert_eq!(announced["transactions"][0]["hash"], json!(t1.hash()));
+    assert_eq!(announced["transactions"][0]["type"], "transfer");
 
     // Bad input: refused with its reason, and nothing changes.
     let refused = |r: Result<Value, String>, want: &str| {
