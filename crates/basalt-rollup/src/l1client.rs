@@ -428,8 +428,19 @@ impl L1Client {
     /// Signs `action` with `key` at its next nonce, with fees that leave room for the base fee to
     /// double, and submits it. Returns the transaction hash.
     pub async fn submit(&self, key: &Keypair, action: Action) -> Result<Hash, L1Error> {
-        let info = self.chain_info().await?;
         let nonce = self.account(&key.public()).await?.pending_nonce;
+        self.submit_at(key, action, nonce).await
+    }
+
+    /// Like [`L1Client::submit`] at a given nonce: re-sending an action at its first nonce, with
+    /// fresh fees, can never have it included twice.
+    pub async fn submit_at(
+        &self,
+        key: &Keypair,
+        action: Action,
+        nonce: u64,
+    ) -> Result<Hash, L1Error> {
+        let info = self.chain_info().await?;
         let tip = 1_000_000_000u64.min(info.next_base_fee_per_gas);
         let tx = Transaction {
             chain_id: info.chain_id,

@@ -184,6 +184,10 @@ pub enum NodeError {
 #[derive(Debug, Clone)]
 pub(crate) struct InFlight {
     pub hash: Hash,
+    /// Its nonce and action: if it is lost, exactly this is sent again at this nonce, so it can
+    /// never be included twice nor be replaced by different content.
+    pub nonce: u64,
+    pub action: Action,
     pub what: Posting,
     pub included_at: Option<u64>,
     pub sent: Instant,
@@ -651,16 +655,69 @@ impl Driver {
                 self.just_finalized = true;
             }
             L1TxStatus::Rejected { error } => {
-                warn!(what = ?f.what, "L1 transaction dropped: {error}");
-                view.in_flight = None;
+                drop(view);
+                warn!(what = ?f.what, "L1 transaction dropped: {error}; sending it again");
+                self.resend(&f).await?;
             }
             L1TxStatus::Unknown if f.sent.elapsed() > LOST_TX_AFTER => {
-                warn!(what = ?f.what, hash = %f.hash, "L1 node no longer knows our transaction; sending again");
-                view.in_flight = None;
+                drop(view);
+                warn!(what = ?f.what, hash = %f.hash, "the L1 node no longer knows our transaction; sending it again");
+                self.resend(&f).await?;
             }
             L1TxStatus::Unknown => {}
         }
         Ok(())
+    }
+
+    /// Sends a lost transaction again: the same action at the same nonce, with fresh fees.
+    async fn resend(&mut self, f: &InFlight) -> Result<(), NodeError> {
+        let key = self.key.as_ref().expect("only a node with a key sends");
+        let account = self.client.account(&key.public()).await?;
+        if account.nonce > f.nonce {
+            // Its nonce is used: a copy was included after all (the L1 shows it on a later read).
+            lock(&self.shared.view).in_flight = None;
+            self.just_finalized = true;
+            return Ok(());
+        }
+        match self.client.submit_at(key, f.action.clone(), f.nonce).await {
+            Ok(hash) => {
+                if let Some(x) = lock(&self.shared.view).in_flight.as_mut() {
+                    x.hash = hash;
+                    x.sent = Instant::now();
+                    x.included_at = None;
+                }
+                Ok(())
+            }
+            Err(L1Error::Refused { message, .. }) => {
+                // It can no longer apply (or its nonce was just used): start again from what the
+                // L1 holds. Whatever else takes this nonce, at most one of them is included.
+                warn!(what = ?f.what, "not sent again: {message}");
+                lock(&self.shared.view).in_flight = None;
+                self.just_finalized = true;
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Sends a new transaction of this node and follows it.
+    async fn send(
+        &mut self,
+        key: &Keypair,
+        action: Action,
+        what: Posting,
+    ) -> Result<Hash, L1Error> {
+        let nonce = self.client.account(&key.public()).await?.pending_nonce;
+        let hash = self.client.submit_at(key, action.clone(), nonce).await?;
+        lock(&self.shared.view).in_flight = Some(InFlight {
+            hash,
+            nonce,
+            action,
+            what,
+            included_at: None,
+            sent: Instant::now(),
+        });
+        Ok(hash)
     }
 
     /// Posts the next batch if one is due. Returns whether it sent a transaction.
@@ -726,8 +783,13 @@ impl Driver {
             deposits_end: plan.deposits_end,
             max_fee_per_blob_byte: self.batcher.max_blob_fee,
         };
-        let hash = self.client.submit(key, action).await?;
         let index = rollup.batches;
+        let what = Posting::Batch {
+            index,
+            from: plan.from,
+            to: plan.to,
+        };
+        self.send(key, action, what).await?;
         info!(
             batch = index,
             txs = plan.to - plan.from,
@@ -735,16 +797,6 @@ impl Driver {
             blob_fee = chain.next_blob_base_fee,
             "batch posted"
         );
-        lock(&self.shared.view).in_flight = Some(InFlight {
-            hash,
-            what: Posting::Batch {
-                index,
-                from: plan.from,
-                to: plan.to,
-            },
-            included_at: None,
-            sent: Instant::now(),
-        });
         Ok(true)
     }
 
@@ -764,16 +816,10 @@ impl Driver {
             prior,
             output,
         };
-        match self.client.submit(key, action).await {
-            Ok(hash) => {
+        match self.send(key, action, Posting::Output { batch }).await {
+            Ok(_) => {
                 info!(batch, %output, "output proposed");
                 self.last_refusal = None;
-                lock(&self.shared.view).in_flight = Some(InFlight {
-                    hash,
-                    what: Posting::Output { batch },
-                    included_at: None,
-                    sent: Instant::now(),
-                });
                 Ok(())
             }
             // Another proposer was first, or the bond is missing: say so and go on following.
