@@ -209,11 +209,16 @@ impl SignerArgs {
 
     /// A client of the L1 node.
     pub fn client(&self) -> Result<HttpClient> {
-        HttpClientBuilder::default()
-            .request_timeout(Duration::from_secs(10))
-            .build(&self.rpc)
-            .with_context(|| format!("bad --rpc URL {:?}", self.rpc))
+        l1_http(&self.rpc)
     }
+}
+
+/// A client of the L1 node at `rpc` (the `--rpc` URL).
+pub fn l1_http(rpc: &str) -> Result<HttpClient> {
+    HttpClientBuilder::default()
+        .request_timeout(Duration::from_secs(10))
+        .build(rpc)
+        .with_context(|| format!("bad --rpc URL {rpc:?}"))
 }
 
 /// Prints the dev accounts with their (public, DEVNET ONLY) secrets, one per line.
@@ -313,10 +318,7 @@ async fn run_async(cmd: WalletCommand) -> Result<()> {
             send(&signer, Action::Unstake { amount }).await
         }
         WalletCommand::Rollups { rpc } => {
-            let client = HttpClientBuilder::default()
-                .request_timeout(Duration::from_secs(10))
-                .build(&rpc)
-                .with_context(|| format!("bad --rpc URL {rpc:?}"))?;
+            let client = l1_http(&rpc)?;
             let list = call(&client, &rpc, "l1_rollups", rpc_params![]).await?;
             let list = list.as_array().context("rollup list")?;
             if list.is_empty() {

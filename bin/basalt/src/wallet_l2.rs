@@ -2,7 +2,7 @@
 //! of a settled withdrawal.
 
 use crate::units::{format_tokens, parse_tokens};
-use crate::wallet::{call, send, SignerArgs};
+use crate::wallet::{call, l1_http, send, SignerArgs};
 use anyhow::{bail, Context, Result};
 use basalt_l1::{Action, WithdrawalClaim};
 use basalt_l2::{L2Tx, Optimistic};
@@ -79,8 +79,8 @@ impl Rollup {
             })
     }
 
-    /// The signer's first L2 account: (index, nonce, balance).
-    async fn my_account(&self, key: &PublicKey, index: Option<u32>) -> Result<(u32, u64, Amount)> {
+    /// The signer's L2 account (`index`, or its first): (index, nonce).
+    async fn my_account(&self, key: &PublicKey, index: Option<u32>) -> Result<(u32, u64)> {
         let which = match index {
             Some(i) => json!(i),
             None => json!(key.to_hex()),
@@ -96,7 +96,6 @@ impl Rollup {
         Ok((
             a["index"].as_u64().context("account index")? as u32,
             a["nonce"].as_u64().context("account nonce")?,
-            amount(&a["balance"])?,
         ))
     }
 
@@ -184,16 +183,16 @@ async fn prepare(
     signer: &SignerArgs,
     r: &RollupArgs,
     opts: &L2TxArgs,
-) -> Result<(Keypair, Rollup, u32, u64, Amount, Amount)> {
+) -> Result<(Keypair, Rollup, u32, u64, Amount)> {
     let kp = signer.keypair()?;
     let l1 = signer.client()?;
     let rollup = Rollup::resolve(r, &l1, &signer.rpc).await?;
-    let (from, nonce, balance) = rollup.my_account(&kp.public(), opts.from).await?;
+    let (from, nonce) = rollup.my_account(&kp.public(), opts.from).await?;
     let fee = match &opts.fee {
         Some(f) => parse_tokens(f)?,
         None => rollup.min_fee().await?,
     };
-    Ok((kp, rollup, from, nonce, balance, fee))
+    Ok((kp, rollup, from, nonce, fee))
 }
 
 fn print_soft(v: &Value) {
@@ -214,7 +213,7 @@ pub async fn transfer(
     r: &RollupArgs,
 ) -> Result<()> {
     let amount = parse_tokens(amount_s)?;
-    let (kp, rollup, from, nonce, _, fee) = prepare(signer, r, opts).await?;
+    let (kp, rollup, from, nonce, fee) = prepare(signer, r, opts).await?;
     let to_v = rollup
         .call("l2_getAccount", rpc_params![account_param(to)?])
         .await?;
@@ -247,7 +246,7 @@ pub async fn withdraw(
     r: &RollupArgs,
 ) -> Result<()> {
     let amount = parse_tokens(amount_s)?;
-    let (kp, rollup, from, nonce, _, fee) = prepare(signer, r, opts).await?;
+    let (kp, rollup, from, nonce, fee) = prepare(signer, r, opts).await?;
     let recipient = match to {
         Some(h) => {
             PublicKey::from_hex(&h).map_err(|_| anyhow::anyhow!("--to must be 32 bytes of hex"))?
@@ -282,11 +281,7 @@ pub async fn withdraw(
 pub async fn status(hash: &str, follow: bool, l1_rpc: &str, r: &RollupArgs) -> Result<()> {
     Hash::from_hex(hash)
         .map_err(|_| anyhow::anyhow!("expected a transaction hash (0x + 64 hex digits)"))?;
-    let l1 = HttpClientBuilder::default()
-        .request_timeout(Duration::from_secs(10))
-        .build(l1_rpc)
-        .with_context(|| format!("bad --rpc URL {l1_rpc:?}"))?;
-    let rollup = Rollup::resolve(r, &l1, l1_rpc).await?;
+    let rollup = Rollup::resolve(r, &l1_http(l1_rpc)?, l1_rpc).await?;
     let mut last = String::new();
     loop {
         let v = rollup.call("l2_getTransaction", rpc_params![hash]).await?;

@@ -132,6 +132,14 @@ impl Derivation {
         (k < self.tx_totals.len()).then_some(k as u64)
     }
 
+    /// The first batch whose output contains withdrawal `index`.
+    pub fn batch_with_withdrawal(&self, index: u64) -> Option<u64> {
+        let k = self
+            .commitments
+            .partition_point(|c| c.withdrawal_count <= index);
+        (k < self.commitments.len()).then_some(k as u64)
+    }
+
     /// A posted transaction by hash (the first time it was posted, if a batch repeated it).
     pub fn tx(&self, hash: &Hash) -> Option<PostedTx> {
         self.txs.get(hash).copied()

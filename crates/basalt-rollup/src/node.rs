@@ -439,23 +439,23 @@ async fn block_loop(shared: Arc<Shared>, every: Duration) {
             }
             let (block, admissions) = seq.produce(now_ms(), &txs)?;
             let summary = rpc::block_json(block, true);
-            let refused: Vec<(Hash, TxFailure)> = txs
+            let decided: Vec<(Hash, Option<TxFailure>)> = txs
                 .iter()
                 .zip(&admissions)
-                .filter_map(|(tx, a)| a.err().map(|why| (tx.hash(), why)))
+                .map(|(tx, a)| (tx.hash(), a.err()))
                 .collect();
-            Ok::<_, SequencerError>(Some((summary, txs, refused)))
+            Ok::<_, SequencerError>(Some((summary, decided)))
         })
         .await;
         match made {
             Ok(Ok(None)) => {}
-            Ok(Ok(Some((summary, txs, refused)))) => {
+            Ok(Ok(Some((summary, decided)))) => {
                 let mut q = lock(&shared.queue);
-                for tx in &txs {
-                    q.hashes.remove(&tx.hash());
-                }
-                for (hash, why) in refused {
-                    q.refuse(hash, why);
+                for (hash, refused) in decided {
+                    q.hashes.remove(&hash);
+                    if let Some(why) = refused {
+                        q.refuse(hash, why);
+                    }
                 }
                 drop(q);
                 let _ = shared.blocks.send(summary);
@@ -700,14 +700,14 @@ impl Driver {
         }
     }
 
-    /// Sends a new transaction of this node and follows it.
+    /// Sends a new transaction of this node at `nonce` (the key's next) and follows it.
     async fn send(
         &mut self,
         key: &Keypair,
         action: Action,
         what: Posting,
+        nonce: u64,
     ) -> Result<Hash, L1Error> {
-        let nonce = self.client.account(&key.public()).await?.pending_nonce;
         let hash = self.client.submit_at(key, action.clone(), nonce).await?;
         lock(&self.shared.view).in_flight = Some(InFlight {
             hash,
@@ -789,7 +789,7 @@ impl Driver {
             from: plan.from,
             to: plan.to,
         };
-        self.send(key, action, what).await?;
+        self.send(key, action, what, account.pending_nonce).await?;
         info!(
             batch = index,
             txs = plan.to - plan.from,
@@ -816,7 +816,11 @@ impl Driver {
             prior,
             output,
         };
-        match self.send(key, action, Posting::Output { batch }).await {
+        let nonce = self.client.account(&key.public()).await?.pending_nonce;
+        match self
+            .send(key, action, Posting::Output { batch }, nonce)
+            .await
+        {
             Ok(_) => {
                 info!(batch, %output, "output proposed");
                 self.last_refusal = None;

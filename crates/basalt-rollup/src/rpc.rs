@@ -310,9 +310,7 @@ fn withdrawal_proof(shared: &Shared, which: &Value) -> Result<Value, ErrorObject
     };
     let view = lock(&shared.view);
     let d = &view.derivation;
-    let Some(batch) =
-        (0..d.batches()).find(|b| d.commitment(*b).is_some_and(|c| c.withdrawal_count > index))
-    else {
+    let Some(batch) = d.batch_with_withdrawal(index) else {
         return Ok(json!({
             "ready": false, "index": index,
             "reason": "not in a batch final on L1 yet",
