@@ -438,7 +438,7 @@ async fn block_loop(shared: Arc<Shared>, every: Duration) {
                 return Ok(None);
             }
             let (block, admissions) = seq.produce(now_ms(), &txs)?;
-            let summary = rpc::block_json(block, true);
+            let summary = rpc::block_json(block);
             let decided: Vec<(Hash, Option<TxFailure>)> = txs
                 .iter()
                 .zip(&admissions)

@@ -76,13 +76,9 @@ pub fn tx_json(tx: &L2Tx<P>) -> Value {
     v
 }
 
-/// A block as JSON, with its transactions in full or only their hashes.
-pub fn block_json(b: &L2Block, full: bool) -> Value {
-    let txs: Vec<Value> = b
-        .txs
-        .iter()
-        .map(|t| if full { tx_json(t) } else { json!(t.hash()) })
-        .collect();
+/// A block as JSON, with its transactions.
+pub fn block_json(b: &L2Block) -> Value {
+    let txs: Vec<Value> = b.txs.iter().map(tx_json).collect();
     json!({
         "number": b.number,
         "timestampMs": b.timestamp_ms,
@@ -538,7 +534,7 @@ pub(crate) fn module(shared: Arc<Shared>) -> RpcModule<Arc<Shared>> {
                 format!("no block {number} (the newest is {})", seq.blocks().len()),
             )
         })?;
-        Ok(block_json(b, true))
+        Ok(block_json(b))
     })
     .expect("unique method");
     m.register_method("l2_getWithdrawalProof", |params, s, _| {
