@@ -80,6 +80,9 @@ pub fn run(args: &RollupArgs, accounts: u32) -> Result<RpcRun> {
             challenge_window: 10,
             proposer_bond: ONE_TOKEN,
             min_fee: 1,
+            dispute_clock: 100,
+            dispute_bond: 1,
+            slash_reward_percent: 50,
         };
         let register = l1
             .submit(&dev_sequencer(0), Action::RegisterRollup { params })

@@ -20,21 +20,25 @@ use std::time::{Duration, Instant};
 struct DevRollup {
     name: &'static str,
     challenge_window: u64,
+    dispute_clock: u64,
     bond: Amount,
     min_fee: Amount,
 }
 
-/// Two rollups that differ in fees and challenge window (DEVNET ONLY windows).
+/// Two rollups that differ in fees, challenge window and dispute clock (DEVNET ONLY windows and
+/// clocks: 200 ms blocks make them 10 s / 20 s and 30 s / 30 s).
 const ROLLUPS: [DevRollup; 2] = [
     DevRollup {
         name: "alpha",
         challenge_window: 50,
+        dispute_clock: 100,
         bond: 10 * ONE_TOKEN,
         min_fee: ONE_TOKEN / 1_000_000,
     },
     DevRollup {
         name: "beta",
         challenge_window: 150,
+        dispute_clock: 150,
         bond: 100 * ONE_TOKEN,
         min_fee: ONE_TOKEN / 100_000,
     },
@@ -86,6 +90,9 @@ pub async fn start(l1_url: &str, data_dir: &Path, l1_port: u16) -> Result<Vec<Ro
                     challenge_window: spec.challenge_window,
                     proposer_bond: spec.bond,
                     min_fee: spec.min_fee,
+                    dispute_clock: spec.dispute_clock,
+                    dispute_bond: spec.bond,
+                    slash_reward_percent: 50,
                 };
                 let hash = client
                     .submit(&sequencer, Action::RegisterRollup { params })

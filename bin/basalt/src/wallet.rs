@@ -95,6 +95,16 @@ pub enum WalletCommand {
         /// Least fee (tokens) an L2 transfer or withdrawal pays.
         #[arg(long, default_value = "0.000001")]
         min_fee: String,
+        /// L1 blocks each side of a dispute game may spend on its moves in all (a chess clock).
+        #[arg(long, default_value_t = 100)]
+        dispute_clock: u64,
+        /// Bond (tokens) a challenger, or a defender other than the proposer, locks to join a
+        /// dispute (default: the proposer bond).
+        #[arg(long)]
+        dispute_bond: Option<String>,
+        /// Percent of a slashed bond paid to the game's winner; the rest is burned.
+        #[arg(long, default_value_t = 50)]
+        slash_reward: u8,
         #[command(flatten)]
         signer: SignerArgs,
     },
@@ -352,16 +362,26 @@ async fn run_async(cmd: WalletCommand) -> Result<()> {
             challenge_window,
             bond,
             min_fee,
+            dispute_clock,
+            dispute_bond,
+            slash_reward,
             signer,
         } => {
+            let proposer_bond = parse_tokens(&bond)?;
             let params = basalt_l1::RollupParams {
                 name,
                 kind: basalt_l1::RollupKind::Optimistic,
                 sequencer: PublicKey::from_hex(&sequencer)
                     .map_err(|_| anyhow::anyhow!("--sequencer must be 32 bytes of hex"))?,
                 challenge_window,
-                proposer_bond: parse_tokens(&bond)?,
+                proposer_bond,
                 min_fee: parse_tokens(&min_fee)?,
+                dispute_clock,
+                dispute_bond: match dispute_bond {
+                    Some(b) => parse_tokens(&b)?,
+                    None => proposer_bond,
+                },
+                slash_reward_percent: slash_reward,
             };
             params.validate()?;
             send(&signer, Action::RegisterRollup { params }).await

@@ -1,19 +1,21 @@
 //! Block execution: the one implementation of L1 rules, used to build proposals and to verify them.
 
 use crate::block::{Block, Header, Receipt};
+use crate::dispute::{Choice, Dispute, DisputeError, DisputeResult, Side, Slash};
 use crate::params::{Params, MAX_BLOCK_TXS};
 use crate::rollup::{
-    fold, BatchRecord, DepositRecord, OutputRecord, RollupDiff, RollupError, RollupHeader,
-    RollupParams, WithdrawalClaim, BATCHES_DOMAIN, CLAIMS_DOMAIN, DEPOSITS_DOMAIN, OUTPUTS_DOMAIN,
+    fold, BatchRecord, ChainUpdate, DepositRecord, OutputRecord, RollupDiff, RollupError,
+    RollupHeader, RollupParams, WithdrawalClaim, BATCHES_DOMAIN, CLAIMS_DOMAIN, DEPOSITS_DOMAIN,
+    OUTPUTS_DOMAIN,
 };
 use crate::state::{
     blob_hash, rollups_root, select_committee, state_root, Account, StateDiff, StateView,
     StoredBlob,
 };
 use crate::tx::{verify_all, Action, SignedTransaction, VerifiedTx};
-use basalt_l2::{DepositEntry, Optimistic, Withdrawal};
+use basalt_l2::{posted_batch_txs, DepositEntry, Deposits, Optimistic, StepWitness, Withdrawal};
 use basalt_merkle::{list_root, Blake3Hasher, MerkleProof, DEFAULT_DEPTH};
-use basalt_types::{Amount, Encode, Hash, PublicKey, SignatureError};
+use basalt_types::{Amount, Decode, Encode, Hash, PublicKey, SignatureError};
 use std::collections::BTreeMap;
 
 /// Why a transaction cannot be included at this point of a block.
@@ -513,8 +515,73 @@ impl<'a> BlockBuilder<'a> {
                     self.write(recipient, acc);
                 }
             }
+            Action::Challenge {
+                rollup,
+                batch,
+                output,
+            }
+            | Action::Defend {
+                rollup,
+                batch,
+                output,
+            } => {
+                let side = match action {
+                    Action::Challenge { .. } => Side::Challenger,
+                    _ => Side::Defender,
+                };
+                match self.join_dispute(side, *rollup, signer, sender, *batch, *output) {
+                    Ok(payouts) => self.pay_all(signer, sender, payouts)?,
+                    Err(e) => return failed(e),
+                }
+            }
+            Action::Bisect {
+                rollup,
+                dispute,
+                game,
+                choice,
+                mid,
+                end,
+            } => {
+                if let Err(e) = self.bisect(*rollup, signer, *dispute, *game, *choice, *mid, *end) {
+                    return failed(e);
+                }
+            }
+            Action::OneStepProof {
+                rollup,
+                dispute,
+                game,
+                choice,
+                witness,
+            } => match self.one_step(*rollup, signer, *dispute, *game, *choice, witness) {
+                Ok(payouts) => self.pay_all(signer, sender, payouts)?,
+                Err(e) => return failed(e),
+            },
         }
         Ok(None)
+    }
+
+    /// Pays each `(account, amount)`; the sender's own account is the one the caller holds.
+    fn pay_all(
+        &mut self,
+        signer: PublicKey,
+        sender: &mut Account,
+        payouts: Vec<(PublicKey, Amount)>,
+    ) -> Result<(), TxError> {
+        for (to, amount) in payouts {
+            if amount == 0 {
+                continue;
+            }
+            if to == signer {
+                sender.balance = sender
+                    .balance
+                    .checked_add(amount)
+                    .ok_or(TxError::Overflow)?;
+            } else {
+                let acc = self.credit(to, amount)?;
+                self.write(to, acc);
+            }
+        }
+        Ok(())
     }
 
     /// A rollup's header as of the transactions applied so far.
@@ -533,6 +600,11 @@ impl<'a> BlockBuilder<'a> {
 
     fn register_rollup(&mut self, params: &RollupParams) -> Result<(), RollupError> {
         params.validate()?;
+        if params.dispute_horizon() >= self.params.blob_retention_blocks {
+            return Err(RollupError::BadParams(
+                "challenge window plus three dispute clocks must be shorter than the blob retention",
+            ));
+        }
         let headers = self.view.rollup_headers_with(&self.rollups);
         if headers.iter().any(|h| h.params.name == params.name) {
             return Err(RollupError::NameTaken(params.name.clone()));
@@ -640,15 +712,17 @@ impl<'a> BlockBuilder<'a> {
                 got: batch,
             });
         }
-        if batch >= h.batch_count {
-            return Err(RollupError::BatchNotPosted(batch));
-        }
+        let posted = self
+            .view
+            .batch_with(&self.rollups, rollup, batch)
+            .ok_or(RollupError::BatchNotPosted(batch))?;
         let expected = match batch.checked_sub(1) {
             None => h.genesis_output,
             Some(previous) => {
                 self.view
                     .output_with(&self.rollups, rollup, previous)
                     .expect("outputs below output_count exist")
+                    .1
                     .output
             }
         };
@@ -656,6 +730,18 @@ impl<'a> BlockBuilder<'a> {
             return Err(RollupError::WrongPrior {
                 expected,
                 got: prior,
+            });
+        }
+        // Every dispute over this proposal must be able to read the batch's data to its end.
+        let expires = posted
+            .height
+            .saturating_add(self.params.blob_retention_blocks);
+        let horizon = self.height.saturating_add(h.params.dispute_horizon());
+        if expires <= horizon {
+            return Err(RollupError::TooLate {
+                batch,
+                expires,
+                horizon,
             });
         }
         let bond = h.params.proposer_bond;
@@ -677,11 +763,207 @@ impl<'a> BlockBuilder<'a> {
             height: self.height,
         };
         let d = self.rollup_diff(h);
+        let id = d.header.proposal_count;
         d.header.bonds = bonds;
+        d.header.proposal_count += 1;
+        d.header.proposals_digest = fold(
+            d.header.proposals_digest,
+            OUTPUTS_DOMAIN,
+            &record.to_bytes(),
+        );
+        d.proposals.push(record);
+        match &mut d.chain {
+            Some(update) => update.append.push(id),
+            None => {
+                d.chain = Some(ChainUpdate {
+                    keep: d.header.output_count,
+                    append: vec![id],
+                })
+            }
+        }
         d.header.output_count += 1;
-        d.header.outputs_digest = fold(d.header.outputs_digest, OUTPUTS_DOMAIN, &record.to_bytes());
-        d.outputs.push(record);
         Ok(())
+    }
+
+    /// The decoded transactions of `batch`, read from its retained blob.
+    fn batch_txs(
+        &self,
+        rollup: u32,
+        batch: u64,
+    ) -> Result<(BatchRecord, Vec<basalt_l2::L2Tx<Optimistic>>), RollupError> {
+        let record = self
+            .view
+            .batch_with(&self.rollups, rollup, batch)
+            .ok_or(RollupError::BatchNotPosted(batch))?;
+        let blob = self
+            .view
+            .blob_with(&self.blobs, &record.data_hash, self.height)
+            .ok_or(RollupError::DataExpired(batch))?;
+        Ok((record, posted_batch_txs::<Optimistic>(&blob.data).0))
+    }
+
+    /// Joins the dispute over the live output of `batch` on `side`, opening it on the first
+    /// challenge. Returns the payouts of any game decided at once.
+    fn join_dispute(
+        &mut self,
+        side: Side,
+        rollup: u32,
+        signer: PublicKey,
+        sender: &mut Account,
+        batch: u64,
+        output: Hash,
+    ) -> Result<Vec<(PublicKey, Amount)>, RollupError> {
+        let mut h = self.rollup(rollup)?;
+        let live = self.view.output_with(&self.rollups, rollup, batch);
+        let (proposal, record) = match live {
+            Some((id, r)) if r.output == output => (id, r),
+            _ => {
+                return Err(RollupError::NotLive {
+                    batch,
+                    live: live.map(|(_, r)| r.output),
+                    named: output,
+                })
+            }
+        };
+        if batch < h.settled {
+            return Err(RollupError::AlreadySettled(batch));
+        }
+        let params = h.params.clone();
+        let challenge_until = record.settles_at(params.challenge_window);
+        let mut dispute = match self.view.dispute_over_with(&self.rollups, rollup, proposal) {
+            Some(d) => d,
+            None if side == Side::Defender => return Err(RollupError::NotDisputed(batch)),
+            None if self.height >= challenge_until => {
+                return Err(RollupError::JoinClosed {
+                    batch,
+                    until: challenge_until,
+                })
+            }
+            None => {
+                let steps = self.batch_txs(rollup, batch)?.1.len() as u64;
+                let d = Dispute::open(
+                    h.dispute_count,
+                    proposal,
+                    &record,
+                    steps,
+                    self.height,
+                    params.challenge_window,
+                    params.dispute_clock,
+                );
+                h.dispute_count += 1;
+                d
+            }
+        };
+        let until = match side {
+            Side::Challenger => dispute.challenge_until,
+            Side::Defender => dispute.defend_until,
+        };
+        if dispute.result.is_some() || self.height >= until {
+            return Err(RollupError::JoinClosed { batch, until });
+        }
+        let bond = params.dispute_bond;
+        let balance = sender
+            .balance
+            .checked_sub(bond)
+            .ok_or(RollupError::InsufficientBalance {
+                need: bond,
+                have: sender.balance,
+            })?;
+        h.bonds = h.bonds.checked_add(bond).ok_or(RollupError::Overflow)?;
+        let slashes = dispute.join(side, signer, bond, self.height)?;
+        sender.balance = balance;
+        let payouts = self.slash(&mut h, &slashes);
+        let d = self.rollup_diff(h.clone());
+        d.header = h;
+        d.disputes.insert(dispute.id, dispute);
+        Ok(payouts)
+    }
+
+    /// Takes slashed bonds out of the rollup's holdings: each winner's share is returned for
+    /// payment, the rest is burned.
+    fn slash(&mut self, h: &mut RollupHeader, slashes: &[Slash]) -> Vec<(PublicKey, Amount)> {
+        slashes
+            .iter()
+            .map(|s| {
+                let reward = h.params.slash_reward(s.bond);
+                h.bonds -= s.bond;
+                self.burned += s.bond - reward;
+                (s.winner, reward)
+            })
+            .collect()
+    }
+
+    /// The open dispute `dispute` of `rollup`, if `signer` may move in its game `game`.
+    fn dispute_for_move(
+        &self,
+        rollup: u32,
+        signer: &PublicKey,
+        dispute: u64,
+        game: u32,
+    ) -> Result<(RollupHeader, Dispute), RollupError> {
+        let h = self.rollup(rollup)?;
+        let d = self
+            .view
+            .dispute_with(&self.rollups, rollup, dispute)
+            .ok_or(DisputeError::UnknownDispute(dispute))?;
+        d.mover(game, signer)?;
+        Ok((h, d))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn bisect(
+        &mut self,
+        rollup: u32,
+        signer: PublicKey,
+        dispute: u64,
+        game: u32,
+        choice: Choice,
+        mid: Hash,
+        end: Hash,
+    ) -> Result<(), RollupError> {
+        let (h, mut d) = self.dispute_for_move(rollup, &signer, dispute, game)?;
+        d.bisect(game, choice, mid, end, self.height)?;
+        self.rollup_diff(h).disputes.insert(d.id, d);
+        Ok(())
+    }
+
+    /// Re-executes the disputed step through the shared L2 state transition function against
+    /// the witness, and ends the game.
+    fn one_step(
+        &mut self,
+        rollup: u32,
+        signer: PublicKey,
+        dispute: u64,
+        game: u32,
+        choice: Choice,
+        witness: &[u8],
+    ) -> Result<Vec<(PublicKey, Amount)>, RollupError> {
+        let (mut h, mut d) = self.dispute_for_move(rollup, &signer, dispute, game)?;
+        let segment = d.one_step_segment(game, choice)?;
+        let witness = StepWitness::<Optimistic>::from_bytes(witness)
+            .map_err(|e| RollupError::BadWitness(e.to_string()))?;
+        let (batch, txs) = self.batch_txs(rollup, d.batch)?;
+        let tx = txs
+            .get(segment.a as usize)
+            .ok_or(RollupError::BadWitness(format!(
+                "the batch has no transaction {}",
+                segment.a
+            )))?;
+        let deposits = ViewDeposits {
+            view: self.view,
+            extra: &self.rollups,
+            rollup,
+            end: batch.deposits_end,
+        };
+        let config = h.params.l2_config(rollup);
+        let (_, result) = basalt_l2::execute_step(&config, &segment.start, &witness, &deposits, tx)
+            .map_err(|e| RollupError::BadWitness(e.to_string()))?;
+        let slash = d.one_step(game, choice, result, self.height)?;
+        let payouts = self.slash(&mut h, &[slash]);
+        let diff = self.rollup_diff(h.clone());
+        diff.header = h;
+        diff.disputes.insert(d.id, d);
+        Ok(payouts)
     }
 
     fn finalize_withdrawal(&mut self, claim: &WithdrawalClaim) -> Result<(), RollupError> {
@@ -693,7 +975,8 @@ impl<'a> BlockBuilder<'a> {
         let settled = self
             .view
             .output_with(&self.rollups, rollup, claim.batch)
-            .expect("settled outputs exist");
+            .expect("settled outputs exist")
+            .1;
         let withdrawals_root = basalt_l2::withdrawals_root::<Optimistic>(
             claim.withdrawals_tree_root,
             claim.withdrawal_count,
@@ -746,33 +1029,159 @@ impl<'a> BlockBuilder<'a> {
         Ok(())
     }
 
-    /// Settles every output whose challenge window has passed, in order, returning its bond.
-    fn settle_outputs(&mut self) -> Result<(), TxError> {
-        for h in self.view.rollup_headers_with(&self.rollups) {
-            let id = h.id;
-            let window = h.params.challenge_window;
-            let mut header = h.clone();
-            let mut refunds = Vec::new();
-            while header.settled < header.output_count {
-                let out = self
-                    .view
-                    .output_with(&self.rollups, id, header.settled)
-                    .expect("outputs below output_count exist");
-                if out.settles_at(window) > self.height {
-                    break;
+    /// Credits `amount` to `to` outside any transaction.
+    fn pay(&mut self, to: PublicKey, amount: Amount) -> Result<(), TxError> {
+        if amount > 0 {
+            let acc = self.credit(to, amount)?;
+            self.write(to, acc);
+        }
+        Ok(())
+    }
+
+    /// Ends the games whose clocks ran out, decides the disputes whose joining has closed and whose
+    /// games have all ended (removing lost outputs with every output built on them), then settles
+    /// every output whose window has passed and which no challenger still contests, in order.
+    fn settle_rollups(&mut self) -> Result<(), TxError> {
+        for header in self.view.rollup_headers_with(&self.rollups) {
+            let id = header.id;
+            for dispute in self.view.open_disputes_with(&self.rollups, id) {
+                self.advance_dispute(id, dispute)?;
+            }
+            self.settle_outputs(id)?;
+        }
+        Ok(())
+    }
+
+    fn advance_dispute(&mut self, id: u32, dispute: u64) -> Result<(), TxError> {
+        let mut h = self.rollup(id).expect("listed rollups exist");
+        let mut d = self
+            .view
+            .dispute_with(&self.rollups, id, dispute)
+            .expect("open disputes exist");
+        if d.result.is_some() {
+            return Ok(()); // dropped earlier in this block
+        }
+        let slashes = d.timeouts(self.height);
+        let decision = d.decide(self.height);
+        if slashes.is_empty() && decision.is_none() {
+            return Ok(());
+        }
+        let mut payouts = self.slash(&mut h, &slashes);
+        if let Some(result) = decision {
+            d.result = Some(result);
+            // Bonds still in are returned; the proposer's stays locked until its output settles.
+            let refunded = match result {
+                DisputeResult::Removed { .. } => &d.challengers[..],
+                _ => &d.defenders[1..],
+            };
+            for p in refunded.iter().filter(|p| p.active()) {
+                h.bonds -= p.bond;
+                payouts.push((p.key, p.bond));
+            }
+        }
+        let batch = d.batch;
+        let diff = self.rollup_diff(h.clone());
+        diff.header = h;
+        diff.disputes.insert(d.id, d);
+        for (to, amount) in payouts {
+            self.pay(to, amount)?;
+        }
+        if matches!(decision, Some(DisputeResult::Removed { .. })) {
+            self.remove_outputs(id, batch)?;
+        }
+        Ok(())
+    }
+
+    /// Removes the live output of `batch` and every output built on it. Outputs after the first
+    /// lost nothing to a challenger: their proposers get their bonds back, and disputes over them
+    /// are dropped with every bond still in returned.
+    fn remove_outputs(&mut self, id: u32, batch: u64) -> Result<(), TxError> {
+        let mut h = self.rollup(id).expect("listed rollups exist");
+        let mut payouts = Vec::new();
+        let mut dropped = Vec::new();
+        for later in batch + 1..h.output_count {
+            let (proposal, record) = self
+                .view
+                .output_with(&self.rollups, id, later)
+                .expect("outputs below output_count exist");
+            match self.view.dispute_over_with(&self.rollups, id, proposal) {
+                None => payouts.push((record.proposer, record.bond)),
+                Some(mut d) => {
+                    let open = d.result.is_none();
+                    for p in d.challengers.iter().chain(&d.defenders) {
+                        let proposer_after_upheld = p.key == record.proposer;
+                        if p.active() && (open || proposer_after_upheld) {
+                            payouts.push((p.key, p.bond));
+                        }
+                    }
+                    if open {
+                        d.cancel_games(self.height);
+                        d.result = Some(DisputeResult::Dropped {
+                            height: self.height,
+                        });
+                        dropped.push(d);
+                    }
                 }
+            }
+        }
+        for (_, bond) in &payouts {
+            h.bonds -= bond;
+        }
+        h.output_count = batch;
+        let diff = self.rollup_diff(h.clone());
+        diff.header = h;
+        match &mut diff.chain {
+            Some(update) if batch >= update.keep => {
+                update.append.truncate((batch - update.keep) as usize)
+            }
+            chain => {
+                *chain = Some(ChainUpdate {
+                    keep: batch,
+                    append: Vec::new(),
+                })
+            }
+        }
+        for d in dropped {
+            diff.disputes.insert(d.id, d);
+        }
+        for (to, amount) in payouts {
+            self.pay(to, amount)?;
+        }
+        Ok(())
+    }
+
+    /// Settles, in order, every output whose window has passed and that no dispute holds back,
+    /// returning its proposer's bond unless a game slashed it.
+    fn settle_outputs(&mut self, id: u32) -> Result<(), TxError> {
+        let h = self.rollup(id).expect("listed rollups exist");
+        let window = h.params.challenge_window;
+        let mut header = h.clone();
+        let mut refunds = Vec::new();
+        while header.settled < header.output_count {
+            let (proposal, out) = self
+                .view
+                .output_with(&self.rollups, id, header.settled)
+                .expect("outputs below output_count exist");
+            if out.settles_at(window) > self.height {
+                break;
+            }
+            let refund = match self.view.dispute_over_with(&self.rollups, id, proposal) {
+                None => true,
+                Some(d) if d.result.is_none() => break,
+                Some(d) => d.defenders[0].active(),
+            };
+            if refund {
                 header.bonds -= out.bond;
-                header.settled += 1;
                 refunds.push((out.proposer, out.bond));
             }
-            if refunds.is_empty() {
-                continue;
-            }
-            self.rollup_diff(h).header = header;
-            for (proposer, bond) in refunds {
-                let acc = self.credit(proposer, bond)?;
-                self.write(proposer, acc);
-            }
+            header.settled += 1;
+        }
+        if header.settled == h.settled {
+            return Ok(());
+        }
+        self.rollup_diff(h).header = header;
+        for (proposer, bond) in refunds {
+            self.pay(proposer, bond)?;
         }
         Ok(())
     }
@@ -783,7 +1192,14 @@ impl<'a> BlockBuilder<'a> {
         timestamp_ms: u64,
         proposer: PublicKey,
     ) -> Result<ExecutedBlock, TxError> {
-        self.settle_outputs()?;
+        self.settle_rollups()?;
+        let touched: Vec<u32> = self.rollups.keys().copied().collect();
+        for id in touched {
+            let (chain_root, disputes_root) = self.view.rollup_roots_with(&self.rollups, id);
+            let header = &mut self.rollups.get_mut(&id).expect("touched").header;
+            header.chain_root = chain_root;
+            header.disputes_root = disputes_root;
+        }
         if self.tips > 0 {
             let acc = self.credit(proposer, self.tips)?;
             self.write(proposer, acc);
@@ -951,4 +1367,23 @@ pub fn verify_block_with(
     }
     debug_assert_eq!(h, header);
     Ok(executed)
+}
+
+/// The deposit queue of a rollup as the view holds it, up to a batch's deposit range end.
+struct ViewDeposits<'a> {
+    view: &'a StateView<'a>,
+    extra: &'a BTreeMap<u32, RollupDiff>,
+    rollup: u32,
+    end: u64,
+}
+
+impl Deposits<Optimistic> for ViewDeposits<'_> {
+    fn get(&self, index: u64) -> Option<DepositEntry<Optimistic>> {
+        if index >= self.end {
+            return None;
+        }
+        self.view
+            .deposit_with(self.extra, self.rollup, index)
+            .map(|r| r.entry)
+    }
 }

@@ -4,8 +4,9 @@
 //! staking with an equal-weight committee chosen per epoch, and data-availability blobs kept for a
 //! retention window; and the rollup registry and bridge: deposits escrowed and queued, batches posted
 //! by each rollup's sequencer, bonded output proposals that settle after a challenge window, and
-//! withdrawals paid once against a Merkle proof into a settled output. (Dispute games and proof
-//! verification build on this.)
+//! withdrawals paid once against a Merkle proof into a settled output; and the dispute game
+//! ([`Dispute`]) that removes a wrong output by bisection and a one-step proof re-executed through
+//! the shared L2 state transition function.
 //!
 //! Everything here is pure and deterministic: no I/O, no clock, no randomness. The node calls
 //! [`BlockBuilder`] to propose, [`verify_block`] to vote, and [`L1State::apply`] on finalization.
@@ -18,6 +19,7 @@
 //!   an output whose challenge window has passed.
 
 mod block;
+mod dispute;
 mod execute;
 mod params;
 mod rollup;
@@ -25,18 +27,24 @@ mod state;
 mod tx;
 
 pub use block::{Block, Header, Receipt, HEADER_VERSION, MAX_BLOCK_BYTES};
+pub use dispute::{
+    midpoint, Choice, Dispute, DisputeError, DisputeResult, Game, GameEnd, Move, MoveKind, Party,
+    Segment, Side, Slash, WinReason, MAX_GAME_MOVES, MAX_PARTIES, MAX_WITNESS_BYTES,
+};
 pub use execute::{
     check_tx, child_fees, max_cost, next_base_fee, precheck_action, verify_block,
     verify_block_with, BlockBuilder, BlockError, ExecutedBlock, TxError,
 };
 pub use params::{
-    Genesis, GenesisAccount, GenesisError, GenesisValidator, Params, BLOB_TX_GAS, DEPOSIT_GAS,
-    FINALIZE_WITHDRAWAL_GAS, MAX_BLOB_BYTES, MAX_BLOCK_TXS, MAX_TX_BYTES, ONE_TOKEN,
-    POST_BATCH_GAS, PROPOSE_OUTPUT_GAS, REGISTER_ROLLUP_GAS, STAKE_GAS, TRANSFER_GAS,
+    Genesis, GenesisAccount, GenesisError, GenesisValidator, Params, BISECT_GAS, BLOB_TX_GAS,
+    CHALLENGE_GAS, DEFEND_GAS, DEPOSIT_GAS, FINALIZE_WITHDRAWAL_GAS, MAX_BLOB_BYTES, MAX_BLOCK_TXS,
+    MAX_TX_BYTES, ONE_STEP_GAS, ONE_TOKEN, POST_BATCH_GAS, PROPOSE_OUTPUT_GAS, REGISTER_ROLLUP_GAS,
+    STAKE_GAS, TRANSFER_GAS,
 };
 pub use rollup::{
-    BatchRecord, DepositRecord, OutputRecord, RollupDiff, RollupError, RollupHeader, RollupKind,
-    RollupParams, RollupState, WithdrawalClaim, MAX_CHALLENGE_WINDOW, MAX_ROLLUP_NAME,
+    chain_leaf, BatchRecord, ChainUpdate, DepositRecord, OutputRecord, RollupDiff, RollupError,
+    RollupHeader, RollupKind, RollupParams, RollupState, WithdrawalClaim, MAX_CHALLENGE_WINDOW,
+    MAX_DISPUTE_CLOCK, MAX_ROLLUP_NAME,
 };
 pub use state::{
     blob_hash, committee_hash, rollups_root, select_committee, state_root, Account, L1State,

@@ -1,19 +1,25 @@
 //! The rollup registry and bridge: what the L1 keeps for each rollup, and how it is committed.
 //!
 //! For each registered rollup the L1 keeps its parameters, the funds it escrows, the queue of
-//! deposits, the batches its sequencer posted, the outputs proposed on top of them (each with a
-//! bond) and the withdrawals already paid. The L1 never executes L2 transactions here: it orders
-//! data, holds funds and settles outputs once their challenge window passes.
+//! deposits, the batches its sequencer posted, every output proposed on top of them (each with a
+//! bond), the chain of live outputs (one per batch), the disputes over them and the withdrawals
+//! already paid. The L1 never executes L2 transactions here, except the single step a dispute
+//! narrows down to: it orders data, holds funds and settles outputs once their challenge window
+//! passes and no challenger is left.
 
+use crate::dispute::{Dispute, DisputeError};
 use basalt_l2::{Config, DepositEntry, L2State, Optimistic};
+use basalt_merkle::{Blake3Hasher, MerkleTree, TreeHasher, DEFAULT_DEPTH};
 use basalt_types::codec::{put_bytes, put_list, put_varint};
 use basalt_types::{hash_parts, Amount, Decode, DecodeError, Decoder, Encode, Hash, PublicKey};
-use std::collections::HashSet;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// Longest rollup name.
 pub const MAX_ROLLUP_NAME: usize = 32;
 /// Longest challenge window, in blocks.
 pub const MAX_CHALLENGE_WINDOW: u64 = 1_000_000;
+/// Longest dispute clock, in blocks.
+pub const MAX_DISPUTE_CLOCK: u64 = 1_000_000;
 
 /// How a rollup's outputs settle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -46,6 +52,12 @@ pub struct RollupParams {
     pub proposer_bond: Amount,
     /// Least fee an L2 transfer or withdrawal pays.
     pub min_fee: Amount,
+    /// Blocks each side of a dispute game may spend on its moves in all (a chess clock).
+    pub dispute_clock: u64,
+    /// Bond a challenger, or a defender other than the proposer, locks to join a dispute.
+    pub dispute_bond: Amount,
+    /// Share of a slashed bond paid to the winner of the game, in percent; the rest is burned.
+    pub slash_reward_percent: u8,
 }
 
 impl RollupParams {
@@ -67,7 +79,29 @@ impl RollupParams {
         if self.proposer_bond == 0 {
             return bad("proposer bond must be positive");
         }
+        if self.dispute_clock == 0 || self.dispute_clock > MAX_DISPUTE_CLOCK {
+            return bad("dispute clock must be 1 to 1,000,000 blocks");
+        }
+        if self.dispute_bond == 0 {
+            return bad("dispute bond must be positive");
+        }
+        if self.slash_reward_percent > 100 {
+            return bad("slash reward must be 0 to 100 percent");
+        }
         Ok(())
+    }
+
+    /// Blocks from a proposal until every dispute over it has ended, at the latest: the window,
+    /// one clock for late defenders, then both clocks of a game that starts last.
+    pub fn dispute_horizon(&self) -> u64 {
+        self.challenge_window
+            .saturating_add(self.dispute_clock.saturating_mul(3))
+    }
+
+    /// The part of a slashed bond the winner receives.
+    pub fn slash_reward(&self, bond: Amount) -> Amount {
+        bond / 100 * self.slash_reward_percent as Amount
+            + bond % 100 * self.slash_reward_percent as Amount / 100
     }
 
     /// The L2 rules of the rollup with id `id`.
@@ -89,6 +123,9 @@ impl Encode for RollupParams {
         put_varint(out, self.challenge_window as u128);
         put_varint(out, self.proposer_bond);
         put_varint(out, self.min_fee);
+        put_varint(out, self.dispute_clock as u128);
+        put_varint(out, self.dispute_bond);
+        out.push(self.slash_reward_percent);
     }
 }
 
@@ -112,6 +149,9 @@ impl Decode for RollupParams {
             challenge_window: d.varint_u64()?,
             proposer_bond: d.varint()?,
             min_fee: d.varint()?,
+            dispute_clock: d.varint_u64()?,
+            dispute_bond: d.varint()?,
+            slash_reward_percent: d.u8()?,
         })
     }
 }
@@ -218,6 +258,51 @@ pub enum RollupError {
     /// An amount overflowed 128 bits.
     #[error("amount overflow")]
     Overflow,
+    /// The live output of the batch is not the one named.
+    #[error("the live output of batch {batch} is {live:?}, not {named}")]
+    NotLive {
+        /// The batch.
+        batch: u64,
+        /// Its live output, if it has one.
+        live: Option<Hash>,
+        /// The output the action named.
+        named: Hash,
+    },
+    /// The output has settled: it can no longer be disputed.
+    #[error("the output of batch {0} has settled")]
+    AlreadySettled(u64),
+    /// The output's challenge window (or, for a defender, the window plus one clock) has closed.
+    #[error("joining the dispute over batch {batch} closed at block {until}")]
+    JoinClosed {
+        /// The batch.
+        batch: u64,
+        /// The first block at which joining was refused.
+        until: u64,
+    },
+    /// Nobody has challenged the output, so there is nothing to defend.
+    #[error("the output of batch {0} is not disputed")]
+    NotDisputed(u64),
+    /// The batch's data has passed the L1's retention window.
+    #[error("the data of batch {0} is no longer retained")]
+    DataExpired(u64),
+    /// The batch's data would expire before a dispute over this proposal could end.
+    #[error(
+        "batch {batch} data expires at block {expires}, before a dispute could end at {horizon}"
+    )]
+    TooLate {
+        /// The batch.
+        batch: u64,
+        /// The first block without its data.
+        expires: u64,
+        /// The last block a dispute over a proposal made now could need it.
+        horizon: u64,
+    },
+    /// The one-step witness is malformed or does not match the agreed claim.
+    #[error("one-step proof: {0}")]
+    BadWitness(String),
+    /// A dispute rule refused the action.
+    #[error(transparent)]
+    Dispute(#[from] DisputeError),
 }
 
 /// A deposit waiting in a rollup's queue (and, once consumed, its record).
@@ -384,8 +469,9 @@ pub fn fold(acc: Hash, domain: &str, item: &[u8]) -> Hash {
     hash_parts(domain, &[&acc.0, item])
 }
 
-/// The summary of a rollup that the L1 state root commits to. The lists it counts are committed
-/// by running digests, so a block that appends to them costs the same however long they are.
+/// The summary of a rollup that the L1 state root commits to. Append-only lists are committed by
+/// running digests, so a block that appends to them costs the same however long they are; the
+/// output chain and the disputes, which change in place, by Merkle trees.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RollupHeader {
     /// Registry index; also the L2 `rollup_id` that signatures bind to.
@@ -396,7 +482,7 @@ pub struct RollupHeader {
     pub genesis_output: Hash,
     /// Funds held for the rollup's users.
     pub escrow: Amount,
-    /// Proposer bonds held.
+    /// Proposer and dispute bonds held.
     pub bonds: Amount,
     /// Deposits queued so far.
     pub deposit_count: u64,
@@ -408,12 +494,20 @@ pub struct RollupHeader {
     pub batches_digest: Hash,
     /// The deposit range end of the last batch.
     pub deposits_end: u64,
-    /// Outputs proposed so far (one per batch, in order).
+    /// Outputs ever proposed (live or removed).
+    pub proposal_count: u64,
+    /// Running digest of every proposal.
+    pub proposals_digest: Hash,
+    /// Live outputs: one per batch, in order, each building on the one before.
     pub output_count: u64,
-    /// Running digest of the outputs.
-    pub outputs_digest: Hash,
-    /// Outputs settled so far (always a prefix).
+    /// Merkle root of the live chain: position `k` holds the proposal id of batch `k`'s output.
+    pub chain_root: Hash,
+    /// Outputs settled so far (always a prefix of the chain).
     pub settled: u64,
+    /// Disputes opened so far.
+    pub dispute_count: u64,
+    /// Merkle root of the disputes: position `i` holds the digest of dispute `i`.
+    pub disputes_root: Hash,
     /// Withdrawals paid so far.
     pub claim_count: u64,
     /// Running digest of the paid withdrawal indices.
@@ -425,6 +519,7 @@ impl RollupHeader {
     pub fn new(id: u32, params: RollupParams) -> Self {
         let genesis_output =
             L2State::<Optimistic>::genesis(params.l2_config(id), params.sequencer).output();
+        let empty_root = MerkleTree::<Blake3Hasher>::new(DEFAULT_DEPTH).root();
         RollupHeader {
             id,
             params,
@@ -436,9 +531,13 @@ impl RollupHeader {
             batch_count: 0,
             batches_digest: Hash::ZERO,
             deposits_end: 0,
+            proposal_count: 0,
+            proposals_digest: Hash::ZERO,
             output_count: 0,
-            outputs_digest: Hash::ZERO,
+            chain_root: empty_root,
             settled: 0,
+            dispute_count: 0,
+            disputes_root: empty_root,
             claim_count: 0,
             claims_digest: Hash::ZERO,
         }
@@ -462,9 +561,13 @@ impl Encode for RollupHeader {
         put_varint(out, self.batch_count as u128);
         self.batches_digest.encode_to(out);
         put_varint(out, self.deposits_end as u128);
+        put_varint(out, self.proposal_count as u128);
+        self.proposals_digest.encode_to(out);
         put_varint(out, self.output_count as u128);
-        self.outputs_digest.encode_to(out);
+        self.chain_root.encode_to(out);
         put_varint(out, self.settled as u128);
+        put_varint(out, self.dispute_count as u128);
+        self.disputes_root.encode_to(out);
         put_varint(out, self.claim_count as u128);
         self.claims_digest.encode_to(out);
     }
@@ -483,16 +586,46 @@ impl Decode for RollupHeader {
             batch_count: d.varint_u64()?,
             batches_digest: Hash::decode_from(d)?,
             deposits_end: d.varint_u64()?,
+            proposal_count: d.varint_u64()?,
+            proposals_digest: Hash::decode_from(d)?,
             output_count: d.varint_u64()?,
-            outputs_digest: Hash::decode_from(d)?,
+            chain_root: Hash::decode_from(d)?,
             settled: d.varint_u64()?,
+            dispute_count: d.varint_u64()?,
+            disputes_root: Hash::decode_from(d)?,
             claim_count: d.varint_u64()?,
             claims_digest: Hash::decode_from(d)?,
         })
     }
 }
 
-/// What one block changed in one rollup: its new header and what it appended.
+/// The leaf of the chain tree that holds proposal `id`.
+pub fn chain_leaf(id: u64) -> Hash {
+    Blake3Hasher::leaf(&id.to_le_bytes())
+}
+
+/// A change to the live chain: keep its first `keep` entries, then append `append`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ChainUpdate {
+    /// Entries kept.
+    pub keep: u64,
+    /// Proposal ids appended after them.
+    pub append: Vec<u64>,
+}
+
+impl ChainUpdate {
+    /// Leaf writes this update makes to a chain of `len` entries.
+    pub fn leaves(&self, len: u64, out: &mut BTreeMap<u32, Hash>) {
+        for (i, id) in self.append.iter().enumerate() {
+            out.insert((self.keep + i as u64) as u32, chain_leaf(*id));
+        }
+        for pos in self.keep + self.append.len() as u64..len {
+            out.insert(pos as u32, Blake3Hasher::empty_leaf());
+        }
+    }
+}
+
+/// What one block changed in one rollup: its new header, what it appended and what it rewrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RollupDiff {
     /// The header after the block.
@@ -502,7 +635,11 @@ pub struct RollupDiff {
     /// Batches posted by the block.
     pub batches: Vec<BatchRecord>,
     /// Outputs proposed by the block.
-    pub outputs: Vec<OutputRecord>,
+    pub proposals: Vec<OutputRecord>,
+    /// The block's change to the live chain, if any.
+    pub chain: Option<ChainUpdate>,
+    /// Disputes the block opened or changed, each in its final state, by id.
+    pub disputes: BTreeMap<u64, Dispute>,
     /// Withdrawal indices paid by the block.
     pub claims: Vec<u64>,
 }
@@ -514,14 +651,16 @@ impl RollupDiff {
             header,
             deposits: Vec::new(),
             batches: Vec::new(),
-            outputs: Vec::new(),
+            proposals: Vec::new(),
+            chain: None,
+            disputes: BTreeMap::new(),
             claims: Vec::new(),
         }
     }
 }
 
 /// Everything the L1 keeps for one rollup.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct RollupState {
     /// The committed summary.
     pub header: RollupHeader,
@@ -529,12 +668,43 @@ pub struct RollupState {
     pub deposits: Vec<DepositRecord>,
     /// Posted batches, by index.
     pub batches: Vec<BatchRecord>,
-    /// Proposed outputs, by batch.
-    pub outputs: Vec<OutputRecord>,
+    /// Every proposed output, by proposal id.
+    pub proposals: Vec<OutputRecord>,
+    /// The live chain: the proposal id of each batch's output.
+    pub chain: Vec<u64>,
+    /// Every dispute, by id.
+    pub disputes: Vec<Dispute>,
     /// Withdrawal indices paid, in payment order.
     pub claims: Vec<u64>,
     /// The same indices, for lookup.
     pub claimed: HashSet<u64>,
+    /// Disputes still being played.
+    pub open: BTreeSet<u64>,
+    /// The dispute over each disputed proposal.
+    pub dispute_of: HashMap<u64, u64>,
+    chain_tree: MerkleTree<Blake3Hasher>,
+    dispute_tree: MerkleTree<Blake3Hasher>,
+}
+
+/// Equal when every list is equal (the trees and indexes are derived from them).
+impl PartialEq for RollupState {
+    fn eq(&self, other: &Self) -> bool {
+        self.header == other.header
+            && self.deposits == other.deposits
+            && self.batches == other.batches
+            && self.proposals == other.proposals
+            && self.chain == other.chain
+            && self.disputes == other.disputes
+            && self.claims == other.claims
+    }
+}
+
+impl std::fmt::Debug for RollupState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RollupState")
+            .field("header", &self.header)
+            .finish_non_exhaustive()
+    }
 }
 
 impl RollupState {
@@ -544,10 +714,61 @@ impl RollupState {
             header,
             deposits: Vec::new(),
             batches: Vec::new(),
-            outputs: Vec::new(),
+            proposals: Vec::new(),
+            chain: Vec::new(),
+            disputes: Vec::new(),
             claims: Vec::new(),
             claimed: HashSet::new(),
+            open: BTreeSet::new(),
+            dispute_of: HashMap::new(),
+            chain_tree: MerkleTree::new(DEFAULT_DEPTH),
+            dispute_tree: MerkleTree::new(DEFAULT_DEPTH),
         }
+    }
+
+    /// The live output of `batch`, with its proposal id.
+    pub fn live_output(&self, batch: u64) -> Option<(u64, &OutputRecord)> {
+        let id = *self.chain.get(usize::try_from(batch).ok()?)?;
+        Some((id, &self.proposals[id as usize]))
+    }
+
+    /// The dispute over proposal `id`, if it was disputed.
+    pub fn dispute_over(&self, id: u64) -> Option<&Dispute> {
+        self.dispute_of
+            .get(&id)
+            .map(|d| &self.disputes[*d as usize])
+    }
+
+    /// The bonds the rollup must hold, recomputed from its lists: every unsettled live output's
+    /// bond unless a game slashed it, and every bond still in an open dispute.
+    pub fn bonds_owed(&self) -> Amount {
+        let proposals: Amount = self.chain[self.header.settled as usize..]
+            .iter()
+            .filter(|p| {
+                self.dispute_over(**p)
+                    .is_none_or(|d| d.defenders[0].active())
+            })
+            .map(|p| self.proposals[*p as usize].bond)
+            .sum();
+        let disputes: Amount = self
+            .open
+            .iter()
+            .map(|d| &self.disputes[*d as usize])
+            .flat_map(|d| d.challengers.iter().chain(&d.defenders[1..]))
+            .filter(|p| p.active())
+            .map(|p| p.bond)
+            .sum();
+        proposals + disputes
+    }
+
+    /// Root of the chain tree with `updates` on top.
+    pub fn chain_root_with(&self, updates: &BTreeMap<u32, Hash>) -> Hash {
+        self.chain_tree.root_with(updates)
+    }
+
+    /// Root of the dispute tree with `updates` on top.
+    pub fn disputes_root_with(&self, updates: &BTreeMap<u32, Hash>) -> Hash {
+        self.dispute_tree.root_with(updates)
     }
 
     /// Applies one block's changes.
@@ -555,12 +776,79 @@ impl RollupState {
         self.header = diff.header.clone();
         self.deposits.extend_from_slice(&diff.deposits);
         self.batches.extend_from_slice(&diff.batches);
-        self.outputs.extend_from_slice(&diff.outputs);
+        self.proposals.extend_from_slice(&diff.proposals);
+        if let Some(update) = &diff.chain {
+            self.update_chain(update);
+        }
+        for d in diff.disputes.values() {
+            self.put_dispute(d.clone());
+        }
+        self.chain_tree.commit();
+        self.dispute_tree.commit();
         self.claims.extend_from_slice(&diff.claims);
         self.claimed.extend(diff.claims.iter().copied());
     }
 
-    /// Checks that the lists match the counts and running digests of the header.
+    fn update_chain(&mut self, update: &ChainUpdate) {
+        let mut leaves = BTreeMap::new();
+        update.leaves(self.chain.len() as u64, &mut leaves);
+        for (pos, leaf) in leaves {
+            self.chain_tree.set(pos, leaf);
+        }
+        self.chain.truncate(update.keep as usize);
+        self.chain.extend_from_slice(&update.append);
+    }
+
+    fn put_dispute(&mut self, d: Dispute) {
+        let i = d.id as usize;
+        self.dispute_tree.set(d.id as u32, d.hash());
+        self.dispute_of.insert(d.proposal, d.id);
+        if d.result.is_none() {
+            self.open.insert(d.id);
+        } else {
+            self.open.remove(&d.id);
+        }
+        if i == self.disputes.len() {
+            self.disputes.push(d);
+        } else {
+            self.disputes[i] = d;
+        }
+    }
+
+    /// Rebuilds the indexes and trees from the stored lists (after a restart), then checks them
+    /// against the header.
+    pub fn restore(
+        header: RollupHeader,
+        deposits: Vec<DepositRecord>,
+        batches: Vec<BatchRecord>,
+        proposals: Vec<OutputRecord>,
+        chain: Vec<u64>,
+        disputes: Vec<Dispute>,
+        claims: Vec<u64>,
+    ) -> Result<Self, String> {
+        let mut r = RollupState::new(header);
+        r.deposits = deposits;
+        r.batches = batches;
+        r.proposals = proposals;
+        r.update_chain(&ChainUpdate {
+            keep: 0,
+            append: chain,
+        });
+        for (i, d) in disputes.into_iter().enumerate() {
+            if d.id != i as u64 {
+                return Err(format!("stored dispute at position {i} has id {}", d.id));
+            }
+            r.put_dispute(d);
+        }
+        r.chain_tree.commit();
+        r.dispute_tree.commit();
+        r.claimed = claims.iter().copied().collect();
+        r.claims = claims;
+        r.check()?;
+        Ok(r)
+    }
+
+    /// Checks that the lists match the counts, digests and roots of the header.
     pub fn check(&self) -> Result<(), String> {
         let h = &self.header;
         let digest = |items: Vec<Vec<u8>>, domain: &str| {
@@ -570,9 +858,14 @@ impl RollupState {
         };
         let ok = self.deposits.len() as u64 == h.deposit_count
             && self.batches.len() as u64 == h.batch_count
-            && self.outputs.len() as u64 == h.output_count
+            && self.proposals.len() as u64 == h.proposal_count
+            && self.chain.len() as u64 == h.output_count
+            && self.chain.iter().all(|id| *id < h.proposal_count)
+            && self.disputes.len() as u64 == h.dispute_count
             && self.claims.len() as u64 == h.claim_count
             && self.claimed.len() == self.claims.len()
+            && self.chain_tree.root() == h.chain_root
+            && self.dispute_tree.root() == h.disputes_root
             && digest(
                 self.deposits.iter().map(|d| d.to_bytes()).collect(),
                 DEPOSITS_DOMAIN,
@@ -582,9 +875,9 @@ impl RollupState {
                 BATCHES_DOMAIN,
             ) == h.batches_digest
             && digest(
-                self.outputs.iter().map(|o| o.to_bytes()).collect(),
+                self.proposals.iter().map(|o| o.to_bytes()).collect(),
                 OUTPUTS_DOMAIN,
-            ) == h.outputs_digest
+            ) == h.proposals_digest
             && digest(
                 self.claims
                     .iter()
@@ -607,7 +900,7 @@ impl RollupState {
 pub const DEPOSITS_DOMAIN: &str = "basalt/l1/rollup-deposits";
 /// Domain of the batches' running digest.
 pub const BATCHES_DOMAIN: &str = "basalt/l1/rollup-batches";
-/// Domain of the outputs' running digest.
+/// Domain of the proposals' running digest.
 pub const OUTPUTS_DOMAIN: &str = "basalt/l1/rollup-outputs";
 /// Domain of the claims' running digest.
 pub const CLAIMS_DOMAIN: &str = "basalt/l1/rollup-claims";

@@ -1,8 +1,11 @@
 //! Finalized L1 state, the diff one block makes, and views that stack unfinalized diffs on top.
 
 use crate::block::{Block, Header, Receipt};
+use crate::dispute::Dispute;
 use crate::params::{Genesis, GenesisError, Params};
-use crate::rollup::{OutputRecord, RollupDiff, RollupHeader, RollupState};
+use crate::rollup::{
+    BatchRecord, DepositRecord, OutputRecord, RollupDiff, RollupHeader, RollupState,
+};
 use basalt_merkle::{list_root, Blake3Hasher, MerkleTree, DEFAULT_DEPTH};
 use basalt_types::codec::put_varint;
 use basalt_types::{hash_parts, Amount, Encode, Hash, PublicKey};
@@ -571,30 +574,192 @@ impl<'a> StateView<'a> {
         headers.into_values().collect()
     }
 
-    /// The proposed output for `batch` of rollup `id`, with `extra` changes on top.
+    /// The diffs of rollup `id` in the view, oldest first, then `extra`'s.
+    fn rollup_diffs<'b>(
+        &'b self,
+        extra: &'b BTreeMap<u32, RollupDiff>,
+        id: u32,
+    ) -> impl DoubleEndedIterator<Item = &'b RollupDiff> + 'b {
+        self.pending
+            .iter()
+            .filter_map(move |d| d.rollups.get(&id))
+            .chain(extra.get(&id))
+    }
+
+    /// Item `index` of an append-only rollup list, looked up in the base then in each diff.
+    fn appended<T: Clone>(
+        &self,
+        extra: &BTreeMap<u32, RollupDiff>,
+        id: u32,
+        index: u64,
+        base: impl Fn(&RollupState) -> &[T],
+        diff: impl Fn(&RollupDiff) -> &[T],
+    ) -> Option<T> {
+        let mut start = self.base.rollup(id).map_or(0, |r| base(r).len() as u64);
+        if index < start {
+            return base(self.base.rollup(id)?).get(index as usize).cloned();
+        }
+        for d in self.rollup_diffs(extra, id) {
+            let items = diff(d);
+            let end = start + items.len() as u64;
+            if index < end {
+                return items.get((index - start) as usize).cloned();
+            }
+            start = end;
+        }
+        None
+    }
+
+    /// Deposit `index` of rollup `id`'s queue, with `extra` changes on top.
+    pub fn deposit_with(
+        &self,
+        extra: &BTreeMap<u32, RollupDiff>,
+        id: u32,
+        index: u64,
+    ) -> Option<DepositRecord> {
+        self.appended(extra, id, index, |r| &r.deposits, |d| &d.deposits)
+    }
+
+    /// Batch `batch` of rollup `id`, with `extra` changes on top.
+    pub fn batch_with(
+        &self,
+        extra: &BTreeMap<u32, RollupDiff>,
+        id: u32,
+        batch: u64,
+    ) -> Option<BatchRecord> {
+        self.appended(extra, id, batch, |r| &r.batches, |d| &d.batches)
+    }
+
+    /// Proposal `proposal` of rollup `id`, with `extra` changes on top.
+    pub fn proposal_with(
+        &self,
+        extra: &BTreeMap<u32, RollupDiff>,
+        id: u32,
+        proposal: u64,
+    ) -> Option<OutputRecord> {
+        self.appended(extra, id, proposal, |r| &r.proposals, |d| &d.proposals)
+    }
+
+    /// The proposal id of the live output of `batch`, with `extra` changes on top.
+    pub fn chain_entry_with(
+        &self,
+        extra: &BTreeMap<u32, RollupDiff>,
+        id: u32,
+        batch: u64,
+    ) -> Option<u64> {
+        for d in self.rollup_diffs(extra, id).rev() {
+            if let Some(update) = &d.chain {
+                if batch >= update.keep {
+                    return update.append.get((batch - update.keep) as usize).copied();
+                }
+            }
+        }
+        self.base.rollup(id)?.chain.get(batch as usize).copied()
+    }
+
+    /// The live output of `batch` of rollup `id` with its proposal id, with `extra` changes on top.
     pub fn output_with(
         &self,
         extra: &BTreeMap<u32, RollupDiff>,
         id: u32,
         batch: u64,
-    ) -> Option<OutputRecord> {
-        let mut start = self.base.rollup(id).map_or(0, |r| r.outputs.len() as u64);
-        if batch < start {
-            return self.base.rollup(id)?.outputs.get(batch as usize).copied();
-        }
-        let later = self
-            .pending
-            .iter()
-            .filter_map(|d| d.rollups.get(&id))
-            .chain(extra.get(&id));
-        for d in later {
-            let end = start + d.outputs.len() as u64;
-            if batch < end {
-                return d.outputs.get((batch - start) as usize).copied();
+    ) -> Option<(u64, OutputRecord)> {
+        let proposal = self.chain_entry_with(extra, id, batch)?;
+        Some((proposal, self.proposal_with(extra, id, proposal)?))
+    }
+
+    /// Dispute `dispute` of rollup `id` as of the newest block, with `extra` changes on top.
+    pub fn dispute_with(
+        &self,
+        extra: &BTreeMap<u32, RollupDiff>,
+        id: u32,
+        dispute: u64,
+    ) -> Option<Dispute> {
+        for d in self.rollup_diffs(extra, id).rev() {
+            if let Some(found) = d.disputes.get(&dispute) {
+                return Some(found.clone());
             }
-            start = end;
         }
-        None
+        self.base
+            .rollup(id)?
+            .disputes
+            .get(dispute as usize)
+            .cloned()
+    }
+
+    /// The dispute over proposal `proposal` of rollup `id`, with `extra` changes on top.
+    pub fn dispute_over_with(
+        &self,
+        extra: &BTreeMap<u32, RollupDiff>,
+        id: u32,
+        proposal: u64,
+    ) -> Option<Dispute> {
+        for d in self.rollup_diffs(extra, id).rev() {
+            if let Some(found) = d.disputes.values().find(|x| x.proposal == proposal) {
+                return Some(found.clone());
+            }
+        }
+        self.base.rollup(id)?.dispute_over(proposal).cloned()
+    }
+
+    /// Ids of the disputes of rollup `id` still being played, with `extra` changes on top.
+    pub fn open_disputes_with(&self, extra: &BTreeMap<u32, RollupDiff>, id: u32) -> Vec<u64> {
+        let mut open: BTreeSet<u64> = self
+            .base
+            .rollup(id)
+            .map(|r| r.open.clone())
+            .unwrap_or_default();
+        for d in self.rollup_diffs(extra, id) {
+            for (i, x) in &d.disputes {
+                if x.result.is_none() {
+                    open.insert(*i);
+                } else {
+                    open.remove(i);
+                }
+            }
+        }
+        open.into_iter().collect()
+    }
+
+    /// The chain and dispute roots of rollup `id` with `extra` changes on top. `extra`'s header
+    /// holds the chain length after its changes.
+    pub fn rollup_roots_with(&self, extra: &BTreeMap<u32, RollupDiff>, id: u32) -> (Hash, Hash) {
+        let (mut chain, mut disputes) = (BTreeMap::new(), BTreeMap::new());
+        let base = self.base.rollup(id);
+        let mut len = base.map_or(0, |r| r.chain.len() as u64);
+        for d in self.rollup_diffs(extra, id) {
+            if let Some(update) = &d.chain {
+                update.leaves(len, &mut chain);
+            }
+            len = d.header.output_count;
+            for (i, x) in &d.disputes {
+                disputes.insert(*i as u32, x.hash());
+            }
+        }
+        match base {
+            Some(r) => (r.chain_root_with(&chain), r.disputes_root_with(&disputes)),
+            None => {
+                let empty = MerkleTree::<Blake3Hasher>::new(DEFAULT_DEPTH);
+                (empty.root_with(&chain), empty.root_with(&disputes))
+            }
+        }
+    }
+
+    /// A blob posted at most `retention` blocks before `height`, looked up in `extra` (the block
+    /// being built), the pending diffs and the base. Older blobs are gone for every node alike.
+    pub fn blob_with<'b>(
+        &'b self,
+        extra: &'b [StoredBlob],
+        hash: &Hash,
+        height: u64,
+    ) -> Option<&'b StoredBlob> {
+        let retention = self.base.params.blob_retention_blocks;
+        extra
+            .iter()
+            .chain(self.pending.iter().rev().flat_map(|d| d.blobs.iter()))
+            .find(|b| b.hash == *hash)
+            .or_else(|| self.base.blob(hash))
+            .filter(|b| b.height + retention > height)
     }
 
     /// Whether withdrawal `index` of rollup `id` was paid, with `extra` changes on top.
@@ -603,10 +768,7 @@ impl<'a> StateView<'a> {
             .rollup(id)
             .is_some_and(|r| r.claimed.contains(&index))
             || self
-                .pending
-                .iter()
-                .filter_map(|d| d.rollups.get(&id))
-                .chain(extra.get(&id))
+                .rollup_diffs(extra, id)
                 .any(|d| d.claims.contains(&index))
     }
 

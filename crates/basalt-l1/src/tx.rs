@@ -1,5 +1,6 @@
 //! L1 transactions: encoding, signing and signature verification.
 
+use crate::dispute::{Choice, MAX_WITNESS_BYTES};
 use crate::params::{MAX_BLOB_BYTES, MAX_TX_BYTES};
 use crate::rollup::{RollupParams, WithdrawalClaim};
 use basalt_types::codec::{put_bytes, put_varint};
@@ -80,6 +81,55 @@ pub enum Action {
     },
     /// Pays an L2 withdrawal on L1 against a proof into the withdrawals root of a settled output.
     FinalizeWithdrawal(WithdrawalClaim),
+    /// Disputes the live output of `batch`, locking the rollup's dispute bond: the sender plays a
+    /// game against every defender of it.
+    Challenge {
+        /// Rollup id.
+        rollup: u32,
+        /// The batch whose output is disputed.
+        batch: u64,
+        /// The output disputed (the action fails if the live output is another).
+        output: Hash,
+    },
+    /// Joins the defence of a disputed output, locking the rollup's dispute bond: the sender plays
+    /// a game against every challenger of it.
+    Defend {
+        /// Rollup id.
+        rollup: u32,
+        /// The batch whose output is defended.
+        batch: u64,
+        /// The output defended (the action fails if the live output is another).
+        output: Hash,
+    },
+    /// A bisection move: disputes a segment of the opponent's last claims and posts the mover's
+    /// claims at its midpoint and end.
+    Bisect {
+        /// Rollup id.
+        rollup: u32,
+        /// Dispute id.
+        dispute: u64,
+        /// Game index within the dispute.
+        game: u32,
+        /// The segment disputed.
+        choice: Choice,
+        /// The mover's claim at the segment's midpoint.
+        mid: Hash,
+        /// The mover's claim at the segment's end.
+        end: Hash,
+    },
+    /// The last move of a game: the L1 re-executes the one disputed step against the witness.
+    OneStepProof {
+        /// Rollup id.
+        rollup: u32,
+        /// Dispute id.
+        dispute: u64,
+        /// Game index within the dispute.
+        game: u32,
+        /// The one-step segment disputed.
+        choice: Choice,
+        /// The encoded [`basalt_l2::StepWitness`] of the step against the agreed claim.
+        witness: Vec<u8>,
+    },
 }
 
 impl Action {
@@ -127,6 +177,10 @@ impl Action {
             Action::PostBatch { .. } => POST_BATCH_GAS,
             Action::ProposeOutput { .. } => PROPOSE_OUTPUT_GAS,
             Action::FinalizeWithdrawal(_) => FINALIZE_WITHDRAWAL_GAS,
+            Action::Challenge { .. } => CHALLENGE_GAS,
+            Action::Defend { .. } => DEFEND_GAS,
+            Action::Bisect { .. } => BISECT_GAS,
+            Action::OneStepProof { .. } => ONE_STEP_GAS,
         }
     }
 }
@@ -233,6 +287,55 @@ impl Encode for Action {
                 out.push(8);
                 claim.encode_to(out);
             }
+            Action::Challenge {
+                rollup,
+                batch,
+                output,
+            }
+            | Action::Defend {
+                rollup,
+                batch,
+                output,
+            } => {
+                out.push(if matches!(self, Action::Challenge { .. }) {
+                    9
+                } else {
+                    10
+                });
+                put_varint(out, *rollup as u128);
+                put_varint(out, *batch as u128);
+                output.encode_to(out);
+            }
+            Action::Bisect {
+                rollup,
+                dispute,
+                game,
+                choice,
+                mid,
+                end,
+            } => {
+                out.push(11);
+                put_varint(out, *rollup as u128);
+                put_varint(out, *dispute as u128);
+                put_varint(out, *game as u128);
+                out.push(*choice as u8);
+                mid.encode_to(out);
+                end.encode_to(out);
+            }
+            Action::OneStepProof {
+                rollup,
+                dispute,
+                game,
+                choice,
+                witness,
+            } => {
+                out.push(12);
+                put_varint(out, *rollup as u128);
+                put_varint(out, *dispute as u128);
+                put_varint(out, *game as u128);
+                out.push(*choice as u8);
+                put_bytes(out, witness);
+            }
         }
     }
 }
@@ -301,6 +404,31 @@ impl Decode for Action {
                 output: Hash::decode_from(d)?,
             },
             8 => Action::FinalizeWithdrawal(WithdrawalClaim::decode_from(d)?),
+            9 => Action::Challenge {
+                rollup: varint_u32(d)?,
+                batch: d.varint_u64()?,
+                output: Hash::decode_from(d)?,
+            },
+            10 => Action::Defend {
+                rollup: varint_u32(d)?,
+                batch: d.varint_u64()?,
+                output: Hash::decode_from(d)?,
+            },
+            11 => Action::Bisect {
+                rollup: varint_u32(d)?,
+                dispute: d.varint_u64()?,
+                game: varint_u32(d)?,
+                choice: Choice::from_u8(d.u8()?)?,
+                mid: Hash::decode_from(d)?,
+                end: Hash::decode_from(d)?,
+            },
+            12 => Action::OneStepProof {
+                rollup: varint_u32(d)?,
+                dispute: d.varint_u64()?,
+                game: varint_u32(d)?,
+                choice: Choice::from_u8(d.u8()?)?,
+                witness: d.bytes("witness", MAX_WITNESS_BYTES)?.to_vec(),
+            },
             tag => {
                 return Err(DecodeError::UnknownTag {
                     what: "action",

@@ -24,6 +24,9 @@ fn rollup_params() -> RollupParams {
         challenge_window: WINDOW,
         proposer_bond: BOND,
         min_fee: 1,
+        dispute_clock: 5,
+        dispute_bond: BOND,
+        slash_reward_percent: 50,
     }
 }
 
@@ -62,13 +65,10 @@ fn assert_bridge_invariant(s: &L1State, id: u32) {
         l2.total_balance() + queued + unpaid,
         "bridge invariant broken"
     );
-    let bonds: u128 = r.outputs[r.header.settled as usize..]
-        .iter()
-        .map(|o| o.bond)
-        .sum();
     assert_eq!(
-        r.header.bonds, bonds,
-        "bonds held differ from unsettled outputs"
+        r.header.bonds,
+        r.bonds_owed(),
+        "bonds held differ from unsettled outputs and open disputes"
     );
 }
 
@@ -266,7 +266,7 @@ fn deposit_transfer_withdraw_settle_and_claim_once() {
     let batch1 = vec![withdraw(2, 1, &key(2), 1_000, 1)];
     assert_eq!(n.post(1, id, &batch1, 2), None);
     let l2 = derive(&n.s, id);
-    let prior = n.s.rollup(id).unwrap().outputs[0].output;
+    let prior = n.s.rollup(id).unwrap().live_output(0).unwrap().1.output;
     assert_eq!(n.propose(4, id, 1, prior, l2.output()), None);
     let bonded = balance(&n.s, &key(4));
     n.settle(id, 2);

@@ -4,7 +4,10 @@
 //! and failures are JSON-RPC errors with a message that says what was wrong; nothing changes on error.
 
 use crate::chain::{decode_and_verify, Chain, SubmitError, TxStatus};
-use basalt_l1::{Action, Block, Header, RollupParams, RollupState};
+use basalt_l1::{
+    midpoint, Action, Block, Dispute, DisputeResult, Game, GameEnd, Header, Move, MoveKind, Party,
+    RollupParams, RollupState, Side,
+};
 use basalt_types::{codec::parse_hex, Hash, PublicKey};
 use jsonrpsee::server::{Server, ServerConfig, ServerHandle};
 use jsonrpsee::types::{ErrorObject, ErrorObjectOwned, Params};
@@ -140,6 +143,41 @@ fn block_json(b: &Block) -> Value {
                     "type": "finalizeWithdrawal", "rollup": c.rollup, "batch": c.batch,
                     "index": c.index, "recipient": c.recipient, "amount": c.amount.to_string(),
                 }),
+                Action::Challenge {
+                    rollup,
+                    batch,
+                    output,
+                } => json!({
+                    "type": "challenge", "rollup": rollup, "batch": batch, "output": output,
+                }),
+                Action::Defend {
+                    rollup,
+                    batch,
+                    output,
+                } => json!({
+                    "type": "defend", "rollup": rollup, "batch": batch, "output": output,
+                }),
+                Action::Bisect {
+                    rollup,
+                    dispute,
+                    game,
+                    choice,
+                    mid,
+                    end,
+                } => json!({
+                    "type": "bisect", "rollup": rollup, "dispute": dispute, "game": game,
+                    "choice": choice.name(), "mid": mid, "end": end,
+                }),
+                Action::OneStepProof {
+                    rollup,
+                    dispute,
+                    game,
+                    choice,
+                    witness,
+                } => json!({
+                    "type": "oneStepProof", "rollup": rollup, "dispute": dispute, "game": game,
+                    "choice": choice.name(), "witnessBytes": witness.len(),
+                }),
             };
             json!({
                 "hash": t.hash(),
@@ -162,7 +200,108 @@ fn params_json(p: &RollupParams) -> Value {
         "challengeWindow": p.challenge_window,
         "proposerBond": p.proposer_bond.to_string(),
         "minFee": p.min_fee.to_string(),
+        "disputeClock": p.dispute_clock,
+        "disputeBond": p.dispute_bond.to_string(),
+        "slashRewardPercent": p.slash_reward_percent,
     })
+}
+
+/// Where a proposed output stands: `pending`, `disputed`, `settled` or `removed`.
+fn output_status(r: &RollupState, proposal: u64) -> &'static str {
+    let rec = &r.proposals[proposal as usize];
+    if r.chain.get(rec.batch as usize) != Some(&proposal) {
+        "removed"
+    } else if rec.batch < r.header.settled {
+        "settled"
+    } else if r.dispute_over(proposal).is_some_and(|d| d.result.is_none()) {
+        "disputed"
+    } else {
+        "pending"
+    }
+}
+
+/// A proposed output as JSON, with its status and dispute.
+pub fn output_json(r: &RollupState, proposal: u64) -> Value {
+    let o = &r.proposals[proposal as usize];
+    json!({
+        "proposal": proposal, "batch": o.batch, "prior": o.prior, "output": o.output,
+        "proposer": o.proposer, "bond": o.bond.to_string(), "height": o.height,
+        "settlesAt": o.settles_at(r.header.params.challenge_window),
+        "status": output_status(r, proposal),
+        "settled": output_status(r, proposal) == "settled",
+        "dispute": r.dispute_of.get(&proposal),
+    })
+}
+
+fn party_json(p: &Party) -> Value {
+    json!({"key": p.key, "bond": p.bond.to_string(), "active": p.active(), "lostGame": p.lost})
+}
+
+fn move_json(m: &Move) -> Value {
+    let kind = match m.kind {
+        MoveKind::Bisect { a, b, mid, end } => json!({
+            "type": "bisect", "from": a, "to": b, "midpoint": midpoint(a, b), "mid": mid, "end": end,
+        }),
+        MoveKind::OneStep { step, result } => {
+            json!({"type": "oneStep", "step": step, "result": result})
+        }
+    };
+    json!({"side": m.side.name(), "height": m.height, "choice": m.choice.name(), "move": kind})
+}
+
+fn game_json(d: &Dispute, index: usize, g: &Game) -> Value {
+    let end = match g.end_state {
+        None => Value::Null,
+        Some(GameEnd::Won {
+            winner,
+            reason,
+            height,
+        }) => json!({
+            "winner": winner.name(), "reason": reason.name(), "height": height,
+            "loser": d.party(winner.other(), g.player(winner.other())).key,
+        }),
+        Some(GameEnd::Cancelled { height }) => json!({"cancelled": true, "height": height}),
+    };
+    json!({
+        "index": index,
+        "challenger": d.party(Side::Challenger, g.challenger).key,
+        "defender": d.party(Side::Defender, g.defender).key,
+        "segment": {"from": g.a, "to": g.b, "start": g.start, "mid": g.mid, "end": g.end},
+        "turn": g.ongoing().then(|| g.turn.name()),
+        "turnSince": g.since,
+        "clocks": {"challenger": g.clocks[0], "defender": g.clocks[1]},
+        "moves": g.moves.iter().map(move_json).collect::<Vec<_>>(),
+        "result": end,
+    })
+}
+
+/// A dispute as JSON with every game and move; `full` is false for list summaries.
+pub fn dispute_json(d: &Dispute, full: bool) -> Value {
+    let result = d.result.map(|r| {
+        let (DisputeResult::Removed { height }
+        | DisputeResult::Upheld { height }
+        | DisputeResult::Dropped { height }) = r;
+        json!({"outcome": r.name(), "height": height})
+    });
+    let mut v = json!({
+        "id": d.id, "proposal": d.proposal, "batch": d.batch, "prior": d.prior,
+        "output": d.output, "steps": d.steps, "opened": d.opened,
+        "challengeUntil": d.challenge_until, "defendUntil": d.defend_until, "clock": d.clock,
+        "open": d.result.is_none(), "result": result,
+        "challengers": d.challengers.iter().map(party_json).collect::<Vec<_>>(),
+        "defenders": d.defenders.iter().map(party_json).collect::<Vec<_>>(),
+        "games": d.games.len(),
+        "gamesOngoing": d.games.iter().filter(|g| g.ongoing()).count(),
+    });
+    if full {
+        v["games"] = d
+            .games
+            .iter()
+            .enumerate()
+            .map(|(i, g)| game_json(d, i, g))
+            .collect();
+    }
+    v
 }
 
 fn rollup_json(r: &RollupState, head: u64) -> Value {
@@ -170,7 +309,7 @@ fn rollup_json(r: &RollupState, head: u64) -> Value {
     let last_settled = h
         .settled
         .checked_sub(1)
-        .map(|b| r.outputs[b as usize].output);
+        .map(|b| r.live_output(b).expect("settled outputs are live").1.output);
     json!({
         "id": h.id,
         "params": params_json(&h.params),
@@ -181,7 +320,10 @@ fn rollup_json(r: &RollupState, head: u64) -> Value {
         "batches": h.batch_count,
         "depositsEnd": h.deposits_end,
         "outputs": h.output_count,
+        "proposals": h.proposal_count,
         "settled": h.settled,
+        "disputes": h.dispute_count,
+        "openDisputes": r.open.len(),
         "lastSettledOutput": last_settled,
         "claims": h.claim_count,
         "height": head,
@@ -431,13 +573,50 @@ pub fn module(ctx: RpcContext) -> RpcModule<RpcContext> {
     m.register_method("l1_getRollupOutputs", |params, ctx, _| {
         let chain = crate::chain::lock(&ctx.chain);
         let (r, from, limit) = rollup_range(&params, chain.state())?;
-        let (settled, window) = (r.header.settled, r.header.params.challenge_window);
-        Ok::<_, ErrorObjectOwned>(page(&r.outputs, from, limit, |i, o| {
-            json!({
-                "batch": i, "prior": o.prior, "output": o.output, "proposer": o.proposer,
-                "bond": o.bond.to_string(), "height": o.height,
-                "settlesAt": o.settles_at(window), "settled": i < settled,
-            })
+        Ok::<_, ErrorObjectOwned>(page(&r.chain, from, limit, |_, p| output_json(r, *p)))
+    })
+    .expect("unique method");
+    m.register_method("l1_getOutput", |params, ctx, _| {
+        let (which, proposal): (Value, u64) = params
+            .parse()
+            .map_err(|_| invalid("expected [rollup id or name, proposal id]"))?;
+        let chain = crate::chain::lock(&ctx.chain);
+        let r = find_rollup(&which, chain.state())?;
+        if proposal >= r.header.proposal_count {
+            return Err(err(
+                NOT_FOUND,
+                format!(
+                    "rollup {} has {} proposals; no proposal {proposal}",
+                    r.header.id, r.header.proposal_count
+                ),
+            ));
+        }
+        Ok(output_json(r, proposal))
+    })
+    .expect("unique method");
+    m.register_method("l1_getDispute", |params, ctx, _| {
+        let (which, id): (Value, u64) = params
+            .parse()
+            .map_err(|_| invalid("expected [rollup id or name, dispute id]"))?;
+        let chain = crate::chain::lock(&ctx.chain);
+        let r = find_rollup(&which, chain.state())?;
+        let d = r.disputes.get(id as usize).ok_or_else(|| {
+            err(
+                NOT_FOUND,
+                format!(
+                    "rollup {} has {} disputes; no dispute {id}",
+                    r.header.id, r.header.dispute_count
+                ),
+            )
+        })?;
+        Ok::<_, ErrorObjectOwned>(dispute_json(d, true))
+    })
+    .expect("unique method");
+    m.register_method("l1_listDisputes", |params, ctx, _| {
+        let chain = crate::chain::lock(&ctx.chain);
+        let (r, from, limit) = rollup_range(&params, chain.state())?;
+        Ok::<_, ErrorObjectOwned>(page(&r.disputes, from, limit, |_, d| {
+            dispute_json(d, false)
         }))
     })
     .expect("unique method");

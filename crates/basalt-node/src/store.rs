@@ -2,12 +2,12 @@
 //!
 //! Each finalized block is committed in one write transaction with [`Durability::Immediate`]: the
 //! block's [`StateDiff`] is exactly the write set (accounts, committee, blobs and pruning, rollup
-//! headers and the items appended to their lists, burned fees, the new head, receipts and the
+//! headers, the items appended to their lists, the rewritten output chain and disputes, burned fees, the new head, receipts and the
 //! transaction index). A crash leaves either the previous block's state or
 //! this one's, never a mix; on open, the stored accounts are checked against the head's state root.
 
 use basalt_l1::{
-    Account, BatchRecord, Block, DepositRecord, Header, L1State, OutputRecord, Receipt,
+    Account, BatchRecord, Block, DepositRecord, Dispute, Header, L1State, OutputRecord, Receipt,
     RollupHeader, RollupState, StateDiff, StoredBlob,
 };
 use basalt_types::{Decode, Encode, Hash, PublicKey};
@@ -34,8 +34,12 @@ const ROLLUP_ITEMS: TableDefinition<&[u8; 13], &[u8]> = TableDefinition::new("ro
 enum RollupList {
     Deposits = 0,
     Batches = 1,
-    Outputs = 2,
+    Proposals = 2,
     Claims = 3,
+    /// Position = batch; value = the proposal id of its live output (rewritten on removals).
+    Chain = 4,
+    /// Position = dispute id; value = the dispute's latest state.
+    Disputes = 5,
 }
 
 fn item_key(id: u32, list: RollupList, position: u64) -> [u8; 13] {
@@ -245,39 +249,62 @@ impl Store {
             let (k, v) = item?;
             blobs.push(decode_blob(Hash(*k.value()), v.value())?);
         }
-        let mut rollups = Vec::new();
+        let mut headers = Vec::new();
         for item in r.open_table(ROLLUPS)?.iter()? {
             let (_, v) = item?;
-            rollups.push(RollupState::new(
-                RollupHeader::from_bytes(v.value()).map_err(corrupt)?,
-            ));
+            headers.push(RollupHeader::from_bytes(v.value()).map_err(corrupt)?);
         }
+        #[derive(Default)]
+        struct Lists {
+            deposits: Vec<DepositRecord>,
+            batches: Vec<BatchRecord>,
+            proposals: Vec<OutputRecord>,
+            claims: Vec<u64>,
+            chain: Vec<u64>,
+            disputes: Vec<Dispute>,
+        }
+        let mut lists: Vec<Lists> = headers.iter().map(|_| Lists::default()).collect();
+        let u64_item = |v: &[u8], what: &str| {
+            v.try_into()
+                .map(u64::from_le_bytes)
+                .map_err(|_| StoreError::Corrupt(what.into()))
+        };
         for item in r.open_table(ROLLUP_ITEMS)?.iter()? {
             let (k, v) = item?;
             let (k, v) = (k.value(), v.value());
             let id = u32::from_be_bytes(k[..4].try_into().expect("4 bytes"));
-            let r = rollups
+            let l = lists
                 .get_mut(id as usize)
                 .ok_or_else(|| StoreError::Corrupt(format!("items of unknown rollup {id}")))?;
             // Keys sort by position within each list, so pushing keeps the order.
             match k[4] {
-                0 => r
+                0 => l
                     .deposits
                     .push(DepositRecord::from_bytes(v).map_err(corrupt)?),
-                1 => r.batches.push(BatchRecord::from_bytes(v).map_err(corrupt)?),
-                2 => r
-                    .outputs
+                1 => l.batches.push(BatchRecord::from_bytes(v).map_err(corrupt)?),
+                2 => l
+                    .proposals
                     .push(OutputRecord::from_bytes(v).map_err(corrupt)?),
-                3 => {
-                    let index = u64::from_le_bytes(
-                        v.try_into()
-                            .map_err(|_| StoreError::Corrupt("claim".into()))?,
-                    );
-                    r.claims.push(index);
-                    r.claimed.insert(index);
-                }
+                3 => l.claims.push(u64_item(v, "claim")?),
+                4 => l.chain.push(u64_item(v, "chain entry")?),
+                5 => l.disputes.push(Dispute::from_bytes(v).map_err(corrupt)?),
                 list => return Err(StoreError::Corrupt(format!("rollup list {list}"))),
             }
+        }
+        let mut rollups = Vec::with_capacity(headers.len());
+        for (h, l) in headers.into_iter().zip(lists) {
+            rollups.push(
+                RollupState::restore(
+                    h,
+                    l.deposits,
+                    l.batches,
+                    l.proposals,
+                    l.chain,
+                    l.disputes,
+                    l.claims,
+                )
+                .map_err(StoreError::Corrupt)?,
+            );
         }
         L1State::restore(
             genesis_state.chain_id(),
@@ -346,7 +373,7 @@ impl Store {
             for (id, d) in &diff.rollups {
                 let h = &d.header;
                 rollups.insert(*id, h.to_bytes().as_slice())?;
-                let lists: [(RollupList, u64, Vec<Vec<u8>>); 4] = [
+                let lists: [(RollupList, u64, Vec<Vec<u8>>); 3] = [
                     (
                         RollupList::Deposits,
                         h.deposit_count,
@@ -356,11 +383,6 @@ impl Store {
                         RollupList::Batches,
                         h.batch_count,
                         d.batches.iter().map(|x| x.to_bytes()).collect(),
-                    ),
-                    (
-                        RollupList::Outputs,
-                        h.output_count,
-                        d.outputs.iter().map(|x| x.to_bytes()).collect(),
                     ),
                     (
                         RollupList::Claims,
@@ -373,6 +395,24 @@ impl Store {
                     for (i, bytes) in new.iter().enumerate() {
                         items.insert(&item_key(*id, list, first + i as u64), bytes.as_slice())?;
                     }
+                }
+                let first = h.proposal_count - d.proposals.len() as u64;
+                for (i, p) in d.proposals.iter().enumerate() {
+                    let key = item_key(*id, RollupList::Proposals, first + i as u64);
+                    items.insert(&key, p.to_bytes().as_slice())?;
+                }
+                if let Some(update) = &d.chain {
+                    let from = item_key(*id, RollupList::Chain, update.keep);
+                    let to = item_key(*id, RollupList::Chain, u64::MAX);
+                    items.retain_in::<&[u8; 13], _>(&from..=&to, |_, _| false)?;
+                    for (i, p) in update.append.iter().enumerate() {
+                        let key = item_key(*id, RollupList::Chain, update.keep + i as u64);
+                        items.insert(&key, p.to_le_bytes().as_slice())?;
+                    }
+                }
+                for (i, x) in &d.disputes {
+                    let key = item_key(*id, RollupList::Disputes, *i);
+                    items.insert(&key, x.to_bytes().as_slice())?;
                 }
             }
             let height = diff.header.height;

@@ -119,6 +119,9 @@ fn rollup_state_survives_a_restart_and_doomed_rollup_actions_are_refused_at_subm
         challenge_window: 5,
         proposer_bond: ONE_TOKEN,
         min_fee: 1,
+        dispute_clock: 10,
+        dispute_bond: 1,
+        slash_reward_percent: 50,
     };
     let batch = |from: u64, nonce: u64| {
         let data = basalt_l2::encode_batch::<basalt_l2::Optimistic>(&[basalt_l2::L2Tx::Deposit {
@@ -171,11 +174,7 @@ fn rollup_state_survives_a_restart_and_doomed_rollup_actions_are_refused_at_subm
     assert_eq!(after, &before);
     assert_eq!(after.header.escrow, 5 * ONE_TOKEN);
     assert_eq!(
-        (
-            after.deposits.len(),
-            after.batches.len(),
-            after.outputs.len()
-        ),
+        (after.deposits.len(), after.batches.len(), after.chain.len()),
         (1, 1, 1)
     );
     assert!(c.state().blob(&after.batches[0].data_hash).is_some());

@@ -379,6 +379,9 @@ async fn rollup_registry_reads_and_refuses_doomed_rollup_actions_with_their_reas
         challenge_window: 5,
         proposer_bond: ONE_TOKEN,
         min_fee: 1,
+        dispute_clock: 10,
+        dispute_bond: 1,
+        slash_reward_percent: 50,
     };
     let r = call(
         &n,

@@ -202,6 +202,9 @@ async fn register(l1: &L1) {
                 challenge_window: WINDOW,
                 proposer_bond: ONE_TOKEN,
                 min_fee: FEE,
+                dispute_clock: 20,
+                dispute_bond: ONE_TOKEN,
+                slash_reward_percent: 50,
             },
         },
     )

@@ -103,6 +103,9 @@ fn params() -> RollupParams {
         challenge_window: WINDOW,
         proposer_bond: 1_000,
         min_fee: 2,
+        dispute_clock: 10,
+        dispute_bond: 1_000,
+        slash_reward_percent: 50,
     }
 }
 
@@ -232,7 +235,7 @@ fn deposit_transfer_withdraw_settle_claim_with_a_verifier_from_l1_alone() {
     // A verifier started from L1 alone reaches the sequencer's output and agrees with the proposal.
     let verifier = derive(&l1.s);
     assert_eq!(verifier.output(0), Some(seq.state().output()));
-    let proposed = l1.s.rollup(0).unwrap().outputs[0].output;
+    let proposed = l1.s.rollup(0).unwrap().live_output(0).unwrap().1.output;
     assert_eq!(verifier.check(0, proposed), Verdict::Match);
     assert_eq!(
         verifier.check(0, Hash([1; 32])),

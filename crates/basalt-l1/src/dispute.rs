@@ -1,0 +1,1212 @@
+//! The dispute game over one proposed output: pairwise bisection games with chess clocks.
+//!
+//! Anyone bonded may challenge an unsettled output, and anyone bonded may defend it (its proposer
+//! always does). Every challenger plays its own game against every defender, so no party can lose
+//! a game on another's behalf. A game bisects the trace of the disputed batch: position `i` of the
+//! trace is the output after the batch's first `i` transactions, position 0 is the agreed prior
+//! output and the last position is the disputed output.
+//!
+//! A move picks a segment of the opponent's last claims whose start the mover agrees with and whose
+//! end it disputes, then either posts its own claims for the midpoint and end of that segment
+//! (a bisection, when the segment spans two or more steps) or, once it spans one step, a one-step
+//! proof that the L1 checks by re-executing that transaction. So each move halves the disputed
+//! segment, and a game over `n` steps ends after at most `ceil(log2 n) + 1` moves. A party that
+//! lets its chess clock run out loses.
+//!
+//! A party that loses a game is out: its bond is slashed (part to the winner, the rest burned) and
+//! its other games are cancelled. Once joining has closed and every game has ended, the output is
+//! removed if a challenger is still in, and upheld otherwise. An honest party, online and bonded,
+//! never loses a game, so it wins the dispute whatever the number of dishonest parties on either
+//! side. This module is the pure game; [`crate::BlockBuilder`] moves bonds and runs one-step proofs.
+
+use basalt_types::codec::{put_list, put_varint};
+use basalt_types::{hash_parts, Amount, Decode, DecodeError, Decoder, Encode, Hash, PublicKey};
+
+/// Most parties per side of one dispute (each posts a bond).
+pub const MAX_PARTIES: usize = 1024;
+/// Most moves one game can take: one per halving of at most 2^16 steps, then the one-step proof.
+pub const MAX_GAME_MOVES: usize = 18;
+/// Largest encoded one-step witness a transaction may carry.
+pub const MAX_WITNESS_BYTES: usize = 16 * 1024;
+
+/// A side of a game.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Side {
+    /// Says the output is wrong.
+    Challenger = 0,
+    /// Says the output is right.
+    Defender = 1,
+}
+
+impl Side {
+    /// The opponent.
+    pub fn other(self) -> Side {
+        match self {
+            Side::Challenger => Side::Defender,
+            Side::Defender => Side::Challenger,
+        }
+    }
+
+    /// Lowercase name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Side::Challenger => "challenger",
+            Side::Defender => "defender",
+        }
+    }
+
+    fn from_u8(tag: u8) -> Result<Side, DecodeError> {
+        match tag {
+            0 => Ok(Side::Challenger),
+            1 => Ok(Side::Defender),
+            tag => Err(DecodeError::UnknownTag {
+                what: "side",
+                tag: tag as u64,
+            }),
+        }
+    }
+}
+
+/// Which segment of the opponent's last claims a move disputes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Choice {
+    /// The whole segment: the opponent claimed only its end (the opening move of a game).
+    Whole = 0,
+    /// From the segment start to the opponent's midpoint claim, which the mover disputes.
+    Left = 1,
+    /// From the opponent's midpoint claim, which the mover agrees with, to the end it disputes.
+    Right = 2,
+}
+
+impl Choice {
+    /// Lowercase name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Choice::Whole => "whole",
+            Choice::Left => "left",
+            Choice::Right => "right",
+        }
+    }
+
+    /// Parses a lowercase name.
+    pub fn parse(s: &str) -> Option<Choice> {
+        match s {
+            "whole" => Some(Choice::Whole),
+            "left" => Some(Choice::Left),
+            "right" => Some(Choice::Right),
+            _ => None,
+        }
+    }
+
+    /// Decodes the one-byte tag.
+    pub fn from_u8(tag: u8) -> Result<Choice, DecodeError> {
+        match tag {
+            0 => Ok(Choice::Whole),
+            1 => Ok(Choice::Left),
+            2 => Ok(Choice::Right),
+            tag => Err(DecodeError::UnknownTag {
+                what: "segment choice",
+                tag: tag as u64,
+            }),
+        }
+    }
+}
+
+/// A bonded participant of a dispute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Party {
+    /// Its account.
+    pub key: PublicKey,
+    /// The bond it locked.
+    pub bond: Amount,
+    /// The game it lost, if it lost one (its bond was then slashed).
+    pub lost: Option<u32>,
+}
+
+impl Party {
+    /// Still in the dispute.
+    pub fn active(&self) -> bool {
+        self.lost.is_none()
+    }
+}
+
+/// One move of a game.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Move {
+    /// Who moved.
+    pub side: Side,
+    /// L1 block that included it.
+    pub height: u64,
+    /// The segment of the opponent's claims it disputed.
+    pub choice: Choice,
+    /// What it posted.
+    pub kind: MoveKind,
+}
+
+/// What a move posted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MoveKind {
+    /// Claims at the midpoint and end of the segment `a..b` it disputed.
+    Bisect {
+        /// Segment start (agreed).
+        a: u64,
+        /// Segment end (disputed).
+        b: u64,
+        /// The mover's claim at `a + (b - a) / 2`.
+        mid: Hash,
+        /// The mover's claim at `b`.
+        end: Hash,
+    },
+    /// A one-step proof of step `step`: the L1 re-executed it and got `result`.
+    OneStep {
+        /// The trace position re-executed from (the transaction index in the batch).
+        step: u64,
+        /// The output after it, as the L1 computed it.
+        result: Hash,
+    },
+}
+
+/// How a game ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GameEnd {
+    /// One side won.
+    Won {
+        /// The winner.
+        winner: Side,
+        /// Why.
+        reason: WinReason,
+        /// L1 block of the decision.
+        height: u64,
+    },
+    /// A party of it lost another game (or the dispute was dropped) first.
+    Cancelled {
+        /// L1 block of the cancellation.
+        height: u64,
+    },
+}
+
+/// Why a game was won.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WinReason {
+    /// The loser's clock ran out.
+    Timeout,
+    /// The one-step proof showed the loser's claim wrong (or the loser's own proof confirmed the
+    /// winner's claim).
+    OneStep,
+    /// The batch has no transactions: its output must equal the prior output, and the L1 checked.
+    NoSteps,
+}
+
+impl WinReason {
+    /// Lowercase name.
+    pub fn name(self) -> &'static str {
+        match self {
+            WinReason::Timeout => "timeout",
+            WinReason::OneStep => "one-step",
+            WinReason::NoSteps => "no-steps",
+        }
+    }
+}
+
+/// One challenger against one defender.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Game {
+    /// Index of the challenger in [`Dispute::challengers`].
+    pub challenger: u32,
+    /// Index of the defender in [`Dispute::defenders`].
+    pub defender: u32,
+    /// Start of the last mover's segment (both agree on the trace up to here).
+    pub a: u64,
+    /// End of the last mover's segment.
+    pub b: u64,
+    /// The agreed claim at `a`.
+    pub start: Hash,
+    /// The last mover's claim at `a + (b - a) / 2`, if it posted one.
+    pub mid: Option<Hash>,
+    /// The last mover's claim at `b`.
+    pub end: Hash,
+    /// Who moves next.
+    pub turn: Side,
+    /// Blocks left on each side's clock, by [`Side`].
+    pub clocks: [u64; 2],
+    /// L1 block at which the current turn began.
+    pub since: u64,
+    /// Every move so far.
+    pub moves: Vec<Move>,
+    /// How it ended, once it has.
+    pub end_state: Option<GameEnd>,
+}
+
+/// The segment a move disputes: `a..b`, the agreed claim at `a`, and the opponent's claim at `b`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Segment {
+    /// Start position.
+    pub a: u64,
+    /// End position.
+    pub b: u64,
+    /// Agreed claim at `a`.
+    pub start: Hash,
+    /// The opponent's claim at `b`, which the mover disputes.
+    pub opponent: Hash,
+}
+
+/// The midpoint of a segment of at least two steps.
+pub fn midpoint(a: u64, b: u64) -> u64 {
+    a + (b - a) / 2
+}
+
+impl Game {
+    /// The party index of `side` in this game.
+    pub fn player(&self, side: Side) -> u32 {
+        match side {
+            Side::Challenger => self.challenger,
+            Side::Defender => self.defender,
+        }
+    }
+
+    /// Whether it is still being played.
+    pub fn ongoing(&self) -> bool {
+        self.end_state.is_none()
+    }
+
+    /// The segment `choice` selects from the last mover's claims.
+    pub fn segment(&self, choice: Choice) -> Result<Segment, DisputeError> {
+        match (choice, self.mid) {
+            (Choice::Whole, None) => Ok(Segment {
+                a: self.a,
+                b: self.b,
+                start: self.start,
+                opponent: self.end,
+            }),
+            (Choice::Left, Some(mid)) => Ok(Segment {
+                a: self.a,
+                b: midpoint(self.a, self.b),
+                start: self.start,
+                opponent: mid,
+            }),
+            (Choice::Right, Some(mid)) => Ok(Segment {
+                a: midpoint(self.a, self.b),
+                b: self.b,
+                start: mid,
+                opponent: self.end,
+            }),
+            (Choice::Whole, Some(_)) => Err(DisputeError::BadChoice(
+                "the opponent posted a midpoint: choose left or right",
+            )),
+            (_, None) => Err(DisputeError::BadChoice(
+                "the opponent posted no midpoint: the only choice is whole",
+            )),
+        }
+    }
+}
+
+/// How a dispute ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DisputeResult {
+    /// A challenger won against every defender: the output and every output built on it are gone.
+    Removed {
+        /// L1 block of the decision.
+        height: u64,
+    },
+    /// Every challenger lost: the output stands and settles when its window has passed.
+    Upheld {
+        /// L1 block of the decision.
+        height: u64,
+    },
+    /// An earlier output was removed, taking this one with it; every bond still in was returned.
+    Dropped {
+        /// L1 block of the decision.
+        height: u64,
+    },
+}
+
+impl DisputeResult {
+    /// Lowercase name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            DisputeResult::Removed { .. } => "removed",
+            DisputeResult::Upheld { .. } => "upheld",
+            DisputeResult::Dropped { .. } => "dropped",
+        }
+    }
+}
+
+/// Every game over one proposed output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dispute {
+    /// Its id within the rollup (dispute ids count from 0).
+    pub id: u64,
+    /// The disputed proposal (its index among all proposals of the rollup).
+    pub proposal: u64,
+    /// The batch that output follows.
+    pub batch: u64,
+    /// The output it builds on: trace position 0, agreed by everyone.
+    pub prior: Hash,
+    /// The disputed output.
+    pub output: Hash,
+    /// Transactions in the batch: the last trace position.
+    pub steps: u64,
+    /// L1 block of the first challenge.
+    pub opened: u64,
+    /// Challengers may join before this block (the output's challenge window).
+    pub challenge_until: u64,
+    /// Defenders may join before this block (one clock after the window).
+    pub defend_until: u64,
+    /// Each side's clock in every game, in blocks.
+    pub clock: u64,
+    /// Challengers, in joining order.
+    pub challengers: Vec<Party>,
+    /// Defenders, in joining order; the proposer is first.
+    pub defenders: Vec<Party>,
+    /// Every game, in creation order.
+    pub games: Vec<Game>,
+    /// How it ended, once it has.
+    pub result: Option<DisputeResult>,
+}
+
+/// A slashed bond: what the executor moves when a party loses a game.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slash {
+    /// The loser's account.
+    pub loser: PublicKey,
+    /// The loser's bond.
+    pub bond: Amount,
+    /// The winner's account, which receives its share.
+    pub winner: PublicKey,
+}
+
+/// Why a dispute action was refused. The transaction still pays its fee; nothing else changes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DisputeError {
+    /// No dispute has this id.
+    #[error("no dispute {0}")]
+    UnknownDispute(u64),
+    /// The dispute has ended.
+    #[error("dispute {0} has ended")]
+    Ended(u64),
+    /// No game has this index.
+    #[error("dispute has no game {0}")]
+    UnknownGame(u32),
+    /// The game has ended.
+    #[error("game {0} has ended")]
+    GameEnded(u32),
+    /// The sender is not the party whose turn it is.
+    #[error("it is the {turn}'s turn ({key}), not the sender's")]
+    NotYourTurn {
+        /// Whose turn.
+        turn: &'static str,
+        /// Its account.
+        key: PublicKey,
+    },
+    /// The choice does not fit the opponent's last claims.
+    #[error("{0}")]
+    BadChoice(&'static str),
+    /// A bisection needs a segment of at least two steps.
+    #[error("segment {a}..{b} is one step: send a one-step proof")]
+    NeedsOneStep {
+        /// Start.
+        a: u64,
+        /// End.
+        b: u64,
+    },
+    /// A one-step proof needs a segment of exactly one step.
+    #[error("segment {a}..{b} spans several steps: bisect it")]
+    NeedsBisect {
+        /// Start.
+        a: u64,
+        /// End.
+        b: u64,
+    },
+    /// The mover's end claim equals the claim it says it disputes.
+    #[error("the end claim equals the opponent's claim it disputes")]
+    NoDisagreement,
+    /// The sender is already a party to this dispute.
+    #[error("{0} is already a party to this dispute")]
+    AlreadyParty(PublicKey),
+    /// A side is full.
+    #[error("the {0} side of this dispute is full")]
+    SideFull(&'static str),
+}
+
+impl Dispute {
+    /// A dispute opened against `proposal` with its proposer as the first defender.
+    #[allow(clippy::too_many_arguments)]
+    pub fn open(
+        id: u64,
+        proposal: u64,
+        record: &crate::OutputRecord,
+        steps: u64,
+        height: u64,
+        challenge_window: u64,
+        clock: u64,
+    ) -> Dispute {
+        let challenge_until = record.settles_at(challenge_window);
+        Dispute {
+            id,
+            proposal,
+            batch: record.batch,
+            prior: record.prior,
+            output: record.output,
+            steps,
+            opened: height,
+            challenge_until,
+            defend_until: challenge_until.saturating_add(clock),
+            clock,
+            challengers: Vec::new(),
+            defenders: vec![Party {
+                key: record.proposer,
+                bond: record.bond,
+                lost: None,
+            }],
+            games: Vec::new(),
+            result: None,
+        }
+    }
+
+    /// Whether `key` is a party on either side.
+    pub fn is_party(&self, key: &PublicKey) -> bool {
+        self.challengers
+            .iter()
+            .chain(&self.defenders)
+            .any(|p| p.key == *key)
+    }
+
+    /// The party of `side` at `index`.
+    pub fn party(&self, side: Side, index: u32) -> &Party {
+        match side {
+            Side::Challenger => &self.challengers[index as usize],
+            Side::Defender => &self.defenders[index as usize],
+        }
+    }
+
+    fn party_mut(&mut self, side: Side, index: u32) -> &mut Party {
+        match side {
+            Side::Challenger => &mut self.challengers[index as usize],
+            Side::Defender => &mut self.defenders[index as usize],
+        }
+    }
+
+    /// Whether any game is still being played.
+    pub fn ongoing(&self) -> bool {
+        self.games.iter().any(Game::ongoing)
+    }
+
+    /// Adds a bonded party on `side` and starts its game against every active opponent. Returns
+    /// the bonds slashed at once (a batch without transactions is decided as each game starts).
+    pub fn join(
+        &mut self,
+        side: Side,
+        key: PublicKey,
+        bond: Amount,
+        height: u64,
+    ) -> Result<Vec<Slash>, DisputeError> {
+        if self.is_party(&key) {
+            return Err(DisputeError::AlreadyParty(key));
+        }
+        let list = match side {
+            Side::Challenger => &mut self.challengers,
+            Side::Defender => &mut self.defenders,
+        };
+        if list.len() >= MAX_PARTIES {
+            return Err(DisputeError::SideFull(side.name()));
+        }
+        list.push(Party {
+            key,
+            bond,
+            lost: None,
+        });
+        let me = (list.len() - 1) as u32;
+        let opponents: Vec<u32> = match side {
+            Side::Challenger => &self.defenders,
+            Side::Defender => &self.challengers,
+        }
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.active())
+        .map(|(i, _)| i as u32)
+        .collect();
+        let mut slashes = Vec::new();
+        for opponent in opponents {
+            // A game may end a party at once; it then starts no further games.
+            if !self.party(side, me).active() {
+                break;
+            }
+            let (challenger, defender) = match side {
+                Side::Challenger => (me, opponent),
+                Side::Defender => (opponent, me),
+            };
+            slashes.extend(self.start_game(challenger, defender, height));
+        }
+        Ok(slashes)
+    }
+
+    fn start_game(&mut self, challenger: u32, defender: u32, height: u64) -> Option<Slash> {
+        self.games.push(Game {
+            challenger,
+            defender,
+            a: 0,
+            b: self.steps,
+            start: self.prior,
+            mid: None,
+            end: self.output,
+            turn: Side::Challenger,
+            clocks: [self.clock; 2],
+            since: height,
+            moves: Vec::new(),
+            end_state: None,
+        });
+        if self.steps > 0 {
+            return None;
+        }
+        // No transactions: the trace is the prior output alone.
+        let winner = if self.output == self.prior {
+            Side::Defender
+        } else {
+            Side::Challenger
+        };
+        let index = (self.games.len() - 1) as u32;
+        Some(self.end_game(index, winner, WinReason::NoSteps, height))
+    }
+
+    /// Checks that `sender` may move in game `index` now; returns the game.
+    pub fn mover(&self, index: u32, sender: &PublicKey) -> Result<&Game, DisputeError> {
+        if self.result.is_some() {
+            return Err(DisputeError::Ended(self.id));
+        }
+        let g = self
+            .games
+            .get(index as usize)
+            .ok_or(DisputeError::UnknownGame(index))?;
+        if !g.ongoing() {
+            return Err(DisputeError::GameEnded(index));
+        }
+        let key = self.party(g.turn, g.player(g.turn)).key;
+        if key != *sender {
+            return Err(DisputeError::NotYourTurn {
+                turn: g.turn.name(),
+                key,
+            });
+        }
+        Ok(g)
+    }
+
+    /// A bisection move in game `index` by the party whose turn it is (checked by [`Dispute::mover`]).
+    pub fn bisect(
+        &mut self,
+        index: u32,
+        choice: Choice,
+        mid: Hash,
+        end: Hash,
+        height: u64,
+    ) -> Result<(), DisputeError> {
+        let g = &self.games[index as usize];
+        let seg = g.segment(choice)?;
+        if seg.b - seg.a < 2 {
+            return Err(DisputeError::NeedsOneStep { a: seg.a, b: seg.b });
+        }
+        if end == seg.opponent {
+            return Err(DisputeError::NoDisagreement);
+        }
+        let g = &mut self.games[index as usize];
+        let side = g.turn;
+        // A move after the clock ran out cannot happen: timeouts end the game first.
+        g.clocks[side as usize] = g.clocks[side as usize].saturating_sub(height - g.since);
+        g.moves.push(Move {
+            side,
+            height,
+            choice,
+            kind: MoveKind::Bisect {
+                a: seg.a,
+                b: seg.b,
+                mid,
+                end,
+            },
+        });
+        g.a = seg.a;
+        g.b = seg.b;
+        g.start = seg.start;
+        g.mid = Some(mid);
+        g.end = end;
+        g.turn = side.other();
+        g.since = height;
+        Ok(())
+    }
+
+    /// The segment a one-step proof in game `index` with `choice` must re-execute.
+    pub fn one_step_segment(&self, index: u32, choice: Choice) -> Result<Segment, DisputeError> {
+        let seg = self.games[index as usize].segment(choice)?;
+        if seg.b - seg.a != 1 {
+            return Err(DisputeError::NeedsBisect { a: seg.a, b: seg.b });
+        }
+        Ok(seg)
+    }
+
+    /// Records a one-step proof whose re-execution gave `result`, and ends the game: the mover wins
+    /// if `result` differs from the opponent's claim, and loses otherwise.
+    pub fn one_step(
+        &mut self,
+        index: u32,
+        choice: Choice,
+        result: Hash,
+        height: u64,
+    ) -> Result<Slash, DisputeError> {
+        let seg = self.one_step_segment(index, choice)?;
+        let g = &mut self.games[index as usize];
+        let side = g.turn;
+        // A move after the clock ran out cannot happen: timeouts end the game first.
+        g.clocks[side as usize] = g.clocks[side as usize].saturating_sub(height - g.since);
+        g.moves.push(Move {
+            side,
+            height,
+            choice,
+            kind: MoveKind::OneStep {
+                step: seg.a,
+                result,
+            },
+        });
+        let winner = if result != seg.opponent {
+            side
+        } else {
+            side.other()
+        };
+        Ok(self.end_game(index, winner, WinReason::OneStep, height))
+    }
+
+    /// Ends game `index` with `winner`: the loser is out, its bond slashed, its other games cancelled.
+    fn end_game(&mut self, index: u32, winner: Side, reason: WinReason, height: u64) -> Slash {
+        let g = &mut self.games[index as usize];
+        g.end_state = Some(GameEnd::Won {
+            winner,
+            reason,
+            height,
+        });
+        let (loser_side, loser) = (winner.other(), g.player(winner.other()));
+        let winner_index = g.player(winner);
+        let winner_key = self.party(winner, winner_index).key;
+        let party = self.party_mut(loser_side, loser);
+        party.lost = Some(index);
+        let slash = Slash {
+            loser: party.key,
+            bond: party.bond,
+            winner: winner_key,
+        };
+        for other in self.games.iter_mut().filter(|o| o.ongoing()) {
+            let plays = match loser_side {
+                Side::Challenger => other.challenger == loser,
+                Side::Defender => other.defender == loser,
+            };
+            if plays {
+                other.end_state = Some(GameEnd::Cancelled { height });
+            }
+        }
+        slash
+    }
+
+    /// Ends every game whose mover's clock has run out by `height`; returns the slashes.
+    pub fn timeouts(&mut self, height: u64) -> Vec<Slash> {
+        let mut slashes = Vec::new();
+        for index in 0..self.games.len() as u32 {
+            let g = &self.games[index as usize];
+            // A game cancelled by an earlier timeout in this loop is skipped here.
+            if g.ongoing() && height - g.since >= g.clocks[g.turn as usize] {
+                let winner = g.turn.other();
+                slashes.push(self.end_game(index, winner, WinReason::Timeout, height));
+            }
+        }
+        slashes
+    }
+
+    /// The result the dispute reaches at `height`, if joining has closed and every game has ended.
+    pub fn decide(&self, height: u64) -> Option<DisputeResult> {
+        if self.result.is_some() || height < self.defend_until || self.ongoing() {
+            return None;
+        }
+        if self.challengers.iter().any(Party::active) {
+            Some(DisputeResult::Removed { height })
+        } else {
+            Some(DisputeResult::Upheld { height })
+        }
+    }
+
+    /// Cancels every ongoing game; used when the dispute is dropped.
+    pub fn cancel_games(&mut self, height: u64) {
+        for g in self.games.iter_mut().filter(|g| g.ongoing()) {
+            g.end_state = Some(GameEnd::Cancelled { height });
+        }
+    }
+
+    /// Its digest, as the rollup's dispute tree commits to it.
+    pub fn hash(&self) -> Hash {
+        hash_parts("basalt/l1/dispute", &[&self.to_bytes()])
+    }
+}
+
+impl Encode for Party {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        self.key.encode_to(out);
+        put_varint(out, self.bond);
+        match self.lost {
+            None => out.push(0),
+            Some(g) => {
+                out.push(1);
+                put_varint(out, g as u128);
+            }
+        }
+    }
+}
+
+impl Decode for Party {
+    fn decode_from(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        Ok(Party {
+            key: PublicKey::decode_from(d)?,
+            bond: d.varint()?,
+            lost: match d.u8()? {
+                0 => None,
+                1 => Some(varint_u32(d)?),
+                tag => {
+                    return Err(DecodeError::UnknownTag {
+                        what: "party status",
+                        tag: tag as u64,
+                    })
+                }
+            },
+        })
+    }
+}
+
+fn varint_u32(d: &mut Decoder<'_>) -> Result<u32, DecodeError> {
+    u32::try_from(d.varint_u64()?).map_err(|_| DecodeError::BadVarint)
+}
+
+impl Encode for Move {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        out.push(self.side as u8);
+        put_varint(out, self.height as u128);
+        out.push(self.choice as u8);
+        match self.kind {
+            MoveKind::Bisect { a, b, mid, end } => {
+                out.push(0);
+                put_varint(out, a as u128);
+                put_varint(out, b as u128);
+                mid.encode_to(out);
+                end.encode_to(out);
+            }
+            MoveKind::OneStep { step, result } => {
+                out.push(1);
+                put_varint(out, step as u128);
+                result.encode_to(out);
+            }
+        }
+    }
+}
+
+impl Decode for Move {
+    fn decode_from(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        let side = Side::from_u8(d.u8()?)?;
+        let height = d.varint_u64()?;
+        let choice = Choice::from_u8(d.u8()?)?;
+        let kind = match d.u8()? {
+            0 => MoveKind::Bisect {
+                a: d.varint_u64()?,
+                b: d.varint_u64()?,
+                mid: Hash::decode_from(d)?,
+                end: Hash::decode_from(d)?,
+            },
+            1 => MoveKind::OneStep {
+                step: d.varint_u64()?,
+                result: Hash::decode_from(d)?,
+            },
+            tag => {
+                return Err(DecodeError::UnknownTag {
+                    what: "move",
+                    tag: tag as u64,
+                })
+            }
+        };
+        Ok(Move {
+            side,
+            height,
+            choice,
+            kind,
+        })
+    }
+}
+
+impl Encode for Game {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        put_varint(out, self.challenger as u128);
+        put_varint(out, self.defender as u128);
+        put_varint(out, self.a as u128);
+        put_varint(out, self.b as u128);
+        self.start.encode_to(out);
+        match self.mid {
+            None => out.push(0),
+            Some(m) => {
+                out.push(1);
+                m.encode_to(out);
+            }
+        }
+        self.end.encode_to(out);
+        out.push(self.turn as u8);
+        put_varint(out, self.clocks[0] as u128);
+        put_varint(out, self.clocks[1] as u128);
+        put_varint(out, self.since as u128);
+        put_list(out, &self.moves);
+        match self.end_state {
+            None => out.push(0),
+            Some(GameEnd::Won {
+                winner,
+                reason,
+                height,
+            }) => {
+                out.push(1);
+                out.push(winner as u8);
+                out.push(reason as u8);
+                put_varint(out, height as u128);
+            }
+            Some(GameEnd::Cancelled { height }) => {
+                out.push(2);
+                put_varint(out, height as u128);
+            }
+        }
+    }
+}
+
+impl Decode for Game {
+    fn decode_from(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        Ok(Game {
+            challenger: varint_u32(d)?,
+            defender: varint_u32(d)?,
+            a: d.varint_u64()?,
+            b: d.varint_u64()?,
+            start: Hash::decode_from(d)?,
+            mid: match d.u8()? {
+                0 => None,
+                1 => Some(Hash::decode_from(d)?),
+                tag => {
+                    return Err(DecodeError::UnknownTag {
+                        what: "game midpoint",
+                        tag: tag as u64,
+                    })
+                }
+            },
+            end: Hash::decode_from(d)?,
+            turn: Side::from_u8(d.u8()?)?,
+            clocks: [d.varint_u64()?, d.varint_u64()?],
+            since: d.varint_u64()?,
+            moves: d.list("game moves", MAX_GAME_MOVES)?,
+            end_state: match d.u8()? {
+                0 => None,
+                1 => Some(GameEnd::Won {
+                    winner: Side::from_u8(d.u8()?)?,
+                    reason: match d.u8()? {
+                        0 => WinReason::Timeout,
+                        1 => WinReason::OneStep,
+                        2 => WinReason::NoSteps,
+                        tag => {
+                            return Err(DecodeError::UnknownTag {
+                                what: "win reason",
+                                tag: tag as u64,
+                            })
+                        }
+                    },
+                    height: d.varint_u64()?,
+                }),
+                2 => Some(GameEnd::Cancelled {
+                    height: d.varint_u64()?,
+                }),
+                tag => {
+                    return Err(DecodeError::UnknownTag {
+                        what: "game end",
+                        tag: tag as u64,
+                    })
+                }
+            },
+        })
+    }
+}
+
+impl Encode for Dispute {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        for v in [
+            self.id,
+            self.proposal,
+            self.batch,
+            self.steps,
+            self.opened,
+            self.challenge_until,
+            self.defend_until,
+            self.clock,
+        ] {
+            put_varint(out, v as u128);
+        }
+        self.prior.encode_to(out);
+        self.output.encode_to(out);
+        put_list(out, &self.challengers);
+        put_list(out, &self.defenders);
+        put_list(out, &self.games);
+        match self.result {
+            None => out.push(0),
+            Some(DisputeResult::Removed { height }) => {
+                out.push(1);
+                put_varint(out, height as u128);
+            }
+            Some(DisputeResult::Upheld { height }) => {
+                out.push(2);
+                put_varint(out, height as u128);
+            }
+            Some(DisputeResult::Dropped { height }) => {
+                out.push(3);
+                put_varint(out, height as u128);
+            }
+        }
+    }
+}
+
+impl Decode for Dispute {
+    fn decode_from(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        let mut v = [0u64; 8];
+        for x in &mut v {
+            *x = d.varint_u64()?;
+        }
+        let [id, proposal, batch, steps, opened, challenge_until, defend_until, clock] = v;
+        Ok(Dispute {
+            id,
+            proposal,
+            batch,
+            steps,
+            opened,
+            challenge_until,
+            defend_until,
+            clock,
+            prior: Hash::decode_from(d)?,
+            output: Hash::decode_from(d)?,
+            challengers: d.list("challengers", MAX_PARTIES)?,
+            defenders: d.list("defenders", MAX_PARTIES)?,
+            games: d.list("games", MAX_PARTIES * MAX_PARTIES)?,
+            result: match d.u8()? {
+                0 => None,
+                1 => Some(DisputeResult::Removed {
+                    height: d.varint_u64()?,
+                }),
+                2 => Some(DisputeResult::Upheld {
+                    height: d.varint_u64()?,
+                }),
+                3 => Some(DisputeResult::Dropped {
+                    height: d.varint_u64()?,
+                }),
+                tag => {
+                    return Err(DecodeError::UnknownTag {
+                        what: "dispute result",
+                        tag: tag as u64,
+                    })
+                }
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use basalt_types::dev_keypair;
+
+    const CLOCK: u64 = 100;
+
+    fn key(i: u64) -> PublicKey {
+        dev_keypair("dispute", i).public()
+    }
+
+    fn h(i: u64) -> Hash {
+        hash_parts("test", &[&i.to_le_bytes()])
+    }
+
+    /// A dispute over a batch of `steps` steps whose true trace is `h(i)` at position `i`, where the
+    /// proposer claims `output`.
+    fn dispute(steps: u64, output: Hash) -> Dispute {
+        let record = crate::OutputRecord {
+            batch: 0,
+            prior: h(0),
+            output,
+            proposer: key(0),
+            bond: 100,
+            height: 10,
+        };
+        Dispute::open(0, 0, &record, steps, 11, 20, CLOCK)
+    }
+
+    /// Plays game `index` honestly for the side whose trace is `truth` and dishonestly (claims
+    /// `h(i) + 1000` from position `from` on) for the other, until the game ends.
+    fn play(d: &mut Dispute, index: u32, honest: Side, wrong_from: u64, height: &mut u64) -> Slash {
+        let claim = |side: Side, pos: u64| {
+            if side == honest || pos < wrong_from {
+                h(pos)
+            } else {
+                h(pos + 1000)
+            }
+        };
+        loop {
+            *height += 1;
+            let g = d.games[index as usize].clone();
+            let side = g.turn;
+            let choice = match g.mid {
+                None => Choice::Whole,
+                Some(m) if m == claim(side, midpoint(g.a, g.b)) => Choice::Right,
+                Some(_) => Choice::Left,
+            };
+            let seg = g.segment(choice).unwrap();
+            assert_eq!(seg.start, h(seg.a), "the agreed start is always true");
+            if seg.b - seg.a == 1 {
+                // The L1 re-executes the step: the true output.
+                return d.one_step(index, choice, h(seg.b), *height).unwrap();
+            }
+            let m = midpoint(seg.a, seg.b);
+            d.bisect(index, choice, claim(side, m), claim(side, seg.b), *height)
+                .unwrap();
+        }
+    }
+
+    #[test]
+    fn an_honest_challenger_beats_a_wrong_output_at_any_step() {
+        for steps in [1u64, 2, 3, 5, 8, 100, 1000] {
+            for wrong_from in [1, steps / 2 + 1, steps] {
+                let mut d = dispute(steps, h(steps + 1000));
+                let mut height = 12;
+                assert!(d
+                    .join(Side::Challenger, key(1), 50, height)
+                    .unwrap()
+                    .is_empty());
+                let slash = play(&mut d, 0, Side::Challenger, wrong_from, &mut height);
+                assert_eq!(
+                    slash.loser,
+                    key(0),
+                    "steps {steps}, wrong from {wrong_from}"
+                );
+                assert_eq!(slash.winner, key(1));
+                let moves = d.games[0].moves.len() as u64;
+                assert!(
+                    moves <= 64 - (steps - 1).leading_zeros() as u64 + 1,
+                    "{moves} moves"
+                );
+                assert_eq!(
+                    d.decide(d.defend_until),
+                    Some(DisputeResult::Removed {
+                        height: d.defend_until
+                    })
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_dishonest_challenger_loses_against_a_right_output() {
+        for steps in [1u64, 2, 7, 64, 1000] {
+            let mut d = dispute(steps, h(steps));
+            let mut height = 12;
+            d.join(Side::Challenger, key(1), 50, height).unwrap();
+            let slash = play(&mut d, 0, Side::Defender, steps / 3 + 1, &mut height);
+            assert_eq!(slash.loser, key(1));
+            assert_eq!(
+                d.decide(d.defend_until),
+                Some(DisputeResult::Upheld {
+                    height: d.defend_until
+                })
+            );
+        }
+    }
+
+    #[test]
+    fn a_silent_defender_loses_by_clock_and_another_defends_in_its_place() {
+        let mut d = dispute(16, h(16));
+        d.join(Side::Challenger, key(1), 50, 12).unwrap();
+        d.bisect(0, Choice::Whole, h(8 + 1000), h(16 + 1000), 13)
+            .unwrap();
+        assert!(
+            d.timeouts(13 + CLOCK - 1).is_empty(),
+            "the defender has a whole clock"
+        );
+        let slashes = d.timeouts(13 + CLOCK);
+        assert_eq!(slashes.len(), 1);
+        assert_eq!(slashes[0].loser, key(0));
+        // Not decided while defenders may still join.
+        assert_eq!(d.decide(13 + CLOCK + 1), None);
+        let mut height = 13 + CLOCK + 1;
+        d.join(Side::Defender, key(2), 50, height).unwrap();
+        let slash = play(&mut d, 1, Side::Defender, 3, &mut height);
+        assert_eq!(slash.loser, key(1));
+        assert_eq!(
+            d.decide(d.defend_until.max(height)).map(|r| r.name()),
+            Some("upheld")
+        );
+    }
+
+    #[test]
+    fn many_dishonest_challengers_all_lose_and_a_losing_party_has_its_other_games_cancelled() {
+        let mut d = dispute(40, h(40));
+        let mut height = 12;
+        for i in 1..=4 {
+            d.join(Side::Challenger, key(i), 50, height).unwrap();
+        }
+        // A dishonest defender joins too, and so gets a game against each challenger.
+        d.join(Side::Defender, key(9), 50, height).unwrap();
+        assert_eq!(d.games.len(), 8);
+        for i in 0..4 {
+            let slash = play(&mut d, i, Side::Defender, (i as u64) * 9 + 1, &mut height);
+            assert_eq!(slash.loser, key(i as u64 + 1));
+        }
+        // Each challenger's game against the second defender was cancelled when it lost.
+        assert!(d.games[4..]
+            .iter()
+            .all(|g| matches!(g.end_state, Some(GameEnd::Cancelled { .. }))));
+        assert_eq!(d.decide(d.defend_until).map(|r| r.name()), Some("upheld"));
+    }
+
+    #[test]
+    fn a_batch_without_transactions_is_decided_at_once() {
+        let mut right = dispute(0, h(0));
+        let s = right.join(Side::Challenger, key(1), 50, 12).unwrap();
+        assert_eq!(s[0].loser, key(1));
+        let mut wrong = dispute(0, h(5));
+        let s = wrong.join(Side::Challenger, key(1), 50, 12).unwrap();
+        assert_eq!(s[0].loser, key(0));
+    }
+
+    #[test]
+    fn moves_out_of_turn_or_shape_are_refused() {
+        let mut d = dispute(4, h(4 + 1000));
+        d.join(Side::Challenger, key(1), 50, 12).unwrap();
+        assert!(matches!(
+            d.mover(0, &key(0)),
+            Err(DisputeError::NotYourTurn { .. })
+        ));
+        assert!(d.mover(0, &key(1)).is_ok());
+        assert!(matches!(
+            d.bisect(0, Choice::Left, h(2), h(4), 13),
+            Err(DisputeError::BadChoice(_))
+        ));
+        assert_eq!(
+            d.bisect(0, Choice::Whole, h(2), h(4 + 1000), 13),
+            Err(DisputeError::NoDisagreement)
+        );
+        assert!(matches!(
+            d.one_step(0, Choice::Whole, h(1), 13),
+            Err(DisputeError::NeedsBisect { .. })
+        ));
+        assert!(matches!(
+            d.join(Side::Defender, key(1), 5, 13),
+            Err(DisputeError::AlreadyParty(_))
+        ));
+    }
+
+    #[test]
+    fn disputes_roundtrip_through_their_encoding() {
+        let mut d = dispute(9, h(9 + 1000));
+        let mut height = 12;
+        d.join(Side::Challenger, key(1), 50, height).unwrap();
+        d.join(Side::Defender, key(2), 70, height).unwrap();
+        play(&mut d, 0, Side::Challenger, 4, &mut height);
+        d.result = d.decide(height.max(d.defend_until));
+        let back = Dispute::from_bytes(&d.to_bytes()).unwrap();
+        assert_eq!(back, d);
+    }
+}
