@@ -732,6 +732,12 @@ impl<'a> BlockBuilder<'a> {
                 got: prior,
             });
         }
+        if self
+            .view
+            .proven_wrong_with(&self.rollups, rollup, batch, &prior, &output)
+        {
+            return Err(RollupError::ProvenWrong { batch, output });
+        }
         // Every dispute over this proposal must be able to read the batch's data to its end.
         let expires = posted
             .height

@@ -7,7 +7,7 @@
 //! narrows down to: it orders data, holds funds and settles outputs once their challenge window
 //! passes and no challenger is left.
 
-use crate::dispute::{Dispute, DisputeError};
+use crate::dispute::{Dispute, DisputeError, DisputeResult};
 use basalt_l2::{Config, DepositEntry, L2State, Optimistic};
 use basalt_merkle::{Blake3Hasher, MerkleTree, TreeHasher, DEFAULT_DEPTH};
 use basalt_types::codec::{put_bytes, put_list, put_varint};
@@ -282,6 +282,14 @@ pub enum RollupError {
     /// Nobody has challenged the output, so there is nothing to defend.
     #[error("the output of batch {0} is not disputed")]
     NotDisputed(u64),
+    /// This very output was proposed on this prior before and removed by a dispute.
+    #[error("output {output} of batch {batch} was already proven wrong and removed")]
+    ProvenWrong {
+        /// The batch.
+        batch: u64,
+        /// The output.
+        output: Hash,
+    },
     /// The batch's data has passed the L1's retention window.
     #[error("the data of batch {0} is no longer retained")]
     DataExpired(u64),
@@ -682,6 +690,8 @@ pub struct RollupState {
     pub open: BTreeSet<u64>,
     /// The dispute over each disputed proposal.
     pub dispute_of: HashMap<u64, u64>,
+    /// (batch, prior, output) of every output a dispute removed.
+    removed: HashSet<(u64, Hash, Hash)>,
     chain_tree: MerkleTree<Blake3Hasher>,
     dispute_tree: MerkleTree<Blake3Hasher>,
 }
@@ -721,6 +731,7 @@ impl RollupState {
             claimed: HashSet::new(),
             open: BTreeSet::new(),
             dispute_of: HashMap::new(),
+            removed: HashSet::new(),
             chain_tree: MerkleTree::new(DEFAULT_DEPTH),
             dispute_tree: MerkleTree::new(DEFAULT_DEPTH),
         }
@@ -730,6 +741,11 @@ impl RollupState {
     pub fn live_output(&self, batch: u64) -> Option<(u64, &OutputRecord)> {
         let id = *self.chain.get(usize::try_from(batch).ok()?)?;
         Some((id, &self.proposals[id as usize]))
+    }
+
+    /// Whether `output` on `prior` for `batch` was proposed and removed by a dispute.
+    pub fn proven_wrong(&self, batch: u64, prior: &Hash, output: &Hash) -> bool {
+        self.removed.contains(&(batch, *prior, *output))
     }
 
     /// The dispute over proposal `id`, if it was disputed.
@@ -803,6 +819,9 @@ impl RollupState {
         let i = d.id as usize;
         self.dispute_tree.set(d.id as u32, d.hash());
         self.dispute_of.insert(d.proposal, d.id);
+        if let Some(DisputeResult::Removed { .. }) = d.result {
+            self.removed.insert((d.batch, d.prior, d.output));
+        }
         if d.result.is_none() {
             self.open.insert(d.id);
         } else {

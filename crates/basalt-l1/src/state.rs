@@ -702,6 +702,27 @@ impl<'a> StateView<'a> {
         self.base.rollup(id)?.dispute_over(proposal).cloned()
     }
 
+    /// Whether `output` on `prior` for `batch` of rollup `id` was removed by a dispute, with
+    /// `extra` changes on top.
+    pub fn proven_wrong_with(
+        &self,
+        extra: &BTreeMap<u32, RollupDiff>,
+        id: u32,
+        batch: u64,
+        prior: &Hash,
+        output: &Hash,
+    ) -> bool {
+        self.rollup_diffs(extra, id).any(|d| {
+            d.disputes.values().any(|x| {
+                matches!(x.result, Some(crate::DisputeResult::Removed { .. }))
+                    && (x.batch, x.prior, x.output) == (batch, *prior, *output)
+            })
+        }) || self
+            .base
+            .rollup(id)
+            .is_some_and(|r| r.proven_wrong(batch, prior, output))
+    }
+
     /// Ids of the disputes of rollup `id` still being played, with `extra` changes on top.
     pub fn open_disputes_with(&self, extra: &BTreeMap<u32, RollupDiff>, id: u32) -> Vec<u64> {
         let mut open: BTreeSet<u64> = self

@@ -1,14 +1,19 @@
 //! Derivation: the L2 state rebuilt from L1 data alone (the deposit queue and the posted batch
 //! blobs), and the check of every proposed output against it. A verifier runs only this; the
-//! proposer proposes what it derives, never what the sequencer claims.
+//! proposer proposes what it derives, never what the sequencer claims; the challenger plays
+//! disputes from the per-step traces and witnesses it rebuilds.
+//!
+//! It keeps a checkpoint state at the first batch whose output may still be disputed and the
+//! inputs of every later batch, so the state before any of them can be rebuilt on demand.
 
+use crate::game::Fault;
 use basalt_l1::WithdrawalClaim;
 use basalt_l2::{
     batch_deposits, posted_batch_txs, BatchError, Commitment, Config, DepositEntry, L2State, L2Tx,
-    Optimistic, Outcome, TxFailure,
+    Optimistic, Outcome, StepWitness, TxFailure,
 };
 use basalt_types::{Hash, PublicKey};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 type P = Optimistic;
 
@@ -23,6 +28,25 @@ pub struct Derivation {
     /// Transactions in batches `0..=k`, for each batch `k`.
     tx_totals: Vec<u64>,
     txs: HashMap<Hash, PostedTx>,
+    /// The state before batch `checkpoint_batch`.
+    checkpoint: L2State<P>,
+    checkpoint_batch: u64,
+    /// Inputs of batches `checkpoint_batch..`.
+    inputs: VecDeque<BatchInput>,
+    /// A fault this derivation injects at the first step it fits at or after `fault_from`
+    /// (batch, step): a dishonest party's view.
+    fault: Option<Fault>,
+    fault_from: (u64, u64),
+    /// Where the fault was injected: (batch, step); step is the batch length for a batch that
+    /// did not decode.
+    faulted: Option<(u64, u64)>,
+}
+
+/// What a batch applied: its deposit range end and decoded transactions.
+#[derive(Clone)]
+struct BatchInput {
+    deposits_end: u64,
+    txs: Vec<L2Tx<P>>,
 }
 
 /// Where a posted transaction sits and what it did.
@@ -86,11 +110,126 @@ impl Derivation {
         let state = L2State::genesis(config, sequencer);
         Derivation {
             genesis_output: state.output(),
+            checkpoint: state.clone(),
             state,
             deposits: Vec::new(),
             commitments: Vec::new(),
             tx_totals: Vec::new(),
             txs: HashMap::new(),
+            checkpoint_batch: 0,
+            inputs: VecDeque::new(),
+            fault: None,
+            fault_from: (0, 0),
+            faulted: None,
+        }
+    }
+
+    /// A dishonest view: the derivation with `fault` injected at the first step it fits at or
+    /// after `from` (batch, step).
+    pub fn with_fault(
+        config: Config,
+        sequencer: PublicKey,
+        fault: Fault,
+        from: (u64, u64),
+    ) -> Self {
+        Derivation {
+            fault: Some(fault),
+            fault_from: from,
+            ..Derivation::new(config, sequencer)
+        }
+    }
+
+    /// Where this view's fault was injected, as (batch, step), once it was.
+    pub fn faulted(&self) -> Option<(u64, u64)> {
+        self.faulted
+    }
+
+    /// The fault this view injects, if it is a dishonest one.
+    pub fn fault(&self) -> Option<Fault> {
+        self.fault
+    }
+
+    /// The state before batch `batch` (which must not be before the checkpoint).
+    pub fn state_before(&self, batch: u64) -> Option<L2State<P>> {
+        if batch < self.checkpoint_batch || batch > self.batches() {
+            return None;
+        }
+        let mut state = self.checkpoint.clone();
+        for (i, input) in self.inputs.iter().enumerate() {
+            let b = self.checkpoint_batch + i as u64;
+            if b == batch {
+                break;
+            }
+            self.replay(&mut state, b, input);
+        }
+        Some(state)
+    }
+
+    /// How this view applies batches.
+    fn view(&self) -> View<'_> {
+        View {
+            deposits: &self.deposits,
+            fault: self.fault,
+            fault_from: self.fault_from,
+            faulted: self.faulted,
+        }
+    }
+
+    /// Re-applies a derived batch to `state` exactly as this view did.
+    fn replay(&self, state: &mut L2State<P>, batch: u64, input: &BatchInput) {
+        self.view().replay(state, batch, input);
+    }
+
+    /// This view's trace of batch `batch`: the output before it, then after each transaction.
+    pub fn trace(&self, batch: u64) -> Option<Vec<Hash>> {
+        let mut state = self.state_before(batch)?;
+        let input = self.input(batch)?.clone();
+        let mut trace = Vec::with_capacity(input.txs.len() + 1);
+        trace.push(state.output());
+        let mut push = |s: &L2State<P>| trace.push(s.output());
+        self.view()
+            .run_batch(&mut state, batch, &input, false, Some(&mut push));
+        if self.fault == Some(Fault::Undecodable) && self.faulted == Some((batch, 0)) {
+            // The claim after a batch that applied nothing: the last (only) position.
+            mint_for_undecodable(&mut state);
+            *trace.last_mut().expect("position 0") = state.output();
+        }
+        Some(trace)
+    }
+
+    /// The witness of step `step` of batch `batch` against this view's output before that step.
+    pub fn witness(&self, batch: u64, step: u64) -> Option<StepWitness<P>> {
+        let mut state = self.state_before(batch)?;
+        let input = self.input(batch)?;
+        let tx = input.txs.get(usize::try_from(step).ok()?)?;
+        let before = BatchInput {
+            deposits_end: input.deposits_end,
+            txs: input.txs[..step as usize].to_vec(),
+        };
+        self.view()
+            .run_batch(&mut state, batch, &before, false, None);
+        let window = batch_deposits(&self.deposits, input.deposits_end)?;
+        Some(state.witness(&window, tx))
+    }
+
+    fn input(&self, batch: u64) -> Option<&BatchInput> {
+        self.inputs
+            .get(usize::try_from(batch.checked_sub(self.checkpoint_batch)?).ok()?)
+    }
+
+    /// Moves the checkpoint up to batch `batch` (outputs before it are settled and can no longer
+    /// be disputed), dropping the inputs it no longer needs.
+    pub fn settle_to(&mut self, batch: u64) {
+        while self.checkpoint_batch < batch.min(self.batches()) {
+            let input = self.inputs.pop_front().expect("an input per derived batch");
+            let view = View {
+                deposits: &self.deposits,
+                fault: self.fault,
+                fault_from: self.fault_from,
+                faulted: self.faulted,
+            };
+            view.replay(&mut self.checkpoint, self.checkpoint_batch, &input);
+            self.checkpoint_batch += 1;
         }
     }
 
@@ -186,9 +325,29 @@ impl Derivation {
                 end: deposits_end,
                 known: self.deposits.len() as u64,
             })?;
+        let _ = window;
         let (txs, undecodable) = posted_batch_txs::<P>(blob);
         let mut next_withdrawal = self.state.withdrawals().len() as u64;
-        let outcomes = self.state.apply_batch(&window, &txs);
+        let input = BatchInput { deposits_end, txs };
+        if self.fault == Some(Fault::Undecodable)
+            && self.faulted.is_none()
+            && undecodable.is_some()
+            && index >= self.fault_from.0
+        {
+            mint_for_undecodable(&mut self.state);
+            self.faulted = Some((index, 0));
+        }
+        let view = View {
+            deposits: &self.deposits,
+            fault: self.fault,
+            fault_from: self.fault_from,
+            faulted: self.faulted,
+        };
+        let (outcomes, injected) = view.run_batch(&mut self.state, index, &input, true, None);
+        if let Some(step) = injected {
+            self.faulted = Some((index, step));
+        }
+        let txs = &input.txs;
         let first = self.txs_in_first(index);
         for (i, (tx, outcome)) in txs.iter().zip(&outcomes).enumerate() {
             let withdrawal = match (tx, outcome) {
@@ -212,9 +371,11 @@ impl Derivation {
         let output = commitment.output();
         self.commitments.push(commitment);
         self.tx_totals.push(first + txs.len() as u64);
+        let count = txs.len();
+        self.inputs.push_back(input);
         Ok(DerivedBatch {
             index,
-            txs: txs.len(),
+            txs: count,
             undecodable,
             output,
         })
@@ -228,4 +389,88 @@ impl Derivation {
             Some(derived) => Verdict::Mismatch { derived },
         }
     }
+}
+
+/// Called with the committed state after each transaction of a traced batch.
+type StepHook<'a> = dyn FnMut(&L2State<P>) + 'a;
+
+/// How a view applies batches: the deposit queue, and the fault it injects if it is dishonest.
+struct View<'a> {
+    deposits: &'a [DepositEntry<P>],
+    fault: Option<Fault>,
+    fault_from: (u64, u64),
+    faulted: Option<(u64, u64)>,
+}
+
+impl View<'_> {
+    /// Applies one batch to `state` as this view does, calling `each` with the committed state
+    /// after every transaction if given. `inject` lets a not-yet-injected fault fit here. Returns
+    /// the outcomes and the step where the fault was injected, if it was.
+    fn run_batch(
+        &self,
+        state: &mut L2State<P>,
+        batch: u64,
+        input: &BatchInput,
+        inject: bool,
+        mut each: Option<&mut StepHook<'_>>,
+    ) -> (Vec<Outcome>, Option<u64>) {
+        let window = batch_deposits(self.deposits, input.deposits_end)
+            .expect("inputs are kept only for batches whose deposits are known");
+        // The step the fault must hit: the recorded one when replaying its batch, any that fits
+        // when injecting, none otherwise.
+        let target = match (self.fault, self.faulted) {
+            (Some(f), Some((b, s))) if b == batch => Some((f, Some(s))),
+            (Some(f), None) if inject => Some((f, None)),
+            _ => None,
+        };
+        if target.is_none() && each.is_none() {
+            return (state.apply_batch(&window, &input.txs), None);
+        }
+        let mut injected = None;
+        let mut outcomes = Vec::with_capacity(input.txs.len());
+        for (i, tx) in input.txs.iter().enumerate() {
+            let i = i as u64;
+            let fault = match target {
+                Some((f, Some(s))) if s == i => Some(f),
+                Some((f, None)) if injected.is_none() && (batch, i) >= self.fault_from => Some(f),
+                _ => None,
+            };
+            let outcome = match fault {
+                Some(f) => f.apply(state, &window, tx).unwrap_or_else(|| {
+                    injected = Some(i);
+                    Outcome::Applied
+                }),
+                None => state.apply(&window, tx, basalt_l2::SigCheck::Verify),
+            };
+            outcomes.push(outcome);
+            if let Some(f) = each.as_mut() {
+                state.commit();
+                f(state);
+            }
+        }
+        state.commit();
+        (outcomes, injected)
+    }
+
+    /// Re-applies a derived batch to `state` exactly as this view did.
+    fn replay(&self, state: &mut L2State<P>, batch: u64, input: &BatchInput) {
+        if self.fault == Some(Fault::Undecodable) && self.faulted == Some((batch, 0)) {
+            mint_for_undecodable(state);
+        }
+        self.run_batch(state, batch, input, false, None);
+    }
+}
+
+/// How the undecodable fault misreads a batch that does not decode: as if it credited the fee
+/// account.
+fn mint_for_undecodable(state: &mut L2State<P>) {
+    use basalt_l2::Access;
+    let mut a = *state
+        .get(basalt_l2::FEE_ACCOUNT)
+        .expect("the fee account exists");
+    a.balance = a.balance.saturating_add(crate::game::FAULT_AMOUNT);
+    state
+        .set_account(basalt_l2::FEE_ACCOUNT, a)
+        .expect("a full state covers every index");
+    state.commit();
 }

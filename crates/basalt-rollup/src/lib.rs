@@ -14,6 +14,7 @@
 
 mod batcher;
 mod derive;
+mod game;
 pub mod l1client;
 mod log;
 mod node;
@@ -22,6 +23,7 @@ mod sequencer;
 
 pub use batcher::{plan_batch, BatchPlan};
 pub use derive::{Derivation, DeriveError, DerivedBatch, PostedTx, Verdict};
+pub use game::{dispute_actions, plan_move, Fault, LiveOutput, PlannedMove, FAULT_AMOUNT};
 pub use l1client::{L1Client, L1Error, RollupRef};
 pub use log::{BlockLog, L2Block, LogError};
 pub use node::{start, BatcherConfig, NodeConfig, NodeError, Role, RollupNode, EXAMPLE_CONFIG};

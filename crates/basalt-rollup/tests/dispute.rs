@@ -1,0 +1,574 @@
+//! The dispute game end to end on the real L1 state machine: parties that each derive the rollup
+//! from L1 data (honestly, or with one injected fault) propose, challenge, defend and play every
+//! move with the same code the rollup node runs ([`dispute_actions`]). The honest side always wins,
+//! the loser's bond is slashed, a removed output takes its descendants with it, and the bridge and
+//! bond invariants hold after every block.
+
+mod common;
+use basalt_l1::{
+    blob_hash, Action, Dispute, DisputeResult, GameEnd, L1State, Receipt, Side, WinReason,
+};
+use basalt_l2::{encode_batch, L2Tx};
+use basalt_rollup::{dispute_actions, Derivation, Fault, LiveOutput};
+use basalt_types::{Hash, PublicKey, Signature};
+use common::*;
+use proptest::prelude::*;
+
+/// Blocks a scenario may take before it is declared stuck.
+const MAX_BLOCKS: usize = 400;
+
+/// One party: an L1 key, its view of the rollup, and what it does.
+struct Party {
+    who: u64,
+    view: Derivation,
+    proposes: bool,
+    silent: bool,
+}
+
+impl Party {
+    fn new(who: u64, fault: Option<(Fault, (u64, u64))>, proposes: bool) -> Party {
+        let p = params();
+        let view = match fault {
+            None => Derivation::new(p.l2_config(0), p.sequencer),
+            Some((f, from)) => Derivation::with_fault(p.l2_config(0), p.sequencer, f, from),
+        };
+        Party {
+            who,
+            view,
+            proposes,
+            silent: false,
+        }
+    }
+
+    /// Reads the deposits and batches the L1 holds that the view has not derived yet.
+    fn refresh(&mut self, l1: &L1State) {
+        let r = l1.rollup(0).unwrap();
+        let known = self.view.deposits_known() as usize;
+        self.view
+            .add_deposits(r.deposits[known..].iter().map(|d| d.entry));
+        for b in &r.batches[self.view.batches() as usize..] {
+            let blob = &l1.blob(&b.data_hash).unwrap().data;
+            self.view.apply(b.deposits_end, blob).unwrap();
+        }
+        self.view.settle_to(r.header.settled);
+    }
+
+    fn key(&self) -> PublicKey {
+        key(self.who).public()
+    }
+
+    /// What this party sends in the next block.
+    fn actions(&self, l1: &L1State) -> Vec<Action> {
+        if self.silent {
+            return Vec::new();
+        }
+        let r = l1.rollup(0).unwrap();
+        let mut actions = dispute_actions(
+            0,
+            &self.key(),
+            &self.view,
+            &live_outputs(l1),
+            &open_disputes(l1),
+            l1.head().height + 1,
+        );
+        let batch = r.header.output_count;
+        let live_prior = match batch.checked_sub(1) {
+            None => r.header.genesis_output,
+            Some(k) => r.live_output(k).unwrap().1.output,
+        };
+        if self.proposes && self.view.prior(batch) == Some(live_prior) {
+            if let Some(output) = self.view.output(batch) {
+                actions.push(Action::ProposeOutput {
+                    rollup: 0,
+                    batch,
+                    prior: live_prior,
+                    output,
+                });
+            }
+        }
+        actions
+    }
+}
+
+fn live_outputs(l1: &L1State) -> Vec<LiveOutput> {
+    let r = l1.rollup(0).unwrap();
+    (r.header.settled..r.header.output_count)
+        .map(|b| {
+            let (_, o) = r.live_output(b).unwrap();
+            LiveOutput {
+                batch: b,
+                prior: o.prior,
+                output: o.output,
+                challenge_until: o.settles_at(r.header.params.challenge_window),
+            }
+        })
+        .collect()
+}
+
+fn open_disputes(l1: &L1State) -> Vec<Dispute> {
+    let r = l1.rollup(0).unwrap();
+    r.open
+        .iter()
+        .map(|d| r.disputes[*d as usize].clone())
+        .collect()
+}
+
+/// Bonds held equal what the lists owe, and the escrow covers every L2 balance, unpaid
+/// withdrawal and unapplied deposit of the honest view of the settled prefix.
+fn check_invariants(l1: &L1State) {
+    let r = l1.rollup(0).unwrap();
+    assert_eq!(
+        r.header.bonds,
+        r.bonds_owed(),
+        "bonds held differ from what is owed"
+    );
+    assert_eq!(
+        l1.circulating() + l1.burned(),
+        l1.genesis_supply(),
+        "supply not conserved"
+    );
+}
+
+/// One block with every party's actions; returns the receipts.
+fn step(l1: &mut L1, parties: &mut [Party]) -> Vec<Receipt> {
+    for p in parties.iter_mut() {
+        p.refresh(&l1.s);
+    }
+    let actions: Vec<(u64, Action)> = parties
+        .iter()
+        .flat_map(|p| p.actions(&l1.s).into_iter().map(move |a| (p.who, a)))
+        .collect();
+    let receipts = l1.try_block(actions);
+    check_invariants(&l1.s);
+    receipts
+}
+
+/// Runs blocks until every batch has a settled output, or panics after [`MAX_BLOCKS`].
+fn run_until_settled(l1: &mut L1, parties: &mut [Party]) {
+    for _ in 0..MAX_BLOCKS {
+        let r = l1.s.rollup(0).unwrap();
+        if r.header.settled == r.header.batch_count && r.open.is_empty() {
+            return;
+        }
+        step(l1, parties);
+    }
+    let r = l1.s.rollup(0).unwrap();
+    panic!(
+        "not settled after {MAX_BLOCKS} blocks: {} of {} settled, disputes {:?}",
+        r.header.settled, r.header.batch_count, r.disputes
+    );
+}
+
+fn post(l1: &mut L1, data: Vec<u8>, deposits_end: u64) {
+    l1.block(vec![(
+        1,
+        Action::PostBatch {
+            rollup: 0,
+            data_hash: blob_hash(&data),
+            data,
+            deposits_end,
+            max_fee_per_blob_byte: 1_000,
+        },
+    )]);
+}
+
+/// A rollup with three batches that give every fault a place to show: batch 0 has deposits,
+/// `transfers` transfers, a withdrawal, a forged transfer and a replayed one; batch 1 does not
+/// decode; batch 2 has a few more transfers.
+fn world(transfers: usize) -> L1 {
+    let mut l1 = L1::new();
+    l1.block(vec![(0, Action::RegisterRollup { params: params() })]);
+    l1.block(vec![
+        (3, deposit(&key(3), 1_000_000)),
+        (4, deposit(&key(4), 1_000_000)),
+        (5, deposit(&key(5), 1_000_000)),
+    ]);
+    let mut txs = vec![
+        L2Tx::Deposit { index: 0 },
+        L2Tx::Deposit { index: 1 },
+        L2Tx::Deposit { index: 2 },
+    ];
+    let (mut n3, mut n4) = (0, 0);
+    for i in 0..transfers {
+        if i % 2 == 0 {
+            txs.push(transfer(3, 1, 2, 100 + i as u128, n3));
+            n3 += 1;
+        } else {
+            txs.push(transfer(4, 2, 1, 50 + i as u128, n4));
+            n4 += 1;
+        }
+    }
+    txs.push(withdraw(5, 3, &key(6), 7_000, 0));
+    // Signed by key 4 for account 1 (key 3's): a bad signature.
+    txs.push(transfer(4, 1, 2, 10, n3));
+    // Account 1's first transfer again: a used nonce.
+    txs.push(transfer(3, 1, 2, 100, 0));
+    txs.push(transfer(5, 3, 1, 5, 1));
+    post(&mut l1, encode_batch(&txs), 3);
+    post(&mut l1, vec![0xff; 64], 3);
+    post(
+        &mut l1,
+        encode_batch(&[transfer(3, 1, 3, 11, n3), transfer(5, 3, 2, 12, 2)]),
+        3,
+    );
+    l1
+}
+
+fn result(l1: &L1State, dispute: u64) -> Option<DisputeResult> {
+    l1.rollup(0).unwrap().disputes[dispute as usize].result
+}
+
+/// The honest outputs, as a fresh honest view derives them.
+fn honest_outputs(l1: &L1State) -> Vec<Hash> {
+    let mut p = Party::new(9, None, false);
+    p.refresh(l1);
+    (0..p.view.batches())
+        .map(|b| p.view.output(b).unwrap())
+        .collect()
+}
+
+fn assert_honest_chain(l1: &L1State) {
+    let r = l1.rollup(0).unwrap();
+    let live: Vec<Hash> = (0..r.header.output_count)
+        .map(|b| r.live_output(b).unwrap().1.output)
+        .collect();
+    assert_eq!(
+        live,
+        honest_outputs(l1),
+        "the settled chain is the honest one"
+    );
+}
+
+#[test]
+fn for_every_fault_the_honest_challenger_wins_and_the_bad_output_goes_with_its_descendants() {
+    for fault in Fault::ALL {
+        let mut l1 = world(20);
+        let mut parties = [
+            Party::new(2, Some((fault, (0, 0))), true),
+            Party::new(6, None, true),
+        ];
+        // The dishonest proposer posts its whole chain first.
+        for _ in 0..3 {
+            parties[0].refresh(&l1.s);
+            let a = parties[0].actions(&l1.s);
+            l1.block(a.into_iter().map(|a| (2, a)).collect());
+        }
+        let faulted = parties[0]
+            .view
+            .faulted()
+            .expect("the fault fits this world");
+        assert_eq!(
+            l1.s.rollup(0).unwrap().header.output_count,
+            3,
+            "{fault:?}: the dishonest chain is proposed"
+        );
+        run_until_settled(&mut l1, &mut parties);
+        let r = l1.s.rollup(0).unwrap();
+        let d = &r.disputes[0];
+        assert_eq!(
+            d.batch, faulted.0,
+            "{fault:?}: the first wrong output is disputed"
+        );
+        assert!(
+            matches!(d.result, Some(DisputeResult::Removed { .. })),
+            "{fault:?}: {d:?}"
+        );
+        assert!(
+            d.defenders[0].lost.is_some(),
+            "{fault:?}: the proposer lost"
+        );
+        assert!(d.challengers[0].active(), "{fault:?}: the challenger won");
+        if d.steps > 0 {
+            let moves = d.games[0].moves.len() as u64;
+            let bound = 64 - (d.steps - 1).leading_zeros() as u64 + 1;
+            assert!(
+                moves <= bound,
+                "{fault:?}: {moves} moves over {} steps",
+                d.steps
+            );
+        }
+        // Every output of the dishonest chain from the faulted batch on was removed.
+        for id in faulted.0..3 {
+            assert!(!r.chain.contains(&id), "{fault:?}: proposal {id} removed");
+        }
+        assert_honest_chain(&l1.s);
+    }
+}
+
+#[test]
+fn a_dishonest_challenger_loses_and_several_at_once_all_lose() {
+    let mut l1 = world(30);
+    let mut parties = [
+        Party::new(6, None, true),
+        Party::new(2, Some((Fault::Mint, (0, 7))), false),
+        Party::new(7, Some((Fault::SkipDeposit, (0, 0))), false),
+        Party::new(5, Some((Fault::Balance, (0, 20))), false),
+    ];
+    run_until_settled(&mut l1, &mut parties);
+    let r = l1.s.rollup(0).unwrap();
+    assert_eq!(r.disputes.len(), 1, "all three challenge batch 0's output");
+    let d = &r.disputes[0];
+    assert_eq!(d.challengers.len(), 3);
+    assert!(d.challengers.iter().all(|c| c.lost.is_some()));
+    assert!(d.defenders[0].active());
+    assert!(matches!(d.result, Some(DisputeResult::Upheld { .. })));
+    assert_honest_chain(&l1.s);
+    assert_eq!(r.header.settled, 3);
+}
+
+#[test]
+fn a_silent_defender_loses_by_clock_and_another_defends_in_its_place() {
+    let mut l1 = world(8);
+    let mut parties = [
+        Party::new(6, None, true),
+        Party::new(2, Some((Fault::WithdrawalsRoot, (0, 0))), false),
+        Party::new(7, None, false),
+    ];
+    // The honest proposer proposes, then goes silent; the stand-in only joins once it has lost.
+    parties[2].silent = true;
+    while l1.s.rollup(0).unwrap().header.output_count < 3 {
+        step(&mut l1, &mut parties);
+    }
+    parties[0].silent = true;
+    for _ in 0..MAX_BLOCKS {
+        let r = l1.s.rollup(0).unwrap();
+        if r.disputes
+            .first()
+            .is_some_and(|d| d.defenders[0].lost.is_some())
+        {
+            break;
+        }
+        step(&mut l1, &mut parties);
+    }
+    parties[2].silent = false;
+    run_until_settled(&mut l1, &mut parties);
+    let r = l1.s.rollup(0).unwrap();
+    let d = &r.disputes[0];
+    assert_eq!(d.defenders[0].key, key(6).public());
+    assert!(
+        d.defenders[0].lost.is_some(),
+        "the silent proposer lost: {d:?}"
+    );
+    let lost_game = &d.games[d.defenders[0].lost.unwrap() as usize];
+    assert!(matches!(
+        lost_game.end_state,
+        Some(GameEnd::Won {
+            reason: WinReason::Timeout,
+            ..
+        })
+    ));
+    assert_eq!(d.defenders[1].key, key(7).public());
+    assert!(d.defenders[1].active(), "the stand-in defender won");
+    assert!(d.challengers[0].lost.is_some());
+    assert!(matches!(d.result, Some(DisputeResult::Upheld { .. })));
+    assert_honest_chain(&l1.s);
+}
+
+#[test]
+fn a_withdrawal_in_a_removed_output_is_never_paid() {
+    let mut l1 = world(4);
+    let mut thief = Party::new(2, Some((Fault::WithdrawalsRoot, (0, 0))), true);
+    thief.refresh(&l1.s);
+    let a = thief.actions(&l1.s);
+    l1.block(a.into_iter().map(|a| (2, a)).collect());
+    // The forged withdrawal of the faulty view: index 1 of batch 0's output.
+    let c = thief.view.commitment(0).unwrap();
+    let claim = thief.view.withdrawal_claim(0, 0, 1).unwrap();
+    assert_eq!(claim.amount, basalt_rollup::FAULT_AMOUNT);
+    assert_eq!(c.withdrawal_count, 2);
+    let escrow = l1.s.rollup(0).unwrap().header.escrow;
+    let refused = l1.try_block(vec![(0, Action::FinalizeWithdrawal(claim.clone()))]);
+    assert!(refused[0].error.as_deref().unwrap().contains("not settled"));
+    let mut parties = [thief, Party::new(6, None, true)];
+    run_until_settled(&mut l1, &mut parties);
+    let after = l1.try_block(vec![(0, Action::FinalizeWithdrawal(claim))]);
+    let why = after[0].error.as_deref().unwrap();
+    assert!(why.contains("do not hash to the settled output"), "{why}");
+    assert_eq!(l1.s.rollup(0).unwrap().header.escrow, escrow);
+}
+
+#[test]
+fn a_one_step_proof_with_a_witness_that_does_not_match_the_agreed_output_is_refused() {
+    let mut l1 = world(2);
+    let mut parties = [
+        Party::new(2, Some((Fault::Mint, (0, 0))), true),
+        Party::new(6, None, true),
+    ];
+    // Play until the honest challenger's one-step proof is due.
+    for _ in 0..MAX_BLOCKS {
+        for p in parties.iter_mut() {
+            p.refresh(&l1.s);
+        }
+        let due = parties[1]
+            .actions(&l1.s)
+            .into_iter()
+            .find(|a| matches!(a, Action::OneStepProof { .. }));
+        if let Some(Action::OneStepProof {
+            rollup,
+            dispute,
+            game,
+            choice,
+            witness,
+        }) = due
+        {
+            // The witness of another step opens another output: refused, nothing changes.
+            let d = &l1.s.rollup(0).unwrap().disputes[dispute as usize];
+            let step = d.games[game as usize].a;
+            let other = parties[1].view.witness(d.batch, step + 1).unwrap();
+            let bad = Action::OneStepProof {
+                rollup,
+                dispute,
+                game,
+                choice,
+                witness: basalt_types::Encode::to_bytes(&other),
+            };
+            let garbage = Action::OneStepProof {
+                rollup,
+                dispute,
+                game,
+                choice,
+                witness: vec![7; 100],
+            };
+            let r = l1.try_block(vec![(6, bad), (6, garbage)]);
+            let why = r[0].error.as_deref().unwrap();
+            assert!(
+                why.contains("does not open the agreed prior output"),
+                "{why}"
+            );
+            assert!(r[1].error.as_deref().unwrap().contains("one-step proof"));
+            assert_eq!(result(&l1.s, dispute), None);
+            // The right witness then wins.
+            let r = l1.try_block(vec![(
+                6,
+                Action::OneStepProof {
+                    rollup,
+                    dispute,
+                    game,
+                    choice,
+                    witness,
+                },
+            )]);
+            assert!(r[0].success, "{:?}", r[0].error);
+            let d = &l1.s.rollup(0).unwrap().disputes[dispute as usize];
+            let g = &d.games[game as usize];
+            let honest = if d.party(Side::Challenger, g.challenger).key == key(6).public() {
+                Side::Challenger
+            } else {
+                Side::Defender
+            };
+            assert!(
+                matches!(g.end_state, Some(GameEnd::Won { winner, .. }) if winner == honest),
+                "{d:?}"
+            );
+            return;
+        }
+        step(&mut l1, &mut parties);
+    }
+    panic!("no one-step proof became due");
+}
+
+#[test]
+fn a_move_out_of_turn_or_by_a_stranger_is_refused() {
+    let mut l1 = world(6);
+    let mut parties = [
+        Party::new(2, Some((Fault::Mint, (0, 0))), true),
+        Party::new(6, None, false),
+    ];
+    while open_disputes(&l1.s).is_empty() {
+        step(&mut l1, &mut parties);
+    }
+    let bisect = |mid: u8| Action::Bisect {
+        rollup: 0,
+        dispute: 0,
+        game: 0,
+        choice: basalt_l1::Choice::Whole,
+        mid: Hash([mid; 32]),
+        end: Hash([9; 32]),
+    };
+    // The challenger moves first: the proposer and a stranger may not.
+    let r = l1.try_block(vec![(2, bisect(1)), (7, bisect(2))]);
+    assert!(r[0].error.as_deref().unwrap().contains("turn"));
+    assert!(r[1].error.as_deref().unwrap().contains("turn"));
+    // Challenging twice, or defending as a challenger, is refused.
+    let output = open_disputes(&l1.s)[0].output;
+    let r = l1.try_block(vec![
+        (
+            6,
+            Action::Challenge {
+                rollup: 0,
+                batch: 0,
+                output,
+            },
+        ),
+        (
+            6,
+            Action::Defend {
+                rollup: 0,
+                batch: 0,
+                output,
+            },
+        ),
+    ]);
+    assert!(r
+        .iter()
+        .all(|x| x.error.as_deref().unwrap().contains("already a party")));
+    // A challenge naming another output than the live one is refused.
+    let r = l1.try_block(vec![(
+        7,
+        Action::Challenge {
+            rollup: 0,
+            batch: 0,
+            output: Hash([5; 32]),
+        },
+    )]);
+    assert!(r[0].error.as_deref().unwrap().contains("live output"));
+}
+
+/// A transaction signed with a zero signature, for the property test's filler.
+fn unsigned(from: u32, to: u32) -> L2Tx<basalt_l2::Optimistic> {
+    L2Tx::Transfer {
+        from,
+        to,
+        amount: 1,
+        fee: 2,
+        nonce: 0,
+        signature: Signature([0; 64]),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    /// A random fault at a random step of a random batch, on either side: the honest side wins.
+    #[test]
+    fn the_honest_side_always_wins(
+        transfers in 1usize..40,
+        fault in 0usize..8,
+        from_step in 0u64..45,
+        junk in 0usize..3,
+        dishonest_proposer in any::<bool>(),
+    ) {
+        let fault = Fault::ALL[fault];
+        let mut l1 = world(transfers);
+        if junk > 0 {
+            let txs: Vec<_> = (0..junk).map(|i| unsigned(1, i as u32)).collect();
+            post(&mut l1, encode_batch(&txs), 3);
+        }
+        let liar = Party::new(2, Some((fault, (0, from_step))), dishonest_proposer);
+        let honest = Party::new(6, None, true);
+        // Whoever comes first in a block wins the proposal slot.
+        let mut parties = if dishonest_proposer { [liar, honest] } else { [honest, liar] };
+        run_until_settled(&mut l1, &mut parties);
+        assert_honest_chain(&l1.s);
+        let r = l1.s.rollup(0).unwrap();
+        for d in &r.disputes {
+            let honest_key = key(6).public();
+            let honest_side_lost = d
+                .challengers
+                .iter()
+                .chain(&d.defenders)
+                .any(|p| p.key == honest_key && p.lost.is_some());
+            prop_assert!(!honest_side_lost, "the honest party lost a game: {d:?}");
+        }
+    }
+}
