@@ -110,6 +110,8 @@ pub fn run(args: &RollupArgs, accounts: u32) -> Result<RpcRun> {
                 rpc: "127.0.0.1:0".parse()?,
                 key: None,
                 propose: Some(true),
+                challenge: None,
+                fault: None,
                 block_time_ms: 50,
                 l1_poll_ms: 200,
                 batcher: BatcherConfig::default(),

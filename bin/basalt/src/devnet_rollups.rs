@@ -118,6 +118,8 @@ pub async fn start(l1_url: &str, data_dir: &Path, l1_port: u16) -> Result<Vec<Ro
             rpc: SocketAddr::from(([127, 0, 0, 1], port)),
             key: None,
             propose: Some(true),
+            challenge: None,
+            fault: None,
             block_time_ms: 50,
             l1_poll_ms: block_time,
             batcher: BatcherConfig::default(),

@@ -17,6 +17,15 @@ pub struct RollupArgs {
     /// Print an example config and exit.
     #[arg(long)]
     pub example: bool,
+    /// FOR TESTS AND DEMOS: run as a dishonest party that derives with this fault injected at
+    /// the first step it fits, then proposes, challenges and plays accordingly. Modes: balance
+    /// (a transfer lands on the fee account), skip-deposit, reorder-deposits, bad-signature (the
+    /// sequencer posts a forged transfer, the proposer applies it), replay (likewise with a used
+    /// nonce), mint (a million tokens from nothing), withdrawals-root (a forged million-token
+    /// withdrawal), undecodable (the sequencer posts garbage, the proposer claims it applied).
+    /// bad-signature, replay and undecodable need role = "sequencer".
+    #[arg(long, value_name = "MODE")]
+    pub fault: Option<String>,
 }
 
 /// Reads a rollup node config and resolves its relative paths against the file's directory.
@@ -44,7 +53,11 @@ pub fn run(args: RollupArgs) -> Result<()> {
     let path = args
         .config
         .expect("clap requires --config without --example");
-    let cfg = load(&path)?;
+    let mut cfg = load(&path)?;
+    if let Some(f) = args.fault {
+        cfg.fault = Some(f);
+        cfg.validate()?;
+    }
     let key = cfg.key.as_deref().map(read_key).transpose()?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

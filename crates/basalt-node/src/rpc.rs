@@ -294,6 +294,10 @@ pub fn dispute_json(d: &Dispute, full: bool) -> Value {
         "gamesOngoing": d.games.iter().filter(|g| g.ongoing()).count(),
     });
     if full {
+        v["encoded"] = json!(format!(
+            "0x{}",
+            hex::encode(basalt_types::Encode::to_bytes(d))
+        ));
         v["games"] = d
             .games
             .iter()
@@ -323,7 +327,7 @@ fn rollup_json(r: &RollupState, head: u64) -> Value {
         "proposals": h.proposal_count,
         "settled": h.settled,
         "disputes": h.dispute_count,
-        "openDisputes": r.open.len(),
+        "openDisputeIds": r.open.iter().collect::<Vec<_>>(),
         "lastSettledOutput": last_settled,
         "claims": h.claim_count,
         "height": head,

@@ -4,9 +4,9 @@
 //! values with bounded sizes, and a blob is accepted only if it hashes to the data hash the L1
 //! committed to.
 
-use basalt_l1::{blob_hash, Action, Params, Transaction};
+use basalt_l1::{blob_hash, Action, Dispute, Params, Transaction};
 use basalt_l2::{DepositEntry, Optimistic};
-use basalt_types::{serde_amount, Amount, Encode, Hash, Keypair, PublicKey};
+use basalt_types::{serde_amount, Amount, Decode, Encode, Hash, Keypair, PublicKey};
 use jsonrpsee::core::client::ClientT;
 use jsonrpsee::core::params::ArrayParams;
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
@@ -127,6 +127,9 @@ pub struct RollupInfo {
     pub outputs: u64,
     /// Outputs settled (a prefix of them).
     pub settled: u64,
+    /// Disputes still being played, by id.
+    #[serde(default)]
+    pub open_dispute_ids: Vec<u64>,
     /// Withdrawals paid.
     pub claims: u64,
     /// The finalized L1 height these numbers are from.
@@ -179,6 +182,10 @@ pub struct BatchInfo {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OutputInfo {
+    /// Its proposal id (proposals count from 0, removed ones included).
+    pub proposal: u64,
+    /// `pending`, `disputed`, `settled` or `removed`.
+    pub status: String,
     /// Batch index it claims the output of.
     pub batch: u64,
     /// The output it builds on.
@@ -364,6 +371,26 @@ impl L1Client {
             .await?;
         check_indices("l1_getRollupOutputs", from, page.iter().map(|o| o.batch))?;
         Ok(page)
+    }
+
+    /// Dispute `dispute` of rollup `id`, with every game and move.
+    pub async fn dispute(&self, id: u32, dispute: u64) -> Result<Dispute, L1Error> {
+        #[derive(Deserialize)]
+        struct Encoded {
+            encoded: String,
+        }
+        let e: Encoded = self.call("l1_getDispute", rpc_params![id, dispute]).await?;
+        let bad = |reason: String| L1Error::Malformed {
+            method: "l1_getDispute",
+            reason,
+        };
+        let bytes = basalt_types::codec::parse_hex(&e.encoded)
+            .map_err(|_| bad("encoded is not hex".into()))?;
+        let d = Dispute::from_bytes(&bytes).map_err(|e| bad(e.to_string()))?;
+        if d.id != dispute {
+            return Err(bad(format!("asked for dispute {dispute}, got {}", d.id)));
+        }
+        Ok(d)
     }
 
     /// The blob with hash `hash`, checked against it.

@@ -4,11 +4,14 @@
 //! Two loops share the node's state:
 //! - the block loop (sequencer only) turns queued transactions into an L2 block every
 //!   `block_time_ms` and logs it durably before anyone sees it confirmed;
-//! - the L1 loop reads the rollup's finalized deposits, batches and outputs from the L1, derives
-//!   the L2 state from them, checks every proposed output, and then posts at most one L1
-//!   transaction of its own at a time: the next batch (sequencer) or the next output (proposer).
+//! - the L1 loop reads the rollup's finalized deposits, batches, outputs and disputes from the L1,
+//!   derives the L2 state from them, checks every proposed output, and then posts at most one L1
+//!   transaction of its own at a time: first a dispute action (challenger: a move in a game on
+//!   its turn, a defence of a disputed output it agrees with, a challenge of the first output it
+//!   disagrees with), then the next batch (sequencer), then the next output (proposer).
 
 use crate::derive::{Derivation, DeriveError, Verdict};
+use crate::game::{dispute_actions, Fault, LiveOutput};
 use crate::l1client::{L1Client, L1Error, L1TxStatus, OutputInfo, RollupInfo, RollupRef};
 use crate::sequencer::{Sequencer, SequencerError};
 use crate::{plan_batch, rpc};
@@ -90,6 +93,14 @@ pub struct NodeConfig {
     /// Propose outputs with the key's bond (default: yes for a sequencer, no for a verifier).
     #[serde(default)]
     pub propose: Option<bool>,
+    /// Challenge wrong outputs, defend right ones and play every game to the end, bonding the
+    /// key (default: yes whenever the node has a key).
+    #[serde(default)]
+    pub challenge: Option<bool>,
+    /// FOR TESTS AND DEMOS: derive with this fault injected (see [`Fault`]), so the node
+    /// proposes, challenges and plays as a dishonest party would.
+    #[serde(default)]
+    pub fault: Option<String>,
     /// Milliseconds between L2 blocks.
     #[serde(default = "default_block_time_ms")]
     pub block_time_ms: u64,
@@ -121,6 +132,9 @@ impl NodeConfig {
         if cfg.propose == Some(true) && cfg.key.is_none() {
             return bad("propose = true needs `key`: the L1 key that locks the bond");
         }
+        if cfg.challenge == Some(true) && cfg.key.is_none() {
+            return bad("challenge = true needs `key`: the L1 key that locks dispute bonds");
+        }
         Ok(cfg)
     }
 
@@ -136,7 +150,26 @@ impl NodeConfig {
         if self.batcher.max_batch_bytes < 1_024 {
             return bad("batcher.max_batch_bytes must be at least 1024");
         }
+        if let Some(f) = &self.fault {
+            let Some(fault) = Fault::parse(f) else {
+                let names: Vec<&str> = Fault::ALL.iter().map(|f| f.name()).collect();
+                return Err(NodeError::Config(format!(
+                    "unknown fault {f:?}: one of {}",
+                    names.join(", ")
+                )));
+            };
+            if fault.needs_sequencer() && self.role != Role::Sequencer {
+                return Err(NodeError::Config(format!(
+                    "fault {f} needs role = \"sequencer\": only the sequencer posts the data it misreads"
+                )));
+            }
+        }
         Ok(())
+    }
+
+    /// The fault this node injects, if any (checked by [`NodeConfig::validate`]).
+    pub fn fault(&self) -> Option<Fault> {
+        self.fault.as_deref().and_then(Fault::parse)
     }
 
     /// Whether this node proposes outputs.
@@ -200,6 +233,8 @@ pub(crate) enum Posting {
     Batch { index: u64, from: u64, to: u64 },
     /// The output of batch `batch`.
     Output { batch: u64 },
+    /// A dispute action over the output of batch `batch`.
+    Dispute { batch: u64, what: &'static str },
 }
 
 /// A proposed output and how it compares with the derived one.
@@ -215,6 +250,8 @@ pub(crate) struct L1View {
     pub rollup: RollupInfo,
     pub batch_heights: Vec<u64>,
     pub outputs: Vec<CheckedOutput>,
+    /// Proposals already reported as not matching the derivation.
+    pub reported: HashSet<u64>,
     pub in_flight: Option<InFlight>,
     pub last_error: Option<String>,
 }
@@ -355,7 +392,14 @@ pub async fn start(cfg: NodeConfig, key: Option<Keypair>) -> Result<RollupNode, 
         }
         Role::Verifier => None,
     };
-    let mut derivation = Derivation::new(config, rollup.params.sequencer);
+    let fault = cfg.fault();
+    let mut derivation = match fault {
+        None => Derivation::new(config, rollup.params.sequencer),
+        Some(f) => {
+            warn!(fault = f.name(), "FAULT INJECTION: this node derives, proposes and plays disputes dishonestly (tests and demos only)");
+            Derivation::with_fault(config, rollup.params.sequencer, f, (rollup.batches, 0))
+        }
+    };
     derivation.add_deposits(deposits);
     let (blocks, _) = broadcast::channel(256);
     let name = rollup.params.name.clone();
@@ -370,6 +414,7 @@ pub async fn start(cfg: NodeConfig, key: Option<Keypair>) -> Result<RollupNode, 
             rollup: rollup.clone(),
             batch_heights: Vec::new(),
             outputs: Vec::new(),
+            reported: HashSet::new(),
             in_flight: None,
             last_error: None,
         }),
@@ -382,6 +427,9 @@ pub async fn start(cfg: NodeConfig, key: Option<Keypair>) -> Result<RollupNode, 
         client,
         key: key.clone(),
         proposes: cfg.proposes() && key.is_some(),
+        challenges: cfg.challenge.unwrap_or(true) && key.is_some(),
+        fault,
+        fault_posted: false,
         batcher: cfg.batcher.clone(),
         data_dir: cfg.data_dir.display().to_string(),
         fee_wait_logged: false,
@@ -481,6 +529,10 @@ struct Driver {
     client: L1Client,
     key: Option<Keypair>,
     proposes: bool,
+    challenges: bool,
+    fault: Option<Fault>,
+    /// Whether the sequencer already posted the data its fault misreads.
+    fault_posted: bool,
     batcher: BatcherConfig,
     data_dir: String,
     fee_wait_logged: bool,
@@ -522,8 +574,10 @@ impl Driver {
         let rollup = self.client.rollup(&RollupRef::Id(self.shared.id)).await?;
         self.sync_deposits(rollup.deposits).await?;
         self.sync_batches(rollup.batches).await?;
-        self.sync_outputs(rollup.outputs).await?;
-        lock(&self.shared.view).rollup = rollup.clone();
+        self.sync_outputs(&rollup).await?;
+        let mut view = lock(&self.shared.view);
+        view.derivation.settle_to(rollup.settled);
+        view.rollup = rollup.clone();
         Ok(rollup)
     }
 
@@ -537,6 +591,9 @@ impl Driver {
         let Some(key) = self.key.clone() else {
             return Ok(());
         };
+        if self.challenges && self.play(&key, &rollup).await? {
+            return Ok(());
+        }
         if self.shared.seq.is_some() && self.post_batch(&key, &rollup).await? {
             return Ok(());
         }
@@ -596,13 +653,18 @@ impl Driver {
         }
     }
 
-    async fn sync_outputs(&self, total: u64) -> Result<(), NodeError> {
-        loop {
-            let checked = lock(&self.shared.view).outputs.len() as u64;
-            if checked >= total {
-                return Ok(());
-            }
-            let page = self.client.outputs(self.shared.id, checked).await?;
+    /// Reads the live outputs: the settled ones once, the unsettled ones on every step (a
+    /// dispute can remove them), and checks each against the derivation.
+    async fn sync_outputs(&self, rollup: &RollupInfo) -> Result<(), NodeError> {
+        let keep = {
+            let mut view = lock(&self.shared.view);
+            let keep = view.outputs.len().min(rollup.settled as usize);
+            view.outputs.truncate(keep);
+            keep as u64
+        };
+        let mut next = keep;
+        while next < rollup.outputs {
+            let page = self.client.outputs(self.shared.id, next).await?;
             if page.is_empty() {
                 return Ok(());
             }
@@ -612,21 +674,103 @@ impl Driver {
                 match verdict {
                     // Outputs of batches not derived yet are checked on a later step.
                     Verdict::Pending => return Ok(()),
-                    Verdict::Match => {
-                        debug!(batch = o.batch, output = %o.output, "proposed output matches the derived one")
+                    Verdict::Match => {}
+                    Verdict::Mismatch { derived } => {
+                        if view.reported.insert(o.proposal) {
+                            error!(
+                                rollup = self.shared.id,
+                                batch = o.batch,
+                                proposed = %o.output,
+                                %derived,
+                                proposer = %o.proposer,
+                                settles_at = o.settles_at,
+                                "PROPOSED OUTPUT DOES NOT MATCH THE STATE DERIVED FROM L1: it must be challenged before it settles"
+                            )
+                        }
                     }
-                    Verdict::Mismatch { derived } => error!(
-                        rollup = self.shared.id,
-                        batch = o.batch,
-                        proposed = %o.output,
-                        %derived,
-                        proposer = %o.proposer,
-                        settles_at = o.settles_at,
-                        "PROPOSED OUTPUT DOES NOT MATCH THE STATE DERIVED FROM L1: it must be challenged before it settles"
-                    ),
                 }
+                next = o.batch + 1;
                 view.outputs.push(CheckedOutput { info: o, verdict });
             }
+        }
+        Ok(())
+    }
+
+    /// Sends the first dispute action due, if any. Returns whether it sent one.
+    async fn play(&mut self, key: &Keypair, rollup: &RollupInfo) -> Result<bool, NodeError> {
+        let live: Vec<LiveOutput> = {
+            let view = lock(&self.shared.view);
+            view.outputs
+                .iter()
+                .skip(rollup.settled as usize)
+                .map(|o| LiveOutput {
+                    batch: o.info.batch,
+                    prior: o.info.prior,
+                    output: o.info.output,
+                    challenge_until: o.info.settles_at,
+                })
+                .collect()
+        };
+        let mut disputes = Vec::with_capacity(rollup.open_dispute_ids.len());
+        for id in &rollup.open_dispute_ids {
+            disputes.push(self.client.dispute(self.shared.id, *id).await?);
+        }
+        if live.is_empty() && disputes.is_empty() {
+            return Ok(false);
+        }
+        let me = key.public();
+        let actions = {
+            let view = lock(&self.shared.view);
+            dispute_actions(
+                self.shared.id,
+                &me,
+                &view.derivation,
+                &live,
+                &disputes,
+                rollup.height + 1,
+            )
+        };
+        let Some(action) = actions.into_iter().next() else {
+            return Ok(false);
+        };
+        let (batch, what) = describe(&action, &disputes);
+        let nonce = self.client.account(&me).await?.pending_nonce;
+        match self
+            .send(key, action.clone(), Posting::Dispute { batch, what }, nonce)
+            .await
+        {
+            Ok(_) => {
+                match &action {
+                    Action::Bisect {
+                        dispute,
+                        game,
+                        choice,
+                        ..
+                    } => info!(
+                        batch,
+                        dispute,
+                        game,
+                        choice = choice.name(),
+                        "dispute: bisect"
+                    ),
+                    Action::OneStepProof { dispute, game, .. } => {
+                        info!(batch, dispute, game, "dispute: one-step proof")
+                    }
+                    _ => info!(batch, "dispute: {what}"),
+                }
+                Ok(true)
+            }
+            Err(L1Error::Refused { message, .. }) => {
+                if self.last_refusal.as_ref() != Some(&message) {
+                    warn!(
+                        batch,
+                        "dispute action ({what}) refused by the L1: {message}"
+                    );
+                    self.last_refusal = Some(message);
+                }
+                Ok(false)
+            }
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -772,9 +916,22 @@ impl Driver {
             .batcher
             .max_batch_bytes
             .min(chain.params.max_blob_bytes) as usize;
-        let Some(plan) = plan_batch(&lock(seq), cursor, rollup.deposits_end, max_blob) else {
+        let Some(mut plan) = plan_batch(&lock(seq), cursor, rollup.deposits_end, max_blob) else {
             return Ok(false);
         };
+        if let Some(fault) = self
+            .fault
+            .filter(|f| f.needs_sequencer() && !self.fault_posted)
+        {
+            if let Some(data) = misleading_batch(fault, &plan.data) {
+                warn!(
+                    fault = fault.name(),
+                    "FAULT INJECTION: posting a batch the proposer will misread"
+                );
+                plan.data = data;
+                self.fault_posted = true;
+            }
+        }
         let bytes = plan.data.len();
         let action = Action::PostBatch {
             rollup: self.shared.id,
@@ -839,6 +996,47 @@ impl Driver {
     }
 }
 
+/// The batch a faulty sequencer posts instead of `data` so that `fault` has something to misread:
+/// a transfer replaced by a forged one (bad signature) or by a replay of the first, or data that
+/// does not decode. `None` if the batch has no transfer to work with.
+fn misleading_batch(fault: Fault, data: &[u8]) -> Option<Vec<u8>> {
+    if fault == Fault::Undecodable {
+        let mut garbage = vec![0x7f];
+        garbage.extend_from_slice(data);
+        return Some(garbage);
+    }
+    let mut txs = basalt_l2::decode_batch::<P>(data).ok()?;
+    let transfers: Vec<usize> = txs
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| matches!(t, L2Tx::Transfer { .. }))
+        .map(|(i, _)| i)
+        .collect();
+    let (&first, &last) = (transfers.first()?, transfers.last()?);
+    match fault {
+        Fault::BadSignature => {
+            if let L2Tx::Transfer { amount, .. } = &mut txs[last] {
+                *amount += 1; // the signature no longer covers it
+            }
+        }
+        Fault::Replay if first != last => txs[last] = txs[first],
+        _ => return None,
+    }
+    Some(basalt_l2::encode_batch(&txs))
+}
+
+/// The batch a dispute action concerns and what it is, for logs.
+fn describe(action: &Action, disputes: &[basalt_l1::Dispute]) -> (u64, &'static str) {
+    let batch_of = |id: &u64| disputes.iter().find(|d| d.id == *id).map_or(0, |d| d.batch);
+    match action {
+        Action::Challenge { batch, .. } => (*batch, "challenge"),
+        Action::Defend { batch, .. } => (*batch, "defend"),
+        Action::Bisect { dispute, .. } => (batch_of(dispute), "bisect"),
+        Action::OneStepProof { dispute, .. } => (batch_of(dispute), "one-step proof"),
+        _ => (0, "other"),
+    }
+}
+
 /// A commented example of [`NodeConfig`], as `basalt rollup --example` prints it.
 pub const EXAMPLE_CONFIG: &str = r#"# A Basalt rollup node (`basalt rollup --config THIS_FILE`).
 # Relative paths are relative to this file.
@@ -859,6 +1057,14 @@ rpc = "127.0.0.1:8650"
 # key = "./sequencer.key"
 # Propose outputs, locking the rollup's bond each time (default: true for a sequencer).
 # propose = false
+# Challenge any proposed output that differs from the derived one, defend disputed outputs that
+# match it, and play every game to the end, locking the rollup's dispute bond each time
+# (default: true whenever the node has a key).
+# challenge = true
+# FOR TESTS AND DEMOS ONLY: behave as a dishonest party with this fault injected (see
+# `basalt rollup --help`): balance, skip-deposit, reorder-deposits, bad-signature, replay, mint,
+# withdrawals-root, undecodable.
+# fault = "mint"
 # Milliseconds between L2 blocks, and between reads of the L1.
 block_time_ms = 50
 l1_poll_ms = 200

@@ -380,6 +380,9 @@ fn chain_info(shared: &Shared) -> Value {
                 json!({"type": "batch", "batch": index, "fromTx": from, "toTx": to})
             }
             Posting::Output { batch } => json!({"type": "output", "batch": batch}),
+            Posting::Dispute { batch, what } => {
+                json!({"type": "dispute", "batch": batch, "action": what})
+            }
         };
         json!({"hash": f.hash, "what": what, "includedAt": f.included_at})
     });

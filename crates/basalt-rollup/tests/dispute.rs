@@ -572,3 +572,28 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn every_step_of_a_trace_re_executes_from_its_witness_to_the_next_position() {
+    let l1 = world(6);
+    let mut p = Party::new(6, None, false);
+    p.refresh(&l1.s);
+    let r = l1.s.rollup(0).unwrap();
+    let config = params().l2_config(0);
+    for batch in 0..p.view.batches() {
+        let trace = p.view.trace(batch).unwrap();
+        let record = r.batches[batch as usize];
+        let blob = &l1.s.blob(&record.data_hash).unwrap().data;
+        let (txs, _) = basalt_l2::posted_batch_txs::<basalt_l2::Optimistic>(blob);
+        assert_eq!(trace.len(), txs.len() + 1);
+        assert_eq!(*trace.last().unwrap(), p.view.output(batch).unwrap());
+        let queue: Vec<_> = r.deposits.iter().map(|d| d.entry).collect();
+        let window = basalt_l2::batch_deposits(&queue, record.deposits_end).unwrap();
+        for (i, tx) in txs.iter().enumerate() {
+            let w = p.view.witness(batch, i as u64).unwrap();
+            let (_, out) = basalt_l2::execute_step(&config, &trace[i], &w, &window, tx)
+                .unwrap_or_else(|e| panic!("batch {batch} step {i}: {e}"));
+            assert_eq!(out, trace[i + 1], "batch {batch} step {i}");
+        }
+    }
+}

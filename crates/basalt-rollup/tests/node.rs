@@ -6,7 +6,10 @@
 //! the verifier reaches the sequencer's outputs from L1 data alone; the bridge invariant holds;
 //! a sequencer stopped and restarted loses nothing and posts nothing twice.
 
-use basalt_l1::{Action, Params, RollupKind, RollupParams, WithdrawalClaim, ONE_TOKEN};
+use basalt_l1::{
+    Action, DisputeResult, GameEnd, Params, RollupKind, RollupParams, Side, WinReason,
+    WithdrawalClaim, ONE_TOKEN,
+};
 use basalt_l2::{L2Tx, Optimistic};
 use basalt_node::devnet::{dev_account, dev_sequencer, devnet_genesis};
 use basalt_node::mempool::MempoolLimits;
@@ -111,6 +114,8 @@ fn node_config(l1: &L1, role: Role, dir: &Path) -> NodeConfig {
         rpc: "127.0.0.1:0".parse().unwrap(),
         key: None,
         propose: None,
+        challenge: None,
+        fault: None,
         block_time_ms: 20,
         l1_poll_ms: 20,
         batcher: BatcherConfig {
@@ -126,6 +131,10 @@ async fn start(l1: &L1, role: Role, dir: &Path) -> (RollupNode, HttpClient) {
 
 async fn start_with(cfg: NodeConfig) -> (RollupNode, HttpClient) {
     let key = (cfg.role == Role::Sequencer).then(|| dev_sequencer(0));
+    start_keyed(cfg, key).await
+}
+
+async fn start_keyed(cfg: NodeConfig, key: Option<Keypair>) -> (RollupNode, HttpClient) {
     let node = basalt_rollup::start(cfg, key).await.unwrap();
     let client = HttpClientBuilder::default()
         .build(format!("http://{}", node.rpc_addr))
@@ -192,6 +201,10 @@ async fn status(c: &HttpClient, hash: &str) -> Value {
 }
 
 async fn register(l1: &L1) {
+    register_with_window(l1, WINDOW).await
+}
+
+async fn register_with_window(l1: &L1, window: u64) {
     l1.run(
         &dev_sequencer(0),
         Action::RegisterRollup {
@@ -199,7 +212,7 @@ async fn register(l1: &L1) {
                 name: "alpha".into(),
                 kind: RollupKind::Optimistic,
                 sequencer: dev_sequencer(0).public(),
-                challenge_window: WINDOW,
+                challenge_window: window,
                 proposer_bond: ONE_TOKEN,
                 min_fee: FEE,
                 dispute_clock: 20,
@@ -256,10 +269,101 @@ async fn a_verifier_reports_a_proposed_output_that_does_not_match_l1_data() {
     assert_eq!(mismatches[0]["batch"], 0);
     assert_eq!(mismatches[0]["proposed"], json!(lie));
     assert_eq!(mismatches[0]["proposer"], json!(dev_account(5).public()));
+    assert_ne!(mismatches[0]["derived"], json!(lie));
+    // The sequencer node's challenger disputes the lie; the liar plays no move and loses by clock.
+    let d = eventually("the lie to be removed", || async {
+        let r = l1.client.rollup(&RollupRef::Id(0)).await.unwrap();
+        if r.open_dispute_ids.is_empty() && r.outputs == 0 {
+            l1.client.dispute(0, 0).await.ok()
+        } else {
+            None
+        }
+    })
+    .await;
+    assert!(
+        matches!(d.result, Some(DisputeResult::Removed { .. })),
+        "{d:?}"
+    );
+    assert_eq!(d.challengers[0].key, dev_sequencer(0).public());
+    assert!(d.challengers[0].active());
+    // Batch 0 holds one transaction, so the challenger's first move is the one-step proof.
+    assert!(
+        matches!(
+            d.games[0].end_state,
+            Some(GameEnd::Won {
+                winner: Side::Challenger,
+                reason: WinReason::OneStep | WinReason::Timeout,
+                ..
+            })
+        ),
+        "{d:?}"
+    );
+    eventually("the verifier to drop the removed output", || async {
+        let info = call(&ver, "l2_chainInfo", rpc_params![]).await.unwrap();
+        (info["mismatches"] == json!([])).then_some(())
+    })
+    .await;
+    seq_node.stop();
+    ver_node.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_faulty_sequencer_node_loses_its_dispute_to_an_honest_node_which_then_proposes() {
+    let l1 = l1().await;
+    // A window long enough for the honest node to start after the lie is proposed.
+    register_with_window(&l1, 100).await;
+    let alice = dev_account(1);
+    let deposit = Action::Deposit {
+        rollup: 0,
+        account: None,
+        key: alice.public(),
+        amount: ONE_TOKEN,
+    };
+    l1.run(&alice, deposit).await.unwrap();
+    // The sequencer mints from nothing in its first batch's output.
+    let (seq_dir, ver_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut cfg = node_config(&l1, Role::Sequencer, seq_dir.path());
+    cfg.fault = Some("mint".into());
+    let (seq_node, seq) = start_with(cfg).await;
+    // Some L2 traffic so the batch has several steps.
+    let (index, _, _) = eventually("alice's deposit on L2", || account(&seq, &alice)).await;
+    for n in 0..5 {
+        let tx = transfer(index, 0, 1_000 + n as Amount, n, &alice);
+        call(&seq, "l2_sendTransaction", rpc_params![hex_tx(&tx)])
+            .await
+            .unwrap();
+    }
+    let lie = eventually("the faulty output of batch 0", || async {
+        l1.client.outputs(0, 0).await.ok()?.into_iter().next()
+    })
+    .await;
+    assert_eq!(lie.proposer, dev_sequencer(0).public());
+    // An honest node with a key starts, derives, challenges, wins, and proposes the right output.
+    let honest = dev_account(6);
+    let mut cfg = node_config(&l1, Role::Verifier, ver_dir.path());
+    cfg.propose = Some(true);
+    let (ver_node, ver) = start_keyed(cfg, Some(honest.clone())).await;
+    let d = eventually("the dispute to end", || async {
+        let d = l1.client.dispute(0, 0).await.ok()?;
+        d.result.is_some().then_some(d)
+    })
+    .await;
+    assert!(
+        matches!(d.result, Some(DisputeResult::Removed { .. })),
+        "{d:?}"
+    );
+    assert_eq!(d.defenders[0].key, dev_sequencer(0).public());
+    assert!(d.defenders[0].lost.is_some());
+    assert_eq!(d.challengers[0].key, honest.public());
+    assert!(d.challengers[0].active());
     let derived =
         call(&ver, "l2_chainInfo", rpc_params![]).await.unwrap()["derived"]["output"].clone();
-    assert_eq!(mismatches[0]["derived"], derived);
-    assert_ne!(mismatches[0]["derived"], json!(lie));
+    eventually("the honest output of batch 0 on L1", || async {
+        let first = l1.client.outputs(0, 0).await.ok()?.into_iter().next()?;
+        (first.proposer == honest.public()).then_some(first)
+    })
+    .await;
+    assert_ne!(json!(lie.output), derived);
     seq_node.stop();
     ver_node.stop();
 }
