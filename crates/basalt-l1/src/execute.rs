@@ -751,13 +751,7 @@ impl<'a> BlockBuilder<'a> {
             });
         }
         let bond = h.params.proposer_bond;
-        let balance = sender
-            .balance
-            .checked_sub(bond)
-            .ok_or(RollupError::InsufficientBalance {
-                need: bond,
-                have: sender.balance,
-            })?;
+        let balance = balance_after(sender, bond)?;
         let bonds = h.bonds.checked_add(bond).ok_or(RollupError::Overflow)?;
         sender.balance = balance;
         let record = OutputRecord {
@@ -868,13 +862,7 @@ impl<'a> BlockBuilder<'a> {
             return Err(RollupError::JoinClosed { batch, until });
         }
         let bond = params.dispute_bond;
-        let balance = sender
-            .balance
-            .checked_sub(bond)
-            .ok_or(RollupError::InsufficientBalance {
-                need: bond,
-                have: sender.balance,
-            })?;
+        let balance = balance_after(sender, bond)?;
         h.bonds = h.bonds.checked_add(bond).ok_or(RollupError::Overflow)?;
         let slashes = dispute.join(side, signer, bond, self.height)?;
         sender.balance = balance;
@@ -1373,6 +1361,17 @@ pub fn verify_block_with(
     }
     debug_assert_eq!(h, header);
     Ok(executed)
+}
+
+/// The sender's balance after locking `bond`, or why it cannot.
+fn balance_after(sender: &Account, bond: Amount) -> Result<Amount, RollupError> {
+    sender
+        .balance
+        .checked_sub(bond)
+        .ok_or(RollupError::InsufficientBalance {
+            need: bond,
+            have: sender.balance,
+        })
 }
 
 /// The deposit queue of a rollup as the view holds it, up to a batch's deposit range end.

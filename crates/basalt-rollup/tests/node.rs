@@ -200,6 +200,17 @@ async fn status(c: &HttpClient, hash: &str) -> Value {
         .unwrap()
 }
 
+/// `who` deposits one token into rollup 0 for its own L2 key.
+async fn deposit_one_token(l1: &L1, who: &Keypair) {
+    let deposit = Action::Deposit {
+        rollup: 0,
+        account: None,
+        key: who.public(),
+        amount: ONE_TOKEN,
+    };
+    l1.run(who, deposit).await.unwrap();
+}
+
 async fn register(l1: &L1) {
     register_with_window(l1, WINDOW).await
 }
@@ -230,13 +241,7 @@ async fn a_verifier_reports_a_proposed_output_that_does_not_match_l1_data() {
     let l1 = l1().await;
     register(&l1).await;
     let alice = dev_account(1);
-    let deposit = Action::Deposit {
-        rollup: 0,
-        account: None,
-        key: alice.public(),
-        amount: ONE_TOKEN,
-    };
-    l1.run(&alice, deposit).await.unwrap();
+    deposit_one_token(&l1, &alice).await;
     // A sequencer that posts batches but leaves proposing to others.
     let (seq_dir, ver_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let mut cfg = node_config(&l1, Role::Sequencer, seq_dir.path());
@@ -313,13 +318,7 @@ async fn a_faulty_sequencer_node_loses_its_dispute_to_an_honest_node_which_then_
     // A window long enough for the honest node to start after the lie is proposed.
     register_with_window(&l1, 100).await;
     let alice = dev_account(1);
-    let deposit = Action::Deposit {
-        rollup: 0,
-        account: None,
-        key: alice.public(),
-        amount: ONE_TOKEN,
-    };
-    l1.run(&alice, deposit).await.unwrap();
+    deposit_one_token(&l1, &alice).await;
     // The sequencer mints from nothing in its first batch's output.
     let (seq_dir, ver_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let mut cfg = node_config(&l1, Role::Sequencer, seq_dir.path());
