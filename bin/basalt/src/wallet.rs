@@ -5,7 +5,7 @@ use crate::units::{format_tokens, parse_tokens};
 use anyhow::{bail, Context, Result};
 use basalt_l1::Action;
 use basalt_node::devnet::{dev_account, DEV_ACCOUNTS};
-use basalt_rollup::l1client::{L1Client, L1TxStatus};
+use basalt_rollup::l1client::{L1Client, L1TxStatus, RollupRef};
 use basalt_types::{Keypair, PublicKey};
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -105,6 +105,45 @@ pub enum WalletCommand {
         /// Percent of a slashed bond paid to the game's winner; the rest is burned.
         #[arg(long, default_value_t = 50)]
         slash_reward: u8,
+        #[command(flatten)]
+        signer: SignerArgs,
+    },
+    /// Propose any output for a batch by hand, locking the proposer bond (it is lost if the output
+    /// is wrong and someone challenges it: this is how a fraud attempt is staged).
+    ProposeOutput {
+        /// The rollup, by name or id.
+        #[arg(long)]
+        rollup: String,
+        /// The batch (the next one without a live output).
+        #[arg(long)]
+        batch: u64,
+        /// The output claimed (0x + 64 hex digits).
+        #[arg(long)]
+        output: String,
+        #[command(flatten)]
+        signer: SignerArgs,
+    },
+    /// Challenge the live output of a batch, locking the dispute bond. The signer must then play
+    /// its games (a rollup node with this key does) or lose them by clock.
+    Challenge {
+        /// The rollup, by name or id.
+        #[arg(long)]
+        rollup: String,
+        /// The batch whose output is challenged.
+        #[arg(long)]
+        batch: u64,
+        #[command(flatten)]
+        signer: SignerArgs,
+    },
+    /// Join the defence of a disputed output, locking the dispute bond. The signer must then play
+    /// its games (a rollup node with this key does) or lose them by clock.
+    Defend {
+        /// The rollup, by name or id.
+        #[arg(long)]
+        rollup: String,
+        /// The batch whose output is defended.
+        #[arg(long)]
+        batch: u64,
         #[command(flatten)]
         signer: SignerArgs,
     },
@@ -386,6 +425,47 @@ async fn run_async(cmd: WalletCommand) -> Result<()> {
             params.validate()?;
             send(&signer, Action::RegisterRollup { params }).await
         }
+        WalletCommand::ProposeOutput {
+            rollup,
+            batch,
+            output,
+            signer,
+        } => {
+            let output = basalt_types::Hash::from_hex(&output)
+                .map_err(|_| anyhow::anyhow!("--output must be 0x + 64 hex digits"))?;
+            let client = L1Client::new(&signer.rpc)?;
+            let r = client.rollup(&RollupRef::parse(&rollup)).await?;
+            let prior = match batch.checked_sub(1) {
+                None => r.genesis_output,
+                Some(k) => live_output(&client, r.id, k).await?.with_context(|| {
+                    format!("batch {k} has no live output to build on: propose that one first")
+                })?,
+            };
+            println!(
+                "proposing output {output} for batch {batch} of {} on prior {prior}",
+                r.params.name
+            );
+            send(
+                &signer,
+                Action::ProposeOutput {
+                    rollup: r.id,
+                    batch,
+                    prior,
+                    output,
+                },
+            )
+            .await
+        }
+        WalletCommand::Challenge {
+            rollup,
+            batch,
+            signer,
+        } => join_dispute(true, &rollup, batch, &signer).await,
+        WalletCommand::Defend {
+            rollup,
+            batch,
+            signer,
+        } => join_dispute(false, &rollup, batch, &signer).await,
         WalletCommand::Deposit {
             rollup,
             amount,
@@ -478,6 +558,58 @@ async fn run_async(cmd: WalletCommand) -> Result<()> {
             .await
         }
     }
+}
+
+/// Challenges (or defends) the live output of `batch`.
+async fn join_dispute(
+    challenge: bool,
+    rollup: &str,
+    batch: u64,
+    signer: &SignerArgs,
+) -> Result<()> {
+    let client = L1Client::new(&signer.rpc)?;
+    let r = client.rollup(&RollupRef::parse(rollup)).await?;
+    let output = live_output(&client, r.id, batch)
+        .await?
+        .with_context(|| format!("batch {batch} of {} has no live output", r.params.name))?;
+    println!(
+        "{} output {output} of batch {batch} of {} (bond {})",
+        if challenge {
+            "challenging"
+        } else {
+            "defending"
+        },
+        r.params.name,
+        format_tokens(r.params.dispute_bond),
+    );
+    let id = r.id;
+    let action = if challenge {
+        Action::Challenge {
+            rollup: id,
+            batch,
+            output,
+        }
+    } else {
+        Action::Defend {
+            rollup: id,
+            batch,
+            output,
+        }
+    };
+    send(signer, action).await?;
+    println!("now play the games: run a rollup node with this key, or lose them by clock (follow them with l1_getDispute)");
+    Ok(())
+}
+
+/// The live output of `batch` of rollup `id`, if it has one.
+async fn live_output(client: &L1Client, id: u32, batch: u64) -> Result<Option<basalt_types::Hash>> {
+    Ok(client
+        .outputs(id, batch)
+        .await?
+        .into_iter()
+        .next()
+        .filter(|o| o.batch == batch)
+        .map(|o| o.output))
 }
 
 /// Signs and submits a transaction, then follows it to finality unless told not to.

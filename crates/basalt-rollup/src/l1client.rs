@@ -102,6 +102,11 @@ pub struct RollupParamsInfo {
     /// Least L2 fee.
     #[serde(with = "serde_amount")]
     pub min_fee: Amount,
+    /// Blocks each side of a dispute game may spend in all.
+    pub dispute_clock: u64,
+    /// Bond to join a dispute.
+    #[serde(with = "serde_amount")]
+    pub dispute_bond: Amount,
 }
 
 /// `l1_getRollup`: a rollup's registry entry and counters, as of the finalized height.
