@@ -264,6 +264,21 @@ impl Game {
         }
     }
 
+    /// Charges the mover's clock and records its move; returns the mover's side.
+    fn record(&mut self, choice: Choice, kind: MoveKind, height: u64) -> Side {
+        let side = self.turn;
+        // A move after the clock ran out cannot happen: timeouts end the game first.
+        let clock = &mut self.clocks[side as usize];
+        *clock = clock.saturating_sub(height - self.since);
+        self.moves.push(Move {
+            side,
+            height,
+            choice,
+            kind,
+        });
+        side
+    }
+
     /// Whether it is still being played.
     pub fn ongoing(&self) -> bool {
         self.end_state.is_none()
@@ -430,7 +445,6 @@ pub enum DisputeError {
 
 impl Dispute {
     /// A dispute opened against `proposal` with its proposer as the first defender.
-    #[allow(clippy::too_many_arguments)]
     pub fn open(
         id: u64,
         proposal: u64,
@@ -607,21 +621,14 @@ impl Dispute {
         if end == seg.opponent {
             return Err(DisputeError::NoDisagreement);
         }
+        let kind = MoveKind::Bisect {
+            a: seg.a,
+            b: seg.b,
+            mid,
+            end,
+        };
+        let side = self.games[index as usize].record(choice, kind, height);
         let g = &mut self.games[index as usize];
-        let side = g.turn;
-        // A move after the clock ran out cannot happen: timeouts end the game first.
-        g.clocks[side as usize] = g.clocks[side as usize].saturating_sub(height - g.since);
-        g.moves.push(Move {
-            side,
-            height,
-            choice,
-            kind: MoveKind::Bisect {
-                a: seg.a,
-                b: seg.b,
-                mid,
-                end,
-            },
-        });
         g.a = seg.a;
         g.b = seg.b;
         g.start = seg.start;
@@ -651,19 +658,11 @@ impl Dispute {
         height: u64,
     ) -> Result<Slash, DisputeError> {
         let seg = self.one_step_segment(index, choice)?;
-        let g = &mut self.games[index as usize];
-        let side = g.turn;
-        // A move after the clock ran out cannot happen: timeouts end the game first.
-        g.clocks[side as usize] = g.clocks[side as usize].saturating_sub(height - g.since);
-        g.moves.push(Move {
-            side,
-            height,
-            choice,
-            kind: MoveKind::OneStep {
-                step: seg.a,
-                result,
-            },
-        });
+        let kind = MoveKind::OneStep {
+            step: seg.a,
+            result,
+        };
+        let side = self.games[index as usize].record(choice, kind, height);
         let winner = if result != seg.opponent {
             side
         } else {

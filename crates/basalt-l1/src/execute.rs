@@ -598,6 +598,18 @@ impl<'a> BlockBuilder<'a> {
             .or_insert_with(|| RollupDiff::new(header))
     }
 
+    /// The diff of rollup `header.id` in this block, with `header` as its new header.
+    fn write_header(&mut self, header: RollupHeader) -> &mut RollupDiff {
+        match self.rollups.entry(header.id) {
+            std::collections::btree_map::Entry::Occupied(e) => {
+                let d = e.into_mut();
+                d.header = header;
+                d
+            }
+            std::collections::btree_map::Entry::Vacant(e) => e.insert(RollupDiff::new(header)),
+        }
+    }
+
     fn register_rollup(&mut self, params: &RollupParams) -> Result<(), RollupError> {
         params.validate()?;
         if params.dispute_horizon() >= self.params.blob_retention_blocks {
@@ -867,8 +879,7 @@ impl<'a> BlockBuilder<'a> {
         let slashes = dispute.join(side, signer, bond, self.height)?;
         sender.balance = balance;
         let payouts = self.slash(&mut h, &slashes);
-        let d = self.rollup_diff(h.clone());
-        d.header = h;
+        let d = self.write_header(h);
         d.disputes.insert(dispute.id, dispute);
         Ok(payouts)
     }
@@ -954,8 +965,7 @@ impl<'a> BlockBuilder<'a> {
             .map_err(|e| RollupError::BadWitness(e.to_string()))?;
         let slash = d.one_step(game, choice, result, self.height)?;
         let payouts = self.slash(&mut h, &[slash]);
-        let diff = self.rollup_diff(h.clone());
-        diff.header = h;
+        let diff = self.write_header(h);
         diff.disputes.insert(d.id, d);
         Ok(payouts)
     }
@@ -1074,8 +1084,7 @@ impl<'a> BlockBuilder<'a> {
             }
         }
         let batch = d.batch;
-        let diff = self.rollup_diff(h.clone());
-        diff.header = h;
+        let diff = self.write_header(h);
         diff.disputes.insert(d.id, d);
         for (to, amount) in payouts {
             self.pay(to, amount)?;
@@ -1122,8 +1131,7 @@ impl<'a> BlockBuilder<'a> {
             h.bonds -= bond;
         }
         h.output_count = batch;
-        let diff = self.rollup_diff(h.clone());
-        diff.header = h;
+        let diff = self.write_header(h);
         match &mut diff.chain {
             Some(update) if batch >= update.keep => {
                 update.append.truncate((batch - update.keep) as usize)
@@ -1173,7 +1181,7 @@ impl<'a> BlockBuilder<'a> {
         if header.settled == h.settled {
             return Ok(());
         }
-        self.rollup_diff(h).header = header;
+        self.write_header(header);
         for (proposer, bond) in refunds {
             self.pay(proposer, bond)?;
         }

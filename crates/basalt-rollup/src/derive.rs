@@ -33,12 +33,18 @@ pub struct Derivation {
     checkpoint_batch: u64,
     /// Inputs of batches `checkpoint_batch..`.
     inputs: VecDeque<BatchInput>,
-    /// A fault this derivation injects at the first step it fits at or after `fault_from`
-    /// (batch, step): a dishonest party's view.
+    /// The fault a dishonest view injects.
+    plan: FaultPlan,
+}
+
+/// A fault a derivation injects at the first step it fits at or after `from`, and where it did.
+#[derive(Debug, Clone, Copy, Default)]
+struct FaultPlan {
     fault: Option<Fault>,
-    fault_from: (u64, u64),
-    /// Where the fault was injected: (batch, step); step is the batch length for a batch that
-    /// did not decode.
+    /// (batch, step) from which the fault may be injected.
+    from: (u64, u64),
+    /// Where it was injected: (batch, step); step 0 of a batch that did not decode for
+    /// [`Fault::Undecodable`].
     faulted: Option<(u64, u64)>,
 }
 
@@ -118,9 +124,7 @@ impl Derivation {
             txs: HashMap::new(),
             checkpoint_batch: 0,
             inputs: VecDeque::new(),
-            fault: None,
-            fault_from: (0, 0),
-            faulted: None,
+            plan: FaultPlan::default(),
         }
     }
 
@@ -133,20 +137,23 @@ impl Derivation {
         from: (u64, u64),
     ) -> Self {
         Derivation {
-            fault: Some(fault),
-            fault_from: from,
+            plan: FaultPlan {
+                fault: Some(fault),
+                from,
+                faulted: None,
+            },
             ..Derivation::new(config, sequencer)
         }
     }
 
     /// Where this view's fault was injected, as (batch, step), once it was.
     pub fn faulted(&self) -> Option<(u64, u64)> {
-        self.faulted
+        self.plan.faulted
     }
 
     /// The fault this view injects, if it is a dishonest one.
     pub fn fault(&self) -> Option<Fault> {
-        self.fault
+        self.plan.fault
     }
 
     /// The state before batch `batch` (which must not be before the checkpoint).
@@ -160,7 +167,8 @@ impl Derivation {
             if b == batch {
                 break;
             }
-            self.replay(&mut state, b, input);
+            self.view()
+                .run_batch(&mut state, b, input.deposits_end, &input.txs, false, None);
         }
         Some(state)
     }
@@ -169,31 +177,25 @@ impl Derivation {
     fn view(&self) -> View<'_> {
         View {
             deposits: &self.deposits,
-            fault: self.fault,
-            fault_from: self.fault_from,
-            faulted: self.faulted,
+            plan: self.plan,
         }
-    }
-
-    /// Re-applies a derived batch to `state` exactly as this view did.
-    fn replay(&self, state: &mut L2State<P>, batch: u64, input: &BatchInput) {
-        self.view().replay(state, batch, input);
     }
 
     /// This view's trace of batch `batch`: the output before it, then after each transaction.
     pub fn trace(&self, batch: u64) -> Option<Vec<Hash>> {
         let mut state = self.state_before(batch)?;
-        let input = self.input(batch)?.clone();
+        let input = self.input(batch)?;
         let mut trace = Vec::with_capacity(input.txs.len() + 1);
         trace.push(state.output());
         let mut push = |s: &L2State<P>| trace.push(s.output());
-        self.view()
-            .run_batch(&mut state, batch, &input, false, Some(&mut push));
-        if self.fault == Some(Fault::Undecodable) && self.faulted == Some((batch, 0)) {
-            // The claim after a batch that applied nothing: the last (only) position.
-            mint_for_undecodable(&mut state);
-            *trace.last_mut().expect("position 0") = state.output();
-        }
+        self.view().run_batch(
+            &mut state,
+            batch,
+            input.deposits_end,
+            &input.txs,
+            false,
+            Some(&mut push),
+        );
         Some(trace)
     }
 
@@ -201,13 +203,16 @@ impl Derivation {
     pub fn witness(&self, batch: u64, step: u64) -> Option<StepWitness<P>> {
         let mut state = self.state_before(batch)?;
         let input = self.input(batch)?;
-        let tx = input.txs.get(usize::try_from(step).ok()?)?;
-        let before = BatchInput {
-            deposits_end: input.deposits_end,
-            txs: input.txs[..step as usize].to_vec(),
-        };
-        self.view()
-            .run_batch(&mut state, batch, &before, false, None);
+        let step = usize::try_from(step).ok()?;
+        let tx = input.txs.get(step)?;
+        self.view().run_batch(
+            &mut state,
+            batch,
+            input.deposits_end,
+            &input.txs[..step],
+            false,
+            None,
+        );
         let window = batch_deposits(&self.deposits, input.deposits_end)?;
         Some(state.witness(&window, tx))
     }
@@ -224,11 +229,16 @@ impl Derivation {
             let input = self.inputs.pop_front().expect("an input per derived batch");
             let view = View {
                 deposits: &self.deposits,
-                fault: self.fault,
-                fault_from: self.fault_from,
-                faulted: self.faulted,
+                plan: self.plan,
             };
-            view.replay(&mut self.checkpoint, self.checkpoint_batch, &input);
+            view.run_batch(
+                &mut self.checkpoint,
+                self.checkpoint_batch,
+                input.deposits_end,
+                &input.txs,
+                false,
+                None,
+            );
             self.checkpoint_batch += 1;
         }
     }
@@ -328,26 +338,23 @@ impl Derivation {
         }
         let (txs, undecodable) = posted_batch_txs::<P>(blob);
         let mut next_withdrawal = self.state.withdrawals().len() as u64;
-        let input = BatchInput { deposits_end, txs };
-        if self.fault == Some(Fault::Undecodable)
-            && self.faulted.is_none()
+        let plan = &mut self.plan;
+        if plan.fault == Some(Fault::Undecodable)
+            && plan.faulted.is_none()
             && undecodable.is_some()
-            && index >= self.fault_from.0
+            && index >= plan.from.0
         {
-            mint_for_undecodable(&mut self.state);
-            self.faulted = Some((index, 0));
+            plan.faulted = Some((index, 0));
         }
         let view = View {
             deposits: &self.deposits,
-            fault: self.fault,
-            fault_from: self.fault_from,
-            faulted: self.faulted,
+            plan: self.plan,
         };
-        let (outcomes, injected) = view.run_batch(&mut self.state, index, &input, true, None);
+        let (outcomes, injected) =
+            view.run_batch(&mut self.state, index, deposits_end, &txs, true, None);
         if let Some(step) = injected {
-            self.faulted = Some((index, step));
+            self.plan.faulted = Some((index, step));
         }
-        let txs = &input.txs;
         let first = self.txs_in_first(index);
         for (i, (tx, outcome)) in txs.iter().zip(&outcomes).enumerate() {
             let withdrawal = match (tx, outcome) {
@@ -372,7 +379,7 @@ impl Derivation {
         self.commitments.push(commitment);
         self.tx_totals.push(first + txs.len() as u64);
         let count = txs.len();
-        self.inputs.push_back(input);
+        self.inputs.push_back(BatchInput { deposits_end, txs });
         Ok(DerivedBatch {
             index,
             txs: count,
@@ -397,9 +404,7 @@ type StepHook<'a> = dyn FnMut(&L2State<P>) + 'a;
 /// How a view applies batches: the deposit queue, and the fault it injects if it is dishonest.
 struct View<'a> {
     deposits: &'a [DepositEntry<P>],
-    fault: Option<Fault>,
-    fault_from: (u64, u64),
-    faulted: Option<(u64, u64)>,
+    plan: FaultPlan,
 }
 
 impl View<'_> {
@@ -410,29 +415,34 @@ impl View<'_> {
         &self,
         state: &mut L2State<P>,
         batch: u64,
-        input: &BatchInput,
+        deposits_end: u64,
+        txs: &[L2Tx<P>],
         inject: bool,
         mut each: Option<&mut StepHook<'_>>,
     ) -> (Vec<Outcome>, Option<u64>) {
-        let window = batch_deposits(self.deposits, input.deposits_end)
+        let window = batch_deposits(self.deposits, deposits_end)
             .expect("inputs are kept only for batches whose deposits are known");
+        let plan = self.plan;
+        if plan.fault == Some(Fault::Undecodable) && plan.faulted == Some((batch, 0)) {
+            mint_for_undecodable(state);
+        }
         // The step the fault must hit: the recorded one when replaying its batch, any that fits
         // when injecting, none otherwise.
-        let target = match (self.fault, self.faulted) {
+        let target = match (plan.fault, plan.faulted) {
             (Some(f), Some((b, s))) if b == batch => Some((f, Some(s))),
             (Some(f), None) if inject => Some((f, None)),
             _ => None,
         };
         if target.is_none() && each.is_none() {
-            return (state.apply_batch(&window, &input.txs), None);
+            return (state.apply_batch(&window, txs), None);
         }
         let mut injected = None;
-        let mut outcomes = Vec::with_capacity(input.txs.len());
-        for (i, tx) in input.txs.iter().enumerate() {
+        let mut outcomes = Vec::with_capacity(txs.len());
+        for (i, tx) in txs.iter().enumerate() {
             let i = i as u64;
             let fault = match target {
                 Some((f, Some(s))) if s == i => Some(f),
-                Some((f, None)) if injected.is_none() && (batch, i) >= self.fault_from => Some(f),
+                Some((f, None)) if injected.is_none() && (batch, i) >= plan.from => Some(f),
                 _ => None,
             };
             let outcome = match fault {
@@ -450,14 +460,6 @@ impl View<'_> {
         }
         state.commit();
         (outcomes, injected)
-    }
-
-    /// Re-applies a derived batch to `state` exactly as this view did.
-    fn replay(&self, state: &mut L2State<P>, batch: u64, input: &BatchInput) {
-        if self.fault == Some(Fault::Undecodable) && self.faulted == Some((batch, 0)) {
-            mint_for_undecodable(state);
-        }
-        self.run_batch(state, batch, input, false, None);
     }
 }
 

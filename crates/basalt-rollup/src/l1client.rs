@@ -130,6 +130,9 @@ pub struct RollupInfo {
     pub deposits_end: u64,
     /// Outputs proposed.
     pub outputs: u64,
+    /// Outputs ever proposed, removed ones included.
+    #[serde(default)]
+    pub proposals: u64,
     /// Outputs settled (a prefix of them).
     pub settled: u64,
     /// Disputes still being played, by id.

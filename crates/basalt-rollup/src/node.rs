@@ -252,6 +252,8 @@ pub(crate) struct L1View {
     pub outputs: Vec<CheckedOutput>,
     /// Proposals already reported as not matching the derivation.
     pub reported: HashSet<u64>,
+    /// (proposals, live outputs) on L1 when the outputs were last read.
+    pub outputs_seen: (u64, u64),
     pub in_flight: Option<InFlight>,
     pub last_error: Option<String>,
 }
@@ -415,6 +417,7 @@ pub async fn start(cfg: NodeConfig, key: Option<Keypair>) -> Result<RollupNode, 
             batch_heights: Vec::new(),
             outputs: Vec::new(),
             reported: HashSet::new(),
+            outputs_seen: (0, 0),
             in_flight: None,
             last_error: None,
         }),
@@ -653,11 +656,16 @@ impl Driver {
         }
     }
 
-    /// Reads the live outputs: the settled ones once, the unsettled ones on every step (a
-    /// dispute can remove them), and checks each against the derivation.
+    /// Reads the live outputs, and checks each against the derivation. The unsettled ones are
+    /// read again whenever an output was proposed or removed since the last read.
     async fn sync_outputs(&self, rollup: &RollupInfo) -> Result<(), NodeError> {
         let keep = {
             let mut view = lock(&self.shared.view);
+            let all_checked = view.outputs.len() as u64 == rollup.outputs;
+            if all_checked && view.outputs_seen == (rollup.proposals, rollup.outputs) {
+                return Ok(());
+            }
+            view.outputs_seen = (rollup.proposals, rollup.outputs);
             let keep = view.outputs.len().min(rollup.settled as usize);
             view.outputs.truncate(keep);
             keep as u64
