@@ -16,6 +16,7 @@ mod batcher;
 mod derive;
 mod game;
 pub mod l1client;
+pub mod lab;
 mod log;
 mod node;
 pub mod rpc;

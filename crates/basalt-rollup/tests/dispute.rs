@@ -9,108 +9,22 @@ use basalt_l1::{
     blob_hash, Action, Dispute, DisputeResult, GameEnd, L1State, Receipt, Side, WinReason,
 };
 use basalt_l2::{encode_batch, L2Tx};
-use basalt_rollup::{dispute_actions, Derivation, Fault, LiveOutput};
-use basalt_types::{Hash, PublicKey, Signature};
+use basalt_rollup::lab::{open_disputes, Player};
+use basalt_rollup::Fault;
+use basalt_types::{Hash, Signature};
 use common::*;
 use proptest::prelude::*;
 
 /// Blocks a scenario may take before it is declared stuck.
 const MAX_BLOCKS: usize = 400;
 
-/// One party: an L1 key, its view of the rollup, and what it does.
-struct Party {
-    who: u64,
-    view: Derivation,
-    proposes: bool,
-    silent: bool,
+/// A party: key `who` of the harness, deriving with `fault` injected if any.
+fn party(who: usize, fault: Option<(Fault, (u64, u64))>, proposes: bool) -> Player {
+    Player::new(who, key(who as u64).public(), 0, &params(), fault, proposes)
 }
 
-impl Party {
-    fn new(who: u64, fault: Option<(Fault, (u64, u64))>, proposes: bool) -> Party {
-        let p = params();
-        let view = match fault {
-            None => Derivation::new(p.l2_config(0), p.sequencer),
-            Some((f, from)) => Derivation::with_fault(p.l2_config(0), p.sequencer, f, from),
-        };
-        Party {
-            who,
-            view,
-            proposes,
-            silent: false,
-        }
-    }
-
-    /// Reads the deposits and batches the L1 holds that the view has not derived yet.
-    fn refresh(&mut self, l1: &L1State) {
-        let r = l1.rollup(0).unwrap();
-        let known = self.view.deposits_known() as usize;
-        self.view
-            .add_deposits(r.deposits[known..].iter().map(|d| d.entry));
-        for b in &r.batches[self.view.batches() as usize..] {
-            let blob = &l1.blob(&b.data_hash).unwrap().data;
-            self.view.apply(b.deposits_end, blob).unwrap();
-        }
-        self.view.settle_to(r.header.settled);
-    }
-
-    fn key(&self) -> PublicKey {
-        key(self.who).public()
-    }
-
-    /// What this party sends in the next block.
-    fn actions(&self, l1: &L1State) -> Vec<Action> {
-        if self.silent {
-            return Vec::new();
-        }
-        let r = l1.rollup(0).unwrap();
-        let mut actions = dispute_actions(
-            0,
-            &self.key(),
-            &self.view,
-            &live_outputs(l1),
-            &open_disputes(l1),
-            l1.head().height + 1,
-        );
-        let batch = r.header.output_count;
-        let live_prior = match batch.checked_sub(1) {
-            None => r.header.genesis_output,
-            Some(k) => r.live_output(k).unwrap().1.output,
-        };
-        if self.proposes && self.view.prior(batch) == Some(live_prior) {
-            if let Some(output) = self.view.output(batch) {
-                actions.push(Action::ProposeOutput {
-                    rollup: 0,
-                    batch,
-                    prior: live_prior,
-                    output,
-                });
-            }
-        }
-        actions
-    }
-}
-
-fn live_outputs(l1: &L1State) -> Vec<LiveOutput> {
-    let r = l1.rollup(0).unwrap();
-    (r.header.settled..r.header.output_count)
-        .map(|b| {
-            let (_, o) = r.live_output(b).unwrap();
-            LiveOutput {
-                batch: b,
-                prior: o.prior,
-                output: o.output,
-                challenge_until: o.settles_at(r.header.params.challenge_window),
-            }
-        })
-        .collect()
-}
-
-fn open_disputes(l1: &L1State) -> Vec<Dispute> {
-    let r = l1.rollup(0).unwrap();
-    r.open
-        .iter()
-        .map(|d| r.disputes[*d as usize].clone())
-        .collect()
+fn open(l1: &L1State) -> Vec<Dispute> {
+    open_disputes(l1, 0)
 }
 
 /// Bonds held equal what the lists owe, and the escrow covers every L2 balance, unpaid
@@ -130,29 +44,29 @@ fn check_invariants(l1: &L1State) {
 }
 
 /// One block with every party's actions; returns the receipts.
-fn step(l1: &mut L1, parties: &mut [Party]) -> Vec<Receipt> {
+fn step(l1: &mut L1, parties: &mut [Player]) -> Vec<Receipt> {
     for p in parties.iter_mut() {
-        p.refresh(&l1.s);
+        p.refresh(&l1.state).unwrap();
     }
-    let actions: Vec<(u64, Action)> = parties
+    let actions: Vec<(usize, Action)> = parties
         .iter()
-        .flat_map(|p| p.actions(&l1.s).into_iter().map(move |a| (p.who, a)))
+        .flat_map(|p| p.actions(&l1.state).into_iter().map(move |a| (p.who, a)))
         .collect();
     let receipts = l1.try_block(actions);
-    check_invariants(&l1.s);
+    check_invariants(&l1.state);
     receipts
 }
 
 /// Runs blocks until every batch has a settled output, or panics after [`MAX_BLOCKS`].
-fn run_until_settled(l1: &mut L1, parties: &mut [Party]) {
+fn run_until_settled(l1: &mut L1, parties: &mut [Player]) {
     for _ in 0..MAX_BLOCKS {
-        let r = l1.s.rollup(0).unwrap();
+        let r = l1.state.rollup(0).unwrap();
         if r.header.settled == r.header.batch_count && r.open.is_empty() {
             return;
         }
         step(l1, parties);
     }
-    let r = l1.s.rollup(0).unwrap();
+    let r = l1.state.rollup(0).unwrap();
     panic!(
         "not settled after {MAX_BLOCKS} blocks: {} of {} settled, disputes {:?}",
         r.header.settled, r.header.batch_count, r.disputes
@@ -220,8 +134,8 @@ fn result(l1: &L1State, dispute: u64) -> Option<DisputeResult> {
 
 /// The honest outputs, as a fresh honest view derives them.
 fn honest_outputs(l1: &L1State) -> Vec<Hash> {
-    let mut p = Party::new(9, None, false);
-    p.refresh(l1);
+    let mut p = party(9, None, false);
+    p.refresh(l1).unwrap();
     (0..p.view.batches())
         .map(|b| p.view.output(b).unwrap())
         .collect()
@@ -244,13 +158,13 @@ fn for_every_fault_the_honest_challenger_wins_and_the_bad_output_goes_with_its_d
     for fault in Fault::ALL {
         let mut l1 = world(20);
         let mut parties = [
-            Party::new(2, Some((fault, (0, 0))), true),
-            Party::new(6, None, true),
+            party(2, Some((fault, (0, 0))), true),
+            party(6, None, true),
         ];
         // The dishonest proposer posts its whole chain first.
         for _ in 0..3 {
-            parties[0].refresh(&l1.s);
-            let a = parties[0].actions(&l1.s);
+            parties[0].refresh(&l1.state).unwrap();
+            let a = parties[0].actions(&l1.state);
             l1.block(a.into_iter().map(|a| (2, a)).collect());
         }
         let faulted = parties[0]
@@ -258,12 +172,12 @@ fn for_every_fault_the_honest_challenger_wins_and_the_bad_output_goes_with_its_d
             .faulted()
             .expect("the fault fits this world");
         assert_eq!(
-            l1.s.rollup(0).unwrap().header.output_count,
+            l1.state.rollup(0).unwrap().header.output_count,
             3,
             "{fault:?}: the dishonest chain is proposed"
         );
         run_until_settled(&mut l1, &mut parties);
-        let r = l1.s.rollup(0).unwrap();
+        let r = l1.state.rollup(0).unwrap();
         let d = &r.disputes[0];
         assert_eq!(
             d.batch, faulted.0,
@@ -291,7 +205,7 @@ fn for_every_fault_the_honest_challenger_wins_and_the_bad_output_goes_with_its_d
         for id in faulted.0..3 {
             assert!(!r.chain.contains(&id), "{fault:?}: proposal {id} removed");
         }
-        assert_honest_chain(&l1.s);
+        assert_honest_chain(&l1.state);
     }
 }
 
@@ -299,20 +213,20 @@ fn for_every_fault_the_honest_challenger_wins_and_the_bad_output_goes_with_its_d
 fn a_dishonest_challenger_loses_and_several_at_once_all_lose() {
     let mut l1 = world(30);
     let mut parties = [
-        Party::new(6, None, true),
-        Party::new(2, Some((Fault::Mint, (0, 7))), false),
-        Party::new(7, Some((Fault::SkipDeposit, (0, 0))), false),
-        Party::new(5, Some((Fault::Balance, (0, 20))), false),
+        party(6, None, true),
+        party(2, Some((Fault::Mint, (0, 7))), false),
+        party(7, Some((Fault::SkipDeposit, (0, 0))), false),
+        party(5, Some((Fault::Balance, (0, 20))), false),
     ];
     run_until_settled(&mut l1, &mut parties);
-    let r = l1.s.rollup(0).unwrap();
+    let r = l1.state.rollup(0).unwrap();
     assert_eq!(r.disputes.len(), 1, "all three challenge batch 0's output");
     let d = &r.disputes[0];
     assert_eq!(d.challengers.len(), 3);
     assert!(d.challengers.iter().all(|c| c.lost.is_some()));
     assert!(d.defenders[0].active());
     assert!(matches!(d.result, Some(DisputeResult::Upheld { .. })));
-    assert_honest_chain(&l1.s);
+    assert_honest_chain(&l1.state);
     assert_eq!(r.header.settled, 3);
 }
 
@@ -320,18 +234,18 @@ fn a_dishonest_challenger_loses_and_several_at_once_all_lose() {
 fn a_silent_defender_loses_by_clock_and_another_defends_in_its_place() {
     let mut l1 = world(8);
     let mut parties = [
-        Party::new(6, None, true),
-        Party::new(2, Some((Fault::WithdrawalsRoot, (0, 0))), false),
-        Party::new(7, None, false),
+        party(6, None, true),
+        party(2, Some((Fault::WithdrawalsRoot, (0, 0))), false),
+        party(7, None, false),
     ];
     // The honest proposer proposes, then goes silent; the stand-in only joins once it has lost.
     parties[2].silent = true;
-    while l1.s.rollup(0).unwrap().header.output_count < 3 {
+    while l1.state.rollup(0).unwrap().header.output_count < 3 {
         step(&mut l1, &mut parties);
     }
     parties[0].silent = true;
     for _ in 0..MAX_BLOCKS {
-        let r = l1.s.rollup(0).unwrap();
+        let r = l1.state.rollup(0).unwrap();
         if r.disputes
             .first()
             .is_some_and(|d| d.defenders[0].lost.is_some())
@@ -342,7 +256,7 @@ fn a_silent_defender_loses_by_clock_and_another_defends_in_its_place() {
     }
     parties[2].silent = false;
     run_until_settled(&mut l1, &mut parties);
-    let r = l1.s.rollup(0).unwrap();
+    let r = l1.state.rollup(0).unwrap();
     let d = &r.disputes[0];
     assert_eq!(d.defenders[0].key, key(6).public());
     assert!(
@@ -361,46 +275,46 @@ fn a_silent_defender_loses_by_clock_and_another_defends_in_its_place() {
     assert!(d.defenders[1].active(), "the stand-in defender won");
     assert!(d.challengers[0].lost.is_some());
     assert!(matches!(d.result, Some(DisputeResult::Upheld { .. })));
-    assert_honest_chain(&l1.s);
+    assert_honest_chain(&l1.state);
 }
 
 #[test]
 fn a_withdrawal_in_a_removed_output_is_never_paid() {
     let mut l1 = world(4);
-    let mut thief = Party::new(2, Some((Fault::WithdrawalsRoot, (0, 0))), true);
-    thief.refresh(&l1.s);
-    let a = thief.actions(&l1.s);
+    let mut thief = party(2, Some((Fault::WithdrawalsRoot, (0, 0))), true);
+    thief.refresh(&l1.state).unwrap();
+    let a = thief.actions(&l1.state);
     l1.block(a.into_iter().map(|a| (2, a)).collect());
     // The forged withdrawal of the faulty view: index 1 of batch 0's output.
     let c = thief.view.commitment(0).unwrap();
     let claim = thief.view.withdrawal_claim(0, 0, 1).unwrap();
     assert_eq!(claim.amount, basalt_rollup::FAULT_AMOUNT);
     assert_eq!(c.withdrawal_count, 2);
-    let escrow = l1.s.rollup(0).unwrap().header.escrow;
+    let escrow = l1.state.rollup(0).unwrap().header.escrow;
     let refused = l1.try_block(vec![(0, Action::FinalizeWithdrawal(claim.clone()))]);
     assert!(refused[0].error.as_deref().unwrap().contains("not settled"));
-    let mut parties = [thief, Party::new(6, None, true)];
+    let mut parties = [thief, party(6, None, true)];
     run_until_settled(&mut l1, &mut parties);
     let after = l1.try_block(vec![(0, Action::FinalizeWithdrawal(claim))]);
     let why = after[0].error.as_deref().unwrap();
     assert!(why.contains("do not hash to the settled output"), "{why}");
-    assert_eq!(l1.s.rollup(0).unwrap().header.escrow, escrow);
+    assert_eq!(l1.state.rollup(0).unwrap().header.escrow, escrow);
 }
 
 #[test]
 fn a_one_step_proof_with_a_witness_that_does_not_match_the_agreed_output_is_refused() {
     let mut l1 = world(2);
     let mut parties = [
-        Party::new(2, Some((Fault::Mint, (0, 0))), true),
-        Party::new(6, None, true),
+        party(2, Some((Fault::Mint, (0, 0))), true),
+        party(6, None, true),
     ];
     // Play until the honest challenger's one-step proof is due.
     for _ in 0..MAX_BLOCKS {
         for p in parties.iter_mut() {
-            p.refresh(&l1.s);
+            p.refresh(&l1.state).unwrap();
         }
         let due = parties[1]
-            .actions(&l1.s)
+            .actions(&l1.state)
             .into_iter()
             .find(|a| matches!(a, Action::OneStepProof { .. }));
         if let Some(Action::OneStepProof {
@@ -412,7 +326,7 @@ fn a_one_step_proof_with_a_witness_that_does_not_match_the_agreed_output_is_refu
         }) = due
         {
             // The witness of another step opens another output: refused, nothing changes.
-            let d = &l1.s.rollup(0).unwrap().disputes[dispute as usize];
+            let d = &l1.state.rollup(0).unwrap().disputes[dispute as usize];
             let step = d.games[game as usize].a;
             let other = parties[1].view.witness(d.batch, step + 1).unwrap();
             let bad = Action::OneStepProof {
@@ -436,7 +350,7 @@ fn a_one_step_proof_with_a_witness_that_does_not_match_the_agreed_output_is_refu
                 "{why}"
             );
             assert!(r[1].error.as_deref().unwrap().contains("one-step proof"));
-            assert_eq!(result(&l1.s, dispute), None);
+            assert_eq!(result(&l1.state, dispute), None);
             // The right witness then wins.
             let r = l1.try_block(vec![(
                 6,
@@ -449,7 +363,7 @@ fn a_one_step_proof_with_a_witness_that_does_not_match_the_agreed_output_is_refu
                 },
             )]);
             assert!(r[0].success, "{:?}", r[0].error);
-            let d = &l1.s.rollup(0).unwrap().disputes[dispute as usize];
+            let d = &l1.state.rollup(0).unwrap().disputes[dispute as usize];
             let g = &d.games[game as usize];
             let honest = if d.party(Side::Challenger, g.challenger).key == key(6).public() {
                 Side::Challenger
@@ -471,10 +385,10 @@ fn a_one_step_proof_with_a_witness_that_does_not_match_the_agreed_output_is_refu
 fn a_move_out_of_turn_or_by_a_stranger_is_refused() {
     let mut l1 = world(6);
     let mut parties = [
-        Party::new(2, Some((Fault::Mint, (0, 0))), true),
-        Party::new(6, None, false),
+        party(2, Some((Fault::Mint, (0, 0))), true),
+        party(6, None, false),
     ];
-    while open_disputes(&l1.s).is_empty() {
+    while open(&l1.state).is_empty() {
         step(&mut l1, &mut parties);
     }
     let bisect = |mid: u8| Action::Bisect {
@@ -490,7 +404,7 @@ fn a_move_out_of_turn_or_by_a_stranger_is_refused() {
     assert!(r[0].error.as_deref().unwrap().contains("turn"));
     assert!(r[1].error.as_deref().unwrap().contains("turn"));
     // Challenging twice, or defending as a challenger, is refused.
-    let output = open_disputes(&l1.s)[0].output;
+    let output = open(&l1.state)[0].output;
     let r = l1.try_block(vec![
         (
             6,
@@ -554,13 +468,13 @@ proptest! {
             let txs: Vec<_> = (0..junk).map(|i| unsigned(1, i as u32)).collect();
             post(&mut l1, encode_batch(&txs), 3);
         }
-        let liar = Party::new(2, Some((fault, (0, from_step))), dishonest_proposer);
-        let honest = Party::new(6, None, true);
+        let liar = party(2, Some((fault, (0, from_step))), dishonest_proposer);
+        let honest = party(6, None, true);
         // Whoever comes first in a block wins the proposal slot.
         let mut parties = if dishonest_proposer { [liar, honest] } else { [honest, liar] };
         run_until_settled(&mut l1, &mut parties);
-        assert_honest_chain(&l1.s);
-        let r = l1.s.rollup(0).unwrap();
+        assert_honest_chain(&l1.state);
+        let r = l1.state.rollup(0).unwrap();
         for d in &r.disputes {
             let honest_key = key(6).public();
             let honest_side_lost = d
@@ -576,14 +490,14 @@ proptest! {
 #[test]
 fn every_step_of_a_trace_re_executes_from_its_witness_to_the_next_position() {
     let l1 = world(6);
-    let mut p = Party::new(6, None, false);
-    p.refresh(&l1.s);
-    let r = l1.s.rollup(0).unwrap();
+    let mut p = party(6, None, false);
+    p.refresh(&l1.state).unwrap();
+    let r = l1.state.rollup(0).unwrap();
     let config = params().l2_config(0);
     for batch in 0..p.view.batches() {
         let trace = p.view.trace(batch).unwrap();
         let record = r.batches[batch as usize];
-        let blob = &l1.s.blob(&record.data_hash).unwrap().data;
+        let blob = &l1.state.blob(&record.data_hash).unwrap().data;
         let (txs, _) = basalt_l2::posted_batch_txs::<basalt_l2::Optimistic>(blob);
         assert_eq!(trace.len(), txs.len() + 1);
         assert_eq!(*trace.last().unwrap(), p.view.output(batch).unwrap());

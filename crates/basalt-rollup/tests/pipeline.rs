@@ -26,7 +26,7 @@ fn derive(l1: &L1State) -> Derivation {
 
 /// The batcher: posts everything confirmed and not yet posted, returning the new cursor.
 fn post_pending(l1: &mut L1, seq: &Sequencer, posted: u64) -> u64 {
-    let prior_end = l1.s.rollup(0).unwrap().header.deposits_end;
+    let prior_end = l1.state.rollup(0).unwrap().header.deposits_end;
     let Some(plan) = plan_batch(seq, posted, prior_end, 128 * 1024) else {
         return posted;
     };
@@ -45,8 +45,8 @@ fn post_pending(l1: &mut L1, seq: &Sequencer, posted: u64) -> u64 {
 
 /// The proposer: proposes the derived output of every batch without one.
 fn propose_all(l1: &mut L1) {
-    let d = derive(&l1.s);
-    let next = l1.s.rollup(0).unwrap().header.output_count;
+    let d = derive(&l1.state);
+    let next = l1.state.rollup(0).unwrap().header.output_count;
     for batch in next..d.batches() {
         l1.block(vec![(
             2,
@@ -111,9 +111,9 @@ fn deposit_transfer_withdraw_settle_claim_with_a_verifier_from_l1_alone() {
     propose_all(&mut l1);
 
     // A verifier started from L1 alone reaches the sequencer's output and agrees with the proposal.
-    let verifier = derive(&l1.s);
+    let verifier = derive(&l1.state);
     assert_eq!(verifier.output(0), Some(seq.state().output()));
-    let proposed = l1.s.rollup(0).unwrap().live_output(0).unwrap().1.output;
+    let proposed = l1.state.rollup(0).unwrap().live_output(0).unwrap().1.output;
     assert_eq!(verifier.check(0, proposed), Verdict::Match);
     assert_eq!(
         verifier.check(0, Hash([1; 32])),
@@ -126,19 +126,19 @@ fn deposit_transfer_withdraw_settle_claim_with_a_verifier_from_l1_alone() {
     seq.produce(110, &[transfer(3, 1, 3, 4_000, 1)]).unwrap();
     let posted = post_pending(&mut l1, &seq, posted);
     propose_all(&mut l1);
-    let verifier = derive(&l1.s);
+    let verifier = derive(&l1.state);
     assert_eq!(verifier.batches(), 2);
     assert_eq!(verifier.output(1), Some(seq.state().output()));
     assert_eq!(verifier.state().get(3).unwrap().balance, 9_000 + 4_000);
     assert_eq!(posted, seq.next_sequence());
 
     // Settle, then claim the withdrawal with a proof from the derived state.
-    while l1.s.rollup(0).unwrap().header.settled < 2 {
+    while l1.state.rollup(0).unwrap().header.settled < 2 {
         l1.block(vec![]);
     }
     let c = verifier.state().commitment();
     let (w, proof) = verifier.state().withdrawal_proof(0).unwrap();
-    let before = l1.s.account(&key(6).public()).unwrap().balance;
+    let before = l1.state.account(&key(6).public()).unwrap().balance;
     l1.block(vec![(
         0,
         Action::FinalizeWithdrawal(basalt_l1::WithdrawalClaim {
@@ -154,11 +154,11 @@ fn deposit_transfer_withdraw_settle_claim_with_a_verifier_from_l1_alone() {
         }),
     )]);
     assert_eq!(
-        l1.s.account(&key(6).public()).unwrap().balance,
+        l1.state.account(&key(6).public()).unwrap().balance,
         before + 7_000
     );
     // Bridge invariant: escrow = L2 balances + unpaid withdrawals (none) + unapplied deposits (none).
-    let r = l1.s.rollup(0).unwrap();
+    let r = l1.state.rollup(0).unwrap();
     assert_eq!(r.header.escrow, verifier.state().total_balance());
     assert_eq!(r.header.escrow, 50_000 + 20_000 + 9_000 - 7_000);
 }
@@ -179,7 +179,7 @@ fn a_batch_whose_blob_does_not_decode_applies_nothing_and_derivation_goes_on() {
             max_fee_per_blob_byte: 1_000,
         },
     )]);
-    let d = derive(&l1.s);
+    let d = derive(&l1.state);
     assert_eq!(d.batches(), 1);
     assert_eq!(
         d.prior(1),
@@ -198,7 +198,7 @@ fn a_batch_whose_blob_does_not_decode_applies_nothing_and_derivation_goes_on() {
             max_fee_per_blob_byte: 1_000,
         },
     )]);
-    let d = derive(&l1.s);
+    let d = derive(&l1.state);
     assert_eq!(d.state().get(1).unwrap().balance, 1_000);
 }
 

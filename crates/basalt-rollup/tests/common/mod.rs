@@ -4,9 +4,9 @@
 #![allow(dead_code)]
 
 use basalt_l1::{
-    verify_block, Action, BlockBuilder, Genesis, GenesisAccount, GenesisValidator, L1State, Params,
-    Receipt, RollupKind, RollupParams, SignedTransaction, StateView, Transaction,
+    Action, Genesis, GenesisAccount, GenesisValidator, Params, Receipt, RollupKind, RollupParams,
 };
+use basalt_rollup::lab::LocalL1;
 use basalt_l2::{DepositEntry, L2Tx, Optimistic};
 use basalt_types::{dev_keypair, Keypair, Signature};
 
@@ -42,59 +42,34 @@ pub fn genesis() -> Genesis {
     }
 }
 
-pub struct L1 {
-    pub s: L1State,
-    pub nonces: [u64; 8],
+/// The local L1 of the tests: every action of [`L1::block`] must take effect.
+pub struct L1(pub LocalL1);
+
+impl std::ops::Deref for L1 {
+    type Target = LocalL1;
+    fn deref(&self) -> &LocalL1 {
+        &self.0
+    }
 }
 
 impl L1 {
     pub fn new() -> Self {
-        L1 {
-            s: L1State::genesis(&genesis()).unwrap().0,
-            nonces: [0; 8],
-        }
+        L1(LocalL1::new(&genesis(), (0..8).map(key).collect()).unwrap())
     }
 
     /// One L1 block of these actions, each of which must take effect.
-    pub fn block(&mut self, actions: Vec<(u64, Action)>) {
-        for r in self.try_block(actions) {
-            assert!(r.success, "{:?}", r.error);
-        }
+    pub fn block(&mut self, actions: Vec<(usize, Action)>) {
+        self.0.block(actions).unwrap();
     }
 
     /// One L1 block of these actions; their receipts (an action may fail).
-    pub fn try_block(&mut self, actions: Vec<(u64, Action)>) -> Vec<Receipt> {
-        let txs: Vec<SignedTransaction> = actions
-            .into_iter()
-            .map(|(who, action)| {
-                let n = self.nonces[who as usize];
-                self.nonces[who as usize] += 1;
-                Transaction {
-                    chain_id: CHAIN,
-                    nonce: n,
-                    max_fee_per_gas: 1_000,
-                    priority_fee_per_gas: 1,
-                    action,
-                }
-                .sign(&key(who))
-            })
-            .collect();
-        let view = StateView::new(&self.s, vec![]);
-        let mut b = BlockBuilder::new(&view);
-        for t in &txs {
-            b.apply(&t.clone().verify().unwrap()).unwrap();
-        }
-        let exec = b
-            .finish(self.s.head().timestamp_ms + 200, self.s.committee()[0])
-            .unwrap();
-        let checked = verify_block(&view, &exec.block).unwrap();
-        drop(view);
-        self.s.apply(&checked.diff);
-        checked.diff.receipts
+    pub fn try_block(&mut self, actions: Vec<(usize, Action)>) -> Vec<Receipt> {
+        let included = self.0.try_block(actions).unwrap();
+        included.into_iter().map(|i| i.receipt).collect()
     }
 
     pub fn deposits(&self, from: u64) -> Vec<DepositEntry<P>> {
-        self.s.rollup(0).unwrap().deposits[from as usize..]
+        self.state.rollup(0).unwrap().deposits[from as usize..]
             .iter()
             .map(|d| d.entry)
             .collect()

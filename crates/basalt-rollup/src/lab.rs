@@ -1,0 +1,253 @@
+//! An in-process L1 for benchmarks and tests: the real L1 state machine driven block by block
+//! (every block built, verified as a peer would verify it, then applied), without consensus or
+//! p2p; and the dispute players that run the rollup node's own decision code ([`dispute_actions`])
+//! against it.
+
+use crate::{dispute_actions, Derivation, DeriveError, Fault, LiveOutput};
+use basalt_l1::{
+    verify_block, Action, BlockBuilder, Dispute, Genesis, L1State, Receipt, RollupParams,
+    SignedTransaction, StateView, Transaction,
+};
+use basalt_types::{Encode, Keypair, PublicKey};
+
+/// Why the local L1 could not make a block.
+#[derive(Debug, thiserror::Error)]
+pub enum LabError {
+    /// The genesis, a transaction or a block was refused: a bug in the caller's setup.
+    #[error("local L1: {0}")]
+    Refused(String),
+    /// An action did not take effect where it had to.
+    #[error("local L1: action {index} failed: {error}")]
+    Failed {
+        /// Its place in the block.
+        index: usize,
+        /// The receipt's error.
+        error: String,
+    },
+}
+
+/// A transaction included in a local block: its receipt and its encoded size.
+#[derive(Debug, Clone)]
+pub struct Included {
+    /// What it did and paid.
+    pub receipt: Receipt,
+    /// Bytes of the signed transaction, as carried in the block.
+    pub bytes: usize,
+}
+
+/// The L1 state machine of one node, fed blocks of signed actions by a fixed set of keys.
+pub struct LocalL1 {
+    /// The state after the last block.
+    pub state: L1State,
+    keys: Vec<Keypair>,
+    nonces: Vec<u64>,
+    block_ms: u64,
+}
+
+impl LocalL1 {
+    /// A chain from `genesis` whose transactions are signed by `keys` (referred to by index).
+    pub fn new(genesis: &Genesis, keys: Vec<Keypair>) -> Result<Self, LabError> {
+        let state = L1State::genesis(genesis)
+            .map_err(|e| LabError::Refused(format!("genesis: {e}")))?
+            .0;
+        Ok(LocalL1 {
+            state,
+            nonces: vec![0; keys.len()],
+            keys,
+            block_ms: genesis.params.block_time_ms,
+        })
+    }
+
+    /// The public key of signer `who`.
+    pub fn public(&self, who: usize) -> PublicKey {
+        self.keys[who].public()
+    }
+
+    /// One block of these actions, each signed by its signer at its next nonce; the included
+    /// transactions in order. An action may fail (its receipt says why); the block is still made.
+    pub fn try_block(&mut self, actions: Vec<(usize, Action)>) -> Result<Vec<Included>, LabError> {
+        let chain_id = self.state.chain_id();
+        let base_fee = self.state.head().base_fee_per_gas;
+        let txs: Vec<SignedTransaction> = actions
+            .into_iter()
+            .map(|(who, action)| {
+                let nonce = self.nonces[who];
+                self.nonces[who] += 1;
+                Transaction {
+                    chain_id,
+                    nonce,
+                    max_fee_per_gas: 2 * base_fee + 1,
+                    priority_fee_per_gas: 1,
+                    action,
+                }
+                .sign(&self.keys[who])
+            })
+            .collect();
+        let view = StateView::new(&self.state, vec![]);
+        let mut builder = BlockBuilder::new(&view);
+        let mut sizes = Vec::with_capacity(txs.len());
+        for tx in txs {
+            sizes.push(tx.to_bytes().len());
+            let verified = tx
+                .verify()
+                .map_err(|e| LabError::Refused(format!("signature: {e}")))?;
+            builder
+                .apply(&verified)
+                .map_err(|e| LabError::Refused(format!("transaction: {e}")))?;
+        }
+        let timestamp = self.state.head().timestamp_ms + self.block_ms;
+        let exec = builder
+            .finish(timestamp, self.state.committee()[0])
+            .map_err(|e| LabError::Refused(format!("block: {e}")))?;
+        let checked = verify_block(&view, &exec.block)
+            .map_err(|e| LabError::Refused(format!("verification: {e}")))?;
+        drop(view);
+        self.state.apply(&checked.diff);
+        Ok(checked
+            .diff
+            .receipts
+            .into_iter()
+            .zip(sizes)
+            .map(|(receipt, bytes)| Included { receipt, bytes })
+            .collect())
+    }
+
+    /// One block of these actions, each of which must take effect.
+    pub fn block(&mut self, actions: Vec<(usize, Action)>) -> Result<Vec<Included>, LabError> {
+        let included = self.try_block(actions)?;
+        if let Some((index, i)) = included
+            .iter()
+            .enumerate()
+            .find(|(_, i)| !i.receipt.success)
+        {
+            return Err(LabError::Failed {
+                index,
+                error: i.receipt.error.clone().unwrap_or_default(),
+            });
+        }
+        Ok(included)
+    }
+}
+
+/// The live outputs of `rollup` that have not settled, as the node reads them from L1.
+pub fn live_outputs(l1: &L1State, rollup: u32) -> Vec<LiveOutput> {
+    let Some(r) = l1.rollup(rollup) else {
+        return Vec::new();
+    };
+    (r.header.settled..r.header.output_count)
+        .filter_map(|batch| {
+            let (_, o) = r.live_output(batch)?;
+            Some(LiveOutput {
+                batch,
+                prior: o.prior,
+                output: o.output,
+                challenge_until: o.settles_at(r.header.params.challenge_window),
+            })
+        })
+        .collect()
+}
+
+/// The open disputes of `rollup`.
+pub fn open_disputes(l1: &L1State, rollup: u32) -> Vec<Dispute> {
+    let Some(r) = l1.rollup(rollup) else {
+        return Vec::new();
+    };
+    r.open
+        .iter()
+        .filter_map(|d| r.disputes.get(*d as usize).cloned())
+        .collect()
+}
+
+/// A party to a rollup's disputes: an L1 signer, its own derivation of the rollup (honest, or
+/// with one fault injected) and what it does with it.
+pub struct Player {
+    /// Its signer index on the [`LocalL1`].
+    pub who: usize,
+    /// Its L1 key.
+    pub key: PublicKey,
+    /// The rollup it follows.
+    pub rollup: u32,
+    /// Its view of the rollup.
+    pub view: Derivation,
+    /// Whether it proposes the next output when its view agrees with the live prior.
+    pub proposes: bool,
+    /// Whether it has gone silent (sends nothing).
+    pub silent: bool,
+}
+
+impl Player {
+    /// A player for `rollup` with these parameters, deriving with `fault` injected from
+    /// `(batch, step)` on, if any.
+    pub fn new(
+        who: usize,
+        key: PublicKey,
+        rollup: u32,
+        params: &RollupParams,
+        fault: Option<(Fault, (u64, u64))>,
+        proposes: bool,
+    ) -> Player {
+        let config = params.l2_config(rollup);
+        let view = match fault {
+            None => Derivation::new(config, params.sequencer),
+            Some((f, from)) => Derivation::with_fault(config, params.sequencer, f, from),
+        };
+        Player {
+            who,
+            key,
+            rollup,
+            view,
+            proposes,
+            silent: false,
+        }
+    }
+
+    /// Derives the deposits and batches the L1 holds that the view has not derived yet.
+    pub fn refresh(&mut self, l1: &L1State) -> Result<(), DeriveError> {
+        let Some(r) = l1.rollup(self.rollup) else {
+            return Ok(());
+        };
+        let known = self.view.deposits_known() as usize;
+        self.view
+            .add_deposits(r.deposits[known..].iter().map(|d| d.entry));
+        for b in &r.batches[self.view.batches() as usize..] {
+            let blob = l1.blob(&b.data_hash).map_or(&[][..], |s| &s.data[..]);
+            self.view.apply(b.deposits_end, blob)?;
+        }
+        self.view.settle_to(r.header.settled);
+        Ok(())
+    }
+
+    /// What this player sends in the next block: its dispute actions, then the next output if
+    /// it proposes and agrees with the live prior.
+    pub fn actions(&self, l1: &L1State) -> Vec<Action> {
+        let Some(r) = l1.rollup(self.rollup).filter(|_| !self.silent) else {
+            return Vec::new();
+        };
+        let mut actions = dispute_actions(
+            self.rollup,
+            &self.key,
+            &self.view,
+            &live_outputs(l1, self.rollup),
+            &open_disputes(l1, self.rollup),
+            l1.head().height + 1,
+        );
+        let batch = r.header.output_count;
+        let live_prior = match batch.checked_sub(1) {
+            None => Some(r.header.genesis_output),
+            Some(k) => r.live_output(k).map(|(_, o)| o.output),
+        };
+        if let (true, Some(prior), Some(output)) =
+            (self.proposes, live_prior, self.view.output(batch))
+        {
+            if self.view.prior(batch) == Some(prior) {
+                actions.push(Action::ProposeOutput {
+                    rollup: self.rollup,
+                    batch,
+                    prior,
+                    output,
+                });
+            }
+        }
+        actions
+    }
+}
