@@ -22,6 +22,8 @@ pub enum BenchCommand {
     L1(L1Args),
     /// Rollup: sequencer throughput (durable), derivation speed and L1 bytes per transfer.
     Rollup(crate::bench_rollup::RollupArgs),
+    /// Dispute: moves, L1 bytes, gas and time to remove a wrong output, beside the cost of posting its batch.
+    Dispute(crate::bench_dispute::DisputeArgs),
 }
 
 /// Options of `basalt bench l1`.
@@ -49,6 +51,7 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
     match cmd {
         BenchCommand::L1(a) => l1(a),
         BenchCommand::Rollup(a) => crate::bench_rollup::run(a),
+        BenchCommand::Dispute(a) => crate::bench_dispute::run(a),
     }
 }
 
@@ -68,7 +71,8 @@ fn bench_genesis(validators: u64, params: Params) -> Genesis {
     g
 }
 
-fn now_ms() -> u64 {
+/// Milliseconds since the Unix epoch.
+pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)

@@ -2,6 +2,7 @@
 //! against them.
 
 mod bench;
+mod bench_dispute;
 mod bench_rollup;
 mod bench_rollup_rpc;
 mod config;

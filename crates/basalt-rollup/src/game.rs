@@ -278,15 +278,18 @@ pub fn dispute_actions(
             }
             continue;
         }
-        let Some(trace) = view.trace(d.batch) else {
-            continue;
-        };
+        // Built once per dispute, and only when this party owes a move: a long batch's trace
+        // costs a state root per step.
+        let mut trace = None;
         for (index, g) in d.games.iter().enumerate() {
             if !g.ongoing() || d.party(g.turn, g.player(g.turn)).key != *me {
                 continue;
             }
+            let Some(trace) = trace.get_or_insert_with(|| view.trace(d.batch)) else {
+                continue;
+            };
             let game = index as u32;
-            match plan_move(g, &trace) {
+            match plan_move(g, trace) {
                 Some(PlannedMove::Bisect { choice, mid, end }) => actions.push(Action::Bisect {
                     rollup,
                     dispute: d.id,

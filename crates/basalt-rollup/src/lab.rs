@@ -9,6 +9,7 @@ use basalt_l1::{
     SignedTransaction, StateView, Transaction,
 };
 use basalt_types::{Encode, Keypair, PublicKey};
+use std::time::{Duration, Instant};
 
 /// Why the local L1 could not make a block.
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +40,8 @@ pub struct Included {
 pub struct LocalL1 {
     /// The state after the last block.
     pub state: L1State,
+    /// How long a peer took to verify the last block (re-executing every transaction).
+    pub last_verify: Duration,
     keys: Vec<Keypair>,
     nonces: Vec<u64>,
     block_ms: u64,
@@ -52,6 +55,7 @@ impl LocalL1 {
             .0;
         Ok(LocalL1 {
             state,
+            last_verify: Duration::ZERO,
             nonces: vec![0; keys.len()],
             keys,
             block_ms: genesis.params.block_time_ms,
@@ -99,8 +103,10 @@ impl LocalL1 {
         let exec = builder
             .finish(timestamp, self.state.committee()[0])
             .map_err(|e| LabError::Refused(format!("block: {e}")))?;
+        let started = Instant::now();
         let checked = verify_block(&view, &exec.block)
             .map_err(|e| LabError::Refused(format!("verification: {e}")))?;
+        self.last_verify = started.elapsed();
         drop(view);
         self.state.apply(&checked.diff);
         Ok(checked

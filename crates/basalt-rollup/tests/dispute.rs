@@ -157,10 +157,7 @@ fn assert_honest_chain(l1: &L1State) {
 fn for_every_fault_the_honest_challenger_wins_and_the_bad_output_goes_with_its_descendants() {
     for fault in Fault::ALL {
         let mut l1 = world(20);
-        let mut parties = [
-            party(2, Some((fault, (0, 0))), true),
-            party(6, None, true),
-        ];
+        let mut parties = [party(2, Some((fault, (0, 0))), true), party(6, None, true)];
         // The dishonest proposer posts its whole chain first.
         for _ in 0..3 {
             parties[0].refresh(&l1.state).unwrap();

@@ -513,7 +513,11 @@ async fn deposit_transfer_withdraw_settle_claim_over_rpc_with_a_verifier_and_a_r
         (status(&seq, &w_hash).await["status"] == "settled").then_some(())
     })
     .await;
-    assert_eq!(status(&ver, &w_hash).await["status"], "settled");
+    // The verifier follows the L1 on its own poll, so it may see the settlement a moment later.
+    eventually("the verifier to see the settlement", || async {
+        (status(&ver, &w_hash).await["status"] == "settled").then_some(())
+    })
+    .await;
     assert_eq!(status(&ver, &w_hash).await["withdrawalIndex"], 0);
 
     // Claim with the proof; a second claim is refused by the L1.

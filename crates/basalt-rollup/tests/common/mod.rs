@@ -6,8 +6,8 @@
 use basalt_l1::{
     Action, Genesis, GenesisAccount, GenesisValidator, Params, Receipt, RollupKind, RollupParams,
 };
-use basalt_rollup::lab::LocalL1;
 use basalt_l2::{DepositEntry, L2Tx, Optimistic};
+use basalt_rollup::lab::LocalL1;
 use basalt_types::{dev_keypair, Keypair, Signature};
 
 pub type P = Optimistic;
