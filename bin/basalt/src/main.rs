@@ -8,6 +8,7 @@ mod bench_rollup_rpc;
 mod config;
 mod devnet;
 mod devnet_rollups;
+mod lab;
 mod node;
 mod rollup;
 mod units;
@@ -40,6 +41,9 @@ enum Command {
     /// Keys, balances, transfers and blobs against a node's JSON-RPC.
     #[command(subcommand)]
     Wallet(wallet::WalletCommand),
+    /// Experiments on the running devnet that show a mechanism step by step (`basalt lab dispute`).
+    #[command(subcommand)]
+    Lab(lab::LabCommand),
     /// Measure throughput and latency (release builds: `cargo run --release -- bench l1`).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -54,9 +58,13 @@ fn main() -> ExitCode {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
     let cli = Cli::parse();
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new("info,commonware=warn,jsonrpsee=warn")
-    });
+    // The lab prints its own account of what happens; its nodes log only warnings and errors.
+    let default_filter = match cli.command {
+        Command::Lab(_) => "warn",
+        _ => "info,commonware=warn,jsonrpsee=warn",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
@@ -68,6 +76,7 @@ fn main() -> ExitCode {
         Command::Rollup(a) => rollup::run(a),
         Command::Devnet(c) => devnet::run(c),
         Command::Wallet(c) => wallet::run(c),
+        Command::Lab(c) => lab::run(c),
         Command::Bench(c) => bench::run(c),
     };
     match result {

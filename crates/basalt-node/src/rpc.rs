@@ -8,7 +8,7 @@ use basalt_l1::{
     midpoint, Action, Block, Dispute, DisputeResult, Game, GameEnd, Header, Move, MoveKind, Party,
     RollupParams, RollupState, Side,
 };
-use basalt_types::{codec::parse_hex, Hash, PublicKey};
+use basalt_types::{codec::parse_hex, Encode, Hash, PublicKey};
 use jsonrpsee::server::{Server, ServerConfig, ServerHandle};
 use jsonrpsee::types::{ErrorObject, ErrorObjectOwned, Params};
 use jsonrpsee::{PendingSubscriptionSink, RpcModule, SubscriptionMessage};
@@ -185,6 +185,8 @@ fn block_json(b: &Block) -> Value {
                 "nonce": t.tx.nonce,
                 "maxFeePerGas": t.tx.max_fee_per_gas,
                 "priorityFeePerGas": t.tx.priority_fee_per_gas,
+                "bytes": t.to_bytes().len(),
+                "gas": t.tx.action.gas(),
                 "action": action,
             })
         })

@@ -381,6 +381,18 @@ impl L1Client {
         Ok(page)
     }
 
+    /// Proposal `proposal` of rollup `id`, removed ones included, with its status.
+    pub async fn output(&self, id: u32, proposal: u64) -> Result<OutputInfo, L1Error> {
+        let o: OutputInfo = self.call("l1_getOutput", rpc_params![id, proposal]).await?;
+        if o.proposal != proposal {
+            return Err(L1Error::Malformed {
+                method: "l1_getOutput",
+                reason: format!("asked for proposal {proposal}, got {}", o.proposal),
+            });
+        }
+        Ok(o)
+    }
+
     /// Dispute `dispute` of rollup `id`, with every game and move.
     pub async fn dispute(&self, id: u32, dispute: u64) -> Result<Dispute, L1Error> {
         #[derive(Deserialize)]
