@@ -26,7 +26,8 @@ pub struct DisputeArgs {
     /// Transactions in the disputed batch, one run per size (comma-separated).
     #[arg(long, value_delimiter = ',', default_values_t = [1u64, 100, 10_000])]
     pub sizes: Vec<u64>,
-    /// The dishonest proposer's fault, injected at the middle of the batch: balance,
+    /// The dishonest proposer's fault, injected at the first signed transaction from the middle
+    /// of the batch on (where it fits): balance,
     /// skip-deposit, reorder-deposits, mint or withdrawals-root.
     #[arg(long, default_value = "mint")]
     pub fault: String,
@@ -91,7 +92,7 @@ pub fn run(args: DisputeArgs) -> Result<()> {
     let params = devnet_params(1, 200, Params::default().epoch_length);
     println!("# Dispute benchmark\n");
     println!(
-        "A proposer deriving with fault `{}` injected at the middle of the batch against an honest challenger; rollup challenge window {} blocks, dispute clock {} blocks per side, L1 block time {} ms.\n",
+        "A proposer deriving with fault `{}` injected at the first signed transaction from the middle of the batch on, against an honest challenger; rollup challenge window {} blocks, dispute clock {} blocks per side, L1 block time {} ms.\n",
         fault.name(),
         args.window,
         args.clock,
@@ -241,6 +242,10 @@ fn run_one(n: u64, fault: Fault, args: &DisputeArgs, params: &Params) -> Result<
     for chunk in fill_deposits.chunks(DEPOSITS_PER_BLOCK) {
         l1.block(chunk.to_vec())?;
     }
+    // The first signed transaction from the middle on: its one-step witness is the largest.
+    let fault_step = (n / 2..n)
+        .find(|&i| !matches!(txs[i as usize], L2Tx::Deposit { .. }))
+        .unwrap_or(n / 2);
     let data = encode_batch(&txs);
     let blob_bytes = data.len() as u64;
     let post = l1
@@ -252,7 +257,7 @@ fn run_one(n: u64, fault: Fault, args: &DisputeArgs, params: &Params) -> Result<
         l1.public(LIAR),
         0,
         &rollup,
-        Some((fault, (1, n / 2))),
+        Some((fault, (1, fault_step))),
         true,
     );
     let mut honest = Player::new(HONEST, l1.public(HONEST), 0, &rollup, None, false);
