@@ -212,10 +212,10 @@ async fn deposit_one_token(l1: &L1, who: &Keypair) {
 }
 
 async fn register(l1: &L1) {
-    register_with_window(l1, WINDOW).await
+    register_with(l1, WINDOW, 20).await
 }
 
-async fn register_with_window(l1: &L1, window: u64) {
+async fn register_with(l1: &L1, window: u64, dispute_clock: u64) {
     l1.run(
         &dev_sequencer(0),
         Action::RegisterRollup {
@@ -226,7 +226,7 @@ async fn register_with_window(l1: &L1, window: u64) {
                 challenge_window: window,
                 proposer_bond: ONE_TOKEN,
                 min_fee: FEE,
-                dispute_clock: 20,
+                dispute_clock,
                 dispute_bond: ONE_TOKEN,
                 slash_reward_percent: 50,
             },
@@ -316,7 +316,7 @@ async fn a_verifier_reports_a_proposed_output_that_does_not_match_l1_data() {
 async fn a_faulty_sequencer_node_loses_its_dispute_to_an_honest_node_which_then_proposes() {
     let l1 = l1().await;
     // A window long enough for the honest node to start after the lie is proposed.
-    register_with_window(&l1, 100).await;
+    register_with(&l1, 100, 20).await;
     let alice = dev_account(1);
     deposit_one_token(&l1, &alice).await;
     // The sequencer mints from nothing in its first batch's output.
@@ -363,6 +363,74 @@ async fn a_faulty_sequencer_node_loses_its_dispute_to_an_honest_node_which_then_
     })
     .await;
     assert_ne!(json!(lie.output), derived);
+    seq_node.stop();
+    ver_node.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_challenger_restarted_mid_game_recovers_the_game_from_l1_and_wins() {
+    let l1 = l1().await;
+    // A clock far longer than a restart takes: the restarted node must win on the merits.
+    register_with(&l1, 100, 1_000).await;
+    let alice = dev_account(1);
+    deposit_one_token(&l1, &alice).await;
+    let (seq_dir, ver_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut cfg = node_config(&l1, Role::Sequencer, seq_dir.path());
+    cfg.fault = Some("mint".into());
+    let (seq_node, seq) = start_with(cfg).await;
+    let (index, _, _) = eventually("alice's deposit on L2", || account(&seq, &alice)).await;
+    for n in 0..12 {
+        let tx = transfer(index, 0, 1_000 + n as Amount, n, &alice);
+        call(&seq, "l2_sendTransaction", rpc_params![hex_tx(&tx)])
+            .await
+            .unwrap();
+    }
+    // The honest node runs without playing; its key challenges by hand, and the node stops.
+    let honest = dev_account(6);
+    let mut cfg = node_config(&l1, Role::Verifier, ver_dir.path());
+    cfg.challenge = Some(false);
+    let (ver_node, ver) = start_keyed(cfg.clone(), Some(honest.clone())).await;
+    let wrong = eventually("the honest node to see the wrong output", || async {
+        let info = call(&ver, "l2_chainInfo", rpc_params![]).await.ok()?;
+        let m = info["mismatches"].as_array()?.first()?.clone();
+        Some((
+            m["batch"].as_u64()?,
+            Hash::from_hex(m["proposed"].as_str()?).ok()?,
+        ))
+    })
+    .await;
+    let challenge = Action::Challenge {
+        rollup: 0,
+        batch: wrong.0,
+        output: wrong.1,
+    };
+    l1.run(&honest, challenge).await.unwrap();
+    ver_node.stop();
+    let d = l1.client.dispute(0, 0).await.unwrap();
+    assert!(d.games[0].ongoing() && d.games[0].moves.is_empty(), "{d:?}");
+    // Restarted with play on, it reads the game from L1, makes every move owed and wins.
+    cfg.challenge = Some(true);
+    let (ver_node, _) = start_keyed(cfg, Some(honest.clone())).await;
+    let d = eventually("the game to end", || async {
+        let d = l1.client.dispute(0, 0).await.ok()?;
+        d.games[0].end_state.is_some().then_some(d)
+    })
+    .await;
+    let g = &d.games[0];
+    assert!(
+        matches!(
+            g.end_state,
+            Some(GameEnd::Won {
+                winner: Side::Challenger,
+                reason: WinReason::OneStep,
+                ..
+            })
+        ),
+        "{d:?}"
+    );
+    assert!(g.moves.iter().any(|m| m.side == Side::Challenger));
+    assert_eq!(d.challengers[0].key, honest.public());
+    assert!(d.defenders[0].lost.is_some(), "the proposer lost its bond");
     seq_node.stop();
     ver_node.stop();
 }
