@@ -27,9 +27,9 @@ fn open(l1: &L1State) -> Vec<Dispute> {
     open_disputes(l1, 0)
 }
 
-/// Bonds held equal what the lists owe, and the escrow covers every L2 balance, unpaid
-/// withdrawal and unapplied deposit of the honest view of the settled prefix.
-fn check_invariants(l1: &L1State) {
+/// Bonds held equal what the lists owe, supply is conserved, and the escrow equals every L2
+/// balance, unpaid withdrawal and unapplied deposit of an honest view of every posted batch.
+fn check_invariants(l1: &L1State, honest: Option<&Player>) {
     let r = l1.rollup(0).unwrap();
     assert_eq!(
         r.header.bonds,
@@ -40,6 +40,27 @@ fn check_invariants(l1: &L1State) {
         l1.circulating() + l1.burned(),
         l1.genesis_supply(),
         "supply not conserved"
+    );
+    let Some(honest) = honest else {
+        return;
+    };
+    let l2 = honest.view.state();
+    assert_eq!(honest.view.batches(), r.header.batch_count);
+    let queued: u128 = r.deposits[l2.commitment().next_deposit as usize..]
+        .iter()
+        .map(|d| d.entry.amount)
+        .sum();
+    let unpaid: u128 = l2
+        .withdrawals()
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !r.claimed.contains(&(*i as u64)))
+        .map(|(_, w)| w.amount)
+        .sum();
+    assert_eq!(
+        r.header.escrow,
+        l2.total_balance() + queued + unpaid,
+        "bridge invariant broken"
     );
 }
 
@@ -53,7 +74,8 @@ fn step(l1: &mut L1, parties: &mut [Player]) -> Vec<Receipt> {
         .flat_map(|p| p.actions(&l1.state).into_iter().map(move |a| (p.who, a)))
         .collect();
     let receipts = l1.try_block(actions);
-    check_invariants(&l1.state);
+    let honest = parties.iter().find(|p| p.view.fault().is_none());
+    check_invariants(&l1.state, honest);
     receipts
 }
 
