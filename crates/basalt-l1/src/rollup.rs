@@ -755,6 +755,26 @@ impl RollupState {
             .map(|d| &self.disputes[*d as usize])
     }
 
+    /// The escrow the rollup must hold for `l2`, the state after its posted batches: every L2
+    /// balance, every withdrawal not yet paid and every queued deposit not yet applied.
+    pub fn escrow_owed(&self, l2: &L2State<Optimistic>) -> Amount {
+        let queued: Amount = self
+            .deposits
+            .get(l2.commitment().next_deposit as usize..)
+            .unwrap_or_default()
+            .iter()
+            .map(|d| d.entry.amount)
+            .sum();
+        let unpaid: Amount = l2
+            .withdrawals()
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !self.claimed.contains(&(*i as u64)))
+            .map(|(_, w)| w.amount)
+            .sum();
+        l2.total_balance() + queued + unpaid
+    }
+
     /// The bonds the rollup must hold, recomputed from its lists: every unsettled live output's
     /// bond unless a game slashed it, and every bond still in an open dispute.
     pub fn bonds_owed(&self) -> Amount {

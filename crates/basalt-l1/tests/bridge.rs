@@ -49,20 +49,9 @@ fn derive(s: &L1State, id: u32) -> L2State<P> {
 fn assert_bridge_invariant(s: &L1State, id: u32) {
     let r = s.rollup(id).unwrap();
     let l2 = derive(s, id);
-    let queued: u128 = r.deposits[l2.commitment().next_deposit as usize..]
-        .iter()
-        .map(|d| d.entry.amount)
-        .sum();
-    let unpaid: u128 = l2
-        .withdrawals()
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| !r.claimed.contains(&(*i as u64)))
-        .map(|(_, w)| w.amount)
-        .sum();
     assert_eq!(
         r.header.escrow,
-        l2.total_balance() + queued + unpaid,
+        r.escrow_owed(&l2),
         "bridge invariant broken"
     );
     assert_eq!(

@@ -44,22 +44,10 @@ fn check_invariants(l1: &L1State, honest: Option<&Player>) {
     let Some(honest) = honest else {
         return;
     };
-    let l2 = honest.view.state();
     assert_eq!(honest.view.batches(), r.header.batch_count);
-    let queued: u128 = r.deposits[l2.commitment().next_deposit as usize..]
-        .iter()
-        .map(|d| d.entry.amount)
-        .sum();
-    let unpaid: u128 = l2
-        .withdrawals()
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| !r.claimed.contains(&(*i as u64)))
-        .map(|(_, w)| w.amount)
-        .sum();
     assert_eq!(
         r.header.escrow,
-        l2.total_balance() + queued + unpaid,
+        r.escrow_owed(honest.view.state()),
         "bridge invariant broken"
     );
 }

@@ -312,26 +312,31 @@ async fn a_verifier_reports_a_proposed_output_that_does_not_match_l1_data() {
     ver_node.stop();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_faulty_sequencer_node_loses_its_dispute_to_an_honest_node_which_then_proposes() {
-    let l1 = l1().await;
-    // A window long enough for the honest node to start after the lie is proposed.
-    register_with(&l1, 100, 20).await;
+/// A sequencer node that mints from nothing in its first batch's output (fault `mint`), with a
+/// deposit and `transfers` L2 transfers sent to it so that the batch has several steps.
+async fn minting_sequencer_with_traffic(l1: &L1, dir: &Path, transfers: u64) -> RollupNode {
     let alice = dev_account(1);
-    deposit_one_token(&l1, &alice).await;
-    // The sequencer mints from nothing in its first batch's output.
-    let (seq_dir, ver_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let mut cfg = node_config(&l1, Role::Sequencer, seq_dir.path());
+    deposit_one_token(l1, &alice).await;
+    let mut cfg = node_config(l1, Role::Sequencer, dir);
     cfg.fault = Some("mint".into());
-    let (seq_node, seq) = start_with(cfg).await;
-    // Some L2 traffic so the batch has several steps.
+    let (node, seq) = start_with(cfg).await;
     let (index, _, _) = eventually("alice's deposit on L2", || account(&seq, &alice)).await;
-    for n in 0..5 {
+    for n in 0..transfers {
         let tx = transfer(index, 0, 1_000 + n as Amount, n, &alice);
         call(&seq, "l2_sendTransaction", rpc_params![hex_tx(&tx)])
             .await
             .unwrap();
     }
+    node
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_faulty_sequencer_node_loses_its_dispute_to_an_honest_node_which_then_proposes() {
+    let l1 = l1().await;
+    // A window long enough for the honest node to start after the lie is proposed.
+    register_with(&l1, 100, 20).await;
+    let (seq_dir, ver_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let seq_node = minting_sequencer_with_traffic(&l1, seq_dir.path(), 5).await;
     let lie = eventually("the faulty output of batch 0", || async {
         l1.client.outputs(0, 0).await.ok()?.into_iter().next()
     })
@@ -372,19 +377,8 @@ async fn a_challenger_restarted_mid_game_recovers_the_game_from_l1_and_wins() {
     let l1 = l1().await;
     // A clock far longer than a restart takes: the restarted node must win on the merits.
     register_with(&l1, 100, 1_000).await;
-    let alice = dev_account(1);
-    deposit_one_token(&l1, &alice).await;
     let (seq_dir, ver_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let mut cfg = node_config(&l1, Role::Sequencer, seq_dir.path());
-    cfg.fault = Some("mint".into());
-    let (seq_node, seq) = start_with(cfg).await;
-    let (index, _, _) = eventually("alice's deposit on L2", || account(&seq, &alice)).await;
-    for n in 0..12 {
-        let tx = transfer(index, 0, 1_000 + n as Amount, n, &alice);
-        call(&seq, "l2_sendTransaction", rpc_params![hex_tx(&tx)])
-            .await
-            .unwrap();
-    }
+    let seq_node = minting_sequencer_with_traffic(&l1, seq_dir.path(), 12).await;
     // The honest node runs without playing; its key challenges by hand, and the node stops.
     let honest = dev_account(6);
     let mut cfg = node_config(&l1, Role::Verifier, ver_dir.path());
