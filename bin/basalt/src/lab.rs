@@ -64,6 +64,9 @@ pub struct DisputeArgs {
     pub data_dir: Option<PathBuf>,
 }
 
+/// The share of a slashed bond paid to the winner in the lab rollup; the rest is burned.
+const SLASH_REWARD_PERCENT: u8 = 50;
+
 /// Runs a lab experiment.
 pub fn run(cmd: LabCommand) -> Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -165,7 +168,7 @@ async fn dispute(args: DisputeArgs) -> Result<()> {
         min_fee,
         dispute_clock: args.clock,
         dispute_bond: bond,
-        slash_reward_percent: 50,
+        slash_reward_percent: SLASH_REWARD_PERCENT,
     };
     params.validate().context("--window or --clock")?;
     if params.dispute_horizon() >= chain.params.blob_retention_blocks {
@@ -536,7 +539,7 @@ async fn summary(
     block_ms: u64,
 ) -> Result<()> {
     let decided = d.result.as_ref().map_or(d.opened, decided_at);
-    let reward = |bond: u128| bond * 50 / 100;
+    let reward = |bond: u128| bond * SLASH_REWARD_PERCENT as u128 / 100;
     println!();
     for p in d.challengers.iter().chain(&d.defenders) {
         if p.lost.is_some() {
