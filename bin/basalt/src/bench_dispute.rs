@@ -133,7 +133,7 @@ fn disputed_batch(n: u64, first_deposit: u64, max_blob: usize) -> (Vec<L2Tx<Opti
         let mut nonces = [0u64; USERS as usize];
         let mut deposit = first_deposit;
         let mut made = 0u64;
-        let txs: Vec<L2Tx<Optimistic>> = (0..n)
+        (0..n)
             .map(|i| {
                 // Transfer i when the running share of signed transactions steps up.
                 if (i + 1) * signed / n == i * signed / n {
@@ -165,8 +165,7 @@ fn disputed_batch(n: u64, first_deposit: u64, max_blob: usize) -> (Vec<L2Tx<Opti
                 };
                 tx.signed(0, &signer(3 + u))
             })
-            .collect();
-        txs
+            .collect::<Vec<L2Tx<Optimistic>>>()
     };
     // About 70 bytes a signed transfer after compression: start there and shrink until it fits.
     let mut signed = n.min(max_blob as u64 / 70);
