@@ -302,11 +302,8 @@ fn run_one(n: u64, fault: Fault, args: &DisputeArgs, params: &Params) -> Result<
             if !is_move {
                 continue;
             }
-            if !i.receipt.success {
-                bail!(
-                    "a dispute move failed: {}",
-                    i.receipt.error.as_deref().unwrap_or("")
-                );
+            if let Some(failure) = i.receipt.failure {
+                bail!("a dispute move failed: {failure}");
             }
             run.dispute_txs += 1;
             run.dispute_bytes += i.bytes as u64;

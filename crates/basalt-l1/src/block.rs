@@ -1,5 +1,6 @@
 //! L1 blocks: header, body and receipts.
 
+use crate::failure::FailureCode;
 use crate::params::{MAX_BLOCK_TXS, MAX_TX_BYTES};
 use crate::tx::SignedTransaction;
 use basalt_types::codec::put_varint;
@@ -152,10 +153,8 @@ impl Decode for Block {
 pub struct Receipt {
     /// The transaction id.
     pub tx_hash: Hash,
-    /// Whether the action took effect (fees are charged either way).
-    pub success: bool,
-    /// Why the action failed, if it did.
-    pub error: Option<String>,
+    /// Why the action had no effect, if it had none (fees are charged either way).
+    pub failure: Option<FailureCode>,
     /// Gas charged.
     pub gas_used: u64,
     /// Total fee paid: gas and blob fees.
@@ -165,12 +164,11 @@ pub struct Receipt {
 impl Encode for Receipt {
     fn encode_to(&self, out: &mut Vec<u8>) {
         self.tx_hash.encode_to(out);
-        out.push(self.success as u8);
-        match &self.error {
+        match self.failure {
             None => out.push(0),
-            Some(e) => {
+            Some(code) => {
                 out.push(1);
-                basalt_types::codec::put_bytes(out, e.as_bytes());
+                out.extend_from_slice(&code.code().to_le_bytes());
             }
         }
         put_varint(out, self.gas_used as u128);
@@ -181,23 +179,20 @@ impl Encode for Receipt {
 impl Decode for Receipt {
     fn decode_from(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let tx_hash = Hash::decode_from(d)?;
-        let success = match d.u8()? {
-            0 => false,
-            1 => true,
-            _ => return Err(DecodeError::Invalid("receipt success flag")),
-        };
-        let error = match d.u8()? {
+        let failure = match d.u8()? {
             0 => None,
-            1 => Some(
-                String::from_utf8(d.bytes("receipt error", 1024)?.to_vec())
-                    .map_err(|_| DecodeError::Invalid("receipt error utf-8"))?,
-            ),
-            _ => return Err(DecodeError::Invalid("receipt error flag")),
+            1 => {
+                let code = u16::from_le_bytes(d.array()?);
+                Some(
+                    FailureCode::from_code(code)
+                        .ok_or(DecodeError::Invalid("unknown receipt failure code"))?,
+                )
+            }
+            _ => return Err(DecodeError::Invalid("receipt failure flag")),
         };
         Ok(Receipt {
             tx_hash,
-            success,
-            error,
+            failure,
             gas_used: d.varint_u64()?,
             fee_paid: d.varint()?,
         })
@@ -205,6 +200,11 @@ impl Decode for Receipt {
 }
 
 impl Receipt {
+    /// Whether the action took effect.
+    pub fn success(&self) -> bool {
+        self.failure.is_none()
+    }
+
     /// Digest committed in the receipts root.
     pub fn hash(&self) -> Hash {
         hash_parts("basalt/l1/receipt", &[&self.to_bytes()])

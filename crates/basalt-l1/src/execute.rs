@@ -2,6 +2,7 @@
 
 use crate::block::{Block, Header, Receipt};
 use crate::dispute::{Choice, Dispute, DisputeError, DisputeResult, Side, Slash};
+use crate::failure::FailureCode;
 use crate::params::{Params, MAX_BLOCK_TXS};
 use crate::rollup::{
     fold, BatchRecord, ChainUpdate, DepositRecord, OutputRecord, RollupDiff, RollupError,
@@ -53,6 +54,14 @@ pub enum TxError {
         /// The base fee.
         base_fee: u64,
     },
+    /// The tip per gas is above the fee cap, which no block could pay.
+    #[error("priority fee per gas {tip} exceeds the max fee per gas {max_fee}")]
+    TipAboveMaxFee {
+        /// The tip.
+        tip: u64,
+        /// The cap.
+        max_fee: u64,
+    },
     /// The blob fee cap is below the block's blob base fee.
     #[error("max fee per blob byte {max_fee} is below the blob base fee {base_fee}")]
     BlobFeeBelowBaseFee {
@@ -92,6 +101,66 @@ pub enum TxError {
     /// An amount overflowed 128 bits.
     #[error("amount overflow")]
     Overflow,
+}
+
+/// Why an action would fail or failed, in full; its receipt keeps only [`ActionFailure::code`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ActionFailure {
+    /// A stake of zero.
+    #[error("stake amount is zero")]
+    ZeroStake,
+    /// An unstake of zero or of more than the stake.
+    #[error("unstake {amount} exceeds stake {stake}")]
+    UnstakeExceedsStake {
+        /// Asked.
+        amount: Amount,
+        /// Staked.
+        stake: Amount,
+    },
+    /// A stake (or what an unstake leaves, unless nothing) below the chain's minimum.
+    #[error("stake {stake} would be below the minimum stake {min}: stake more, or unstake all")]
+    StakeBelowMinimum {
+        /// The stake it would leave.
+        stake: Amount,
+        /// The minimum.
+        min: Amount,
+    },
+    /// A rollup or dispute rule refused it.
+    #[error(transparent)]
+    Rollup(#[from] RollupError),
+}
+
+impl ActionFailure {
+    /// The code its receipt commits to.
+    pub fn code(&self) -> FailureCode {
+        match self {
+            ActionFailure::ZeroStake => FailureCode::ZeroStake,
+            ActionFailure::UnstakeExceedsStake { .. } => FailureCode::UnstakeExceedsStake,
+            ActionFailure::StakeBelowMinimum { .. } => FailureCode::StakeBelowMinimum,
+            ActionFailure::Rollup(e) => e.code(),
+        }
+    }
+}
+
+/// Why [`precheck_action`] expects a transaction to be wasted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PrecheckError {
+    /// It would be included, pay its fee, and its action would fail.
+    #[error(transparent)]
+    Fails(#[from] ActionFailure),
+    /// It could not be included at all.
+    #[error(transparent)]
+    Invalid(#[from] TxError),
+}
+
+impl PrecheckError {
+    /// The receipt code it would get, if it would be included.
+    pub fn code(&self) -> Option<FailureCode> {
+        match self {
+            PrecheckError::Fails(f) => Some(f.code()),
+            PrecheckError::Invalid(_) => None,
+        }
+    }
 }
 
 /// Why a proposed block is invalid.
@@ -192,6 +261,12 @@ pub fn check_tx(
         return Err(TxError::WrongChainId {
             expected: chain_id,
             got: t.chain_id,
+        });
+    }
+    if t.priority_fee_per_gas > t.max_fee_per_gas {
+        return Err(TxError::TipAboveMaxFee {
+            tip: t.priority_fee_per_gas,
+            max_fee: t.max_fee_per_gas,
         });
     }
     if t.max_fee_per_gas < base_fee {
@@ -388,8 +463,7 @@ impl<'a> BlockBuilder<'a> {
         self.tx_hashes.push(vtx.hash());
         self.receipts.push(Receipt {
             tx_hash: vtx.hash(),
-            success: error.is_none(),
-            error,
+            failure: error.map(|e| e.code()),
             gas_used: gas,
             fee_paid: fee,
         });
@@ -404,8 +478,8 @@ impl<'a> BlockBuilder<'a> {
         signer: PublicKey,
         sender: &mut Account,
         action: &Action,
-    ) -> Result<Option<String>, TxError> {
-        let failed = |e: RollupError| Ok(Some(e.to_string()));
+    ) -> Result<Option<ActionFailure>, TxError> {
+        let failed = |e: RollupError| Ok(Some(ActionFailure::Rollup(e)));
         match action {
             Action::Transfer { to, amount } => {
                 // Nothing is written until every fallible step has passed.
@@ -417,17 +491,33 @@ impl<'a> BlockBuilder<'a> {
             }
             Action::Stake { amount } => {
                 if *amount == 0 {
-                    return Ok(Some("stake amount is zero".to_string()));
+                    return Ok(Some(ActionFailure::ZeroStake));
+                }
+                let stake = sender.stake.checked_add(*amount).ok_or(TxError::Overflow)?;
+                // Every staker is weighed at each epoch's committee selection: dust stakes
+                // would make that work grow for free.
+                if stake < self.params.min_stake {
+                    return Ok(Some(ActionFailure::StakeBelowMinimum {
+                        stake,
+                        min: self.params.min_stake,
+                    }));
                 }
                 sender.balance -= amount;
-                sender.stake = sender.stake.checked_add(*amount).ok_or(TxError::Overflow)?;
+                sender.stake = stake;
             }
             Action::Unstake { amount } => {
                 if *amount == 0 || *amount > sender.stake {
-                    return Ok(Some(format!(
-                        "unstake {amount} exceeds stake {}",
-                        sender.stake
-                    )));
+                    return Ok(Some(ActionFailure::UnstakeExceedsStake {
+                        amount: *amount,
+                        stake: sender.stake,
+                    }));
+                }
+                let left = sender.stake - amount;
+                if left != 0 && left < self.params.min_stake {
+                    return Ok(Some(ActionFailure::StakeBelowMinimum {
+                        stake: left,
+                        min: self.params.min_stake,
+                    }));
                 }
                 sender.stake -= amount;
                 sender.unbonding += amount;
@@ -946,14 +1036,11 @@ impl<'a> BlockBuilder<'a> {
         let (mut h, mut d) = self.dispute_for_move(rollup, &signer, dispute, game)?;
         let segment = d.one_step_segment(game, choice)?;
         let witness = StepWitness::<Optimistic>::from_bytes(witness)
-            .map_err(|e| RollupError::BadWitness(e.to_string()))?;
+            .map_err(RollupError::MalformedWitness)?;
         let (batch, txs) = self.batch_txs(rollup, d.batch)?;
         let tx = txs
             .get(segment.a as usize)
-            .ok_or(RollupError::BadWitness(format!(
-                "the batch has no transaction {}",
-                segment.a
-            )))?;
+            .ok_or(RollupError::NoSuchStep(segment.a))?;
         let deposits = ViewDeposits {
             view: self.view,
             extra: &self.rollups,
@@ -961,8 +1048,8 @@ impl<'a> BlockBuilder<'a> {
             end: batch.deposits_end,
         };
         let config = h.params.l2_config(rollup);
-        let (_, result) = basalt_l2::execute_step(&config, &segment.start, &witness, &deposits, tx)
-            .map_err(|e| RollupError::BadWitness(e.to_string()))?;
+        let (_, result) =
+            basalt_l2::execute_step(&config, &segment.start, &witness, &deposits, tx)?;
         let slash = d.one_step(game, choice, result, self.height)?;
         let payouts = self.slash(&mut h, &[slash]);
         let diff = self.write_header(h);
@@ -1284,7 +1371,7 @@ pub fn precheck_action(
     signer: &PublicKey,
     action: &Action,
     max_gas_cost: Amount,
-) -> Result<(), String> {
+) -> Result<(), PrecheckError> {
     if matches!(
         action,
         Action::Transfer { .. }
@@ -1300,8 +1387,8 @@ pub fn precheck_action(
     sender.balance = sender.balance.saturating_sub(max_gas_cost);
     match builder.run_action(*signer, &mut sender, action) {
         Ok(None) => Ok(()),
-        Ok(Some(reason)) => Err(reason),
-        Err(e) => Err(e.to_string()),
+        Ok(Some(failure)) => Err(PrecheckError::Fails(failure)),
+        Err(e) => Err(PrecheckError::Invalid(e)),
     }
 }
 

@@ -21,6 +21,7 @@
 mod block;
 mod dispute;
 mod execute;
+mod failure;
 mod params;
 mod rollup;
 mod state;
@@ -33,8 +34,10 @@ pub use dispute::{
 };
 pub use execute::{
     check_tx, child_fees, max_cost, next_base_fee, precheck_action, verify_block,
-    verify_block_with, BlockBuilder, BlockError, ExecutedBlock, TxError,
+    verify_block_with, ActionFailure, BlockBuilder, BlockError, ExecutedBlock, PrecheckError,
+    TxError,
 };
+pub use failure::{FailureCode, FAILURE_CODES_VERSION};
 pub use params::{
     Genesis, GenesisAccount, GenesisError, GenesisValidator, Params, BISECT_GAS, BLOB_TX_GAS,
     CHALLENGE_GAS, DEFEND_GAS, DEPOSIT_GAS, FINALIZE_WITHDRAWAL_GAS, MAX_BLOB_BYTES, MAX_BLOCK_TXS,
@@ -42,9 +45,10 @@ pub use params::{
     STAKE_GAS, TRANSFER_GAS,
 };
 pub use rollup::{
-    chain_leaf, BatchRecord, ChainUpdate, DepositRecord, OutputRecord, RollupDiff, RollupError,
-    RollupHeader, RollupKind, RollupParams, RollupState, WithdrawalClaim, MAX_CHALLENGE_WINDOW,
-    MAX_DISPUTE_CLOCK, MAX_ROLLUP_NAME,
+    chain_leaf, BatchRecord, ChainUpdate, DepositRecord, OutputRecord, RestoreError, RollupDiff,
+    RollupError, RollupHeader, RollupKind, RollupParams, RollupState, WithdrawalClaim,
+    MAX_CHALLENGE_WINDOW, MAX_DISPUTE_CLOCK, MAX_ROLLUP_NAME, MIN_CHALLENGE_WINDOW,
+    MIN_DISPUTE_CLOCK,
 };
 pub use state::{
     blob_hash, committee_hash, rollups_root, select_committee, state_root, Account, L1State,

@@ -16,6 +16,13 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// Longest rollup name.
 pub const MAX_ROLLUP_NAME: usize = 32;
+/// Shortest challenge window, in blocks: an online challenger needs a block to see a proposal and
+/// one to get its challenge in, with slack for a missed slot. A floor against degenerate rollups,
+/// not a recommendation: production windows are days (the OP Stack's is 7).
+pub const MIN_CHALLENGE_WINDOW: u64 = 4;
+/// Shortest dispute clock, in blocks, for the same reason as [`MIN_CHALLENGE_WINDOW`]: each move
+/// needs a block to be seen and one to be answered.
+pub const MIN_DISPUTE_CLOCK: u64 = 4;
 /// Longest challenge window, in blocks.
 pub const MAX_CHALLENGE_WINDOW: u64 = 1_000_000;
 /// Longest dispute clock, in blocks.
@@ -73,14 +80,14 @@ impl RollupParams {
         {
             return bad("name must be 1 to 32 of a-z, 0-9 and -");
         }
-        if self.challenge_window == 0 || self.challenge_window > MAX_CHALLENGE_WINDOW {
-            return bad("challenge window must be 1 to 1,000,000 blocks");
+        if !(MIN_CHALLENGE_WINDOW..=MAX_CHALLENGE_WINDOW).contains(&self.challenge_window) {
+            return bad("challenge window must be 4 to 1,000,000 blocks");
         }
         if self.proposer_bond == 0 {
             return bad("proposer bond must be positive");
         }
-        if self.dispute_clock == 0 || self.dispute_clock > MAX_DISPUTE_CLOCK {
-            return bad("dispute clock must be 1 to 1,000,000 blocks");
+        if !(MIN_DISPUTE_CLOCK..=MAX_DISPUTE_CLOCK).contains(&self.dispute_clock) {
+            return bad("dispute clock must be 4 to 1,000,000 blocks");
         }
         if self.dispute_bond == 0 {
             return bad("dispute bond must be positive");
@@ -305,9 +312,15 @@ pub enum RollupError {
         /// The last block a dispute over a proposal made now could need it.
         horizon: u64,
     },
-    /// The one-step witness is malformed or does not match the agreed claim.
+    /// The one-step witness does not decode.
+    #[error("one-step proof: malformed witness: {0}")]
+    MalformedWitness(basalt_types::DecodeError),
+    /// The disputed step is past the batch's transactions.
+    #[error("one-step proof: the batch has no transaction {0}")]
+    NoSuchStep(u64),
+    /// The witness does not open the agreed claim or cannot decide the step.
     #[error("one-step proof: {0}")]
-    BadWitness(String),
+    BadWitness(#[from] basalt_l2::WitnessError),
     /// A dispute rule refused the action.
     #[error(transparent)]
     Dispute(#[from] DisputeError),
@@ -864,7 +877,7 @@ impl RollupState {
         chain: Vec<u64>,
         disputes: Vec<Dispute>,
         claims: Vec<u64>,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, RestoreError> {
         let mut r = RollupState::new(header);
         r.deposits = deposits;
         r.batches = batches;
@@ -875,7 +888,11 @@ impl RollupState {
         });
         for (i, d) in disputes.into_iter().enumerate() {
             if d.id != i as u64 {
-                return Err(format!("stored dispute at position {i} has id {}", d.id));
+                return Err(RestoreError::DisputeOutOfPlace {
+                    rollup: r.header.id,
+                    position: i as u64,
+                    id: d.id,
+                });
             }
             r.put_dispute(d);
         }
@@ -888,7 +905,7 @@ impl RollupState {
     }
 
     /// Checks that the lists match the counts, digests and roots of the header.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), RestoreError> {
         let h = &self.header;
         let digest = |items: Vec<Vec<u8>>, domain: &str| {
             items
@@ -927,12 +944,38 @@ impl RollupState {
         if ok {
             Ok(())
         } else {
-            Err(format!(
-                "stored lists of rollup {} do not match its header",
-                h.id
-            ))
+            Err(RestoreError::RollupMismatch(h.id))
         }
     }
+}
+
+/// Why stored state cannot be restored: it does not match its own commitments.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RestoreError {
+    /// A rollup is stored out of id order.
+    #[error("stored rollup at position {position} has id {id}")]
+    RollupOutOfPlace {
+        /// Where it was found.
+        position: u64,
+        /// Its id.
+        id: u32,
+    },
+    /// A dispute is stored out of id order.
+    #[error("stored dispute at position {position} of rollup {rollup} has id {id}")]
+    DisputeOutOfPlace {
+        /// The rollup.
+        rollup: u32,
+        /// Where it was found.
+        position: u64,
+        /// Its id.
+        id: u64,
+    },
+    /// A rollup's stored lists do not match the counts, digests and roots of its header.
+    #[error("stored lists of rollup {0} do not match its header")]
+    RollupMismatch(u32),
+    /// The stored accounts, committee and registry do not hash to the head's state root.
+    #[error("stored accounts do not match the stored head's state root")]
+    StateRootMismatch,
 }
 
 /// Domain of the deposit queue's running digest.

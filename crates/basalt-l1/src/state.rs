@@ -4,7 +4,7 @@ use crate::block::{Block, Header, Receipt};
 use crate::dispute::Dispute;
 use crate::params::{Genesis, GenesisError, Params};
 use crate::rollup::{
-    BatchRecord, DepositRecord, OutputRecord, RollupDiff, RollupHeader, RollupState,
+    BatchRecord, DepositRecord, OutputRecord, RestoreError, RollupDiff, RollupHeader, RollupState,
 };
 use basalt_merkle::{list_root, Blake3Hasher, MerkleTree, DEFAULT_DEPTH};
 use basalt_types::codec::put_varint;
@@ -413,13 +413,13 @@ impl L1State {
         rollups: Vec<RollupState>,
         burned: Amount,
         genesis_supply: Amount,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, RestoreError> {
         for (i, r) in rollups.iter().enumerate() {
             if r.header.id as usize != i {
-                return Err(format!(
-                    "stored rollup at position {i} has id {}",
-                    r.header.id
-                ));
+                return Err(RestoreError::RollupOutOfPlace {
+                    position: i as u64,
+                    id: r.header.id,
+                });
             }
             r.check()?;
         }
@@ -436,7 +436,7 @@ impl L1State {
         tree.commit();
         let registry = rollups_root(rollups.iter().map(|r| &r.header));
         if state_root(tree.root(), &committee, registry) != head.state_root {
-            return Err("stored accounts do not match the stored head's state root".into());
+            return Err(RestoreError::StateRootMismatch);
         }
         let mut blobs_by_height: BTreeMap<u64, Vec<Hash>> = BTreeMap::new();
         let mut by_hash = HashMap::new();

@@ -577,22 +577,20 @@ impl VerifiedTx {
     }
 }
 
-/// Verifies a list of signatures with one batch check; on failure, names the first bad one.
+/// Verifies a list of signatures with one batch check; on failure, names the first bad one. The
+/// verdict on each transaction is the one [`SignedTransaction::verify`] gives it alone, whatever
+/// else is in the list (ZIP-215), so validators that batch different subsets of a block agree.
 pub fn verify_all(txs: Vec<SignedTransaction>) -> Result<Vec<VerifiedTx>, (usize, SignatureError)> {
-    let mut keys = Vec::with_capacity(txs.len());
-    for (i, t) in txs.iter().enumerate() {
-        keys.push(t.signer.verifying_key().map_err(|e| (i, e))?);
-    }
-    let digests: Vec<Hash> = txs.iter().map(|t| t.signing_hash()).collect();
-    let msgs: Vec<&[u8]> = digests.iter().map(|h| h.0.as_slice()).collect();
-    let sigs: Vec<Signature> = txs.iter().map(|t| t.signature).collect();
-    if basalt_types::verify_batch(&keys, &msgs, &sigs).is_err() {
-        // Batch checks only say "some signature is bad": find which, strictly.
-        for (i, t) in txs.iter().enumerate() {
-            t.signer
-                .verify(&digests[i].0, &t.signature)
-                .map_err(|e| (i, e))?;
-        }
+    let items: Vec<(PublicKey, [u8; 32], Signature)> = txs
+        .iter()
+        .map(|t| (t.signer, t.signing_hash().0, t.signature))
+        .collect();
+    if let Some((i, Err(e))) = basalt_types::verify_each(&items)
+        .into_iter()
+        .enumerate()
+        .find(|(_, r)| r.is_err())
+    {
+        return Err((i, e));
     }
     Ok(txs.into_iter().map(VerifiedTx::new).collect())
 }

@@ -286,8 +286,7 @@ fn unstaking_more_than_the_stake_fails_but_still_pays() {
     let (exec, results) = step(&mut s, vec![tx(&a, 0, Action::Unstake { amount: 1 })]);
     assert_eq!(results, vec![Ok(())]);
     let r = &exec.diff.receipts[0];
-    assert!(!r.success);
-    assert!(r.error.as_deref().unwrap().contains("exceeds stake"));
+    assert_eq!(r.failure, Some(FailureCode::UnstakeExceedsStake));
     assert_eq!(balance(&s, &a), before - r.fee_paid);
     assert_eq!(s.account(&a.public()).unwrap().nonce, 1);
 }

@@ -37,8 +37,8 @@ pub trait Profile: Copy + Eq + Debug + Default + Send + Sync + 'static {
     }
 }
 
-/// The optimistic profile: blake3 trees and commitments, ed25519 signatures under the ZIP-215 rules
-/// (cofactored, so that batch and single verification agree on every input, honest or crafted).
+/// The optimistic profile: blake3 trees and commitments, ed25519 signatures under the L1's rule
+/// (ZIP-215, [`basalt_types::PublicKey::verify`]: batch and single checks agree on every input).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Optimistic;
 
@@ -59,34 +59,14 @@ impl Profile for Optimistic {
     }
 
     fn verify(key: &Self::PublicKey, message: &Self::Digest, signature: &Self::Signature) -> bool {
-        ed25519_consensus::VerificationKey::try_from(key.0)
-            .and_then(|vk| vk.verify(&ed25519_consensus::Signature::from(signature.0), &message.0))
-            .is_ok()
+        key.verify(&message.0, signature).is_ok()
     }
 
     fn verify_many(items: &[(Self::PublicKey, Self::Digest, Self::Signature)]) -> Vec<bool> {
-        use rand_chacha::rand_core::SeedableRng;
-        // The batch's random coefficients come from its own contents, so the check is
-        // deterministic; a crafted batch cannot choose them.
-        let mut seed = blake3::Hasher::new_derive_key("basalt/l2/batch-verify");
-        let mut batch = ed25519_consensus::batch::Verifier::new();
-        for (key, message, signature) in items {
-            seed.update(&key.0);
-            seed.update(&message.0);
-            seed.update(&signature.0);
-            batch.queue((
-                ed25519_consensus::VerificationKeyBytes::from(key.0),
-                ed25519_consensus::Signature::from(signature.0),
-                &message.0,
-            ));
-        }
-        let rng = rand_chacha::ChaCha20Rng::from_seed(*seed.finalize().as_bytes());
-        if batch.verify(rng).is_ok() {
-            return vec![true; items.len()];
-        }
-        items
-            .iter()
-            .map(|(k, m, s)| Self::verify(k, m, s))
+        let items: Vec<_> = items.iter().map(|(k, m, s)| (*k, m.0, *s)).collect();
+        basalt_types::verify_each(&items)
+            .into_iter()
+            .map(|r| r.is_ok())
             .collect()
     }
 }

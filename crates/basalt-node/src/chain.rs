@@ -6,8 +6,8 @@ use crate::mempool::{AdmissionError, Mempool, MempoolLimits};
 use crate::store::{Store, StoreError};
 use basalt_l1::{
     child_fees, precheck_action, verify_all, verify_block, verify_block_with, Block, BlockBuilder,
-    BlockError, ExecutedBlock, Header, L1State, SignedTransaction, StateDiff, StateView,
-    VerifiedTx,
+    BlockError, ExecutedBlock, FailureCode, Header, L1State, SignedTransaction, StateDiff,
+    StateView, VerifiedTx,
 };
 use basalt_types::{DecodeError, Hash, PublicKey};
 use std::collections::{HashMap, VecDeque};
@@ -46,10 +46,8 @@ pub enum TxStatus {
     Finalized {
         /// Height.
         height: u64,
-        /// Whether its action took effect.
-        success: bool,
-        /// Why not, if it did not.
-        error: Option<String>,
+        /// Why its action had no effect, if it had none.
+        failure: Option<FailureCode>,
     },
     /// Dropped: it was refused or became invalid.
     Rejected {
@@ -255,6 +253,18 @@ impl Chain {
         proposer: PublicKey,
         max_txs: usize,
     ) -> Result<Block, ChainError> {
+        self.propose_with(parent, timestamp_ms, proposer, max_txs, &[])
+    }
+
+    /// Builds a block on `parent` from `first` (those that apply), then the mempool.
+    pub fn propose_with(
+        &mut self,
+        parent: Hash,
+        timestamp_ms: u64,
+        proposer: PublicKey,
+        max_txs: usize,
+        first: &[VerifiedTx],
+    ) -> Result<Block, ChainError> {
         let Chain {
             state,
             pending,
@@ -264,6 +274,9 @@ impl Chain {
         let view = StateView::new(state, ancestry(state, pending, &parent)?);
         let timestamp_ms = timestamp_ms.max(view.head().timestamp_ms + 1);
         let mut builder = BlockBuilder::new(&view);
+        for tx in first.iter().take(max_txs) {
+            let _ = builder.apply(tx);
+        }
         let dropped = mempool.fill(&mut builder, max_txs);
         let executed =
             builder
@@ -336,8 +349,9 @@ impl Chain {
         let height = self.state.head().height;
         self.pending.retain(|_, p| p.diff.header.height > height);
         let state = &self.state;
+        let (base_fee, _) = child_fees(state.head(), state.params());
         self.mempool
-            .prune(|k| state.account(k).map_or(0, |a| a.nonce));
+            .prune(|k| state.account(k).map_or(0, |a| a.nonce), base_fee);
         Ok(self.state.head().clone())
     }
 
@@ -357,8 +371,7 @@ impl Chain {
         if let Some(loc) = self.store.tx(hash)? {
             return Ok(TxStatus::Finalized {
                 height: loc.height,
-                success: loc.receipt.success,
-                error: loc.receipt.error,
+                failure: loc.receipt.failure,
             });
         }
         for p in self.pending.values() {

@@ -489,11 +489,20 @@ pub fn module(ctx: RpcContext) -> RpcModule<RpcContext> {
         let status = chain.tx_status(&hash).map_err(internal)?;
         Ok::<_, ErrorObjectOwned>(match status {
             TxStatus::Pending => json!({"hash": hash, "status": "pending"}),
-            TxStatus::Included { height } => json!({"hash": hash, "status": "included", "height": height}),
-            TxStatus::Finalized { height, success, error } => {
-                json!({"hash": hash, "status": "finalized", "height": height, "success": success, "error": error})
+            TxStatus::Included { height } => {
+                json!({"hash": hash, "status": "included", "height": height})
             }
-            TxStatus::Rejected { error } => json!({"hash": hash, "status": "rejected", "error": error}),
+            TxStatus::Finalized { height, failure } => json!({
+                "hash": hash,
+                "status": "finalized",
+                "height": height,
+                "success": failure.is_none(),
+                "error": failure.map(|f| f.describe()),
+                "errorCode": failure.map(|f| f.id()),
+            }),
+            TxStatus::Rejected { error } => {
+                json!({"hash": hash, "status": "rejected", "error": error})
+            }
             TxStatus::Unknown => json!({"hash": hash, "status": "unknown"}),
         })
     })

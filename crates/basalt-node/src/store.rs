@@ -59,6 +59,9 @@ pub enum StoreError {
     /// Stored bytes did not decode: the database is corrupt or from another version.
     #[error("corrupt store: {0}")]
     Corrupt(String),
+    /// Stored state does not match its own commitments.
+    #[error("corrupt store: {0}")]
+    Mismatch(#[from] basalt_l1::RestoreError),
     /// The data directory belongs to a different chain.
     #[error("data directory holds chain with genesis {stored}, not {expected}: use another --data-dir or --fresh")]
     WrongGenesis {
@@ -293,18 +296,15 @@ impl Store {
         }
         let mut rollups = Vec::with_capacity(headers.len());
         for (h, l) in headers.into_iter().zip(lists) {
-            rollups.push(
-                RollupState::restore(
-                    h,
-                    l.deposits,
-                    l.batches,
-                    l.proposals,
-                    l.chain,
-                    l.disputes,
-                    l.claims,
-                )
-                .map_err(StoreError::Corrupt)?,
-            );
+            rollups.push(RollupState::restore(
+                h,
+                l.deposits,
+                l.batches,
+                l.proposals,
+                l.chain,
+                l.disputes,
+                l.claims,
+            )?);
         }
         L1State::restore(
             genesis_state.chain_id(),
@@ -317,7 +317,7 @@ impl Store {
             burned,
             genesis_state.genesis_supply(),
         )
-        .map_err(StoreError::Corrupt)
+        .map_err(StoreError::from)
     }
 
     /// Commits a finalized block and its diff durably, in one transaction.

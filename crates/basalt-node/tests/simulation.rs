@@ -522,3 +522,66 @@ fn the_committee_changes_at_epoch_boundaries_and_a_node_down_for_epochs_catches_
         assert_same_chain(&refs, target);
     });
 }
+
+#[test]
+fn a_byzantine_leader_including_torsion_signatures_cannot_split_honest_validators() {
+    // Under the old pair of rules a signature on a torsion key passed the batch check for some
+    // subsets of a block and failed strict checks: a validator that had verified some of the
+    // block's transactions at admission batched a different subset from one that had not. With
+    // one rule every validator reaches the same verdict, here "valid", and they stay together.
+    use basalt_types::testing::TorsionSigner;
+    deterministic::Runner::timed(Duration::from_secs(300)).start(|context| async move {
+        let signer = TorsionSigner::new(b"byzantine");
+        let mut genesis = devnet_genesis(N, params(), 1_000);
+        genesis.accounts.push(basalt_l1::GenesisAccount {
+            key: signer.public(),
+            balance: 1_000 * ONE_TOKEN,
+        });
+        let crafted: Vec<basalt_l1::SignedTransaction> = (0..4)
+            .map(|nonce| {
+                let mut t = Transaction {
+                    chain_id: DEVNET_CHAIN_ID,
+                    nonce,
+                    max_fee_per_gas: 10_000_000_000,
+                    priority_fee_per_gas: 1,
+                    action: Action::Transfer {
+                        to: dev_account(5).public(),
+                        amount: ONE_TOKEN,
+                    },
+                }
+                .sign(&dev_account(0));
+                t.signer = signer.public();
+                t.signature = signer.sign(&t.signing_hash().0);
+                t
+            })
+            .collect();
+        let sim = Sim::with(&context, N, genesis).await;
+        let mut vs = Vec::new();
+        for i in 0..N {
+            let fault = match i {
+                3 => ProposerFault::IncludeFirst(std::sync::Arc::new(crafted.clone())),
+                _ => ProposerFault::None,
+            };
+            vs.push(sim.start(&context, i, fault).await);
+        }
+        // One honest validator already holds the first crafted transaction in its mempool, so it
+        // verifies the leader's block with a different batch than the others.
+        vs[0]
+            .chain
+            .lock()
+            .unwrap()
+            .admit(crafted[0].clone().verify().unwrap())
+            .unwrap();
+        let all: Vec<&Validator> = vs.iter().collect();
+        wait_for(&context, &all, 20).await;
+        assert_same_chain(&all, 20);
+        for v in &vs {
+            let chain = v.chain.lock().unwrap();
+            assert_eq!(
+                chain.state().account(&signer.public()).unwrap().nonce,
+                4,
+                "every crafted transaction was finalized"
+            );
+        }
+    });
+}

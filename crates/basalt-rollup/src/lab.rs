@@ -124,11 +124,11 @@ impl LocalL1 {
         if let Some((index, i)) = included
             .iter()
             .enumerate()
-            .find(|(_, i)| !i.receipt.success)
+            .find(|(_, i)| !i.receipt.success())
         {
             return Err(LabError::Failed {
                 index,
-                error: i.receipt.error.clone().unwrap_or_default(),
+                error: i.receipt.failure.map_or("", |f| f.describe()).to_string(),
             });
         }
         Ok(included)

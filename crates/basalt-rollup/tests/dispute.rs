@@ -6,7 +6,8 @@
 
 mod common;
 use basalt_l1::{
-    blob_hash, Action, Dispute, DisputeResult, GameEnd, L1State, Receipt, Side, WinReason,
+    blob_hash, Action, Dispute, DisputeResult, FailureCode, GameEnd, L1State, Receipt, Side,
+    WinReason,
 };
 use basalt_l2::{encode_batch, L2Tx};
 use basalt_rollup::lab::{open_disputes, Player};
@@ -299,12 +300,11 @@ fn a_withdrawal_in_a_removed_output_is_never_paid() {
     assert_eq!(c.withdrawal_count, 2);
     let escrow = l1.state.rollup(0).unwrap().header.escrow;
     let refused = l1.try_block(vec![(0, Action::FinalizeWithdrawal(claim.clone()))]);
-    assert!(refused[0].error.as_deref().unwrap().contains("not settled"));
+    assert_eq!(refused[0].failure, Some(FailureCode::NotSettled));
     let mut parties = [thief, party(6, None, true)];
     run_until_settled(&mut l1, &mut parties);
     let after = l1.try_block(vec![(0, Action::FinalizeWithdrawal(claim))]);
-    let why = after[0].error.as_deref().unwrap();
-    assert!(why.contains("do not hash to the settled output"), "{why}");
+    assert_eq!(after[0].failure, Some(FailureCode::OutputMismatch));
     assert_eq!(l1.state.rollup(0).unwrap().header.escrow, escrow);
 }
 
@@ -351,12 +351,8 @@ fn a_one_step_proof_with_a_witness_that_does_not_match_the_agreed_output_is_refu
                 witness: vec![7; 100],
             };
             let r = l1.try_block(vec![(6, bad), (6, garbage)]);
-            let why = r[0].error.as_deref().unwrap();
-            assert!(
-                why.contains("does not open the agreed prior output"),
-                "{why}"
-            );
-            assert!(r[1].error.as_deref().unwrap().contains("one-step proof"));
+            assert_eq!(r[0].failure, Some(FailureCode::BadWitness));
+            assert_eq!(r[1].failure, Some(FailureCode::BadWitness));
             assert_eq!(result(&l1.state, dispute), None);
             // The right witness then wins.
             let r = l1.try_block(vec![(
@@ -369,7 +365,7 @@ fn a_one_step_proof_with_a_witness_that_does_not_match_the_agreed_output_is_refu
                     witness,
                 },
             )]);
-            assert!(r[0].success, "{:?}", r[0].error);
+            assert_eq!(r[0].failure, None);
             let d = &l1.state.rollup(0).unwrap().disputes[dispute as usize];
             let g = &d.games[game as usize];
             let honest = if d.party(Side::Challenger, g.challenger).key == key(6).public() {
@@ -408,8 +404,8 @@ fn a_move_out_of_turn_or_by_a_stranger_is_refused() {
     };
     // The challenger moves first: the proposer and a stranger may not.
     let r = l1.try_block(vec![(2, bisect(1)), (7, bisect(2))]);
-    assert!(r[0].error.as_deref().unwrap().contains("turn"));
-    assert!(r[1].error.as_deref().unwrap().contains("turn"));
+    assert_eq!(r[0].failure, Some(FailureCode::NotYourTurn));
+    assert_eq!(r[1].failure, Some(FailureCode::NotYourTurn));
     // Challenging twice, or defending as a challenger, is refused.
     let output = open(&l1.state)[0].output;
     let r = l1.try_block(vec![
@@ -432,7 +428,7 @@ fn a_move_out_of_turn_or_by_a_stranger_is_refused() {
     ]);
     assert!(r
         .iter()
-        .all(|x| x.error.as_deref().unwrap().contains("already a party")));
+        .all(|x| x.failure == Some(FailureCode::AlreadyParty)));
     // A challenge naming another output than the live one is refused.
     let r = l1.try_block(vec![(
         7,
@@ -442,7 +438,7 @@ fn a_move_out_of_turn_or_by_a_stranger_is_refused() {
             output: Hash([5; 32]),
         },
     )]);
-    assert!(r[0].error.as_deref().unwrap().contains("live output"));
+    assert_eq!(r[0].failure, Some(FailureCode::NotLive));
 }
 
 /// A transaction signed with a zero signature, for the property test's filler.

@@ -10,9 +10,13 @@
 pub mod codec;
 mod crypto;
 mod hash;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use codec::{Decode, DecodeError, Decoder, Encode};
-pub use crypto::{dev_keypair, verify_batch, Keypair, PublicKey, Signature, SignatureError};
+pub use crypto::{
+    dev_keypair, verify_batch, verify_each, Keypair, PublicKey, Signature, SignatureError,
+};
 pub use hash::{hash, hash_parts, Hash};
 
 /// An amount of the native token in base units.

@@ -4,7 +4,7 @@
 use super::block::{from_digest, ChainBlock, Digest};
 use super::epochs::{Committees, EpochStart};
 use crate::chain::{Chain, ChainError};
-use basalt_l1::Header;
+use basalt_l1::{verify_all, Header, SignedTransaction};
 use basalt_types::PublicKey;
 use commonware_actor::Feedback;
 use commonware_consensus::marshal::{ancestry::Ancestry, Update};
@@ -36,13 +36,16 @@ pub fn account_key(pk: &commonware_cryptography::ed25519::PublicKey) -> PublicKe
 }
 
 /// Deliberate misbehaviour of a proposer, for tests and demonstrations of Byzantine validators.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum ProposerFault {
     /// Honest.
     #[default]
     None,
     /// Proposes blocks whose header claims a state root it did not compute.
     CorruptStateRoot,
+    /// Puts these transactions at the head of every block it proposes (those that still apply),
+    /// without gossip or admission: a leader pushing crafted signatures straight into blocks.
+    IncludeFirst(Arc<Vec<SignedTransaction>>),
 }
 
 /// The application handle given to marshal's `Inline` adapter.
@@ -148,7 +151,11 @@ impl<E: Clock + Spawner + Metrics> commonware_consensus::Application<E> for Appl
         }
         let mut block = {
             let mut chain = crate::chain::lock(&self.chain);
-            match chain.propose(parent_hash, now_ms(&runtime), self.me, self.max_txs) {
+            let first = match &self.fault {
+                ProposerFault::IncludeFirst(txs) => verify_all(txs.to_vec()).unwrap_or_default(),
+                _ => Vec::new(),
+            };
+            match chain.propose_with(parent_hash, now_ms(&runtime), self.me, self.max_txs, &first) {
                 Ok(b) => b,
                 Err(e) => {
                     warn!(view = context.round.view().get(), error = %e, "could not propose");

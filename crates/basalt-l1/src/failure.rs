@@ -1,0 +1,202 @@
+//! Why an included transaction's action had no effect, as a stable code.
+//!
+//! A receipt commits to a [`FailureCode`], never to English: the receipts root is consensus data,
+//! so rewording a message must not fork the chain. Codes are append-only: a code keeps its number
+//! and meaning forever, new failures take new numbers, and [`FAILURE_CODES_VERSION`] counts the
+//! revisions of the table. Messages are rendered from codes by RPC and the CLI.
+
+use crate::dispute::DisputeError;
+use crate::rollup::RollupError;
+
+/// Revision of the code table; bumped when codes are added (never when one is reworded).
+pub const FAILURE_CODES_VERSION: u16 = 1;
+
+macro_rules! failure_codes {
+    ($($name:ident = $code:literal, $id:literal, $text:literal;)*) => {
+        /// A stable, numbered reason for a failed action (see the module docs).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[repr(u16)]
+        pub enum FailureCode {
+            $(
+                #[doc = $text]
+                $name = $code,
+            )*
+        }
+
+        impl FailureCode {
+            /// Every code, in numeric order.
+            pub const ALL: &'static [FailureCode] = &[$(FailureCode::$name),*];
+
+            /// The code's number, as committed in receipts.
+            pub fn code(self) -> u16 {
+                self as u16
+            }
+
+            /// The failure with this number, if there is one.
+            pub fn from_code(code: u16) -> Option<Self> {
+                match code {
+                    $($code => Some(FailureCode::$name),)*
+                    _ => None,
+                }
+            }
+
+            /// A stable snake_case identifier, for JSON and scripts.
+            pub fn id(self) -> &'static str {
+                match self {
+                    $(FailureCode::$name => $id,)*
+                }
+            }
+
+            /// A sentence for people; free to change, never committed anywhere.
+            pub fn describe(self) -> &'static str {
+                match self {
+                    $(FailureCode::$name => $text,)*
+                }
+            }
+        }
+    };
+}
+
+failure_codes! {
+    ZeroStake = 1, "zero_stake", "the stake amount is zero";
+    UnstakeExceedsStake = 2, "unstake_exceeds_stake", "the unstake amount is zero or exceeds the stake";
+    StakeBelowMinimum = 3, "stake_below_minimum", "the stake would be below the minimum stake";
+    BadRollupParams = 100, "bad_rollup_params", "the rollup parameters are out of range";
+    NameTaken = 101, "name_taken", "a rollup with this name is already registered";
+    UnknownRollup = 102, "unknown_rollup", "no rollup has this id";
+    RegistryFull = 103, "registry_full", "the rollup registry is full";
+    ZeroAmount = 110, "zero_amount", "the amount must be positive";
+    InsufficientBalance = 111, "insufficient_balance", "the balance after fees cannot pay the amount or bond";
+    Overflow = 112, "overflow", "an amount overflowed";
+    NotSequencer = 120, "not_sequencer", "only the rollup's sequencer may post batches";
+    DataHashMismatch = 121, "data_hash_mismatch", "the declared data hash is not the blob's hash";
+    BadDepositRange = 122, "bad_deposit_range", "the deposit range goes backwards or past the queue";
+    WrongBatch = 130, "wrong_batch", "outputs are proposed in batch order";
+    BatchNotPosted = 131, "batch_not_posted", "the batch has not been posted";
+    WrongPrior = 132, "wrong_prior", "the prior output is not the previous batch's output";
+    ProvenWrong = 133, "proven_wrong", "this output was proven wrong and removed before";
+    DataExpired = 134, "data_expired", "the batch's data is no longer retained";
+    TooLate = 135, "too_late", "the batch's data would expire before a dispute could end";
+    NotSettled = 140, "not_settled", "the output has not settled";
+    OutputMismatch = 141, "output_mismatch", "the roots do not hash to the settled output";
+    WithdrawalOutOfRange = 142, "withdrawal_out_of_range", "the withdrawal is beyond the output's withdrawals";
+    BadWithdrawalProof = 143, "bad_withdrawal_proof", "the withdrawal proof does not verify";
+    AlreadyClaimed = 144, "already_claimed", "the withdrawal was already claimed";
+    EscrowShort = 145, "escrow_short", "the escrow cannot cover the payment";
+    NotLive = 150, "not_live", "the named output is not the batch's live output";
+    AlreadySettled = 151, "already_settled", "the output has settled and can no longer be disputed";
+    JoinClosed = 152, "join_closed", "joining this dispute has closed";
+    NotDisputed = 153, "not_disputed", "the output is not disputed";
+    BadWitness = 154, "bad_witness", "the one-step witness is malformed or does not match the agreed claim";
+    UnknownDispute = 200, "unknown_dispute", "no dispute has this id";
+    DisputeEnded = 201, "dispute_ended", "the dispute has ended";
+    UnknownGame = 202, "unknown_game", "the dispute has no game with this index";
+    GameEnded = 203, "game_ended", "the game has ended";
+    NotYourTurn = 204, "not_your_turn", "it is not the sender's turn in this game";
+    BadChoice = 205, "bad_choice", "the choice does not fit the opponent's last claims";
+    NeedsOneStep = 206, "needs_one_step", "the segment is one step: send a one-step proof";
+    NeedsBisect = 207, "needs_bisect", "the segment spans several steps: bisect it";
+    NoDisagreement = 208, "no_disagreement", "the end claim equals the claim it disputes";
+    AlreadyParty = 209, "already_party", "the sender is already a party to this dispute";
+    SideFull = 210, "side_full", "this side of the dispute is full";
+}
+
+impl std::fmt::Display for FailureCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.describe())
+    }
+}
+
+impl DisputeError {
+    /// The receipt code of this failure.
+    pub fn code(&self) -> FailureCode {
+        match self {
+            DisputeError::UnknownDispute(_) => FailureCode::UnknownDispute,
+            DisputeError::Ended(_) => FailureCode::DisputeEnded,
+            DisputeError::UnknownGame(_) => FailureCode::UnknownGame,
+            DisputeError::GameEnded(_) => FailureCode::GameEnded,
+            DisputeError::NotYourTurn { .. } => FailureCode::NotYourTurn,
+            DisputeError::BadChoice(_) => FailureCode::BadChoice,
+            DisputeError::NeedsOneStep { .. } => FailureCode::NeedsOneStep,
+            DisputeError::NeedsBisect { .. } => FailureCode::NeedsBisect,
+            DisputeError::NoDisagreement => FailureCode::NoDisagreement,
+            DisputeError::AlreadyParty(_) => FailureCode::AlreadyParty,
+            DisputeError::SideFull(_) => FailureCode::SideFull,
+        }
+    }
+}
+
+impl RollupError {
+    /// The receipt code of this failure.
+    pub fn code(&self) -> FailureCode {
+        match self {
+            RollupError::BadParams(_) => FailureCode::BadRollupParams,
+            RollupError::NameTaken(_) => FailureCode::NameTaken,
+            RollupError::UnknownRollup(_) => FailureCode::UnknownRollup,
+            RollupError::RegistryFull => FailureCode::RegistryFull,
+            RollupError::ZeroAmount => FailureCode::ZeroAmount,
+            RollupError::InsufficientBalance { .. } => FailureCode::InsufficientBalance,
+            RollupError::NotSequencer { .. } => FailureCode::NotSequencer,
+            RollupError::DataHashMismatch { .. } => FailureCode::DataHashMismatch,
+            RollupError::BadDepositRange { .. } => FailureCode::BadDepositRange,
+            RollupError::WrongBatch { .. } => FailureCode::WrongBatch,
+            RollupError::BatchNotPosted(_) => FailureCode::BatchNotPosted,
+            RollupError::WrongPrior { .. } => FailureCode::WrongPrior,
+            RollupError::NotSettled(_) => FailureCode::NotSettled,
+            RollupError::OutputMismatch(_) => FailureCode::OutputMismatch,
+            RollupError::WithdrawalOutOfRange { .. } => FailureCode::WithdrawalOutOfRange,
+            RollupError::BadWithdrawalProof => FailureCode::BadWithdrawalProof,
+            RollupError::AlreadyClaimed(_) => FailureCode::AlreadyClaimed,
+            RollupError::EscrowShort { .. } => FailureCode::EscrowShort,
+            RollupError::Overflow => FailureCode::Overflow,
+            RollupError::NotLive { .. } => FailureCode::NotLive,
+            RollupError::AlreadySettled(_) => FailureCode::AlreadySettled,
+            RollupError::JoinClosed { .. } => FailureCode::JoinClosed,
+            RollupError::NotDisputed(_) => FailureCode::NotDisputed,
+            RollupError::ProvenWrong { .. } => FailureCode::ProvenWrong,
+            RollupError::DataExpired(_) => FailureCode::DataExpired,
+            RollupError::TooLate { .. } => FailureCode::TooLate,
+            RollupError::MalformedWitness(_)
+            | RollupError::NoSuchStep(_)
+            | RollupError::BadWitness(_) => FailureCode::BadWitness,
+            RollupError::Dispute(e) => e.code(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The committed numbers: changing one is a hard fork, so this table may only grow.
+    #[test]
+    fn codes_keep_their_numbers_and_ids_are_unique() {
+        let pinned: &[(u16, &str)] = &[
+            (1, "zero_stake"),
+            (2, "unstake_exceeds_stake"),
+            (100, "bad_rollup_params"),
+            (111, "insufficient_balance"),
+            (122, "bad_deposit_range"),
+            (135, "too_late"),
+            (144, "already_claimed"),
+            (154, "bad_witness"),
+            (200, "unknown_dispute"),
+            (210, "side_full"),
+        ];
+        for (code, id) in pinned {
+            assert_eq!(
+                FailureCode::from_code(*code).map(FailureCode::id),
+                Some(*id)
+            );
+        }
+        let mut ids: Vec<_> = FailureCode::ALL.iter().map(|c| c.id()).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), FailureCode::ALL.len());
+        for c in FailureCode::ALL {
+            assert_eq!(FailureCode::from_code(c.code()), Some(*c));
+        }
+        assert_eq!(FailureCode::from_code(0), None);
+        assert_eq!(FAILURE_CODES_VERSION, 1);
+    }
+}
