@@ -27,6 +27,9 @@ struct DevRollup {
 
 /// Two rollups that differ in fees, challenge window and dispute clock (DEVNET ONLY windows and
 /// clocks: 200 ms blocks make them 10 s / 20 s and 30 s / 30 s).
+/// How many rollups `basalt up` runs.
+pub const DEVNET_ROLLUP_COUNT: u32 = ROLLUPS.len() as u32;
+
 const ROLLUPS: [DevRollup; 2] = [
     DevRollup {
         name: "alpha",

@@ -9,7 +9,9 @@ mod config;
 mod devnet;
 mod devnet_rollups;
 mod lab;
+mod metrics;
 mod node;
+mod preflight;
 mod rollup;
 mod units;
 mod up;
@@ -23,6 +25,10 @@ use std::process::ExitCode;
 #[derive(Parser)]
 #[command(name = "basalt", version, about, long_about = None, propagate_version = true)]
 struct Cli {
+    /// What to log on stderr: a level (error, warn, info, debug, trace) or a tracing filter such as
+    /// "info,basalt_node=debug". Without it RUST_LOG is read; without either, info (warn for lab).
+    #[arg(long, global = true, value_name = "FILTER")]
+    log_level: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -63,8 +69,17 @@ fn main() -> ExitCode {
         Command::Lab(_) => "warn",
         _ => "info,commonware=warn,jsonrpsee=warn",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter));
+    let filter = match &cli.log_level {
+        Some(f) => match tracing_subscriber::EnvFilter::try_new(f) {
+            Ok(filter) => filter,
+            Err(e) => {
+                eprintln!("error: --log-level {f:?}: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+        None => tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter)),
+    };
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)

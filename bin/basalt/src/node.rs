@@ -14,6 +14,9 @@ pub struct NodeArgs {
     /// The validator's config file (see `basalt devnet init`).
     #[arg(long)]
     pub config: PathBuf,
+    /// Serve Prometheus metrics on this address (GET /metrics), e.g. 127.0.0.1:9545.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<std::net::SocketAddr>,
 }
 
 /// Runs a validator until Ctrl-C or SIGTERM.
@@ -37,13 +40,22 @@ pub fn run(args: NodeArgs) -> Result<()> {
             address: p.address,
         })
         .collect();
-    std::fs::create_dir_all(&cfg.data_dir)
-        .with_context(|| format!("creating {}", cfg.data_dir.display()))?;
+    let lock = crate::preflight::lock_data_dir(&cfg.data_dir)?;
+    crate::preflight::ensure_port_free(cfg.listen, "p2p", "listen in the config")?;
+    if let Some(addr) = cfg.rpc {
+        crate::preflight::ensure_port_free(addr, "JSON-RPC", "rpc in the config")?;
+    }
+    if let Some(addr) = args.metrics {
+        crate::preflight::ensure_port_free(addr, "metrics", "--metrics")?;
+    }
     let runtime = cw_tokio::Config::new()
         .with_worker_threads(2)
         .with_storage_directory(cfg.data_dir.join("consensus"))
         .with_catch_panics(false);
     cw_tokio::Runner::new(runtime).start(|context| async move {
+        if let Some(addr) = args.metrics {
+            crate::metrics::serve(addr)?;
+        }
         let v = start_networked_validator(
             &context,
             &genesis,
@@ -68,6 +80,9 @@ pub fn run(args: NodeArgs) -> Result<()> {
             }
             None => None,
         };
+        tokio::spawn(basalt_node::consensus::application::log_finalized(
+            v.finalized.subscribe(),
+        ));
         let height = basalt_node::chain::lock(&v.chain).state().head().height;
         println!("validator {me} running at finalized height {height}");
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
@@ -79,6 +94,7 @@ pub fn run(args: NodeArgs) -> Result<()> {
             let _ = s.stop();
         }
         v.abort();
+        drop(lock);
         Ok(())
     })
 }

@@ -17,6 +17,9 @@ pub struct RollupArgs {
     /// Print an example config and exit.
     #[arg(long)]
     pub example: bool,
+    /// Serve Prometheus metrics on this address (GET /metrics), e.g. 127.0.0.1:9645.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<std::net::SocketAddr>,
     /// FOR TESTS AND DEMOS: run as a dishonest party that derives with this fault injected at
     /// the first step it fits, then proposes, challenges and plays accordingly. Modes: balance
     /// (a transfer lands on the fee account), skip-deposit, reorder-deposits, bad-signature (the
@@ -59,11 +62,19 @@ pub fn run(args: RollupArgs) -> Result<()> {
         cfg.validate()?;
     }
     let key = cfg.key.as_deref().map(read_key).transpose()?;
+    let _lock = crate::preflight::lock_data_dir(&cfg.data_dir)?;
+    crate::preflight::ensure_port_free(cfg.rpc, "L2 JSON-RPC", "rpc in the config")?;
+    if let Some(addr) = args.metrics {
+        crate::preflight::ensure_port_free(addr, "metrics", "--metrics")?;
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
     rt.block_on(async move {
+        if let Some(addr) = args.metrics {
+            crate::metrics::serve(addr)?;
+        }
         let node = basalt_rollup::start(cfg.clone(), key)
             .await
             .context("starting the rollup node")?;

@@ -1,6 +1,7 @@
 //! `basalt up`: a whole devnet in one process: the L1 validators, its JSON-RPC, and two optimistic
 //! rollups with their sequencers.
 
+use crate::preflight::{clear_data_dir, ensure_port_free, lock_data_dir};
 use crate::units::format_tokens;
 use anyhow::{bail, Context, Result};
 use basalt_l1::{Genesis, Params};
@@ -38,6 +39,10 @@ pub struct UpArgs {
     /// Delete the data directory first and start a new chain.
     #[arg(long)]
     pub fresh: bool,
+    /// Prometheus metrics port on 127.0.0.1 (GET /metrics): every validator and rollup of the
+    /// devnet, labelled by validator and rollup.
+    #[arg(long, default_value_t = 9545)]
+    pub metrics_port: u16,
     /// Run the L1 alone, without the two devnet rollups (whose L2 JSON-RPC ports are
     /// --rpc-port + 100 + rollup id).
     #[arg(long)]
@@ -74,18 +79,50 @@ pub fn run(args: UpArgs) -> Result<()> {
     if args.validators == 0 || args.validators > 64 {
         bail!("--validators must be between 1 and 64");
     }
-    if args.fresh && args.data_dir.exists() {
-        std::fs::remove_dir_all(&args.data_dir)
-            .with_context(|| format!("removing {}", args.data_dir.display()))?;
+    // Before anything is touched: the data directory is ours and every port is free.
+    let lock = lock_data_dir(&args.data_dir)?;
+    if args.fresh {
+        clear_data_dir(&args.data_dir, &lock)?;
     }
-    std::fs::create_dir_all(&args.data_dir)
-        .with_context(|| format!("creating {}", args.data_dir.display()))?;
+    let rpc_addr = SocketAddr::from(([127, 0, 0, 1], args.rpc_port));
+    ensure_port_free(rpc_addr, "JSON-RPC", "--rpc-port")?;
+    let metrics_addr = SocketAddr::from(([127, 0, 0, 1], args.metrics_port));
+    ensure_port_free(metrics_addr, "metrics", "--metrics-port")?;
+    for i in 0..args.validators {
+        let port = u16::try_from(u64::from(args.p2p_port) + i).map_err(|_| {
+            anyhow::anyhow!(
+                "--p2p-port {} leaves no room for {} validators",
+                args.p2p_port,
+                args.validators
+            )
+        })?;
+        ensure_port_free(
+            SocketAddr::from(([127, 0, 0, 1], port)),
+            "p2p",
+            "--p2p-port",
+        )?;
+    }
+    if !args.no_rollups {
+        for id in 0..crate::devnet_rollups::DEVNET_ROLLUP_COUNT {
+            let port = crate::devnet_rollups::l2_port(args.rpc_port, id).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--rpc-port {} leaves no room for the rollup ports",
+                    args.rpc_port
+                )
+            })?;
+            ensure_port_free(
+                SocketAddr::from(([127, 0, 0, 1], port)),
+                "L2 JSON-RPC",
+                "--rpc-port (rollups use it plus 100 plus their id) or --no-rollups",
+            )?;
+        }
+    }
     let genesis = devnet_genesis_in(&args.data_dir, &args)?;
     print_banner(&args, &genesis);
     let peers: Vec<Peer> = (0..args.validators)
         .map(|i| Peer {
             key: validator_keypair(i).public(),
-            address: SocketAddr::from(([127, 0, 0, 1], args.p2p_port + i as u16)),
+            address: SocketAddr::from(([127, 0, 0, 1], args.p2p_port + i as u16)), // checked above
         })
         .collect();
     let cfg = cw_tokio::Config::new()
@@ -93,6 +130,7 @@ pub fn run(args: UpArgs) -> Result<()> {
         .with_storage_directory(args.data_dir.join("consensus"))
         .with_catch_panics(false);
     cw_tokio::Runner::new(cfg).start(|context| async move {
+        crate::metrics::serve(metrics_addr)?;
         let mut validators = Vec::new();
         for (i, peer) in peers.iter().enumerate() {
             let dir = args.data_dir.join(format!("validator-{i}"));
@@ -109,13 +147,13 @@ pub fn run(args: UpArgs) -> Result<()> {
             .map_err(|e| anyhow::anyhow!("validator {i}: {e}"))?;
             validators.push(v);
         }
-        let rpc_addr = SocketAddr::from(([127, 0, 0, 1], args.rpc_port));
         let ctx = RpcContext { chain: validators[0].chain.clone(), finalized: validators[0].finalized.clone() };
         let (bound, server) = serve(rpc_addr, ctx)
             .await
             .with_context(|| format!("starting JSON-RPC on {rpc_addr} (is another node using it? try --rpc-port)"))?;
         let resumed = basalt_node::chain::lock(&validators[0].chain).state().head().height;
         println!("JSON-RPC:  http://{bound}  (WebSocket: ws://{bound})");
+        println!("metrics:   http://{metrics_addr}/metrics  (Prometheus)");
         println!("chain resumes at finalized height {resumed}; Ctrl-C stops it, running `basalt up` again resumes it\n");
         let rollups = if args.no_rollups {
             Vec::new()
@@ -124,6 +162,9 @@ pub fn run(args: UpArgs) -> Result<()> {
                 .await
                 .context("starting the devnet rollups")?
         };
+        tokio::spawn(basalt_node::consensus::application::log_finalized(
+            validators[0].finalized.subscribe(),
+        ));
         let chain = validators[0].chain.clone();
         let status = async move {
             loop {
@@ -144,6 +185,7 @@ pub fn run(args: UpArgs) -> Result<()> {
         for v in &validators {
             v.abort();
         }
+        drop(lock);
         Ok(())
     })
 }

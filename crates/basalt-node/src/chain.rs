@@ -3,6 +3,7 @@
 //! RPC calls the read methods and [`Chain::submit`]. All rules come from `basalt-l1`.
 
 use crate::mempool::{AdmissionError, Mempool, MempoolLimits};
+use crate::metrics::ChainMetrics;
 use crate::store::{Store, StoreError};
 use basalt_l1::{
     child_fees, precheck_action, verify_all, verify_block, verify_block_with, Block, BlockBuilder,
@@ -72,6 +73,17 @@ pub enum SubmitError {
     Refused(#[from] AdmissionError),
 }
 
+impl SubmitError {
+    /// A stable name for metrics and logs.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            SubmitError::Malformed(_) => "malformed",
+            SubmitError::BadSignature(_) => "bad_signature",
+            SubmitError::Refused(e) => e.reason(),
+        }
+    }
+}
+
 /// Why a block could not be proposed, verified or finalized.
 #[derive(Debug, thiserror::Error)]
 pub enum ChainError {
@@ -118,6 +130,8 @@ pub struct Chain {
     rejected: HashMap<Hash, String>,
     rejected_order: VecDeque<Hash>,
     outbox: VecDeque<Vec<u8>>,
+    /// Set once the chain knows whose it is ([`Chain::label_metrics`]).
+    metrics: Option<ChainMetrics>,
 }
 
 impl Chain {
@@ -131,6 +145,31 @@ impl Chain {
             rejected: HashMap::new(),
             rejected_order: VecDeque::new(),
             outbox: VecDeque::new(),
+            metrics: None,
+        }
+    }
+
+    /// Labels this chain's metrics with its validator's key.
+    pub fn label_metrics(&mut self, validator: &PublicKey) {
+        self.metrics = Some(ChainMetrics::new(&validator.to_hex()[..10]));
+    }
+
+    fn record_mempool(&self) {
+        if let Some(m) = &self.metrics {
+            m.mempool(
+                self.mempool.len(),
+                self.mempool.bytes(),
+                self.mempool.queued(),
+            );
+        }
+    }
+
+    fn record_admission(&self, result: &Result<Hash, SubmitError>) {
+        if let Some(m) = &self.metrics {
+            m.admission(match result {
+                Ok(_) => "accepted",
+                Err(e) => e.reason(),
+            });
         }
     }
 
@@ -170,14 +209,16 @@ impl Chain {
 
     /// Admits a transaction from outside (decoding and signature check included).
     pub fn submit(&mut self, bytes: &[u8]) -> Result<Hash, SubmitError> {
-        let tx = decode_and_verify(bytes)?;
-        Ok(self.admit(tx)?)
+        let result = decode_and_verify(bytes).and_then(|tx| Ok(self.admit(tx)?));
+        self.record_admission(&result);
+        result
     }
 
     /// Admits a transaction from a client and queues it for gossip to the other validators.
     pub fn submit_local(&mut self, bytes: &[u8]) -> Result<Hash, SubmitError> {
-        let tx = decode_and_verify(bytes)?;
-        Ok(self.admit_local(tx, bytes)?)
+        let result = decode_and_verify(bytes).and_then(|tx| Ok(self.admit_local(tx, bytes)?));
+        self.record_admission(&result);
+        result
     }
 
     /// Admits a signature-checked transaction into the mempool.
@@ -188,6 +229,7 @@ impl Chain {
         self.mempool
             .insert(tx, chain_id, self.state.params(), account, fees)?;
         self.rejected.remove(&hash);
+        self.record_mempool();
         Ok(hash)
     }
 
@@ -271,6 +313,7 @@ impl Chain {
             mempool,
             ..
         } = self;
+        let started = std::time::Instant::now();
         let view = StateView::new(state, ancestry(state, pending, &parent)?);
         let timestamp_ms = timestamp_ms.max(view.head().timestamp_ms + 1);
         let mut builder = BlockBuilder::new(&view);
@@ -291,6 +334,10 @@ impl Chain {
         }
         let block = executed.block.clone();
         self.remember(executed);
+        if let Some(m) = &self.metrics {
+            m.proposed(started.elapsed().as_secs_f64());
+        }
+        self.record_mempool();
         Ok(block)
     }
 
@@ -300,6 +347,7 @@ impl Chain {
         if self.pending.contains_key(&hash) {
             return Ok(());
         }
+        let started = std::time::Instant::now();
         let txs = self.verified_txs(&block.txs)?;
         let view = StateView::new(
             &self.state,
@@ -308,6 +356,9 @@ impl Chain {
         let executed = verify_block_with(&view, &block.header, &txs)?;
         drop(view);
         self.remember(executed);
+        if let Some(m) = &self.metrics {
+            m.verified(started.elapsed().as_secs_f64());
+        }
         Ok(())
     }
 
@@ -352,7 +403,18 @@ impl Chain {
         let (base_fee, _) = child_fees(state.head(), state.params());
         self.mempool
             .prune(|k| state.account(k).map_or(0, |a| a.nonce), base_fee);
-        Ok(self.state.head().clone())
+        self.record_mempool();
+        let head = self.state.head().clone();
+        if let Some(m) = &self.metrics {
+            let now_ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64);
+            m.finalized(
+                head.height,
+                now_ms.saturating_sub(head.timestamp_ms) as f64 / 1000.0,
+            );
+        }
+        Ok(head)
     }
 
     fn remember_rejected(&mut self, hash: Hash, error: String) {

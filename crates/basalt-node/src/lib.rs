@@ -9,6 +9,7 @@ pub mod chain;
 pub mod consensus;
 pub mod devnet;
 pub mod mempool;
+pub mod metrics;
 pub mod net;
 pub mod rpc;
 pub mod store;

@@ -61,6 +61,8 @@ pub async fn start_networked_validator(
         cups::Version::V1,
     );
     let n = peers.len().max(1);
+    metrics::gauge!("basalt_l1_peers", "validator" => key.public().to_hex()[..10].to_string())
+        .set(peers.len().saturating_sub(1) as f64);
     let cfg = lookup::Config::local(
         handshake,
         P2P_NAMESPACE,

@@ -136,7 +136,8 @@ where
     P: Provider<PublicKey = PublicKey>,
     B: Blocker<PublicKey = PublicKey> + Sync,
 {
-    let opened = open_chain(cfg.genesis, cfg.state_path, cfg.mempool)?;
+    let mut opened = open_chain(cfg.genesis, cfg.state_path, cfg.mempool)?;
+    opened.chain.label_metrics(&cfg.key.public());
     let signer = crate::devnet::consensus_key(&cfg.key);
     let committees = Committees::new(signer.clone());
     let start = resume_epoch(&opened, &committees)?;

@@ -18,6 +18,7 @@ mod game;
 pub mod l1client;
 pub mod lab;
 mod log;
+pub mod metrics;
 mod node;
 pub mod rpc;
 mod sequencer;

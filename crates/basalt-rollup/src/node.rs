@@ -13,6 +13,7 @@
 use crate::derive::{Derivation, DeriveError, Verdict};
 use crate::game::{dispute_actions, Fault, LiveOutput};
 use crate::l1client::{L1Client, L1Error, L1TxStatus, OutputInfo, RollupInfo, RollupRef};
+use crate::metrics::RollupMetrics;
 use crate::sequencer::{Sequencer, SequencerError};
 use crate::{plan_batch, rpc};
 use basalt_l1::{blob_hash, Action};
@@ -299,6 +300,7 @@ pub(crate) struct Shared {
     pub blocks: broadcast::Sender<Value>,
     /// Why the sequencer stopped making blocks, if it did.
     pub halted: Mutex<Option<String>>,
+    pub metrics: RollupMetrics,
 }
 
 /// Locks a mutex, recovering the data if a thread panicked while holding it (no invariant spans
@@ -424,6 +426,7 @@ pub async fn start(cfg: NodeConfig, key: Option<Keypair>) -> Result<RollupNode, 
         queue: Mutex::new(Queue::default()),
         blocks,
         halted: Mutex::new(None),
+        metrics: RollupMetrics::new(&rollup.params.name),
     });
     let driver = Driver {
         shared: shared.clone(),
@@ -489,6 +492,7 @@ async fn block_loop(shared: Arc<Shared>, every: Duration) {
                 return Ok(None);
             }
             let (block, admissions) = seq.produce(now_ms(), &txs)?;
+            s.metrics.block(block.number, block.txs.len());
             let summary = rpc::block_json(block);
             let decided: Vec<(Hash, Option<TxFailure>)> = txs
                 .iter()
@@ -748,6 +752,7 @@ impl Driver {
             .await
         {
             Ok(_) => {
+                self.shared.metrics.dispute_move();
                 match &action {
                     Action::Bisect {
                         dispute,
@@ -800,6 +805,7 @@ impl Driver {
                 match error {
                     None => debug!(what = ?f.what, height, "L1 transaction final"),
                     Some(e) => {
+                        self.shared.metrics.l1_failed();
                         warn!(what = ?f.what, height, "L1 transaction final but failed: {e}")
                     }
                 }
@@ -809,11 +815,13 @@ impl Driver {
             L1TxStatus::Rejected { error } => {
                 drop(view);
                 warn!(what = ?f.what, "L1 transaction dropped: {error}; sending it again");
+                self.shared.metrics.l1_resent();
                 self.resend(&f).await?;
             }
             L1TxStatus::Unknown if f.sent.elapsed() > LOST_TX_AFTER => {
                 drop(view);
                 warn!(what = ?f.what, hash = %f.hash, "the L1 node no longer knows our transaction; sending it again");
+                self.shared.metrics.l1_resent();
                 self.resend(&f).await?;
             }
             L1TxStatus::Unknown => {}
@@ -955,6 +963,7 @@ impl Driver {
             to: plan.to,
         };
         self.send(key, action, what, account.pending_nonce).await?;
+        self.shared.metrics.batch_posted(bytes);
         info!(
             batch = index,
             txs = plan.to - plan.from,
@@ -987,6 +996,7 @@ impl Driver {
             .await
         {
             Ok(_) => {
+                self.shared.metrics.output_proposed();
                 info!(batch, %output, "output proposed");
                 self.last_refusal = None;
                 Ok(())

@@ -230,6 +230,29 @@ impl Reporter for Application {
     }
 }
 
+/// Logs each finalized header of one validator at info: a process running several validators
+/// calls it for one of them, so each block is logged once.
+pub async fn log_finalized(mut headers: broadcast::Receiver<Header>) {
+    loop {
+        match headers.recv().await {
+            Ok(h) => info!(
+                height = h.height,
+                hash = %h.hash(),
+                gas = h.gas_used,
+                blob_bytes = h.blob_bytes,
+                "finalized"
+            ),
+            Err(broadcast::error::RecvError::Lagged(missed)) => {
+                info!(
+                    missed,
+                    "finalized blocks not logged (the logger fell behind)"
+                )
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
+        }
+    }
+}
+
 /// Where the executor reports the blocks that close an epoch.
 pub struct EpochHook {
     /// Committees by epoch, shared with marshal and the orchestrator.
@@ -284,13 +307,12 @@ pub async fn run_executor(
                 }
                 ack.acknowledge();
                 if head.height == block.inner().block().header.height && head.height > 0 {
-                    if head.height.is_multiple_of(50) {
-                        info!(
-                            height = head.height,
-                            txs = block.inner().block().txs.len(),
-                            "finalized"
-                        );
-                    }
+                    // Per validator, so at debug: a process logs its chain once ([`log_finalized`]).
+                    debug!(
+                        height = head.height,
+                        txs = block.inner().block().txs.len(),
+                        "finalized"
+                    );
                     let _ = announce.send(head);
                 }
             }
