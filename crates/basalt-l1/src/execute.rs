@@ -17,7 +17,8 @@ use crate::tx::{verify_all, Action, SignedTransaction, VerifiedTx};
 use basalt_l2::{posted_batch_txs, DepositEntry, Deposits, Optimistic, StepWitness, Withdrawal};
 use basalt_merkle::{list_root, Blake3Hasher, MerkleProof, DEFAULT_DEPTH};
 use basalt_types::{Amount, Decode, Encode, Hash, PublicKey, SignatureError};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 /// Why a transaction cannot be included at this point of a block.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -326,7 +327,12 @@ pub struct BlockBuilder<'a> {
     receipts: Vec<Receipt>,
     blobs: Vec<StoredBlob>,
     rollups: BTreeMap<u32, RollupDiff>,
+    /// Batches decoded by this block's actions, by data hash.
+    decoded: HashMap<Hash, BatchTxs>,
 }
+
+/// A decoded batch's transactions, shared by the actions of one block.
+type BatchTxs = Arc<Vec<basalt_l2::L2Tx<Optimistic>>>;
 
 /// A sealed block with the state diff it makes.
 #[derive(Debug, Clone)]
@@ -361,6 +367,7 @@ impl<'a> BlockBuilder<'a> {
             receipts: Vec::new(),
             blobs: Vec::new(),
             rollups: BTreeMap::new(),
+            decoded: HashMap::new(),
         }
     }
 
@@ -888,20 +895,31 @@ impl<'a> BlockBuilder<'a> {
     }
 
     /// The decoded transactions of `batch`, read from its retained blob.
+    /// A posted batch and its transactions, decoded once per block however many actions need them.
     fn batch_txs(
-        &self,
+        &mut self,
         rollup: u32,
         batch: u64,
-    ) -> Result<(BatchRecord, Vec<basalt_l2::L2Tx<Optimistic>>), RollupError> {
+    ) -> Result<(BatchRecord, BatchTxs), RollupError> {
         let record = self
             .view
             .batch_with(&self.rollups, rollup, batch)
             .ok_or(RollupError::BatchNotPosted(batch))?;
+        if let Some(txs) = self.decoded.get(&record.data_hash) {
+            return Ok((record, txs.clone()));
+        }
         let blob = self
             .view
             .blob_with(&self.blobs, &record.data_hash, self.height)
             .ok_or(RollupError::DataExpired(batch))?;
-        Ok((record, posted_batch_txs::<Optimistic>(&blob.data).0))
+        let txs = Arc::new(posted_batch_txs::<Optimistic>(&blob.data).0);
+        self.decoded.insert(record.data_hash, txs.clone());
+        Ok((record, txs))
+    }
+
+    /// How many distinct batches this block has decoded so far (each costs a decompression).
+    pub fn batches_decoded(&self) -> usize {
+        self.decoded.len()
     }
 
     /// Joins the dispute over the live output of `batch` on `side`, opening it on the first
@@ -942,6 +960,11 @@ impl<'a> BlockBuilder<'a> {
                 })
             }
             None => {
+                // Every cheap refusal comes before the batch is decoded to count its steps.
+                if record.proposer == signer {
+                    return Err(DisputeError::AlreadyParty(signer).into());
+                }
+                balance_after(sender, params.dispute_bond)?;
                 let steps = self.batch_txs(rollup, batch)?.1.len() as u64;
                 let d = Dispute::open(
                     h.dispute_count,
@@ -1037,6 +1060,8 @@ impl<'a> BlockBuilder<'a> {
         let segment = d.one_step_segment(game, choice)?;
         let witness = StepWitness::<Optimistic>::from_bytes(witness)
             .map_err(RollupError::MalformedWitness)?;
+        // A witness that does not open the agreed claim is refused before the batch is decoded.
+        witness.check_prior(&segment.start)?;
         let (batch, txs) = self.batch_txs(rollup, d.batch)?;
         let tx = txs
             .get(segment.a as usize)

@@ -44,6 +44,17 @@ pub struct StepWitness<P: Profile> {
     pub withdrawal_slot: Option<MerkleProof<P::Digest>>,
 }
 
+impl<P: Profile> StepWitness<P> {
+    /// Whether the witness opens `prior_output`: the cheap first check of [`execute_step`], which a
+    /// verifier may run before any costlier work.
+    pub fn check_prior(&self, prior_output: &P::Digest) -> Result<(), WitnessError> {
+        if self.prior.output() != *prior_output {
+            return Err(WitnessError::WrongPrior);
+        }
+        Ok(())
+    }
+}
+
 /// Re-executes `tx` from the agreed `prior_output` using only `witness`; returns what the transaction
 /// did and the output after it.
 pub fn execute_step<P: Profile>(
@@ -53,9 +64,7 @@ pub fn execute_step<P: Profile>(
     deposits: &impl Deposits<P>,
     tx: &L2Tx<P>,
 ) -> Result<(Outcome, P::Digest), WitnessError> {
-    if witness.prior.output() != *prior_output {
-        return Err(WitnessError::WrongPrior);
-    }
+    witness.check_prior(prior_output)?;
     let prior = &witness.prior;
     let mut access = WitnessAccess {
         accounts: PartialTree::new(DEFAULT_DEPTH, prior.accounts_root),

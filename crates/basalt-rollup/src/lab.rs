@@ -42,6 +42,8 @@ pub struct LocalL1 {
     pub state: L1State,
     /// How long a peer took to verify the last block (re-executing every transaction).
     pub last_verify: Duration,
+    /// Distinct batches the last block's builder decoded.
+    pub last_decoded: usize,
     keys: Vec<Keypair>,
     nonces: Vec<u64>,
     block_ms: u64,
@@ -56,6 +58,7 @@ impl LocalL1 {
         Ok(LocalL1 {
             state,
             last_verify: Duration::ZERO,
+            last_decoded: 0,
             nonces: vec![0; keys.len()],
             keys,
             block_ms: genesis.params.block_time_ms,
@@ -99,6 +102,7 @@ impl LocalL1 {
                 .apply(&verified)
                 .map_err(|e| LabError::Refused(format!("transaction: {e}")))?;
         }
+        self.last_decoded = builder.batches_decoded();
         let timestamp = self.state.head().timestamp_ms + self.block_ms;
         let exec = builder
             .finish(timestamp, self.state.committee()[0])

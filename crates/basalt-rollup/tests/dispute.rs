@@ -353,6 +353,7 @@ fn a_one_step_proof_with_a_witness_that_does_not_match_the_agreed_output_is_refu
             let r = l1.try_block(vec![(6, bad), (6, garbage)]);
             assert_eq!(r[0].failure, Some(FailureCode::BadWitness));
             assert_eq!(r[1].failure, Some(FailureCode::BadWitness));
+            assert_eq!(l1.last_decoded, 0, "refused before the batch was decoded");
             assert_eq!(result(&l1.state, dispute), None);
             // The right witness then wins.
             let r = l1.try_block(vec![(
@@ -513,4 +514,27 @@ fn every_step_of_a_trace_re_executes_from_its_witness_to_the_next_position() {
             assert_eq!(out, trace[i + 1], "batch {batch} step {i}");
         }
     }
+}
+
+#[test]
+fn a_failed_challenge_buys_no_batch_decode_and_a_block_decodes_each_batch_once() {
+    // Before the fix the proposer's challenge of its own output, which can only fail, decoded the
+    // whole batch at the flat challenge price, and every challenge in a block decoded it again.
+    let mut l1 = world(6);
+    let mut parties = [party(2, None, true)];
+    while l1.state.rollup(0).unwrap().live_output(0).is_none() {
+        step(&mut l1, &mut parties);
+    }
+    let output = l1.state.rollup(0).unwrap().live_output(0).unwrap().1.output;
+    let challenge = Action::Challenge {
+        rollup: 0,
+        batch: 0,
+        output,
+    };
+    let r = l1.try_block(vec![(2, challenge.clone())]);
+    assert_eq!(r[0].failure, Some(FailureCode::AlreadyParty));
+    assert_eq!(l1.last_decoded, 0, "refused before decoding");
+    let r = l1.try_block(vec![(6, challenge.clone()), (7, challenge)]);
+    assert!(r.iter().all(|x| x.failure.is_none()), "{r:?}");
+    assert_eq!(l1.last_decoded, 1, "one decode for both challenges");
 }
