@@ -10,8 +10,7 @@ use crate::rollup::{
     OUTPUTS_DOMAIN,
 };
 use crate::state::{
-    blob_hash, rollups_root, select_committee, state_root, Account, StateDiff, StateView,
-    StoredBlob,
+    blob_hash, select_committee, state_root, Account, StateDiff, StateView, StoredBlob,
 };
 use crate::tx::{verify_all, Action, SignedTransaction, VerifiedTx};
 use basalt_l2::{posted_batch_txs, DepositEntry, Deposits, Optimistic, StepWitness, Withdrawal};
@@ -714,11 +713,14 @@ impl<'a> BlockBuilder<'a> {
                 "challenge window plus three dispute clocks must be shorter than the blob retention",
             ));
         }
-        let headers = self.view.rollup_headers_with(&self.rollups);
-        if headers.iter().any(|h| h.params.name == params.name) {
+        if self
+            .view
+            .rollup_name_taken_with(&self.rollups, &params.name)
+        {
             return Err(RollupError::NameTaken(params.name.clone()));
         }
-        let id = u32::try_from(headers.len()).map_err(|_| RollupError::RegistryFull)?;
+        let id = u32::try_from(self.view.rollup_count_with(&self.rollups))
+            .map_err(|_| RollupError::RegistryFull)?;
         self.rollups
             .insert(id, RollupDiff::new(RollupHeader::new(id, params.clone())));
         Ok(())
@@ -1158,8 +1160,7 @@ impl<'a> BlockBuilder<'a> {
     /// games have all ended (removing lost outputs with every output built on them), then settles
     /// every output whose window has passed and which no challenger still contests, in order.
     fn settle_rollups(&mut self) -> Result<(), TxError> {
-        for header in self.view.rollup_headers_with(&self.rollups) {
-            let id = header.id;
+        for id in self.view.active_rollups_with(&self.rollups) {
             for dispute in self.view.open_disputes_with(&self.rollups, id) {
                 self.advance_dispute(id, dispute)?;
             }
@@ -1357,7 +1358,7 @@ impl<'a> BlockBuilder<'a> {
             state_root: state_root(
                 accounts_root,
                 &committee_now,
-                rollups_root(self.view.rollup_headers_with(&self.rollups).iter()),
+                self.view.rollups_root_with(&self.rollups),
             ),
             tx_root: list_root(&self.tx_hashes),
             blob_root: list_root(&blob_hashes),

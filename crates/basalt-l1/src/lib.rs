@@ -51,7 +51,7 @@ pub use rollup::{
     MIN_DISPUTE_CLOCK,
 };
 pub use state::{
-    blob_hash, committee_hash, rollups_root, select_committee, state_root, Account, L1State,
-    StateDiff, StateView, StoredBlob,
+    blob_hash, committee_hash, select_committee, state_root, Account, L1State, StateDiff,
+    StateView, StoredBlob,
 };
 pub use tx::{verify_all, Action, SignedTransaction, Transaction, VerifiedTx, TX_VERSION};

@@ -6,7 +6,7 @@ use crate::params::{Genesis, GenesisError, Params};
 use crate::rollup::{
     BatchRecord, DepositRecord, OutputRecord, RestoreError, RollupDiff, RollupHeader, RollupState,
 };
-use basalt_merkle::{list_root, Blake3Hasher, MerkleTree, DEFAULT_DEPTH};
+use basalt_merkle::{Blake3Hasher, MerkleTree, DEFAULT_DEPTH};
 use basalt_types::codec::put_varint;
 use basalt_types::{hash_parts, Amount, Encode, Hash, PublicKey};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -97,8 +97,23 @@ pub struct L1State {
     blobs: HashMap<Hash, StoredBlob>,
     blobs_by_height: BTreeMap<u64, Vec<Hash>>,
     rollups: Vec<RollupState>,
+    /// Header digests of the rollups by id: the registry's root, updated per changed rollup.
+    rollup_tree: MerkleTree<Blake3Hasher>,
+    /// Rollups with an unsettled output or an open dispute: the only ones a block must visit.
+    active_rollups: BTreeSet<u32>,
+    rollup_names: HashMap<String, u32>,
     burned: Amount,
     genesis_supply: Amount,
+}
+
+/// The registry tree's leaf of a rollup header.
+fn rollup_leaf(header: &RollupHeader) -> Hash {
+    Blake3Hasher::leaf(&header.hash().0)
+}
+
+/// Whether a block's settlement step has anything to do for this rollup.
+fn is_active(header: &RollupHeader, open_disputes: bool) -> bool {
+    header.settled < header.output_count || open_disputes
 }
 
 /// Digest of a committee.
@@ -107,7 +122,7 @@ pub fn committee_hash(committee: &[PublicKey]) -> Hash {
     hash_parts("basalt/l1/committee", &parts)
 }
 
-/// The state root a header commits to: accounts, committee and rollups.
+/// The state root a header commits to: accounts, committee and the rollup registry's root.
 pub fn state_root(accounts_root: Hash, committee: &[PublicKey], rollups_root: Hash) -> Hash {
     hash_parts(
         "basalt/l1/state",
@@ -117,12 +132,6 @@ pub fn state_root(accounts_root: Hash, committee: &[PublicKey], rollups_root: Ha
             &rollups_root.0,
         ],
     )
-}
-
-/// The root of the rollup registry: the list of rollup header digests, by id.
-pub fn rollups_root<'a>(headers: impl Iterator<Item = &'a RollupHeader>) -> Hash {
-    let hashes: Vec<Hash> = headers.map(|h| h.hash()).collect();
-    list_root(&hashes)
 }
 
 /// The committee: top `max` stakers with at least `min_stake`, by stake then key; equal votes.
@@ -207,7 +216,11 @@ impl L1State {
             parent: Hash::ZERO,
             timestamp_ms: g.timestamp_ms,
             proposer: PublicKey::default(),
-            state_root: state_root(tree.root(), &committee, Hash::ZERO),
+            state_root: state_root(
+                tree.root(),
+                &committee,
+                MerkleTree::<Blake3Hasher>::new(DEFAULT_DEPTH).root(),
+            ),
             tx_root: Hash::ZERO,
             blob_root: Hash::ZERO,
             receipts_root: Hash::ZERO,
@@ -227,6 +240,9 @@ impl L1State {
             blobs: HashMap::new(),
             blobs_by_height: BTreeMap::new(),
             rollups: Vec::new(),
+            rollup_tree: MerkleTree::new(DEFAULT_DEPTH),
+            active_rollups: BTreeSet::new(),
+            rollup_names: HashMap::new(),
             burned: 0,
             genesis_supply: supply,
         };
@@ -327,7 +343,12 @@ impl L1State {
 
     /// A rollup by name.
     pub fn rollup_by_name(&self, name: &str) -> Option<&RollupState> {
-        self.rollups.iter().find(|r| r.header.params.name == name)
+        self.rollups.get(*self.rollup_names.get(name)? as usize)
+    }
+
+    /// Root of the rollup registry: the tree of rollup header digests by id.
+    pub fn rollups_root(&self) -> Hash {
+        self.rollup_tree.root()
     }
 
     /// Root of the accounts tree.
@@ -368,9 +389,18 @@ impl L1State {
             let i = *id as usize;
             if i == self.rollups.len() {
                 self.rollups.push(RollupState::new(r.header.clone()));
+                self.rollup_names.insert(r.header.params.name.clone(), *id);
             }
             self.rollups[i].apply(r);
+            let rollup = &self.rollups[i];
+            self.rollup_tree.set(*id, rollup_leaf(&rollup.header));
+            if is_active(&rollup.header, !rollup.open.is_empty()) {
+                self.active_rollups.insert(*id);
+            } else {
+                self.active_rollups.remove(id);
+            }
         }
+        self.rollup_tree.commit();
         for b in &diff.blobs {
             self.blobs_by_height
                 .entry(b.height)
@@ -392,11 +422,7 @@ impl L1State {
         self.burned += diff.burned;
         self.head = diff.header.clone();
         debug_assert_eq!(
-            state_root(
-                self.tree.root(),
-                &self.committee,
-                rollups_root(self.rollups.iter().map(|r| &r.header))
-            ),
+            state_root(self.tree.root(), &self.committee, self.rollup_tree.root()),
             self.head.state_root
         );
     }
@@ -434,8 +460,18 @@ impl L1State {
             map.insert(key, acc);
         }
         tree.commit();
-        let registry = rollups_root(rollups.iter().map(|r| &r.header));
-        if state_root(tree.root(), &committee, registry) != head.state_root {
+        let mut rollup_tree = MerkleTree::new(DEFAULT_DEPTH);
+        let mut active_rollups = BTreeSet::new();
+        let mut rollup_names = HashMap::with_capacity(rollups.len());
+        for r in &rollups {
+            rollup_tree.set(r.header.id, rollup_leaf(&r.header));
+            rollup_names.insert(r.header.params.name.clone(), r.header.id);
+            if is_active(&r.header, !r.open.is_empty()) {
+                active_rollups.insert(r.header.id);
+            }
+        }
+        rollup_tree.commit();
+        if state_root(tree.root(), &committee, rollup_tree.root()) != head.state_root {
             return Err(RestoreError::StateRootMismatch);
         }
         let mut blobs_by_height: BTreeMap<u64, Vec<Hash>> = BTreeMap::new();
@@ -455,6 +491,9 @@ impl L1State {
             blobs: by_hash,
             blobs_by_height,
             rollups,
+            rollup_tree,
+            active_rollups,
+            rollup_names,
             burned,
             genesis_supply,
         })
@@ -553,14 +592,12 @@ impl<'a> StateView<'a> {
         self.base.rollup(id).map(|r| r.header.clone())
     }
 
-    /// Every rollup header as of the newest block with `extra` changes on top, by id.
-    pub fn rollup_headers_with(&self, extra: &BTreeMap<u32, RollupDiff>) -> Vec<RollupHeader> {
-        let mut headers: BTreeMap<u32, RollupHeader> = self
-            .base
-            .rollups
-            .iter()
-            .map(|r| (r.header.id, r.header.clone()))
-            .collect();
+    /// The rollups changed in the unfinalized blocks or in `extra`, with their newest headers.
+    fn changed_rollups<'b>(
+        &'b self,
+        extra: &'b BTreeMap<u32, RollupDiff>,
+    ) -> BTreeMap<u32, &'b RollupHeader> {
+        let mut changed = BTreeMap::new();
         let writes = self
             .pending
             .iter()
@@ -568,10 +605,59 @@ impl<'a> StateView<'a> {
             .chain(std::iter::once(extra));
         for map in writes {
             for (id, r) in map {
-                headers.insert(*id, r.header.clone());
+                changed.insert(*id, &r.header);
             }
         }
-        headers.into_values().collect()
+        changed
+    }
+
+    /// Rollups registered as of the newest block with `extra` changes on top.
+    pub fn rollup_count_with(&self, extra: &BTreeMap<u32, RollupDiff>) -> u64 {
+        let changed = self.changed_rollups(extra);
+        let base = self.base.rollups.len() as u64;
+        changed
+            .keys()
+            .next_back()
+            .map_or(base, |id| base.max(*id as u64 + 1))
+    }
+
+    /// Whether a rollup of this name is registered, `extra` included.
+    pub fn rollup_name_taken_with(&self, extra: &BTreeMap<u32, RollupDiff>, name: &str) -> bool {
+        self.base.rollup_names.contains_key(name)
+            || self
+                .changed_rollups(extra)
+                .values()
+                .any(|h| h.params.name == name)
+    }
+
+    /// The rollups a block's settlement step must visit: those with an unsettled output or an open
+    /// dispute, `extra` included. Idle rollups cost a block nothing, however many are registered.
+    pub fn active_rollups_with(&self, extra: &BTreeMap<u32, RollupDiff>) -> Vec<u32> {
+        let changed = self.changed_rollups(extra);
+        let mut active: BTreeSet<u32> = self
+            .base
+            .active_rollups
+            .iter()
+            .filter(|id| !changed.contains_key(id))
+            .copied()
+            .collect();
+        for (id, header) in changed {
+            if is_active(header, !self.open_disputes_with(extra, id).is_empty()) {
+                active.insert(id);
+            }
+        }
+        active.into_iter().collect()
+    }
+
+    /// The registry root with the unfinalized blocks' and `extra`'s rollup changes on top: work in
+    /// proportion to the rollups changed, not to those registered.
+    pub fn rollups_root_with(&self, extra: &BTreeMap<u32, RollupDiff>) -> Hash {
+        let updates: BTreeMap<u32, Hash> = self
+            .changed_rollups(extra)
+            .into_iter()
+            .map(|(id, h)| (id, rollup_leaf(h)))
+            .collect();
+        self.base.rollup_tree.root_with(&updates)
     }
 
     /// The diffs of rollup `id` in the view, oldest first, then `extra`'s.

@@ -5,5 +5,6 @@
 mod common;
 
 mod floors;
+mod history;
 mod receipts;
 mod signatures;
