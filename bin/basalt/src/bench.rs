@@ -24,6 +24,8 @@ pub enum BenchCommand {
     Rollup(crate::bench_rollup::RollupArgs),
     /// Dispute: moves, L1 bytes, gas and time to remove a wrong output, beside the cost of posting its batch.
     Dispute(crate::bench_dispute::DisputeArgs),
+    /// History: an empty block's verification time with one rollup registered and with many idle ones.
+    History(crate::bench_history::HistoryArgs),
 }
 
 /// Options of `basalt bench l1`.
@@ -52,6 +54,7 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
         BenchCommand::L1(a) => l1(a),
         BenchCommand::Rollup(a) => crate::bench_rollup::run(a),
         BenchCommand::Dispute(a) => crate::bench_dispute::run(a),
+        BenchCommand::History(a) => crate::bench_history::run(a),
     }
 }
 
@@ -304,10 +307,42 @@ fn end_to_end(validators: u64, args: &L1Args, port: u16) -> Result<E2e> {
     })
 }
 
+/// dalek's cofactorless batch verification, one thread: a reference for what the one rule costs
+/// (the L1 no longer uses it: its verdict on crafted signatures depends on the batch).
+fn dalek_batch_rate(n: usize) -> f64 {
+    let keys: Vec<Keypair> = (0..256)
+        .map(|i| dev_keypair("basalt-bench-ceiling", i))
+        .collect();
+    let msgs: Vec<[u8; 32]> = (0..n)
+        .map(|i| basalt_types::hash(&i.to_le_bytes()).0)
+        .collect();
+    let sigs: Vec<ed25519_dalek::Signature> = msgs
+        .iter()
+        .enumerate()
+        .map(|(i, m)| ed25519_dalek::Signature::from_bytes(&keys[i % 256].sign(m).0))
+        .collect();
+    let vks: Vec<ed25519_dalek::VerifyingKey> = (0..n)
+        .map(|i| {
+            ed25519_dalek::VerifyingKey::from_bytes(&keys[i % 256].public().0).expect("valid key")
+        })
+        .collect();
+    let start = Instant::now();
+    for ((m, s), k) in msgs
+        .chunks(1024)
+        .zip(sigs.chunks(1024))
+        .zip(vks.chunks(1024))
+    {
+        let refs: Vec<&[u8]> = m.iter().map(|x| x.as_slice()).collect();
+        ed25519_dalek::verify_batch(&refs, s, k).expect("valid batch");
+    }
+    n as f64 / start.elapsed().as_secs_f64()
+}
+
 fn l1(args: L1Args) -> Result<()> {
-    eprintln!("measuring the ed25519 batch-verification ceiling…");
+    eprintln!("measuring the ed25519 batch-verification ceiling (ZIP-215, the L1's rule)…");
     let ceiling1 = batch_ceiling(32_768, 1);
     let ceiling2 = batch_ceiling(32_768, 2);
+    let dalek = dalek_batch_rate(32_768);
     eprintln!(
         "measuring the state machine alone ({} transfers)…",
         args.txs
@@ -316,6 +351,7 @@ fn l1(args: L1Args) -> Result<()> {
     let mut rows = vec![
         format!("| ed25519 batch verification, 1 thread (ceiling) | {ceiling1:.0} /s | 1.00 |"),
         format!("| ed25519 batch verification, 2 threads | {ceiling2:.0} /s | {:.2} |", ceiling2 / ceiling1),
+        format!("| reference, not the L1's rule: dalek cofactorless batch verification, 1 thread | {dalek:.0} /s | {:.2} |", dalek / ceiling1),
         format!(
             "| state machine alone: verify + execute + apply, {per_block}-transfer blocks, 1 thread | {stf:.0} transfers/s | {:.2} |",
             stf / ceiling1
