@@ -100,22 +100,22 @@ fn signed_transfers(chain_id: u64, count: usize, max_fee: u64) -> Vec<SignedTran
         .collect()
 }
 
-/// ZIP-215 ed25519 batch verification (the L1's rule) of `n` signatures, on `threads` threads.
-pub fn batch_ceiling(n: usize, threads: usize) -> f64 {
+/// `n` signed 32-byte messages over 256 keys: the input of the verification ceilings.
+fn ceiling_items(n: usize) -> Vec<(basalt_types::PublicKey, [u8; 32], basalt_types::Signature)> {
     let keys: Vec<Keypair> = (0..256)
         .map(|i| dev_keypair("basalt-bench-ceiling", i))
         .collect();
-    let msgs: Vec<[u8; 32]> = (0..n)
-        .map(|i| basalt_types::hash(&i.to_le_bytes()).0)
-        .collect();
-    let sigs: Vec<basalt_types::Signature> = msgs
-        .iter()
-        .enumerate()
-        .map(|(i, m)| keys[i % 256].sign(m))
-        .collect();
-    let items: Vec<_> = (0..n)
-        .map(|i| (keys[i % 256].public(), msgs[i], sigs[i]))
-        .collect();
+    (0..n)
+        .map(|i| {
+            let m = basalt_types::hash(&i.to_le_bytes()).0;
+            (keys[i % 256].public(), m, keys[i % 256].sign(&m))
+        })
+        .collect()
+}
+
+/// ZIP-215 ed25519 batch verification (the L1's rule) of `n` signatures, on `threads` threads.
+pub fn batch_ceiling(n: usize, threads: usize) -> f64 {
+    let items = ceiling_items(n);
     let start = Instant::now();
     let chunk = n.div_ceil(threads);
     std::thread::scope(|s| {
@@ -310,21 +310,15 @@ fn end_to_end(validators: u64, args: &L1Args, port: u16) -> Result<E2e> {
 /// dalek's cofactorless batch verification, one thread: a reference for what the one rule costs
 /// (the L1 no longer uses it: its verdict on crafted signatures depends on the batch).
 fn dalek_batch_rate(n: usize) -> f64 {
-    let keys: Vec<Keypair> = (0..256)
-        .map(|i| dev_keypair("basalt-bench-ceiling", i))
-        .collect();
-    let msgs: Vec<[u8; 32]> = (0..n)
-        .map(|i| basalt_types::hash(&i.to_le_bytes()).0)
-        .collect();
-    let sigs: Vec<ed25519_dalek::Signature> = msgs
+    let items = ceiling_items(n);
+    let msgs: Vec<[u8; 32]> = items.iter().map(|(_, m, _)| *m).collect();
+    let sigs: Vec<ed25519_dalek::Signature> = items
         .iter()
-        .enumerate()
-        .map(|(i, m)| ed25519_dalek::Signature::from_bytes(&keys[i % 256].sign(m).0))
+        .map(|(_, _, s)| ed25519_dalek::Signature::from_bytes(&s.0))
         .collect();
-    let vks: Vec<ed25519_dalek::VerifyingKey> = (0..n)
-        .map(|i| {
-            ed25519_dalek::VerifyingKey::from_bytes(&keys[i % 256].public().0).expect("valid key")
-        })
+    let vks: Vec<ed25519_dalek::VerifyingKey> = items
+        .iter()
+        .map(|(k, _, _)| ed25519_dalek::VerifyingKey::from_bytes(&k.0).expect("valid key"))
         .collect();
     let start = Instant::now();
     for ((m, s), k) in msgs

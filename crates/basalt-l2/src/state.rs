@@ -191,19 +191,9 @@ impl<P: Profile> L2State<P> {
         }
         let index = u32::try_from(index).ok()?;
         let w = self.withdrawals[index as usize];
-        if count == self.withdrawals.len() as u64 {
-            return Some((
-                w,
-                self.withdrawals_tree.proof(index),
-                self.withdrawals_tree.root(),
-            ));
-        }
-        let mut tree = MerkleTree::<P::Hasher>::new(DEFAULT_DEPTH);
-        for (i, x) in self.withdrawals[..count as usize].iter().enumerate() {
-            tree.set(i as u32, x.leaf::<P>());
-        }
-        tree.commit();
-        Some((w, tree.proof(index), tree.root()))
+        // The tree is append-only: its first `count` leaves are the tree of that output.
+        let (proof, root) = self.withdrawals_tree.prefix_proof(index, count);
+        Some((w, proof, root))
     }
 
     /// Applies one transaction; roots are updated at the next [`L2State::commit`].

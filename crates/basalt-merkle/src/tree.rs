@@ -198,6 +198,43 @@ impl<H: TreeHasher> MerkleTree<H> {
             .collect();
         MerkleProof { index, siblings }
     }
+
+    /// The proof of leaf `index` and the root of the tree as it was when it held only its first
+    /// `count` leaves (every later leaf empty), from the committed tree: O(depth²) hashes, however
+    /// many leaves there are. For append-only trees, such as a rollup's withdrawals.
+    pub fn prefix_proof(&self, index: u32, count: u64) -> (MerkleProof<H::Digest>, H::Digest) {
+        assert!(
+            self.dirty.is_empty(),
+            "prefix_proof() with uncommitted writes"
+        );
+        self.check_index(index);
+        let mut pos = index as u64;
+        let siblings = (0..self.depth as usize)
+            .map(|level| {
+                let s = self.prefix_node(level, pos ^ 1, count);
+                pos /= 2;
+                s
+            })
+            .collect();
+        let root = self.prefix_node(self.depth as usize, 0, count);
+        (MerkleProof { index, siblings }, root)
+    }
+
+    /// The node at `level`, `pos` of the tree restricted to its first `count` leaves. Only the one
+    /// node per level that straddles `count` needs its children.
+    fn prefix_node(&self, level: usize, pos: u64, count: u64) -> H::Digest {
+        let (lo, hi) = (pos << level, (pos + 1) << level);
+        if hi <= count {
+            self.node(level, pos)
+        } else if lo >= count {
+            self.empty[level]
+        } else {
+            H::node(
+                &self.prefix_node(level - 1, 2 * pos, count),
+                &self.prefix_node(level - 1, 2 * pos + 1, count),
+            )
+        }
+    }
 }
 
 /// The path from a leaf to the root: one sibling digest per level, leaf level first.
@@ -270,6 +307,25 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn a_prefix_proof_is_the_proof_in_the_tree_of_that_prefix(n in 1u32..80, cut in 0u32..80, at in 0u32..80) {
+            let count = 1 + cut % n;
+            let index = at % count;
+            let mut full = Tree::new(DEFAULT_DEPTH);
+            let mut prefix = Tree::new(DEFAULT_DEPTH);
+            for i in 0..n {
+                full.set(i, hash(&i.to_le_bytes()));
+                if i < count {
+                    prefix.set(i, hash(&i.to_le_bytes()));
+                }
+            }
+            full.commit();
+            prefix.commit();
+            let (proof, root) = full.prefix_proof(index, count as u64);
+            prop_assert_eq!(root, prefix.root());
+            prop_assert_eq!(proof, prefix.proof(index));
+        }
+
         #[test]
         fn batched_root_matches_naive_root(writes in proptest::collection::vec((0u32..64, any::<u8>()), 0..40)) {
             let mut tree = Tree::new(6);
