@@ -6,9 +6,9 @@ use crate::mempool::{AdmissionError, Mempool, MempoolLimits};
 use crate::metrics::ChainMetrics;
 use crate::store::{Store, StoreError};
 use basalt_l1::{
-    child_fees, precheck_action, verify_all, verify_block, verify_block_with, Block, BlockBuilder,
-    BlockError, ExecutedBlock, FailureCode, Header, L1State, SignedTransaction, StateDiff,
-    StateView, VerifiedTx,
+    check_tx, child_fees, precheck_action, verify_all, verify_block, verify_block_with, Block,
+    BlockBuilder, BlockError, ExecutedBlock, FailureCode, Header, L1State, SignedTransaction,
+    StateDiff, StateView, VerifiedTx,
 };
 use basalt_types::{DecodeError, Hash, PublicKey};
 use std::collections::{HashMap, VecDeque};
@@ -238,6 +238,17 @@ impl Chain {
     /// instead of paying a fee for nothing.
     pub fn admit_local(&mut self, tx: VerifiedTx, bytes: &[u8]) -> Result<Hash, AdmissionError> {
         let t = tx.tx();
+        // The cheap checks (chain, fees, nonce, balance for the maximum cost) before the action's
+        // precheck, which may decode a whole batch.
+        let (base_fee, blob_base_fee) = self.next_fees();
+        check_tx(
+            t,
+            self.state.chain_id(),
+            self.state.params(),
+            self.state.account(&t.signer),
+            base_fee,
+            blob_base_fee,
+        )?;
         let max_gas_cost = t.tx.action.gas() as u128 * t.tx.max_fee_per_gas as u128;
         precheck_action(
             &StateView::new(&self.state, Vec::new()),

@@ -122,3 +122,26 @@ fn a_transaction_whose_tip_exceeds_its_fee_cap_is_refused() {
     let err = chain.submit(&bad).unwrap_err();
     assert!(err.to_string().contains("exceeds the max fee"), "{err}");
 }
+
+#[test]
+fn a_doomed_rollup_action_is_refused_by_the_cheap_checks_before_its_precheck() {
+    // A dispute move's precheck may decode a whole batch under the chain lock: a transaction that
+    // cannot pay must be refused before that work, for the reason that costs nothing to find.
+    let dir = tempfile::tempdir().unwrap();
+    let mut chain = chain(&dir, MempoolLimits::default());
+    let challenge = Transaction {
+        chain_id: DEVNET_CHAIN_ID,
+        nonce: 0,
+        max_fee_per_gas: 1,
+        priority_fee_per_gas: 1,
+        action: Action::Challenge {
+            rollup: 9,
+            batch: 0,
+            output: basalt_types::Hash::ZERO,
+        },
+    }
+    .sign(&dev_account(0))
+    .to_bytes();
+    let err = chain.submit_local(&challenge).unwrap_err().to_string();
+    assert!(err.contains("below the base fee"), "{err}");
+}
