@@ -164,13 +164,18 @@ impl Chain {
         }
     }
 
-    fn record_admission(&self, result: &Result<Hash, SubmitError>) {
+    /// Counts a transaction refused before admission (undecodable, bad signature).
+    pub fn record_refusal(&self, reason: &'static str) {
         if let Some(m) = &self.metrics {
-            m.admission(match result {
-                Ok(_) => "accepted",
-                Err(e) => e.reason(),
-            });
+            m.admission(reason);
         }
+    }
+
+    fn record_admission(&self, result: &Result<Hash, AdmissionError>) {
+        self.record_refusal(match result {
+            Ok(_) => "accepted",
+            Err(e) => e.reason(),
+        });
     }
 
     /// Finalized state.
@@ -209,20 +214,24 @@ impl Chain {
 
     /// Admits a transaction from outside (decoding and signature check included).
     pub fn submit(&mut self, bytes: &[u8]) -> Result<Hash, SubmitError> {
-        let result = decode_and_verify(bytes).and_then(|tx| Ok(self.admit(tx)?));
-        self.record_admission(&result);
-        result
+        let tx = decode_and_verify(bytes).inspect_err(|e| self.record_refusal(e.reason()))?;
+        Ok(self.admit(tx)?)
     }
 
     /// Admits a transaction from a client and queues it for gossip to the other validators.
     pub fn submit_local(&mut self, bytes: &[u8]) -> Result<Hash, SubmitError> {
-        let result = decode_and_verify(bytes).and_then(|tx| Ok(self.admit_local(tx, bytes)?));
-        self.record_admission(&result);
-        result
+        let tx = decode_and_verify(bytes).inspect_err(|e| self.record_refusal(e.reason()))?;
+        Ok(self.admit_local(tx, bytes)?)
     }
 
     /// Admits a signature-checked transaction into the mempool.
     pub fn admit(&mut self, tx: VerifiedTx) -> Result<Hash, AdmissionError> {
+        let result = self.insert(tx);
+        self.record_admission(&result);
+        result
+    }
+
+    fn insert(&mut self, tx: VerifiedTx) -> Result<Hash, AdmissionError> {
         let hash = tx.hash();
         let account = self.state.account(&tx.tx().signer);
         let (chain_id, fees) = (self.state.chain_id(), self.next_fees());
@@ -237,6 +246,12 @@ impl Chain {
     /// A rollup action that would fail against the finalized state is refused with its reason
     /// instead of paying a fee for nothing.
     pub fn admit_local(&mut self, tx: VerifiedTx, bytes: &[u8]) -> Result<Hash, AdmissionError> {
+        let result = self.insert_local(tx, bytes);
+        self.record_admission(&result);
+        result
+    }
+
+    fn insert_local(&mut self, tx: VerifiedTx, bytes: &[u8]) -> Result<Hash, AdmissionError> {
         let t = tx.tx();
         // The cheap checks (chain, fees, nonce, balance for the maximum cost) before the action's
         // precheck, which may decode a whole batch.
@@ -257,7 +272,7 @@ impl Chain {
             max_gas_cost,
         )
         .map_err(AdmissionError::ActionFails)?;
-        let hash = self.admit(tx)?;
+        let hash = self.insert(tx)?;
         if self.outbox.len() >= OUTBOX_LIMIT {
             self.outbox.pop_front();
         }

@@ -473,8 +473,13 @@ pub fn module(ctx: RpcContext) -> RpcModule<RpcContext> {
         // Decode and check the signature before taking the chain lock.
         let tx = match decode_and_verify(&bytes) {
             Ok(tx) => tx,
-            Err(e @ SubmitError::Malformed(_)) => return Err(invalid(e.to_string())),
-            Err(e) => return Err(err(TX_REJECTED, e.to_string())),
+            Err(e) => {
+                crate::chain::lock(&ctx.chain).record_refusal(e.reason());
+                return Err(match e {
+                    SubmitError::Malformed(_) => invalid(e.to_string()),
+                    _ => err(TX_REJECTED, e.to_string()),
+                });
+            }
         };
         let mut chain = crate::chain::lock(&ctx.chain);
         match chain.admit_local(tx, &bytes) {
