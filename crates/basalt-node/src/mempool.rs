@@ -352,6 +352,9 @@ impl Mempool {
             if bytes - old.encoded_len() + len > self.limits.max_bytes_per_sender {
                 return Err(AdmissionError::SenderFull(count));
             }
+            if (self.bytes - old.encoded_len()).saturating_add(len) > self.limits.max_bytes {
+                return Err(AdmissionError::PoolFull);
+            }
             let old_hash = old.hash();
             self.unlink(&sender);
             let q = self.by_sender.get_mut(&sender).expect("queue exists");
