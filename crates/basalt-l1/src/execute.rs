@@ -9,10 +9,9 @@ use crate::rollup::{
     RollupHeader, RollupParams, WithdrawalClaim, BATCHES_DOMAIN, CLAIMS_DOMAIN, DEPOSITS_DOMAIN,
     OUTPUTS_DOMAIN,
 };
-use crate::state::{
-    blob_hash, select_committee, state_root, Account, StateDiff, StateView, StoredBlob,
-};
+use crate::state::{blob_hash, select_committee, state_root, Account, StateDiff, StoredBlob};
 use crate::tx::{verify_all, Action, SignedTransaction, VerifiedTx};
+use crate::view::StateView;
 use basalt_l2::{posted_batch_txs, DepositEntry, Deposits, Optimistic, StepWitness, Withdrawal};
 use basalt_merkle::{list_root, Blake3Hasher, MerkleProof, DEFAULT_DEPTH};
 use basalt_types::{Amount, Decode, Encode, Hash, PublicKey, SignatureError};

@@ -26,6 +26,7 @@ mod params;
 mod rollup;
 mod state;
 mod tx;
+mod view;
 
 pub use block::{Block, Header, Receipt, HEADER_VERSION, MAX_BLOCK_BYTES};
 pub use dispute::{
@@ -52,6 +53,7 @@ pub use rollup::{
 };
 pub use state::{
     blob_hash, committee_hash, select_committee, state_root, Account, L1State, StateDiff,
-    StateView, StoredBlob,
+    StoredBlob,
 };
 pub use tx::{verify_all, Action, SignedTransaction, Transaction, VerifiedTx, TX_VERSION};
+pub use view::StateView;

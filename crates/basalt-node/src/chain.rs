@@ -164,15 +164,16 @@ impl Chain {
         }
     }
 
-    /// Counts a transaction refused before admission (undecodable, bad signature).
-    pub fn record_refusal(&self, reason: &'static str) {
+    /// Counts one submitted transaction's fate: `accepted` or the reason it was refused (RPC calls
+    /// it for refusals before the lock: undecodable, bad signature).
+    pub fn count_admission(&self, result: &'static str) {
         if let Some(m) = &self.metrics {
-            m.admission(reason);
+            m.admission(result);
         }
     }
 
     fn record_admission(&self, result: &Result<Hash, AdmissionError>) {
-        self.record_refusal(match result {
+        self.count_admission(match result {
             Ok(_) => "accepted",
             Err(e) => e.reason(),
         });
@@ -214,13 +215,13 @@ impl Chain {
 
     /// Admits a transaction from outside (decoding and signature check included).
     pub fn submit(&mut self, bytes: &[u8]) -> Result<Hash, SubmitError> {
-        let tx = decode_and_verify(bytes).inspect_err(|e| self.record_refusal(e.reason()))?;
+        let tx = decode_and_verify(bytes).inspect_err(|e| self.count_admission(e.reason()))?;
         Ok(self.admit(tx)?)
     }
 
     /// Admits a transaction from a client and queues it for gossip to the other validators.
     pub fn submit_local(&mut self, bytes: &[u8]) -> Result<Hash, SubmitError> {
-        let tx = decode_and_verify(bytes).inspect_err(|e| self.record_refusal(e.reason()))?;
+        let tx = decode_and_verify(bytes).inspect_err(|e| self.count_admission(e.reason()))?;
         Ok(self.admit_local(tx, bytes)?)
     }
 

@@ -474,7 +474,7 @@ pub fn module(ctx: RpcContext) -> RpcModule<RpcContext> {
         let tx = match decode_and_verify(&bytes) {
             Ok(tx) => tx,
             Err(e) => {
-                crate::chain::lock(&ctx.chain).record_refusal(e.reason());
+                crate::chain::lock(&ctx.chain).count_admission(e.reason());
                 return Err(match e {
                     SubmitError::Malformed(_) => invalid(e.to_string()),
                     _ => err(TX_REJECTED, e.to_string()),
