@@ -26,6 +26,8 @@ pub enum BenchCommand {
     Dispute(crate::bench_dispute::DisputeArgs),
     /// History: an empty block's verification time with one rollup registered and with many idle ones.
     History(crate::bench_history::HistoryArgs),
+    /// Gas: block verification time per gas of every action kind's most adversarial input, against a transfer's.
+    Gas(crate::bench_gas::GasArgs),
 }
 
 /// Options of `basalt bench l1`.
@@ -55,6 +57,7 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
         BenchCommand::Rollup(a) => crate::bench_rollup::run(a),
         BenchCommand::Dispute(a) => crate::bench_dispute::run(a),
         BenchCommand::History(a) => crate::bench_history::run(a),
+        BenchCommand::Gas(a) => crate::bench_gas::run(a),
     }
 }
 
@@ -93,6 +96,7 @@ fn signed_transfers(chain_id: u64, count: usize, max_fee: u64) -> Vec<SignedTran
                 nonce: n as u64 / SENDERS,
                 max_fee_per_gas: max_fee,
                 priority_fee_per_gas: 1,
+                gas_limit: basalt_l1::TRANSFER_GAS,
                 action: Action::Transfer { to, amount: 1 },
             }
             .sign(&keys[s as usize])
@@ -239,6 +243,7 @@ fn end_to_end(validators: u64, args: &L1Args, port: u16) -> Result<E2e> {
                 nonce,
                 max_fee_per_gas: 50 * params.initial_base_fee,
                 priority_fee_per_gas: 1,
+                gas_limit: basalt_l1::TRANSFER_GAS,
                 action: Action::Transfer {
                     to: sender(0).public(),
                     amount: 1,

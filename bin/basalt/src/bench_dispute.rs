@@ -55,7 +55,7 @@ fn signer(i: usize) -> Keypair {
 }
 
 /// What one run measured.
-struct Run {
+pub(crate) struct Run {
     steps: u64,
     transfers: u64,
     post: Included,
@@ -69,7 +69,9 @@ struct Run {
     decision_blocks: u64,
     honest_cpu: Duration,
     l1_verify: Duration,
-    one_step_verify: Duration,
+    /// Verification time of the block holding the one-step proof, and the gas that block used.
+    pub(crate) one_step_verify: Duration,
+    pub(crate) one_step_gas: u64,
     removed: bool,
 }
 
@@ -197,7 +199,8 @@ fn post_batch(data: Vec<u8>, deposits_end: u64) -> Action {
     }
 }
 
-fn run_one(n: u64, fault: Fault, args: &DisputeArgs, params: &Params) -> Result<Run> {
+/// Plays one dispute over a batch of `n` transactions to its decision.
+pub(crate) fn run_one(n: u64, fault: Fault, args: &DisputeArgs, params: &Params) -> Result<Run> {
     let mut l1 = LocalL1::new(
         &genesis(params),
         (0..3 + USERS as usize).map(signer).collect(),
@@ -276,6 +279,7 @@ fn run_one(n: u64, fault: Fault, args: &DisputeArgs, params: &Params) -> Result<
         honest_cpu: Duration::ZERO,
         l1_verify: Duration::ZERO,
         one_step_verify: Duration::ZERO,
+        one_step_gas: 0,
         removed: false,
     };
     let mut first_move = None;
@@ -316,6 +320,7 @@ fn run_one(n: u64, fault: Fault, args: &DisputeArgs, params: &Params) -> Result<
         }
         if one_step {
             run.one_step_verify = l1.last_verify;
+            run.one_step_gas = included.iter().map(|i| i.receipt.gas_used).sum();
             run.one_step_bytes = included.iter().map(|i| i.bytes as u64).max().unwrap_or(0);
         }
         let r = l1.state.rollup(0).context("the bench rollup")?;

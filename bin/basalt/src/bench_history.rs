@@ -3,7 +3,8 @@
 //! and reports the ratio. Each block is built, verified and applied by the real L1 state machine.
 
 use anyhow::{ensure, Context, Result};
-use basalt_l1::{Action, Params, RollupKind, RollupParams, REGISTER_ROLLUP_GAS};
+use basalt_l1::gas::PAYLOAD_BYTE_GAS;
+use basalt_l1::{Action, Params, RollupKind, RollupParams, MAX_ROLLUP_NAME, REGISTER_ROLLUP_GAS};
 use basalt_node::devnet::{dev_account, devnet_genesis};
 use basalt_rollup::lab::LocalL1;
 use clap::Args;
@@ -67,9 +68,11 @@ fn empty_blocks(l1: &mut LocalL1, n: usize) -> Result<Duration> {
 pub fn run(args: HistoryArgs) -> Result<()> {
     ensure!(args.rollups >= 1, "--rollups must be at least 1");
     ensure!(args.blocks >= 1, "--blocks must be at least 1");
+    // Room for a block of registrations with the longest names.
+    let per_registration = REGISTER_ROLLUP_GAS + PAYLOAD_BYTE_GAS * MAX_ROLLUP_NAME as u64;
     let params = Params {
-        block_gas_limit: PER_BLOCK as u64 * REGISTER_ROLLUP_GAS,
-        block_gas_target: PER_BLOCK as u64 * REGISTER_ROLLUP_GAS / 2,
+        block_gas_limit: PER_BLOCK as u64 * per_registration,
+        block_gas_target: PER_BLOCK as u64 * per_registration / 2,
         ..Params::default()
     };
     let genesis = devnet_genesis(1, params, 1_000);

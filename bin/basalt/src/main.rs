@@ -3,6 +3,7 @@
 
 mod bench;
 mod bench_dispute;
+mod bench_gas;
 mod bench_history;
 mod bench_rollup;
 mod bench_rollup_rpc;

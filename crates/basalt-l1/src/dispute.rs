@@ -701,6 +701,12 @@ impl Dispute {
         slash
     }
 
+    /// Whether a block at `height` has anything to do here: a clock to run out or a decision.
+    pub fn due(&self, height: u64) -> bool {
+        let timeout = |g: &Game| g.ongoing() && height - g.since >= g.clocks[g.turn as usize];
+        self.result.is_none() && (self.games.iter().any(timeout) || self.decide(height).is_some())
+    }
+
     /// Ends every game whose mover's clock has run out by `height`; returns the slashes.
     pub fn timeouts(&mut self, height: u64) -> Vec<Slash> {
         let mut slashes = Vec::new();

@@ -12,7 +12,7 @@ use crate::rollup::{
 use crate::state::{blob_hash, select_committee, state_root, Account, StateDiff, StoredBlob};
 use crate::tx::{verify_all, Action, SignedTransaction, VerifiedTx};
 use crate::view::StateView;
-use basalt_l2::{posted_batch_txs, DepositEntry, Deposits, Optimistic, StepWitness, Withdrawal};
+use basalt_l2::{DepositEntry, Deposits, Optimistic, StepWitness, Withdrawal};
 use basalt_merkle::{list_root, Blake3Hasher, MerkleProof, DEFAULT_DEPTH};
 use basalt_types::{Amount, Decode, Encode, Hash, PublicKey, SignatureError};
 use std::collections::{BTreeMap, HashMap};
@@ -83,6 +83,22 @@ pub enum TxError {
         /// Its size.
         len: u64,
         /// The chain's limit.
+        max: u64,
+    },
+    /// The gas limit is below the transaction's intrinsic gas.
+    #[error("gas limit {limit} is below the transaction's intrinsic gas {intrinsic}")]
+    GasLimitBelowIntrinsic {
+        /// The limit.
+        limit: u64,
+        /// What the transaction pays before its action runs.
+        intrinsic: u64,
+    },
+    /// The gas limit is above the block gas limit, so no block could include it.
+    #[error("gas limit {limit} is above the block gas limit {max}")]
+    GasLimitAboveBlock {
+        /// The limit.
+        limit: u64,
+        /// The block gas limit.
         max: u64,
     },
     /// The block has no gas left for it.
@@ -233,9 +249,9 @@ pub fn child_fees(parent: &Header, params: &Params) -> (u64, u64) {
     )
 }
 
-/// The most a transaction can cost its sender: value, gas at the cap, blob bytes at the cap.
+/// The most a transaction can cost its sender: value, its gas limit at the cap, blob bytes at the cap.
 pub fn max_cost(tx: &SignedTransaction) -> Option<Amount> {
-    let gas = (tx.tx.action.gas() as u128).checked_mul(tx.tx.max_fee_per_gas as u128)?;
+    let gas = (tx.tx.gas_limit as u128).checked_mul(tx.tx.max_fee_per_gas as u128)?;
     let blob = match tx.tx.action.blob() {
         Some((data, max_fee_per_blob_byte)) => {
             (data.len() as u128).checked_mul(max_fee_per_blob_byte as u128)?
@@ -245,8 +261,9 @@ pub fn max_cost(tx: &SignedTransaction) -> Option<Amount> {
     gas.checked_add(blob)?.checked_add(tx.tx.action.value())
 }
 
-/// Checks the rules that do not depend on the block's other transactions: chain, fees, nonce order
-/// against `account_nonce`, blob size and balance. The mempool uses the same function at admission.
+/// Checks the rules that do not depend on the block's other transactions: chain, fees, gas limit,
+/// nonce order against `account_nonce`, blob size and balance. The mempool uses the same function
+/// at admission.
 pub fn check_tx(
     tx: &SignedTransaction,
     chain_id: u64,
@@ -272,6 +289,19 @@ pub fn check_tx(
         return Err(TxError::FeeBelowBaseFee {
             max_fee: t.max_fee_per_gas,
             base_fee,
+        });
+    }
+    if t.gas_limit > params.block_gas_limit {
+        return Err(TxError::GasLimitAboveBlock {
+            limit: t.gas_limit,
+            max: params.block_gas_limit,
+        });
+    }
+    let intrinsic = t.action.intrinsic_gas();
+    if t.gas_limit < intrinsic {
+        return Err(TxError::GasLimitBelowIntrinsic {
+            limit: t.gas_limit,
+            intrinsic,
         });
     }
     if let Some((data, max_fee_per_blob_byte)) = t.action.blob() {
@@ -317,6 +347,8 @@ pub struct BlockBuilder<'a> {
     changes: BTreeMap<PublicKey, Account>,
     new_accounts: Vec<PublicKey>,
     gas_used: u64,
+    /// Gas the transaction being applied may still use.
+    gas_left: u64,
     blob_bytes: u64,
     tips: Amount,
     burned: Amount,
@@ -326,11 +358,16 @@ pub struct BlockBuilder<'a> {
     blobs: Vec<StoredBlob>,
     rollups: BTreeMap<u32, RollupDiff>,
     /// Batches decoded by this block's actions, by data hash.
-    decoded: HashMap<Hash, BatchTxs>,
+    decoded: HashMap<Hash, Decoded>,
 }
 
-/// A decoded batch's transactions, shared by the actions of one block.
-type BatchTxs = Arc<Vec<basalt_l2::L2Tx<Optimistic>>>;
+/// A decoded batch's transactions, shared by the actions of one block, with the count its payload
+/// declared (what decoding it is charged).
+#[derive(Clone)]
+struct Decoded {
+    declared: u64,
+    txs: Arc<Vec<basalt_l2::L2Tx<Optimistic>>>,
+}
 
 /// A sealed block with the state diff it makes.
 #[derive(Debug, Clone)]
@@ -357,6 +394,7 @@ impl<'a> BlockBuilder<'a> {
             changes: BTreeMap::new(),
             new_accounts: Vec::new(),
             gas_used: 0,
+            gas_left: 0,
             blob_bytes: 0,
             tips: 0,
             burned: 0,
@@ -439,8 +477,7 @@ impl<'a> BlockBuilder<'a> {
                 got: t.nonce,
             });
         }
-        let gas = t.action.gas();
-        if self.gas_used + gas > self.params.block_gas_limit {
+        if self.gas_used + t.gas_limit > self.params.block_gas_limit {
             return Err(TxError::BlockGasFull);
         }
         let blob_len = t.action.blob_bytes();
@@ -449,16 +486,22 @@ impl<'a> BlockBuilder<'a> {
         }
 
         // Valid: from here on the transaction is included and pays, even if its action fails.
+        // It pays for its whole gas limit up front and is refunded what its action leaves.
         let tip_per_gas = t
             .priority_fee_per_gas
             .min(t.max_fee_per_gas - self.base_fee);
-        let burned =
-            gas as u128 * self.base_fee as u128 + blob_len as u128 * self.blob_base_fee as u128;
+        let price = self.base_fee as u128 + tip_per_gas as u128;
+        let blob_fee = blob_len as u128 * self.blob_base_fee as u128;
+        sender.balance -= t.gas_limit as u128 * price + blob_fee; // check_tx bounded it by the balance
+        sender.nonce += 1;
+        let intrinsic = t.action.intrinsic_gas();
+        self.gas_left = t.gas_limit - intrinsic; // check_tx: the limit covers the intrinsic gas
+        let error = self.run_action(stx.signer, &mut sender, &t.action)?;
+        let gas = t.gas_limit - std::mem::take(&mut self.gas_left);
+        sender.balance += (t.gas_limit - gas) as u128 * price;
+        let burned = gas as u128 * self.base_fee as u128 + blob_fee;
         let tip = gas as u128 * tip_per_gas as u128;
         let fee = burned + tip;
-        sender.balance -= fee; // check_tx bounded the maximum cost by the balance
-        sender.nonce += 1;
-        let error = self.run_action(stx.signer, &mut sender, &t.action)?;
         self.write(stx.signer, sender);
         self.gas_used += gas;
         self.blob_bytes += blob_len;
@@ -655,6 +698,17 @@ impl<'a> BlockBuilder<'a> {
         Ok(None)
     }
 
+    /// Charges `gas` to the transaction being applied, before the work it pays for. When its
+    /// limit cannot pay, the action fails and the transaction pays its whole limit.
+    fn charge(&mut self, gas: u64) -> Result<(), RollupError> {
+        if gas > self.gas_left {
+            let left = std::mem::take(&mut self.gas_left);
+            return Err(RollupError::OutOfGas { needed: gas, left });
+        }
+        self.gas_left -= gas;
+        Ok(())
+    }
+
     /// Pays each `(account, amount)`; the sender's own account is the one the caller holds.
     fn pay_all(
         &mut self,
@@ -791,6 +845,8 @@ impl<'a> BlockBuilder<'a> {
             data_hash,
             deposits_end,
             height: self.height,
+            // A blob whose header does not parse decodes to no transactions, at the base price.
+            raw_len: basalt_l2::declared_raw_len(data).unwrap_or(0),
         };
         self.blobs.push(StoredBlob {
             hash: data_hash,
@@ -895,27 +951,44 @@ impl<'a> BlockBuilder<'a> {
         Ok(())
     }
 
-    /// The decoded transactions of `batch`, read from its retained blob.
-    /// A posted batch and its transactions, decoded once per block however many actions need them.
+    /// A posted batch and its transactions, decoded once per block however many actions need
+    /// them. A blob that does not decode means no transactions, as [`basalt_l2::posted_batch_txs`]
+    /// has it for every L2 node.
     fn batch_txs(
         &mut self,
         rollup: u32,
         batch: u64,
-    ) -> Result<(BatchRecord, BatchTxs), RollupError> {
+    ) -> Result<(BatchRecord, Decoded), RollupError> {
         let record = self
             .view
             .batch_with(&self.rollups, rollup, batch)
             .ok_or(RollupError::BatchNotPosted(batch))?;
-        if let Some(txs) = self.decoded.get(&record.data_hash) {
-            return Ok((record, txs.clone()));
+        // Every action that needs the batch pays for its decode, cached or not, so that its
+        // price does not depend on what else the block holds: decompression by the declared
+        // length, then decoding by the declared count.
+        self.charge(crate::gas::batch_decode(record.raw_len))?;
+        if let Some(cached) = self.decoded.get(&record.data_hash).cloned() {
+            self.charge(crate::gas::batch_txs(cached.declared))?;
+            return Ok((record, cached));
         }
         let blob = self
             .view
             .blob_with(&self.blobs, &record.data_hash, self.height)
             .ok_or(RollupError::DataExpired(batch))?;
-        let txs = Arc::new(posted_batch_txs::<Optimistic>(&blob.data).0);
-        self.decoded.insert(record.data_hash, txs.clone());
-        Ok((record, txs))
+        let (declared, txs) = match basalt_l2::OpenBatch::open(&blob.data) {
+            Err(_) => (0, Vec::new()),
+            Ok(open) => {
+                let declared = open.tx_count() as u64;
+                self.charge(crate::gas::batch_txs(declared))?;
+                (declared, open.decode::<Optimistic>().unwrap_or_default())
+            }
+        };
+        let decoded = Decoded {
+            declared,
+            txs: Arc::new(txs),
+        };
+        self.decoded.insert(record.data_hash, decoded.clone());
+        Ok((record, decoded))
     }
 
     /// How many distinct batches this block has decoded so far (each costs a decompression).
@@ -951,8 +1024,17 @@ impl<'a> BlockBuilder<'a> {
         }
         let params = h.params.clone();
         let challenge_until = record.settles_at(params.challenge_window);
-        let mut dispute = match self.view.dispute_over_with(&self.rollups, rollup, proposal) {
-            Some(d) => d,
+        let existing = self
+            .view
+            .dispute_over_ref_with(&self.rollups, rollup, proposal)
+            .map(|d| crate::gas::dispute_join(d, side));
+        let mut dispute = match existing {
+            Some(gas) => {
+                self.charge(gas)?;
+                self.view
+                    .dispute_over_with(&self.rollups, rollup, proposal)
+                    .expect("found above")
+            }
             None if side == Side::Defender => return Err(RollupError::NotDisputed(batch)),
             None if self.height >= challenge_until => {
                 return Err(RollupError::JoinClosed {
@@ -966,7 +1048,7 @@ impl<'a> BlockBuilder<'a> {
                     return Err(DisputeError::AlreadyParty(signer).into());
                 }
                 balance_after(sender, params.dispute_bond)?;
-                let steps = self.batch_txs(rollup, batch)?.1.len() as u64;
+                let steps = self.batch_txs(rollup, batch)?.1.txs.len() as u64;
                 let d = Dispute::open(
                     h.dispute_count,
                     proposal,
@@ -977,6 +1059,7 @@ impl<'a> BlockBuilder<'a> {
                     params.dispute_clock,
                 );
                 h.dispute_count += 1;
+                self.charge(crate::gas::dispute_join(&d, side))?;
                 d
             }
         };
@@ -1014,17 +1097,23 @@ impl<'a> BlockBuilder<'a> {
 
     /// The open dispute `dispute` of `rollup`, if `signer` may move in its game `game`.
     fn dispute_for_move(
-        &self,
+        &mut self,
         rollup: u32,
         signer: &PublicKey,
         dispute: u64,
         game: u32,
     ) -> Result<(RollupHeader, Dispute), RollupError> {
         let h = self.rollup(rollup)?;
+        let gas = self
+            .view
+            .dispute_ref_with(&self.rollups, rollup, dispute)
+            .map(crate::gas::dispute_touch)
+            .ok_or(DisputeError::UnknownDispute(dispute))?;
+        self.charge(gas)?;
         let d = self
             .view
             .dispute_with(&self.rollups, rollup, dispute)
-            .ok_or(DisputeError::UnknownDispute(dispute))?;
+            .expect("found above");
         d.mover(game, signer)?;
         Ok((h, d))
     }
@@ -1065,6 +1154,7 @@ impl<'a> BlockBuilder<'a> {
         witness.check_prior(&segment.start)?;
         let (batch, txs) = self.batch_txs(rollup, d.batch)?;
         let tx = txs
+            .txs
             .get(segment.a as usize)
             .ok_or(RollupError::NoSuchStep(segment.a))?;
         let deposits = ViewDeposits {
@@ -1169,14 +1259,19 @@ impl<'a> BlockBuilder<'a> {
     }
 
     fn advance_dispute(&mut self, id: u32, dispute: u64) -> Result<(), TxError> {
+        let due = self
+            .view
+            .dispute_ref_with(&self.rollups, id, dispute)
+            .expect("open disputes exist")
+            .due(self.height);
+        if !due {
+            return Ok(()); // nothing to do, or dropped earlier in this block: no copy made
+        }
         let mut h = self.rollup(id).expect("listed rollups exist");
         let mut d = self
             .view
             .dispute_with(&self.rollups, id, dispute)
             .expect("open disputes exist");
-        if d.result.is_some() {
-            return Ok(()); // dropped earlier in this block
-        }
         let slashes = d.timeouts(self.height);
         let decision = d.decide(self.height);
         if slashes.is_empty() && decision.is_none() {
@@ -1389,12 +1484,14 @@ impl<'a> BlockBuilder<'a> {
     }
 }
 
-/// Why `signer`'s `action` would fail on top of `view` right now, if it would. A node refuses such a
-/// transaction from its own clients with this reason rather than let it pay a fee for nothing.
+/// Why `signer`'s `action`, with this `gas_limit`, would fail on top of `view` right now, if it
+/// would. A node refuses such a transaction from its own clients with this reason rather than let
+/// it pay a fee for nothing. `max_gas_cost` is what the sender pays for gas up front.
 pub fn precheck_action(
     view: &StateView<'_>,
     signer: &PublicKey,
     action: &Action,
+    gas_limit: u64,
     max_gas_cost: Amount,
 ) -> Result<(), PrecheckError> {
     if matches!(
@@ -1407,11 +1504,47 @@ pub fn precheck_action(
         // check_tx covers every way these fail.
         return Ok(());
     }
+    dry_run(view, signer, action, gas_limit, max_gas_cost).map(|_| ())
+}
+
+/// The gas `signer`'s `action` would use on top of `view` right now, with the most gas a block
+/// allows; or why it would fail. Clients set their gas limit from it, with room for the state to
+/// change before inclusion.
+pub fn estimate_gas(
+    view: &StateView<'_>,
+    signer: &PublicKey,
+    action: &Action,
+) -> Result<u64, PrecheckError> {
+    dry_run(
+        view,
+        signer,
+        action,
+        view.base().params().block_gas_limit,
+        0,
+    )
+}
+
+/// Runs `action` in a throwaway block; returns the gas it used.
+fn dry_run(
+    view: &StateView<'_>,
+    signer: &PublicKey,
+    action: &Action,
+    gas_limit: u64,
+    max_gas_cost: Amount,
+) -> Result<u64, PrecheckError> {
+    let intrinsic = action.intrinsic_gas();
+    let left = gas_limit
+        .checked_sub(intrinsic)
+        .ok_or(TxError::GasLimitBelowIntrinsic {
+            limit: gas_limit,
+            intrinsic,
+        })?;
     let mut builder = BlockBuilder::new(view);
     let mut sender = builder.account(signer).unwrap_or_default();
     sender.balance = sender.balance.saturating_sub(max_gas_cost);
+    builder.gas_left = left;
     match builder.run_action(*signer, &mut sender, action) {
-        Ok(None) => Ok(()),
+        Ok(None) => Ok(gas_limit - builder.gas_left),
         Ok(Some(failure)) => Err(PrecheckError::Fails(failure)),
         Err(e) => Err(PrecheckError::Invalid(e)),
     }

@@ -9,7 +9,7 @@ use crate::dispute::DisputeError;
 use crate::rollup::RollupError;
 
 /// Revision of the code table; bumped when codes are added (never when one is reworded).
-pub const FAILURE_CODES_VERSION: u16 = 1;
+pub const FAILURE_CODES_VERSION: u16 = 2;
 
 macro_rules! failure_codes {
     ($($name:ident = $code:literal, $id:literal, $text:literal;)*) => {
@@ -61,6 +61,7 @@ failure_codes! {
     ZeroStake = 1, "zero_stake", "the stake amount is zero";
     UnstakeExceedsStake = 2, "unstake_exceeds_stake", "the unstake amount is zero or exceeds the stake";
     StakeBelowMinimum = 3, "stake_below_minimum", "the stake would be below the minimum stake";
+    OutOfGas = 4, "out_of_gas", "the gas limit cannot pay for the work the action needs";
     BadRollupParams = 100, "bad_rollup_params", "the rollup parameters are out of range";
     NameTaken = 101, "name_taken", "a rollup with this name is already registered";
     UnknownRollup = 102, "unknown_rollup", "no rollup has this id";
@@ -149,6 +150,7 @@ impl RollupError {
             RollupError::AlreadyClaimed(_) => FailureCode::AlreadyClaimed,
             RollupError::EscrowShort { .. } => FailureCode::EscrowShort,
             RollupError::Overflow => FailureCode::Overflow,
+            RollupError::OutOfGas { .. } => FailureCode::OutOfGas,
             RollupError::NotLive { .. } => FailureCode::NotLive,
             RollupError::AlreadySettled(_) => FailureCode::AlreadySettled,
             RollupError::JoinClosed { .. } => FailureCode::JoinClosed,
@@ -174,6 +176,7 @@ mod tests {
         let pinned: &[(u16, &str)] = &[
             (1, "zero_stake"),
             (2, "unstake_exceeds_stake"),
+            (4, "out_of_gas"),
             (100, "bad_rollup_params"),
             (111, "insufficient_balance"),
             (122, "bad_deposit_range"),
@@ -197,6 +200,6 @@ mod tests {
             assert_eq!(FailureCode::from_code(c.code()), Some(*c));
         }
         assert_eq!(FailureCode::from_code(0), None);
-        assert_eq!(FAILURE_CODES_VERSION, 1);
+        assert_eq!(FAILURE_CODES_VERSION, 2);
     }
 }

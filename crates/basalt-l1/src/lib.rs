@@ -22,6 +22,7 @@ mod block;
 mod dispute;
 mod execute;
 mod failure;
+pub mod gas;
 mod params;
 mod rollup;
 mod state;
@@ -34,16 +35,18 @@ pub use dispute::{
     Segment, Side, Slash, WinReason, MAX_GAME_MOVES, MAX_PARTIES, MAX_WITNESS_BYTES,
 };
 pub use execute::{
-    check_tx, child_fees, max_cost, next_base_fee, precheck_action, verify_block,
+    check_tx, child_fees, estimate_gas, max_cost, next_base_fee, precheck_action, verify_block,
     verify_block_with, ActionFailure, BlockBuilder, BlockError, ExecutedBlock, PrecheckError,
     TxError,
 };
 pub use failure::{FailureCode, FAILURE_CODES_VERSION};
+pub use gas::{
+    BISECT_GAS, BLOB_TX_GAS, CHALLENGE_GAS, DEFEND_GAS, DEPOSIT_GAS, FINALIZE_WITHDRAWAL_GAS,
+    ONE_STEP_GAS, POST_BATCH_GAS, PROPOSE_OUTPUT_GAS, REGISTER_ROLLUP_GAS, STAKE_GAS, TRANSFER_GAS,
+};
 pub use params::{
-    Genesis, GenesisAccount, GenesisError, GenesisValidator, Params, BISECT_GAS, BLOB_TX_GAS,
-    CHALLENGE_GAS, DEFEND_GAS, DEPOSIT_GAS, FINALIZE_WITHDRAWAL_GAS, MAX_BLOB_BYTES, MAX_BLOCK_TXS,
-    MAX_TX_BYTES, ONE_STEP_GAS, ONE_TOKEN, POST_BATCH_GAS, PROPOSE_OUTPUT_GAS, REGISTER_ROLLUP_GAS,
-    STAKE_GAS, TRANSFER_GAS,
+    Genesis, GenesisAccount, GenesisError, GenesisValidator, Params, MAX_BLOB_BYTES, MAX_BLOCK_TXS,
+    MAX_TX_BYTES, ONE_TOKEN,
 };
 pub use rollup::{
     chain_leaf, BatchRecord, ChainUpdate, DepositRecord, OutputRecord, RestoreError, RollupDiff,

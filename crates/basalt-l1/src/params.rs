@@ -1,33 +1,9 @@
 //! Chain parameters and the genesis file.
 
+use crate::gas::REGISTER_ROLLUP_GAS;
 use basalt_types::{Amount, PublicKey};
 use serde::{Deserialize, Serialize};
 
-/// Gas charged for a transfer.
-pub const TRANSFER_GAS: u64 = 21_000;
-/// Gas charged for a stake or unstake.
-pub const STAKE_GAS: u64 = 50_000;
-/// Gas charged for posting a blob (its bytes pay the blob fee on top).
-pub const BLOB_TX_GAS: u64 = 21_000;
-/// Gas charged for registering a rollup.
-pub const REGISTER_ROLLUP_GAS: u64 = 200_000;
-/// Gas charged for a deposit into a rollup.
-pub const DEPOSIT_GAS: u64 = 50_000;
-/// Gas charged for posting a batch (its bytes pay the blob fee on top).
-pub const POST_BATCH_GAS: u64 = 50_000;
-/// Gas charged for proposing an output.
-pub const PROPOSE_OUTPUT_GAS: u64 = 50_000;
-/// Gas charged for paying a withdrawal (a Merkle proof check).
-pub const FINALIZE_WITHDRAWAL_GAS: u64 = 100_000;
-/// Gas charged for a challenge (the first one counts the batch's transactions).
-pub const CHALLENGE_GAS: u64 = 300_000;
-/// Gas charged for joining a dispute's defence.
-pub const DEFEND_GAS: u64 = 100_000;
-/// Gas charged for a bisection move.
-pub const BISECT_GAS: u64 = 50_000;
-/// Gas charged for a one-step proof: decoding the batch and re-executing one transaction against
-/// its Merkle witness.
-pub const ONE_STEP_GAS: u64 = 1_000_000;
 /// Largest blob any chain accepts; a chain's `max_blob_bytes` may be lower.
 pub const MAX_BLOB_BYTES: usize = 128 * 1024;
 /// Largest encoded transaction: a maximal blob plus the fixed fields.

@@ -265,6 +265,14 @@ pub enum RollupError {
     /// An amount overflowed 128 bits.
     #[error("amount overflow")]
     Overflow,
+    /// The transaction's gas limit cannot pay for the work the action needs next.
+    #[error("out of gas: the next step needs {needed} gas and {left} is left of the limit")]
+    OutOfGas {
+        /// Gas the next step costs.
+        needed: u64,
+        /// Gas left of the limit.
+        left: u64,
+    },
     /// The live output of the batch is not the one named.
     #[error("the live output of batch {batch} is {live:?}, not {named}")]
     NotLive {
@@ -364,6 +372,9 @@ pub struct BatchRecord {
     pub deposits_end: u64,
     /// L1 block that posted it.
     pub height: u64,
+    /// Decompressed length its blob declares (0 if the blob's header does not parse): what a
+    /// decode of it costs, known without reading the blob.
+    pub raw_len: u64,
 }
 
 impl Encode for BatchRecord {
@@ -371,6 +382,7 @@ impl Encode for BatchRecord {
         self.data_hash.encode_to(out);
         put_varint(out, self.deposits_end as u128);
         put_varint(out, self.height as u128);
+        put_varint(out, self.raw_len as u128);
     }
 }
 
@@ -380,6 +392,7 @@ impl Decode for BatchRecord {
             data_hash: Hash::decode_from(d)?,
             deposits_end: d.varint_u64()?,
             height: d.varint_u64()?,
+            raw_len: d.varint_u64()?,
         })
     }
 }

@@ -165,23 +165,9 @@ impl Action {
         self.blob().map_or(0, |(data, _)| data.len() as u64)
     }
 
-    /// Gas charged for the action.
-    pub fn gas(&self) -> u64 {
-        use crate::params::*;
-        match self {
-            Action::Transfer { .. } => TRANSFER_GAS,
-            Action::Stake { .. } | Action::Unstake { .. } => STAKE_GAS,
-            Action::PostBlob { .. } => BLOB_TX_GAS,
-            Action::RegisterRollup { .. } => REGISTER_ROLLUP_GAS,
-            Action::Deposit { .. } => DEPOSIT_GAS,
-            Action::PostBatch { .. } => POST_BATCH_GAS,
-            Action::ProposeOutput { .. } => PROPOSE_OUTPUT_GAS,
-            Action::FinalizeWithdrawal(_) => FINALIZE_WITHDRAWAL_GAS,
-            Action::Challenge { .. } => CHALLENGE_GAS,
-            Action::Defend { .. } => DEFEND_GAS,
-            Action::Bisect { .. } => BISECT_GAS,
-            Action::OneStepProof { .. } => ONE_STEP_GAS,
-        }
+    /// Gas the action pays before it runs (see [`crate::gas::intrinsic`]).
+    pub fn intrinsic_gas(&self) -> u64 {
+        crate::gas::intrinsic(self)
     }
 }
 
@@ -196,6 +182,8 @@ pub struct Transaction {
     pub max_fee_per_gas: u64,
     /// Tip per gas to the proposer, capped by `max_fee_per_gas - base_fee`.
     pub priority_fee_per_gas: u64,
+    /// Most gas it may use; it pays only what it uses (see [`crate::gas`]).
+    pub gas_limit: u64,
     /// What it does.
     pub action: Action,
 }
@@ -446,6 +434,7 @@ impl Encode for Transaction {
         put_varint(out, self.nonce as u128);
         put_varint(out, self.max_fee_per_gas as u128);
         put_varint(out, self.priority_fee_per_gas as u128);
+        put_varint(out, self.gas_limit as u128);
         self.action.encode_to(out);
     }
 }
@@ -464,6 +453,7 @@ impl Decode for Transaction {
             nonce: d.varint_u64()?,
             max_fee_per_gas: d.varint_u64()?,
             priority_fee_per_gas: d.varint_u64()?,
+            gas_limit: d.varint_u64()?,
             action: Action::decode_from(d)?,
         })
     }
@@ -606,6 +596,7 @@ mod tests {
             nonce,
             max_fee_per_gas: 10,
             priority_fee_per_gas: 1,
+            gas_limit: crate::gas::TRANSFER_GAS,
             action: Action::Transfer {
                 to: dev_keypair("t", 9).public(),
                 amount: 5,

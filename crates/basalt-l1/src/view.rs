@@ -272,16 +272,22 @@ impl<'a> StateView<'a> {
         id: u32,
         dispute: u64,
     ) -> Option<Dispute> {
+        self.dispute_ref_with(extra, id, dispute).cloned()
+    }
+
+    /// As [`StateView::dispute_with`], borrowed: sizing a dispute (to price it) copies nothing.
+    pub fn dispute_ref_with<'s>(
+        &'s self,
+        extra: &'s BTreeMap<u32, RollupDiff>,
+        id: u32,
+        dispute: u64,
+    ) -> Option<&'s Dispute> {
         for d in self.rollup_diffs(extra, id).rev() {
             if let Some(found) = d.disputes.get(&dispute) {
-                return Some(found.clone());
+                return Some(found);
             }
         }
-        self.base
-            .rollup(id)?
-            .disputes
-            .get(dispute as usize)
-            .cloned()
+        self.base.rollup(id)?.disputes.get(dispute as usize)
     }
 
     /// The dispute over proposal `proposal` of rollup `id`, with `extra` changes on top.
@@ -291,12 +297,22 @@ impl<'a> StateView<'a> {
         id: u32,
         proposal: u64,
     ) -> Option<Dispute> {
+        self.dispute_over_ref_with(extra, id, proposal).cloned()
+    }
+
+    /// As [`StateView::dispute_over_with`], borrowed.
+    pub fn dispute_over_ref_with<'s>(
+        &'s self,
+        extra: &'s BTreeMap<u32, RollupDiff>,
+        id: u32,
+        proposal: u64,
+    ) -> Option<&'s Dispute> {
         for d in self.rollup_diffs(extra, id).rev() {
             if let Some(found) = d.disputes.values().find(|x| x.proposal == proposal) {
-                return Some(found.clone());
+                return Some(found);
             }
         }
-        self.base.rollup(id)?.dispute_over(proposal).cloned()
+        self.base.rollup(id)?.dispute_over(proposal)
     }
 
     /// Whether `output` on `prior` for `batch` of rollup `id` was removed by a dispute, with

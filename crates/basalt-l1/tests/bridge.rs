@@ -359,7 +359,7 @@ fn every_bad_claim_is_refused_and_changes_nothing_but_the_fee() {
         let escrow = n.s.rollup(id).unwrap().header.escrow;
         let paid = balance(&n.s, &key(6));
         let view = StateView::new(&n.s, vec![]);
-        let pre = precheck_action(&view, &key(0).public(), &action, 0).unwrap_err();
+        let pre = precheck_action(&view, &key(0).public(), &action, 10_000_000, 0).unwrap_err();
         assert!(
             pre.to_string().contains(why),
             "precheck said {pre:?}, expected {why:?}"

@@ -62,6 +62,7 @@ fn bad_transactions_are_rejected_with_their_reason() {
         nonce: 0,
         max_fee_per_gas: 1_000,
         priority_fee_per_gas: 0,
+        gas_limit: basalt_l1::TRANSFER_GAS,
         action: Action::Transfer {
             to: key(1).public(),
             amount: 1,
@@ -73,6 +74,7 @@ fn bad_transactions_are_rejected_with_their_reason() {
         nonce: 0,
         max_fee_per_gas: 99,
         priority_fee_per_gas: 0,
+        gas_limit: basalt_l1::TRANSFER_GAS,
         action: Action::Transfer {
             to: key(1).public(),
             amount: 1,
@@ -166,7 +168,8 @@ fn blobs_pay_their_own_fee_are_retrievable_and_pruned_after_retention() {
     assert_eq!(b1.block.header.blob_bytes, 1000);
     assert_eq!(b1.block.header.blob_root, basalt_merkle::list_root(&[h]));
     let fee = b1.diff.receipts[0].fee_paid;
-    assert_eq!(fee, BLOB_TX_GAS as u128 * (100 + 2) + 1000 * 5);
+    let gas = BLOB_TX_GAS + basalt_l1::gas::PAYLOAD_BYTE_GAS * 1000;
+    assert_eq!(fee, gas as u128 * (100 + 2) + 1000 * 5);
     assert_eq!(s.blob(&h).unwrap().data, data);
     // Retention is 3 blocks: still there at height 3, gone at height 4.
     step(&mut s, vec![]);
@@ -251,6 +254,7 @@ fn committee_changes_only_at_epoch_boundaries_and_unbonding_returns_then() {
         nonce: 0,
         max_fee_per_gas: 1_000,
         priority_fee_per_gas: 0,
+        gas_limit: basalt_l1::STAKE_GAS,
         action: Action::Unstake { amount: 5_000 },
     };
     let (b2, r) = step(&mut s, vec![unstake.sign(&key(11))]);

@@ -1,10 +1,11 @@
 //! Batches: ordered L2 transactions, compactly encoded and compressed into one L1 blob.
 //!
-//! Blob layout: a codec byte ([`Codec`]) then the compressed payload. The payload is a version byte,
-//! a varint count, and the transactions in their compact encoding (no per-transaction version;
-//! account indices and amounts as varints; signatures as the profile defines them). Decoding is
-//! bounded: the payload may not decompress past [`MAX_BATCH_RAW_BYTES`], so a small blob cannot
-//! expand into a large allocation.
+//! Blob layout: a codec byte ([`Codec`]), the payload's decompressed length as a varint, then the
+//! compressed payload. The payload is a version byte, a varint count, and the transactions in their
+//! compact encoding (no per-transaction version; account indices and amounts as varints;
+//! signatures as the profile defines them). Decoding is bounded by the declared length, itself at
+//! most [`MAX_BATCH_RAW_BYTES`]: a small blob cannot expand into a large allocation, and whoever
+//! decodes a batch (the L1 in a dispute) knows its work, and so its price, before starting.
 
 use crate::profile::Profile;
 use crate::types::L2Tx;
@@ -42,9 +43,17 @@ pub enum BatchError {
     /// Decompression failed.
     #[error("batch does not decompress: {0}")]
     Decompress(String),
-    /// The payload would decompress past the limit.
-    #[error("batch decompresses past {MAX_BATCH_RAW_BYTES} bytes")]
+    /// The declared decompressed length is past the limit.
+    #[error("batch declares more than {MAX_BATCH_RAW_BYTES} decompressed bytes")]
     TooLarge,
+    /// The payload does not decompress to exactly its declared length.
+    #[error("batch declares {declared} decompressed bytes but holds {actual}{}", if *.actual > *.declared { " or more" } else { "" })]
+    LengthMismatch {
+        /// The declared length.
+        declared: u64,
+        /// What decompression gave (at most one byte past the declared length is read).
+        actual: u64,
+    },
     /// The payload does not decode.
     #[error("batch payload: {0}")]
     Decode(#[from] DecodeError),
@@ -64,6 +73,7 @@ pub fn encode_payload<P: Profile>(txs: &[L2Tx<P>]) -> Vec<u8> {
 /// Compresses a payload with `codec` into a blob.
 pub fn compress(payload: &[u8], codec: Codec) -> Vec<u8> {
     let mut out = vec![codec as u8];
+    put_varint(&mut out, payload.len() as u128);
     match codec {
         Codec::None => out.extend_from_slice(payload),
         Codec::Zstd => {
@@ -92,11 +102,29 @@ pub fn encode_batch<P: Profile>(txs: &[L2Tx<P>]) -> Vec<u8> {
         .expect("two candidates")
 }
 
-/// Decompresses a blob, refusing to produce more than [`MAX_BATCH_RAW_BYTES`].
+/// The decompressed length a blob declares, if its header parses and the length is within
+/// [`MAX_BATCH_RAW_BYTES`]. Cheap: it reads a few bytes and decompresses nothing.
+pub fn declared_raw_len(blob: &[u8]) -> Result<u64, BatchError> {
+    Ok(split_header(blob)?.1)
+}
+
+/// The codec, declared length and compressed body of a blob.
+fn split_header(blob: &[u8]) -> Result<(u8, u64, &[u8]), BatchError> {
+    let (&codec, rest) = blob.split_first().ok_or(BatchError::Empty)?;
+    let mut d = Decoder::new(rest);
+    let declared = d.varint_u64()?;
+    if declared > MAX_BATCH_RAW_BYTES as u64 {
+        return Err(BatchError::TooLarge);
+    }
+    let body = &rest[rest.len() - d.remaining()..];
+    Ok((codec, declared, body))
+}
+
+/// Decompresses a blob to exactly its declared length, reading at most one byte past it.
 pub fn decompress(blob: &[u8]) -> Result<Vec<u8>, BatchError> {
-    let (&codec, body) = blob.split_first().ok_or(BatchError::Empty)?;
-    let limit = MAX_BATCH_RAW_BYTES as u64 + 1;
-    let mut out = Vec::new();
+    let (codec, declared, body) = split_header(blob)?;
+    let limit = declared + 1;
+    let mut out = Vec::with_capacity(declared as usize);
     let read = match codec {
         0 => body.take(limit).read_to_end(&mut out),
         1 => zstd::stream::read::Decoder::new(body)
@@ -109,31 +137,67 @@ pub fn decompress(blob: &[u8]) -> Result<Vec<u8>, BatchError> {
         other => return Err(BatchError::UnknownCodec(other)),
     };
     read.map_err(|e| BatchError::Decompress(e.to_string()))?;
-    if out.len() > MAX_BATCH_RAW_BYTES {
-        return Err(BatchError::TooLarge);
+    if out.len() as u64 != declared {
+        return Err(BatchError::LengthMismatch {
+            declared,
+            actual: out.len() as u64,
+        });
     }
     Ok(out)
 }
 
+/// A decompressed batch payload whose transaction count is read and none decoded yet: whoever
+/// pays for decoding (the L1, per transaction) learns the count before the work.
+#[derive(Debug, Clone)]
+pub struct OpenBatch {
+    payload: Vec<u8>,
+    /// Where the first transaction starts.
+    start: usize,
+    count: usize,
+}
+
+impl OpenBatch {
+    /// Decompresses `blob` and reads its version and transaction count.
+    pub fn open(blob: &[u8]) -> Result<OpenBatch, BatchError> {
+        let payload = decompress(blob)?;
+        let mut d = Decoder::new(&payload);
+        let version = d.u8()?;
+        if version != BATCH_VERSION {
+            return Err(DecodeError::UnknownTag {
+                what: "batch version",
+                tag: version as u64,
+            }
+            .into());
+        }
+        let count = d.len("batch", MAX_BATCH_TXS)?;
+        let start = payload.len() - d.remaining();
+        Ok(OpenBatch {
+            payload,
+            start,
+            count,
+        })
+    }
+
+    /// Transactions the payload declares (at most [`MAX_BATCH_TXS`]).
+    pub fn tx_count(&self) -> usize {
+        self.count
+    }
+
+    /// Decodes every declared transaction; the payload must hold exactly them.
+    pub fn decode<P: Profile>(&self) -> Result<Vec<L2Tx<P>>, BatchError> {
+        let mut d = Decoder::new(&self.payload[self.start..]);
+        let mut txs = Vec::with_capacity(self.count.min(d.remaining()));
+        for _ in 0..self.count {
+            txs.push(L2Tx::decode_compact(&mut d)?);
+        }
+        d.finish()?;
+        Ok(txs)
+    }
+}
+
 /// Decodes a batch blob from untrusted L1 data.
 pub fn decode_batch<P: Profile>(blob: &[u8]) -> Result<Vec<L2Tx<P>>, BatchError> {
-    let payload = decompress(blob)?;
-    let mut d = Decoder::new(&payload);
-    let version = d.u8()?;
-    if version != BATCH_VERSION {
-        return Err(DecodeError::UnknownTag {
-            what: "batch version",
-            tag: version as u64,
-        }
-        .into());
-    }
-    let n = d.len("batch", MAX_BATCH_TXS)?;
-    let mut txs = Vec::with_capacity(n.min(d.remaining()));
-    for _ in 0..n {
-        txs.push(L2Tx::decode_compact(&mut d)?);
-    }
-    d.finish()?;
-    Ok(txs)
+    OpenBatch::open(blob)?.decode()
 }
 
 /// The transactions a posted batch applies: its decoded contents, or none at all if the blob does

@@ -6,9 +6,9 @@ use crate::mempool::{AdmissionError, Mempool, MempoolLimits};
 use crate::metrics::ChainMetrics;
 use crate::store::{Store, StoreError};
 use basalt_l1::{
-    check_tx, child_fees, precheck_action, verify_all, verify_block, verify_block_with, Block,
-    BlockBuilder, BlockError, ExecutedBlock, FailureCode, Header, L1State, SignedTransaction,
-    StateDiff, StateView, VerifiedTx,
+    check_tx, child_fees, precheck_action, verify_all, verify_block, verify_block_with, Action,
+    Block, BlockBuilder, BlockError, ExecutedBlock, FailureCode, Header, L1State, PrecheckError,
+    SignedTransaction, StateDiff, StateView, VerifiedTx,
 };
 use basalt_types::{DecodeError, Hash, PublicKey};
 use std::collections::{HashMap, VecDeque};
@@ -265,11 +265,12 @@ impl Chain {
             base_fee,
             blob_base_fee,
         )?;
-        let max_gas_cost = t.tx.action.gas() as u128 * t.tx.max_fee_per_gas as u128;
+        let max_gas_cost = t.tx.gas_limit as u128 * t.tx.max_fee_per_gas as u128;
         precheck_action(
             &StateView::new(&self.state, Vec::new()),
             &t.signer,
             &t.tx.action,
+            t.tx.gas_limit,
             max_gas_cost,
         )
         .map_err(AdmissionError::ActionFails)?;
@@ -279,6 +280,11 @@ impl Chain {
         }
         self.outbox.push_back(bytes.to_vec());
         Ok(hash)
+    }
+
+    /// The gas `signer`'s `action` would use on the finalized state, or why it would fail.
+    pub fn estimate_gas(&self, signer: &PublicKey, action: &Action) -> Result<u64, PrecheckError> {
+        basalt_l1::estimate_gas(&StateView::new(&self.state, Vec::new()), signer, action)
     }
 
     /// Signature-checked copies of a block's transactions: those this node already verified at

@@ -563,6 +563,7 @@ mod tests {
             nonce,
             max_fee_per_gas: fee,
             priority_fee_per_gas: tip,
+            gas_limit: basalt_l1::TRANSFER_GAS,
             action: Action::Transfer {
                 to: dev_keypair("m", 99).public(),
                 amount: 1,

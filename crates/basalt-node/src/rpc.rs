@@ -8,7 +8,7 @@ use basalt_l1::{
     midpoint, Action, Block, Dispute, DisputeResult, Game, GameEnd, Header, Move, MoveKind, Party,
     RollupParams, RollupState, Side,
 };
-use basalt_types::{codec::parse_hex, Encode, Hash, PublicKey};
+use basalt_types::{codec::parse_hex, Decode, Encode, Hash, PublicKey};
 use jsonrpsee::server::{Server, ServerConfig, ServerHandle};
 use jsonrpsee::types::{ErrorObject, ErrorObjectOwned, Params};
 use jsonrpsee::{PendingSubscriptionSink, RpcModule, SubscriptionMessage};
@@ -186,7 +186,7 @@ fn block_json(b: &Block) -> Value {
                 "maxFeePerGas": t.tx.max_fee_per_gas,
                 "priorityFeePerGas": t.tx.priority_fee_per_gas,
                 "bytes": t.to_bytes().len(),
-                "gas": t.tx.action.gas(),
+                "gasLimit": t.tx.gas_limit,
                 "action": action,
             })
         })
@@ -488,6 +488,23 @@ pub fn module(ctx: RpcContext) -> RpcModule<RpcContext> {
         }
     })
     .expect("unique method");
+    m.register_method("l1_estimateGas", |params, ctx, _| {
+        let (from, action): (String, String) = params.parse().map_err(|_| {
+            invalid("expected two parameters: the sender's public key and a hex-encoded action")
+        })?;
+        let signer = parse_key(&from)?;
+        let bytes = parse_hex(&action).map_err(|_| invalid("action must be hex"))?;
+        if bytes.len() > basalt_l1::MAX_TX_BYTES {
+            return Err(invalid("action is larger than any transaction may be"));
+        }
+        let action = Action::from_bytes(&bytes).map_err(|e| invalid(format!("action: {e}")))?;
+        let chain = crate::chain::lock(&ctx.chain);
+        match chain.estimate_gas(&signer, &action) {
+            Ok(gas) => Ok(json!(gas)),
+            Err(e) => Err(err(TX_REJECTED, e.to_string())),
+        }
+    })
+    .expect("unique method");
     m.register_method("l1_getTransaction", |params, ctx, _| {
         let hash = parse_hash(&one_string(&params, "transaction hash")?)?;
         let chain = crate::chain::lock(&ctx.chain);
@@ -585,7 +602,7 @@ pub fn module(ctx: RpcContext) -> RpcModule<RpcContext> {
         Ok::<_, ErrorObjectOwned>(page(&r.batches, from, limit, |i, b| {
             json!({
                 "index": i, "dataHash": b.data_hash, "depositsEnd": b.deposits_end,
-                "height": b.height,
+                "height": b.height, "rawBytes": b.raw_len,
             })
         }))
     })

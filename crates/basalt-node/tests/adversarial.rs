@@ -34,6 +34,7 @@ fn transfer(from: &Keypair, nonce: u64, tip: u64) -> Vec<u8> {
         nonce,
         max_fee_per_gas: MAX_FEE,
         priority_fee_per_gas: tip,
+        gas_limit: basalt_l1::TRANSFER_GAS,
         action: Action::Transfer {
             to: dev_account(9).public(),
             amount: 1,
@@ -112,6 +113,7 @@ fn a_transaction_whose_tip_exceeds_its_fee_cap_is_refused() {
         nonce: 0,
         max_fee_per_gas: MAX_FEE,
         priority_fee_per_gas: MAX_FEE + 1,
+        gas_limit: basalt_l1::TRANSFER_GAS,
         action: Action::Transfer {
             to: dev_account(9).public(),
             amount: 1,
@@ -134,6 +136,7 @@ fn a_doomed_rollup_action_is_refused_by_the_cheap_checks_before_its_precheck() {
         nonce: 0,
         max_fee_per_gas: 1,
         priority_fee_per_gas: 1,
+        gas_limit: 10_000_000,
         action: Action::Challenge {
             rollup: 9,
             batch: 0,

@@ -20,6 +20,7 @@ fn transfer(from: u64, nonce: u64) -> Vec<u8> {
         nonce,
         max_fee_per_gas: 10_000_000_000,
         priority_fee_per_gas: 1,
+        gas_limit: basalt_l1::TRANSFER_GAS,
         action: Action::Transfer {
             to: dev_account(9).public(),
             amount: ONE_TOKEN,
@@ -94,6 +95,7 @@ fn signed(from: u64, nonce: u64, action: Action) -> Vec<u8> {
         nonce,
         max_fee_per_gas: 10_000_000_000,
         priority_fee_per_gas: 1,
+        gas_limit: action.intrinsic_gas(),
         action,
     }
     .sign(&dev_account(from))

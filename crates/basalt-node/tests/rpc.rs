@@ -95,6 +95,7 @@ fn tx(from: &Keypair, chain_id: u64, nonce: u64, max_fee: u64, amount: u128) -> 
         nonce,
         max_fee_per_gas: max_fee,
         priority_fee_per_gas: 1,
+        gas_limit: basalt_l1::TRANSFER_GAS,
         action: Action::Transfer {
             to: dev_account(9).public(),
             amount,
@@ -363,6 +364,7 @@ fn signed_action(from: u64, nonce: u64, action: Action) -> String {
         nonce,
         max_fee_per_gas: 10_000_000_000,
         priority_fee_per_gas: 1,
+        gas_limit: action.intrinsic_gas(),
         action,
     }
     .sign(&dev_account(from));

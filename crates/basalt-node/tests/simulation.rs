@@ -193,6 +193,7 @@ fn transfer(from: u64, nonce: u64, to: u64) -> Vec<u8> {
         nonce,
         max_fee_per_gas: 10_000_000_000,
         priority_fee_per_gas: 1,
+        gas_limit: basalt_l1::TRANSFER_GAS,
         action: Action::Transfer {
             to: dev_account(to).public(),
             amount: ONE_TOKEN,
@@ -419,6 +420,7 @@ fn staking(from: u64, nonce: u64, action: Action) -> Vec<u8> {
         nonce,
         max_fee_per_gas: 10_000_000_000,
         priority_fee_per_gas: 1,
+        gas_limit: action.intrinsic_gas(),
         action,
     }
     .sign(&validator_keypair(from))
@@ -544,6 +546,7 @@ fn a_byzantine_leader_including_torsion_signatures_cannot_split_honest_validator
                     nonce,
                     max_fee_per_gas: 10_000_000_000,
                     priority_fee_per_gas: 1,
+                    gas_limit: basalt_l1::TRANSFER_GAS,
                     action: Action::Transfer {
                         to: dev_account(5).public(),
                         amount: ONE_TOKEN,

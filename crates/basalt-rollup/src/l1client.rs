@@ -479,6 +479,23 @@ impl L1Client {
         self.submit_at(key, action, nonce).await
     }
 
+    /// The gas `key`'s `action` would use now, as the node estimates it on its finalized state.
+    pub async fn estimate_gas(&self, key: &PublicKey, action: &Action) -> Result<u64, L1Error> {
+        let action = format!("0x{}", hex::encode(action.to_bytes()));
+        self.call("l1_estimateGas", rpc_params![key.to_string(), action])
+            .await
+    }
+
+    /// The gas limit to send `action` with: its intrinsic gas when that is all it can use, else
+    /// the node's estimate with headroom for the state to change before inclusion.
+    pub async fn gas_limit(&self, key: &Keypair, action: &Action) -> Result<u64, L1Error> {
+        if basalt_l1::gas::is_fixed(action) {
+            return Ok(action.intrinsic_gas());
+        }
+        let estimate = self.estimate_gas(&key.public(), action).await?;
+        Ok(basalt_l1::gas::limit_with_headroom(estimate, u64::MAX))
+    }
+
     /// Like [`L1Client::submit`] at a given nonce: re-sending an action at its first nonce, with
     /// fresh fees, can never have it included twice.
     pub async fn submit_at(
@@ -489,6 +506,7 @@ impl L1Client {
     ) -> Result<Hash, L1Error> {
         let info = self.chain_info().await?;
         let tip = 1_000_000_000u64.min(info.next_base_fee_per_gas);
+        let gas_limit = self.gas_limit(key, &action).await?;
         let tx = Transaction {
             chain_id: info.chain_id,
             nonce,
@@ -497,6 +515,7 @@ impl L1Client {
                 .saturating_mul(2)
                 .saturating_add(tip),
             priority_fee_per_gas: tip,
+            gas_limit,
             action,
         }
         .sign(key);

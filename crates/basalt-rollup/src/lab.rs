@@ -5,9 +5,10 @@
 
 use crate::{dispute_actions, Derivation, DeriveError, Fault, LiveOutput};
 use basalt_l1::{
-    verify_block, Action, BlockBuilder, Dispute, Genesis, L1State, Receipt, RollupParams,
-    SignedTransaction, StateView, Transaction,
+    estimate_gas, gas, verify_block, Action, BlockBuilder, Dispute, Genesis, L1State, Receipt,
+    RollupParams, SignedTransaction, StateView, Transaction,
 };
+use basalt_l2::MAX_BATCH_RAW_BYTES;
 use basalt_types::{Encode, Keypair, PublicKey};
 use std::time::{Duration, Instant};
 
@@ -73,23 +74,50 @@ impl LocalL1 {
     /// One block of these actions, each signed by its signer at its next nonce; the included
     /// transactions in order. An action may fail (its receipt says why); the block is still made.
     pub fn try_block(&mut self, actions: Vec<(usize, Action)>) -> Result<Vec<Included>, LabError> {
+        self.try_block_with_gas(actions, None)
+    }
+
+    /// As [`LocalL1::try_block`], every action with gas limit `gas_limit` if given (else its
+    /// intrinsic gas, or the estimate on the parent state with headroom).
+    pub fn try_block_with_gas(
+        &mut self,
+        actions: Vec<(usize, Action)>,
+        gas_limit: Option<u64>,
+    ) -> Result<Vec<Included>, LabError> {
         let chain_id = self.state.chain_id();
         let base_fee = self.state.head().base_fee_per_gas;
+        let block_gas_limit = self.state.params().block_gas_limit;
+        let parent = StateView::new(&self.state, vec![]);
         let txs: Vec<SignedTransaction> = actions
             .into_iter()
             .map(|(who, action)| {
                 let nonce = self.nonces[who];
                 self.nonces[who] += 1;
+                let gas_limit = if let Some(limit) = gas_limit {
+                    limit
+                } else if gas::is_fixed(&action) {
+                    action.intrinsic_gas()
+                } else {
+                    // Estimated on the parent state; an action that only works after an earlier
+                    // one of this block gets room for the largest batch decode.
+                    let estimate = estimate_gas(&parent, &self.keys[who].public(), &action)
+                        .unwrap_or_else(|_| {
+                            action.intrinsic_gas() + gas::batch_decode(MAX_BATCH_RAW_BYTES as u64)
+                        });
+                    gas::limit_with_headroom(estimate, block_gas_limit)
+                };
                 Transaction {
                     chain_id,
                     nonce,
                     max_fee_per_gas: 2 * base_fee + 1,
                     priority_fee_per_gas: 1,
+                    gas_limit,
                     action,
                 }
                 .sign(&self.keys[who])
             })
             .collect();
+        drop(parent);
         let view = StateView::new(&self.state, vec![]);
         let mut builder = BlockBuilder::new(&view);
         let mut sizes = Vec::with_capacity(txs.len());
@@ -124,7 +152,16 @@ impl LocalL1 {
 
     /// One block of these actions, each of which must take effect.
     pub fn block(&mut self, actions: Vec<(usize, Action)>) -> Result<Vec<Included>, LabError> {
-        let included = self.try_block(actions)?;
+        self.block_with_gas(actions, None)
+    }
+
+    /// As [`LocalL1::block`], with the gas limits of [`LocalL1::try_block_with_gas`].
+    pub fn block_with_gas(
+        &mut self,
+        actions: Vec<(usize, Action)>,
+        gas_limit: Option<u64>,
+    ) -> Result<Vec<Included>, LabError> {
+        let included = self.try_block_with_gas(actions, gas_limit)?;
         if let Some((index, i)) = included
             .iter()
             .enumerate()

@@ -5,6 +5,7 @@
 mod common;
 
 mod floors;
+mod gas;
 mod history;
 mod receipts;
 mod signatures;

@@ -50,12 +50,30 @@ pub fn genesis() -> Genesis {
     }
 }
 
+/// A signed transaction paying 1,000 per gas. Its gas limit is the intrinsic gas, plus room for
+/// the small batches and disputes of these tests when the action charges more.
 pub fn tx(from: &Keypair, nonce: u64, action: Action) -> SignedTransaction {
+    let room = if basalt_l1::gas::is_fixed(&action) {
+        0
+    } else {
+        200_000
+    };
+    tx_with_gas(from, nonce, action.intrinsic_gas() + room, action)
+}
+
+/// A signed transaction with this gas limit.
+pub fn tx_with_gas(
+    from: &Keypair,
+    nonce: u64,
+    gas_limit: u64,
+    action: Action,
+) -> SignedTransaction {
     Transaction {
         chain_id: CHAIN,
         nonce,
         max_fee_per_gas: 1_000,
         priority_fee_per_gas: 2,
+        gas_limit,
         action,
     }
     .sign(from)
