@@ -487,13 +487,22 @@ impl L1Client {
     }
 
     /// The gas limit to send `action` with: its intrinsic gas when that is all it can use, else
-    /// the node's estimate with headroom for the state to change before inclusion.
-    pub async fn gas_limit(&self, key: &Keypair, action: &Action) -> Result<u64, L1Error> {
+    /// the node's estimate with headroom for the state to change before inclusion, at most the
+    /// block's gas limit.
+    pub async fn gas_limit(
+        &self,
+        key: &Keypair,
+        action: &Action,
+        block_gas_limit: u64,
+    ) -> Result<u64, L1Error> {
         if basalt_l1::gas::is_fixed(action) {
             return Ok(action.intrinsic_gas());
         }
         let estimate = self.estimate_gas(&key.public(), action).await?;
-        Ok(basalt_l1::gas::limit_with_headroom(estimate, u64::MAX))
+        Ok(basalt_l1::gas::limit_with_headroom(
+            estimate,
+            block_gas_limit,
+        ))
     }
 
     /// Like [`L1Client::submit`] at a given nonce: re-sending an action at its first nonce, with
@@ -506,7 +515,9 @@ impl L1Client {
     ) -> Result<Hash, L1Error> {
         let info = self.chain_info().await?;
         let tip = 1_000_000_000u64.min(info.next_base_fee_per_gas);
-        let gas_limit = self.gas_limit(key, &action).await?;
+        let gas_limit = self
+            .gas_limit(key, &action, info.params.block_gas_limit)
+            .await?;
         let tx = Transaction {
             chain_id: info.chain_id,
             nonce,
