@@ -18,6 +18,7 @@
 //! - a rollup's escrow only grows by deposits and only shrinks by withdrawals paid once each, against
 //!   an output whose challenge window has passed.
 
+mod blobs;
 mod block;
 mod dispute;
 mod execute;
@@ -29,6 +30,7 @@ mod state;
 mod tx;
 mod view;
 
+pub use blobs::{BlobSource, Blobs};
 pub use block::{Block, Header, Receipt, HEADER_VERSION, MAX_BLOCK_BYTES};
 pub use dispute::{
     midpoint, Choice, Dispute, DisputeError, DisputeResult, Game, GameEnd, Move, MoveKind, Party,

@@ -1,12 +1,15 @@
 //! Finalized L1 state, the diff one block makes, and views that stack unfinalized diffs on top.
 
+use crate::blobs::{BlobSource, Blobs};
 use crate::block::{Block, Header, Receipt};
 use crate::params::{Genesis, GenesisError, Params};
 use crate::rollup::{RestoreError, RollupDiff, RollupHeader, RollupState};
 use basalt_merkle::{Blake3Hasher, MerkleTree, DEFAULT_DEPTH};
 use basalt_types::codec::put_varint;
 use basalt_types::{hash_parts, Amount, Encode, Hash, PublicKey};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 /// An L1 account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -91,8 +94,7 @@ pub struct L1State {
     pub(crate) tree: MerkleTree<Blake3Hasher>,
     pub(crate) stakers: BTreeSet<PublicKey>,
     pub(crate) committee: Vec<PublicKey>,
-    pub(crate) blobs: HashMap<Hash, StoredBlob>,
-    pub(crate) blobs_by_height: BTreeMap<u64, Vec<Hash>>,
+    pub(crate) blobs: Blobs,
     pub(crate) rollups: Vec<RollupState>,
     /// Header digests of the rollups by id: the registry's root, updated per changed rollup.
     pub(crate) rollup_tree: MerkleTree<Blake3Hasher>,
@@ -234,8 +236,7 @@ impl L1State {
             tree,
             stakers,
             committee,
-            blobs: HashMap::new(),
-            blobs_by_height: BTreeMap::new(),
+            blobs: Blobs::default(),
             rollups: Vec::new(),
             rollup_tree: MerkleTree::new(DEFAULT_DEPTH),
             active_rollups: BTreeSet::new(),
@@ -292,14 +293,21 @@ impl L1State {
         self.stakers.iter().map(|k| (*k, self.accounts[k]))
     }
 
-    /// A retained blob by digest.
-    pub fn blob(&self, hash: &Hash) -> Option<&StoredBlob> {
+    /// A retained blob by digest (read from the blob source, if the state has one).
+    pub fn blob(&self, hash: &Hash) -> Option<Cow<'_, StoredBlob>> {
         self.blobs.get(hash)
     }
 
-    /// Number of retained blobs.
-    pub fn blob_count(&self) -> usize {
-        self.blobs.len()
+    /// Retained blobs held in memory: none when the state reads them from a source.
+    pub fn blobs_in_memory(&self) -> usize {
+        self.blobs.in_memory()
+    }
+
+    /// This state, reading its retained blobs from `source` from now on. The source must hold
+    /// every retained blob of this state and of each diff applied to it, pruned as they are.
+    pub fn with_blob_source(mut self, source: Arc<dyn BlobSource>) -> Self {
+        self.blobs = Blobs::Source(source);
+        self
     }
 
     /// Total fees burned since genesis.
@@ -398,23 +406,9 @@ impl L1State {
             }
         }
         self.rollup_tree.commit();
-        for b in &diff.blobs {
-            self.blobs_by_height
-                .entry(b.height)
-                .or_default()
-                .push(b.hash);
-            self.blobs.insert(b.hash, b.clone());
-        }
+        self.blobs.insert(&diff.blobs);
         if let Some(through) = diff.prune_blobs_through {
-            let keep = self.blobs_by_height.split_off(&(through + 1));
-            for hashes in std::mem::replace(&mut self.blobs_by_height, keep).into_values() {
-                for h in hashes {
-                    // The same data posted again later is kept until its own window passes.
-                    if self.blobs.get(&h).is_some_and(|b| b.height <= through) {
-                        self.blobs.remove(&h);
-                    }
-                }
-            }
+            self.blobs.prune(through);
         }
         self.burned += diff.burned;
         self.head = diff.header.clone();
@@ -432,7 +426,7 @@ impl L1State {
         head: Header,
         accounts: Vec<(PublicKey, Account)>,
         committee: Vec<PublicKey>,
-        blobs: Vec<StoredBlob>,
+        blobs: Blobs,
         rollups: Vec<RollupState>,
         burned: Amount,
         genesis_supply: Amount,
@@ -471,12 +465,6 @@ impl L1State {
         if state_root(tree.root(), &committee, rollup_tree.root()) != head.state_root {
             return Err(RestoreError::StateRootMismatch);
         }
-        let mut blobs_by_height: BTreeMap<u64, Vec<Hash>> = BTreeMap::new();
-        let mut by_hash = HashMap::new();
-        for b in blobs {
-            blobs_by_height.entry(b.height).or_default().push(b.hash);
-            by_hash.insert(b.hash, b);
-        }
         Ok(L1State {
             chain_id,
             params,
@@ -485,8 +473,7 @@ impl L1State {
             tree,
             stakers,
             committee,
-            blobs: by_hash,
-            blobs_by_height,
+            blobs,
             rollups,
             rollup_tree,
             active_rollups,

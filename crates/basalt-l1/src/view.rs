@@ -9,6 +9,7 @@ use crate::rollup::{
 use crate::state::{is_active, rollup_leaf, Account, L1State, StateDiff, StoredBlob};
 use basalt_merkle::{Blake3Hasher, MerkleTree, DEFAULT_DEPTH};
 use basalt_types::{Hash, PublicKey};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Finalized state with zero or more unfinalized diffs stacked on it, oldest first.
@@ -386,12 +387,13 @@ impl<'a> StateView<'a> {
         extra: &'b [StoredBlob],
         hash: &Hash,
         height: u64,
-    ) -> Option<&'b StoredBlob> {
+    ) -> Option<Cow<'b, StoredBlob>> {
         let retention = self.base.params.blob_retention_blocks;
         extra
             .iter()
             .chain(self.pending.iter().rev().flat_map(|d| d.blobs.iter()))
             .find(|b| b.hash == *hash)
+            .map(Cow::Borrowed)
             .or_else(|| self.base.blob(hash))
             .filter(|b| b.height + retention > height)
     }

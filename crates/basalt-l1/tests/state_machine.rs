@@ -177,7 +177,7 @@ fn blobs_pay_their_own_fee_are_retrievable_and_pruned_after_retention() {
     assert!(s.blob(&h).is_some());
     step(&mut s, vec![]);
     assert!(s.blob(&h).is_none());
-    assert_eq!(s.blob_count(), 0);
+    assert_eq!(s.blobs_in_memory(), 0);
 }
 
 #[test]

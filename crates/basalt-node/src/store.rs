@@ -5,14 +5,17 @@
 //! headers, the items appended to their lists, the rewritten output chain and disputes, burned fees, the new head, receipts and the
 //! transaction index). A crash leaves either the previous block's state or
 //! this one's, never a mix; on open, the stored accounts are checked against the head's state root.
+//! Retained blobs stay on disk: the state reads them from here on demand and holds none in memory,
+//! whatever the retention window.
 
 use basalt_l1::{
-    Account, BatchRecord, Block, DepositRecord, Dispute, Header, L1State, OutputRecord, Receipt,
-    RollupHeader, RollupState, StateDiff, StoredBlob,
+    Account, BatchRecord, BlobSource, Blobs, Block, DepositRecord, Dispute, Header, L1State,
+    OutputRecord, Receipt, RollupHeader, RollupState, StateDiff, StoredBlob,
 };
 use basalt_types::{Decode, Encode, Hash, PublicKey};
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
 use std::path::Path;
+use std::sync::Arc;
 
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const ACCOUNTS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("accounts");
@@ -151,7 +154,36 @@ pub struct TxLocation {
 
 /// The node's durable store.
 pub struct Store {
-    db: Database,
+    db: Arc<Database>,
+}
+
+/// The store's blobs table as the state's blob source: blobs are read on demand, never all held.
+struct StoredBlobs(Arc<Database>);
+
+impl StoredBlobs {
+    fn read(&self, hash: &Hash) -> Result<Option<StoredBlob>, StoreError> {
+        let r = self.0.begin_read()?;
+        let table = r.open_table(BLOBS)?;
+        let Some(bytes) = table.get(&hash.0)? else {
+            return Ok(None);
+        };
+        decode_blob(*hash, bytes.value()).map(Some)
+    }
+}
+
+impl BlobSource for StoredBlobs {
+    fn blob(&self, hash: &Hash) -> Option<StoredBlob> {
+        match self.read(hash) {
+            Ok(found) => found,
+            // Answering "no such blob" would make this node judge a block differently from its
+            // peers; a node that cannot read its own store stops instead.
+            Err(e) => {
+                tracing::error!("cannot read blob {hash} from the store: {e}; stopping");
+                eprintln!("error: cannot read blob {hash} from the store: {e}; stopping");
+                std::process::exit(74);
+            }
+        }
+    }
 }
 
 impl Store {
@@ -169,7 +201,7 @@ impl Store {
         w.open_table(ROLLUPS)?;
         w.open_table(ROLLUP_ITEMS)?;
         w.commit()?;
-        Ok(Store { db })
+        Ok(Store { db: Arc::new(db) })
     }
 
     /// Loads the finalized state, or initializes the store from the genesis state and block if it is
@@ -188,7 +220,7 @@ impl Store {
         match stored {
             None => {
                 self.init(&genesis_state, genesis_block)?;
-                Ok(genesis_state)
+                Ok(genesis_state.with_blob_source(self.blob_source()))
             }
             Some(bytes) => {
                 let stored =
@@ -202,6 +234,11 @@ impl Store {
                 self.load(&genesis_state)
             }
         }
+    }
+
+    /// The store's blobs as a source for the state, which then holds none in memory.
+    fn blob_source(&self) -> Arc<dyn BlobSource> {
+        Arc::new(StoredBlobs(self.db.clone()))
     }
 
     fn init(&self, state: &L1State, genesis_block: &Block) -> Result<(), StoreError> {
@@ -246,11 +283,6 @@ impl Store {
         for item in r.open_table(ACCOUNTS)?.iter()? {
             let (k, v) = item?;
             accounts.push((PublicKey(*k.value()), decode_account(v.value())?));
-        }
-        let mut blobs = Vec::new();
-        for item in r.open_table(BLOBS)?.iter()? {
-            let (k, v) = item?;
-            blobs.push(decode_blob(Hash(*k.value()), v.value())?);
         }
         let mut headers = Vec::new();
         for item in r.open_table(ROLLUPS)?.iter()? {
@@ -312,7 +344,7 @@ impl Store {
             head,
             accounts,
             committee,
-            blobs,
+            Blobs::Source(self.blob_source()),
             rollups,
             burned,
             genesis_state.genesis_supply(),

@@ -148,3 +148,64 @@ fn a_doomed_rollup_action_is_refused_by_the_cheap_checks_before_its_precheck() {
     let err = chain.submit_local(&challenge).unwrap_err().to_string();
     assert!(err.contains("below the base fee"), "{err}");
 }
+
+/// Retained blobs used to be held in memory, all loaded at start: a full retention window of
+/// maximal blobs is tens of GB. Now a node keeps none in memory, reads them from its store on
+/// demand, before and after a restart, and prunes them at retention.
+#[test]
+fn a_node_holds_no_blob_in_memory_and_reads_them_from_disk_until_retention_prunes_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let params = Params {
+        blob_retention_blocks: 6,
+        ..Params::default()
+    };
+    let genesis = devnet_genesis(1, params, 1_000);
+    let open = || {
+        open_chain(&genesis, &dir.path().join("blobs.redb"), MempoolLimits::default())
+            .unwrap()
+            .chain
+    };
+    let finalize_next = |c: &mut Chain| {
+        let head = c.state().head().clone();
+        let who = c.state().committee()[0];
+        let block = c
+            .propose(head.hash(), head.timestamp_ms + 200, who, 100)
+            .unwrap();
+        c.finalize(&block).unwrap();
+    };
+    let data: Vec<Vec<u8>> = (0..3u8).map(|i| vec![i; 100_000]).collect();
+    let hashes: Vec<_> = data.iter().map(|d| basalt_l1::blob_hash(d)).collect();
+    let posted_at = {
+        let mut c = open();
+        for (nonce, d) in data.iter().enumerate() {
+            let post = Action::PostBlob {
+                data: d.clone(),
+                max_fee_per_blob_byte: 1_000_000,
+            };
+            let tx = Transaction {
+                chain_id: DEVNET_CHAIN_ID,
+                nonce: nonce as u64,
+                max_fee_per_gas: MAX_FEE,
+                priority_fee_per_gas: 1,
+                gas_limit: post.intrinsic_gas(),
+                action: post,
+            }
+            .sign(&dev_account(0));
+            c.submit(&tx.to_bytes()).unwrap();
+        }
+        finalize_next(&mut c);
+        assert_eq!(c.state().blobs_in_memory(), 0);
+        for (h, d) in hashes.iter().zip(&data) {
+            assert_eq!(&c.state().blob(h).expect("retained").data, d);
+        }
+        c.state().head().height
+    };
+    let mut c = open();
+    assert_eq!(c.state().blobs_in_memory(), 0, "nothing loaded at start");
+    assert_eq!(c.state().blob(&hashes[1]).expect("retained").data, data[1]);
+    while c.state().head().height < posted_at + 6 {
+        assert!(c.state().blob(&hashes[2]).is_some());
+        finalize_next(&mut c);
+    }
+    assert!(hashes.iter().all(|h| c.state().blob(h).is_none()), "pruned");
+}

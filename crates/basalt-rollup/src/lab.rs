@@ -257,8 +257,11 @@ impl Player {
         self.view
             .add_deposits(r.deposits[known..].iter().map(|d| d.entry));
         for b in &r.batches[self.view.batches() as usize..] {
-            let blob = l1.blob(&b.data_hash).map_or(&[][..], |s| &s.data[..]);
-            self.view.apply(b.deposits_end, blob)?;
+            let blob = l1.blob(&b.data_hash);
+            self.view.apply(
+                b.deposits_end,
+                blob.as_ref().map_or(&[][..], |s| &s.data[..]),
+            )?;
         }
         self.view.settle_to(r.header.settled);
         Ok(())
