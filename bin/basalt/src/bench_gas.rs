@@ -359,77 +359,27 @@ pub fn run(args: GasArgs) -> Result<()> {
         })?,
     );
 
-    // Challenges: each opens a dispute over a distinct batch that inflates to ~4 MiB.
-    // Three per block: each asks for ~34M gas, and its limit adds half again for headroom.
-    let per_block = 3;
-    let fat = (per_block * n) as u64;
-    for i in 0..fat {
-        m.l1.block(vec![(SEQUENCER, post(b, inflating_batch(i), 0))])?;
-    }
-    let prior_b =
-        m.l1.state
-            .rollup(b)
-            .context("rollup b")?
-            .header
-            .genesis_output;
-    m.l1.block(proposals(b, 0, fat, prior_b))?;
-    rows.push(m.row(
-        "challenge",
-        "opening, batch inflating to 4 MiB",
+    // Challenges, each opening a dispute over a distinct batch: one that inflates to ~4 MiB, and
+    // one with the most transactions per byte (the most, smallest, transactions).
+    rows.push(challenges(
+        &mut m,
+        b,
         n,
-        |i, s| {
-            (0..per_block as u64)
-                .map(|j| {
-                    let batch = i as u64 * per_block as u64 + j;
-                    let output = live_output(s, b, batch);
-                    (
-                        CHALLENGER,
-                        Action::Challenge {
-                            rollup: b,
-                            batch,
-                            output,
-                        },
-                    )
-                })
-                .collect()
-        },
+        "opening, batch inflating to 4 MiB",
+        inflating_batch,
     )?);
-
-    // The same with the most transactions per byte: a batch of the most, smallest, transactions.
-    let tiny = (per_block * n) as u64;
-    for i in 0..tiny {
+    let tiny = |i: u64| {
         let txs: Vec<L2Tx<Optimistic>> = (0..MAX_BATCH_TXS as u64)
             .map(|k| L2Tx::Deposit { index: k % 100 + i })
             .collect();
-        m.l1.block(vec![(SEQUENCER, post(d, encode_batch(&txs), 0))])?;
-    }
-    let prior_d =
-        m.l1.state
-            .rollup(d)
-            .context("rollup d")?
-            .header
-            .genesis_output;
-    m.l1.block(proposals(d, 0, tiny, prior_d))?;
-    rows.push(m.row(
-        "challenge",
-        "opening, 65,536 one-byte transactions",
+        encode_batch(&txs)
+    };
+    rows.push(challenges(
+        &mut m,
+        d,
         n,
-        |i, s| {
-            (0..per_block as u64)
-                .map(|j| {
-                    let batch = i as u64 * per_block as u64 + j;
-                    let output = live_output(s, d, batch);
-                    (
-                        CHALLENGER,
-                        Action::Challenge {
-                            rollup: d,
-                            batch,
-                            output,
-                        },
-                    )
-                })
-                .collect()
-        },
+        "opening, 65,536 one-byte transactions",
+        tiny,
     )?);
 
     // A crowded dispute: 100 challengers, then defenders who each play all of them.
@@ -508,6 +458,45 @@ pub fn run(args: GasArgs) -> Result<()> {
     }
     report(&rows, &params);
     Ok(())
+}
+
+/// Challenges opening disputes over `n` blocks' worth of distinct batches made by `batch(i)`.
+fn challenges(
+    m: &mut Meter,
+    rollup: u32,
+    n: usize,
+    input: &'static str,
+    batch: impl Fn(u64) -> Vec<u8>,
+) -> Result<Row> {
+    // Three per block: the largest asks for ~34M gas, and its limit adds half again for headroom.
+    let per_block = 3u64;
+    let count = per_block * n as u64;
+    for i in 0..count {
+        m.l1.block(vec![(SEQUENCER, post(rollup, batch(i), 0))])?;
+    }
+    let prior =
+        m.l1.state
+            .rollup(rollup)
+            .context("bench rollup")?
+            .header
+            .genesis_output;
+    m.l1.block(proposals(rollup, 0, count, prior))?;
+    m.row("challenge", input, n, |i, s| {
+        (0..per_block)
+            .map(|j| {
+                let batch = i as u64 * per_block + j;
+                let output = live_output(s, rollup, batch);
+                (
+                    CHALLENGER,
+                    Action::Challenge {
+                        rollup,
+                        batch,
+                        output,
+                    },
+                )
+            })
+            .collect()
+    })
 }
 
 /// Withdrawal claims with full-depth proofs against a settled output.

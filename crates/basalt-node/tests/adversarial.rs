@@ -161,9 +161,13 @@ fn a_node_holds_no_blob_in_memory_and_reads_them_from_disk_until_retention_prune
     };
     let genesis = devnet_genesis(1, params, 1_000);
     let open = || {
-        open_chain(&genesis, &dir.path().join("blobs.redb"), MempoolLimits::default())
-            .unwrap()
-            .chain
+        open_chain(
+            &genesis,
+            &dir.path().join("blobs.redb"),
+            MempoolLimits::default(),
+        )
+        .unwrap()
+        .chain
     };
     let finalize_next = |c: &mut Chain| {
         let head = c.state().head().clone();
