@@ -368,8 +368,18 @@ async fn run_async(cmd: WalletCommand) -> Result<()> {
         }
         WalletCommand::Rollups { rpc } => {
             let client = l1_http(&rpc)?;
-            let list = call(&client, &rpc, "l1_rollups", rpc_params![]).await?;
-            let list = list.as_array().context("rollup list")?;
+            // The registry may be larger than one page.
+            let mut list = Vec::new();
+            loop {
+                let page =
+                    call(&client, &rpc, "l1_rollups", rpc_params![list.len(), 1_000]).await?;
+                let page = page.as_array().context("rollup list")?.clone();
+                let full = page.len() == 1_000;
+                list.extend(page);
+                if !full {
+                    break;
+                }
+            }
             if list.is_empty() {
                 println!("no rollups registered");
             }

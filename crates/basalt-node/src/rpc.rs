@@ -277,37 +277,41 @@ fn game_json(d: &Dispute, index: usize, g: &Game) -> Value {
     })
 }
 
-/// A dispute as JSON with every game and move; `full` is false for list summaries.
-pub fn dispute_json(d: &Dispute, full: bool) -> Value {
+/// A dispute's fields and counts, without its parties or games: bounded whatever its size.
+fn dispute_summary(d: &Dispute) -> Value {
     let result = d.result.map(|r| {
         let (DisputeResult::Removed { height }
         | DisputeResult::Upheld { height }
         | DisputeResult::Dropped { height }) = r;
         json!({"outcome": r.name(), "height": height})
     });
-    let mut v = json!({
+    json!({
         "id": d.id, "proposal": d.proposal, "batch": d.batch, "prior": d.prior,
         "output": d.output, "steps": d.steps, "opened": d.opened,
         "challengeUntil": d.challenge_until, "defendUntil": d.defend_until, "clock": d.clock,
         "open": d.result.is_none(), "result": result,
-        "challengers": d.challengers.iter().map(party_json).collect::<Vec<_>>(),
-        "defenders": d.defenders.iter().map(party_json).collect::<Vec<_>>(),
+        "challengers": d.challengers.len(), "defenders": d.defenders.len(),
         "games": d.games.len(),
         "gamesOngoing": d.games.iter().filter(|g| g.ongoing()).count(),
-    });
-    if full {
-        v["encoded"] = json!(format!(
-            "0x{}",
-            hex::encode(basalt_types::Encode::to_bytes(d))
-        ));
-        v["games"] = d
-            .games
-            .iter()
-            .enumerate()
-            .map(|(i, g)| game_json(d, i, g))
-            .collect();
-    }
-    v
+    })
+}
+
+/// Dispute `id` of the rollup named by `which`.
+fn dispute_in<'a>(
+    state: &'a basalt_l1::L1State,
+    which: &Value,
+    id: u64,
+) -> Result<&'a Dispute, ErrorObjectOwned> {
+    let r = find_rollup(which, state)?;
+    r.disputes.get(id as usize).ok_or_else(|| {
+        err(
+            NOT_FOUND,
+            format!(
+                "rollup {} has {} disputes; no dispute {id}",
+                r.header.id, r.header.dispute_count
+            ),
+        )
+    })
 }
 
 fn rollup_json(r: &RollupState, head: u64) -> Value {
@@ -338,6 +342,10 @@ fn rollup_json(r: &RollupState, head: u64) -> Value {
 
 /// Most items one list request returns.
 pub const MAX_LIST_ITEMS: u64 = 1_000;
+/// Most games one `l1_getDispute` returns; `gamesFrom` pages through the rest.
+pub const MAX_GAMES_PER_PAGE: u64 = 256;
+/// Most bytes of a dispute's encoding one `l1_getDisputeBytes` returns.
+pub const DISPUTE_BYTES_PER_PAGE: usize = 1024 * 1024;
 
 /// Parses `[rollup, from, limit]`: the rollup by id or name, then a bounded range.
 fn rollup_range<'a>(
@@ -566,12 +574,26 @@ pub fn module(ctx: RpcContext) -> RpcModule<RpcContext> {
         }))
     })
     .expect("unique method");
-    m.register_method("l1_rollups", |_, ctx, _| {
+    m.register_method("l1_rollups", |params, ctx, _| {
+        let usage = || invalid("expected [optional first id, optional limit (at most 1000)]");
+        let mut seq = params.sequence();
+        let from: Option<u64> = seq.optional_next().map_err(|_| usage())?;
+        let limit: Option<u64> = seq.optional_next().map_err(|_| usage())?;
+        let limit = limit.unwrap_or(MAX_LIST_ITEMS);
+        if limit == 0 || limit > MAX_LIST_ITEMS {
+            return Err(invalid("limit must be 1 to 1000"));
+        }
         let chain = crate::chain::lock(&ctx.chain);
         let s = chain.state();
         let head = s.head().height;
+        let all = s.rollups();
+        let start = (from.unwrap_or(0) as usize).min(all.len());
+        let end = start.saturating_add(limit as usize).min(all.len());
         Ok::<_, ErrorObjectOwned>(Value::Array(
-            s.rollups().iter().map(|r| rollup_json(r, head)).collect(),
+            all[start..end]
+                .iter()
+                .map(|r| rollup_json(r, head))
+                .collect(),
         ))
     })
     .expect("unique method");
@@ -632,29 +654,90 @@ pub fn module(ctx: RpcContext) -> RpcModule<RpcContext> {
     })
     .expect("unique method");
     m.register_method("l1_getDispute", |params, ctx, _| {
-        let (which, id): (Value, u64) = params
-            .parse()
-            .map_err(|_| invalid("expected [rollup id or name, dispute id]"))?;
-        let chain = crate::chain::lock(&ctx.chain);
-        let r = find_rollup(&which, chain.state())?;
-        let d = r.disputes.get(id as usize).ok_or_else(|| {
-            err(
-                NOT_FOUND,
-                format!(
-                    "rollup {} has {} disputes; no dispute {id}",
-                    r.header.id, r.header.dispute_count
-                ),
-            )
-        })?;
-        Ok::<_, ErrorObjectOwned>(dispute_json(d, true))
+        let usage = || {
+            invalid("expected [rollup id or name, dispute id, optional first game, optional game limit (at most 256)]")
+        };
+        let mut seq = params.sequence();
+        let which: Value = seq.next().map_err(|_| usage())?;
+        let id: u64 = seq.next().map_err(|_| usage())?;
+        let from: Option<u64> = seq.optional_next().map_err(|_| usage())?;
+        let limit: Option<u64> = seq.optional_next().map_err(|_| usage())?;
+        let limit = limit.unwrap_or(MAX_GAMES_PER_PAGE);
+        if limit == 0 || limit > MAX_GAMES_PER_PAGE {
+            return Err(invalid("game limit must be 1 to 256"));
+        }
+        let from = from.unwrap_or(0) as usize;
+        let range = from..from.saturating_add(limit as usize);
+        // Copy the bounded page, parties and counts under the lock; render them after.
+        let (mut v, d, page) = {
+            let chain = crate::chain::lock(&ctx.chain);
+            let d = dispute_in(chain.state(), &which, id)?;
+            let page = d.games.get(range.start.min(d.games.len())..range.end.min(d.games.len()));
+            let parties = Dispute {
+                id: d.id,
+                proposal: d.proposal,
+                batch: d.batch,
+                prior: d.prior,
+                output: d.output,
+                steps: d.steps,
+                opened: d.opened,
+                challenge_until: d.challenge_until,
+                defend_until: d.defend_until,
+                clock: d.clock,
+                challengers: d.challengers.clone(),
+                defenders: d.defenders.clone(),
+                games: Vec::new(),
+                result: d.result,
+            };
+            (dispute_summary(d), parties, page.unwrap_or_default().to_vec())
+        };
+        v["challengers"] = d.challengers.iter().map(party_json).collect();
+        v["defenders"] = d.defenders.iter().map(party_json).collect();
+        v["gamesFrom"] = json!(range.start);
+        v["gameList"] = page
+            .iter()
+            .enumerate()
+            .map(|(i, g)| game_json(&d, range.start + i, g))
+            .collect();
+        Ok::<_, ErrorObjectOwned>(v)
+    })
+    .expect("unique method");
+    m.register_method("l1_getDisputeBytes", |params, ctx, _| {
+        let usage = || invalid("expected [rollup id or name, dispute id, optional byte offset]");
+        let mut seq = params.sequence();
+        let which: Value = seq.next().map_err(|_| usage())?;
+        let id: u64 = seq.next().map_err(|_| usage())?;
+        let offset: Option<u64> = seq.optional_next().map_err(|_| usage())?;
+        // A copy taken under the lock, encoded after it is released.
+        let d = {
+            let chain = crate::chain::lock(&ctx.chain);
+            dispute_in(chain.state(), &which, id)?.clone()
+        };
+        let bytes = basalt_types::Encode::to_bytes(&d);
+        let start = (offset.unwrap_or(0) as usize).min(bytes.len());
+        let end = start
+            .saturating_add(DISPUTE_BYTES_PER_PAGE)
+            .min(bytes.len());
+        Ok::<_, ErrorObjectOwned>(json!({
+            "total": bytes.len(),
+            "offset": start,
+            "data": format!("0x{}", hex::encode(&bytes[start..end])),
+        }))
     })
     .expect("unique method");
     m.register_method("l1_listDisputes", |params, ctx, _| {
-        let chain = crate::chain::lock(&ctx.chain);
-        let (r, from, limit) = rollup_range(&params, chain.state())?;
-        Ok::<_, ErrorObjectOwned>(page(&r.disputes, from, limit, |_, d| {
-            dispute_json(d, false)
-        }))
+        // Summaries only (no parties, no games), so a page stays small however large each is.
+        let page = {
+            let chain = crate::chain::lock(&ctx.chain);
+            let (r, from, limit) = rollup_range(&params, chain.state())?;
+            let start = (from as usize).min(r.disputes.len());
+            let end = (from.saturating_add(limit) as usize).min(r.disputes.len());
+            r.disputes[start..end]
+                .iter()
+                .map(dispute_summary)
+                .collect::<Vec<_>>()
+        };
+        Ok::<_, ErrorObjectOwned>(Value::Array(page))
     })
     .expect("unique method");
     m.register_method("l1_isWithdrawalClaimed", |params, ctx, _| {

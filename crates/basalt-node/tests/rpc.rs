@@ -5,7 +5,7 @@ use basalt_node::devnet::{dev_account, devnet_genesis, DEVNET_CHAIN_ID};
 use basalt_node::mempool::MempoolLimits;
 use basalt_node::rpc::{serve, RpcContext, INVALID_PARAMS, NOT_FOUND, TX_REJECTED};
 use basalt_node::validator::open_chain;
-use basalt_types::{Encode, Keypair};
+use basalt_types::{Decode, Encode, Keypair};
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 
@@ -450,4 +450,123 @@ async fn rollup_registry_reads_and_refuses_doomed_rollup_actions_with_their_reas
     let msg = v["error"]["message"].as_str().unwrap();
     assert!(msg.contains("only the sequencer"), "{msg}");
     assert_eq!(snapshot(&n), before);
+}
+
+fn signed_with_gas(from: u64, nonce: u64, gas_limit: u64, action: Action) -> String {
+    let t = Transaction {
+        chain_id: DEVNET_CHAIN_ID,
+        nonce,
+        max_fee_per_gas: 10_000_000_000,
+        priority_fee_per_gas: 1,
+        gas_limit,
+        action,
+    }
+    .sign(&dev_account(from));
+    format!("0x{}", hex::encode(t.to_bytes()))
+}
+
+/// A dispute read used to return every game and the whole encoding in one response, and the
+/// rollup list every rollup: a large enough dispute or registry broke every client and held the
+/// chain lock while rendering. Reads are now pages of bounded size, copied under the lock.
+#[tokio::test]
+async fn dispute_and_registry_reads_are_pages_of_bounded_size() {
+    let n = node().await;
+    let params = basalt_l1::RollupParams {
+        name: "alpha".into(),
+        kind: basalt_l1::RollupKind::Optimistic,
+        sequencer: dev_account(1).public(),
+        challenge_window: 20,
+        proposer_bond: ONE_TOKEN,
+        min_fee: 1,
+        dispute_clock: 20,
+        dispute_bond: ONE_TOKEN,
+        slash_reward_percent: 50,
+    };
+    let send = |tx: String| {
+        let n = &n;
+        async move {
+            let r = call(n, "l1_sendTransaction", json!([tx])).await;
+            assert!(r["result"].is_string(), "{r}");
+        }
+    };
+    send(signed_action(0, 0, Action::RegisterRollup { params })).await;
+    finalize_next(&n);
+    let txs: Vec<basalt_l2::L2Tx<basalt_l2::Optimistic>> =
+        vec![basalt_l2::L2Tx::Deposit { index: 0 }; 8];
+    let data = basalt_l2::encode_batch(&txs);
+    let post = Action::PostBatch {
+        rollup: 0,
+        data_hash: basalt_l1::blob_hash(&data),
+        data,
+        deposits_end: 0,
+        max_fee_per_blob_byte: 1_000_000,
+    };
+    send(signed_action(1, 0, post)).await;
+    finalize_next(&n);
+    let genesis_output = call(&n, "l1_getRollup", json!([0])).await["result"]["genesisOutput"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let propose = Action::ProposeOutput {
+        rollup: 0,
+        batch: 0,
+        prior: basalt_types::Hash::from_hex(&genesis_output).unwrap(),
+        output: basalt_types::Hash([7; 32]),
+    };
+    send(signed_action(4, 0, propose)).await;
+    finalize_next(&n);
+    let challenge = Action::Challenge {
+        rollup: 0,
+        batch: 0,
+        output: basalt_types::Hash([7; 32]),
+    };
+    let hex_action = format!("0x{}", hex::encode(challenge.to_bytes()));
+    for who in [2u64, 3, 5] {
+        let key = dev_account(who).public().to_hex();
+        let estimate = call(&n, "l1_estimateGas", json!([key, hex_action])).await;
+        let gas = estimate["result"].as_u64().expect("an estimate");
+        assert!(
+            gas > challenge.intrinsic_gas(),
+            "a challenge pays for its decode"
+        );
+        let limit = basalt_l1::gas::limit_with_headroom(gas, u64::MAX);
+        send(signed_with_gas(who, 0, limit, challenge.clone())).await;
+        finalize_next(&n);
+    }
+
+    let page = call(&n, "l1_getDispute", json!([0, 0, 1, 1])).await["result"].clone();
+    assert_eq!(page["games"], 3);
+    assert_eq!(page["challengers"].as_array().unwrap().len(), 3);
+    let list = page["gameList"].as_array().unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["index"], 1);
+    assert_eq!(list[0]["challenger"], dev_account(3).public().to_hex());
+    let summaries = call(&n, "l1_listDisputes", json!([0, 0])).await["result"].clone();
+    assert_eq!(
+        summaries[0]["challengers"], 3,
+        "a summary counts, it does not list"
+    );
+    assert!(summaries[0].get("gameList").is_none());
+
+    let bytes = call(&n, "l1_getDisputeBytes", json!([0, 0])).await["result"].clone();
+    let data = basalt_types::codec::parse_hex(bytes["data"].as_str().unwrap()).unwrap();
+    assert_eq!(bytes["total"], data.len());
+    let expected = n.chain.lock().unwrap().state().rollup(0).unwrap().disputes[0].clone();
+    assert_eq!(basalt_l1::Dispute::from_bytes(&data).unwrap(), expected);
+    let tail =
+        call(&n, "l1_getDisputeBytes", json!([0, 0, data.len() - 10])).await["result"].clone();
+    assert_eq!(tail["data"].as_str().unwrap().len(), 2 + 20);
+
+    let one = call(&n, "l1_rollups", json!([0, 1])).await["result"].clone();
+    assert_eq!(one.as_array().unwrap().len(), 1);
+    for (method, params, code) in [
+        ("l1_getDispute", json!([0, 0, 0, 257]), INVALID_PARAMS),
+        ("l1_getDispute", json!([0, 9]), NOT_FOUND),
+        ("l1_getDisputeBytes", json!([0, 9]), NOT_FOUND),
+        ("l1_rollups", json!([0, 1001]), INVALID_PARAMS),
+        ("l1_estimateGas", json!(["0x00", "0x00"]), INVALID_PARAMS),
+    ] {
+        let v = call(&n, method, params.clone()).await;
+        assert_eq!(error_code(&v), code as i64, "{method} {params}: {v}");
+    }
 }

@@ -20,6 +20,8 @@ use std::time::Duration;
 pub const PAGE: u64 = 1_000;
 /// Largest L1 answer accepted: a page of records or one blob in hex, with room.
 const MAX_RESPONSE_BYTES: u32 = 8 * 1024 * 1024;
+/// Largest dispute encoding this client assembles from its pages.
+pub const MAX_DISPUTE_BYTES: u64 = 256 * 1024 * 1024;
 
 /// Why an L1 request failed.
 #[derive(Debug, thiserror::Error)]
@@ -349,9 +351,9 @@ impl L1Client {
         self.call("l1_getRollup", rpc_params![which.json()]).await
     }
 
-    /// Every registered rollup.
-    pub async fn rollups(&self) -> Result<Vec<RollupInfo>, L1Error> {
-        self.call("l1_rollups", rpc_params![]).await
+    /// Up to [`PAGE`] registered rollups from id `from`.
+    pub async fn rollups(&self, from: u32) -> Result<Vec<RollupInfo>, L1Error> {
+        self.call("l1_rollups", rpc_params![from, PAGE]).await
     }
 
     /// Up to [`PAGE`] deposits of rollup `id` from queue index `from`.
@@ -393,19 +395,44 @@ impl L1Client {
         Ok(o)
     }
 
-    /// Dispute `dispute` of rollup `id`, with every game and move.
+    /// Dispute `dispute` of rollup `id`, with every game and move, read in bounded pages of its
+    /// encoding; one larger than [`MAX_DISPUTE_BYTES`] is refused rather than buffered.
     pub async fn dispute(&self, id: u32, dispute: u64) -> Result<Dispute, L1Error> {
         #[derive(Deserialize)]
-        struct Encoded {
-            encoded: String,
+        struct Page {
+            total: u64,
+            offset: u64,
+            data: String,
         }
-        let e: Encoded = self.call("l1_getDispute", rpc_params![id, dispute]).await?;
         let bad = |reason: String| L1Error::Malformed {
-            method: "l1_getDispute",
+            method: "l1_getDisputeBytes",
             reason,
         };
-        let bytes = basalt_types::codec::parse_hex(&e.encoded)
-            .map_err(|_| bad("encoded is not hex".into()))?;
+        let mut bytes = Vec::new();
+        loop {
+            let offset = bytes.len() as u64;
+            let p: Page = self
+                .call("l1_getDisputeBytes", rpc_params![id, dispute, offset])
+                .await?;
+            if p.total > MAX_DISPUTE_BYTES {
+                return Err(bad(format!(
+                    "dispute {dispute} is {} bytes, more than this client reads ({MAX_DISPUTE_BYTES})",
+                    p.total
+                )));
+            }
+            if p.offset != offset {
+                return Err(bad(format!("asked for offset {offset}, got {}", p.offset)));
+            }
+            let chunk = basalt_types::codec::parse_hex(&p.data)
+                .map_err(|_| bad("data is not hex".into()))?;
+            if chunk.is_empty() && offset < p.total {
+                return Err(bad("an empty page before the end".into()));
+            }
+            bytes.extend_from_slice(&chunk);
+            if bytes.len() as u64 >= p.total {
+                break;
+            }
+        }
         let d = Dispute::from_bytes(&bytes).map_err(|e| bad(e.to_string()))?;
         if d.id != dispute {
             return Err(bad(format!("asked for dispute {dispute}, got {}", d.id)));
