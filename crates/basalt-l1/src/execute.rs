@@ -358,16 +358,13 @@ pub struct BlockBuilder<'a> {
     blobs: Vec<StoredBlob>,
     rollups: BTreeMap<u32, RollupDiff>,
     /// Batches decoded by this block's actions, by data hash.
-    decoded: HashMap<Hash, Decoded>,
+    decoded: HashMap<Hash, BatchTxs>,
+    /// Charge for work without doing it (estimates and admission prechecks): nothing heavy runs.
+    pricing_only: bool,
 }
 
-/// A decoded batch's transactions, shared by the actions of one block, with the count its payload
-/// declared (what decoding it is charged).
-#[derive(Clone)]
-struct Decoded {
-    declared: u64,
-    txs: Arc<Vec<basalt_l2::L2Tx<Optimistic>>>,
-}
+/// A decoded batch's transactions, shared by the actions of one block.
+type BatchTxs = Arc<Vec<basalt_l2::L2Tx<Optimistic>>>;
 
 /// A sealed block with the state diff it makes.
 #[derive(Debug, Clone)]
@@ -404,6 +401,7 @@ impl<'a> BlockBuilder<'a> {
             blobs: Vec::new(),
             rollups: BTreeMap::new(),
             decoded: HashMap::new(),
+            pricing_only: false,
         }
     }
 
@@ -841,12 +839,17 @@ impl<'a> BlockBuilder<'a> {
                 queued: h.deposit_count,
             });
         }
+        // A blob whose header does not parse decodes to no transactions, at the base price.
+        let header = basalt_l2::batch_header(data).unwrap_or(basalt_l2::BatchHeader {
+            raw_len: 0,
+            tx_count: 0,
+        });
         let record = BatchRecord {
             data_hash,
             deposits_end,
             height: self.height,
-            // A blob whose header does not parse decodes to no transactions, at the base price.
-            raw_len: basalt_l2::declared_raw_len(data).unwrap_or(0),
+            raw_len: header.raw_len,
+            tx_count: header.tx_count,
         };
         self.blobs.push(StoredBlob {
             hash: data_hash,
@@ -952,43 +955,34 @@ impl<'a> BlockBuilder<'a> {
     }
 
     /// A posted batch and its transactions, decoded once per block however many actions need
-    /// them. A blob that does not decode means no transactions, as [`basalt_l2::posted_batch_txs`]
+    /// them; `None` for the transactions in a pricing-only run, which charges the decode and does
+    /// none. A blob that does not decode means no transactions, as [`basalt_l2::posted_batch_txs`]
     /// has it for every L2 node.
     fn batch_txs(
         &mut self,
         rollup: u32,
         batch: u64,
-    ) -> Result<(BatchRecord, Decoded), RollupError> {
+    ) -> Result<(BatchRecord, Option<BatchTxs>), RollupError> {
         let record = self
             .view
             .batch_with(&self.rollups, rollup, batch)
             .ok_or(RollupError::BatchNotPosted(batch))?;
-        // Every action that needs the batch pays for its decode, cached or not, so that its
-        // price does not depend on what else the block holds: decompression by the declared
-        // length, then decoding by the declared count.
-        self.charge(crate::gas::batch_decode(record.raw_len))?;
-        if let Some(cached) = self.decoded.get(&record.data_hash).cloned() {
-            self.charge(crate::gas::batch_txs(cached.declared))?;
-            return Ok((record, cached));
+        // The whole price is known from the record, before any work. Every action that needs the
+        // batch pays it, cached or not, so its price does not depend on the rest of the block.
+        self.charge(crate::gas::batch_decode(record.raw_len, record.tx_count))?;
+        if self.pricing_only {
+            return Ok((record, None));
+        }
+        if let Some(txs) = self.decoded.get(&record.data_hash) {
+            return Ok((record, Some(txs.clone())));
         }
         let blob = self
             .view
             .blob_with(&self.blobs, &record.data_hash, self.height)
             .ok_or(RollupError::DataExpired(batch))?;
-        let (declared, txs) = match basalt_l2::OpenBatch::open(&blob.data) {
-            Err(_) => (0, Vec::new()),
-            Ok(open) => {
-                let declared = open.tx_count() as u64;
-                self.charge(crate::gas::batch_txs(declared))?;
-                (declared, open.decode::<Optimistic>().unwrap_or_default())
-            }
-        };
-        let decoded = Decoded {
-            declared,
-            txs: Arc::new(txs),
-        };
-        self.decoded.insert(record.data_hash, decoded.clone());
-        Ok((record, decoded))
+        let txs = Arc::new(basalt_l2::posted_batch_txs::<Optimistic>(&blob.data).0);
+        self.decoded.insert(record.data_hash, txs.clone());
+        Ok((record, Some(txs)))
     }
 
     /// How many distinct batches this block has decoded so far (each costs a decompression).
@@ -1048,7 +1042,8 @@ impl<'a> BlockBuilder<'a> {
                     return Err(DisputeError::AlreadyParty(signer).into());
                 }
                 balance_after(sender, params.dispute_bond)?;
-                let steps = self.batch_txs(rollup, batch)?.1.txs.len() as u64;
+                let (posted, txs) = self.batch_txs(rollup, batch)?;
+                let steps = txs.map_or(posted.tx_count, |t| t.len() as u64);
                 let d = Dispute::open(
                     h.dispute_count,
                     proposal,
@@ -1153,8 +1148,10 @@ impl<'a> BlockBuilder<'a> {
         // A witness that does not open the agreed claim is refused before the batch is decoded.
         witness.check_prior(&segment.start)?;
         let (batch, txs) = self.batch_txs(rollup, d.batch)?;
+        let Some(txs) = txs else {
+            return Ok(Vec::new()); // pricing only: the step itself is in the base price
+        };
         let tx = txs
-            .txs
             .get(segment.a as usize)
             .ok_or(RollupError::NoSuchStep(segment.a))?;
         let deposits = ViewDeposits {
@@ -1543,6 +1540,7 @@ fn dry_run(
     let mut sender = builder.account(signer).unwrap_or_default();
     sender.balance = sender.balance.saturating_sub(max_gas_cost);
     builder.gas_left = left;
+    builder.pricing_only = true;
     match builder.run_action(*signer, &mut sender, action) {
         Ok(None) => Ok(gas_limit - builder.gas_left),
         Ok(Some(failure)) => Err(PrecheckError::Fails(failure)),

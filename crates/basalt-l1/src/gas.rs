@@ -3,8 +3,8 @@
 //! A transaction declares a `gas_limit`. It pays its intrinsic gas ([`intrinsic`]: a base per
 //! action kind, plus a price per byte of its variable payload, which every validator hashes and
 //! copies), and then whatever its action charges for work that grows with the state it reads:
-//! decompressing a posted batch, priced by the length it declares ([`batch_decode`]), then decoding
-//! it, priced by the transaction count its payload declares ([`batch_txs`]), and loading, changing and rehashing a dispute, priced by its parties and
+//! decompressing and decoding a posted batch, priced by the length and transaction count its
+//! header declares and the L1 records ([`batch_decode`]), and loading, changing and rehashing a dispute, priced by its parties and
 //! games ([`dispute_touch`], [`dispute_join`]). Every charge is made before the work it pays for,
 //! so an action whose limit cannot pay stops first, fails with `out_of_gas`, and pays its whole
 //! limit; nothing is ever done at a flat price whatever its input.
@@ -49,7 +49,7 @@ pub const PAYLOAD_BYTE_GAS: u64 = 4;
 pub const BATCH_BYTE_GAS: u64 = 4;
 /// Gas per decode of a batch, whatever its size.
 pub const BATCH_DECODE_GAS: u64 = 20_000;
-/// Gas per transaction a decoded batch declares: each is parsed and materialized.
+/// Gas per transaction a batch declares: each is parsed and materialized.
 pub const BATCH_TX_GAS: u64 = 200;
 /// Gas per party and per game of a dispute an action loads, changes and rehashes.
 pub const DISPUTE_ITEM_GAS: u64 = 400;
@@ -85,14 +85,10 @@ fn payload_len(action: &Action) -> u64 {
     len as u64
 }
 
-/// Gas to decompress and decode a batch that declares `raw_len` decompressed bytes.
-pub fn batch_decode(raw_len: u64) -> u64 {
-    BATCH_DECODE_GAS + BATCH_BYTE_GAS * raw_len
-}
-
-/// Gas to decode the `count` transactions a decompressed batch declares.
-pub fn batch_txs(count: u64) -> u64 {
-    BATCH_TX_GAS * count
+/// Gas to decompress and decode a batch that declares `raw_len` decompressed bytes holding
+/// `tx_count` transactions.
+pub fn batch_decode(raw_len: u64, tx_count: u64) -> u64 {
+    BATCH_DECODE_GAS + BATCH_BYTE_GAS * raw_len + BATCH_TX_GAS * tx_count
 }
 
 /// Gas to load, change and rehash `dispute`: per party and per game.

@@ -372,9 +372,11 @@ pub struct BatchRecord {
     pub deposits_end: u64,
     /// L1 block that posted it.
     pub height: u64,
-    /// Decompressed length its blob declares (0 if the blob's header does not parse): what a
-    /// decode of it costs, known without reading the blob.
+    /// Decompressed length its blob declares (0 if the blob's header does not parse).
     pub raw_len: u64,
+    /// Transactions its blob declares (0 if the header does not parse). With `raw_len`, what a
+    /// decode of it costs, known without reading the blob.
+    pub tx_count: u64,
 }
 
 impl Encode for BatchRecord {
@@ -383,6 +385,7 @@ impl Encode for BatchRecord {
         put_varint(out, self.deposits_end as u128);
         put_varint(out, self.height as u128);
         put_varint(out, self.raw_len as u128);
+        put_varint(out, self.tx_count as u128);
     }
 }
 
@@ -393,6 +396,7 @@ impl Decode for BatchRecord {
             deposits_end: d.varint_u64()?,
             height: d.varint_u64()?,
             raw_len: d.varint_u64()?,
+            tx_count: d.varint_u64()?,
         })
     }
 }

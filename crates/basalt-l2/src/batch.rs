@@ -1,11 +1,12 @@
 //! Batches: ordered L2 transactions, compactly encoded and compressed into one L1 blob.
 //!
-//! Blob layout: a codec byte ([`Codec`]), the payload's decompressed length as a varint, then the
-//! compressed payload. The payload is a version byte, a varint count, and the transactions in their
+//! Blob layout: a codec byte ([`Codec`]), the payload's decompressed length and its transaction
+//! count as varints, then the compressed payload. The payload is a version byte, a varint count, and the transactions in their
 //! compact encoding (no per-transaction version; account indices and amounts as varints;
 //! signatures as the profile defines them). Decoding is bounded by the declared length, itself at
-//! most [`MAX_BATCH_RAW_BYTES`]: a small blob cannot expand into a large allocation, and whoever
-//! decodes a batch (the L1 in a dispute) knows its work, and so its price, before starting.
+//! most [`MAX_BATCH_RAW_BYTES`], and the payload must hold exactly the declared count: a small blob
+//! cannot expand into a large allocation, and whoever decodes a batch (the L1 in a dispute) knows
+//! its work, and so its price, from the header alone, before starting.
 
 use crate::profile::Profile;
 use crate::types::L2Tx;
@@ -54,6 +55,14 @@ pub enum BatchError {
         /// What decompression gave (at most one byte past the declared length is read).
         actual: u64,
     },
+    /// The payload's transaction count is not the one its header declares.
+    #[error("batch header declares {declared} transactions but the payload holds {actual}")]
+    CountMismatch {
+        /// The header's count.
+        declared: u64,
+        /// The payload's.
+        actual: u64,
+    },
     /// The payload does not decode.
     #[error("batch payload: {0}")]
     Decode(#[from] DecodeError),
@@ -74,6 +83,10 @@ pub fn encode_payload<P: Profile>(txs: &[L2Tx<P>]) -> Vec<u8> {
 pub fn compress(payload: &[u8], codec: Codec) -> Vec<u8> {
     let mut out = vec![codec as u8];
     put_varint(&mut out, payload.len() as u128);
+    // The header repeats the payload's count (0 for a payload whose count does not parse).
+    let mut d = Decoder::new(payload);
+    let count = d.u8().and_then(|_| d.varint_u64()).unwrap_or(0);
+    put_varint(&mut out, count as u128);
     match codec {
         Codec::None => out.extend_from_slice(payload),
         Codec::Zstd => {
@@ -102,27 +115,38 @@ pub fn encode_batch<P: Profile>(txs: &[L2Tx<P>]) -> Vec<u8> {
         .expect("two candidates")
 }
 
-/// The decompressed length a blob declares, if its header parses and the length is within
-/// [`MAX_BATCH_RAW_BYTES`]. Cheap: it reads a few bytes and decompresses nothing.
-pub fn declared_raw_len(blob: &[u8]) -> Result<u64, BatchError> {
+/// What a blob's header declares: its decompressed length and transaction count, each within its
+/// limit. Cheap: it reads a few bytes and decompresses nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchHeader {
+    /// Decompressed payload length, at most [`MAX_BATCH_RAW_BYTES`].
+    pub raw_len: u64,
+    /// Transactions, at most [`MAX_BATCH_TXS`].
+    pub tx_count: u64,
+}
+
+/// The header a blob declares, if it parses within the limits.
+pub fn batch_header(blob: &[u8]) -> Result<BatchHeader, BatchError> {
     Ok(split_header(blob)?.1)
 }
 
-/// The codec, declared length and compressed body of a blob.
-fn split_header(blob: &[u8]) -> Result<(u8, u64, &[u8]), BatchError> {
+/// The codec, header and compressed body of a blob.
+fn split_header(blob: &[u8]) -> Result<(u8, BatchHeader, &[u8]), BatchError> {
     let (&codec, rest) = blob.split_first().ok_or(BatchError::Empty)?;
     let mut d = Decoder::new(rest);
-    let declared = d.varint_u64()?;
-    if declared > MAX_BATCH_RAW_BYTES as u64 {
+    let raw_len = d.varint_u64()?;
+    if raw_len > MAX_BATCH_RAW_BYTES as u64 {
         return Err(BatchError::TooLarge);
     }
+    let tx_count = d.len("batch", MAX_BATCH_TXS)? as u64;
     let body = &rest[rest.len() - d.remaining()..];
-    Ok((codec, declared, body))
+    Ok((codec, BatchHeader { raw_len, tx_count }, body))
 }
 
 /// Decompresses a blob to exactly its declared length, reading at most one byte past it.
 pub fn decompress(blob: &[u8]) -> Result<Vec<u8>, BatchError> {
-    let (codec, declared, body) = split_header(blob)?;
+    let (codec, header, body) = split_header(blob)?;
+    let declared = header.raw_len;
     let limit = declared + 1;
     let mut out = Vec::with_capacity(declared as usize);
     let read = match codec {
@@ -170,6 +194,13 @@ impl OpenBatch {
             .into());
         }
         let count = d.len("batch", MAX_BATCH_TXS)?;
+        let declared = batch_header(blob)?.tx_count;
+        if count as u64 != declared {
+            return Err(BatchError::CountMismatch {
+                declared,
+                actual: count as u64,
+            });
+        }
         let start = payload.len() - d.remaining();
         Ok(OpenBatch {
             payload,

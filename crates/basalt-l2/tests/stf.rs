@@ -464,24 +464,37 @@ fn batch_blobs_that_expand_too_far_or_do_not_decode_are_rejected() {
     ));
     // A count larger than the transactions present.
     assert!(matches!(
-        decode_batch::<P>(&[0, 3, 1, 5, 1]),
+        decode_batch::<P>(&[0, 3, 5, 1, 5, 1]),
         Err(BatchError::Decode(_))
     ));
+    // A header whose count is not the payload's.
+    assert_eq!(
+        decode_batch::<P>(&[0, 3, 4, 1, 5, 1]),
+        Err(BatchError::CountMismatch {
+            declared: 4,
+            actual: 5
+        })
+    );
 }
 
 /// The declared length is what a decode may cost, so a blob that holds more (or less) than it
 /// declares means nothing: decoding it stops one byte past the declaration.
 #[test]
 fn a_batch_blob_that_inflates_past_its_declared_length_is_refused_after_one_extra_byte() {
-    use basalt_l2::{compress, declared_raw_len, decode_batch, BatchError, Codec};
+    use basalt_l2::{batch_header, compress, decode_batch, BatchError, BatchHeader, Codec};
     let payload = vec![7u8; 100_000];
     for codec in [Codec::None, Codec::Zstd, Codec::Brotli] {
         let honest = compress(&payload, codec);
-        assert_eq!(declared_raw_len(&honest), Ok(100_000));
+        // The payload reads as version 7 with 7 transactions: the header repeats the count.
+        let header = BatchHeader {
+            raw_len: 100_000,
+            tx_count: 7,
+        };
+        assert_eq!(batch_header(&honest), Ok(header));
         // Rewrite the header to declare 10 bytes: the body still inflates to 100,000.
-        let body = &honest[1 + 3..];
-        let lying = [&[codec as u8, 10][..], body].concat();
-        assert_eq!(declared_raw_len(&lying), Ok(10));
+        let body = &honest[1 + 3 + 1..];
+        let lying = [&[codec as u8, 10, 7][..], body].concat();
+        assert_eq!(batch_header(&lying).map(|h| h.raw_len), Ok(10));
         assert_eq!(
             decode_batch::<P>(&lying),
             Err(BatchError::LengthMismatch {
@@ -492,6 +505,7 @@ fn a_batch_blob_that_inflates_past_its_declared_length_is_refused_after_one_extr
         // Declaring more than it holds is refused too.
         let mut long = vec![codec as u8];
         basalt_types::codec::put_varint(&mut long, 100_001);
+        long.push(7);
         long.extend_from_slice(body);
         assert_eq!(
             decode_batch::<P>(&long),

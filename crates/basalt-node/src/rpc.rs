@@ -624,7 +624,7 @@ pub fn module(ctx: RpcContext) -> RpcModule<RpcContext> {
         Ok::<_, ErrorObjectOwned>(page(&r.batches, from, limit, |i, b| {
             json!({
                 "index": i, "dataHash": b.data_hash, "depositsEnd": b.deposits_end,
-                "height": b.height, "rawBytes": b.raw_len,
+                "height": b.height, "rawBytes": b.raw_len, "txCount": b.tx_count,
             })
         }))
     })

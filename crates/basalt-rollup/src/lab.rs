@@ -8,7 +8,7 @@ use basalt_l1::{
     estimate_gas, gas, verify_block, Action, BlockBuilder, Dispute, Genesis, L1State, Receipt,
     RollupParams, SignedTransaction, StateView, Transaction,
 };
-use basalt_l2::MAX_BATCH_RAW_BYTES;
+use basalt_l2::{MAX_BATCH_RAW_BYTES, MAX_BATCH_TXS};
 use basalt_types::{Encode, Keypair, PublicKey};
 use std::time::{Duration, Instant};
 
@@ -102,7 +102,11 @@ impl LocalL1 {
                     // one of this block gets room for the largest batch decode.
                     let estimate = estimate_gas(&parent, &self.keys[who].public(), &action)
                         .unwrap_or_else(|_| {
-                            action.intrinsic_gas() + gas::batch_decode(MAX_BATCH_RAW_BYTES as u64)
+                            action.intrinsic_gas()
+                                + gas::batch_decode(
+                                    MAX_BATCH_RAW_BYTES as u64,
+                                    MAX_BATCH_TXS as u64,
+                                )
                         });
                     gas::limit_with_headroom(estimate, block_gas_limit)
                 };

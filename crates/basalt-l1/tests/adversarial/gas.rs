@@ -122,7 +122,8 @@ fn disputed(s: &mut L1State, (data, raw_len, count): (Vec<u8>, u64, u64)) -> (u3
         max_fee_per_blob_byte: 10,
     };
     ok(s, 1, 0, post);
-    assert_eq!(s.rollup(0).unwrap().batches[0].raw_len, raw_len);
+    let record = s.rollup(0).unwrap().batches[0];
+    assert_eq!((record.raw_len, record.tx_count), (raw_len, count));
     let genesis_output = s.rollup(0).unwrap().header.genesis_output;
     let output = Hash([9; 32]);
     let propose = Action::ProposeOutput {
@@ -149,7 +150,7 @@ fn a_challenge_pays_for_decoding_a_batch_that_inflates_to_megabytes() {
     let (_, output, raw_len, count) = disputed_batch(&mut s);
     let r = challenge_at_estimate(&mut s, output);
     // The old flat price was 300,000 gas for ~4 MiB of decompression and ~40,000 decoded txs.
-    let decode = gas::batch_decode(raw_len) + gas::batch_txs(count);
+    let decode = gas::batch_decode(raw_len, count);
     assert!(r.gas_used >= CHALLENGE_GAS + decode);
     assert!(r.gas_used > 50 * 300_000, "{}", r.gas_used);
 }
@@ -160,7 +161,7 @@ fn a_challenge_pays_per_transaction_for_a_batch_of_the_most_and_smallest_transac
     let (_, output, raw_len, count) = disputed(&mut s, tiny_batch());
     assert!(raw_len < 200_000, "a small payload: {raw_len} bytes");
     let r = challenge_at_estimate(&mut s, output);
-    assert!(r.gas_used >= CHALLENGE_GAS + gas::batch_txs(count));
+    assert!(r.gas_used >= CHALLENGE_GAS + gas::batch_decode(raw_len, count));
     assert!(r.gas_used > 10 * 300_000, "{}", r.gas_used);
 }
 
@@ -262,4 +263,33 @@ fn a_gas_limit_below_the_intrinsic_gas_or_above_the_block_cannot_be_included() {
         let mut b = BlockBuilder::new(&view);
         assert_eq!(b.apply(&t.verify().unwrap()).map(|_| ()), Err(want));
     }
+}
+
+/// A state whose blobs cannot be read: any read fails the test.
+struct NoBlobReads;
+
+impl BlobSource for NoBlobReads {
+    fn blob(&self, hash: &Hash) -> Option<StoredBlob> {
+        panic!("blob {hash} was read: an estimate or precheck decoded a batch");
+    }
+}
+
+/// An estimate or an admission precheck ran the action for real, so a request for a challenge of
+/// a batch inflating to 4 MiB decoded it under the node's chain lock, for free and as often as
+/// asked. Both now price the decode from the batch record without reading the blob.
+#[test]
+fn an_estimate_or_admission_precheck_prices_a_decode_without_doing_it() {
+    let mut s = chain();
+    let (_, output, _, _) = disputed_batch(&mut s);
+    let blind = s.clone().with_blob_source(std::sync::Arc::new(NoBlobReads));
+    let view = StateView::new(&blind, vec![]);
+    let estimate = estimate_gas(&view, &key(2).public(), &challenge(output)).unwrap();
+    let limit = gas::limit_with_headroom(estimate, 200_000_000);
+    precheck_action(&view, &key(2).public(), &challenge(output), limit, 0).unwrap();
+    drop(view);
+    let used = ok(&mut s, 2, estimate - CHALLENGE_GAS, challenge(output)).gas_used;
+    assert_eq!(
+        used, estimate,
+        "the priced estimate is what the real run uses"
+    );
 }
