@@ -255,7 +255,7 @@ impl Chain {
     fn insert_local(&mut self, tx: VerifiedTx, bytes: &[u8]) -> Result<Hash, AdmissionError> {
         let t = tx.tx();
         // The cheap checks (chain, fees, nonce, balance for the maximum cost) before the action's
-        // precheck, which may decode a whole batch.
+        // precheck, which prices heavy work (batch decodes, one-step re-runs) without doing it.
         let (base_fee, blob_base_fee) = self.next_fees();
         check_tx(
             t,
