@@ -4,8 +4,8 @@
 //! action kind, plus a price per byte of its variable payload, which every validator hashes and
 //! copies), and then whatever its action charges for work that grows with the state it reads:
 //! decompressing and decoding a posted batch, priced by the length and transaction count its
-//! header declares and the L1 records ([`batch_decode`]), and loading, changing and rehashing a dispute, priced by its parties and
-//! games ([`dispute_touch`], [`dispute_join`]). Every charge is made before the work it pays for,
+//! header declares and the L1 records ([`batch_decode`]), and loading, changing and rehashing a
+//! dispute, priced by its parties and games ([`dispute_touch`], [`dispute_join`]). Every charge is made before the work it pays for,
 //! so an action whose limit cannot pay stops first, fails with `out_of_gas`, and pays its whole
 //! limit; nothing is ever done at a flat price whatever its input.
 //!

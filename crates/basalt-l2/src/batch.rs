@@ -170,10 +170,10 @@ pub fn decompress(blob: &[u8]) -> Result<Vec<u8>, BatchError> {
     Ok(out)
 }
 
-/// A decompressed batch payload whose transaction count is read and none decoded yet: whoever
-/// pays for decoding (the L1, per transaction) learns the count before the work.
+/// A decompressed batch payload whose count is read and checked against the header, and whose
+/// transactions are not decoded yet.
 #[derive(Debug, Clone)]
-pub struct OpenBatch {
+struct OpenBatch {
     payload: Vec<u8>,
     /// Where the first transaction starts.
     start: usize,
@@ -182,7 +182,7 @@ pub struct OpenBatch {
 
 impl OpenBatch {
     /// Decompresses `blob` and reads its version and transaction count.
-    pub fn open(blob: &[u8]) -> Result<OpenBatch, BatchError> {
+    fn open(blob: &[u8]) -> Result<OpenBatch, BatchError> {
         let payload = decompress(blob)?;
         let mut d = Decoder::new(&payload);
         let version = d.u8()?;
@@ -209,13 +209,8 @@ impl OpenBatch {
         })
     }
 
-    /// Transactions the payload declares (at most [`MAX_BATCH_TXS`]).
-    pub fn tx_count(&self) -> usize {
-        self.count
-    }
-
     /// Decodes every declared transaction; the payload must hold exactly them.
-    pub fn decode<P: Profile>(&self) -> Result<Vec<L2Tx<P>>, BatchError> {
+    fn decode<P: Profile>(&self) -> Result<Vec<L2Tx<P>>, BatchError> {
         let mut d = Decoder::new(&self.payload[self.start..]);
         let mut txs = Vec::with_capacity(self.count.min(d.remaining()));
         for _ in 0..self.count {

@@ -22,8 +22,8 @@ mod witness;
 
 pub use batch::{
     batch_header, compress, decode_batch, decompress, encode_batch, encode_payload,
-    posted_batch_txs, BatchError, BatchHeader, Codec, OpenBatch, BATCH_VERSION,
-    MAX_BATCH_RAW_BYTES, MAX_BATCH_TXS,
+    posted_batch_txs, BatchError, BatchHeader, Codec, BATCH_VERSION, MAX_BATCH_RAW_BYTES,
+    MAX_BATCH_TXS,
 };
 pub use profile::{Optimistic, Profile};
 pub use state::{output, withdrawals_root, Commitment, L2State, TraceStep};
