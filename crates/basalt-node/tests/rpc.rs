@@ -359,12 +359,16 @@ fn finalize_next(n: &Node) {
 }
 
 fn signed_action(from: u64, nonce: u64, action: Action) -> String {
+    signed_with_gas(from, nonce, action.intrinsic_gas(), action)
+}
+
+fn signed_with_gas(from: u64, nonce: u64, gas_limit: u64, action: Action) -> String {
     let t = Transaction {
         chain_id: DEVNET_CHAIN_ID,
         nonce,
         max_fee_per_gas: 10_000_000_000,
         priority_fee_per_gas: 1,
-        gas_limit: action.intrinsic_gas(),
+        gas_limit,
         action,
     }
     .sign(&dev_account(from));
@@ -450,19 +454,6 @@ async fn rollup_registry_reads_and_refuses_doomed_rollup_actions_with_their_reas
     let msg = v["error"]["message"].as_str().unwrap();
     assert!(msg.contains("only the sequencer"), "{msg}");
     assert_eq!(snapshot(&n), before);
-}
-
-fn signed_with_gas(from: u64, nonce: u64, gas_limit: u64, action: Action) -> String {
-    let t = Transaction {
-        chain_id: DEVNET_CHAIN_ID,
-        nonce,
-        max_fee_per_gas: 10_000_000_000,
-        priority_fee_per_gas: 1,
-        gas_limit,
-        action,
-    }
-    .sign(&dev_account(from));
-    format!("0x{}", hex::encode(t.to_bytes()))
 }
 
 /// A dispute read used to return every game and the whole encoding in one response, and the
