@@ -189,6 +189,14 @@ fn proposals(rollup: u32, from: u64, to: u64, mut prior: Hash) -> Vec<(usize, Ac
         .collect()
 }
 
+/// The output a rollup's first batch builds on.
+fn genesis_output(state: &L1State, rollup: u32) -> Result<Hash> {
+    let r = state
+        .rollup(rollup)
+        .context("the bench rollup is registered")?;
+    Ok(r.header.genesis_output)
+}
+
 fn live_output(state: &L1State, rollup: u32, batch: u64) -> Hash {
     state
         .rollup(rollup)
@@ -347,15 +355,10 @@ pub fn run(args: GasArgs) -> Result<()> {
         m.l1.block(batches.collect())?;
     }
     let posted = m.l1.state.rollup(a).context("rollup a")?.batches.len() as u64;
-    let genesis_output =
-        m.l1.state
-            .rollup(a)
-            .context("rollup a")?
-            .header
-            .genesis_output;
+    let prior_a = genesis_output(&m.l1.state, a)?;
     rows.push(
         m.row("propose output", "1,000 on retained batches", 1, |_, _| {
-            proposals(a, 0, posted.min(1_000), genesis_output)
+            proposals(a, 0, posted.min(1_000), prior_a)
         })?,
     );
 
@@ -385,12 +388,7 @@ pub fn run(args: GasArgs) -> Result<()> {
     // A crowded dispute: 100 challengers, then defenders who each play all of them.
     let small: Vec<L2Tx<Optimistic>> = (0..1_000).map(|_| L2Tx::Deposit { index: 0 }).collect();
     m.l1.block(vec![(SEQUENCER, post(c, encode_batch(&small), 0))])?;
-    let prior_c =
-        m.l1.state
-            .rollup(c)
-            .context("rollup c")?
-            .header
-            .genesis_output;
+    let prior_c = genesis_output(&m.l1.state, c)?;
     m.l1.block(proposals(c, 0, 1, prior_c))?;
     let disputed = live_output(&m.l1.state, c, 0);
     let join = |side_challenge: bool| {
@@ -474,12 +472,7 @@ fn challenges(
     for i in 0..count {
         m.l1.block(vec![(SEQUENCER, post(rollup, batch(i), 0))])?;
     }
-    let prior =
-        m.l1.state
-            .rollup(rollup)
-            .context("bench rollup")?
-            .header
-            .genesis_output;
+    let prior = genesis_output(&m.l1.state, rollup)?;
     m.l1.block(proposals(rollup, 0, count, prior))?;
     m.row("challenge", input, n, |i, s| {
         (0..per_block)
@@ -537,18 +530,13 @@ fn withdrawals(m: &mut Meter, rollup: u32, n: usize) -> Result<Row> {
         "the bench withdrawals apply"
     );
     m.l1.block(vec![(SEQUENCER, post(rollup, encode_batch(&txs), 1))])?;
-    let genesis_output =
-        m.l1.state
-            .rollup(rollup)
-            .context("rollup w")?
-            .header
-            .genesis_output;
+    let prior_w = genesis_output(&m.l1.state, rollup)?;
     m.l1.block(vec![(
         SEQUENCER,
         Action::ProposeOutput {
             rollup,
             batch: 0,
-            prior: genesis_output,
+            prior: prior_w,
             output: l2.output(),
         },
     )])?;

@@ -170,60 +170,32 @@ pub fn decompress(blob: &[u8]) -> Result<Vec<u8>, BatchError> {
     Ok(out)
 }
 
-/// A decompressed batch payload whose count is read and checked against the header, and whose
-/// transactions are not decoded yet.
-#[derive(Debug, Clone)]
-struct OpenBatch {
-    payload: Vec<u8>,
-    /// Where the first transaction starts.
-    start: usize,
-    count: usize,
-}
-
-impl OpenBatch {
-    /// Decompresses `blob` and reads its version and transaction count.
-    fn open(blob: &[u8]) -> Result<OpenBatch, BatchError> {
-        let payload = decompress(blob)?;
-        let mut d = Decoder::new(&payload);
-        let version = d.u8()?;
-        if version != BATCH_VERSION {
-            return Err(DecodeError::UnknownTag {
-                what: "batch version",
-                tag: version as u64,
-            }
-            .into());
-        }
-        let count = d.len("batch", MAX_BATCH_TXS)?;
-        let declared = batch_header(blob)?.tx_count;
-        if count as u64 != declared {
-            return Err(BatchError::CountMismatch {
-                declared,
-                actual: count as u64,
-            });
-        }
-        let start = payload.len() - d.remaining();
-        Ok(OpenBatch {
-            payload,
-            start,
-            count,
-        })
-    }
-
-    /// Decodes every declared transaction; the payload must hold exactly them.
-    fn decode<P: Profile>(&self) -> Result<Vec<L2Tx<P>>, BatchError> {
-        let mut d = Decoder::new(&self.payload[self.start..]);
-        let mut txs = Vec::with_capacity(self.count.min(d.remaining()));
-        for _ in 0..self.count {
-            txs.push(L2Tx::decode_compact(&mut d)?);
-        }
-        d.finish()?;
-        Ok(txs)
-    }
-}
-
-/// Decodes a batch blob from untrusted L1 data.
+/// Decodes a batch blob from untrusted L1 data: exactly the transactions its header declares.
 pub fn decode_batch<P: Profile>(blob: &[u8]) -> Result<Vec<L2Tx<P>>, BatchError> {
-    OpenBatch::open(blob)?.decode()
+    let declared = batch_header(blob)?.tx_count;
+    let payload = decompress(blob)?;
+    let mut d = Decoder::new(&payload);
+    let version = d.u8()?;
+    if version != BATCH_VERSION {
+        return Err(DecodeError::UnknownTag {
+            what: "batch version",
+            tag: version as u64,
+        }
+        .into());
+    }
+    let n = d.len("batch", MAX_BATCH_TXS)?;
+    if n as u64 != declared {
+        return Err(BatchError::CountMismatch {
+            declared,
+            actual: n as u64,
+        });
+    }
+    let mut txs = Vec::with_capacity(n.min(d.remaining()));
+    for _ in 0..n {
+        txs.push(L2Tx::decode_compact(&mut d)?);
+    }
+    d.finish()?;
+    Ok(txs)
 }
 
 /// The transactions a posted batch applies: its decoded contents, or none at all if the blob does
