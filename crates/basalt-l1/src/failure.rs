@@ -5,8 +5,8 @@
 //! and meaning forever, new failures take new numbers, and [`FAILURE_CODES_VERSION`] counts the
 //! revisions of the table. Messages are rendered from codes by RPC and the CLI.
 
+use crate::bridge::RollupError;
 use crate::dispute::DisputeError;
-use crate::rollup::RollupError;
 
 /// Revision of the code table; bumped when codes are added (never when one is reworded).
 pub const FAILURE_CODES_VERSION: u16 = 2;

@@ -20,26 +20,32 @@
 
 mod blobs;
 mod block;
+mod bridge;
 mod dispute;
-mod execute;
+mod exec;
 mod failure;
 pub mod gas;
 mod params;
-mod rollup;
 mod state;
 mod tx;
 mod view;
 
 pub use blobs::{BlobSource, Blobs};
 pub use block::{Block, Header, Receipt, HEADER_VERSION, MAX_BLOCK_BYTES};
+pub use bridge::{
+    chain_leaf, BatchRecord, ChainUpdate, DepositRecord, OutputRecord, RestoreError, RollupDiff,
+    RollupError, RollupHeader, RollupKind, RollupParams, RollupState, WithdrawalClaim,
+    MAX_CHALLENGE_WINDOW, MAX_DISPUTE_CLOCK, MAX_ROLLUP_NAME, MIN_CHALLENGE_WINDOW,
+    MIN_DISPUTE_CLOCK,
+};
 pub use dispute::{
     midpoint, Choice, Dispute, DisputeError, DisputeResult, Game, GameEnd, Move, MoveKind, Party,
     Segment, Side, Slash, WinReason, MAX_GAME_MOVES, MAX_PARTIES, MAX_WITNESS_BYTES,
 };
-pub use execute::{
+pub use exec::{
     check_tx, child_fees, estimate_gas, max_cost, next_base_fee, precheck_action, verify_block,
-    verify_block_with, ActionFailure, BlockBuilder, BlockError, ExecutedBlock, PrecheckError,
-    TxError,
+    verify_block_with, ActionFailure, BlockBuilder, BlockError, BlockOverlay, ExecutedBlock,
+    PrecheckError, TxError,
 };
 pub use failure::{FailureCode, FAILURE_CODES_VERSION};
 pub use gas::{
@@ -50,15 +56,9 @@ pub use params::{
     Genesis, GenesisAccount, GenesisError, GenesisValidator, Params, MAX_BLOB_BYTES, MAX_BLOCK_TXS,
     MAX_TX_BYTES, ONE_TOKEN,
 };
-pub use rollup::{
-    chain_leaf, BatchRecord, ChainUpdate, DepositRecord, OutputRecord, RestoreError, RollupDiff,
-    RollupError, RollupHeader, RollupKind, RollupParams, RollupState, WithdrawalClaim,
-    MAX_CHALLENGE_WINDOW, MAX_DISPUTE_CLOCK, MAX_ROLLUP_NAME, MIN_CHALLENGE_WINDOW,
-    MIN_DISPUTE_CLOCK,
-};
 pub use state::{
     blob_hash, committee_hash, select_committee, state_root, Account, L1State, StateDiff,
     StoredBlob,
 };
 pub use tx::{verify_all, Action, SignedTransaction, Transaction, VerifiedTx, TX_VERSION};
-pub use view::StateView;
+pub use view::{Layer, StateRead, StateView};

@@ -2,8 +2,9 @@
 
 use crate::blobs::{BlobSource, Blobs};
 use crate::block::{Block, Header, Receipt};
+use crate::bridge::{wake_height, RestoreError, RollupDiff, RollupHeader, RollupState};
 use crate::params::{Genesis, GenesisError, Params};
-use crate::rollup::{RestoreError, RollupDiff, RollupHeader, RollupState};
+use crate::view::{Layer, StateRead};
 use basalt_merkle::{Blake3Hasher, MerkleTree, DEFAULT_DEPTH};
 use basalt_types::codec::put_varint;
 use basalt_types::{hash_parts, Amount, Encode, Hash, PublicKey};
@@ -98,8 +99,11 @@ pub struct L1State {
     pub(crate) rollups: Vec<RollupState>,
     /// Header digests of the rollups by id: the registry's root, updated per changed rollup.
     pub(crate) rollup_tree: MerkleTree<Blake3Hasher>,
-    /// Rollups with an unsettled output or an open dispute: the only ones a block must visit.
-    pub(crate) active_rollups: BTreeSet<u32>,
+    /// `(wake height, rollup)` for every rollup settlement will have work for: a block visits
+    /// only those due at its height.
+    pub(crate) wakes: BTreeSet<(u64, u32)>,
+    /// Each scheduled rollup's wake height.
+    pub(crate) wake_of: HashMap<u32, u64>,
     pub(crate) rollup_names: HashMap<String, u32>,
     pub(crate) burned: Amount,
     pub(crate) genesis_supply: Amount,
@@ -108,11 +112,6 @@ pub struct L1State {
 /// The registry tree's leaf of a rollup header.
 pub(crate) fn rollup_leaf(header: &RollupHeader) -> Hash {
     Blake3Hasher::leaf(&header.hash().0)
-}
-
-/// Whether a block's settlement step has anything to do for this rollup.
-pub(crate) fn is_active(header: &RollupHeader, open_disputes: bool) -> bool {
-    header.settled < header.output_count || open_disputes
 }
 
 /// Digest of a committee.
@@ -239,7 +238,8 @@ impl L1State {
             blobs: Blobs::default(),
             rollups: Vec::new(),
             rollup_tree: MerkleTree::new(DEFAULT_DEPTH),
-            active_rollups: BTreeSet::new(),
+            wakes: BTreeSet::new(),
+            wake_of: HashMap::new(),
             rollup_names: HashMap::new(),
             burned: 0,
             genesis_supply: supply,
@@ -397,15 +397,20 @@ impl L1State {
                 self.rollup_names.insert(r.header.params.name.clone(), *id);
             }
             self.rollups[i].apply(r);
-            let rollup = &self.rollups[i];
-            self.rollup_tree.set(*id, rollup_leaf(&rollup.header));
-            if is_active(&rollup.header, !rollup.open.is_empty()) {
-                self.active_rollups.insert(*id);
-            } else {
-                self.active_rollups.remove(id);
-            }
+            self.rollup_tree
+                .set(*id, rollup_leaf(&self.rollups[i].header));
         }
         self.rollup_tree.commit();
+        // The block visited every rollup due at its height: each changed one, or did nothing
+        // (never expected, but then it must not stay due forever unseen).
+        let visited: Vec<u32> = self
+            .wakes
+            .range(..=(diff.header.height, u32::MAX))
+            .map(|(_, id)| *id)
+            .collect();
+        for id in diff.rollups.keys().copied().chain(visited) {
+            self.reschedule(id);
+        }
         self.blobs.insert(&diff.blobs);
         if let Some(through) = diff.prune_blobs_through {
             self.blobs.prune(through);
@@ -416,6 +421,22 @@ impl L1State {
             state_root(self.tree.root(), &self.committee, self.rollup_tree.root()),
             self.head.state_root
         );
+    }
+
+    /// Puts rollup `id` at its wake height in the settlement schedule, or takes it out.
+    fn reschedule(&mut self, id: u32) {
+        if let Some(old) = self.wake_of.remove(&id) {
+            self.wakes.remove(&(old, id));
+        }
+        if let Some(at) = wake_height(self, id) {
+            self.wakes.insert((at, id));
+            self.wake_of.insert(id, at);
+        }
+    }
+
+    /// How many rollups the settlement schedule holds: those waiting on a window or a dispute.
+    pub fn scheduled_rollups(&self) -> usize {
+        self.wakes.len()
     }
 
     /// Rebuilds state from its parts, as a store recovers it after a restart.
@@ -452,20 +473,16 @@ impl L1State {
         }
         tree.commit();
         let mut rollup_tree = MerkleTree::new(DEFAULT_DEPTH);
-        let mut active_rollups = BTreeSet::new();
         let mut rollup_names = HashMap::with_capacity(rollups.len());
         for r in &rollups {
             rollup_tree.set(r.header.id, rollup_leaf(&r.header));
             rollup_names.insert(r.header.params.name.clone(), r.header.id);
-            if is_active(&r.header, !r.open.is_empty()) {
-                active_rollups.insert(r.header.id);
-            }
         }
         rollup_tree.commit();
         if state_root(tree.root(), &committee, rollup_tree.root()) != head.state_root {
             return Err(RestoreError::StateRootMismatch);
         }
-        Ok(L1State {
+        let mut state = L1State {
             chain_id,
             params,
             head,
@@ -476,10 +493,26 @@ impl L1State {
             blobs,
             rollups,
             rollup_tree,
-            active_rollups,
+            wakes: BTreeSet::new(),
+            wake_of: HashMap::new(),
             rollup_names,
             burned,
             genesis_supply,
-        })
+        };
+        for id in 0..state.rollups.len() as u32 {
+            state.reschedule(id);
+        }
+        Ok(state)
+    }
+}
+
+/// Finalized state read with no layer on it.
+impl StateRead for L1State {
+    fn base(&self) -> &L1State {
+        self
+    }
+
+    fn layers(&self) -> impl DoubleEndedIterator<Item = Layer<'_>> + Clone {
+        std::iter::empty()
     }
 }

@@ -1,8 +1,8 @@
 //! L1 transactions: encoding, signing and signature verification.
 
+use crate::bridge::{RollupParams, WithdrawalClaim};
 use crate::dispute::{Choice, MAX_WITNESS_BYTES};
 use crate::params::{MAX_BLOB_BYTES, MAX_TX_BYTES};
-use crate::rollup::{RollupParams, WithdrawalClaim};
 use basalt_types::codec::{put_bytes, put_varint};
 use basalt_types::{
     hash_parts, Amount, Decode, DecodeError, Decoder, Encode, Hash, Keypair, PublicKey, Signature,

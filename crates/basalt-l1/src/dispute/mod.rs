@@ -19,8 +19,12 @@
 //! never loses a game, so it wins the dispute whatever the number of dishonest parties on either
 //! side. This module is the pure game; [`crate::BlockBuilder`] moves bonds and runs one-step proofs.
 
-use basalt_types::codec::{put_list, put_varint};
-use basalt_types::{hash_parts, Amount, Decode, DecodeError, Decoder, Encode, Hash, PublicKey};
+use basalt_types::{hash_parts, Amount, DecodeError, Encode, Hash, PublicKey};
+
+mod codec;
+mod exec;
+#[cfg(test)]
+mod tests;
 
 /// Most parties per side of one dispute (each posts a bond).
 pub const MAX_PARTIES: usize = 1024;
@@ -277,6 +281,11 @@ impl Game {
             kind,
         });
         side
+    }
+
+    /// The height at which the mover's clock runs out.
+    pub fn times_out_at(&self) -> u64 {
+        self.since.saturating_add(self.clocks[self.turn as usize])
     }
 
     /// Whether it is still being played.
@@ -701,10 +710,25 @@ impl Dispute {
         slash
     }
 
+    /// The first height at which a block has something to do here: the earliest clock to run out
+    /// while games are played, else the end of joining, when the dispute is decided. `None` once
+    /// it has ended. Until then, nothing but a transaction changes it.
+    pub fn next_due(&self) -> Option<u64> {
+        if self.result.is_some() {
+            return None;
+        }
+        let ongoing = self.games.iter().filter(|g| g.ongoing());
+        Some(
+            ongoing
+                .map(Game::times_out_at)
+                .min()
+                .unwrap_or(self.defend_until),
+        )
+    }
+
     /// Whether a block at `height` has anything to do here: a clock to run out or a decision.
     pub fn due(&self, height: u64) -> bool {
-        let timeout = |g: &Game| g.ongoing() && height - g.since >= g.clocks[g.turn as usize];
-        self.result.is_none() && (self.games.iter().any(timeout) || self.decide(height).is_some())
+        self.next_due().is_some_and(|at| at <= height)
     }
 
     /// Ends every game whose mover's clock has run out by `height`; returns the slashes.
@@ -713,7 +737,7 @@ impl Dispute {
         for index in 0..self.games.len() as u32 {
             let g = &self.games[index as usize];
             // A game cancelled by an earlier timeout in this loop is skipped here.
-            if g.ongoing() && height - g.since >= g.clocks[g.turn as usize] {
+            if g.ongoing() && height >= g.times_out_at() {
                 let winner = g.turn.other();
                 slashes.push(self.end_game(index, winner, WinReason::Timeout, height));
             }
@@ -743,475 +767,5 @@ impl Dispute {
     /// Its digest, as the rollup's dispute tree commits to it.
     pub fn hash(&self) -> Hash {
         hash_parts("basalt/l1/dispute", &[&self.to_bytes()])
-    }
-}
-
-impl Encode for Party {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        self.key.encode_to(out);
-        put_varint(out, self.bond);
-        match self.lost {
-            None => out.push(0),
-            Some(g) => {
-                out.push(1);
-                put_varint(out, g as u128);
-            }
-        }
-    }
-}
-
-impl Decode for Party {
-    fn decode_from(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        Ok(Party {
-            key: PublicKey::decode_from(d)?,
-            bond: d.varint()?,
-            lost: match d.u8()? {
-                0 => None,
-                1 => Some(varint_u32(d)?),
-                tag => {
-                    return Err(DecodeError::UnknownTag {
-                        what: "party status",
-                        tag: tag as u64,
-                    })
-                }
-            },
-        })
-    }
-}
-
-fn varint_u32(d: &mut Decoder<'_>) -> Result<u32, DecodeError> {
-    u32::try_from(d.varint_u64()?).map_err(|_| DecodeError::BadVarint)
-}
-
-impl Encode for Move {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        out.push(self.side as u8);
-        put_varint(out, self.height as u128);
-        out.push(self.choice as u8);
-        match self.kind {
-            MoveKind::Bisect { a, b, mid, end } => {
-                out.push(0);
-                put_varint(out, a as u128);
-                put_varint(out, b as u128);
-                mid.encode_to(out);
-                end.encode_to(out);
-            }
-            MoveKind::OneStep { step, result } => {
-                out.push(1);
-                put_varint(out, step as u128);
-                result.encode_to(out);
-            }
-        }
-    }
-}
-
-impl Decode for Move {
-    fn decode_from(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let side = Side::from_u8(d.u8()?)?;
-        let height = d.varint_u64()?;
-        let choice = Choice::from_u8(d.u8()?)?;
-        let kind = match d.u8()? {
-            0 => MoveKind::Bisect {
-                a: d.varint_u64()?,
-                b: d.varint_u64()?,
-                mid: Hash::decode_from(d)?,
-                end: Hash::decode_from(d)?,
-            },
-            1 => MoveKind::OneStep {
-                step: d.varint_u64()?,
-                result: Hash::decode_from(d)?,
-            },
-            tag => {
-                return Err(DecodeError::UnknownTag {
-                    what: "move",
-                    tag: tag as u64,
-                })
-            }
-        };
-        Ok(Move {
-            side,
-            height,
-            choice,
-            kind,
-        })
-    }
-}
-
-impl Encode for Game {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        put_varint(out, self.challenger as u128);
-        put_varint(out, self.defender as u128);
-        put_varint(out, self.a as u128);
-        put_varint(out, self.b as u128);
-        self.start.encode_to(out);
-        match self.mid {
-            None => out.push(0),
-            Some(m) => {
-                out.push(1);
-                m.encode_to(out);
-            }
-        }
-        self.end.encode_to(out);
-        out.push(self.turn as u8);
-        put_varint(out, self.clocks[0] as u128);
-        put_varint(out, self.clocks[1] as u128);
-        put_varint(out, self.since as u128);
-        put_list(out, &self.moves);
-        match self.end_state {
-            None => out.push(0),
-            Some(GameEnd::Won {
-                winner,
-                reason,
-                height,
-            }) => {
-                out.push(1);
-                out.push(winner as u8);
-                out.push(reason as u8);
-                put_varint(out, height as u128);
-            }
-            Some(GameEnd::Cancelled { height }) => {
-                out.push(2);
-                put_varint(out, height as u128);
-            }
-        }
-    }
-}
-
-impl Decode for Game {
-    fn decode_from(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        Ok(Game {
-            challenger: varint_u32(d)?,
-            defender: varint_u32(d)?,
-            a: d.varint_u64()?,
-            b: d.varint_u64()?,
-            start: Hash::decode_from(d)?,
-            mid: match d.u8()? {
-                0 => None,
-                1 => Some(Hash::decode_from(d)?),
-                tag => {
-                    return Err(DecodeError::UnknownTag {
-                        what: "game midpoint",
-                        tag: tag as u64,
-                    })
-                }
-            },
-            end: Hash::decode_from(d)?,
-            turn: Side::from_u8(d.u8()?)?,
-            clocks: [d.varint_u64()?, d.varint_u64()?],
-            since: d.varint_u64()?,
-            moves: d.list("game moves", MAX_GAME_MOVES)?,
-            end_state: match d.u8()? {
-                0 => None,
-                1 => Some(GameEnd::Won {
-                    winner: Side::from_u8(d.u8()?)?,
-                    reason: match d.u8()? {
-                        0 => WinReason::Timeout,
-                        1 => WinReason::OneStep,
-                        2 => WinReason::NoSteps,
-                        tag => {
-                            return Err(DecodeError::UnknownTag {
-                                what: "win reason",
-                                tag: tag as u64,
-                            })
-                        }
-                    },
-                    height: d.varint_u64()?,
-                }),
-                2 => Some(GameEnd::Cancelled {
-                    height: d.varint_u64()?,
-                }),
-                tag => {
-                    return Err(DecodeError::UnknownTag {
-                        what: "game end",
-                        tag: tag as u64,
-                    })
-                }
-            },
-        })
-    }
-}
-
-impl Encode for Dispute {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        for v in [
-            self.id,
-            self.proposal,
-            self.batch,
-            self.steps,
-            self.opened,
-            self.challenge_until,
-            self.defend_until,
-            self.clock,
-        ] {
-            put_varint(out, v as u128);
-        }
-        self.prior.encode_to(out);
-        self.output.encode_to(out);
-        put_list(out, &self.challengers);
-        put_list(out, &self.defenders);
-        put_list(out, &self.games);
-        match self.result {
-            None => out.push(0),
-            Some(DisputeResult::Removed { height }) => {
-                out.push(1);
-                put_varint(out, height as u128);
-            }
-            Some(DisputeResult::Upheld { height }) => {
-                out.push(2);
-                put_varint(out, height as u128);
-            }
-            Some(DisputeResult::Dropped { height }) => {
-                out.push(3);
-                put_varint(out, height as u128);
-            }
-        }
-    }
-}
-
-impl Decode for Dispute {
-    fn decode_from(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
-        let mut v = [0u64; 8];
-        for x in &mut v {
-            *x = d.varint_u64()?;
-        }
-        let [id, proposal, batch, steps, opened, challenge_until, defend_until, clock] = v;
-        Ok(Dispute {
-            id,
-            proposal,
-            batch,
-            steps,
-            opened,
-            challenge_until,
-            defend_until,
-            clock,
-            prior: Hash::decode_from(d)?,
-            output: Hash::decode_from(d)?,
-            challengers: d.list("challengers", MAX_PARTIES)?,
-            defenders: d.list("defenders", MAX_PARTIES)?,
-            games: d.list("games", MAX_PARTIES * MAX_PARTIES)?,
-            result: match d.u8()? {
-                0 => None,
-                1 => Some(DisputeResult::Removed {
-                    height: d.varint_u64()?,
-                }),
-                2 => Some(DisputeResult::Upheld {
-                    height: d.varint_u64()?,
-                }),
-                3 => Some(DisputeResult::Dropped {
-                    height: d.varint_u64()?,
-                }),
-                tag => {
-                    return Err(DecodeError::UnknownTag {
-                        what: "dispute result",
-                        tag: tag as u64,
-                    })
-                }
-            },
-        })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use basalt_types::dev_keypair;
-
-    const CLOCK: u64 = 100;
-
-    fn key(i: u64) -> PublicKey {
-        dev_keypair("dispute", i).public()
-    }
-
-    fn h(i: u64) -> Hash {
-        hash_parts("test", &[&i.to_le_bytes()])
-    }
-
-    /// A dispute over a batch of `steps` steps whose true trace is `h(i)` at position `i`, where the
-    /// proposer claims `output`.
-    fn dispute(steps: u64, output: Hash) -> Dispute {
-        let record = crate::OutputRecord {
-            batch: 0,
-            prior: h(0),
-            output,
-            proposer: key(0),
-            bond: 100,
-            height: 10,
-        };
-        Dispute::open(0, 0, &record, steps, 11, 20, CLOCK)
-    }
-
-    /// Plays game `index` honestly for the side whose trace is `truth` and dishonestly (claims
-    /// `h(i) + 1000` from position `from` on) for the other, until the game ends.
-    fn play(d: &mut Dispute, index: u32, honest: Side, wrong_from: u64, height: &mut u64) -> Slash {
-        let claim = |side: Side, pos: u64| {
-            if side == honest || pos < wrong_from {
-                h(pos)
-            } else {
-                h(pos + 1000)
-            }
-        };
-        loop {
-            *height += 1;
-            let g = d.games[index as usize].clone();
-            let side = g.turn;
-            let choice = match g.mid {
-                None => Choice::Whole,
-                Some(m) if m == claim(side, midpoint(g.a, g.b)) => Choice::Right,
-                Some(_) => Choice::Left,
-            };
-            let seg = g.segment(choice).unwrap();
-            assert_eq!(seg.start, h(seg.a), "the agreed start is always true");
-            if seg.b - seg.a == 1 {
-                // The L1 re-executes the step: the true output.
-                return d.one_step(index, choice, h(seg.b), *height).unwrap();
-            }
-            let m = midpoint(seg.a, seg.b);
-            d.bisect(index, choice, claim(side, m), claim(side, seg.b), *height)
-                .unwrap();
-        }
-    }
-
-    #[test]
-    fn an_honest_challenger_beats_a_wrong_output_at_any_step() {
-        for steps in [1u64, 2, 3, 5, 8, 100, 1000] {
-            for wrong_from in [1, steps / 2 + 1, steps] {
-                let mut d = dispute(steps, h(steps + 1000));
-                let mut height = 12;
-                assert!(d
-                    .join(Side::Challenger, key(1), 50, height)
-                    .unwrap()
-                    .is_empty());
-                let slash = play(&mut d, 0, Side::Challenger, wrong_from, &mut height);
-                assert_eq!(
-                    slash.loser,
-                    key(0),
-                    "steps {steps}, wrong from {wrong_from}"
-                );
-                assert_eq!(slash.winner, key(1));
-                let moves = d.games[0].moves.len() as u64;
-                assert!(
-                    moves <= 64 - (steps - 1).leading_zeros() as u64 + 1,
-                    "{moves} moves"
-                );
-                assert_eq!(
-                    d.decide(d.defend_until),
-                    Some(DisputeResult::Removed {
-                        height: d.defend_until
-                    })
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn a_dishonest_challenger_loses_against_a_right_output() {
-        for steps in [1u64, 2, 7, 64, 1000] {
-            let mut d = dispute(steps, h(steps));
-            let mut height = 12;
-            d.join(Side::Challenger, key(1), 50, height).unwrap();
-            let slash = play(&mut d, 0, Side::Defender, steps / 3 + 1, &mut height);
-            assert_eq!(slash.loser, key(1));
-            assert_eq!(
-                d.decide(d.defend_until),
-                Some(DisputeResult::Upheld {
-                    height: d.defend_until
-                })
-            );
-        }
-    }
-
-    #[test]
-    fn a_silent_defender_loses_by_clock_and_another_defends_in_its_place() {
-        let mut d = dispute(16, h(16));
-        d.join(Side::Challenger, key(1), 50, 12).unwrap();
-        d.bisect(0, Choice::Whole, h(8 + 1000), h(16 + 1000), 13)
-            .unwrap();
-        assert!(
-            d.timeouts(13 + CLOCK - 1).is_empty(),
-            "the defender has a whole clock"
-        );
-        let slashes = d.timeouts(13 + CLOCK);
-        assert_eq!(slashes.len(), 1);
-        assert_eq!(slashes[0].loser, key(0));
-        // Not decided while defenders may still join.
-        assert_eq!(d.decide(13 + CLOCK + 1), None);
-        let mut height = 13 + CLOCK + 1;
-        d.join(Side::Defender, key(2), 50, height).unwrap();
-        let slash = play(&mut d, 1, Side::Defender, 3, &mut height);
-        assert_eq!(slash.loser, key(1));
-        assert_eq!(
-            d.decide(d.defend_until.max(height)).map(|r| r.name()),
-            Some("upheld")
-        );
-    }
-
-    #[test]
-    fn many_dishonest_challengers_all_lose_and_a_losing_party_has_its_other_games_cancelled() {
-        let mut d = dispute(40, h(40));
-        let mut height = 12;
-        for i in 1..=4 {
-            d.join(Side::Challenger, key(i), 50, height).unwrap();
-        }
-        // A dishonest defender joins too, and so gets a game against each challenger.
-        d.join(Side::Defender, key(9), 50, height).unwrap();
-        assert_eq!(d.games.len(), 8);
-        for i in 0..4 {
-            let slash = play(&mut d, i, Side::Defender, (i as u64) * 9 + 1, &mut height);
-            assert_eq!(slash.loser, key(i as u64 + 1));
-        }
-        // Each challenger's game against the second defender was cancelled when it lost.
-        assert!(d.games[4..]
-            .iter()
-            .all(|g| matches!(g.end_state, Some(GameEnd::Cancelled { .. }))));
-        assert_eq!(d.decide(d.defend_until).map(|r| r.name()), Some("upheld"));
-    }
-
-    #[test]
-    fn a_batch_without_transactions_is_decided_at_once() {
-        let mut right = dispute(0, h(0));
-        let s = right.join(Side::Challenger, key(1), 50, 12).unwrap();
-        assert_eq!(s[0].loser, key(1));
-        let mut wrong = dispute(0, h(5));
-        let s = wrong.join(Side::Challenger, key(1), 50, 12).unwrap();
-        assert_eq!(s[0].loser, key(0));
-    }
-
-    #[test]
-    fn moves_out_of_turn_or_shape_are_refused() {
-        let mut d = dispute(4, h(4 + 1000));
-        d.join(Side::Challenger, key(1), 50, 12).unwrap();
-        assert!(matches!(
-            d.mover(0, &key(0)),
-            Err(DisputeError::NotYourTurn { .. })
-        ));
-        assert!(d.mover(0, &key(1)).is_ok());
-        assert!(matches!(
-            d.bisect(0, Choice::Left, h(2), h(4), 13),
-            Err(DisputeError::BadChoice(_))
-        ));
-        assert_eq!(
-            d.bisect(0, Choice::Whole, h(2), h(4 + 1000), 13),
-            Err(DisputeError::NoDisagreement)
-        );
-        assert!(matches!(
-            d.one_step(0, Choice::Whole, h(1), 13),
-            Err(DisputeError::NeedsBisect { .. })
-        ));
-        assert!(matches!(
-            d.join(Side::Defender, key(1), 5, 13),
-            Err(DisputeError::AlreadyParty(_))
-        ));
-    }
-
-    #[test]
-    fn disputes_roundtrip_through_their_encoding() {
-        let mut d = dispute(9, h(9 + 1000));
-        let mut height = 12;
-        d.join(Side::Challenger, key(1), 50, height).unwrap();
-        d.join(Side::Defender, key(2), 70, height).unwrap();
-        play(&mut d, 0, Side::Challenger, 4, &mut height);
-        d.result = d.decide(height.max(d.defend_until));
-        let back = Dispute::from_bytes(&d.to_bytes()).unwrap();
-        assert_eq!(back, d);
     }
 }

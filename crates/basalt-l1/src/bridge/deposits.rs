@@ -1,0 +1,63 @@
+//! Deposits: funds escrowed on L1 and queued for the rollup's next batches.
+
+use super::{fold, DepositRecord, RollupError, DEPOSITS_DOMAIN};
+use crate::exec::BlockBuilder;
+use crate::state::Account;
+use crate::view::StateRead;
+use basalt_l2::{DepositEntry, Deposits, Optimistic};
+use basalt_types::Encode;
+
+impl BlockBuilder<'_> {
+    pub(crate) fn deposit(
+        &mut self,
+        rollup: u32,
+        sender: &mut Account,
+        record: DepositRecord,
+    ) -> Result<(), RollupError> {
+        let h = self.rollup(rollup)?;
+        if record.entry.amount == 0 {
+            return Err(RollupError::ZeroAmount);
+        }
+        let balance = sender.balance.checked_sub(record.entry.amount).ok_or(
+            RollupError::InsufficientBalance {
+                need: record.entry.amount,
+                have: sender.balance,
+            },
+        )?;
+        let escrow = h
+            .escrow
+            .checked_add(record.entry.amount)
+            .ok_or(RollupError::Overflow)?;
+        sender.balance = balance;
+        let d = self.rollup_diff(h);
+        d.header.escrow = escrow;
+        d.header.deposit_count += 1;
+        d.header.deposits_digest = fold(
+            d.header.deposits_digest,
+            DEPOSITS_DOMAIN,
+            &record.to_bytes(),
+        );
+        d.deposits.push(record);
+        Ok(())
+    }
+}
+
+/// The deposit queue of a rollup as a state read sees it, up to a batch's deposit range end: what
+/// a one-step proof's re-execution reads.
+pub(crate) struct ViewDeposits<'a, S> {
+    /// The state read.
+    pub state: &'a S,
+    /// The rollup.
+    pub rollup: u32,
+    /// The batch's deposit range end.
+    pub end: u64,
+}
+
+impl<S: StateRead> Deposits<Optimistic> for ViewDeposits<'_, S> {
+    fn get(&self, index: u64) -> Option<DepositEntry<Optimistic>> {
+        if index >= self.end {
+            return None;
+        }
+        self.state.deposit(self.rollup, index).map(|r| r.entry)
+    }
+}

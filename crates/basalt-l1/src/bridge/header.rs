@@ -1,0 +1,199 @@
+//! A rollup's committed summary, and what one block changes in a rollup.
+
+use super::{BatchRecord, DepositRecord, OutputRecord, RollupParams};
+use crate::dispute::Dispute;
+use basalt_l2::{L2State, Optimistic};
+use basalt_merkle::{Blake3Hasher, MerkleTree, TreeHasher, DEFAULT_DEPTH};
+use basalt_types::codec::put_varint;
+use basalt_types::{hash_parts, Amount, Decode, DecodeError, Decoder, Encode, Hash};
+use std::collections::BTreeMap;
+
+/// The summary of a rollup that the L1 state root commits to. Append-only lists are committed by
+/// running digests, so a block that appends to them costs the same however long they are; the
+/// output chain and the disputes, which change in place, by Merkle trees.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RollupHeader {
+    /// Registry index; also the L2 `rollup_id` that signatures bind to.
+    pub id: u32,
+    /// Registration parameters.
+    pub params: RollupParams,
+    /// The output of the rollup's genesis state: what batch 0's output builds on.
+    pub genesis_output: Hash,
+    /// Funds held for the rollup's users.
+    pub escrow: Amount,
+    /// Proposer and dispute bonds held.
+    pub bonds: Amount,
+    /// Deposits queued so far.
+    pub deposit_count: u64,
+    /// Running digest of the deposit queue.
+    pub deposits_digest: Hash,
+    /// Batches posted so far.
+    pub batch_count: u64,
+    /// Running digest of the batches.
+    pub batches_digest: Hash,
+    /// The deposit range end of the last batch.
+    pub deposits_end: u64,
+    /// Outputs ever proposed (live or removed).
+    pub proposal_count: u64,
+    /// Running digest of every proposal.
+    pub proposals_digest: Hash,
+    /// Live outputs: one per batch, in order, each building on the one before.
+    pub output_count: u64,
+    /// Merkle root of the live chain: position `k` holds the proposal id of batch `k`'s output.
+    pub chain_root: Hash,
+    /// Outputs settled so far (always a prefix of the chain).
+    pub settled: u64,
+    /// Disputes opened so far.
+    pub dispute_count: u64,
+    /// Merkle root of the disputes: position `i` holds the digest of dispute `i`.
+    pub disputes_root: Hash,
+    /// Withdrawals paid so far.
+    pub claim_count: u64,
+    /// Running digest of the paid withdrawal indices.
+    pub claims_digest: Hash,
+}
+
+impl RollupHeader {
+    /// A freshly registered rollup.
+    pub fn new(id: u32, params: RollupParams) -> Self {
+        let genesis_output =
+            L2State::<Optimistic>::genesis(params.l2_config(id), params.sequencer).output();
+        let empty_root = MerkleTree::<Blake3Hasher>::new(DEFAULT_DEPTH).root();
+        RollupHeader {
+            id,
+            params,
+            genesis_output,
+            escrow: 0,
+            bonds: 0,
+            deposit_count: 0,
+            deposits_digest: Hash::ZERO,
+            batch_count: 0,
+            batches_digest: Hash::ZERO,
+            deposits_end: 0,
+            proposal_count: 0,
+            proposals_digest: Hash::ZERO,
+            output_count: 0,
+            chain_root: empty_root,
+            settled: 0,
+            dispute_count: 0,
+            disputes_root: empty_root,
+            claim_count: 0,
+            claims_digest: Hash::ZERO,
+        }
+    }
+
+    /// The digest the L1 state root commits to.
+    pub fn hash(&self) -> Hash {
+        hash_parts("basalt/l1/rollup", &[&self.to_bytes()])
+    }
+}
+
+impl Encode for RollupHeader {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.id.to_le_bytes());
+        self.params.encode_to(out);
+        self.genesis_output.encode_to(out);
+        put_varint(out, self.escrow);
+        put_varint(out, self.bonds);
+        put_varint(out, self.deposit_count as u128);
+        self.deposits_digest.encode_to(out);
+        put_varint(out, self.batch_count as u128);
+        self.batches_digest.encode_to(out);
+        put_varint(out, self.deposits_end as u128);
+        put_varint(out, self.proposal_count as u128);
+        self.proposals_digest.encode_to(out);
+        put_varint(out, self.output_count as u128);
+        self.chain_root.encode_to(out);
+        put_varint(out, self.settled as u128);
+        put_varint(out, self.dispute_count as u128);
+        self.disputes_root.encode_to(out);
+        put_varint(out, self.claim_count as u128);
+        self.claims_digest.encode_to(out);
+    }
+}
+
+impl Decode for RollupHeader {
+    fn decode_from(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
+        Ok(RollupHeader {
+            id: d.u32()?,
+            params: RollupParams::decode_from(d)?,
+            genesis_output: Hash::decode_from(d)?,
+            escrow: d.varint()?,
+            bonds: d.varint()?,
+            deposit_count: d.varint_u64()?,
+            deposits_digest: Hash::decode_from(d)?,
+            batch_count: d.varint_u64()?,
+            batches_digest: Hash::decode_from(d)?,
+            deposits_end: d.varint_u64()?,
+            proposal_count: d.varint_u64()?,
+            proposals_digest: Hash::decode_from(d)?,
+            output_count: d.varint_u64()?,
+            chain_root: Hash::decode_from(d)?,
+            settled: d.varint_u64()?,
+            dispute_count: d.varint_u64()?,
+            disputes_root: Hash::decode_from(d)?,
+            claim_count: d.varint_u64()?,
+            claims_digest: Hash::decode_from(d)?,
+        })
+    }
+}
+
+/// The leaf of the chain tree that holds proposal `id`.
+pub fn chain_leaf(id: u64) -> Hash {
+    Blake3Hasher::leaf(&id.to_le_bytes())
+}
+
+/// A change to the live chain: keep its first `keep` entries, then append `append`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ChainUpdate {
+    /// Entries kept.
+    pub keep: u64,
+    /// Proposal ids appended after them.
+    pub append: Vec<u64>,
+}
+
+impl ChainUpdate {
+    /// Leaf writes this update makes to a chain of `len` entries.
+    pub fn leaves(&self, len: u64, out: &mut BTreeMap<u32, Hash>) {
+        for (i, id) in self.append.iter().enumerate() {
+            out.insert((self.keep + i as u64) as u32, chain_leaf(*id));
+        }
+        for pos in self.keep + self.append.len() as u64..len {
+            out.insert(pos as u32, Blake3Hasher::empty_leaf());
+        }
+    }
+}
+
+/// What one block changed in one rollup: its new header, what it appended and what it rewrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RollupDiff {
+    /// The header after the block.
+    pub header: RollupHeader,
+    /// Deposits queued by the block.
+    pub deposits: Vec<DepositRecord>,
+    /// Batches posted by the block.
+    pub batches: Vec<BatchRecord>,
+    /// Outputs proposed by the block.
+    pub proposals: Vec<OutputRecord>,
+    /// The block's change to the live chain, if any.
+    pub chain: Option<ChainUpdate>,
+    /// Disputes the block opened or changed, each in its final state, by id.
+    pub disputes: BTreeMap<u64, Dispute>,
+    /// Withdrawal indices paid by the block.
+    pub claims: Vec<u64>,
+}
+
+impl RollupDiff {
+    /// A diff that changes nothing yet.
+    pub fn new(header: RollupHeader) -> Self {
+        RollupDiff {
+            header,
+            deposits: Vec::new(),
+            batches: Vec::new(),
+            proposals: Vec::new(),
+            chain: None,
+            disputes: BTreeMap::new(),
+            claims: Vec::new(),
+        }
+    }
+}

@@ -1,0 +1,39 @@
+//! The rollup registry and bridge: what the L1 keeps for each rollup, how it is committed, and the
+//! rules that change it.
+//!
+//! For each registered rollup the L1 keeps its parameters, the funds it escrows, the queue of
+//! deposits, the batches its sequencer posted, every output proposed on top of them (each with a
+//! bond), the chain of live outputs (one per batch), the disputes over them and the withdrawals
+//! already paid. The L1 never executes L2 transactions here, except the single step a dispute
+//! narrows down to: it orders data, holds funds and settles outputs once their challenge window
+//! passes and no challenger is left.
+//!
+//! Types are in `params`, `records`, `header` and `state`; each rule is one module that adds its
+//! action to [`crate::BlockBuilder`]: `registry`, `deposits`, `batches`, `outputs`, `withdrawals`
+//! and `settlement`. A new settlement kind is one more such module.
+
+mod batches;
+mod deposits;
+mod error;
+mod header;
+mod outputs;
+mod params;
+mod records;
+mod registry;
+mod settlement;
+mod state;
+mod withdrawals;
+
+pub(crate) use deposits::ViewDeposits;
+pub use error::{RestoreError, RollupError};
+pub use header::{chain_leaf, ChainUpdate, RollupDiff, RollupHeader};
+pub use params::{
+    RollupKind, RollupParams, MAX_CHALLENGE_WINDOW, MAX_DISPUTE_CLOCK, MAX_ROLLUP_NAME,
+    MIN_CHALLENGE_WINDOW, MIN_DISPUTE_CLOCK,
+};
+pub use records::{
+    fold, BatchRecord, DepositRecord, OutputRecord, WithdrawalClaim, BATCHES_DOMAIN, CLAIMS_DOMAIN,
+    DEPOSITS_DOMAIN, OUTPUTS_DOMAIN,
+};
+pub(crate) use settlement::{due_rollups, wake_height};
+pub use state::RollupState;

@@ -1,0 +1,192 @@
+//! The action of a transaction, dispatched to the rule that runs it. Staking and transfers are
+//! here; the bridge's rules are in [`crate::bridge`] and the dispute game's in [`crate::dispute`].
+
+use super::{ActionFailure, BlockBuilder, TxError};
+use crate::bridge::{DepositRecord, RollupError};
+use crate::dispute::Side;
+use crate::state::{blob_hash, Account, StoredBlob};
+use crate::tx::Action;
+use basalt_l2::DepositEntry;
+use basalt_types::PublicKey;
+
+impl BlockBuilder<'_> {
+    /// Runs an action for `signer`, whose account (fees already paid) is `sender`; the caller
+    /// writes `sender` back. `Ok(Some(reason))` is a failed action: nothing but `sender`'s fee and
+    /// nonce changes. `Err` makes the whole transaction invalid.
+    pub(crate) fn run_action(
+        &mut self,
+        signer: PublicKey,
+        sender: &mut Account,
+        action: &Action,
+    ) -> Result<Option<ActionFailure>, TxError> {
+        let failed = |e: RollupError| Ok(Some(ActionFailure::Rollup(e)));
+        match action {
+            Action::Transfer { to, amount } => {
+                // Nothing is written until every fallible step has passed.
+                if *to != signer {
+                    sender.balance -= amount;
+                    let recipient = self.credit(*to, *amount)?;
+                    self.write(*to, recipient);
+                }
+            }
+            Action::Stake { amount } => {
+                if *amount == 0 {
+                    return Ok(Some(ActionFailure::ZeroStake));
+                }
+                let stake = sender.stake.checked_add(*amount).ok_or(TxError::Overflow)?;
+                // Every staker is weighed at each epoch's committee selection: dust stakes
+                // would make that work grow for free.
+                if stake < self.params.min_stake {
+                    return Ok(Some(ActionFailure::StakeBelowMinimum {
+                        stake,
+                        min: self.params.min_stake,
+                    }));
+                }
+                sender.balance -= amount;
+                sender.stake = stake;
+            }
+            Action::Unstake { amount } => {
+                if *amount == 0 || *amount > sender.stake {
+                    return Ok(Some(ActionFailure::UnstakeExceedsStake {
+                        amount: *amount,
+                        stake: sender.stake,
+                    }));
+                }
+                let left = sender.stake - amount;
+                if left != 0 && left < self.params.min_stake {
+                    return Ok(Some(ActionFailure::StakeBelowMinimum {
+                        stake: left,
+                        min: self.params.min_stake,
+                    }));
+                }
+                sender.stake -= amount;
+                sender.unbonding += amount;
+            }
+            Action::PostBlob { data, .. } => {
+                self.changes.blobs.push(StoredBlob {
+                    hash: blob_hash(data),
+                    height: self.height,
+                    sender: signer,
+                    data: data.clone(),
+                });
+            }
+            Action::RegisterRollup { params } => {
+                if let Err(e) = self.register_rollup(params) {
+                    return failed(e);
+                }
+            }
+            Action::Deposit {
+                rollup,
+                account,
+                key,
+                amount,
+            } => {
+                let record = DepositRecord {
+                    entry: DepositEntry {
+                        account: *account,
+                        key: *key,
+                        amount: *amount,
+                    },
+                    sender: signer,
+                    height: self.height,
+                };
+                if let Err(e) = self.deposit(*rollup, sender, record) {
+                    return failed(e);
+                }
+            }
+            Action::PostBatch {
+                rollup,
+                data,
+                data_hash,
+                deposits_end,
+                ..
+            } => {
+                if let Err(e) = self.post_batch(*rollup, signer, data, *data_hash, *deposits_end) {
+                    return failed(e);
+                }
+            }
+            Action::ProposeOutput {
+                rollup,
+                batch,
+                prior,
+                output,
+            } => {
+                if let Err(e) =
+                    self.propose_output(*rollup, signer, sender, *batch, *prior, *output)
+                {
+                    return failed(e);
+                }
+            }
+            Action::FinalizeWithdrawal(claim) => {
+                // Work out the payment before the claim writes anything, so that no error after
+                // the claim can leave it recorded but unpaid.
+                let (recipient, amount) = (claim.recipient, claim.amount);
+                let paid_sender = if recipient == signer {
+                    Some(
+                        sender
+                            .balance
+                            .checked_add(amount)
+                            .ok_or(TxError::Overflow)?,
+                    )
+                } else {
+                    None
+                };
+                let paid_other = match paid_sender {
+                    None => Some(self.credit(recipient, amount)?),
+                    Some(_) => None,
+                };
+                if let Err(e) = self.finalize_withdrawal(claim) {
+                    return failed(e);
+                }
+                if let Some(balance) = paid_sender {
+                    sender.balance = balance;
+                }
+                if let Some(acc) = paid_other {
+                    self.write(recipient, acc);
+                }
+            }
+            Action::Challenge {
+                rollup,
+                batch,
+                output,
+            }
+            | Action::Defend {
+                rollup,
+                batch,
+                output,
+            } => {
+                let side = match action {
+                    Action::Challenge { .. } => Side::Challenger,
+                    _ => Side::Defender,
+                };
+                match self.join_dispute(side, *rollup, signer, sender, *batch, *output) {
+                    Ok(payouts) => self.pay_all(signer, sender, payouts)?,
+                    Err(e) => return failed(e),
+                }
+            }
+            Action::Bisect {
+                rollup,
+                dispute,
+                game,
+                choice,
+                mid,
+                end,
+            } => {
+                if let Err(e) = self.bisect(*rollup, signer, *dispute, *game, *choice, *mid, *end) {
+                    return failed(e);
+                }
+            }
+            Action::OneStepProof {
+                rollup,
+                dispute,
+                game,
+                choice,
+                witness,
+            } => match self.one_step(*rollup, signer, *dispute, *game, *choice, witness) {
+                Ok(payouts) => self.pay_all(signer, sender, payouts)?,
+                Err(e) => return failed(e),
+            },
+        }
+        Ok(None)
+    }
+}
