@@ -154,7 +154,11 @@ fn rollups_waiting_on_their_window_cost_a_block_nothing_until_it_ends() {
     let (exec, _) = step(&mut s, outputs);
     assert!(exec.diff.receipts.iter().all(|r| r.success()));
     let proposed = s.head().height;
-    assert_eq!(s.scheduled_rollups(), 200, "every rollup waits on its output's window");
+    assert_eq!(
+        s.scheduled_rollups(),
+        200,
+        "every rollup waits on its output's window"
+    );
     while s.head().height + 1 < proposed + window {
         let view = StateView::new(&s, vec![]);
         assert!(
@@ -166,7 +170,11 @@ fn rollups_waiting_on_their_window_cost_a_block_nothing_until_it_ends() {
         assert!(exec.diff.rollups.is_empty());
     }
     let (exec, _) = step(&mut s, vec![]);
-    assert_eq!(exec.diff.rollups.len(), 200, "all settle in the block their window ends");
+    assert_eq!(
+        exec.diff.rollups.len(),
+        200,
+        "all settle in the block their window ends"
+    );
     assert_eq!(s.scheduled_rollups(), 0);
     assert!((0..200).all(|i| s.rollup(i).unwrap().header.settled == 1));
 }
