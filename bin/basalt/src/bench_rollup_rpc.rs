@@ -64,10 +64,7 @@ pub fn run(args: &RollupArgs, accounts: u32) -> Result<RpcRun> {
         )
         .await
         .map_err(|e| anyhow::anyhow!(e))?;
-        let ctx = RpcContext {
-            chain: v.chain.clone(),
-            finalized: v.finalized.clone(),
-        };
+        let ctx = RpcContext::new(v.chain.clone(), v.finalized.clone());
         let (l1_addr, l1_server) = serve("127.0.0.1:0".parse()?, ctx).await?;
         let l1_url = format!("http://{l1_addr}");
         let l1 = L1Client::new(&l1_url)?;

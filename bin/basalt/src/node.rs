@@ -68,10 +68,7 @@ pub fn run(args: NodeArgs) -> Result<()> {
         .map_err(|e| anyhow::anyhow!(e))?;
         let server = match cfg.rpc {
             Some(addr) => {
-                let ctx = RpcContext {
-                    chain: v.chain.clone(),
-                    finalized: v.finalized.clone(),
-                };
+                let ctx = RpcContext::new(v.chain.clone(), v.finalized.clone());
                 let (bound, handle) = serve(addr, ctx)
                     .await
                     .with_context(|| format!("starting JSON-RPC on {addr}"))?;

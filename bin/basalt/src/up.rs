@@ -147,7 +147,7 @@ pub fn run(args: UpArgs) -> Result<()> {
             .map_err(|e| anyhow::anyhow!("validator {i}: {e}"))?;
             validators.push(v);
         }
-        let ctx = RpcContext { chain: validators[0].chain.clone(), finalized: validators[0].finalized.clone() };
+        let ctx = RpcContext::new(validators[0].chain.clone(), validators[0].finalized.clone());
         let (bound, server) = serve(rpc_addr, ctx)
             .await
             .with_context(|| format!("starting JSON-RPC on {rpc_addr} (is another node using it? try --rpc-port)"))?;

@@ -184,7 +184,7 @@ pub trait StateRead {
         self.rollup_diffs(id)
             .rev()
             .find_map(|d| d.disputes.get(&dispute))
-            .or_else(|| self.base().rollup(id)?.disputes.get(dispute as usize))
+            .or_else(|| Some(&**self.base().rollup(id)?.disputes.get(dispute as usize)?))
     }
 
     /// The dispute over proposal `proposal` of rollup `id`.

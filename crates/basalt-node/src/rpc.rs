@@ -39,6 +39,69 @@ pub struct RpcContext {
     pub chain: Arc<Mutex<Chain>>,
     /// Finalized headers, as they happen.
     pub finalized: broadcast::Sender<Header>,
+    /// Encodings of the disputes last read by `l1_getDisputeBytes`.
+    encoded: Mutex<EncodedDisputes>,
+}
+
+impl RpcContext {
+    /// Handlers over `chain`, announcing `finalized` headers to subscribers.
+    pub fn new(chain: Arc<Mutex<Chain>>, finalized: broadcast::Sender<Header>) -> Self {
+        RpcContext {
+            chain,
+            finalized,
+            encoded: Mutex::new(EncodedDisputes::default()),
+        }
+    }
+}
+
+/// Most dispute encodings kept for paging, and most bytes they may hold together.
+const ENCODED_DISPUTES: usize = 4;
+const ENCODED_DISPUTE_BYTES: usize = 64 * 1024 * 1024;
+
+/// The encodings of recently paged disputes, each with the snapshot it encodes: a client reading a
+/// dispute page by page costs one encoding, not one per page. An entry is the same dispute only
+/// while state holds the same shared copy, so a dispute changed by a block is encoded afresh.
+#[derive(Default)]
+struct EncodedDisputes {
+    entries: std::collections::VecDeque<(Arc<Dispute>, Encoded)>,
+}
+
+/// A dispute's encoding and its digest.
+type Encoded = (Arc<Vec<u8>>, Hash);
+
+impl EncodedDisputes {
+    /// The encoding of `d`, made outside the cache's lock when it is not cached.
+    fn of(cache: &Mutex<EncodedDisputes>, d: &Arc<Dispute>) -> Encoded {
+        let lock = || cache.lock().unwrap_or_else(|p| p.into_inner());
+        let cached = lock()
+            .entries
+            .iter()
+            .find(|(e, _)| Arc::ptr_eq(e, d))
+            .map(|(_, bytes)| bytes.clone());
+        cached.unwrap_or_else(|| {
+            let bytes = Arc::new(d.to_bytes());
+            let encoded = (bytes.clone(), Dispute::hash_encoded(&bytes));
+            lock().insert(d, &encoded);
+            encoded
+        })
+    }
+
+    fn insert(&mut self, d: &Arc<Dispute>, encoded: &Encoded) {
+        if encoded.0.len() <= ENCODED_DISPUTE_BYTES {
+            self.entries.push_front((d.clone(), encoded.clone()));
+            let mut total = 0;
+            let keep = self
+                .entries
+                .iter()
+                .take(ENCODED_DISPUTES)
+                .take_while(|(_, (b, _))| {
+                    total += b.len();
+                    total <= ENCODED_DISPUTE_BYTES
+                })
+                .count();
+            self.entries.truncate(keep);
+        }
+    }
 }
 
 fn err(code: i32, msg: impl Into<String>) -> ErrorObjectOwned {
@@ -297,13 +360,14 @@ fn dispute_summary(d: &Dispute) -> Value {
 }
 
 /// Dispute `id` of the rollup named by `which`.
-fn dispute_in<'a>(
-    state: &'a basalt_l1::L1State,
+/// A shared snapshot, taken in O(1) under the chain lock and read after it is released.
+fn dispute_in(
+    state: &basalt_l1::L1State,
     which: &Value,
     id: u64,
-) -> Result<&'a Dispute, ErrorObjectOwned> {
+) -> Result<Arc<Dispute>, ErrorObjectOwned> {
     let r = find_rollup(which, state)?;
-    r.disputes.get(id as usize).ok_or_else(|| {
+    r.disputes.get(id as usize).cloned().ok_or_else(|| {
         err(
             NOT_FOUND,
             format!(
@@ -668,29 +732,10 @@ pub fn module(ctx: RpcContext) -> RpcModule<RpcContext> {
         }
         let from = from.unwrap_or(0) as usize;
         let range = from..from.saturating_add(limit as usize);
-        // Copy the bounded page, parties and counts under the lock; render them after.
-        let (mut v, d, page) = {
-            let chain = crate::chain::lock(&ctx.chain);
-            let d = dispute_in(chain.state(), &which, id)?;
-            let page = d.games.get(range.start.min(d.games.len())..range.end.min(d.games.len()));
-            let parties = Dispute {
-                id: d.id,
-                proposal: d.proposal,
-                batch: d.batch,
-                prior: d.prior,
-                output: d.output,
-                steps: d.steps,
-                opened: d.opened,
-                challenge_until: d.challenge_until,
-                defend_until: d.defend_until,
-                clock: d.clock,
-                challengers: d.challengers.clone(),
-                defenders: d.defenders.clone(),
-                games: Vec::new(),
-                result: d.result,
-            };
-            (dispute_summary(d), parties, page.unwrap_or_default().to_vec())
-        };
+        // A snapshot under the lock; the bounded page is rendered after it is released.
+        let d = dispute_in(crate::chain::lock(&ctx.chain).state(), &which, id)?;
+        let page = &d.games[range.start.min(d.games.len())..range.end.min(d.games.len())];
+        let mut v = dispute_summary(&d);
         v["challengers"] = d.challengers.iter().map(party_json).collect();
         v["defenders"] = d.defenders.iter().map(party_json).collect();
         v["gamesFrom"] = json!(range.start);
@@ -708,18 +753,16 @@ pub fn module(ctx: RpcContext) -> RpcModule<RpcContext> {
         let which: Value = seq.next().map_err(|_| usage())?;
         let id: u64 = seq.next().map_err(|_| usage())?;
         let offset: Option<u64> = seq.optional_next().map_err(|_| usage())?;
-        // A copy taken under the lock, encoded after it is released.
-        let d = {
-            let chain = crate::chain::lock(&ctx.chain);
-            dispute_in(chain.state(), &which, id)?.clone()
-        };
-        let bytes = basalt_types::Encode::to_bytes(&d);
+        // A snapshot under the chain lock; encoded (once per snapshot) after it is released.
+        let d = dispute_in(crate::chain::lock(&ctx.chain).state(), &which, id)?;
+        let (bytes, hash) = EncodedDisputes::of(&ctx.encoded, &d);
         let start = (offset.unwrap_or(0) as usize).min(bytes.len());
         let end = start
             .saturating_add(DISPUTE_BYTES_PER_PAGE)
             .min(bytes.len());
         Ok::<_, ErrorObjectOwned>(json!({
             "total": bytes.len(),
+            "hash": hash,
             "offset": start,
             "data": format!("0x{}", hex::encode(&bytes[start..end])),
         }))
@@ -734,7 +777,7 @@ pub fn module(ctx: RpcContext) -> RpcModule<RpcContext> {
             let end = (from.saturating_add(limit) as usize).min(r.disputes.len());
             r.disputes[start..end]
                 .iter()
-                .map(dispute_summary)
+                .map(|d| dispute_summary(d))
                 .collect::<Vec<_>>()
         };
         Ok::<_, ErrorObjectOwned>(Value::Array(page))
@@ -790,4 +833,40 @@ pub async fn serve(
     let server = Server::builder().set_config(config).build(addr).await?;
     let bound = server.local_addr()?;
     Ok((bound, server.start(module(ctx))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dispute(id: u64) -> Arc<Dispute> {
+        let record = basalt_l1::OutputRecord {
+            batch: 0,
+            prior: Hash([1; 32]),
+            output: Hash([2; 32]),
+            proposer: basalt_types::dev_keypair("rpc", 0).public(),
+            bond: 1,
+            height: 1,
+        };
+        Arc::new(Dispute::open(id, 0, &record, 10, 2, 4, 4))
+    }
+
+    #[test]
+    fn paging_a_dispute_encodes_each_snapshot_once_and_keeps_few() {
+        let cache = Mutex::new(EncodedDisputes::default());
+        let d = dispute(0);
+        let (first, hash) = EncodedDisputes::of(&cache, &d);
+        assert_eq!(*first, d.to_bytes());
+        assert_eq!(hash, d.hash());
+        let again = EncodedDisputes::of(&cache, &d).0;
+        assert!(Arc::ptr_eq(&first, &again), "cached");
+        // An equal dispute in another snapshot (a block rewrote it) is encoded afresh.
+        let rewritten = Arc::new(Dispute::clone(&d));
+        let fresh = EncodedDisputes::of(&cache, &rewritten).0;
+        assert!(!Arc::ptr_eq(&first, &fresh));
+        for id in 1..10 {
+            EncodedDisputes::of(&cache, &dispute(id));
+        }
+        assert_eq!(cache.lock().unwrap().entries.len(), ENCODED_DISPUTES);
+    }
 }

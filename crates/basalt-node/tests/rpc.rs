@@ -31,10 +31,7 @@ async fn node() -> Node {
     let (finalized, _) = tokio::sync::broadcast::channel(16);
     let (addr, server) = serve(
         "127.0.0.1:0".parse().unwrap(),
-        RpcContext {
-            chain: chain.clone(),
-            finalized: finalized.clone(),
-        },
+        RpcContext::new(chain.clone(), finalized.clone()),
     )
     .await
     .unwrap();
@@ -543,10 +540,12 @@ async fn dispute_and_registry_reads_are_pages_of_bounded_size() {
     let data = basalt_types::codec::parse_hex(bytes["data"].as_str().unwrap()).unwrap();
     assert_eq!(bytes["total"], data.len());
     let expected = n.chain.lock().unwrap().state().rollup(0).unwrap().disputes[0].clone();
-    assert_eq!(basalt_l1::Dispute::from_bytes(&data).unwrap(), expected);
+    assert_eq!(basalt_l1::Dispute::from_bytes(&data).unwrap(), *expected);
     let tail =
         call(&n, "l1_getDisputeBytes", json!([0, 0, data.len() - 10])).await["result"].clone();
     assert_eq!(tail["data"].as_str().unwrap().len(), 2 + 20);
+    assert_eq!(bytes["hash"], expected.hash().to_hex(), "pages name their snapshot");
+    assert_eq!(tail["hash"], bytes["hash"]);
 
     let one = call(&n, "l1_rollups", json!([0, 1])).await["result"].clone();
     assert_eq!(one.as_array().unwrap().len(), 1);

@@ -20,6 +20,8 @@ use std::time::Duration;
 pub const PAGE: u64 = 1_000;
 /// Largest L1 answer accepted: a page of records or one blob in hex, with room.
 const MAX_RESPONSE_BYTES: u32 = 8 * 1024 * 1024;
+/// How many times a dispute read starts over when a block changes the dispute mid-read.
+const DISPUTE_READ_ATTEMPTS: usize = 4;
 /// Largest dispute encoding this client assembles from its pages.
 pub const MAX_DISPUTE_BYTES: u64 = 256 * 1024 * 1024;
 
@@ -401,6 +403,7 @@ impl L1Client {
         #[derive(Deserialize)]
         struct Page {
             total: u64,
+            hash: Hash,
             offset: u64,
             data: String,
         }
@@ -408,36 +411,50 @@ impl L1Client {
             method: "l1_getDisputeBytes",
             reason,
         };
-        let mut bytes = Vec::new();
-        loop {
-            let offset = bytes.len() as u64;
-            let p: Page = self
-                .call("l1_getDisputeBytes", rpc_params![id, dispute, offset])
-                .await?;
-            if p.total > MAX_DISPUTE_BYTES {
-                return Err(bad(format!(
-                    "dispute {dispute} is {} bytes, more than this client reads ({MAX_DISPUTE_BYTES})",
-                    p.total
-                )));
+        // Pages come from one snapshot of the dispute, named by its digest. A block that changes
+        // the dispute between two pages starts the read over; a few restarts, then give up.
+        'read: for _ in 0..DISPUTE_READ_ATTEMPTS {
+            let mut bytes = Vec::new();
+            let mut snapshot = None;
+            loop {
+                let offset = bytes.len() as u64;
+                let p: Page = self
+                    .call("l1_getDisputeBytes", rpc_params![id, dispute, offset])
+                    .await?;
+                if p.total > MAX_DISPUTE_BYTES {
+                    return Err(bad(format!(
+                        "dispute {dispute} is {} bytes, more than this client reads ({MAX_DISPUTE_BYTES})",
+                        p.total
+                    )));
+                }
+                if *snapshot.get_or_insert(p.hash) != p.hash {
+                    continue 'read;
+                }
+                if p.offset != offset {
+                    return Err(bad(format!("asked for offset {offset}, got {}", p.offset)));
+                }
+                let chunk = basalt_types::codec::parse_hex(&p.data)
+                    .map_err(|_| bad("data is not hex".into()))?;
+                if chunk.is_empty() && offset < p.total {
+                    return Err(bad("an empty page before the end".into()));
+                }
+                bytes.extend_from_slice(&chunk);
+                if bytes.len() as u64 >= p.total {
+                    break;
+                }
             }
-            if p.offset != offset {
-                return Err(bad(format!("asked for offset {offset}, got {}", p.offset)));
+            if Some(Dispute::hash_encoded(&bytes)) != snapshot {
+                return Err(bad("the pages do not hash to the dispute's digest".into()));
             }
-            let chunk = basalt_types::codec::parse_hex(&p.data)
-                .map_err(|_| bad("data is not hex".into()))?;
-            if chunk.is_empty() && offset < p.total {
-                return Err(bad("an empty page before the end".into()));
+            let d = Dispute::from_bytes(&bytes).map_err(|e| bad(e.to_string()))?;
+            if d.id != dispute {
+                return Err(bad(format!("asked for dispute {dispute}, got {}", d.id)));
             }
-            bytes.extend_from_slice(&chunk);
-            if bytes.len() as u64 >= p.total {
-                break;
-            }
+            return Ok(d);
         }
-        let d = Dispute::from_bytes(&bytes).map_err(|e| bad(e.to_string()))?;
-        if d.id != dispute {
-            return Err(bad(format!("asked for dispute {dispute}, got {}", d.id)));
-        }
-        Ok(d)
+        Err(bad(format!(
+            "dispute {dispute} changed under every one of {DISPUTE_READ_ATTEMPTS} reads"
+        )))
     }
 
     /// The blob with hash `hash`, checked against it.

@@ -205,7 +205,7 @@ pub fn open_disputes(l1: &L1State, rollup: u32) -> Vec<Dispute> {
     };
     r.open
         .iter()
-        .filter_map(|d| r.disputes.get(*d as usize).cloned())
+        .filter_map(|d| r.disputes.get(*d as usize).map(|d| Dispute::clone(d)))
         .collect()
 }
 

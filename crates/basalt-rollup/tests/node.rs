@@ -54,10 +54,7 @@ async fn l1() -> L1 {
     let (finalized, _) = tokio::sync::broadcast::channel(16);
     let (addr, server) = serve(
         "127.0.0.1:0".parse().unwrap(),
-        RpcContext {
-            chain: chain.clone(),
-            finalized,
-        },
+        RpcContext::new(chain.clone(), finalized),
     )
     .await
     .unwrap();

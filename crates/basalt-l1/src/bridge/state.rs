@@ -6,6 +6,7 @@ use basalt_l2::{L2State, Optimistic};
 use basalt_merkle::{Blake3Hasher, MerkleTree, DEFAULT_DEPTH};
 use basalt_types::{Amount, Encode, Hash};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
 /// Everything the L1 keeps for one rollup.
 #[derive(Clone)]
@@ -20,8 +21,8 @@ pub struct RollupState {
     pub proposals: Vec<OutputRecord>,
     /// The live chain: the proposal id of each batch's output.
     pub chain: Vec<u64>,
-    /// Every dispute, by id.
-    pub disputes: Vec<Dispute>,
+    /// Every dispute, by id; shared, so a reader holds one without copying it.
+    pub disputes: Vec<Arc<Dispute>>,
     /// Withdrawal indices paid, in payment order.
     pub claims: Vec<u64>,
     /// The same indices, for lookup.
@@ -92,7 +93,7 @@ impl RollupState {
     pub fn dispute_over(&self, id: u64) -> Option<&Dispute> {
         self.dispute_of
             .get(&id)
-            .map(|d| &self.disputes[*d as usize])
+            .map(|d| &*self.disputes[*d as usize])
     }
 
     /// The escrow the rollup must hold for `l2`, the state after its posted batches: every L2
@@ -157,7 +158,7 @@ impl RollupState {
             self.update_chain(update);
         }
         for d in diff.disputes.values() {
-            self.put_dispute(d.clone());
+            self.put_dispute(Arc::new(d.clone()));
         }
         self.chain_tree.commit();
         self.dispute_tree.commit();
@@ -175,7 +176,7 @@ impl RollupState {
         self.chain.extend_from_slice(&update.append);
     }
 
-    fn put_dispute(&mut self, d: Dispute) {
+    fn put_dispute(&mut self, d: Arc<Dispute>) {
         let i = d.id as usize;
         self.dispute_tree.set(d.id as u32, d.hash());
         self.dispute_of.insert(d.proposal, d.id);
@@ -221,7 +222,7 @@ impl RollupState {
                     id: d.id,
                 });
             }
-            r.put_dispute(d);
+            r.put_dispute(Arc::new(d));
         }
         r.chain_tree.commit();
         r.dispute_tree.commit();

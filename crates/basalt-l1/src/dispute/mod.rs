@@ -496,6 +496,11 @@ impl Dispute {
 
     /// Its digest, as the rollup's dispute tree commits to it.
     pub fn hash(&self) -> Hash {
-        hash_parts("basalt/l1/dispute", &[&self.to_bytes()])
+        Dispute::hash_encoded(&self.to_bytes())
+    }
+
+    /// The digest of a dispute from its encoding, as [`Dispute::hash`] gives it.
+    pub fn hash_encoded(bytes: &[u8]) -> Hash {
+        hash_parts("basalt/l1/dispute", &[bytes])
     }
 }
