@@ -100,6 +100,6 @@ pub fn describe() {
     );
     describe_gauge!(
         "basalt_l1_peers",
-        "Peers this validator is configured to connect to"
+        "Peers this validator is connected to now (sampled every 2 s from its p2p network)"
     );
 }

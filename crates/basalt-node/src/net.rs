@@ -12,7 +12,9 @@ use commonware_cryptography::ed25519::PublicKey;
 use commonware_cryptography::ChaCha20Poly1305;
 use commonware_p2p::authenticated::lookup;
 use commonware_p2p::{Address, AddressableManager as _};
-use commonware_runtime::{tokio as cw_tokio, Quota, Supervisor as _};
+use commonware_runtime::{
+    tokio as cw_tokio, Clock as _, Metrics as _, Quota, Spawner as _, Supervisor as _,
+};
 use commonware_stream::cups::{self, Cups};
 use commonware_stream::sake::{self, Sake};
 use commonware_utils::ordered::Map;
@@ -61,8 +63,6 @@ pub async fn start_networked_validator(
         cups::Version::V1,
     );
     let n = peers.len().max(1);
-    metrics::gauge!("basalt_l1_peers", "validator" => key.public().to_hex()[..10].to_string())
-        .set(peers.len().saturating_sub(1) as f64);
     let cfg = lookup::Config::local(
         handshake,
         P2P_NAMESPACE,
@@ -87,6 +87,11 @@ pub async fn start_networked_validator(
         txs: network.register(channels::TXS, bulk),
     };
     network.start();
+    let gauge =
+        metrics::gauge!("basalt_l1_peers", "validator" => key.public().to_hex()[..10].to_string());
+    context
+        .child("peers")
+        .spawn(move |ctx| sample_connected_peers(ctx, listen, gauge));
     let cfg = ValidatorConfig {
         genesis,
         key,
@@ -98,4 +103,52 @@ pub async fn start_networked_validator(
     launch(ctx, cfg, oracle.clone(), oracle, ch)
         .await
         .map_err(|e| e.to_string())
+}
+
+/// How often the connected-peer gauge is refreshed.
+const PEER_SAMPLE_INTERVAL: Duration = Duration::from_secs(2);
+
+/// Keeps `gauge` at the number of peers the p2p network listening on `listen` is connected to,
+/// read from the network's own metrics (it keeps one `connected` series per live connection).
+async fn sample_connected_peers(ctx: cw_tokio::Context, listen: SocketAddr, gauge: metrics::Gauge) {
+    loop {
+        let text = ctx.encode();
+        gauge.set(connected_peers(&text, listen) as f64);
+        ctx.sleep(PEER_SAMPLE_INTERVAL).await;
+    }
+}
+
+/// Counts the `connected` series of the p2p network on `listen` in a Prometheus text encoding.
+fn connected_peers(encoded: &str, listen: SocketAddr) -> usize {
+    let attribute = format!("listen=\"{listen}\"");
+    encoded
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter(|l| {
+            let name = l.split(['{', ' ']).next().unwrap_or_default();
+            name.starts_with("p2p") && name.ends_with("_connected") && l.contains(&attribute)
+        })
+        .count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_peer_gauge_counts_live_connections_of_its_own_network_only() {
+        // The p2p network's own encoding, as `basalt up` serves it (two of its four networks).
+        let encoded = "\
+# HELP p2p_tracker_directory_connected Unix timestamp in milliseconds when each connected peer became active.
+# TYPE p2p_tracker_directory_connected gauge
+p2p_tracker_directory_connected{listen=\"127.0.0.1:30300\",peer=\"359d\"} 1796175761338
+p2p_tracker_directory_connected{listen=\"127.0.0.1:30300\",peer=\"6b76\"} 1796175761082
+p2p_tracker_directory_connected{listen=\"127.0.0.1:30301\",peer=\"6b76\"} 1796175765589
+p2p_tracker_directory_tracked{listen=\"127.0.0.1:30300\"} 3
+";
+        let at = |port: u16| SocketAddr::from(([127, 0, 0, 1], port));
+        assert_eq!(connected_peers(encoded, at(30300)), 2);
+        assert_eq!(connected_peers(encoded, at(30301)), 1);
+        assert_eq!(connected_peers(encoded, at(30302)), 0);
+    }
 }

@@ -544,7 +544,11 @@ async fn dispute_and_registry_reads_are_pages_of_bounded_size() {
     let tail =
         call(&n, "l1_getDisputeBytes", json!([0, 0, data.len() - 10])).await["result"].clone();
     assert_eq!(tail["data"].as_str().unwrap().len(), 2 + 20);
-    assert_eq!(bytes["hash"], expected.hash().to_hex(), "pages name their snapshot");
+    assert_eq!(
+        bytes["hash"],
+        expected.hash().to_hex(),
+        "pages name their snapshot"
+    );
     assert_eq!(tail["hash"], bytes["hash"]);
 
     let one = call(&n, "l1_rollups", json!([0, 1])).await["result"].clone();
