@@ -313,8 +313,15 @@ pub fn run(args: GasArgs) -> Result<()> {
                 params: rollup("bench-d", 1_000),
             },
         ),
+        (
+            SENDER,
+            Action::RegisterRollup {
+                params: rollup("bench-e", 1_000),
+            },
+        ),
     ])?;
     let (a, b, c, w, d) = (base_id, base_id + 1, base_id + 2, base_id + 3, base_id + 4);
+    let e = base_id + 5;
     rows.push(m.row("deposit", "2,000 opening L2 accounts", n, |_, _| {
         (0..2_000)
             .map(|j| {
@@ -450,12 +457,113 @@ pub fn run(args: GasArgs) -> Result<()> {
         },
     )?);
 
+    rows.push(deep_games(&mut m, e, n, tiny(1_000))?);
     rows.push(withdrawals(&mut m, w, n)?);
     if !args.no_one_step {
         rows.push(one_step()?);
     }
     report(&rows, &params);
     Ok(())
+}
+
+/// Challengers and defenders of the deep dispute, and the bisections played before measuring.
+const DEEP_CHALLENGERS: usize = 300;
+const DEEP_DEFENDERS: usize = 310;
+const DEEP_CROWD: (usize, usize) = (10, 20);
+const DEEP_UNMEASURED_MOVES: usize = 14;
+
+/// Bisections in a dispute whose every game is played deep: 10 challengers and 20 defenders (plus
+/// the proposer) over a 65,536-step batch, so 210 games, each bisected 14 times before the
+/// measured moves (the 15th and 16th, the last bisections a game of that many steps allows).
+/// Each move reloads and rehashes the dispute, whose games then hold their most moves.
+fn deep_games(m: &mut Meter, rollup: u32, n: usize, batch: Vec<u8>) -> Result<Row> {
+    eprintln!("bisect: setting up a dispute of deep games ...");
+    m.l1.block(vec![(SEQUENCER, post(rollup, batch, 0))])?;
+    let prior = genesis_output(&m.l1.state, rollup)?;
+    m.l1.block(proposals(rollup, 0, 1, prior))?;
+    let output = live_output(&m.l1.state, rollup, 0);
+    let (challengers, defenders) = DEEP_CROWD;
+    m.l1.block(
+        (0..challengers)
+            .map(|k| {
+                let join = Action::Challenge {
+                    rollup,
+                    batch: 0,
+                    output,
+                };
+                (DEEP_CHALLENGERS + k, join)
+            })
+            .collect(),
+    )?;
+    // Joins grow the dispute within their block: a fixed, ample limit, as for the crowd above.
+    m.gas_limit = Some(6_000_000);
+    m.l1.block(
+        (0..defenders)
+            .map(|k| {
+                let join = Action::Defend {
+                    rollup,
+                    batch: 0,
+                    output,
+                };
+                (DEEP_DEFENDERS + k, join)
+            })
+            .collect(),
+    )?;
+    m.gas_limit = None;
+    let index: std::collections::HashMap<_, _> =
+        (0..KEYS).map(|i| (signer(i).public(), i)).collect();
+    let mut counter = 0u64;
+    // One move in every game: the party whose turn it is disputes the opponent's left half (or
+    // the whole trace first) with claims of its own, distinct from every claim made so far.
+    let mut moves = |state: &L1State| -> Vec<(usize, Action)> {
+        let d = &state.rollup(rollup).expect("registered").disputes[0];
+        d.games
+            .iter()
+            .enumerate()
+            .filter(|(_, g)| g.ongoing())
+            .map(|(i, g)| {
+                let mover = d.party(g.turn, g.player(g.turn)).key;
+                let choice = if g.mid.is_some() {
+                    Choice::Left
+                } else {
+                    Choice::Whole
+                };
+                counter += 2;
+                let claim = |x: u64| hash_parts("basalt/bench/deep", &[&x.to_le_bytes()]);
+                let action = Action::Bisect {
+                    rollup,
+                    dispute: 0,
+                    game: i as u32,
+                    choice,
+                    mid: claim(counter),
+                    end: claim(counter + 1),
+                };
+                (index[&mover], action)
+            })
+            .collect()
+    };
+    for _ in 0..DEEP_UNMEASURED_MOVES {
+        let actions = moves(&m.l1.state);
+        let included = m.l1.block(actions)?;
+        ensure!(
+            included.iter().all(|i| i.receipt.success()),
+            "a deep-game bisection failed"
+        );
+    }
+    let row = m.row(
+        "bisect",
+        "210 games 14 moves deep (65,536 steps)",
+        n.min(2),
+        |_, state| moves(state),
+    )?;
+    let d = &m.l1.state.rollup(rollup).context("rollup e")?.disputes[0];
+    ensure!(
+        d.games
+            .iter()
+            .all(|g| g.moves.len() == DEEP_UNMEASURED_MOVES + n.min(2)),
+        "every game took every move"
+    );
+    Ok(row)
 }
 
 /// Challenges opening disputes over `n` blocks' worth of distinct batches made by `batch(i)`.
