@@ -17,6 +17,13 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use tokio::sync::broadcast;
 
+mod json;
+mod snapshot;
+
+use json::*;
+pub use json::{header_json, output_json};
+use snapshot::EncodedDisputes;
+
 /// Largest request body accepted: a maximal transaction in hex, with room for the envelope.
 pub const MAX_REQUEST_BYTES: u32 = 512 * 1024;
 /// Largest response body.
@@ -54,56 +61,6 @@ impl RpcContext {
     }
 }
 
-/// Most dispute encodings kept for paging, and most bytes they may hold together.
-const ENCODED_DISPUTES: usize = 4;
-const ENCODED_DISPUTE_BYTES: usize = 64 * 1024 * 1024;
-
-/// The encodings of recently paged disputes, each with the snapshot it encodes: a client reading a
-/// dispute page by page costs one encoding, not one per page. An entry is the same dispute only
-/// while state holds the same shared copy, so a dispute changed by a block is encoded afresh.
-#[derive(Default)]
-struct EncodedDisputes {
-    entries: std::collections::VecDeque<(Arc<Dispute>, Encoded)>,
-}
-
-/// A dispute's encoding and its digest.
-type Encoded = (Arc<Vec<u8>>, Hash);
-
-impl EncodedDisputes {
-    /// The encoding of `d`, made outside the cache's lock when it is not cached.
-    fn of(cache: &Mutex<EncodedDisputes>, d: &Arc<Dispute>) -> Encoded {
-        let lock = || cache.lock().unwrap_or_else(|p| p.into_inner());
-        let cached = lock()
-            .entries
-            .iter()
-            .find(|(e, _)| Arc::ptr_eq(e, d))
-            .map(|(_, bytes)| bytes.clone());
-        cached.unwrap_or_else(|| {
-            let bytes = Arc::new(d.to_bytes());
-            let encoded = (bytes.clone(), Dispute::hash_encoded(&bytes));
-            lock().insert(d, &encoded);
-            encoded
-        })
-    }
-
-    fn insert(&mut self, d: &Arc<Dispute>, encoded: &Encoded) {
-        if encoded.0.len() <= ENCODED_DISPUTE_BYTES {
-            self.entries.push_front((d.clone(), encoded.clone()));
-            let mut total = 0;
-            let keep = self
-                .entries
-                .iter()
-                .take(ENCODED_DISPUTES)
-                .take_while(|(_, (b, _))| {
-                    total += b.len();
-                    total <= ENCODED_DISPUTE_BYTES
-                })
-                .count();
-            self.entries.truncate(keep);
-        }
-    }
-}
-
 fn err(code: i32, msg: impl Into<String>) -> ErrorObjectOwned {
     ErrorObject::owned(code, msg.into(), None::<()>)
 }
@@ -128,237 +85,6 @@ fn parse_hash(s: &str) -> Result<Hash, ErrorObjectOwned> {
     Hash::from_hex(s).map_err(|_| invalid("hash must be 32 bytes of hex (0x + 64 hex digits)"))
 }
 
-/// A header as JSON.
-pub fn header_json(h: &Header) -> Value {
-    json!({
-        "hash": h.hash(),
-        "height": h.height,
-        "parent": h.parent,
-        "chainId": h.chain_id,
-        "timestampMs": h.timestamp_ms,
-        "proposer": h.proposer,
-        "stateRoot": h.state_root,
-        "txRoot": h.tx_root,
-        "blobRoot": h.blob_root,
-        "receiptsRoot": h.receipts_root,
-        "gasUsed": h.gas_used,
-        "baseFeePerGas": h.base_fee_per_gas,
-        "blobBytes": h.blob_bytes,
-        "blobBaseFee": h.blob_base_fee,
-    })
-}
-
-fn block_json(b: &Block) -> Value {
-    let txs: Vec<Value> = b
-        .txs
-        .iter()
-        .map(|t| {
-            let action = match &t.tx.action {
-                Action::Transfer { to, amount } => {
-                    json!({"type": "transfer", "to": to, "amount": amount.to_string()})
-                }
-                Action::Stake { amount } => json!({"type": "stake", "amount": amount.to_string()}),
-                Action::Unstake { amount } => {
-                    json!({"type": "unstake", "amount": amount.to_string()})
-                }
-                Action::PostBlob {
-                    data,
-                    max_fee_per_blob_byte,
-                } => json!({
-                    "type": "postBlob",
-                    "blobHash": basalt_l1::blob_hash(data),
-                    "bytes": data.len(),
-                    "maxFeePerBlobByte": max_fee_per_blob_byte,
-                }),
-                Action::RegisterRollup { params } => {
-                    json!({"type": "registerRollup", "params": params_json(params)})
-                }
-                Action::Deposit {
-                    rollup,
-                    account,
-                    key,
-                    amount,
-                } => json!({
-                    "type": "deposit", "rollup": rollup, "account": account, "key": key,
-                    "amount": amount.to_string(),
-                }),
-                Action::PostBatch {
-                    rollup,
-                    data,
-                    data_hash,
-                    deposits_end,
-                    max_fee_per_blob_byte,
-                } => json!({
-                    "type": "postBatch", "rollup": rollup, "dataHash": data_hash,
-                    "bytes": data.len(), "depositsEnd": deposits_end,
-                    "maxFeePerBlobByte": max_fee_per_blob_byte,
-                }),
-                Action::ProposeOutput {
-                    rollup,
-                    batch,
-                    prior,
-                    output,
-                } => json!({
-                    "type": "proposeOutput", "rollup": rollup, "batch": batch,
-                    "prior": prior, "output": output,
-                }),
-                Action::FinalizeWithdrawal(c) => json!({
-                    "type": "finalizeWithdrawal", "rollup": c.rollup, "batch": c.batch,
-                    "index": c.index, "recipient": c.recipient, "amount": c.amount.to_string(),
-                }),
-                Action::Challenge {
-                    rollup,
-                    batch,
-                    output,
-                } => json!({
-                    "type": "challenge", "rollup": rollup, "batch": batch, "output": output,
-                }),
-                Action::Defend {
-                    rollup,
-                    batch,
-                    output,
-                } => json!({
-                    "type": "defend", "rollup": rollup, "batch": batch, "output": output,
-                }),
-                Action::Bisect {
-                    rollup,
-                    dispute,
-                    game,
-                    choice,
-                    mid,
-                    end,
-                } => json!({
-                    "type": "bisect", "rollup": rollup, "dispute": dispute, "game": game,
-                    "choice": choice.name(), "mid": mid, "end": end,
-                }),
-                Action::OneStepProof {
-                    rollup,
-                    dispute,
-                    game,
-                    choice,
-                    witness,
-                } => json!({
-                    "type": "oneStepProof", "rollup": rollup, "dispute": dispute, "game": game,
-                    "choice": choice.name(), "witnessBytes": witness.len(),
-                }),
-            };
-            json!({
-                "hash": t.hash(),
-                "from": t.signer,
-                "nonce": t.tx.nonce,
-                "maxFeePerGas": t.tx.max_fee_per_gas,
-                "priorityFeePerGas": t.tx.priority_fee_per_gas,
-                "bytes": t.to_bytes().len(),
-                "gasLimit": t.tx.gas_limit,
-                "action": action,
-            })
-        })
-        .collect();
-    json!({ "header": header_json(&b.header), "transactions": txs })
-}
-
-fn params_json(p: &RollupParams) -> Value {
-    json!({
-        "name": p.name,
-        "kind": p.kind.name(),
-        "sequencer": p.sequencer,
-        "challengeWindow": p.challenge_window,
-        "proposerBond": p.proposer_bond.to_string(),
-        "minFee": p.min_fee.to_string(),
-        "disputeClock": p.dispute_clock,
-        "disputeBond": p.dispute_bond.to_string(),
-        "slashRewardPercent": p.slash_reward_percent,
-    })
-}
-
-/// Where a proposed output stands: `pending`, `disputed`, `settled` or `removed`.
-fn output_status(r: &RollupState, proposal: u64) -> &'static str {
-    let rec = &r.proposals[proposal as usize];
-    if r.chain.get(rec.batch as usize) != Some(&proposal) {
-        "removed"
-    } else if rec.batch < r.header.settled {
-        "settled"
-    } else if r.dispute_over(proposal).is_some_and(|d| d.result.is_none()) {
-        "disputed"
-    } else {
-        "pending"
-    }
-}
-
-/// A proposed output as JSON, with its status and dispute.
-pub fn output_json(r: &RollupState, proposal: u64) -> Value {
-    let o = &r.proposals[proposal as usize];
-    json!({
-        "proposal": proposal, "batch": o.batch, "prior": o.prior, "output": o.output,
-        "proposer": o.proposer, "bond": o.bond.to_string(), "height": o.height,
-        "settlesAt": o.settles_at(r.header.params.challenge_window),
-        "status": output_status(r, proposal),
-        "settled": output_status(r, proposal) == "settled",
-        "dispute": r.dispute_of.get(&proposal),
-    })
-}
-
-fn party_json(p: &Party) -> Value {
-    json!({"key": p.key, "bond": p.bond.to_string(), "active": p.active(), "lostGame": p.lost})
-}
-
-fn move_json(m: &Move) -> Value {
-    let kind = match m.kind {
-        MoveKind::Bisect { a, b, mid, end } => json!({
-            "type": "bisect", "from": a, "to": b, "midpoint": midpoint(a, b), "mid": mid, "end": end,
-        }),
-        MoveKind::OneStep { step, result } => {
-            json!({"type": "oneStep", "step": step, "result": result})
-        }
-    };
-    json!({"side": m.side.name(), "height": m.height, "choice": m.choice.name(), "move": kind})
-}
-
-fn game_json(d: &Dispute, index: usize, g: &Game) -> Value {
-    let end = match g.end_state {
-        None => Value::Null,
-        Some(GameEnd::Won {
-            winner,
-            reason,
-            height,
-        }) => json!({
-            "winner": winner.name(), "reason": reason.name(), "height": height,
-            "loser": d.party(winner.other(), g.player(winner.other())).key,
-        }),
-        Some(GameEnd::Cancelled { height }) => json!({"cancelled": true, "height": height}),
-    };
-    json!({
-        "index": index,
-        "challenger": d.party(Side::Challenger, g.challenger).key,
-        "defender": d.party(Side::Defender, g.defender).key,
-        "segment": {"from": g.a, "to": g.b, "start": g.start, "mid": g.mid, "end": g.end},
-        "turn": g.ongoing().then(|| g.turn.name()),
-        "turnSince": g.since,
-        "clocks": {"challenger": g.clocks[0], "defender": g.clocks[1]},
-        "moves": g.moves.iter().map(move_json).collect::<Vec<_>>(),
-        "result": end,
-    })
-}
-
-/// A dispute's fields and counts, without its parties or games: bounded whatever its size.
-fn dispute_summary(d: &Dispute) -> Value {
-    let result = d.result.map(|r| {
-        let (DisputeResult::Removed { height }
-        | DisputeResult::Upheld { height }
-        | DisputeResult::Dropped { height }) = r;
-        json!({"outcome": r.name(), "height": height})
-    });
-    json!({
-        "id": d.id, "proposal": d.proposal, "batch": d.batch, "prior": d.prior,
-        "output": d.output, "steps": d.steps, "opened": d.opened,
-        "challengeUntil": d.challenge_until, "defendUntil": d.defend_until, "clock": d.clock,
-        "open": d.result.is_none(), "result": result,
-        "challengers": d.challengers.len(), "defenders": d.defenders.len(),
-        "games": d.games.len(),
-        "gamesOngoing": d.games.iter().filter(|g| g.ongoing()).count(),
-    })
-}
-
 /// Dispute `id` of the rollup named by `which`.
 /// A shared snapshot, taken in O(1) under the chain lock and read after it is released.
 fn dispute_in(
@@ -375,32 +101,6 @@ fn dispute_in(
                 r.header.id, r.header.dispute_count
             ),
         )
-    })
-}
-
-fn rollup_json(r: &RollupState, head: u64) -> Value {
-    let h = &r.header;
-    let last_settled = h
-        .settled
-        .checked_sub(1)
-        .map(|b| r.live_output(b).expect("settled outputs are live").1.output);
-    json!({
-        "id": h.id,
-        "params": params_json(&h.params),
-        "genesisOutput": h.genesis_output,
-        "escrow": h.escrow.to_string(),
-        "bonds": h.bonds.to_string(),
-        "deposits": h.deposit_count,
-        "batches": h.batch_count,
-        "depositsEnd": h.deposits_end,
-        "outputs": h.output_count,
-        "proposals": h.proposal_count,
-        "settled": h.settled,
-        "disputes": h.dispute_count,
-        "openDisputeIds": r.open.iter().collect::<Vec<_>>(),
-        "lastSettledOutput": last_settled,
-        "claims": h.claim_count,
-        "height": head,
     })
 }
 
@@ -833,40 +533,4 @@ pub async fn serve(
     let server = Server::builder().set_config(config).build(addr).await?;
     let bound = server.local_addr()?;
     Ok((bound, server.start(module(ctx))))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn dispute(id: u64) -> Arc<Dispute> {
-        let record = basalt_l1::OutputRecord {
-            batch: 0,
-            prior: Hash([1; 32]),
-            output: Hash([2; 32]),
-            proposer: basalt_types::dev_keypair("rpc", 0).public(),
-            bond: 1,
-            height: 1,
-        };
-        Arc::new(Dispute::open(id, 0, &record, 10, 2, 4, 4))
-    }
-
-    #[test]
-    fn paging_a_dispute_encodes_each_snapshot_once_and_keeps_few() {
-        let cache = Mutex::new(EncodedDisputes::default());
-        let d = dispute(0);
-        let (first, hash) = EncodedDisputes::of(&cache, &d);
-        assert_eq!(*first, d.to_bytes());
-        assert_eq!(hash, d.hash());
-        let again = EncodedDisputes::of(&cache, &d).0;
-        assert!(Arc::ptr_eq(&first, &again), "cached");
-        // An equal dispute in another snapshot (a block rewrote it) is encoded afresh.
-        let rewritten = Arc::new(Dispute::clone(&d));
-        let fresh = EncodedDisputes::of(&cache, &rewritten).0;
-        assert!(!Arc::ptr_eq(&first, &fresh));
-        for id in 1..10 {
-            EncodedDisputes::of(&cache, &dispute(id));
-        }
-        assert_eq!(cache.lock().unwrap().entries.len(), ENCODED_DISPUTES);
-    }
 }

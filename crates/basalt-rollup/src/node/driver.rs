@@ -1,0 +1,529 @@
+//! The L1 loop: follows the rollup on L1, checks every output, and posts this node's dispute
+//! moves, batches and outputs, one L1 transaction at a time.
+
+use super::*;
+
+/// The L1 loop: follows the rollup on L1 and posts this node's batches and outputs.
+pub(super) struct Driver {
+    pub(super) shared: Arc<Shared>,
+    pub(super) client: L1Client,
+    pub(super) key: Option<Keypair>,
+    pub(super) proposes: bool,
+    pub(super) challenges: bool,
+    pub(super) fault: Option<Fault>,
+    /// Whether the sequencer already posted the data its fault misreads.
+    pub(super) fault_posted: bool,
+    pub(super) batcher: BatcherConfig,
+    pub(super) data_dir: String,
+    pub(super) fee_wait_logged: bool,
+    /// The last refusal of a proposal, logged once.
+    pub(super) last_refusal: Option<String>,
+    /// An own transaction finalized during this step: the L1 counters read at its start predate it.
+    pub(super) just_finalized: bool,
+}
+
+impl Driver {
+    pub(super) async fn run(mut self, every: Duration) {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut failing = false;
+        loop {
+            tick.tick().await;
+            match self.step().await {
+                Ok(()) => {
+                    if failing {
+                        info!("L1 reachable again");
+                        failing = false;
+                    }
+                    lock(&self.shared.view).last_error = None;
+                }
+                Err(e) => {
+                    // Logged once per outage, and kept for l2_chainInfo.
+                    if !failing {
+                        warn!("L1 loop: {e}");
+                        failing = true;
+                    }
+                    lock(&self.shared.view).last_error = Some(e.to_string());
+                }
+            }
+        }
+    }
+
+    /// Reads what the L1 finalized about the rollup since the last read, and derives it.
+    pub(super) async fn sync(&self) -> Result<RollupInfo, NodeError> {
+        let rollup = self.client.rollup(&RollupRef::Id(self.shared.id)).await?;
+        self.sync_deposits(rollup.deposits).await?;
+        self.sync_batches(rollup.batches).await?;
+        self.sync_outputs(&rollup).await?;
+        let mut view = lock(&self.shared.view);
+        view.derivation.settle_to(rollup.settled);
+        view.rollup = rollup.clone();
+        Ok(rollup)
+    }
+
+    async fn step(&mut self) -> Result<(), NodeError> {
+        let rollup = self.sync().await?;
+        self.just_finalized = false;
+        self.track_in_flight().await?;
+        if self.just_finalized || lock(&self.shared.view).in_flight.is_some() {
+            return Ok(());
+        }
+        let Some(key) = self.key.clone() else {
+            return Ok(());
+        };
+        if self.challenges && self.play(&key, &rollup).await? {
+            return Ok(());
+        }
+        if self.shared.seq.is_some() && self.post_batch(&key, &rollup).await? {
+            return Ok(());
+        }
+        if self.proposes {
+            self.propose(&key, &rollup).await?;
+        }
+        Ok(())
+    }
+
+    async fn sync_deposits(&self, total: u64) -> Result<(), NodeError> {
+        loop {
+            let known = lock(&self.shared.view).derivation.deposits_known();
+            if known >= total {
+                return Ok(());
+            }
+            let page = self.client.deposits(self.shared.id, known).await?;
+            if page.is_empty() {
+                return Ok(());
+            }
+            let entries: Vec<_> = page.iter().map(|d| d.entry()).collect();
+            if let Some(seq) = &self.shared.seq {
+                let mut seq = lock(seq);
+                let have = seq.deposits_known();
+                // The sequencer may already hold some (it read the queue when it opened).
+                let skip = have.saturating_sub(known) as usize;
+                seq.add_deposits(entries.iter().skip(skip).copied());
+            }
+            lock(&self.shared.view).derivation.add_deposits(entries);
+            debug!(from = known, count = page.len(), "deposits read from L1");
+        }
+    }
+
+    async fn sync_batches(&self, total: u64) -> Result<(), NodeError> {
+        loop {
+            let derived = lock(&self.shared.view).derivation.batches();
+            if derived >= total {
+                return Ok(());
+            }
+            let page = self.client.batches(self.shared.id, derived).await?;
+            if page.is_empty() {
+                return Ok(());
+            }
+            for b in page {
+                let blob = self.client.blob(&b.data_hash).await?;
+                let mut view = lock(&self.shared.view);
+                let d = view.derivation.apply(b.deposits_end, &blob)?;
+                view.batch_heights.push(b.height);
+                drop(view);
+                if let Some(why) = d.undecodable {
+                    warn!(
+                        batch = d.index,
+                        "posted batch does not decode ({why}): it applies nothing"
+                    );
+                }
+                debug!(batch = d.index, txs = d.txs, output = %d.output, "batch derived");
+            }
+        }
+    }
+
+    /// Reads the live outputs, and checks each against the derivation. The unsettled ones are
+    /// read again whenever an output was proposed or removed since the last read.
+    async fn sync_outputs(&self, rollup: &RollupInfo) -> Result<(), NodeError> {
+        let keep = {
+            let mut view = lock(&self.shared.view);
+            let all_checked = view.outputs.len() as u64 == rollup.outputs;
+            if all_checked && view.outputs_seen == (rollup.proposals, rollup.outputs) {
+                return Ok(());
+            }
+            view.outputs_seen = (rollup.proposals, rollup.outputs);
+            let keep = view.outputs.len().min(rollup.settled as usize);
+            view.outputs.truncate(keep);
+            keep as u64
+        };
+        let mut next = keep;
+        while next < rollup.outputs {
+            let page = self.client.outputs(self.shared.id, next).await?;
+            if page.is_empty() {
+                return Ok(());
+            }
+            let mut view = lock(&self.shared.view);
+            for o in page {
+                let verdict = view.derivation.check(o.batch, o.output);
+                match verdict {
+                    // Outputs of batches not derived yet are checked on a later step.
+                    Verdict::Pending => return Ok(()),
+                    Verdict::Match => {}
+                    Verdict::Mismatch { derived } => {
+                        if view.reported.insert(o.proposal) {
+                            error!(
+                                rollup = self.shared.id,
+                                batch = o.batch,
+                                proposed = %o.output,
+                                %derived,
+                                proposer = %o.proposer,
+                                settles_at = o.settles_at,
+                                "PROPOSED OUTPUT DOES NOT MATCH THE STATE DERIVED FROM L1: it must be challenged before it settles"
+                            )
+                        }
+                    }
+                }
+                next = o.batch + 1;
+                view.outputs.push(CheckedOutput { info: o, verdict });
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends the first dispute action due, if any. Returns whether it sent one.
+    async fn play(&mut self, key: &Keypair, rollup: &RollupInfo) -> Result<bool, NodeError> {
+        let live: Vec<LiveOutput> = {
+            let view = lock(&self.shared.view);
+            view.outputs
+                .iter()
+                .skip(rollup.settled as usize)
+                .map(|o| LiveOutput {
+                    batch: o.info.batch,
+                    prior: o.info.prior,
+                    output: o.info.output,
+                    challenge_until: o.info.settles_at,
+                })
+                .collect()
+        };
+        let mut disputes = Vec::with_capacity(rollup.open_dispute_ids.len());
+        for id in &rollup.open_dispute_ids {
+            disputes.push(self.client.dispute(self.shared.id, *id).await?);
+        }
+        if live.is_empty() && disputes.is_empty() {
+            return Ok(false);
+        }
+        let me = key.public();
+        let actions = {
+            let view = lock(&self.shared.view);
+            dispute_actions(
+                self.shared.id,
+                &me,
+                &view.derivation,
+                &live,
+                &disputes,
+                rollup.height + 1,
+            )
+        };
+        let Some(action) = actions.into_iter().next() else {
+            return Ok(false);
+        };
+        let (batch, what) = describe(&action, &disputes);
+        let nonce = self.client.account(&me).await?.pending_nonce;
+        match self
+            .send(key, action.clone(), Posting::Dispute { batch, what }, nonce)
+            .await
+        {
+            Ok(_) => {
+                self.shared.metrics.dispute_move();
+                match &action {
+                    Action::Bisect {
+                        dispute,
+                        game,
+                        choice,
+                        ..
+                    } => info!(
+                        batch,
+                        dispute,
+                        game,
+                        choice = choice.name(),
+                        "dispute: bisect"
+                    ),
+                    Action::OneStepProof { dispute, game, .. } => {
+                        info!(batch, dispute, game, "dispute: one-step proof")
+                    }
+                    _ => info!(batch, "dispute: {what}"),
+                }
+                Ok(true)
+            }
+            Err(L1Error::Refused { message, .. }) => {
+                if self.last_refusal.as_ref() != Some(&message) {
+                    warn!(
+                        batch,
+                        "dispute action ({what}) refused by the L1: {message}"
+                    );
+                    self.last_refusal = Some(message);
+                }
+                Ok(false)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Follows the node's own L1 transaction until it is final.
+    async fn track_in_flight(&mut self) -> Result<(), NodeError> {
+        let Some(f) = lock(&self.shared.view).in_flight.clone() else {
+            return Ok(());
+        };
+        let status = self.client.tx_status(&f.hash).await?;
+        let mut view = lock(&self.shared.view);
+        match status {
+            L1TxStatus::Pending => {}
+            L1TxStatus::Included { height } => {
+                if let Some(x) = view.in_flight.as_mut() {
+                    x.included_at = Some(height);
+                }
+            }
+            L1TxStatus::Finalized { height, error } => {
+                match error {
+                    None => debug!(what = ?f.what, height, "L1 transaction final"),
+                    Some(e) => {
+                        self.shared.metrics.l1_failed();
+                        warn!(what = ?f.what, height, "L1 transaction final but failed: {e}")
+                    }
+                }
+                view.in_flight = None;
+                self.just_finalized = true;
+            }
+            L1TxStatus::Rejected { error } => {
+                drop(view);
+                warn!(what = ?f.what, "L1 transaction dropped: {error}; sending it again");
+                self.shared.metrics.l1_resent();
+                self.resend(&f).await?;
+            }
+            L1TxStatus::Unknown if f.sent.elapsed() > LOST_TX_AFTER => {
+                drop(view);
+                warn!(what = ?f.what, hash = %f.hash, "the L1 node no longer knows our transaction; sending it again");
+                self.shared.metrics.l1_resent();
+                self.resend(&f).await?;
+            }
+            L1TxStatus::Unknown => {}
+        }
+        Ok(())
+    }
+
+    /// Sends a lost transaction again: the same action at the same nonce, with fresh fees.
+    async fn resend(&mut self, f: &InFlight) -> Result<(), NodeError> {
+        let key = self.key.as_ref().expect("only a node with a key sends");
+        let account = self.client.account(&key.public()).await?;
+        if account.nonce > f.nonce {
+            // Its nonce is used: a copy was included after all (the L1 shows it on a later read).
+            lock(&self.shared.view).in_flight = None;
+            self.just_finalized = true;
+            return Ok(());
+        }
+        match self.client.submit_at(key, f.action.clone(), f.nonce).await {
+            Ok(hash) => {
+                if let Some(x) = lock(&self.shared.view).in_flight.as_mut() {
+                    x.hash = hash;
+                    x.sent = Instant::now();
+                    x.included_at = None;
+                }
+                Ok(())
+            }
+            Err(L1Error::Refused { message, .. }) => {
+                // It can no longer apply (or its nonce was just used): start again from what the
+                // L1 holds. Whatever else takes this nonce, at most one of them is included.
+                warn!(what = ?f.what, "not sent again: {message}");
+                lock(&self.shared.view).in_flight = None;
+                self.just_finalized = true;
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Sends a new transaction of this node at `nonce` (the key's next) and follows it.
+    async fn send(
+        &mut self,
+        key: &Keypair,
+        action: Action,
+        what: Posting,
+        nonce: u64,
+    ) -> Result<Hash, L1Error> {
+        let hash = self.client.submit_at(key, action.clone(), nonce).await?;
+        lock(&self.shared.view).in_flight = Some(InFlight {
+            hash,
+            nonce,
+            action,
+            what,
+            included_at: None,
+            sent: Instant::now(),
+        });
+        Ok(hash)
+    }
+
+    /// Posts the next batch if one is due. Returns whether it sent a transaction.
+    async fn post_batch(&mut self, key: &Keypair, rollup: &RollupInfo) -> Result<bool, NodeError> {
+        let seq = self.shared.seq.as_ref().expect("a sequencer");
+        let cursor = {
+            let view = lock(&self.shared.view);
+            view.derivation.txs_in_first(view.derivation.batches())
+        };
+        let (waiting, oldest_ms) = {
+            let seq = lock(seq);
+            let logged = seq.next_sequence();
+            if cursor > logged {
+                return Err(NodeError::LogBehindL1 {
+                    posted: cursor,
+                    logged,
+                    dir: self.data_dir.clone(),
+                });
+            }
+            let oldest = seq.block_at_sequence(cursor).map_or(0, |b| b.timestamp_ms);
+            (logged - cursor, oldest)
+        };
+        if waiting == 0 {
+            return Ok(false);
+        }
+        let full = waiting.saturating_mul(EST_TX_BYTES) >= self.batcher.max_batch_bytes;
+        let old = now_ms().saturating_sub(oldest_ms) >= self.batcher.max_delay_ms;
+        if !full && !old {
+            return Ok(false);
+        }
+        // A transaction of ours still queued on L1 (from before a restart) comes first: posting
+        // now would post its transactions twice.
+        let account = self.client.account(&key.public()).await?;
+        if account.pending_nonce > account.nonce {
+            debug!("waiting for an earlier L1 transaction of the sequencer");
+            return Ok(false);
+        }
+        let chain = self.client.chain_info().await?;
+        if chain.next_blob_base_fee > self.batcher.max_blob_fee {
+            if !self.fee_wait_logged {
+                info!(
+                    blob_fee = chain.next_blob_base_fee,
+                    cap = self.batcher.max_blob_fee,
+                    "blob fee above the batcher's cap: waiting"
+                );
+                self.fee_wait_logged = true;
+            }
+            return Ok(false);
+        }
+        self.fee_wait_logged = false;
+        let max_blob = self
+            .batcher
+            .max_batch_bytes
+            .min(chain.params.max_blob_bytes) as usize;
+        let Some(mut plan) = plan_batch(&lock(seq), cursor, rollup.deposits_end, max_blob) else {
+            return Ok(false);
+        };
+        if let Some(fault) = self
+            .fault
+            .filter(|f| f.needs_sequencer() && !self.fault_posted)
+        {
+            if let Some(data) = misleading_batch(fault, &plan.data) {
+                warn!(
+                    fault = fault.name(),
+                    "FAULT INJECTION: posting a batch the proposer will misread"
+                );
+                plan.data = data;
+                self.fault_posted = true;
+            }
+        }
+        let bytes = plan.data.len();
+        let action = Action::PostBatch {
+            rollup: self.shared.id,
+            data_hash: blob_hash(&plan.data),
+            data: plan.data,
+            deposits_end: plan.deposits_end,
+            max_fee_per_blob_byte: self.batcher.max_blob_fee,
+        };
+        let index = rollup.batches;
+        let what = Posting::Batch {
+            index,
+            from: plan.from,
+            to: plan.to,
+        };
+        self.send(key, action, what, account.pending_nonce).await?;
+        self.shared.metrics.batch_posted(bytes);
+        info!(
+            batch = index,
+            txs = plan.to - plan.from,
+            bytes,
+            blob_fee = chain.next_blob_base_fee,
+            "batch posted"
+        );
+        Ok(true)
+    }
+
+    /// Proposes the derived output of the next batch without one, with the bond.
+    async fn propose(&mut self, key: &Keypair, rollup: &RollupInfo) -> Result<(), NodeError> {
+        let batch = rollup.outputs;
+        let (prior, output) = {
+            let view = lock(&self.shared.view);
+            match (view.derivation.prior(batch), view.derivation.output(batch)) {
+                (Some(p), Some(o)) => (p, o),
+                _ => return Ok(()),
+            }
+        };
+        let action = Action::ProposeOutput {
+            rollup: self.shared.id,
+            batch,
+            prior,
+            output,
+        };
+        let nonce = self.client.account(&key.public()).await?.pending_nonce;
+        match self
+            .send(key, action, Posting::Output { batch }, nonce)
+            .await
+        {
+            Ok(_) => {
+                self.shared.metrics.output_proposed();
+                info!(batch, %output, "output proposed");
+                self.last_refusal = None;
+                Ok(())
+            }
+            // Another proposer was first, or the bond is missing: say so and go on following.
+            Err(L1Error::Refused { message, .. }) => {
+                if self.last_refusal.as_ref() != Some(&message) {
+                    warn!(batch, "output proposal refused by the L1: {message}");
+                    self.last_refusal = Some(message);
+                }
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// The batch a faulty sequencer posts instead of `data` so that `fault` has something to misread:
+/// a transfer replaced by a forged one (bad signature) or by a replay of the first, or data that
+/// does not decode. `None` if the batch has no transfer to work with.
+fn misleading_batch(fault: Fault, data: &[u8]) -> Option<Vec<u8>> {
+    if fault == Fault::Undecodable {
+        let mut garbage = vec![0x7f];
+        garbage.extend_from_slice(data);
+        return Some(garbage);
+    }
+    let mut txs = basalt_l2::decode_batch::<P>(data).ok()?;
+    let transfers: Vec<usize> = txs
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| matches!(t, L2Tx::Transfer { .. }))
+        .map(|(i, _)| i)
+        .collect();
+    let (&first, &last) = (transfers.first()?, transfers.last()?);
+    match fault {
+        Fault::BadSignature => {
+            if let L2Tx::Transfer { amount, .. } = &mut txs[last] {
+                *amount += 1; // the signature no longer covers it
+            }
+        }
+        Fault::Replay if first != last => txs[last] = txs[first],
+        _ => return None,
+    }
+    Some(basalt_l2::encode_batch(&txs))
+}
+
+/// The batch a dispute action concerns and what it is, for logs.
+fn describe(action: &Action, disputes: &[basalt_l1::Dispute]) -> (u64, &'static str) {
+    let batch_of = |id: &u64| disputes.iter().find(|d| d.id == *id).map_or(0, |d| d.batch);
+    match action {
+        Action::Challenge { batch, .. } => (*batch, "challenge"),
+        Action::Defend { batch, .. } => (*batch, "defend"),
+        Action::Bisect { dispute, .. } => (batch_of(dispute), "bisect"),
+        Action::OneStepProof { dispute, .. } => (batch_of(dispute), "one-step proof"),
+        _ => (0, "other"),
+    }
+}
