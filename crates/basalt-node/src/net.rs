@@ -35,6 +35,20 @@ pub struct Peer {
     pub address: SocketAddr,
 }
 
+/// Why a networked validator cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum NetError {
+    /// A peer's key is not a valid ed25519 key.
+    #[error("peer key {0} is not a valid ed25519 key")]
+    BadPeerKey(basalt_types::PublicKey),
+    /// The peer list names a key twice.
+    #[error("duplicate peer key in the peer list")]
+    DuplicatePeer,
+    /// The validator's store cannot be opened or read.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
 /// Starts p2p and a validator on the tokio runtime.
 pub async fn start_networked_validator(
     context: &cw_tokio::Context,
@@ -43,16 +57,15 @@ pub async fn start_networked_validator(
     state_path: &Path,
     listen: SocketAddr,
     peers: &[Peer],
-) -> Result<Validator, String> {
+) -> Result<Validator, NetError> {
     let signer = crate::devnet::consensus_key(&key);
     let mut set = Vec::with_capacity(peers.len());
     for p in peers {
-        let pk = crate::devnet::consensus_public_key(&p.key)
-            .map_err(|_| format!("peer key {} is not a valid ed25519 key", p.key))?;
+        let pk =
+            crate::devnet::consensus_public_key(&p.key).map_err(|_| NetError::BadPeerKey(p.key))?;
         set.push((pk, Address::from(p.address)));
     }
-    let set: Map<PublicKey, Address> =
-        Map::try_from(set).map_err(|_| "duplicate peer key in the peer list".to_string())?;
+    let set: Map<PublicKey, Address> = Map::try_from(set).map_err(|_| NetError::DuplicatePeer)?;
     let handshake = Cups::<_, ChaCha20Poly1305>::new(
         Sake {
             signer,
@@ -100,9 +113,7 @@ pub async fn start_networked_validator(
         fault: ProposerFault::None,
     };
     let ctx = context.child("validator").with_attribute("listen", listen);
-    launch(ctx, cfg, oracle.clone(), oracle, ch)
-        .await
-        .map_err(|e| e.to_string())
+    Ok(launch(ctx, cfg, oracle.clone(), oracle, ch).await?)
 }
 
 /// How often the connected-peer gauge is refreshed.
