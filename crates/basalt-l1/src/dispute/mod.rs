@@ -26,6 +26,7 @@ mod exec;
 mod game;
 #[cfg(test)]
 mod tests;
+pub mod tree;
 
 pub use game::{midpoint, Choice, Game, GameEnd, Move, MoveKind, Segment, Side, WinReason};
 
