@@ -27,6 +27,7 @@ mod game;
 #[cfg(test)]
 mod tests;
 pub mod tree;
+mod tree_codec;
 
 pub use game::{midpoint, Choice, Game, GameEnd, Move, MoveKind, Segment, Side, WinReason};
 

@@ -160,9 +160,8 @@ impl ClaimTree {
         extension: u64,
     ) -> ClaimTree {
         debug_assert!(extension < max_clock);
-        let depth = steps.max(2).next_power_of_two().trailing_zeros();
         ClaimTree {
-            depth: depth.min(MAX_TREE_DEPTH),
+            depth: ClaimTree::depth_for(steps),
             steps,
             prior,
             max_clock,
@@ -178,6 +177,12 @@ impl ClaimTree {
                 stepped_by: None,
             }],
         }
+    }
+
+    /// Depth of the bottom claims over a batch of `steps` transactions: the least `D >= 1` with
+    /// `2^D >= steps`.
+    pub fn depth_for(steps: u64) -> u32 {
+        steps.max(2).next_power_of_two().trailing_zeros()
     }
 
     /// The trace position a node asserts.

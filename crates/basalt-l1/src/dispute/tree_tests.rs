@@ -185,7 +185,7 @@ fn play(
     per_round: usize,
     latency: u64,
 ) -> (ClaimTree, Trace, usize) {
-    let depth = steps.max(2).next_power_of_two().trailing_zeros();
+    let depth = ClaimTree::depth_for(steps);
     let truth = Trace::new(steps, 1 << depth);
     let output = if output_true {
         truth.at(1 << depth)
@@ -396,4 +396,39 @@ fn sybils_that_counter_in_the_last_block_of_their_clocks_still_lose_within_the_b
         assert!(tree.claims.len() > 50, "the sybils played");
         assert_honest_wins(&tree, &truth, output_true);
     }
+}
+
+#[test]
+fn trees_roundtrip_through_their_encoding_and_broken_ones_are_refused() {
+    use basalt_types::{Decode, Encode};
+    let (tree, _, _) = play(
+        1_000,
+        false,
+        &[[0, 0, 1, 5], [1, 1, 0, 2], [3, 0, 2, 9]],
+        3,
+        1,
+    );
+    assert!(tree.claims.len() > 3);
+    let bytes = tree.to_bytes();
+    assert_eq!(ClaimTree::from_bytes(&bytes).unwrap(), tree);
+    let broken = |f: &dyn Fn(&mut ClaimTree)| {
+        let mut t = tree.clone();
+        f(&mut t);
+        ClaimTree::from_bytes(&t.to_bytes()).is_err()
+    };
+    assert!(
+        broken(&|t| t.claims[1].position = 3),
+        "a node no move reaches"
+    );
+    assert!(
+        broken(&|t| t.claims[1].parent = Some(5)),
+        "a parent posted later"
+    );
+    assert!(
+        broken(&|t| t.claims[2].clock = CLOCK),
+        "a clock past the budget"
+    );
+    assert!(broken(&|t| t.depth += 1), "a depth the batch does not have");
+    assert!(broken(&|t| t.claims.clear()), "no root");
+    assert!(ClaimTree::from_bytes(&bytes[..bytes.len() - 1]).is_err());
 }
