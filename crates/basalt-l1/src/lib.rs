@@ -38,7 +38,9 @@ pub use bridge::{
     MAX_CHALLENGE_WINDOW, MAX_DISPUTE_CLOCK, MAX_ROLLUP_NAME, MIN_CHALLENGE_WINDOW,
     MIN_DISPUTE_CLOCK,
 };
-pub use dispute::tree::{Claim, ClaimTree, Resolution, StepCheck, TreeError, MAX_TREE_DEPTH};
+pub use dispute::tree::{
+    honest_moves, Claim, ClaimTree, HonestMove, Resolution, StepCheck, TreeError, MAX_TREE_DEPTH,
+};
 pub use dispute::{
     midpoint, Choice, Dispute, DisputeError, DisputeResult, Game, GameEnd, Move, MoveKind, Party,
     Segment, Side, Slash, WinReason, MAX_GAME_MOVES, MAX_PARTIES, MAX_WITNESS_BYTES,

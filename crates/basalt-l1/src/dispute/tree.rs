@@ -380,6 +380,92 @@ impl ClaimTree {
     }
 }
 
+/// A move the honest party owes in a claim tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HonestMove {
+    /// Counter claim `parent` with the true `value`, by attack or defence.
+    Counter {
+        /// The claim answered.
+        parent: u32,
+        /// Attack (its state is wrong) or defence (its state is true).
+        attack: bool,
+        /// The true state at the new claim's trace position.
+        value: Hash,
+    },
+    /// Counter bottom claim `leaf` with a one-step proof, by attack or defence.
+    Step {
+        /// The claim answered.
+        leaf: u32,
+        /// Attack (its state is wrong) or defence (its state is true).
+        attack: bool,
+    },
+}
+
+/// The honest answer to claim `c`: attack a wrong state, defend a true one, with the truth at the
+/// new node (`Hash::ZERO` for a bottom claim, answered by a step).
+fn honest_answer(tree: &ClaimTree, truth: &impl Fn(u64) -> Hash, c: &Claim) -> (bool, u64, Hash) {
+    let attack = c.value != truth(tree.trace_index(c.position));
+    let position = if attack {
+        2 * c.position
+    } else {
+        2 * (c.position + 1)
+    };
+    let value = if depth_of(c.position) < tree.depth {
+        truth(tree.trace_index(position))
+    } else {
+        Hash::ZERO
+    };
+    (attack, position, value)
+}
+
+/// Every move an honest party that knows the true trace (`truth(t)`, the state at trace position
+/// `t`) owes in `tree` now: the strategy of the module header. A claim is honest when it is the
+/// true root, or exactly the honest answer to a claim that must be answered, whoever posted it;
+/// every claim that counters an honest claim (and a wrong root) must be answered, once.
+pub fn honest_moves(tree: &ClaimTree, truth: impl Fn(u64) -> Hash) -> Vec<HonestMove> {
+    let n = tree.claims.len();
+    let (mut honest, mut must_answer, mut answered) =
+        (vec![false; n], vec![false; n], vec![false; n]);
+    for (i, c) in tree.claims.iter().enumerate() {
+        match c.parent {
+            None => {
+                honest[i] = c.value == truth(tree.trace_index(c.position));
+                must_answer[i] = !honest[i];
+            }
+            Some(p) => {
+                let p = p as usize;
+                if must_answer[p] {
+                    let (_, position, value) = honest_answer(tree, &truth, &tree.claims[p]);
+                    honest[i] = c.position == position && c.value == value;
+                    answered[p] |= honest[i];
+                }
+                must_answer[i] = honest[p];
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (i, c) in tree.claims.iter().enumerate() {
+        if !must_answer[i] || answered[i] || c.stepped_by.is_some() {
+            continue;
+        }
+        let (attack, _, value) = honest_answer(tree, &truth, c);
+        let index = i as u32;
+        out.push(if depth_of(c.position) == tree.depth {
+            HonestMove::Step {
+                leaf: index,
+                attack,
+            }
+        } else {
+            HonestMove::Counter {
+                parent: index,
+                attack,
+                value,
+            }
+        });
+    }
+    out
+}
+
 #[cfg(test)]
 #[path = "tree_tests.rs"]
 mod tests;

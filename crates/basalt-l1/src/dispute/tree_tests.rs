@@ -41,90 +41,12 @@ impl Trace {
     }
 }
 
-/// A move the honest party owes.
-enum Owed {
-    Counter {
-        parent: u32,
-        attack: bool,
-        value: Hash,
-    },
-    Step {
-        leaf: u32,
-        attack: bool,
-    },
-}
-
-/// The honest answer to claim `c`: attack a wrong state, defend a true one, with the truth.
-fn answer(tree: &ClaimTree, truth: &Trace, c: &Claim) -> (bool, u64, Hash) {
-    let attack = c.value != truth.at(tree.trace_index(c.position));
-    let position = if attack {
-        2 * c.position
-    } else {
-        2 * (c.position + 1)
-    };
-    let value = if depth_of(c.position) < tree.depth {
-        truth.at(tree.trace_index(position))
-    } else {
-        Hash::ZERO // a bottom claim is answered by a step
-    };
-    (attack, position, value)
-}
-
-/// Every move the honest party owes now. It answers each claim of the other side that counters
-/// an honest claim (or the root, when the root is wrong). A claim is honest when it is the true
-/// root, or exactly the honest answer to a claim the honest party must answer, whoever posted it:
-/// a claim with a true state elsewhere may sit on a wrong boundary and is left alone.
-fn owed(tree: &ClaimTree, truth: &Trace) -> Vec<Owed> {
-    let n = tree.claims.len();
-    let (mut honest, mut must_answer) = (vec![false; n], vec![false; n]);
-    let mut answered = vec![false; n];
-    let mut out = Vec::new();
-    for (i, c) in tree.claims.iter().enumerate() {
-        match c.parent {
-            None => {
-                honest[i] = c.value == truth.at(tree.trace_index(c.position));
-                must_answer[i] = !honest[i];
-            }
-            Some(p) => {
-                let p = p as usize;
-                if must_answer[p] {
-                    let (_, position, value) = answer(tree, truth, &tree.claims[p]);
-                    honest[i] = c.position == position && c.value == value;
-                    answered[p] |= honest[i];
-                }
-                must_answer[i] = honest[p];
-            }
-        }
-    }
-    for (i, c) in tree.claims.iter().enumerate() {
-        if !must_answer[i] || c.stepped_by.is_some() {
-            continue;
-        }
-        let (attack, _, value) = answer(tree, truth, c);
-        if depth_of(c.position) == tree.depth {
-            out.push(Owed::Step {
-                leaf: i as u32,
-                attack,
-            });
-            continue;
-        }
-        if !answered[i] {
-            out.push(Owed::Counter {
-                parent: i as u32,
-                attack,
-                value,
-            });
-        }
-    }
-    out
-}
-
 /// Plays every owed move; returns how many were made.
 fn play_honest(tree: &mut ClaimTree, truth: &Trace, height: u64) -> usize {
-    let moves = owed(tree, truth);
+    let moves = honest_moves(tree, |t| truth.at(t));
     for m in &moves {
         match *m {
-            Owed::Counter {
+            HonestMove::Counter {
                 parent,
                 attack,
                 value,
@@ -132,7 +54,7 @@ fn play_honest(tree: &mut ClaimTree, truth: &Trace, height: u64) -> usize {
                 tree.counter(parent, attack, value, key(0), 10, height)
                     .expect("an honest counter is always allowed in time");
             }
-            Owed::Step { leaf, attack } => {
+            HonestMove::Step { leaf, attack } => {
                 let check = tree
                     .step_check(leaf, attack)
                     .expect("honest step inputs exist");
