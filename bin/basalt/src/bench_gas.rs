@@ -394,28 +394,10 @@ pub fn run(args: GasArgs) -> Result<()> {
 
     // A crowded dispute: 100 challengers, then defenders who each play all of them.
     let small: Vec<L2Tx<Optimistic>> = (0..1_000).map(|_| L2Tx::Deposit { index: 0 }).collect();
-    m.l1.block(vec![(SEQUENCER, post(c, encode_batch(&small), 0))])?;
-    let prior_c = genesis_output(&m.l1.state, c)?;
-    m.l1.block(proposals(c, 0, 1, prior_c))?;
-    let disputed = live_output(&m.l1.state, c, 0);
-    let join = |side_challenge: bool| {
-        if side_challenge {
-            Action::Challenge {
-                rollup: c,
-                batch: 0,
-                output: disputed,
-            }
-        } else {
-            Action::Defend {
-                rollup: c,
-                batch: 0,
-                output: disputed,
-            }
-        }
-    };
+    let disputed = proposed_batch(&mut m, c, encode_batch(&small))?;
     m.l1.block(
         (0..CROWD)
-            .map(|k| (CROWD_CHALLENGERS + k, join(true)))
+            .map(|k| (CROWD_CHALLENGERS + k, join(c, disputed, true)))
             .collect(),
     )?;
     // Each defender starts a game against every challenger, so the dispute grows within a block
@@ -428,7 +410,12 @@ pub fn run(args: GasArgs) -> Result<()> {
         n.min(CROWD / per_defend_block),
         |i, _| {
             (0..per_defend_block)
-                .map(|k| (CROWD_DEFENDERS + i * per_defend_block + k, join(false)))
+                .map(|k| {
+                    (
+                        CROWD_DEFENDERS + i * per_defend_block + k,
+                        join(c, disputed, false),
+                    )
+                })
                 .collect()
         },
     )?);
@@ -466,6 +453,31 @@ pub fn run(args: GasArgs) -> Result<()> {
     Ok(())
 }
 
+/// Posts `batch` as rollup `rollup`'s batch 0 and proposes an output on it; returns the output.
+fn proposed_batch(m: &mut Meter, rollup: u32, batch: Vec<u8>) -> Result<Hash> {
+    m.l1.block(vec![(SEQUENCER, post(rollup, batch, 0))])?;
+    let prior = genesis_output(&m.l1.state, rollup)?;
+    m.l1.block(proposals(rollup, 0, 1, prior))?;
+    Ok(live_output(&m.l1.state, rollup, 0))
+}
+
+/// A challenge (or defence) of `output` on batch 0 of `rollup`.
+fn join(rollup: u32, output: Hash, challenge: bool) -> Action {
+    if challenge {
+        Action::Challenge {
+            rollup,
+            batch: 0,
+            output,
+        }
+    } else {
+        Action::Defend {
+            rollup,
+            batch: 0,
+            output,
+        }
+    }
+}
+
 /// Challengers and defenders of the deep dispute, and the bisections played before measuring.
 const DEEP_CHALLENGERS: usize = 300;
 const DEEP_DEFENDERS: usize = 310;
@@ -478,35 +490,18 @@ const DEEP_UNMEASURED_MOVES: usize = 14;
 /// Each move reloads and rehashes the dispute, whose games then hold their most moves.
 fn deep_games(m: &mut Meter, rollup: u32, n: usize, batch: Vec<u8>) -> Result<Row> {
     eprintln!("bisect: setting up a dispute of deep games ...");
-    m.l1.block(vec![(SEQUENCER, post(rollup, batch, 0))])?;
-    let prior = genesis_output(&m.l1.state, rollup)?;
-    m.l1.block(proposals(rollup, 0, 1, prior))?;
-    let output = live_output(&m.l1.state, rollup, 0);
+    let output = proposed_batch(m, rollup, batch)?;
     let (challengers, defenders) = DEEP_CROWD;
     m.l1.block(
         (0..challengers)
-            .map(|k| {
-                let join = Action::Challenge {
-                    rollup,
-                    batch: 0,
-                    output,
-                };
-                (DEEP_CHALLENGERS + k, join)
-            })
+            .map(|k| (DEEP_CHALLENGERS + k, join(rollup, output, true)))
             .collect(),
     )?;
     // Joins grow the dispute within their block: a fixed, ample limit, as for the crowd above.
     m.gas_limit = Some(6_000_000);
     m.l1.block(
         (0..defenders)
-            .map(|k| {
-                let join = Action::Defend {
-                    rollup,
-                    batch: 0,
-                    output,
-                };
-                (DEEP_DEFENDERS + k, join)
-            })
+            .map(|k| (DEEP_DEFENDERS + k, join(rollup, output, false)))
             .collect(),
     )?;
     m.gas_limit = None;

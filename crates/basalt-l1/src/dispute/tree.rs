@@ -145,6 +145,16 @@ fn depth_of(position: u64) -> u32 {
     63 - position.leading_zeros()
 }
 
+/// The node a counter to the claim at `position` goes to: its left child by attack, the left
+/// child of its right neighbour by defence.
+pub(super) fn counter_position(position: u64, attack: bool) -> u64 {
+    if attack {
+        2 * position
+    } else {
+        2 * (position + 1)
+    }
+}
+
 impl ClaimTree {
     /// The tree of an output proposed at `height` over a batch of `steps` transactions.
     /// `extension` must be below `max_clock`.
@@ -243,11 +253,7 @@ impl ClaimTree {
         if clock >= self.max_clock {
             return Err(TreeError::ClockRanOut(parent));
         }
-        let position = if attack {
-            2 * p.position
-        } else {
-            2 * (p.position + 1)
-        };
+        let position = counter_position(p.position, attack);
         let duplicate = self
             .claims
             .iter()
@@ -405,11 +411,7 @@ pub enum HonestMove {
 /// new node (`Hash::ZERO` for a bottom claim, answered by a step).
 fn honest_answer(tree: &ClaimTree, truth: &impl Fn(u64) -> Hash, c: &Claim) -> (bool, u64, Hash) {
     let attack = c.value != truth(tree.trace_index(c.position));
-    let position = if attack {
-        2 * c.position
-    } else {
-        2 * (c.position + 1)
-    };
+    let position = counter_position(c.position, attack);
     let value = if depth_of(c.position) < tree.depth {
         truth(tree.trace_index(position))
     } else {

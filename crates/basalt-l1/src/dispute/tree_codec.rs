@@ -2,7 +2,7 @@
 //! (the root first, each claim after its parent at a node its move can reach, clocks within the
 //! side's budget), so a decoded tree never makes the game's arithmetic fail.
 
-use super::tree::{Claim, ClaimTree, MAX_TREE_DEPTH};
+use super::tree::{counter_position, Claim, ClaimTree, MAX_TREE_DEPTH};
 use basalt_types::codec::put_varint;
 use basalt_types::{Decode, DecodeError, Decoder, Encode, Hash, PublicKey};
 
@@ -105,10 +105,9 @@ impl ClaimTree {
         for (i, c) in self.claims.iter().enumerate().skip(1) {
             let p = c.parent.ok_or("claim without a parent")? as usize;
             let parent = self.claims.get(p).filter(|_| p < i).ok_or("claim parent")?;
-            let attack = 2 * parent.position;
-            let defend = 2 * (parent.position + 1);
-            let reachable = c.position == attack
-                || (c.position == defend && !(parent.position + 1).is_power_of_two());
+            let reachable = c.position == counter_position(parent.position, true)
+                || (c.position == counter_position(parent.position, false)
+                    && !(parent.position + 1).is_power_of_two());
             if !reachable || 63 - c.position.leading_zeros() > self.depth {
                 return Err("claim position");
             }

@@ -80,11 +80,7 @@ fn play_adversary(tree: &mut ClaimTree, truth: &Trace, pick: &[u64; 4], who: u64
         }
         return;
     }
-    let position = if attack {
-        2 * c.position
-    } else {
-        2 * (c.position + 1)
-    };
+    let position = counter_position(c.position, attack);
     if depth_of(position) > tree.depth {
         return; // defending the root: refused whatever the value
     }
