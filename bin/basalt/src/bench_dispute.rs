@@ -34,8 +34,8 @@ pub struct DisputeArgs {
     /// Challenge window of the bench rollup, in L1 blocks.
     #[arg(long, default_value_t = 50)]
     pub window: u64,
-    /// Each side's dispute clock, in L1 blocks.
-    #[arg(long, default_value_t = 100)]
+    /// The clock extension, in L1 blocks (below --window).
+    #[arg(long, default_value_t = 10)]
     pub clock: u64,
 }
 
@@ -212,7 +212,7 @@ pub(crate) fn run_one(n: u64, fault: Fault, args: &DisputeArgs, params: &Params)
         challenge_window: args.window,
         proposer_bond: 100 * ONE_TOKEN,
         min_fee: 0,
-        dispute_clock: args.clock,
+        clock_extension: args.clock,
         dispute_bond: 100 * ONE_TOKEN,
         slash_reward_percent: 50,
     };
@@ -299,7 +299,7 @@ pub(crate) fn run_one(n: u64, fault: Fault, args: &DisputeArgs, params: &Params)
         let kinds: Vec<bool> = actions.iter().map(|(_, a)| is_dispute(a)).collect();
         let one_step = actions
             .iter()
-            .any(|(_, a)| matches!(a, Action::OneStepProof { .. }));
+            .any(|(_, a)| matches!(a, Action::Step { .. }));
         let height = l1.state.head().height + 1;
         let included = l1.try_block(actions)?;
         for (i, is_move) in included.iter().zip(kinds) {
@@ -324,15 +324,16 @@ pub(crate) fn run_one(n: u64, fault: Fault, args: &DisputeArgs, params: &Params)
             run.one_step_bytes = included.iter().map(|i| i.bytes as u64).max().unwrap_or(0);
         }
         let r = l1.state.rollup(0).context("the bench rollup")?;
-        if let Some(d) = r.disputes.first() {
+        // The liar's proposal over the disputed batch (batch 1; batch 0 it proposed rightly).
+        let lie = r
+            .disputes
+            .iter()
+            .find(|d| d.batch == 1 && r.proposals[d.proposal as usize].proposer == l1.public(LIAR));
+        if let Some(d) = lie {
             if let Some(result) = d.result {
-                let decided = match result {
-                    DisputeResult::Removed { height }
-                    | DisputeResult::Upheld { height }
-                    | DisputeResult::Dropped { height } => height,
-                };
+                let decided = result.height();
                 run.removed = matches!(result, DisputeResult::Removed { .. });
-                run.moves = d.games.iter().map(|g| g.moves.len() as u64).sum();
+                run.moves = d.claims as u64 - 1;
                 run.game_blocks = last_move + 1 - first_move.unwrap_or(last_move);
                 run.decision_blocks = decided - proposed_at;
                 if !run.removed || liar.view.faulted().is_none() {
@@ -346,13 +347,7 @@ pub(crate) fn run_one(n: u64, fault: Fault, args: &DisputeArgs, params: &Params)
 }
 
 fn is_dispute(a: &Action) -> bool {
-    matches!(
-        a,
-        Action::Challenge { .. }
-            | Action::Defend { .. }
-            | Action::Bisect { .. }
-            | Action::OneStepProof { .. }
-    )
+    matches!(a, Action::Counter { .. } | Action::Step { .. })
 }
 
 fn report(runs: &[Run], params: &Params) {

@@ -8,8 +8,8 @@ use crate::bench::now_ms;
 use crate::bench_dispute::{run_one, DisputeArgs};
 use anyhow::{ensure, Context, Result};
 use basalt_l1::{
-    blob_hash, Action, Choice, Genesis, GenesisAccount, GenesisValidator, L1State, Params,
-    RollupKind, RollupParams, WithdrawalClaim, MAX_ROLLUP_NAME, ONE_TOKEN,
+    blob_hash, Action, Genesis, GenesisAccount, GenesisValidator, L1State, Params, RollupKind,
+    RollupParams, WithdrawalClaim, MAX_ROLLUP_NAME, ONE_TOKEN,
 };
 use basalt_l2::{
     batch_deposits, compress, encode_batch, encode_payload, Codec, DepositEntry, L2State, L2Tx,
@@ -33,15 +33,15 @@ pub struct GasArgs {
     pub no_one_step: bool,
 }
 
-/// Funded signers: 0 sends, 1 sequences and proposes, 2 challenges, then the dispute crowd.
-const KEYS: usize = 400;
+/// Funded signers: 0 sends, 1 sequences and proposes, 2 counters.
+const KEYS: usize = 3;
 const SENDER: usize = 0;
 const SEQUENCER: usize = 1;
 const CHALLENGER: usize = 2;
-/// Challengers and defenders of the crowded dispute.
-const CROWD: usize = 100;
-const CROWD_CHALLENGERS: usize = 100;
-const CROWD_DEFENDERS: usize = 200;
+/// Claims the crowded tree holds before its counters are measured.
+const CROWDED_TREE: usize = 10_000;
+/// Counters per measured block.
+const COUNTERS_PER_BLOCK: usize = 1_000;
 
 fn signer(i: usize) -> Keypair {
     dev_keypair("basalt-bench-gas", i as u64)
@@ -126,7 +126,7 @@ fn rollup(name: &str, window: u64) -> RollupParams {
         challenge_window: window,
         proposer_bond: ONE_TOKEN,
         min_fee: 0,
-        dispute_clock: 1_000,
+        clock_extension: window.min(1_000) / 2,
         dispute_bond: ONE_TOKEN,
         slash_reward_percent: 50,
     }
@@ -172,11 +172,16 @@ fn inflating_batch(seed: u64) -> Vec<u8> {
     compress(&encode_payload(&txs), Codec::Zstd)
 }
 
+/// The made-up output the bench proposes for `batch`.
+fn made_up_output(batch: u64) -> Hash {
+    hash_parts("basalt/bench/output", &[&batch.to_le_bytes()])
+}
+
 /// Proposals of made-up outputs for batches `from..to` of `rollup`, chained from `prior`.
 fn proposals(rollup: u32, from: u64, to: u64, mut prior: Hash) -> Vec<(usize, Action)> {
     (from..to)
         .map(|batch| {
-            let output = hash_parts("basalt/bench/output", &[&batch.to_le_bytes()]);
+            let output = made_up_output(batch);
             let a = Action::ProposeOutput {
                 rollup,
                 batch,
@@ -195,16 +200,6 @@ fn genesis_output(state: &L1State, rollup: u32) -> Result<Hash> {
         .rollup(rollup)
         .context("the bench rollup is registered")?;
     Ok(r.header.genesis_output)
-}
-
-fn live_output(state: &L1State, rollup: u32, batch: u64) -> Hash {
-    state
-        .rollup(rollup)
-        .expect("registered")
-        .live_output(batch)
-        .expect("proposed")
-        .1
-        .output
 }
 
 /// Runs the benchmark and prints the report.
@@ -298,12 +293,6 @@ pub fn run(args: GasArgs) -> Result<()> {
         (
             SENDER,
             Action::RegisterRollup {
-                params: rollup("bench-c", 1_000),
-            },
-        ),
-        (
-            SENDER,
-            Action::RegisterRollup {
                 params: rollup("bench-w", 4),
             },
         ),
@@ -320,8 +309,7 @@ pub fn run(args: GasArgs) -> Result<()> {
             },
         ),
     ])?;
-    let (a, b, c, w, d) = (base_id, base_id + 1, base_id + 2, base_id + 3, base_id + 4);
-    let e = base_id + 5;
+    let (a, b, w, d, e) = (base_id, base_id + 1, base_id + 2, base_id + 3, base_id + 4);
     rows.push(m.row("deposit", "2,000 opening L2 accounts", n, |_, _| {
         (0..2_000)
             .map(|j| {
@@ -369,9 +357,9 @@ pub fn run(args: GasArgs) -> Result<()> {
         })?,
     );
 
-    // Challenges, each opening a dispute over a distinct batch: one that inflates to ~4 MiB, and
-    // one with the most transactions per byte (the most, smallest, transactions).
-    rows.push(challenges(
+    // Proposals, each opening a tree over a distinct batch whose steps it counts by decoding it:
+    // one that inflates to ~4 MiB, and one with the most transactions per byte.
+    rows.push(opening_proposals(
         &mut m,
         b,
         n,
@@ -384,67 +372,14 @@ pub fn run(args: GasArgs) -> Result<()> {
             .collect();
         encode_batch(&txs)
     };
-    rows.push(challenges(
+    rows.push(opening_proposals(
         &mut m,
         d,
         n,
         "opening, 65,536 one-byte transactions",
         tiny,
     )?);
-
-    // A crowded dispute: 100 challengers, then defenders who each play all of them.
-    let small: Vec<L2Tx<Optimistic>> = (0..1_000).map(|_| L2Tx::Deposit { index: 0 }).collect();
-    let disputed = proposed_batch(&mut m, c, encode_batch(&small))?;
-    m.l1.block(
-        (0..CROWD)
-            .map(|k| (CROWD_CHALLENGERS + k, join(c, disputed, true)))
-            .collect(),
-    )?;
-    // Each defender starts a game against every challenger, so the dispute grows within a block
-    // past what an estimate on the parent state says: these joins carry a fixed, ample limit.
-    let per_defend_block = 30;
-    m.gas_limit = Some(6_000_000);
-    rows.push(m.row(
-        "defend",
-        "joining 100 challengers' dispute",
-        n.min(CROWD / per_defend_block),
-        |i, _| {
-            (0..per_defend_block)
-                .map(|k| {
-                    (
-                        CROWD_DEFENDERS + i * per_defend_block + k,
-                        join(c, disputed, false),
-                    )
-                })
-                .collect()
-        },
-    )?);
-    m.gas_limit = None;
-    let per_bisect_block = 30;
-    rows.push(m.row(
-        "bisect",
-        "in that dispute (thousands of games)",
-        n.min(CROWD / per_bisect_block),
-        |i, _| {
-            (0..per_bisect_block)
-                .map(|k| {
-                    let challenger = i * per_bisect_block + k;
-                    let claim = |x: u64| hash_parts("basalt/bench/claim", &[&x.to_le_bytes()]);
-                    let action = Action::Bisect {
-                        rollup: c,
-                        dispute: 0,
-                        game: challenger as u32,
-                        choice: Choice::Whole,
-                        mid: claim(1),
-                        end: claim(2),
-                    };
-                    (CROWD_CHALLENGERS + challenger, action)
-                })
-                .collect()
-        },
-    )?);
-
-    rows.push(deep_games(&mut m, e, n, tiny(1_000))?);
+    rows.push(crowded_tree(&mut m, e, n)?);
     rows.push(withdrawals(&mut m, w, n)?);
     if !args.no_one_step {
         rows.push(one_step()?);
@@ -453,116 +388,65 @@ pub fn run(args: GasArgs) -> Result<()> {
     Ok(())
 }
 
-/// Posts `batch` as rollup `rollup`'s batch 0 and proposes an output on it; returns the output.
-fn proposed_batch(m: &mut Meter, rollup: u32, batch: Vec<u8>) -> Result<Hash> {
-    m.l1.block(vec![(SEQUENCER, post(rollup, batch, 0))])?;
+/// Counters in a tree that already holds [`CROWDED_TREE`] claims, over a 65,536-step batch (the
+/// deepest tree), each a distinct attack on a claim spread through the tree: a move costs the
+/// same however many claims its tree holds.
+fn crowded_tree(m: &mut Meter, rollup: u32, n: usize) -> Result<Row> {
+    eprintln!("counter: setting up a tree of {CROWDED_TREE} claims ...");
+    let txs: Vec<L2Tx<Optimistic>> = (0..MAX_BATCH_TXS as u64)
+        .map(|k| L2Tx::Deposit { index: k % 100 })
+        .collect();
+    m.l1.block(vec![(SEQUENCER, post(rollup, encode_batch(&txs), 0))])?;
     let prior = genesis_output(&m.l1.state, rollup)?;
     m.l1.block(proposals(rollup, 0, 1, prior))?;
-    Ok(live_output(&m.l1.state, rollup, 0))
-}
-
-/// A challenge (or defence) of `output` on batch 0 of `rollup`.
-fn join(rollup: u32, output: Hash, challenge: bool) -> Action {
-    if challenge {
-        Action::Challenge {
-            rollup,
-            batch: 0,
-            output,
-        }
-    } else {
-        Action::Defend {
-            rollup,
-            batch: 0,
-            output,
-        }
-    }
-}
-
-/// Challengers and defenders of the deep dispute, and the bisections played before measuring.
-const DEEP_CHALLENGERS: usize = 300;
-const DEEP_DEFENDERS: usize = 310;
-const DEEP_CROWD: (usize, usize) = (10, 20);
-const DEEP_UNMEASURED_MOVES: usize = 14;
-
-/// Bisections in a dispute whose every game is played deep: 10 challengers and 20 defenders (plus
-/// the proposer) over a 65,536-step batch, so 210 games, each bisected 14 times before the
-/// measured moves (the 15th and 16th, the last bisections a game of that many steps allows).
-/// Each move reloads and rehashes the dispute, whose games then hold their most moves.
-fn deep_games(m: &mut Meter, rollup: u32, n: usize, batch: Vec<u8>) -> Result<Row> {
-    eprintln!("bisect: setting up a dispute of deep games ...");
-    let output = proposed_batch(m, rollup, batch)?;
-    let (challengers, defenders) = DEEP_CROWD;
-    m.l1.block(
-        (0..challengers)
-            .map(|k| (DEEP_CHALLENGERS + k, join(rollup, output, true)))
-            .collect(),
-    )?;
-    // Joins grow the dispute within their block: a fixed, ample limit, as for the crowd above.
-    m.gas_limit = Some(6_000_000);
-    m.l1.block(
-        (0..defenders)
-            .map(|k| (DEEP_DEFENDERS + k, join(rollup, output, false)))
-            .collect(),
-    )?;
-    m.gas_limit = None;
-    let index: std::collections::HashMap<_, _> =
-        (0..KEYS).map(|i| (signer(i).public(), i)).collect();
-    let mut counter = 0u64;
-    // One move in every game: the party whose turn it is disputes the opponent's left half (or
-    // the whole trace first) with claims of its own, distinct from every claim made so far.
-    let mut moves = |state: &L1State| -> Vec<(usize, Action)> {
-        let d = &state.rollup(rollup).expect("registered").disputes[0];
-        d.games
-            .iter()
-            .enumerate()
-            .filter(|(_, g)| g.ongoing())
-            .map(|(i, g)| {
-                let mover = d.party(g.turn, g.player(g.turn)).key;
-                let choice = if g.mid.is_some() {
-                    Choice::Left
-                } else {
-                    Choice::Whole
-                };
-                counter += 2;
-                let claim = |x: u64| hash_parts("basalt/bench/deep", &[&x.to_le_bytes()]);
-                let action = Action::Bisect {
+    let proposal =
+        m.l1.state
+            .rollup(rollup)
+            .context("rollup e")?
+            .header
+            .proposal_count
+            - 1;
+    let mut fresh = 0u64;
+    // Each counter attacks an existing claim (the root, then the claims before it, breadth
+    // first) with a value never used before, so none is a duplicate.
+    let mut counters = |state: &L1State, count: usize| -> Vec<(usize, Action)> {
+        let claims = state.rollup(rollup).expect("registered").trees[proposal as usize]
+            .claims()
+            .len() as u32;
+        (0..count)
+            .map(|k| {
+                fresh += 1;
+                let value = hash_parts("basalt/bench/counter", &[&fresh.to_le_bytes()]);
+                let parent = (k as u32 * 7919) % claims.min(1 + k as u32 / 16).max(1);
+                let action = Action::Counter {
                     rollup,
-                    dispute: 0,
-                    game: i as u32,
-                    choice,
-                    mid: claim(counter),
-                    end: claim(counter + 1),
+                    proposal,
+                    parent,
+                    attack: true,
+                    value,
                 };
-                (index[&mover], action)
+                (CHALLENGER, action)
             })
             .collect()
     };
-    for _ in 0..DEEP_UNMEASURED_MOVES {
-        let actions = moves(&m.l1.state);
-        let included = m.l1.block(actions)?;
-        ensure!(
-            included.iter().all(|i| i.receipt.success()),
-            "a deep-game bisection failed"
-        );
+    while m.l1.state.rollup(rollup).context("rollup e")?.trees[proposal as usize]
+        .claims()
+        .len()
+        < CROWDED_TREE
+    {
+        let actions = counters(&m.l1.state, COUNTERS_PER_BLOCK);
+        m.l1.block(actions)?;
     }
-    let row = m.row(
-        "bisect",
-        "210 games 14 moves deep (65,536 steps)",
-        n.min(2),
-        |_, state| moves(state),
-    )?;
-    let d = &m.l1.state.rollup(rollup).context("rollup e")?.disputes[0];
-    ensure!(
-        d.games
-            .iter()
-            .all(|g| g.moves.len() == DEEP_UNMEASURED_MOVES + n.min(2)),
-        "every game took every move"
-    );
-    Ok(row)
+    m.row(
+        "counter",
+        "1,000 in a tree of 10,000 claims (65,536 steps)",
+        n,
+        |_, state| counters(state, COUNTERS_PER_BLOCK),
+    )
 }
 
-/// Challenges opening disputes over `n` blocks' worth of distinct batches made by `batch(i)`.
-fn challenges(
+/// Proposals opening trees over `n` blocks' worth of distinct batches made by `batch(i)`.
+fn opening_proposals(
     m: &mut Meter,
     rollup: u32,
     n: usize,
@@ -575,23 +459,14 @@ fn challenges(
     for i in 0..count {
         m.l1.block(vec![(SEQUENCER, post(rollup, batch(i), 0))])?;
     }
-    let prior = genesis_output(&m.l1.state, rollup)?;
-    m.l1.block(proposals(rollup, 0, count, prior))?;
-    m.row("challenge", input, n, |i, s| {
-        (0..per_block)
-            .map(|j| {
-                let batch = i as u64 * per_block + j;
-                let output = live_output(s, rollup, batch);
-                (
-                    CHALLENGER,
-                    Action::Challenge {
-                        rollup,
-                        batch,
-                        output,
-                    },
-                )
-            })
-            .collect()
+    let genesis = genesis_output(&m.l1.state, rollup)?;
+    m.row("propose output", input, n, |i, _| {
+        let from = i as u64 * per_block;
+        let prior = match from.checked_sub(1) {
+            None => genesis,
+            Some(previous) => made_up_output(previous),
+        };
+        proposals(rollup, from, from + per_block, prior)
     })
 }
 
@@ -690,7 +565,7 @@ fn one_step() -> Result<Row> {
         sizes: vec![10_000],
         fault: "mint".into(),
         window: 50,
-        clock: 100,
+        clock: 10,
     };
     let params = devnet_params(1, 200, Params::default().epoch_length);
     let run = run_one(

@@ -33,7 +33,7 @@ fn rollup(i: u32) -> RollupParams {
         challenge_window: 50_000,
         proposer_bond: 1,
         min_fee: 1,
-        dispute_clock: 50,
+        clock_extension: 50,
         dispute_bond: 1,
         slash_reward_percent: 50,
     }

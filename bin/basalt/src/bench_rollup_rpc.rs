@@ -77,7 +77,7 @@ pub fn run(args: &RollupArgs, accounts: u32) -> Result<RpcRun> {
             challenge_window: 10,
             proposer_bond: ONE_TOKEN,
             min_fee: 1,
-            dispute_clock: 100,
+            clock_extension: 100,
             dispute_bond: 1,
             slash_reward_percent: 50,
         };

@@ -20,13 +20,13 @@ use std::time::{Duration, Instant};
 struct DevRollup {
     name: &'static str,
     challenge_window: u64,
-    dispute_clock: u64,
+    clock_extension: u64,
     bond: Amount,
     min_fee: Amount,
 }
 
-/// Two rollups that differ in fees, challenge window and dispute clock (DEVNET ONLY windows and
-/// clocks: 200 ms blocks make them 10 s / 20 s and 30 s / 30 s).
+/// Two rollups that differ in fees, challenge window and clock extension (DEVNET ONLY windows and
+/// clocks: 200 ms blocks make the windows 10 s and 30 s, the extensions 2 s and 4 s).
 /// How many rollups `basalt up` runs.
 pub const DEVNET_ROLLUP_COUNT: u32 = ROLLUPS.len() as u32;
 
@@ -34,14 +34,14 @@ const ROLLUPS: [DevRollup; 2] = [
     DevRollup {
         name: "alpha",
         challenge_window: 50,
-        dispute_clock: 100,
+        clock_extension: 10,
         bond: 10 * ONE_TOKEN,
         min_fee: ONE_TOKEN / 1_000_000,
     },
     DevRollup {
         name: "beta",
         challenge_window: 150,
-        dispute_clock: 150,
+        clock_extension: 20,
         bond: 100 * ONE_TOKEN,
         min_fee: ONE_TOKEN / 100_000,
     },
@@ -93,7 +93,7 @@ pub async fn start(l1_url: &str, data_dir: &Path, l1_port: u16) -> Result<Vec<Ro
                     challenge_window: spec.challenge_window,
                     proposer_bond: spec.bond,
                     min_fee: spec.min_fee,
-                    dispute_clock: spec.dispute_clock,
+                    clock_extension: spec.clock_extension,
                     dispute_bond: spec.bond,
                     slash_reward_percent: 50,
                 };

@@ -11,10 +11,7 @@ use crate::devnet_rollups::wait_final;
 use crate::units::format_tokens;
 use crate::wallet::{call, l1_http};
 use anyhow::{bail, Context, Result};
-use basalt_l1::{
-    midpoint, Action, Dispute, DisputeResult, Game, GameEnd, MoveKind, RollupKind, RollupParams,
-    Side, ONE_TOKEN,
-};
+use basalt_l1::{Action, ClaimTree, RollupKind, RollupParams, ONE_TOKEN};
 use basalt_l2::{L2Tx, Optimistic};
 use basalt_node::devnet::{dev_account, DEV_ACCOUNTS};
 use basalt_rollup::l1client::L1Client;
@@ -53,8 +50,8 @@ pub struct DisputeArgs {
     /// Challenge window of the lab rollup, in L1 blocks (DEVNET ONLY: seconds long).
     #[arg(long, default_value_t = 50)]
     pub window: u64,
-    /// Each side's dispute clock, in L1 blocks.
-    #[arg(long, default_value_t = 100)]
+    /// The clock extension: blocks a side is always left to answer a counter (below --window).
+    #[arg(long, default_value_t = 10)]
     pub clock: u64,
     /// Dev account that funds the lab's keys and deposits (DEVNET ONLY keys).
     #[arg(long, default_value_t = DEV_ACCOUNTS - 1)]
@@ -111,13 +108,6 @@ fn short(h: &impl std::fmt::Display) -> String {
     h.to_string()[..12].to_string()
 }
 
-fn side_name(s: Side) -> &'static str {
-    match s {
-        Side::Challenger => "challenger",
-        Side::Defender => "defender",
-    }
-}
-
 async fn dispute(args: DisputeArgs) -> Result<()> {
     let fault = Fault::parse(&args.fault).with_context(|| {
         format!(
@@ -166,7 +156,7 @@ async fn dispute(args: DisputeArgs) -> Result<()> {
         challenge_window: args.window,
         proposer_bond: bond,
         min_fee,
-        dispute_clock: args.clock,
+        clock_extension: args.clock,
         dispute_bond: bond,
         slash_reward_percent: SLASH_REWARD_PERCENT,
     };
@@ -223,10 +213,9 @@ async fn dispute(args: DisputeArgs) -> Result<()> {
     let liar = basalt_rollup::start(liar_cfg, Some(keys.sequencer.clone()))
         .await
         .context("starting the dishonest sequencer node")?;
-    // The honest node only challenges and plays: proposing too, it could win the race to propose
-    // the faulted batch's output and there would be no lie to catch.
+    // The honest node proposes too: its output competes with the lie in its own claim tree.
     let honest = basalt_rollup::start(
-        node_cfg(Role::Verifier, "honest-verifier", false),
+        node_cfg(Role::Verifier, "honest-verifier", true),
         Some(keys.challenger.clone()),
     )
     .await
@@ -236,12 +225,11 @@ async fn dispute(args: DisputeArgs) -> Result<()> {
         liar.rpc_addr, honest.rpc_addr
     );
     let played = play(&client, &http, &args, &keys, id, min_fee, &liar, &honest).await;
-    // Stopped first, so that it cannot challenge the honest output in its turn.
-    liar.stop();
     let result = match played {
-        Ok((batch, derived, d)) => propose_honest(&client, &keys, id, batch, derived, &d).await,
+        Ok(batch) => settled_honestly(&client, id, batch, &args).await,
         Err(e) => Err(e),
     };
+    liar.stop();
     honest.stop();
     match &args.data_dir {
         Some(d) => println!("\nthe lab nodes' data is in {}", d.display()),
@@ -250,8 +238,8 @@ async fn dispute(args: DisputeArgs) -> Result<()> {
     result
 }
 
-/// Deposits and traffic, then the dispute over the first wrong output, printed as it goes; the
-/// disputed batch, the honest output of it and the decided dispute.
+/// Deposits and traffic, then the dispute over the first wrong output, printed as it goes;
+/// returns the disputed batch.
 #[allow(clippy::too_many_arguments)]
 async fn play(
     client: &L1Client,
@@ -262,7 +250,7 @@ async fn play(
     min_fee: u128,
     liar: &RollupNode,
     honest: &RollupNode,
-) -> Result<(u64, Hash, Dispute)> {
+) -> Result<u64> {
     let block_ms = client.chain_info().await?.params.block_time_ms;
     let funder = dev_account(args.funder);
     let mut deposits = Vec::new();
@@ -289,10 +277,13 @@ async fn play(
     let honest_url = format!("http://{}", honest.rpc_addr);
     let honest_l2 = l2_client(&honest_url)?;
     let deadline = Instant::now() + blocks(block_ms, args.window + 300);
-    let (batch, derived) = loop {
+    let (batch, proposal) = loop {
         let info = call(&honest_l2, &honest_url, "l2_chainInfo", rpc_params![]).await?;
         if let Some(m) = info["mismatches"].as_array().and_then(|m| m.first()) {
             let batch = m["batch"].as_u64().context("mismatch without batch")?;
+            let proposal = m["proposal"]
+                .as_u64()
+                .context("mismatch without proposal")?;
             let derived = parse_hash(&m["derived"])?;
             let proposed = parse_hash(&m["proposed"])?;
             println!(
@@ -300,7 +291,7 @@ async fn play(
                 short(&proposed),
                 short(&derived)
             );
-            break (batch, derived);
+            break (batch, proposal);
         }
         if Instant::now() > deadline {
             bail!(
@@ -312,44 +303,37 @@ async fn play(
         tokio::time::sleep(Duration::from_millis(block_ms)).await;
     };
 
-    let (d, wall) = follow(client, args, keys, id, batch, block_ms).await?;
-    summary(http, &args.rpc, id, keys, &d, wall, block_ms).await?;
-    Ok((batch, derived, d))
+    let (tree, wall) = follow(client, args, keys, id, proposal, block_ms).await?;
+    summary(http, &args.rpc, id, keys, proposal, &tree, wall, block_ms).await?;
+    Ok(batch)
 }
 
-/// Once the lie is removed (it cannot be proposed again), the honest party proposes the output
-/// it derived.
-async fn propose_honest(
+/// Waits for the honest output of `batch`, proposed by the honest node beside the lie, to settle.
+async fn settled_honestly(
     client: &L1Client,
-    keys: &Keys,
     id: u32,
     batch: u64,
-    derived: Hash,
-    d: &Dispute,
+    args: &DisputeArgs,
 ) -> Result<()> {
-    if matches!(d.result, Some(DisputeResult::Removed { .. })) {
-        let action = Action::ProposeOutput {
-            rollup: id,
-            batch,
-            prior: d.prior,
-            output: derived,
-        };
-        let h = client.submit(&keys.challenger, action).await?;
-        wait_final(client, &[h])
-            .await
-            .context("proposing the honest output")?;
-        let r = client.rollup(&RollupRef::Id(id)).await?;
-        let o = client.output(id, r.proposals - 1).await?;
-        println!(
-            "\nL1 block {}: the honest party proposed output {} for batch {batch} (proposal {}, {}); it settles at block {} unless challenged",
-            o.height,
-            short(&o.output),
-            o.proposal,
-            o.status,
-            o.settles_at
-        );
+    let block_ms = client.chain_info().await?.params.block_time_ms;
+    let r = client.rollup(&RollupRef::Id(id)).await?;
+    let deadline = Instant::now() + blocks(block_ms, r.dispute_bound + args.window + 100);
+    loop {
+        let settled = client.outputs(id, batch).await?;
+        if let Some(o) = settled.first().filter(|o| o.batch == batch) {
+            println!(
+                "\nbatch {batch} settled with proposal {} (output {}, by the {}), which nobody could remove",
+                o.proposal,
+                short(&o.output),
+                if o.proposer == r.params.sequencer { "dishonest proposer" } else { "honest node" },
+            );
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("batch {batch} did not settle within the dispute bound: is the devnet making blocks?");
+        }
+        tokio::time::sleep(Duration::from_millis(block_ms)).await;
     }
-    Ok(())
 }
 
 fn l2_client(url: &str) -> Result<HttpClient> {
@@ -368,226 +352,137 @@ fn blocks(block_ms: u64, n: u64) -> Duration {
     Duration::from_millis(block_ms.saturating_mul(n))
 }
 
-/// Prints the dispute over `batch` move by move until it is decided; returns it with the wall
-/// time from the moment the lab saw it open to the moment it saw the decision.
+/// Prints the claim tree of `proposal` claim by claim until it resolves; returns it with the
+/// wall time from the first counter the lab saw to the resolution.
 async fn follow(
     client: &L1Client,
     args: &DisputeArgs,
     keys: &Keys,
     id: u32,
-    batch: u64,
+    proposal: u64,
     block_ms: u64,
-) -> Result<(Dispute, Duration)> {
-    let deadline = Instant::now() + blocks(block_ms, 2 * (args.window + 3 * args.clock) + 300);
-    let dispute_id = loop {
-        let r = client.rollup(&RollupRef::Id(id)).await?;
-        let mut found = None;
-        for d in &r.open_dispute_ids {
-            if client.dispute(id, *d).await?.batch == batch {
-                found = Some(*d);
-            }
-        }
-        if let Some(d) = found {
-            break d;
-        }
-        if Instant::now() > deadline {
-            bail!("the honest node did not challenge in time");
-        }
-        tokio::time::sleep(Duration::from_millis(block_ms)).await;
-    };
-    let seen_open = Instant::now();
-    let mut printed_moves: Vec<usize> = Vec::new();
-    let mut printed_ends: Vec<bool> = Vec::new();
-    let mut parties = (0, 0);
+) -> Result<(ClaimTree, Duration)> {
+    let r = client.rollup(&RollupRef::Id(id)).await?;
+    let deadline = Instant::now() + blocks(block_ms, r.dispute_bound + args.window + 300);
+    let mut printed = 0;
+    let mut seen_open = None;
     loop {
-        let d = client.dispute(id, dispute_id).await?;
-        if parties == (0, 0) {
+        let (_, tree) = client.tree(id, proposal).await?;
+        let rules = tree.rules;
+        if printed == 0 {
             println!(
-                "L1 block {}: dispute {} opened over batch {} ({} steps, so trace positions 0..={}); joining closes for challengers at block {} and defenders at block {}",
-                d.opened, d.id, d.batch, d.steps, d.steps, d.challenge_until, d.defend_until
+                "proposal {proposal}'s claim tree: {} steps, so depth {} and trace positions 0..={}; each side has {} blocks along a path, and at least {} to answer; it resolves within {} blocks of the proposal whatever is played",
+                rules.steps, rules.depth, 1u64 << rules.depth, rules.max_clock, rules.extension, rules.bound()
             );
-            if d.steps == 0 {
-                println!("  the batch data does not decode, so the batch applies nothing: its output must equal the prior output, which the L1 checks at once");
+            println!(
+                "  claim 0 (the proposed output, by the {}): {} at position {}",
+                keys.label(&tree.claims()[0].claimant),
+                short(&tree.claims()[0].value),
+                1u64 << rules.depth
+            );
+            printed = 1;
+        }
+        for (i, c) in tree.claims().iter().enumerate().skip(printed) {
+            seen_open.get_or_insert_with(Instant::now);
+            let parent = c.parent.expect("only the root has no parent");
+            let depth = 63 - c.position.leading_zeros();
+            let p = tree.claims()[parent as usize];
+            let attack = c.position == 2 * p.position;
+            let who = keys.label(&c.claimant);
+            if depth > rules.depth {
+                let at = rules.trace_index(p.position);
+                let step = if attack { at } else { at + 1 };
+                println!(
+                    "  block {:>6}  claim {i}: the {who} counters claim {parent} by a one-step proof: the L1 re-ran step {} against the Merkle witness and got {}",
+                    c.created,
+                    step,
+                    short(&c.value),
+                );
             } else {
                 println!(
-                    "  position i is the output after the batch's first i steps: 0 is the agreed prior output, {} the disputed one",
-                    d.steps
+                    "  block {:>6}  claim {i}: the {who} {} claim {parent}: asserts {} at position {}",
+                    c.created,
+                    if attack { "attacks" } else { "defends against" },
+                    short(&c.value),
+                    rules.trace_index(c.position),
                 );
             }
         }
-        for (side, list, seen) in [
-            (Side::Challenger, &d.challengers, &mut parties.0),
-            (Side::Defender, &d.defenders, &mut parties.1),
-        ] {
-            for p in &list[*seen..] {
-                println!(
-                    "  {} joins: {} ({}), bond {} tokens",
-                    side_name(side),
-                    keys.label(&p.key),
-                    short(&p.key),
-                    format_tokens(p.bond)
-                );
-            }
-            *seen = list.len();
-        }
-        printed_moves.resize(d.games.len(), 0);
-        printed_ends.resize(d.games.len(), false);
-        for (g, game) in d.games.iter().enumerate() {
-            for m in &game.moves[printed_moves[g]..] {
-                let who = d.party(m.side, game.player(m.side));
-                let mover = format!("{} ({})", side_name(m.side), keys.label(&who.key));
-                match m.kind {
-                    MoveKind::Bisect { a, b, mid, end } => println!(
-                        "  block {:>6}  game {g}  {mover}: disputes positions {a}..{b}; claims {} at {} and {} at {b}",
-                        m.height,
-                        short(&mid),
-                        midpoint(a, b),
-                        short(&end)
-                    ),
-                    MoveKind::OneStep { step, result } => {
-                        println!(
-                            "  block {:>6}  game {g}  {mover}: one-step proof of step {step}: the L1 re-ran transaction {step} against the Merkle witness and got {} at {}",
-                            m.height,
-                            short(&result),
-                            step + 1
-                        );
-                        if let Some(claim) = opponent_claim(game, m.side, step + 1) {
-                            println!(
-                                "                        the opponent had claimed {} at {}",
-                                short(&claim),
-                                step + 1
-                            );
-                        }
-                    }
-                }
-            }
-            printed_moves[g] = game.moves.len();
-            if let (Some(end), false) = (game.end_state, printed_ends[g]) {
-                printed_ends[g] = true;
-                match end {
-                    GameEnd::Won {
-                        winner,
-                        reason,
-                        height,
-                    } => {
-                        let w = d.party(winner, game.player(winner));
-                        println!(
-                            "  block {height:>6}  game {g}  won by the {} ({}) by {}",
-                            side_name(winner),
-                            keys.label(&w.key),
-                            reason.name()
-                        );
-                    }
-                    GameEnd::Cancelled { height } => {
-                        println!("  block {height:>6}  game {g}  cancelled")
-                    }
-                }
-            }
-        }
-        if let Some(result) = d.result {
-            let height = decided_at(&result);
+        printed = tree.claims().len();
+        let o = client.output(id, proposal).await?;
+        if o.status == "removed" || o.status == "upheld" || o.status == "settled" {
             println!(
-                "L1 block {height}: dispute {} decided: output {}",
-                d.id,
-                result.name()
+                "L1 block {}: the tree resolved: proposal {proposal} {}",
+                tree.resolvable_at(),
+                o.status
             );
-            let r = client.rollup(&RollupRef::Id(id)).await?;
-            for p in 0..r.proposals {
-                let o = client.output(id, p).await?;
-                if o.status == "removed" && o.batch > batch {
-                    println!(
-                        "  removed with it: proposal {p} for batch {}, built on it",
-                        o.batch
-                    );
-                }
-            }
-            return Ok((d, seen_open.elapsed()));
+            return Ok((tree, seen_open.map_or(Duration::ZERO, |t| t.elapsed())));
         }
         if Instant::now() > deadline {
-            bail!("dispute {dispute_id} not decided in time: is the devnet making blocks?");
+            bail!("proposal {proposal} not resolved in time: is the devnet making blocks?");
         }
         tokio::time::sleep(Duration::from_millis(block_ms)).await;
     }
 }
 
-/// The last claim the opponent of `side` made at trace position `pos` in `game`, if any.
-fn opponent_claim(game: &Game, side: Side, pos: u64) -> Option<Hash> {
-    game.moves.iter().rev().find_map(|m| match m.kind {
-        MoveKind::Bisect { a, b, mid, end } if m.side != side => (midpoint(a, b) == pos)
-            .then_some(mid)
-            .or((b == pos).then_some(end)),
-        _ => None,
-    })
-}
-
-fn decided_at(r: &DisputeResult) -> u64 {
-    match *r {
-        DisputeResult::Removed { height }
-        | DisputeResult::Upheld { height }
-        | DisputeResult::Dropped { height } => height,
-    }
-}
-
-/// Who was slashed, and what the dispute cost on L1, from the blocks that carried it.
+/// Where every bond of the tree went, and what the dispute cost on L1, from the blocks that
+/// carried it.
+#[allow(clippy::too_many_arguments)]
 async fn summary(
     http: &HttpClient,
     rpc: &str,
     id: u32,
     keys: &Keys,
-    d: &Dispute,
+    proposal: u64,
+    tree: &ClaimTree,
     wall: Duration,
     block_ms: u64,
 ) -> Result<()> {
-    let decided = d.result.as_ref().map_or(d.opened, decided_at);
+    let opened = tree.claims()[0].created;
+    let resolved = tree.resolvable_at();
     let reward = |bond: u128| bond * SLASH_REWARD_PERCENT as u128 / 100;
+    let resolution = tree.resolve();
     println!();
-    for p in d.challengers.iter().chain(&d.defenders) {
-        if p.lost.is_some() {
+    for (i, c) in tree.claims().iter().enumerate() {
+        if resolution.countered[i] && c.bond > 0 {
             println!(
-                "slashed: the {} ({}) lost its bond of {} tokens: {} to the winner, {} burned",
-                keys.label(&p.key),
-                short(&p.key),
-                format_tokens(p.bond),
-                format_tokens(reward(p.bond)),
-                format_tokens(p.bond - reward(p.bond))
+                "slashed: claim {i} of the {} ({}) lost its bond of {} tokens: {} to whoever countered it, {} burned",
+                keys.label(&c.claimant),
+                short(&c.claimant),
+                format_tokens(c.bond),
+                format_tokens(reward(c.bond)),
+                format_tokens(c.bond - reward(c.bond))
             );
         }
     }
     let (mut txs, mut bytes, mut gas) = (0u64, 0u64, 0u64);
-    let mut last_move = d.opened;
-    for height in d.opened..=decided {
+    for height in opened..=resolved {
         let b = call(http, rpc, "l1_getBlock", rpc_params![height]).await?;
         for t in b["transactions"].as_array().into_iter().flatten() {
             let a = &t["action"];
-            if a["rollup"].as_u64() != Some(id as u64) {
-                continue;
-            }
-            let ours = match a["type"].as_str() {
-                Some("challenge" | "defend") => a["batch"].as_u64() == Some(d.batch),
-                Some("bisect" | "oneStepProof") => a["dispute"].as_u64() == Some(d.id),
-                _ => false,
-            };
+            let ours = a["rollup"].as_u64() == Some(id as u64)
+                && matches!(a["type"].as_str(), Some("counter" | "step"))
+                && a["proposal"].as_u64() == Some(proposal);
             if ours {
                 txs += 1;
                 bytes += t["bytes"].as_u64().unwrap_or(0);
                 gas += t["gas"].as_u64().unwrap_or(0);
-                last_move = height;
             }
         }
     }
-    let moves: usize = d.games.iter().map(|g| g.moves.len()).sum();
+    let last_move = tree.claims().last().map_or(opened, |c| c.created);
     let secs = |n: u64| n as f64 * block_ms as f64 / 1_000.0;
     println!(
-        "moves: {moves} over {} trace positions; {txs} dispute transactions on L1: {bytes} bytes, {gas} gas",
-        d.steps + 1
+        "moves: {} claims after the root; {txs} dispute transactions on L1: {bytes} bytes, {gas} gas",
+        tree.claims().len() - 1
     );
     println!(
-        "time: the game took {} block(s) (~{:.1} s); decided {} blocks (~{:.1} s) after it opened, because joining stays open until block {}; {:.1} s of wall time as seen by this lab",
-        last_move - d.opened + 1,
-        secs(last_move - d.opened + 1),
-        decided - d.opened,
-        secs(decided - d.opened),
-        d.defend_until,
+        "time: the last move came {} block(s) (~{:.1} s) after the proposal; the tree resolved {} blocks (~{:.1} s) after it, when the last clock ran out (bound {}); {:.1} s of wall time as seen by this lab",
+        last_move - opened,
+        secs(last_move - opened),
+        resolved - opened,
+        secs(resolved - opened),
+        tree.rules.bound(),
         wall.as_secs_f64()
     );
     Ok(())

@@ -95,11 +95,11 @@ pub enum WalletCommand {
         /// Least fee (tokens) an L2 transfer or withdrawal pays.
         #[arg(long, default_value = "0.000001")]
         min_fee: String,
-        /// L1 blocks each side of a dispute game may spend on its moves in all (a chess clock).
-        #[arg(long, default_value_t = 100)]
-        dispute_clock: u64,
-        /// Bond (tokens) a challenger, or a defender other than the proposer, locks to join a
-        /// dispute (default: the proposer bond).
+        /// L1 blocks a side of a dispute is always left to answer a counter (the clock extension);
+        /// below the challenge window, which is each side's whole clock along a path of the tree.
+        #[arg(long, default_value_t = 10)]
+        clock_extension: u64,
+        /// Bond (tokens) each claim of a dispute locks (default: the proposer bond).
         #[arg(long)]
         dispute_bond: Option<String>,
         /// Percent of a slashed bond paid to the game's winner; the rest is burned.
@@ -109,41 +109,44 @@ pub enum WalletCommand {
         signer: SignerArgs,
     },
     /// Propose any output for a batch by hand, locking the proposer bond (it is lost if the output
-    /// is wrong and someone challenges it: this is how a fraud attempt is staged).
+    /// is wrong and someone counters it: this is how a fraud attempt is staged). Proposals compete:
+    /// each opens its own claim tree, and the batch settles with the first one upheld.
     ProposeOutput {
         /// The rollup, by name or id.
         #[arg(long)]
         rollup: String,
-        /// The batch (the next one without a live output).
+        /// The batch (posted, not settled).
         #[arg(long)]
         batch: u64,
         /// The output claimed (0x + 64 hex digits).
         #[arg(long)]
         output: String,
+        /// The output it builds on (default: the settled output of the batch before, or the
+        /// genesis output for batch 0).
+        #[arg(long)]
+        prior: Option<String>,
         #[command(flatten)]
         signer: SignerArgs,
     },
-    /// Challenge the live output of a batch, locking the dispute bond. The signer must then play
-    /// its games (a rollup node with this key does) or lose them by clock.
-    Challenge {
+    /// Counter one claim of a proposal's claim tree by hand, locking the dispute bond (low level:
+    /// a rollup node with this key plays the whole game). Claim 0 is the proposed output; read a
+    /// tree with `l1_getClaims`.
+    Counter {
         /// The rollup, by name or id.
         #[arg(long)]
         rollup: String,
-        /// The batch whose output is challenged.
+        /// The proposal whose tree is played.
         #[arg(long)]
-        batch: u64,
-        #[command(flatten)]
-        signer: SignerArgs,
-    },
-    /// Join the defence of a disputed output, locking the dispute bond. The signer must then play
-    /// its games (a rollup node with this key does) or lose them by clock.
-    Defend {
-        /// The rollup, by name or id.
+        proposal: u64,
+        /// The claim countered.
+        #[arg(long, default_value_t = 0)]
+        claim: u32,
+        /// Defend (the claim's state is right, the fault lies after it) rather than attack.
         #[arg(long)]
-        rollup: String,
-        /// The batch whose output is defended.
+        defend: bool,
+        /// The state the new claim asserts (0x + 64 hex digits).
         #[arg(long)]
-        batch: u64,
+        value: String,
         #[command(flatten)]
         signer: SignerArgs,
     },
@@ -411,7 +414,7 @@ async fn run_async(cmd: WalletCommand) -> Result<()> {
             challenge_window,
             bond,
             min_fee,
-            dispute_clock,
+            clock_extension,
             dispute_bond,
             slash_reward,
             signer,
@@ -425,7 +428,7 @@ async fn run_async(cmd: WalletCommand) -> Result<()> {
                 challenge_window,
                 proposer_bond,
                 min_fee: parse_tokens(&min_fee)?,
-                dispute_clock,
+                clock_extension,
                 dispute_bond: match dispute_bond {
                     Some(b) => parse_tokens(&b)?,
                     None => proposer_bond,
@@ -439,16 +442,19 @@ async fn run_async(cmd: WalletCommand) -> Result<()> {
             rollup,
             batch,
             output,
+            prior,
             signer,
         } => {
             let output = basalt_types::Hash::from_hex(&output)
                 .map_err(|_| anyhow::anyhow!("--output must be 0x + 64 hex digits"))?;
             let client = L1Client::new(&signer.rpc)?;
             let r = client.rollup(&RollupRef::parse(&rollup)).await?;
-            let prior = match batch.checked_sub(1) {
-                None => r.genesis_output,
-                Some(k) => live_output(&client, r.id, k).await?.with_context(|| {
-                    format!("batch {k} has no live output to build on: propose that one first")
+            let prior = match (prior, batch.checked_sub(1)) {
+                (Some(p), _) => basalt_types::Hash::from_hex(&p)
+                    .map_err(|_| anyhow::anyhow!("--prior must be 0x + 64 hex digits"))?,
+                (None, None) => r.genesis_output,
+                (None, Some(k)) => settled_output(&client, r.id, k).await?.with_context(|| {
+                    format!("batch {k} has not settled: name the output to build on with --prior")
                 })?,
             };
             println!(
@@ -466,16 +472,38 @@ async fn run_async(cmd: WalletCommand) -> Result<()> {
             )
             .await
         }
-        WalletCommand::Challenge {
+        WalletCommand::Counter {
             rollup,
-            batch,
+            proposal,
+            claim,
+            defend,
+            value,
             signer,
-        } => join_dispute(true, &rollup, batch, &signer).await,
-        WalletCommand::Defend {
-            rollup,
-            batch,
-            signer,
-        } => join_dispute(false, &rollup, batch, &signer).await,
+        } => {
+            let value = basalt_types::Hash::from_hex(&value)
+                .map_err(|_| anyhow::anyhow!("--value must be 0x + 64 hex digits"))?;
+            let client = L1Client::new(&signer.rpc)?;
+            let r = client.rollup(&RollupRef::parse(&rollup)).await?;
+            println!(
+                "{} claim {claim} of proposal {proposal} of {} with {value} (bond {})",
+                if defend { "defending" } else { "attacking" },
+                r.params.name,
+                format_tokens(r.params.dispute_bond),
+            );
+            send(
+                &signer,
+                Action::Counter {
+                    rollup: r.id,
+                    proposal,
+                    parent: claim,
+                    attack: !defend,
+                    value,
+                },
+            )
+            .await?;
+            println!("the claim must now be defended against its counters: run a rollup node with this key, or follow the tree with l1_getClaims");
+            Ok(())
+        }
         WalletCommand::Deposit {
             rollup,
             amount,
@@ -570,49 +598,12 @@ async fn run_async(cmd: WalletCommand) -> Result<()> {
     }
 }
 
-/// Challenges (or defends) the live output of `batch`.
-async fn join_dispute(
-    challenge: bool,
-    rollup: &str,
+/// The settled output of `batch` of rollup `id`, if it has settled.
+async fn settled_output(
+    client: &L1Client,
+    id: u32,
     batch: u64,
-    signer: &SignerArgs,
-) -> Result<()> {
-    let client = L1Client::new(&signer.rpc)?;
-    let r = client.rollup(&RollupRef::parse(rollup)).await?;
-    let output = live_output(&client, r.id, batch)
-        .await?
-        .with_context(|| format!("batch {batch} of {} has no live output", r.params.name))?;
-    println!(
-        "{} output {output} of batch {batch} of {} (bond {})",
-        if challenge {
-            "challenging"
-        } else {
-            "defending"
-        },
-        r.params.name,
-        format_tokens(r.params.dispute_bond),
-    );
-    let id = r.id;
-    let action = if challenge {
-        Action::Challenge {
-            rollup: id,
-            batch,
-            output,
-        }
-    } else {
-        Action::Defend {
-            rollup: id,
-            batch,
-            output,
-        }
-    };
-    send(signer, action).await?;
-    println!("now play the games: run a rollup node with this key, or lose them by clock (follow them with l1_getDispute)");
-    Ok(())
-}
-
-/// The live output of `batch` of rollup `id`, if it has one.
-async fn live_output(client: &L1Client, id: u32, batch: u64) -> Result<Option<basalt_types::Hash>> {
+) -> Result<Option<basalt_types::Hash>> {
     Ok(client
         .outputs(id, batch)
         .await?

@@ -6,10 +6,10 @@
 //! revisions of the table. Messages are rendered from codes by RPC and the CLI.
 
 use crate::bridge::RollupError;
-use crate::dispute::DisputeError;
+use crate::dispute::tree::TreeError;
 
 /// Revision of the code table; bumped when codes are added (never when one is reworded).
-pub const FAILURE_CODES_VERSION: u16 = 2;
+pub const FAILURE_CODES_VERSION: u16 = 3;
 
 macro_rules! failure_codes {
     ($($name:ident = $code:literal, $id:literal, $text:literal;)*) => {
@@ -72,34 +72,44 @@ failure_codes! {
     NotSequencer = 120, "not_sequencer", "only the rollup's sequencer may post batches";
     DataHashMismatch = 121, "data_hash_mismatch", "the declared data hash is not the blob's hash";
     BadDepositRange = 122, "bad_deposit_range", "the deposit range goes backwards or past the queue";
-    WrongBatch = 130, "wrong_batch", "outputs are proposed in batch order";
+    WrongBatch = 130, "wrong_batch", "(retired in version 3) outputs are proposed in batch order";
     BatchNotPosted = 131, "batch_not_posted", "the batch has not been posted";
-    WrongPrior = 132, "wrong_prior", "the prior output is not the previous batch's output";
-    ProvenWrong = 133, "proven_wrong", "this output was proven wrong and removed before";
+    WrongPrior = 132, "wrong_prior", "the prior output is not an output proposed for the previous batch";
+    ProvenWrong = 133, "proven_wrong", "(retired in version 3) this output was proven wrong and removed before";
     DataExpired = 134, "data_expired", "the batch's data is no longer retained";
     TooLate = 135, "too_late", "the batch's data would expire before a dispute could end";
+    AlreadyProposed = 136, "already_proposed", "this output on this prior was already proposed for the batch";
     NotSettled = 140, "not_settled", "the output has not settled";
     OutputMismatch = 141, "output_mismatch", "the roots do not hash to the settled output";
     WithdrawalOutOfRange = 142, "withdrawal_out_of_range", "the withdrawal is beyond the output's withdrawals";
     BadWithdrawalProof = 143, "bad_withdrawal_proof", "the withdrawal proof does not verify";
     AlreadyClaimed = 144, "already_claimed", "the withdrawal was already claimed";
     EscrowShort = 145, "escrow_short", "the escrow cannot cover the payment";
-    NotLive = 150, "not_live", "the named output is not the batch's live output";
-    AlreadySettled = 151, "already_settled", "the output has settled and can no longer be disputed";
-    JoinClosed = 152, "join_closed", "joining this dispute has closed";
-    NotDisputed = 153, "not_disputed", "the output is not disputed";
+    NotLive = 150, "not_live", "(retired in version 3) the named output is not the batch's live output";
+    AlreadySettled = 151, "already_settled", "the batch's output has settled";
+    JoinClosed = 152, "join_closed", "(retired in version 3) joining this dispute has closed";
+    NotDisputed = 153, "not_disputed", "(retired in version 3) the output is not disputed";
     BadWitness = 154, "bad_witness", "the one-step witness is malformed or does not match the agreed claim";
-    UnknownDispute = 200, "unknown_dispute", "no dispute has this id";
-    DisputeEnded = 201, "dispute_ended", "the dispute has ended";
-    UnknownGame = 202, "unknown_game", "the dispute has no game with this index";
-    GameEnded = 203, "game_ended", "the game has ended";
-    NotYourTurn = 204, "not_your_turn", "it is not the sender's turn in this game";
-    BadChoice = 205, "bad_choice", "the choice does not fit the opponent's last claims";
-    NeedsOneStep = 206, "needs_one_step", "the segment is one step: send a one-step proof";
-    NeedsBisect = 207, "needs_bisect", "the segment spans several steps: bisect it";
-    NoDisagreement = 208, "no_disagreement", "the end claim equals the claim it disputes";
-    AlreadyParty = 209, "already_party", "the sender is already a party to this dispute";
-    SideFull = 210, "side_full", "this side of the dispute is full";
+    UnknownDispute = 200, "unknown_dispute", "no proposal has this id";
+    DisputeEnded = 201, "dispute_ended", "the proposal's claim tree has resolved";
+    UnknownGame = 202, "unknown_game", "(retired in version 3) the dispute has no game with this index";
+    GameEnded = 203, "game_ended", "(retired in version 3) the game has ended";
+    NotYourTurn = 204, "not_your_turn", "(retired in version 3) it is not the sender's turn in this game";
+    BadChoice = 205, "bad_choice", "(retired in version 3) the choice does not fit the opponent's last claims";
+    NeedsOneStep = 206, "needs_one_step", "(retired in version 3) the segment is one step: send a one-step proof";
+    NeedsBisect = 207, "needs_bisect", "(retired in version 3) the segment spans several steps: bisect it";
+    NoDisagreement = 208, "no_disagreement", "(retired in version 3) the end claim equals the claim it disputes";
+    AlreadyParty = 209, "already_party", "(retired in version 3) the sender is already a party to this dispute";
+    SideFull = 210, "side_full", "(retired in version 3) this side of the dispute is full";
+    UnknownClaim = 211, "unknown_claim", "the tree has no claim with this index";
+    AtBottom = 212, "at_bottom", "the claim is at the bottom of the tree: send a one-step proof";
+    NotAtBottom = 213, "not_at_bottom", "the claim is not at the bottom of the tree: counter it with a claim";
+    DefendRoot = 214, "defend_root", "the proposed output can only be attacked";
+    ClockRanOut = 215, "clock_ran_out", "the clock to counter this claim has run out";
+    DuplicateClaim = 216, "duplicate_claim", "the same claim already counters this one";
+    AlreadyStepped = 217, "already_stepped", "a one-step proof already countered this claim";
+    ValidStep = 218, "valid_step", "the step agrees with the claim: it does not counter it";
+    NoTraceAncestor = 219, "no_trace_ancestor", "the tree holds no state the step needs";
 }
 
 impl std::fmt::Display for FailureCode {
@@ -108,21 +118,19 @@ impl std::fmt::Display for FailureCode {
     }
 }
 
-impl DisputeError {
+impl TreeError {
     /// The receipt code of this failure.
     pub fn code(&self) -> FailureCode {
         match self {
-            DisputeError::UnknownDispute(_) => FailureCode::UnknownDispute,
-            DisputeError::Ended(_) => FailureCode::DisputeEnded,
-            DisputeError::UnknownGame(_) => FailureCode::UnknownGame,
-            DisputeError::GameEnded(_) => FailureCode::GameEnded,
-            DisputeError::NotYourTurn { .. } => FailureCode::NotYourTurn,
-            DisputeError::BadChoice(_) => FailureCode::BadChoice,
-            DisputeError::NeedsOneStep { .. } => FailureCode::NeedsOneStep,
-            DisputeError::NeedsBisect { .. } => FailureCode::NeedsBisect,
-            DisputeError::NoDisagreement => FailureCode::NoDisagreement,
-            DisputeError::AlreadyParty(_) => FailureCode::AlreadyParty,
-            DisputeError::SideFull(_) => FailureCode::SideFull,
+            TreeError::UnknownClaim(_) => FailureCode::UnknownClaim,
+            TreeError::AtBottom(_) => FailureCode::AtBottom,
+            TreeError::NotAtBottom(_) => FailureCode::NotAtBottom,
+            TreeError::DefendRoot => FailureCode::DefendRoot,
+            TreeError::ClockRanOut(_) => FailureCode::ClockRanOut,
+            TreeError::Duplicate(_) => FailureCode::DuplicateClaim,
+            TreeError::AlreadyStepped(_) => FailureCode::AlreadyStepped,
+            TreeError::ValidStep(_) => FailureCode::ValidStep,
+            TreeError::NoTraceAncestor(..) => FailureCode::NoTraceAncestor,
         }
     }
 }
@@ -140,7 +148,6 @@ impl RollupError {
             RollupError::NotSequencer { .. } => FailureCode::NotSequencer,
             RollupError::DataHashMismatch { .. } => FailureCode::DataHashMismatch,
             RollupError::BadDepositRange { .. } => FailureCode::BadDepositRange,
-            RollupError::WrongBatch { .. } => FailureCode::WrongBatch,
             RollupError::BatchNotPosted(_) => FailureCode::BatchNotPosted,
             RollupError::WrongPrior { .. } => FailureCode::WrongPrior,
             RollupError::NotSettled(_) => FailureCode::NotSettled,
@@ -151,17 +158,16 @@ impl RollupError {
             RollupError::EscrowShort { .. } => FailureCode::EscrowShort,
             RollupError::Overflow => FailureCode::Overflow,
             RollupError::OutOfGas { .. } => FailureCode::OutOfGas,
-            RollupError::NotLive { .. } => FailureCode::NotLive,
             RollupError::AlreadySettled(_) => FailureCode::AlreadySettled,
-            RollupError::JoinClosed { .. } => FailureCode::JoinClosed,
-            RollupError::NotDisputed(_) => FailureCode::NotDisputed,
-            RollupError::ProvenWrong { .. } => FailureCode::ProvenWrong,
+            RollupError::AlreadyProposed { .. } => FailureCode::AlreadyProposed,
+            RollupError::UnknownProposal(_) => FailureCode::UnknownDispute,
+            RollupError::Resolved(_) => FailureCode::DisputeEnded,
             RollupError::DataExpired(_) => FailureCode::DataExpired,
             RollupError::TooLate { .. } => FailureCode::TooLate,
-            RollupError::MalformedWitness(_)
-            | RollupError::NoSuchStep(_)
-            | RollupError::BadWitness(_) => FailureCode::BadWitness,
-            RollupError::Dispute(e) => e.code(),
+            RollupError::MalformedWitness(_) | RollupError::BadWitness(_) => {
+                FailureCode::BadWitness
+            }
+            RollupError::Tree(e) => e.code(),
         }
     }
 }
@@ -185,6 +191,7 @@ mod tests {
             (154, "bad_witness"),
             (200, "unknown_dispute"),
             (210, "side_full"),
+            (215, "clock_ran_out"),
         ];
         for (code, id) in pinned {
             assert_eq!(
@@ -200,6 +207,6 @@ mod tests {
             assert_eq!(FailureCode::from_code(c.code()), Some(*c));
         }
         assert_eq!(FailureCode::from_code(0), None);
-        assert_eq!(FAILURE_CODES_VERSION, 2);
+        assert_eq!(FAILURE_CODES_VERSION, 3);
     }
 }

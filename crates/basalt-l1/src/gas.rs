@@ -4,16 +4,15 @@
 //! action kind, plus a price per byte of its variable payload, which every validator hashes and
 //! copies), and then whatever its action charges for work that grows with the state it reads:
 //! decompressing and decoding a posted batch, priced by the length and transaction count its
-//! header declares and the L1 records ([`batch_decode`]), and loading, changing and rehashing a
-//! dispute, priced by its parties and games ([`dispute_touch`], [`dispute_join`]). Every charge is made before the work it pays for,
-//! so an action whose limit cannot pay stops first, fails with `out_of_gas`, and pays its whole
+//! header declares and the L1 records ([`batch_decode`]). A dispute move costs the same however
+//! many claims its tree holds (each is appended, never copied). Every charge is made before the
+//! work it pays for, so an action whose limit cannot pay stops first, fails with `out_of_gas`, and pays its whole
 //! limit; nothing is ever done at a flat price whatever its input.
 //!
 //! The constants are set so that each action's worst input costs a validator about as many
 //! nanoseconds per gas as a plain transfer does; `basalt bench gas` measures that ratio for every
 //! action kind, against a transfer, in the same run (see BENCHMARKS.md).
 
-use crate::dispute::{Dispute, Side};
 use crate::tx::Action;
 
 /// Gas charged for a transfer.
@@ -28,19 +27,18 @@ pub const REGISTER_ROLLUP_GAS: u64 = 200_000;
 pub const DEPOSIT_GAS: u64 = 50_000;
 /// Gas charged for posting a batch (its bytes pay the blob fee, and [`PAYLOAD_BYTE_GAS`], on top).
 pub const POST_BATCH_GAS: u64 = 50_000;
-/// Gas charged for proposing an output.
-pub const PROPOSE_OUTPUT_GAS: u64 = 50_000;
+/// Gas charged for proposing an output and opening its claim tree; the batch decode that counts
+/// its steps is charged on top.
+pub const PROPOSE_OUTPUT_GAS: u64 = 60_000;
 /// Gas charged for paying a withdrawal (a Merkle proof check).
 pub const FINALIZE_WITHDRAWAL_GAS: u64 = 100_000;
-/// Base gas of a challenge; the dispute it joins and any batch decode are charged on top.
-pub const CHALLENGE_GAS: u64 = 100_000;
-/// Base gas of joining a dispute's defence; the dispute is charged on top.
-pub const DEFEND_GAS: u64 = 100_000;
-/// Base gas of a bisection move; the dispute is charged on top.
-pub const BISECT_GAS: u64 = 50_000;
+/// Gas of a counter: reading its parent and grandparent claims, the duplicate check, appending
+/// one claim and folding it into the tree's digest.
+pub const COUNTER_GAS: u64 = 60_000;
 /// Base gas of a one-step proof: re-executing one transaction (a signature check and Merkle
-/// paths) against its witness. The batch decode and the dispute are charged on top.
-pub const ONE_STEP_GAS: u64 = 300_000;
+/// paths) against its witness, after walking up to [`crate::MAX_TREE_DEPTH`] claims for the states
+/// around the step. The batch decode is charged on top.
+pub const STEP_GAS: u64 = 300_000;
 
 /// Gas per byte of a transaction's variable payload (blob, witness, proof, name): hashed for the
 /// transaction id and the signature, copied into the block and its roots.
@@ -51,8 +49,6 @@ pub const BATCH_BYTE_GAS: u64 = 4;
 pub const BATCH_DECODE_GAS: u64 = 20_000;
 /// Gas per transaction a batch declares: each is parsed and materialized.
 pub const BATCH_TX_GAS: u64 = 200;
-/// Gas per party and per game of a dispute an action loads, changes and rehashes.
-pub const DISPUTE_ITEM_GAS: u64 = 400;
 
 /// Gas a transaction pays before its action runs: the action's base and its payload's bytes.
 pub fn intrinsic(action: &Action) -> u64 {
@@ -65,10 +61,8 @@ pub fn intrinsic(action: &Action) -> u64 {
         Action::PostBatch { .. } => POST_BATCH_GAS,
         Action::ProposeOutput { .. } => PROPOSE_OUTPUT_GAS,
         Action::FinalizeWithdrawal(_) => FINALIZE_WITHDRAWAL_GAS,
-        Action::Challenge { .. } => CHALLENGE_GAS,
-        Action::Defend { .. } => DEFEND_GAS,
-        Action::Bisect { .. } => BISECT_GAS,
-        Action::OneStepProof { .. } => ONE_STEP_GAS,
+        Action::Counter { .. } => COUNTER_GAS,
+        Action::Step { .. } => STEP_GAS,
     };
     base + PAYLOAD_BYTE_GAS * payload_len(action)
 }
@@ -77,7 +71,7 @@ pub fn intrinsic(action: &Action) -> u64 {
 fn payload_len(action: &Action) -> u64 {
     let len = match action {
         Action::PostBlob { data, .. } | Action::PostBatch { data, .. } => data.len(),
-        Action::OneStepProof { witness, .. } => witness.len(),
+        Action::Step { witness, .. } => witness.len(),
         Action::FinalizeWithdrawal(claim) => claim.proof.len() * 32,
         Action::RegisterRollup { params } => params.name.len(),
         _ => 0,
@@ -91,23 +85,8 @@ pub fn batch_decode(raw_len: u64, tx_count: u64) -> u64 {
     BATCH_DECODE_GAS + BATCH_BYTE_GAS * raw_len + BATCH_TX_GAS * tx_count
 }
 
-/// Gas to load, change and rehash `dispute`: per party and per game.
-pub fn dispute_touch(dispute: &Dispute) -> u64 {
-    let items = dispute.challengers.len() + dispute.defenders.len() + dispute.games.len();
-    DISPUTE_ITEM_GAS * (items as u64 + 1)
-}
-
-/// Gas to join `dispute` on `side`: touching it, and the game started against each opponent.
-pub fn dispute_join(dispute: &Dispute, side: Side) -> u64 {
-    let opponents = match side {
-        Side::Challenger => dispute.defenders.len(),
-        Side::Defender => dispute.challengers.len(),
-    };
-    dispute_touch(dispute) + DISPUTE_ITEM_GAS * opponents as u64
-}
-
 /// A gas limit for an action whose estimate is `estimate`: half again, and a little more, so that
-/// the state may change before inclusion (another party joining a dispute), capped by the block.
+/// the state may change before inclusion (a batch decoded by another action), capped by the block.
 pub fn limit_with_headroom(estimate: u64, block_gas_limit: u64) -> u64 {
     estimate
         .saturating_add(estimate / 2)
@@ -129,7 +108,7 @@ pub fn is_fixed(action: &Action) -> bool {
             | Action::RegisterRollup { .. }
             | Action::Deposit { .. }
             | Action::PostBatch { .. }
-            | Action::ProposeOutput { .. }
             | Action::FinalizeWithdrawal(_)
+            | Action::Counter { .. }
     )
 }

@@ -3,10 +3,10 @@
 //! The L1 only settles: accounts and transfers, EIP-1559 gas fees and a separate blob fee market,
 //! staking with an equal-weight committee chosen per epoch, and data-availability blobs kept for a
 //! retention window; and the rollup registry and bridge: deposits escrowed and queued, batches posted
-//! by each rollup's sequencer, bonded output proposals that settle after a challenge window, and
-//! withdrawals paid once against a Merkle proof into a settled output; and the dispute game
-//! ([`Dispute`]) that removes a wrong output by bisection and a one-step proof re-executed through
-//! the shared L2 state transition function.
+//! by each rollup's sequencer, bonded output proposals (any number per batch) that settle once their
+//! claim tree resolves upheld, and withdrawals paid once against a Merkle proof into a settled
+//! output; and the dispute game ([`ClaimTree`]) that anyone may play on any proposal, ending in a
+//! one-step proof re-executed through the shared L2 state transition function.
 //!
 //! Everything here is pure and deterministic: no I/O, no clock, no randomness. The node calls
 //! [`BlockBuilder`] to propose, [`verify_block`] to vote, and [`L1State::apply`] on finalization.
@@ -16,7 +16,7 @@
 //! - a transaction applies at most once (the nonce must equal the account's next nonce);
 //! - every header field is recomputed by verifiers, so a proposer cannot claim a state it did not compute;
 //! - a rollup's escrow only grows by deposits and only shrinks by withdrawals paid once each, against
-//!   an output whose challenge window has passed.
+//!   a settled output.
 
 mod blobs;
 mod block;
@@ -33,18 +33,15 @@ mod view;
 pub use blobs::{BlobSource, Blobs};
 pub use block::{Block, Header, Receipt, HEADER_VERSION, MAX_BLOCK_BYTES};
 pub use bridge::{
-    chain_leaf, BatchRecord, ChainUpdate, DepositRecord, OutputRecord, RestoreError, RollupDiff,
-    RollupError, RollupHeader, RollupKind, RollupParams, RollupState, WithdrawalClaim,
-    MAX_CHALLENGE_WINDOW, MAX_DISPUTE_CLOCK, MAX_ROLLUP_NAME, MIN_CHALLENGE_WINDOW,
-    MIN_DISPUTE_CLOCK,
+    chain_leaf, BatchRecord, DepositRecord, OutputRecord, RestoreError, RollupDiff, RollupError,
+    RollupHeader, RollupKind, RollupParams, RollupState, WithdrawalClaim, MAX_CHALLENGE_WINDOW,
+    MAX_CLOCK_EXTENSION, MAX_ROLLUP_NAME, MIN_CHALLENGE_WINDOW, MIN_CLOCK_EXTENSION,
 };
 pub use dispute::tree::{
-    honest_moves, Claim, ClaimTree, HonestMove, Resolution, StepCheck, TreeError, MAX_TREE_DEPTH,
+    honest_moves, Claim, ClaimTree, Claims, HonestMove, Resolution, Rules, StepCheck, TreeError,
+    MAX_TREE_DEPTH,
 };
-pub use dispute::{
-    midpoint, Choice, Dispute, DisputeError, DisputeResult, Game, GameEnd, Move, MoveKind, Party,
-    Segment, Side, Slash, WinReason, MAX_GAME_MOVES, MAX_PARTIES, MAX_WITNESS_BYTES,
-};
+pub use dispute::{Dispute, DisputeResult, LayeredTree, MAX_WITNESS_BYTES};
 pub use exec::{
     check_tx, child_fees, estimate_gas, max_cost, next_base_fee, precheck_action, verify_block,
     verify_block_with, ActionFailure, BlockBuilder, BlockError, BlockOverlay, ExecutedBlock,
@@ -52,8 +49,8 @@ pub use exec::{
 };
 pub use failure::{FailureCode, FAILURE_CODES_VERSION};
 pub use gas::{
-    BISECT_GAS, BLOB_TX_GAS, CHALLENGE_GAS, DEFEND_GAS, DEPOSIT_GAS, FINALIZE_WITHDRAWAL_GAS,
-    ONE_STEP_GAS, POST_BATCH_GAS, PROPOSE_OUTPUT_GAS, REGISTER_ROLLUP_GAS, STAKE_GAS, TRANSFER_GAS,
+    BLOB_TX_GAS, COUNTER_GAS, DEPOSIT_GAS, FINALIZE_WITHDRAWAL_GAS, POST_BATCH_GAS,
+    PROPOSE_OUTPUT_GAS, REGISTER_ROLLUP_GAS, STAKE_GAS, STEP_GAS, TRANSFER_GAS,
 };
 pub use params::{
     Genesis, GenesisAccount, GenesisError, GenesisValidator, Params, MAX_BLOB_BYTES, MAX_BLOCK_TXS,

@@ -1,7 +1,7 @@
 //! L1 transactions: encoding, signing and signature verification.
 
 use crate::bridge::{RollupParams, WithdrawalClaim};
-use crate::dispute::{Choice, MAX_WITNESS_BYTES};
+use crate::dispute::MAX_WITNESS_BYTES;
 use crate::params::{MAX_BLOB_BYTES, MAX_TX_BYTES};
 use basalt_types::codec::{put_bytes, put_varint};
 use basalt_types::{
@@ -81,53 +81,34 @@ pub enum Action {
     },
     /// Pays an L2 withdrawal on L1 against a proof into the withdrawals root of a settled output.
     FinalizeWithdrawal(WithdrawalClaim),
-    /// Disputes the live output of `batch`, locking the rollup's dispute bond: the sender plays a
-    /// game against every defender of it.
-    Challenge {
+    /// Counters claim `parent` of proposal `proposal`'s claim tree with a claim of `value`,
+    /// locking the rollup's dispute bond: at its left child by attack (the parent's state is
+    /// wrong), at its right neighbour's left child by defence (it is right, the fault lies later).
+    Counter {
         /// Rollup id.
         rollup: u32,
-        /// The batch whose output is disputed.
-        batch: u64,
-        /// The output disputed (the action fails if the live output is another).
-        output: Hash,
+        /// The proposal whose tree is played.
+        proposal: u64,
+        /// The claim countered (0 is the proposed output).
+        parent: u32,
+        /// Attack rather than defend.
+        attack: bool,
+        /// The state the new claim asserts at its node's trace position.
+        value: Hash,
     },
-    /// Joins the defence of a disputed output, locking the rollup's dispute bond: the sender plays
-    /// a game against every challenger of it.
-    Defend {
+    /// Counters bottom claim `leaf` of proposal `proposal`'s tree with a one-step proof: the L1
+    /// re-executes the one step that claim's position decides against the witness.
+    Step {
         /// Rollup id.
         rollup: u32,
-        /// The batch whose output is defended.
-        batch: u64,
-        /// The output defended (the action fails if the live output is another).
-        output: Hash,
-    },
-    /// A bisection move: disputes a segment of the opponent's last claims and posts the mover's
-    /// claims at its midpoint and end.
-    Bisect {
-        /// Rollup id.
-        rollup: u32,
-        /// Dispute id.
-        dispute: u64,
-        /// Game index within the dispute.
-        game: u32,
-        /// The segment disputed.
-        choice: Choice,
-        /// The mover's claim at the segment's midpoint.
-        mid: Hash,
-        /// The mover's claim at the segment's end.
-        end: Hash,
-    },
-    /// The last move of a game: the L1 re-executes the one disputed step against the witness.
-    OneStepProof {
-        /// Rollup id.
-        rollup: u32,
-        /// Dispute id.
-        dispute: u64,
-        /// Game index within the dispute.
-        game: u32,
-        /// The one-step segment disputed.
-        choice: Choice,
-        /// The encoded [`basalt_l2::StepWitness`] of the step against the agreed claim.
+        /// The proposal whose tree is played.
+        proposal: u64,
+        /// The bottom claim countered.
+        leaf: u32,
+        /// Attack (the step into the leaf's position) rather than defend (the step out of it).
+        attack: bool,
+        /// The encoded [`basalt_l2::StepWitness`] of the step against the state before it
+        /// (empty for a step past the batch's transactions, which changes nothing).
         witness: Vec<u8>,
     },
 }
@@ -275,56 +256,46 @@ impl Encode for Action {
                 out.push(8);
                 claim.encode_to(out);
             }
-            Action::Challenge {
+            Action::Counter {
                 rollup,
-                batch,
-                output,
-            }
-            | Action::Defend {
-                rollup,
-                batch,
-                output,
+                proposal,
+                parent,
+                attack,
+                value,
             } => {
-                out.push(if matches!(self, Action::Challenge { .. }) {
-                    9
-                } else {
-                    10
-                });
+                out.push(9);
                 put_varint(out, *rollup as u128);
-                put_varint(out, *batch as u128);
-                output.encode_to(out);
+                put_varint(out, *proposal as u128);
+                put_varint(out, *parent as u128);
+                out.push(*attack as u8);
+                value.encode_to(out);
             }
-            Action::Bisect {
+            Action::Step {
                 rollup,
-                dispute,
-                game,
-                choice,
-                mid,
-                end,
-            } => {
-                out.push(11);
-                put_varint(out, *rollup as u128);
-                put_varint(out, *dispute as u128);
-                put_varint(out, *game as u128);
-                out.push(*choice as u8);
-                mid.encode_to(out);
-                end.encode_to(out);
-            }
-            Action::OneStepProof {
-                rollup,
-                dispute,
-                game,
-                choice,
+                proposal,
+                leaf,
+                attack,
                 witness,
             } => {
-                out.push(12);
+                out.push(10);
                 put_varint(out, *rollup as u128);
-                put_varint(out, *dispute as u128);
-                put_varint(out, *game as u128);
-                out.push(*choice as u8);
+                put_varint(out, *proposal as u128);
+                put_varint(out, *leaf as u128);
+                out.push(*attack as u8);
                 put_bytes(out, witness);
             }
         }
+    }
+}
+
+fn flag(d: &mut Decoder<'_>, what: &'static str) -> Result<bool, DecodeError> {
+    match d.u8()? {
+        0 => Ok(false),
+        1 => Ok(true),
+        tag => Err(DecodeError::UnknownTag {
+            what,
+            tag: tag as u64,
+        }),
     }
 }
 
@@ -392,29 +363,18 @@ impl Decode for Action {
                 output: Hash::decode_from(d)?,
             },
             8 => Action::FinalizeWithdrawal(WithdrawalClaim::decode_from(d)?),
-            9 => Action::Challenge {
+            9 => Action::Counter {
                 rollup: varint_u32(d)?,
-                batch: d.varint_u64()?,
-                output: Hash::decode_from(d)?,
+                proposal: d.varint_u64()?,
+                parent: varint_u32(d)?,
+                attack: flag(d, "counter direction")?,
+                value: Hash::decode_from(d)?,
             },
-            10 => Action::Defend {
+            10 => Action::Step {
                 rollup: varint_u32(d)?,
-                batch: d.varint_u64()?,
-                output: Hash::decode_from(d)?,
-            },
-            11 => Action::Bisect {
-                rollup: varint_u32(d)?,
-                dispute: d.varint_u64()?,
-                game: varint_u32(d)?,
-                choice: Choice::from_u8(d.u8()?)?,
-                mid: Hash::decode_from(d)?,
-                end: Hash::decode_from(d)?,
-            },
-            12 => Action::OneStepProof {
-                rollup: varint_u32(d)?,
-                dispute: d.varint_u64()?,
-                game: varint_u32(d)?,
-                choice: Choice::from_u8(d.u8()?)?,
+                proposal: d.varint_u64()?,
+                leaf: varint_u32(d)?,
+                attack: flag(d, "step direction")?,
                 witness: d.bytes("witness", MAX_WITNESS_BYTES)?.to_vec(),
             },
             tag => {

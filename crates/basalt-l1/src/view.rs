@@ -5,7 +5,7 @@
 
 use crate::block::Header;
 use crate::bridge::{BatchRecord, DepositRecord, OutputRecord, RollupDiff, RollupHeader};
-use crate::dispute::{Dispute, DisputeResult};
+use crate::dispute::{Dispute, LayeredTree};
 use crate::state::{rollup_leaf, Account, L1State, StateDiff, StoredBlob};
 use basalt_merkle::{Blake3Hasher, MerkleTree, DEFAULT_DEPTH};
 use basalt_types::{Hash, PublicKey};
@@ -161,70 +161,141 @@ pub trait StateRead {
         })
     }
 
-    /// The proposal id of the live output of `batch` of rollup `id`.
+    /// The proposal id of the settled output of `batch` of rollup `id`.
     fn chain_entry(&self, id: u32, batch: u64) -> Option<u64> {
-        for d in self.rollup_diffs(id).rev() {
-            if let Some(update) = &d.chain {
-                if batch >= update.keep {
-                    return update.append.get((batch - update.keep) as usize).copied();
-                }
-            }
-        }
-        self.base().rollup(id)?.chain.get(batch as usize).copied()
+        let base = self.base().rollup(id);
+        appended(base.map(|r| &r.chain[..]), batch, || {
+            self.rollup_diffs(id).map(|d| &d.chain[..])
+        })
     }
 
-    /// The live output of `batch` of rollup `id`, with its proposal id.
+    /// The settled output of `batch` of rollup `id`, with its proposal id.
     fn output(&self, id: u32, batch: u64) -> Option<(u64, OutputRecord)> {
         let proposal = self.chain_entry(id, batch)?;
         Some((proposal, self.proposal(id, proposal)?))
     }
 
-    /// Dispute `dispute` of rollup `id`, borrowed: sizing a dispute (to price it) copies nothing.
-    fn dispute(&self, id: u32, dispute: u64) -> Option<&Dispute> {
-        self.rollup_diffs(id)
-            .rev()
-            .find_map(|d| d.disputes.get(&dispute))
-            .or_else(|| Some(&**self.base().rollup(id)?.disputes.get(dispute as usize)?))
-    }
-
-    /// The dispute over proposal `proposal` of rollup `id`.
-    fn dispute_over(&self, id: u32, proposal: u64) -> Option<&Dispute> {
-        self.rollup_diffs(id)
-            .rev()
-            .find_map(|d| d.disputes.values().find(|x| x.proposal == proposal))
-            .or_else(|| self.base().rollup(id)?.dispute_over(proposal))
-    }
-
-    /// Whether `output` on `prior` for `batch` of rollup `id` was removed by a dispute.
-    fn proven_wrong(&self, id: u32, batch: u64, prior: &Hash, output: &Hash) -> bool {
-        self.rollup_diffs(id).any(|d| {
-            d.disputes.values().any(|x| {
-                matches!(x.result, Some(DisputeResult::Removed { .. }))
-                    && (x.batch, x.prior, x.output) == (batch, *prior, *output)
-            })
-        }) || self
-            .base()
-            .rollup(id)
-            .is_some_and(|r| r.proven_wrong(batch, prior, output))
-    }
-
-    /// Ids of the disputes of rollup `id` still being played.
-    fn open_disputes(&self, id: u32) -> Vec<u64> {
-        let mut open: BTreeSet<u64> = self
-            .base()
-            .rollup(id)
-            .map(|r| r.open.clone())
-            .unwrap_or_default();
-        for d in self.rollup_diffs(id) {
-            for (i, x) in &d.disputes {
-                if x.result.is_none() {
-                    open.insert(*i);
-                } else {
-                    open.remove(i);
-                }
-            }
+    /// The output a proposal of `batch` of rollup `id` builds on once `batch - 1` has settled:
+    /// the genesis output for batch 0.
+    fn settled_prior(&self, id: u32, batch: u64) -> Option<Hash> {
+        match batch.checked_sub(1) {
+            None => self.rollup(id).map(|h| h.genesis_output),
+            Some(previous) => self.output(id, previous).map(|(_, o)| o.output),
         }
-        open.into_iter().collect()
+    }
+
+    /// The dispute record of proposal `proposal` of rollup `id`, newest layer first.
+    fn dispute(&self, id: u32, proposal: u64) -> Option<Dispute> {
+        self.rollup_diffs(id)
+            .rev()
+            .find_map(|d| d.disputes.get(&proposal).copied())
+            .or_else(|| {
+                self.base()
+                    .rollup(id)?
+                    .disputes
+                    .get(proposal as usize)
+                    .copied()
+            })
+    }
+
+    /// The claim tree of proposal `proposal` of rollup `id`, read through the layers.
+    fn tree(&self, id: u32, proposal: u64) -> Option<LayeredTree<'_>> {
+        let rules = self.dispute(id, proposal)?.rules;
+        let base = self
+            .base()
+            .rollup(id)
+            .and_then(|r| r.trees.get(proposal as usize))
+            .map(|t| &**t);
+        let layers = self
+            .rollup_diffs(id)
+            .filter_map(|d| d.tree_claims.get(&proposal).map(|c| &c[..]))
+            .collect();
+        Some(LayeredTree::new(rules, base, layers))
+    }
+
+    /// Whether this very (batch, prior, output) was proposed to rollup `id` before.
+    fn was_proposed(&self, id: u32, batch: u64, prior: &Hash, output: &Hash) -> bool {
+        self.base()
+            .rollup(id)
+            .is_some_and(|r| r.was_proposed(batch, prior, output))
+            || self.rollup_diffs(id).any(|d| {
+                d.proposals
+                    .iter()
+                    .any(|p| (p.batch, p.prior, p.output) == (batch, *prior, *output))
+            })
+    }
+
+    /// Whether some proposal of `batch` of rollup `id` claims `output`.
+    fn output_proposed(&self, id: u32, batch: u64, output: &Hash) -> bool {
+        self.base()
+            .rollup(id)
+            .is_some_and(|r| r.output_proposed(batch, output))
+            || self.rollup_diffs(id).any(|d| {
+                d.proposals
+                    .iter()
+                    .any(|p| (p.batch, p.output) == (batch, *output))
+            })
+    }
+
+    /// The lowest-id upheld proposal of `batch` of rollup `id` built on `prior`.
+    fn first_upheld(&self, id: u32, batch: u64, prior: &Hash) -> Option<u64> {
+        // A record resolves once; one upheld in a layer was unresolved in the base.
+        let base = self
+            .base()
+            .rollup(id)
+            .and_then(|r| r.upheld_on(batch, prior).next());
+        let layers = self.rollup_diffs(id).flat_map(|d| {
+            d.disputes
+                .values()
+                .filter(|x| x.upheld() && x.batch == batch && x.rules.prior == *prior)
+                .map(|x| x.proposal)
+        });
+        base.into_iter().chain(layers).min()
+    }
+
+    /// The unresolved proposals of rollup `id` whose trees resolve by `height`, in id order.
+    fn resolvable(&self, id: u32, height: u64) -> Vec<u64> {
+        let changed = self.changed_disputes(id);
+        let mut due: BTreeSet<u64> = self
+            .base()
+            .rollup(id)
+            .into_iter()
+            .flat_map(|r| r.unresolved.range(..=(height, u64::MAX)))
+            .map(|(_, p)| *p)
+            .filter(|p| !changed.contains_key(p))
+            .collect();
+        due.extend(
+            changed
+                .values()
+                .filter(|d| d.result.is_none() && d.resolvable_at <= height)
+                .map(|d| d.proposal),
+        );
+        due.into_iter().collect()
+    }
+
+    /// The first height at which an unresolved tree of rollup `id` resolves.
+    fn next_resolution(&self, id: u32) -> Option<u64> {
+        let changed = self.changed_disputes(id);
+        let base = self.base().rollup(id).and_then(|r| {
+            r.unresolved
+                .iter()
+                .find(|(_, p)| !changed.contains_key(p))
+                .map(|(at, _)| *at)
+        });
+        let layers = changed
+            .values()
+            .filter(|d| d.result.is_none())
+            .map(|d| d.resolvable_at);
+        base.into_iter().chain(layers).min()
+    }
+
+    /// The dispute records of rollup `id` changed in the layers, newest state of each.
+    fn changed_disputes(&self, id: u32) -> BTreeMap<u64, Dispute> {
+        let mut out = BTreeMap::new();
+        for d in self.rollup_diffs(id) {
+            out.extend(d.disputes.iter().map(|(k, v)| (*k, *v)));
+        }
+        out
     }
 
     /// Whether withdrawal `index` of rollup `id` was paid.
@@ -235,17 +306,16 @@ pub trait StateRead {
             || self.rollup_diffs(id).any(|d| d.claims.contains(&index))
     }
 
-    /// The chain and dispute roots of rollup `id`. The newest layer's header holds the chain
-    /// length after its changes.
+    /// The chain and dispute roots of rollup `id`.
     fn rollup_roots(&self, id: u32) -> (Hash, Hash) {
         let (mut chain, mut disputes) = (BTreeMap::new(), BTreeMap::new());
         let base = self.base().rollup(id);
-        let mut len = base.map_or(0, |r| r.chain.len() as u64);
+        let mut len = base.map_or(0, |r| r.chain.len() as u32);
         for d in self.rollup_diffs(id) {
-            if let Some(update) = &d.chain {
-                update.leaves(len, &mut chain);
+            for p in &d.chain {
+                chain.insert(len, crate::bridge::chain_leaf(*p));
+                len += 1;
             }
-            len = d.header.output_count;
             for (i, x) in &d.disputes {
                 disputes.insert(*i as u32, x.hash());
             }

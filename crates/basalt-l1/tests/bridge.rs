@@ -12,7 +12,7 @@ use common::*;
 
 type P = Optimistic;
 
-const WINDOW: u64 = 4;
+const WINDOW: u64 = 5;
 const BOND: u128 = 100_000_000;
 
 /// Key 0 registers, key 1 sequences, key 2 and 3 use the rollup, key 4 proposes.
@@ -24,7 +24,7 @@ fn rollup_params() -> RollupParams {
         challenge_window: WINDOW,
         proposer_bond: BOND,
         min_fee: 1,
-        dispute_clock: 5,
+        clock_extension: 4,
         dispute_bond: BOND,
         slash_reward_percent: 50,
     }
@@ -261,7 +261,7 @@ fn deposit_transfer_withdraw_settle_and_claim_once() {
     let batch1 = vec![withdraw(2, 1, &key(2), 1_000, 1)];
     assert_eq!(n.post(1, id, &batch1, 2), None);
     let l2 = derive(&n.s, id);
-    let prior = n.s.rollup(id).unwrap().live_output(0).unwrap().1.output;
+    let prior = n.s.rollup(id).unwrap().settled_output(0).unwrap().1.output;
     assert_eq!(n.propose(4, id, 1, prior, l2.output()), None);
     let bonded = balance(&n.s, &key(4));
     n.settle(id, 2);
@@ -411,7 +411,7 @@ fn only_the_sequencer_posts_and_the_data_hash_and_deposit_range_must_hold() {
 }
 
 #[test]
-fn outputs_go_in_batch_order_on_the_right_prior_with_the_bond() {
+fn outputs_build_on_a_proposed_prior_with_the_bond_and_compete_without_duplicates() {
     let mut n = Net::new();
     let id = n.register();
     let g = n.s.rollup(id).unwrap().header.genesis_output;
@@ -421,24 +421,56 @@ fn outputs_go_in_batch_order_on_the_right_prior_with_the_bond() {
     n.post(1, id, &[], 0);
     n.post(1, id, &[], 0);
     let err = n.propose(4, id, 1, g, out).unwrap();
-    assert_eq!(err, FailureCode::WrongBatch);
+    assert_eq!(
+        err,
+        FailureCode::WrongPrior,
+        "batch 1 builds on a batch-0 proposal"
+    );
     let err = n.propose(4, id, 0, Hash([2; 32]), out).unwrap();
     assert_eq!(err, FailureCode::WrongPrior);
-    // An account that cannot lock the bond cannot propose.
+    // An account that cannot lock the bond cannot propose: it can pay its gas (100,000 at up to
+    // 1,000 each), not the bond on top.
     n.one(
         0,
         Action::Transfer {
             to: key(7).public(),
-            amount: 60_000_000,
+            amount: 100_000_000,
         },
     );
-    let err = n.propose(7, id, 0, g, out).unwrap();
+    let action = Action::ProposeOutput {
+        rollup: id,
+        batch: 0,
+        prior: g,
+        output: out,
+    };
+    let t = tx_with_gas(&key(7), 0, 100_000, action);
+    let err = n.block(vec![t]).remove(0).unwrap();
     assert_eq!(err, FailureCode::InsufficientBalance);
     assert_eq!(n.propose(4, id, 0, g, out), None);
     let err = n.propose(4, id, 1, g, Hash([3; 32])).unwrap();
     assert_eq!(err, FailureCode::WrongPrior);
     assert_eq!(n.propose(4, id, 1, out, Hash([3; 32])), None);
     assert_eq!(n.s.rollup(id).unwrap().header.bonds, 2 * BOND);
+    // A competing proposal for batch 0 opens its own tree; the same one again is refused.
+    assert_eq!(n.propose(2, id, 0, g, Hash([4; 32])), None);
+    let err = n.propose(3, id, 0, g, out).unwrap();
+    assert_eq!(err, FailureCode::AlreadyProposed);
+    // Batch 1 may build on either proposal of batch 0.
+    assert_eq!(n.propose(2, id, 1, Hash([4; 32]), Hash([3; 32])), None);
+    assert_eq!(n.s.rollup(id).unwrap().header.proposal_count, 4);
+    // Unchallenged, every tree resolves upheld after the window and returns its bond; batch 0
+    // settles with the first of its proposals, batch 1 with the one built on it.
+    n.settle(id, 2);
+    while !n.s.rollup(id).unwrap().open.is_empty() {
+        n.block(vec![]);
+    }
+    let r = n.s.rollup(id).unwrap();
+    assert_eq!((r.chain.clone(), r.header.bonds), (vec![0, 1], 0));
+    assert_eq!(
+        r.proposal_status(2),
+        "upheld",
+        "upheld, but batch 0 settled first"
+    );
 }
 
 #[test]

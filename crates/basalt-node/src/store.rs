@@ -2,14 +2,14 @@
 //!
 //! Each finalized block is committed in one write transaction with [`Durability::Immediate`]: the
 //! block's [`StateDiff`] is exactly the write set (accounts, committee, blobs and pruning, rollup
-//! headers, the items appended to their lists, the rewritten output chain and disputes, burned fees, the new head, receipts and the
-//! transaction index). A crash leaves either the previous block's state or
+//! headers, the items appended to their lists (settled outputs and tree claims among them), the
+//! rewritten dispute records, burned fees, the new head, receipts and the transaction index). A crash leaves either the previous block's state or
 //! this one's, never a mix; on open, the stored accounts are checked against the head's state root.
 //! Retained blobs stay on disk: the state reads them from here on demand and holds none in memory,
 //! whatever the retention window.
 
 use basalt_l1::{
-    Account, BatchRecord, BlobSource, Blobs, Block, DepositRecord, Dispute, Header, L1State,
+    Account, BatchRecord, BlobSource, Blobs, Block, Claim, DepositRecord, Dispute, Header, L1State,
     OutputRecord, Receipt, RollupHeader, RollupState, StateDiff, StoredBlob,
 };
 use basalt_types::{Decode, Encode, Hash, PublicKey};
@@ -39,10 +39,12 @@ enum RollupList {
     Batches = 1,
     Proposals = 2,
     Claims = 3,
-    /// Position = batch; value = the proposal id of its live output (rewritten on removals).
+    /// Position = batch; value = the proposal id of its settled output.
     Chain = 4,
-    /// Position = dispute id; value = the dispute's latest state.
+    /// Position = proposal id; value = its dispute record's latest state.
     Disputes = 5,
+    /// Position = proposal id in the high 32 bits, claim index in the low; value = the claim.
+    TreeClaims = 6,
 }
 
 fn item_key(id: u32, list: RollupList, position: u64) -> [u8; 13] {
@@ -297,6 +299,7 @@ impl Store {
             claims: Vec<u64>,
             chain: Vec<u64>,
             disputes: Vec<Dispute>,
+            trees: Vec<Vec<Claim>>,
         }
         let mut lists: Vec<Lists> = headers.iter().map(|_| Lists::default()).collect();
         let u64_item = |v: &[u8], what: &str| {
@@ -323,6 +326,26 @@ impl Store {
                 3 => l.claims.push(u64_item(v, "claim")?),
                 4 => l.chain.push(u64_item(v, "chain entry")?),
                 5 => l.disputes.push(Dispute::from_bytes(v).map_err(corrupt)?),
+                6 => {
+                    let position = u64::from_be_bytes(k[5..].try_into().expect("8 bytes"));
+                    let (proposal, index) = ((position >> 32) as usize, position as u32);
+                    // Keys sort by proposal then index: each tree's claims come in order.
+                    if proposal == l.trees.len() {
+                        l.trees.push(Vec::new());
+                    }
+                    if proposal + 1 != l.trees.len() {
+                        return Err(StoreError::Corrupt(format!(
+                            "claims of proposal {proposal} out of order"
+                        )));
+                    }
+                    let tree = &mut l.trees[proposal];
+                    if tree.len() != index as usize {
+                        return Err(StoreError::Corrupt(format!(
+                            "claim {index} of proposal {proposal} out of order"
+                        )));
+                    }
+                    tree.push(Claim::from_bytes(v).map_err(corrupt)?);
+                }
                 list => return Err(StoreError::Corrupt(format!("rollup list {list}"))),
             }
         }
@@ -335,6 +358,7 @@ impl Store {
                 l.proposals,
                 l.chain,
                 l.disputes,
+                l.trees,
                 l.claims,
             )?);
         }
@@ -433,13 +457,18 @@ impl Store {
                     let key = item_key(*id, RollupList::Proposals, first + i as u64);
                     items.insert(&key, p.to_bytes().as_slice())?;
                 }
-                if let Some(update) = &d.chain {
-                    let from = item_key(*id, RollupList::Chain, update.keep);
-                    let to = item_key(*id, RollupList::Chain, u64::MAX);
-                    items.retain_in::<&[u8; 13], _>(&from..=&to, |_, _| false)?;
-                    for (i, p) in update.append.iter().enumerate() {
-                        let key = item_key(*id, RollupList::Chain, update.keep + i as u64);
-                        items.insert(&key, p.to_le_bytes().as_slice())?;
+                let first = h.settled - d.chain.len() as u64;
+                for (i, p) in d.chain.iter().enumerate() {
+                    let key = item_key(*id, RollupList::Chain, first + i as u64);
+                    items.insert(&key, p.to_le_bytes().as_slice())?;
+                }
+                for (proposal, claims) in &d.tree_claims {
+                    let count = d.disputes.get(proposal).map_or(0, |x| x.claims);
+                    let first = count - claims.len() as u32;
+                    for (i, c) in claims.iter().enumerate() {
+                        let position = proposal << 32 | (first + i as u32) as u64;
+                        let key = item_key(*id, RollupList::TreeClaims, position);
+                        items.insert(&key, c.to_bytes().as_slice())?;
                     }
                 }
                 for (i, x) in &d.disputes {

@@ -127,8 +127,9 @@ fn a_transaction_whose_tip_exceeds_its_fee_cap_is_refused() {
 
 #[test]
 fn a_doomed_rollup_action_is_refused_by_the_cheap_checks_before_its_precheck() {
-    // A dispute move's precheck may decode a whole batch under the chain lock: a transaction that
-    // cannot pay must be refused before that work, for the reason that costs nothing to find.
+    // A proposal's or a step's precheck may decode a whole batch under the chain lock: a
+    // transaction that cannot pay must be refused before that work, for the reason that costs
+    // nothing to find.
     let dir = tempfile::tempdir().unwrap();
     let mut chain = chain(&dir, MempoolLimits::default());
     let challenge = Transaction {
@@ -137,9 +138,10 @@ fn a_doomed_rollup_action_is_refused_by_the_cheap_checks_before_its_precheck() {
         max_fee_per_gas: 1,
         priority_fee_per_gas: 1,
         gas_limit: 10_000_000,
-        action: Action::Challenge {
+        action: Action::ProposeOutput {
             rollup: 9,
             batch: 0,
+            prior: basalt_types::Hash::ZERO,
             output: basalt_types::Hash::ZERO,
         },
     }

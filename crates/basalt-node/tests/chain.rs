@@ -90,12 +90,18 @@ fn a_restarted_chain_resumes_from_its_store() {
 }
 
 fn signed(from: u64, nonce: u64, action: Action) -> Vec<u8> {
+    // Room for the small batch decode a proposal pays on top of its intrinsic gas.
+    let room = if basalt_l1::gas::is_fixed(&action) {
+        0
+    } else {
+        100_000
+    };
     Transaction {
         chain_id: DEVNET_CHAIN_ID,
         nonce,
         max_fee_per_gas: 10_000_000_000,
         priority_fee_per_gas: 1,
-        gas_limit: action.intrinsic_gas(),
+        gas_limit: action.intrinsic_gas() + room,
         action,
     }
     .sign(&dev_account(from))
@@ -121,7 +127,7 @@ fn rollup_state_survives_a_restart_and_doomed_rollup_actions_are_refused_at_subm
         challenge_window: 5,
         proposer_bond: ONE_TOKEN,
         min_fee: 1,
-        dispute_clock: 10,
+        clock_extension: 4,
         dispute_bond: 1,
         slash_reward_percent: 50,
     };
@@ -169,6 +175,19 @@ fn rollup_state_survives_a_restart_and_doomed_rollup_actions_are_refused_at_subm
         };
         c.submit(&signed(4, 0, propose)).unwrap();
         finalize_next(&mut c);
+        // Claims in the tree: stored as an append-only list, restored and checked on open.
+        for (who, value) in [(3u64, 1u8), (2, 2)] {
+            let counter = Action::Counter {
+                rollup: 0,
+                proposal: 0,
+                parent: 0,
+                attack: true,
+                value: basalt_types::Hash([value; 32]),
+            };
+            c.submit(&signed(who, if who == 2 { 1 } else { 0 }, counter))
+                .unwrap();
+        }
+        finalize_next(&mut c);
         c.state().rollup(0).unwrap().clone()
     };
     let c = chain(&dir, "r.redb");
@@ -176,9 +195,19 @@ fn rollup_state_survives_a_restart_and_doomed_rollup_actions_are_refused_at_subm
     assert_eq!(after, &before);
     assert_eq!(after.header.escrow, 5 * ONE_TOKEN);
     assert_eq!(
-        (after.deposits.len(), after.batches.len(), after.chain.len()),
+        (
+            after.deposits.len(),
+            after.batches.len(),
+            after.proposals.len()
+        ),
         (1, 1, 1)
     );
+    assert_eq!(
+        after.trees[0].claims().len(),
+        3,
+        "the tree's claims survive"
+    );
+    assert_eq!(after.open.len(), 1);
     assert!(c.state().blob(&after.batches[0].data_hash).is_some());
     assert_eq!(
         c.state().circulating() + c.state().burned(),

@@ -382,7 +382,7 @@ async fn rollup_registry_reads_and_refuses_doomed_rollup_actions_with_their_reas
         challenge_window: 5,
         proposer_bond: ONE_TOKEN,
         min_fee: 1,
-        dispute_clock: 10,
+        clock_extension: 4,
         dispute_bond: 1,
         slash_reward_percent: 50,
     };
@@ -455,7 +455,8 @@ async fn rollup_registry_reads_and_refuses_doomed_rollup_actions_with_their_reas
 
 /// A dispute read used to return every game and the whole encoding in one response, and the
 /// rollup list every rollup: a large enough dispute or registry broke every client and held the
-/// chain lock while rendering. Reads are now pages of bounded size, copied under the lock.
+/// chain lock while rendering. Reads are now pages of bounded size, copied under the lock; a
+/// tree's claims are append-only, so pages read across blocks agree with its record's digest.
 #[tokio::test]
 async fn dispute_and_registry_reads_are_pages_of_bounded_size() {
     let n = node().await;
@@ -463,10 +464,10 @@ async fn dispute_and_registry_reads_are_pages_of_bounded_size() {
         name: "alpha".into(),
         kind: basalt_l1::RollupKind::Optimistic,
         sequencer: dev_account(1).public(),
-        challenge_window: 20,
+        challenge_window: 40,
         proposer_bond: ONE_TOKEN,
         min_fee: 1,
-        dispute_clock: 20,
+        clock_extension: 10,
         dispute_bond: ONE_TOKEN,
         slash_reward_percent: 50,
     };
@@ -491,72 +492,78 @@ async fn dispute_and_registry_reads_are_pages_of_bounded_size() {
     };
     send(signed_action(1, 0, post)).await;
     finalize_next(&n);
-    let genesis_output = call(&n, "l1_getRollup", json!([0])).await["result"]["genesisOutput"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let rollup = call(&n, "l1_getRollup", json!([0])).await["result"].clone();
+    assert_eq!(
+        rollup["disputeBound"],
+        2 * 40 + 16 * 10,
+        "the bound is stated from the parameters"
+    );
+    let genesis_output = rollup["genesisOutput"].as_str().unwrap().to_string();
     let propose = Action::ProposeOutput {
         rollup: 0,
         batch: 0,
         prior: basalt_types::Hash::from_hex(&genesis_output).unwrap(),
         output: basalt_types::Hash([7; 32]),
     };
-    send(signed_action(4, 0, propose)).await;
+    let hex_action = format!("0x{}", hex::encode(propose.to_bytes()));
+    let key = dev_account(4).public().to_hex();
+    let estimate = call(&n, "l1_estimateGas", json!([key, hex_action])).await;
+    let gas = estimate["result"].as_u64().expect("an estimate");
+    assert!(
+        gas > propose.intrinsic_gas(),
+        "a proposal pays for its decode"
+    );
+    let limit = basalt_l1::gas::limit_with_headroom(gas, u64::MAX);
+    send(signed_with_gas(4, 0, limit, propose)).await;
     finalize_next(&n);
-    let challenge = Action::Challenge {
-        rollup: 0,
-        batch: 0,
-        output: basalt_types::Hash([7; 32]),
-    };
-    let hex_action = format!("0x{}", hex::encode(challenge.to_bytes()));
-    for who in [2u64, 3, 5] {
-        let key = dev_account(who).public().to_hex();
-        let estimate = call(&n, "l1_estimateGas", json!([key, hex_action])).await;
-        let gas = estimate["result"].as_u64().expect("an estimate");
-        assert!(
-            gas > challenge.intrinsic_gas(),
-            "a challenge pays for its decode"
-        );
-        let limit = basalt_l1::gas::limit_with_headroom(gas, u64::MAX);
-        send(signed_with_gas(who, 0, limit, challenge.clone())).await;
-        finalize_next(&n);
+    for (who, value) in [(2u64, 1u8), (3, 2), (5, 3)] {
+        let counter = Action::Counter {
+            rollup: 0,
+            proposal: 0,
+            parent: 0,
+            attack: true,
+            value: basalt_types::Hash([value; 32]),
+        };
+        send(signed_action(who, 0, counter)).await;
     }
+    finalize_next(&n);
 
-    let page = call(&n, "l1_getDispute", json!([0, 0, 1, 1])).await["result"].clone();
-    assert_eq!(page["games"], 3);
-    assert_eq!(page["challengers"].as_array().unwrap().len(), 3);
-    let list = page["gameList"].as_array().unwrap();
-    assert_eq!(list.len(), 1);
-    assert_eq!(list[0]["index"], 1);
-    assert_eq!(list[0]["challenger"], dev_account(3).public().to_hex());
+    let d = call(&n, "l1_getDispute", json!([0, 0])).await["result"].clone();
+    assert_eq!(
+        (d["claims"].clone(), d["depth"].clone()),
+        (json!(4), json!(3))
+    );
+    assert_eq!(d["open"], true);
+    let page = call(&n, "l1_getClaims", json!([0, 0, 1, 2])).await["result"].clone();
+    assert_eq!(page["total"], 4);
+    let claims = page["claims"].as_array().unwrap();
+    assert_eq!(claims.len(), 2);
+    assert_eq!(claims[0]["index"], 1);
+    assert_eq!(claims[0]["parent"], 0);
+    let decoded = basalt_l1::Claim::from_bytes(
+        &basalt_types::codec::parse_hex(claims[0]["data"].as_str().unwrap()).unwrap(),
+    )
+    .unwrap();
+    let expected = n.chain.lock().unwrap().state().rollup(0).unwrap().trees[0].claims()[1];
+    assert_eq!(decoded, expected);
     let summaries = call(&n, "l1_listDisputes", json!([0, 0])).await["result"].clone();
     assert_eq!(
-        summaries[0]["challengers"], 3,
+        summaries[0]["claims"], 4,
         "a summary counts, it does not list"
     );
-    assert!(summaries[0].get("gameList").is_none());
-
-    let bytes = call(&n, "l1_getDisputeBytes", json!([0, 0])).await["result"].clone();
-    let data = basalt_types::codec::parse_hex(bytes["data"].as_str().unwrap()).unwrap();
-    assert_eq!(bytes["total"], data.len());
-    let expected = n.chain.lock().unwrap().state().rollup(0).unwrap().disputes[0].clone();
-    assert_eq!(basalt_l1::Dispute::from_bytes(&data).unwrap(), *expected);
-    let tail =
-        call(&n, "l1_getDisputeBytes", json!([0, 0, data.len() - 10])).await["result"].clone();
-    assert_eq!(tail["data"].as_str().unwrap().len(), 2 + 20);
-    assert_eq!(
-        bytes["hash"],
-        expected.hash().to_hex(),
-        "pages name their snapshot"
-    );
-    assert_eq!(tail["hash"], bytes["hash"]);
+    assert!(summaries[0].get("claimList").is_none());
+    let open = call(&n, "l1_listUnresolved", json!([0, 0])).await["result"].clone();
+    assert_eq!(open, json!([0]));
+    let proposals = call(&n, "l1_getProposals", json!([0, 0])).await["result"].clone();
+    assert_eq!(proposals[0]["status"], "disputed");
 
     let one = call(&n, "l1_rollups", json!([0, 1])).await["result"].clone();
     assert_eq!(one.as_array().unwrap().len(), 1);
     for (method, params, code) in [
-        ("l1_getDispute", json!([0, 0, 0, 257]), INVALID_PARAMS),
+        ("l1_getClaims", json!([0, 0, 0, 1001]), INVALID_PARAMS),
+        ("l1_getClaims", json!([0, 9, 0]), NOT_FOUND),
         ("l1_getDispute", json!([0, 9]), NOT_FOUND),
-        ("l1_getDisputeBytes", json!([0, 9]), NOT_FOUND),
+        ("l1_getDispute", json!([0]), INVALID_PARAMS),
         ("l1_rollups", json!([0, 1001]), INVALID_PARAMS),
         ("l1_estimateGas", json!(["0x00", "0x00"]), INVALID_PARAMS),
     ] {

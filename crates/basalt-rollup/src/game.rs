@@ -1,18 +1,18 @@
 //! Playing the dispute game, and the faults a dishonest party injects (for tests and demos).
 //!
 //! An honest party and a dishonest one play with the same code: each has a view of a batch's trace
-//! (the output after each transaction), and [`plan_move`] picks the segment of the opponent's
-//! claims where that view first disagrees and posts the view's claims. A dishonest party's view is
-//! the true one with one [`Fault`] injected at one step, so the games it plays are real games that
-//! it loses at that step.
+//! (the output after each transaction), and [`dispute_actions`] answers, with that view as the
+//! truth, every claim of every open tree that the honest strategy must answer. A dishonest party's
+//! view is the true one with one [`Fault`] injected at one step, so the claims it posts are real
+//! claims that lose where the L1's re-execution contradicts them.
 
 use crate::derive::Derivation;
-use basalt_l1::{midpoint, Action, Choice, Dispute, Game, Side};
+use basalt_l1::{honest_moves, Action, ClaimTree, Claims, HonestMove};
 use basalt_l2::{
     Access, Account, DepositEntry, DepositWindow, Deposits, L2State, L2Tx, Optimistic, Outcome,
     SigCheck, TxFailure, Withdrawal, FEE_ACCOUNT,
 };
-use basalt_types::{Amount, Encode, Hash, PublicKey};
+use basalt_types::{Amount, Encode, Hash};
 
 type P = Optimistic;
 
@@ -188,159 +188,79 @@ impl Deposits<P> for Swapped<'_, '_> {
     }
 }
 
-/// A move a party decides to make in a game.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PlannedMove {
-    /// Bisect the chosen segment with these claims.
-    Bisect {
-        /// The segment disputed.
-        choice: Choice,
-        /// The claim at its midpoint.
-        mid: Hash,
-        /// The claim at its end.
-        end: Hash,
-    },
-    /// Prove step `step` of the batch (the segment `step..step + 1`).
-    OneStep {
-        /// The segment disputed.
-        choice: Choice,
-        /// The step to re-execute.
-        step: u64,
-    },
-}
-
-/// The move a party whose view of the batch's trace is `trace` (positions `0..=steps`) makes in
-/// `game` when it is its turn: it disputes the segment where its view first departs from the
-/// opponent's claims. `None` if the trace does not fit the game (a view of another batch).
-pub fn plan_move(game: &Game, trace: &[Hash]) -> Option<PlannedMove> {
-    let at = |pos: u64| trace.get(usize::try_from(pos).ok()?).copied();
-    let choice = match game.mid {
-        None => Choice::Whole,
-        Some(mid) if at(midpoint(game.a, game.b))? == mid => Choice::Right,
-        Some(_) => Choice::Left,
-    };
-    let seg = game.segment(choice).ok()?;
-    if seg.b - seg.a == 1 {
-        return Some(PlannedMove::OneStep {
-            choice,
-            step: seg.a,
-        });
-    }
-    Some(PlannedMove::Bisect {
-        choice,
-        mid: at(midpoint(seg.a, seg.b))?,
-        end: at(seg.b)?,
-    })
-}
-
-/// A live output that has not settled, as the L1 lists it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LiveOutput {
+/// A proposal whose claim tree has not resolved, as the L1 holds it.
+#[derive(Debug, Clone)]
+pub struct OpenTree {
+    /// The proposal id.
+    pub proposal: u64,
     /// The batch it follows.
     pub batch: u64,
-    /// The output it builds on.
-    pub prior: Hash,
-    /// The output.
-    pub output: Hash,
-    /// Challenges are accepted before this L1 block.
-    pub challenge_until: u64,
+    /// Its tree.
+    pub tree: ClaimTree,
 }
 
-/// The dispute actions a party with key `me` and view `view` sends at L1 height `height`: a move
-/// in every game where it is on turn, a defence of every disputed output its view agrees with, and
-/// a challenge of the first live output it disagrees with. It only plays over batches whose prior
-/// output its view agrees with: an output built on a wrong one goes when that one is removed.
-pub fn dispute_actions(
-    rollup: u32,
-    me: &PublicKey,
-    view: &Derivation,
-    outputs: &[LiveOutput],
-    disputes: &[Dispute],
-    height: u64,
-) -> Vec<Action> {
+/// The state at trace position `t` of a batch whose trace (positions `0..=steps`) is `trace`:
+/// positions past the batch's transactions repeat its final state.
+pub fn trace_at(trace: &[Hash], t: u64) -> Hash {
+    trace[(t as usize).min(trace.len() - 1)]
+}
+
+/// Every dispute move a party whose view of the rollup is `view` owes now, in every open tree
+/// whose prior its view agrees with: the honest strategy of [`basalt_l1::honest_moves`], played
+/// with the view's trace as the truth. An honest party's moves win; a faulty view's moves are
+/// real moves that lose where its fault departs from the L1's re-execution.
+pub fn dispute_actions(rollup: u32, view: &Derivation, trees: &[OpenTree]) -> Vec<Action> {
     let mut actions = Vec::new();
-    let agrees_before = |batch: u64, prior: &Hash| view.prior(batch) == Some(*prior);
-    for d in disputes.iter().filter(|d| d.result.is_none()) {
-        if !agrees_before(d.batch, &d.prior) {
-            continue;
+    for t in trees {
+        if view.prior(t.batch) != Some(t.tree.rules.prior) {
+            continue; // built on an output this view disputes: it never settles
         }
-        let Some(mine) = view.output(d.batch) else {
-            continue; // not derived yet
+        let moves = {
+            // Built only for a tree that may owe moves: a long batch's trace costs a state root
+            // per step.
+            let Some(trace) = view.trace(t.batch) else {
+                continue; // not derived yet
+            };
+            if trace.len() as u64 != t.tree.rules.steps + 1 {
+                continue; // a view of another batch
+            }
+            honest_moves(&t.tree, |i| trace_at(&trace, i))
         };
-        if !d.is_party(me) {
-            let (side, until) = if mine == d.output {
-                (Side::Defender, d.defend_until)
-            } else {
-                (Side::Challenger, d.challenge_until)
-            };
-            if height < until {
-                actions.push(join(side, rollup, d.batch, d.output));
-            }
-            continue;
-        }
-        // Built once per dispute, and only when this party owes a move: a long batch's trace
-        // costs a state root per step.
-        let mut trace = None;
-        for (index, g) in d.games.iter().enumerate() {
-            if !g.ongoing() || d.party(g.turn, g.player(g.turn)).key != *me {
-                continue;
-            }
-            let Some(trace) = trace.get_or_insert_with(|| view.trace(d.batch)) else {
-                continue;
-            };
-            let game = index as u32;
-            match plan_move(g, trace) {
-                Some(PlannedMove::Bisect { choice, mid, end }) => actions.push(Action::Bisect {
+        for m in moves {
+            match m {
+                HonestMove::Counter {
+                    parent,
+                    attack,
+                    value,
+                } => actions.push(Action::Counter {
                     rollup,
-                    dispute: d.id,
-                    game,
-                    choice,
-                    mid,
-                    end,
+                    proposal: t.proposal,
+                    parent,
+                    attack,
+                    value,
                 }),
-                Some(PlannedMove::OneStep { choice, step }) => {
-                    if let Some(w) = view.witness(d.batch, step) {
-                        actions.push(Action::OneStepProof {
-                            rollup,
-                            dispute: d.id,
-                            game,
-                            choice,
-                            witness: w.to_bytes(),
-                        });
-                    }
+                HonestMove::Step { leaf, attack } => {
+                    let Ok(check) = t.tree.step_check(leaf, attack) else {
+                        continue;
+                    };
+                    let witness = if check.step > t.tree.rules.steps {
+                        Vec::new() // past the batch's transactions: nothing to re-execute
+                    } else {
+                        match view.witness(t.batch, check.step - 1) {
+                            Some(w) => w.to_bytes(),
+                            None => continue,
+                        }
+                    };
+                    actions.push(Action::Step {
+                        rollup,
+                        proposal: t.proposal,
+                        leaf,
+                        attack,
+                        witness,
+                    });
                 }
-                None => {}
             }
-        }
-    }
-    let disputed = |batch: u64| {
-        disputes
-            .iter()
-            .any(|d| d.batch == batch && d.result.is_none())
-    };
-    let first_wrong = outputs.iter().find(|o| {
-        agrees_before(o.batch, &o.prior)
-            && view.output(o.batch).is_some_and(|mine| mine != o.output)
-    });
-    if let Some(o) = first_wrong {
-        if !disputed(o.batch) && height < o.challenge_until {
-            actions.push(join(Side::Challenger, rollup, o.batch, o.output));
         }
     }
     actions
-}
-
-fn join(side: Side, rollup: u32, batch: u64, output: Hash) -> Action {
-    match side {
-        Side::Challenger => Action::Challenge {
-            rollup,
-            batch,
-            output,
-        },
-        Side::Defender => Action::Defend {
-            rollup,
-            batch,
-            output,
-        },
-    }
 }

@@ -4,7 +4,7 @@
 //! values with bounded sizes, and a blob is accepted only if it hashes to the data hash the L1
 //! committed to.
 
-use basalt_l1::{blob_hash, Action, Dispute, Params, Transaction};
+use basalt_l1::{blob_hash, Action, Claim, ClaimTree, Dispute, Params, Rules, Transaction};
 use basalt_l2::{DepositEntry, Optimistic};
 use basalt_types::{serde_amount, Amount, Decode, Encode, Hash, Keypair, PublicKey};
 use jsonrpsee::core::client::ClientT;
@@ -20,10 +20,10 @@ use std::time::Duration;
 pub const PAGE: u64 = 1_000;
 /// Largest L1 answer accepted: a page of records or one blob in hex, with room.
 const MAX_RESPONSE_BYTES: u32 = 8 * 1024 * 1024;
-/// How many times a dispute read starts over when a block changes the dispute mid-read.
-const DISPUTE_READ_ATTEMPTS: usize = 4;
-/// Largest dispute encoding this client assembles from its pages.
-pub const MAX_DISPUTE_BYTES: u64 = 256 * 1024 * 1024;
+/// Most claims of one tree this client assembles from its pages (about 200 MB in memory): far
+/// more than any adversary can afford in bonds on a devnet, and refused with a clear error
+/// rather than buffered beyond it.
+pub const MAX_TREE_CLAIMS: u64 = 1_000_000;
 
 /// Why an L1 request failed.
 #[derive(Debug, thiserror::Error)]
@@ -106,9 +106,9 @@ pub struct RollupParamsInfo {
     /// Least L2 fee.
     #[serde(with = "serde_amount")]
     pub min_fee: Amount,
-    /// Blocks each side of a dispute game may spend in all.
-    pub dispute_clock: u64,
-    /// Bond to join a dispute.
+    /// Blocks a side of a dispute is always left to answer a counter.
+    pub clock_extension: u64,
+    /// Bond of each counter in a dispute.
     #[serde(with = "serde_amount")]
     pub dispute_bond: Amount,
 }
@@ -132,18 +132,18 @@ pub struct RollupInfo {
     pub batches: u64,
     /// Deposit queue end consumed by the last batch.
     pub deposits_end: u64,
-    /// Outputs proposed.
-    pub outputs: u64,
-    /// Outputs ever proposed, removed ones included.
-    #[serde(default)]
+    /// Outputs ever proposed, competing and removed ones included.
     pub proposals: u64,
-    /// Outputs settled (a prefix of them).
+    /// Batches whose output has settled.
     pub settled: u64,
-    /// Disputes still being played, by id.
-    #[serde(default)]
-    pub open_dispute_ids: Vec<u64>,
+    /// Proposals whose claim trees have not resolved.
+    pub unresolved: u64,
+    /// The lowest batch with an unresolved proposal.
+    pub oldest_open_batch: Option<u64>,
+    /// Blocks from a proposal to its resolution at the latest, whatever is played.
+    pub dispute_bound: u64,
     /// Withdrawals paid.
-    pub claims: u64,
+    pub withdrawals_paid: u64,
     /// The finalized L1 height these numbers are from.
     pub height: u64,
 }
@@ -196,7 +196,7 @@ pub struct BatchInfo {
 pub struct OutputInfo {
     /// Its proposal id (proposals count from 0, removed ones included).
     pub proposal: u64,
-    /// `pending`, `disputed`, `settled` or `removed`.
+    /// `pending`, `disputed`, `upheld`, `settled` or `removed`.
     pub status: String,
     /// Batch index it claims the output of.
     pub batch: u64,
@@ -208,10 +208,40 @@ pub struct OutputInfo {
     pub proposer: PublicKey,
     /// L1 height it was proposed at.
     pub height: u64,
-    /// L1 height at which it settles if unchallenged.
-    pub settles_at: u64,
+    /// L1 height at which its claim tree resolves, as of the read (later counters extend it).
+    pub resolves_at: u64,
+    /// L1 height by which its tree resolves whatever is played.
+    pub bound: u64,
     /// Whether it has settled.
     pub settled: bool,
+}
+
+/// `l1_getDispute`: a proposal's dispute record.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DisputeInfo {
+    /// The proposal.
+    pub proposal: u64,
+    /// The batch it follows.
+    pub batch: u64,
+    /// The agreed state its trace starts from.
+    pub prior: Hash,
+    /// Transactions in the batch.
+    pub steps: u64,
+    /// Depth of the bottom claims.
+    pub depth: u32,
+    /// Each side's clock along a path.
+    pub max_clock: u64,
+    /// Blocks a side is always left to answer.
+    pub clock_extension: u64,
+    /// Claims in the tree.
+    pub claims: u64,
+    /// Running digest of the claims.
+    pub claims_digest: Hash,
+    /// When the tree resolves, as of the read.
+    pub resolves_at: u64,
+    /// Whether it has not resolved.
+    pub open: bool,
 }
 
 /// `l1_getAccount`.
@@ -397,64 +427,98 @@ impl L1Client {
         Ok(o)
     }
 
-    /// Dispute `dispute` of rollup `id`, with every game and move, read in bounded pages of its
-    /// encoding; one larger than [`MAX_DISPUTE_BYTES`] is refused rather than buffered.
-    pub async fn dispute(&self, id: u32, dispute: u64) -> Result<Dispute, L1Error> {
+    /// Up to [`PAGE`] proposals of rollup `id` from proposal `from`, competing ones included.
+    pub async fn proposals(&self, id: u32, from: u64) -> Result<Vec<OutputInfo>, L1Error> {
+        let page: Vec<OutputInfo> = self
+            .call("l1_getProposals", rpc_params![id, from, PAGE])
+            .await?;
+        check_indices("l1_getProposals", from, page.iter().map(|o| o.proposal))?;
+        Ok(page)
+    }
+
+    /// Up to [`PAGE`] ids of unresolved proposals of rollup `id`, from id `from` on.
+    pub async fn unresolved(&self, id: u32, from: u64) -> Result<Vec<u64>, L1Error> {
+        let ids: Vec<u64> = self
+            .call("l1_listUnresolved", rpc_params![id, from, PAGE])
+            .await?;
+        if ids.first().is_some_and(|f| *f < from) || ids.windows(2).any(|w| w[0] >= w[1]) {
+            return Err(L1Error::Malformed {
+                method: "l1_listUnresolved",
+                reason: "ids out of order".into(),
+            });
+        }
+        Ok(ids)
+    }
+
+    /// The claim tree of proposal `proposal` of rollup `id`, read in bounded pages; the claims
+    /// must be a valid tree that hashes to the record's digest (claims are append-only, so pages
+    /// read across blocks agree). A tree of more than [`MAX_TREE_CLAIMS`] claims is refused
+    /// rather than buffered.
+    pub async fn tree(&self, id: u32, proposal: u64) -> Result<(Dispute, ClaimTree), L1Error> {
         #[derive(Deserialize)]
         struct Page {
             total: u64,
-            hash: Hash,
-            offset: u64,
+            from: u64,
+            claims: Vec<ClaimData>,
+        }
+        #[derive(Deserialize)]
+        struct ClaimData {
             data: String,
         }
         let bad = |reason: String| L1Error::Malformed {
-            method: "l1_getDisputeBytes",
+            method: "l1_getClaims",
             reason,
         };
-        // Pages come from one snapshot of the dispute, named by its digest. A block that changes
-        // the dispute between two pages starts the read over; a few restarts, then give up.
-        'read: for _ in 0..DISPUTE_READ_ATTEMPTS {
-            let mut bytes = Vec::new();
-            let mut snapshot = None;
-            loop {
-                let offset = bytes.len() as u64;
-                let p: Page = self
-                    .call("l1_getDisputeBytes", rpc_params![id, dispute, offset])
-                    .await?;
-                if p.total > MAX_DISPUTE_BYTES {
-                    return Err(bad(format!(
-                        "dispute {dispute} is {} bytes, more than this client reads ({MAX_DISPUTE_BYTES})",
-                        p.total
-                    )));
-                }
-                if *snapshot.get_or_insert(p.hash) != p.hash {
-                    continue 'read;
-                }
-                if p.offset != offset {
-                    return Err(bad(format!("asked for offset {offset}, got {}", p.offset)));
-                }
-                let chunk = basalt_types::codec::parse_hex(&p.data)
-                    .map_err(|_| bad("data is not hex".into()))?;
-                if chunk.is_empty() && offset < p.total {
-                    return Err(bad("an empty page before the end".into()));
-                }
-                bytes.extend_from_slice(&chunk);
-                if bytes.len() as u64 >= p.total {
-                    break;
-                }
-            }
-            if Some(Dispute::hash_encoded(&bytes)) != snapshot {
-                return Err(bad("the pages do not hash to the dispute's digest".into()));
-            }
-            let d = Dispute::from_bytes(&bytes).map_err(|e| bad(e.to_string()))?;
-            if d.id != dispute {
-                return Err(bad(format!("asked for dispute {dispute}, got {}", d.id)));
-            }
-            return Ok(d);
+        let d: DisputeInfo = self
+            .call("l1_getDispute", rpc_params![id, proposal])
+            .await?;
+        if d.proposal != proposal {
+            return Err(bad(format!(
+                "asked for proposal {proposal}, got {}",
+                d.proposal
+            )));
         }
-        Err(bad(format!(
-            "dispute {dispute} changed under every one of {DISPUTE_READ_ATTEMPTS} reads"
-        )))
+        if d.claims > MAX_TREE_CLAIMS {
+            return Err(bad(format!(
+                "proposal {proposal}'s tree holds {} claims, more than this client reads ({MAX_TREE_CLAIMS})",
+                d.claims
+            )));
+        }
+        let mut claims = Vec::with_capacity(d.claims as usize);
+        while (claims.len() as u64) < d.claims {
+            let from = claims.len() as u64;
+            let p: Page = self
+                .call("l1_getClaims", rpc_params![id, proposal, from, PAGE])
+                .await?;
+            if p.from != from || p.total < d.claims || p.claims.is_empty() {
+                return Err(bad(format!("a page from {from} of {} claims", d.claims)));
+            }
+            for c in p.claims.into_iter().take((d.claims - from) as usize) {
+                let bytes = basalt_types::codec::parse_hex(&c.data)
+                    .map_err(|_| bad("claim data is not hex".into()))?;
+                claims.push(Claim::from_bytes(&bytes).map_err(|e| bad(e.to_string()))?);
+            }
+        }
+        let record = Dispute {
+            proposal,
+            batch: d.batch,
+            rules: Rules {
+                depth: d.depth,
+                steps: d.steps,
+                prior: d.prior,
+                max_clock: d.max_clock,
+                extension: d.clock_extension,
+            },
+            claims: d.claims as u32,
+            claims_digest: d.claims_digest,
+            resolvable_at: d.resolves_at,
+            result: None,
+        };
+        if Dispute::digest_of(&claims) != record.claims_digest {
+            return Err(bad("the claims do not hash to the dispute's digest".into()));
+        }
+        let tree = ClaimTree::from_claims(record.rules, claims).map_err(|e| bad(e.into()))?;
+        Ok((record, tree))
     }
 
     /// The blob with hash `hash`, checked against it.

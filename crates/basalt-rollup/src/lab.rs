@@ -3,10 +3,10 @@
 //! p2p; and the dispute players that run the rollup node's own decision code ([`dispute_actions`])
 //! against it.
 
-use crate::{dispute_actions, Derivation, DeriveError, Fault, LiveOutput};
+use crate::{dispute_actions, Derivation, DeriveError, Fault, OpenTree};
 use basalt_l1::{
-    estimate_gas, gas, verify_block, Action, BlockBuilder, Dispute, Genesis, L1State, Receipt,
-    RollupParams, SignedTransaction, StateView, Transaction,
+    estimate_gas, gas, verify_block, Action, BlockBuilder, Genesis, L1State, Receipt, RollupParams,
+    SignedTransaction, StateView, Transaction,
 };
 use basalt_l2::{MAX_BATCH_RAW_BYTES, MAX_BATCH_TXS};
 use basalt_types::{Encode, Keypair, PublicKey};
@@ -180,32 +180,18 @@ impl LocalL1 {
     }
 }
 
-/// The live outputs of `rollup` that have not settled, as the node reads them from L1.
-pub fn live_outputs(l1: &L1State, rollup: u32) -> Vec<LiveOutput> {
-    let Some(r) = l1.rollup(rollup) else {
-        return Vec::new();
-    };
-    (r.header.settled..r.header.output_count)
-        .filter_map(|batch| {
-            let (_, o) = r.live_output(batch)?;
-            Some(LiveOutput {
-                batch,
-                prior: o.prior,
-                output: o.output,
-                challenge_until: o.settles_at(r.header.params.challenge_window),
-            })
-        })
-        .collect()
-}
-
-/// The open disputes of `rollup`.
-pub fn open_disputes(l1: &L1State, rollup: u32) -> Vec<Dispute> {
+/// The proposals of `rollup` whose claim trees have not resolved, with their trees.
+pub fn open_trees(l1: &L1State, rollup: u32) -> Vec<OpenTree> {
     let Some(r) = l1.rollup(rollup) else {
         return Vec::new();
     };
     r.open
         .iter()
-        .filter_map(|d| r.disputes.get(*d as usize).map(|d| Dispute::clone(d)))
+        .map(|p| OpenTree {
+            proposal: *p,
+            batch: r.disputes[*p as usize].batch,
+            tree: (*r.trees[*p as usize]).clone(),
+        })
         .collect()
 }
 
@@ -267,33 +253,28 @@ impl Player {
                 blob.as_ref().map_or(&[][..], |s| &s.data[..]),
             )?;
         }
-        self.view.settle_to(r.header.settled);
+        // Trees over settled batches may still be open: their traces stay derivable until then.
+        let keep = r.oldest_open_batch().unwrap_or(u64::MAX);
+        self.view.settle_to(r.header.settled.min(keep));
         Ok(())
     }
 
-    /// What this player sends in the next block: its dispute actions, then the next output if
-    /// it proposes and agrees with the live prior.
+    /// What this player sends in the next block: every dispute move it owes, then, if it
+    /// proposes, its output of every derived batch not settled that nobody proposed on its prior.
     pub fn actions(&self, l1: &L1State) -> Vec<Action> {
         let Some(r) = l1.rollup(self.rollup).filter(|_| !self.silent) else {
             return Vec::new();
         };
-        let mut actions = dispute_actions(
-            self.rollup,
-            &self.key,
-            &self.view,
-            &live_outputs(l1, self.rollup),
-            &open_disputes(l1, self.rollup),
-            l1.head().height + 1,
-        );
-        let batch = r.header.output_count;
-        let live_prior = match batch.checked_sub(1) {
-            None => Some(r.header.genesis_output),
-            Some(k) => r.live_output(k).map(|(_, o)| o.output),
-        };
-        if let (true, Some(prior), Some(output)) =
-            (self.proposes, live_prior, self.view.output(batch))
-        {
-            if self.view.prior(batch) == Some(prior) {
+        let mut actions = dispute_actions(self.rollup, &self.view, &open_trees(l1, self.rollup));
+        if !self.proposes {
+            return actions;
+        }
+        for batch in r.header.settled..self.view.batches() {
+            let (Some(prior), Some(output)) = (self.view.prior(batch), self.view.output(batch))
+            else {
+                break;
+            };
+            if !r.was_proposed(batch, &prior, &output) {
                 actions.push(Action::ProposeOutput {
                     rollup: self.rollup,
                     batch,

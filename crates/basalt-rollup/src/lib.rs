@@ -25,7 +25,7 @@ mod sequencer;
 
 pub use batcher::{plan_batch, BatchPlan};
 pub use derive::{Derivation, DeriveError, DerivedBatch, PostedTx, Verdict};
-pub use game::{dispute_actions, plan_move, Fault, LiveOutput, PlannedMove, FAULT_AMOUNT};
+pub use game::{dispute_actions, trace_at, Fault, OpenTree, FAULT_AMOUNT};
 pub use l1client::{L1Client, L1Error, RollupRef};
 pub use log::{BlockLog, L2Block, LogError};
 pub use node::{start, BatcherConfig, NodeConfig, NodeError, Role, RollupNode, EXAMPLE_CONFIG};

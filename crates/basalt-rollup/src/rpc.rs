@@ -92,8 +92,8 @@ fn finality(view: &L1View, sequence: u64, out: &mut Value) -> &'static str {
     if let Some(batch) = view.derivation.batch_of(sequence) {
         out["batch"] = json!(batch);
         out["l1Height"] = json!(view.batch_heights.get(batch as usize));
-        if let Some(o) = view.outputs.get(batch as usize) {
-            out["settlesAt"] = json!(o.info.settles_at);
+        if let Some(o) = view.proposal_for(batch) {
+            out["settlesBy"] = json!(o.bound);
         }
         return if view.settled(batch) {
             "settled"
@@ -314,14 +314,14 @@ fn withdrawal_proof(shared: &Shared, which: &Value) -> Result<Value, ErrorObject
     };
     let settled = view.rollup.settled;
     if settled <= batch {
-        let o = view.outputs.get(batch as usize);
+        let o = view.proposal_for(batch);
         return Ok(json!({
             "ready": false, "index": index, "batch": batch,
             "reason": match o {
                 Some(_) => "the output of its batch has not settled yet",
                 None => "no output proposed for its batch yet",
             },
-            "settlesAt": o.map(|o| o.info.settles_at),
+            "settlesBy": o.map(|o| o.bound),
             "l1Height": view.rollup.height,
         }));
     }
@@ -366,10 +366,12 @@ fn chain_info(shared: &Shared) -> Value {
     let mismatches: Vec<Value> = view
         .outputs
         .iter()
+        .filter(|o| o.info.status != "removed")
         .filter_map(|o| match o.verdict {
             crate::Verdict::Mismatch { derived } => Some(json!({
                 "batch": o.info.batch, "proposed": o.info.output, "derived": derived,
-                "proposer": o.info.proposer, "settlesAt": o.info.settles_at,
+                "proposal": o.info.proposal, "proposer": o.info.proposer,
+                "resolvesBy": o.info.bound,
             })),
             _ => None,
         })
@@ -411,9 +413,11 @@ fn chain_info(shared: &Shared) -> Value {
             "escrow": r.escrow.to_string(),
             "deposits": r.deposits,
             "batches": r.batches,
-            "outputs": r.outputs,
+            "proposals": r.proposals,
             "settled": r.settled,
-            "claims": r.claims,
+            "unresolved": r.unresolved,
+            "disputeBound": r.dispute_bound,
+            "withdrawalsPaid": r.withdrawals_paid,
         },
         "mismatches": mismatches,
         "inFlight": in_flight,

@@ -1,176 +1,37 @@
 //! The dispute game end to end on the real L1 state machine: parties that each derive the rollup
-//! from L1 data (honestly, or with one injected fault) propose, challenge, defend and play every
-//! move with the same code the rollup node runs ([`dispute_actions`]). The honest side always wins,
-//! the loser's bond is slashed, a removed output takes its descendants with it, and the bridge and
-//! bond invariants hold after every block.
+//! from L1 data (honestly, or with one injected fault) propose, counter and step with the same
+//! code the rollup node runs ([`basalt_rollup::dispute_actions`]). Proposals compete, the honest
+//! one always settles and every wrong one is removed, and the bridge and bond invariants hold after
+//! every block.
 
 mod common;
-use basalt_l1::{
-    blob_hash, Action, Dispute, DisputeResult, FailureCode, GameEnd, L1State, Receipt, Side,
-    WinReason,
-};
+use basalt_l1::{Action, Claims, DisputeResult, FailureCode};
 use basalt_l2::{encode_batch, L2Tx};
-use basalt_rollup::lab::{open_disputes, Player};
+use basalt_rollup::lab::open_trees;
 use basalt_rollup::Fault;
 use basalt_types::{Hash, Signature};
+use common::world::*;
 use common::*;
 use proptest::prelude::*;
 
-/// Blocks a scenario may take before it is declared stuck.
-const MAX_BLOCKS: usize = 400;
-
-/// A party: key `who` of the harness, deriving with `fault` injected if any.
-fn party(who: usize, fault: Option<(Fault, (u64, u64))>, proposes: bool) -> Player {
-    Player::new(who, key(who as u64).public(), 0, &params(), fault, proposes)
-}
-
-fn open(l1: &L1State) -> Vec<Dispute> {
-    open_disputes(l1, 0)
-}
-
-/// Bonds held equal what the lists owe, supply is conserved, and the escrow equals every L2
-/// balance, unpaid withdrawal and unapplied deposit of an honest view of every posted batch.
-fn check_invariants(l1: &L1State, honest: Option<&Player>) {
+/// The proposals of key `who`, with their results.
+fn proposals_of(l1: &basalt_l1::L1State, who: u64) -> Vec<(u64, u64, Option<DisputeResult>)> {
     let r = l1.rollup(0).unwrap();
-    assert_eq!(
-        r.header.bonds,
-        r.bonds_owed(),
-        "bonds held differ from what is owed"
-    );
-    assert_eq!(
-        l1.circulating() + l1.burned(),
-        l1.genesis_supply(),
-        "supply not conserved"
-    );
-    let Some(honest) = honest else {
-        return;
-    };
-    assert_eq!(honest.view.batches(), r.header.batch_count);
-    assert_eq!(
-        r.header.escrow,
-        r.escrow_owed(honest.view.state()),
-        "bridge invariant broken"
-    );
-}
-
-/// One block with every party's actions; returns the receipts.
-fn step(l1: &mut L1, parties: &mut [Player]) -> Vec<Receipt> {
-    for p in parties.iter_mut() {
-        p.refresh(&l1.state).unwrap();
-    }
-    let actions: Vec<(usize, Action)> = parties
+    r.proposals
         .iter()
-        .flat_map(|p| p.actions(&l1.state).into_iter().map(move |a| (p.who, a)))
-        .collect();
-    let receipts = l1.try_block(actions);
-    let honest = parties.iter().find(|p| p.view.fault().is_none());
-    check_invariants(&l1.state, honest);
-    receipts
-}
-
-/// Runs blocks until every batch has a settled output, or panics after [`MAX_BLOCKS`].
-fn run_until_settled(l1: &mut L1, parties: &mut [Player]) {
-    for _ in 0..MAX_BLOCKS {
-        let r = l1.state.rollup(0).unwrap();
-        if r.header.settled == r.header.batch_count && r.open.is_empty() {
-            return;
-        }
-        step(l1, parties);
-    }
-    let r = l1.state.rollup(0).unwrap();
-    panic!(
-        "not settled after {MAX_BLOCKS} blocks: {} of {} settled, disputes {:?}",
-        r.header.settled, r.header.batch_count, r.disputes
-    );
-}
-
-fn post(l1: &mut L1, data: Vec<u8>, deposits_end: u64) {
-    l1.block(vec![(
-        1,
-        Action::PostBatch {
-            rollup: 0,
-            data_hash: blob_hash(&data),
-            data,
-            deposits_end,
-            max_fee_per_blob_byte: 1_000,
-        },
-    )]);
-}
-
-/// A rollup with three batches that give every fault a place to show: batch 0 has deposits,
-/// `transfers` transfers, a withdrawal, a forged transfer and a replayed one; batch 1 does not
-/// decode; batch 2 has a few more transfers.
-fn world(transfers: usize) -> L1 {
-    let mut l1 = L1::new();
-    l1.block(vec![(0, Action::RegisterRollup { params: params() })]);
-    l1.block(vec![
-        (3, deposit(&key(3), 1_000_000)),
-        (4, deposit(&key(4), 1_000_000)),
-        (5, deposit(&key(5), 1_000_000)),
-    ]);
-    let mut txs = vec![
-        L2Tx::Deposit { index: 0 },
-        L2Tx::Deposit { index: 1 },
-        L2Tx::Deposit { index: 2 },
-    ];
-    let (mut n3, mut n4) = (0, 0);
-    for i in 0..transfers {
-        if i % 2 == 0 {
-            txs.push(transfer(3, 1, 2, 100 + i as u128, n3));
-            n3 += 1;
-        } else {
-            txs.push(transfer(4, 2, 1, 50 + i as u128, n4));
-            n4 += 1;
-        }
-    }
-    txs.push(withdraw(5, 3, &key(6), 7_000, 0));
-    // Signed by key 4 for account 1 (key 3's): a bad signature.
-    txs.push(transfer(4, 1, 2, 10, n3));
-    // Account 1's first transfer again: a used nonce.
-    txs.push(transfer(3, 1, 2, 100, 0));
-    txs.push(transfer(5, 3, 1, 5, 1));
-    post(&mut l1, encode_batch(&txs), 3);
-    post(&mut l1, vec![0xff; 64], 3);
-    post(
-        &mut l1,
-        encode_batch(&[transfer(3, 1, 3, 11, n3), transfer(5, 3, 2, 12, 2)]),
-        3,
-    );
-    l1
-}
-
-fn result(l1: &L1State, dispute: u64) -> Option<DisputeResult> {
-    l1.rollup(0).unwrap().disputes[dispute as usize].result
-}
-
-/// The honest outputs, as a fresh honest view derives them.
-fn honest_outputs(l1: &L1State) -> Vec<Hash> {
-    let mut p = party(9, None, false);
-    p.refresh(l1).unwrap();
-    (0..p.view.batches())
-        .map(|b| p.view.output(b).unwrap())
+        .enumerate()
+        .filter(|(_, p)| p.proposer == key(who).public())
+        .map(|(i, p)| (i as u64, p.batch, r.disputes[i].result))
         .collect()
 }
 
-fn assert_honest_chain(l1: &L1State) {
-    let r = l1.rollup(0).unwrap();
-    let live: Vec<Hash> = (0..r.header.output_count)
-        .map(|b| r.live_output(b).unwrap().1.output)
-        .collect();
-    assert_eq!(
-        live,
-        honest_outputs(l1),
-        "the settled chain is the honest one"
-    );
-}
-
 #[test]
-fn for_every_fault_the_honest_challenger_wins_and_the_bad_output_goes_with_its_descendants() {
+fn for_every_fault_the_wrong_output_is_removed_and_the_honest_one_settles_beside_it() {
     for fault in Fault::ALL {
         let mut l1 = world(20);
         let mut parties = [party(2, Some((fault, (0, 0))), true), party(6, None, true)];
         // The dishonest proposer posts its whole chain first.
-        for _ in 0..3 {
+        for _ in 0..2 {
             parties[0].refresh(&l1.state).unwrap();
             let a = parties[0].actions(&l1.state);
             l1.block(a.into_iter().map(|a| (2, a)).collect());
@@ -179,46 +40,33 @@ fn for_every_fault_the_honest_challenger_wins_and_the_bad_output_goes_with_its_d
             .view
             .faulted()
             .expect("the fault fits this world");
-        assert_eq!(
-            l1.state.rollup(0).unwrap().header.output_count,
-            3,
-            "{fault:?}: the dishonest chain is proposed"
-        );
         run_until_settled(&mut l1, &mut parties);
+        assert_honest_outcome(&l1.state, &[key(6).public()]);
         let r = l1.state.rollup(0).unwrap();
-        let d = &r.disputes[0];
-        assert_eq!(
-            d.batch, faulted.0,
-            "{fault:?}: the first wrong output is disputed"
-        );
+        let lie = proposals_of(&l1.state, 2)
+            .into_iter()
+            .find(|(_, batch, _)| *batch == faulted.0)
+            .expect("the faulted batch was proposed");
         assert!(
-            matches!(d.result, Some(DisputeResult::Removed { .. })),
-            "{fault:?}: {d:?}"
+            matches!(lie.2, Some(DisputeResult::Removed { .. })),
+            "{fault:?}: the wrong output is removed: {lie:?}"
         );
+        // One honest party against one liar: a path down the tree and its step.
+        let t = &r.trees[lie.0 as usize];
         assert!(
-            d.defenders[0].lost.is_some(),
-            "{fault:?}: the proposer lost"
+            t.claims().len() as u32 <= 2 * (t.rules.depth + 2),
+            "{fault:?}: {} claims over depth {}",
+            t.claims().len(),
+            t.rules.depth
         );
-        assert!(d.challengers[0].active(), "{fault:?}: the challenger won");
-        if d.steps > 0 {
-            let moves = d.games[0].moves.len() as u64;
-            let bound = 64 - (d.steps - 1).leading_zeros() as u64 + 1;
-            assert!(
-                moves <= bound,
-                "{fault:?}: {moves} moves over {} steps",
-                d.steps
-            );
-        }
-        // Every output of the dishonest chain from the faulted batch on was removed.
-        for id in faulted.0..3 {
-            assert!(!r.chain.contains(&id), "{fault:?}: proposal {id} removed");
-        }
-        assert_honest_chain(&l1.state);
+        // Outputs built on the removed one never settle; the honest chain did.
+        assert!(!r.chain.contains(&lie.0));
+        assert_eq!(r.header.bonds, 0, "every tree paid its bonds");
     }
 }
 
 #[test]
-fn a_dishonest_challenger_loses_and_several_at_once_all_lose() {
+fn dishonest_challengers_lose_and_the_honest_outputs_are_upheld() {
     let mut l1 = world(30);
     let mut parties = [
         party(6, None, true),
@@ -227,63 +75,45 @@ fn a_dishonest_challenger_loses_and_several_at_once_all_lose() {
         party(5, Some((Fault::Balance, (0, 20))), false),
     ];
     run_until_settled(&mut l1, &mut parties);
+    assert_honest_outcome(&l1.state, &[key(6).public()]);
     let r = l1.state.rollup(0).unwrap();
-    assert_eq!(r.disputes.len(), 1, "all three challenge batch 0's output");
-    let d = &r.disputes[0];
-    assert_eq!(d.challengers.len(), 3);
-    assert!(d.challengers.iter().all(|c| c.lost.is_some()));
-    assert!(d.defenders[0].active());
-    assert!(matches!(d.result, Some(DisputeResult::Upheld { .. })));
-    assert_honest_chain(&l1.state);
+    let batch0 = r.chain[0] as usize;
+    let t = &r.trees[batch0];
+    let attackers: std::collections::HashSet<_> =
+        t.claims().iter().skip(1).map(|c| c.claimant).collect();
+    for k in [2, 7, 5] {
+        assert!(
+            attackers.contains(&key(k).public()),
+            "faulty party {k} countered batch 0's output"
+        );
+    }
+    assert!(r.disputes.iter().all(|d| d.upheld()));
     assert_eq!(r.header.settled, 3);
 }
 
 #[test]
-fn a_silent_defender_loses_by_clock_and_another_defends_in_its_place() {
+fn a_silent_proposer_is_defended_by_anyone_who_derives_the_same_output() {
     let mut l1 = world(8);
     let mut parties = [
         party(6, None, true),
         party(2, Some((Fault::WithdrawalsRoot, (0, 0))), false),
         party(7, None, false),
     ];
-    // The honest proposer proposes, then goes silent; the stand-in only joins once it has lost.
+    // The honest proposer proposes, then goes silent; the stand-in joins only once it has.
     parties[2].silent = true;
-    while l1.state.rollup(0).unwrap().header.output_count < 3 {
+    while l1.state.rollup(0).unwrap().header.proposal_count < 3 {
         step(&mut l1, &mut parties);
     }
     parties[0].silent = true;
-    for _ in 0..MAX_BLOCKS {
-        let r = l1.state.rollup(0).unwrap();
-        if r.disputes
-            .first()
-            .is_some_and(|d| d.defenders[0].lost.is_some())
-        {
-            break;
-        }
-        step(&mut l1, &mut parties);
-    }
     parties[2].silent = false;
     run_until_settled(&mut l1, &mut parties);
+    assert_honest_outcome(&l1.state, &[key(6).public(), key(7).public()]);
     let r = l1.state.rollup(0).unwrap();
-    let d = &r.disputes[0];
-    assert_eq!(d.defenders[0].key, key(6).public());
+    let t = &r.trees[r.chain[0] as usize];
     assert!(
-        d.defenders[0].lost.is_some(),
-        "the silent proposer lost: {d:?}"
+        t.claims().iter().any(|c| c.claimant == key(7).public()),
+        "the stand-in played"
     );
-    let lost_game = &d.games[d.defenders[0].lost.unwrap() as usize];
-    assert!(matches!(
-        lost_game.end_state,
-        Some(GameEnd::Won {
-            reason: WinReason::Timeout,
-            ..
-        })
-    ));
-    assert_eq!(d.defenders[1].key, key(7).public());
-    assert!(d.defenders[1].active(), "the stand-in defender won");
-    assert!(d.challengers[0].lost.is_some());
-    assert!(matches!(d.result, Some(DisputeResult::Upheld { .. })));
-    assert_honest_chain(&l1.state);
 }
 
 #[test]
@@ -309,13 +139,12 @@ fn a_withdrawal_in_a_removed_output_is_never_paid() {
 }
 
 #[test]
-fn a_one_step_proof_with_a_witness_that_does_not_match_the_agreed_output_is_refused() {
+fn a_step_with_a_witness_that_does_not_open_the_state_before_it_is_refused_before_any_decode() {
     let mut l1 = world(2);
     let mut parties = [
         party(2, Some((Fault::Mint, (0, 0))), true),
         party(6, None, true),
     ];
-    // Play until the honest challenger's one-step proof is due.
     for _ in 0..MAX_BLOCKS {
         for p in parties.iter_mut() {
             p.refresh(&l1.state).unwrap();
@@ -323,61 +152,54 @@ fn a_one_step_proof_with_a_witness_that_does_not_match_the_agreed_output_is_refu
         let due = parties[1]
             .actions(&l1.state)
             .into_iter()
-            .find(|a| matches!(a, Action::OneStepProof { .. }));
-        if let Some(Action::OneStepProof {
+            .find(|a| matches!(a, Action::Step { witness, .. } if !witness.is_empty()));
+        if let Some(Action::Step {
             rollup,
-            dispute,
-            game,
-            choice,
+            proposal,
+            leaf,
+            attack,
             witness,
         }) = due
         {
-            // The witness of another step opens another output: refused, nothing changes.
-            let d = &l1.state.rollup(0).unwrap().disputes[dispute as usize];
-            let step = d.games[game as usize].a;
-            let other = parties[1].view.witness(d.batch, step + 1).unwrap();
-            let bad = Action::OneStepProof {
-                rollup,
-                dispute,
-                game,
-                choice,
-                witness: basalt_types::Encode::to_bytes(&other),
+            let r = l1.state.rollup(0).unwrap();
+            let tree = &r.trees[proposal as usize];
+            let check = tree.step_check(leaf, attack).unwrap();
+            // The witness of another step opens another state: refused, nothing changes.
+            let batch = r.disputes[proposal as usize].batch;
+            let other_step = if check.step >= 2 {
+                check.step - 2
+            } else {
+                check.step
             };
-            let garbage = Action::OneStepProof {
+            let other = parties[1].view.witness(batch, other_step).unwrap();
+            let with = |witness: Vec<u8>| Action::Step {
                 rollup,
-                dispute,
-                game,
-                choice,
-                witness: vec![7; 100],
+                proposal,
+                leaf,
+                attack,
+                witness,
             };
-            let r = l1.try_block(vec![(6, bad), (6, garbage)]);
+            let claims = tree.claims().len();
+            let r = l1.try_block(vec![
+                (6, with(basalt_types::Encode::to_bytes(&other))),
+                (6, with(vec![7; 100])),
+            ]);
             assert_eq!(r[0].failure, Some(FailureCode::BadWitness));
             assert_eq!(r[1].failure, Some(FailureCode::BadWitness));
             assert_eq!(l1.last_decoded, 0, "refused before the batch was decoded");
-            assert_eq!(result(&l1.state, dispute), None);
-            // The right witness then wins.
-            let r = l1.try_block(vec![(
-                6,
-                Action::OneStepProof {
-                    rollup,
-                    dispute,
-                    game,
-                    choice,
-                    witness,
-                },
-            )]);
-            assert_eq!(r[0].failure, None);
-            let d = &l1.state.rollup(0).unwrap().disputes[dispute as usize];
-            let g = &d.games[game as usize];
-            let honest = if d.party(Side::Challenger, g.challenger).key == key(6).public() {
-                Side::Challenger
-            } else {
-                Side::Defender
-            };
-            assert!(
-                matches!(g.end_state, Some(GameEnd::Won { winner, .. }) if winner == honest),
-                "{d:?}"
+            assert_eq!(
+                l1.state.rollup(0).unwrap().trees[proposal as usize]
+                    .claims()
+                    .len(),
+                claims
             );
+            // The right witness then counters the leaf.
+            let r = l1.try_block(vec![(6, with(witness))]);
+            assert_eq!(r[0].failure, None);
+            let tree = &l1.state.rollup(0).unwrap().trees[proposal as usize];
+            assert!(tree.stepped(leaf));
+            run_until_settled(&mut l1, &mut parties);
+            assert_honest_outcome(&l1.state, &[key(6).public()]);
             return;
         }
         step(&mut l1, &mut parties);
@@ -386,60 +208,61 @@ fn a_one_step_proof_with_a_witness_that_does_not_match_the_agreed_output_is_refu
 }
 
 #[test]
-fn a_move_out_of_turn_or_by_a_stranger_is_refused() {
+fn moves_the_rules_forbid_are_refused_with_their_codes() {
     let mut l1 = world(6);
-    let mut parties = [
-        party(2, Some((Fault::Mint, (0, 0))), true),
-        party(6, None, false),
-    ];
-    while open(&l1.state).is_empty() {
-        step(&mut l1, &mut parties);
-    }
-    let bisect = |mid: u8| Action::Bisect {
+    let mut parties = [party(6, None, true)];
+    step(&mut l1, &mut parties);
+    let counter = |parent: u32, attack: bool, value: u8| Action::Counter {
         rollup: 0,
-        dispute: 0,
-        game: 0,
-        choice: basalt_l1::Choice::Whole,
-        mid: Hash([mid; 32]),
-        end: Hash([9; 32]),
+        proposal: 0,
+        parent,
+        attack,
+        value: Hash([value; 32]),
     };
-    // The challenger moves first: the proposer and a stranger may not.
-    let r = l1.try_block(vec![(2, bisect(1)), (7, bisect(2))]);
-    assert_eq!(r[0].failure, Some(FailureCode::NotYourTurn));
-    assert_eq!(r[1].failure, Some(FailureCode::NotYourTurn));
-    // Challenging twice, or defending as a challenger, is refused.
-    let output = open(&l1.state)[0].output;
     let r = l1.try_block(vec![
+        (7, counter(0, false, 1)),
+        (7, counter(5, true, 1)),
+        (7, counter(0, true, 1)),
+        (3, counter(0, true, 1)),
         (
-            6,
-            Action::Challenge {
+            7,
+            Action::Counter {
                 rollup: 0,
-                batch: 0,
-                output,
+                proposal: 99,
+                parent: 0,
+                attack: true,
+                value: Hash([1; 32]),
             },
         ),
         (
-            6,
-            Action::Defend {
+            7,
+            Action::Step {
                 rollup: 0,
-                batch: 0,
-                output,
+                proposal: 0,
+                leaf: 0,
+                attack: true,
+                witness: Vec::new(),
             },
         ),
     ]);
-    assert!(r
-        .iter()
-        .all(|x| x.failure == Some(FailureCode::AlreadyParty)));
-    // A challenge naming another output than the live one is refused.
-    let r = l1.try_block(vec![(
-        7,
-        Action::Challenge {
-            rollup: 0,
-            batch: 0,
-            output: Hash([5; 32]),
-        },
-    )]);
-    assert_eq!(r[0].failure, Some(FailureCode::NotLive));
+    let codes: Vec<_> = r.iter().map(|x| x.failure).collect();
+    assert_eq!(
+        codes,
+        vec![
+            Some(FailureCode::DefendRoot),
+            Some(FailureCode::UnknownClaim),
+            None,
+            Some(FailureCode::DuplicateClaim),
+            Some(FailureCode::UnknownDispute),
+            Some(FailureCode::NotAtBottom),
+        ]
+    );
+    // After the root's clock has run out nothing can counter it, and a resolved tree is closed.
+    for _ in 0..2 * WINDOW {
+        l1.block(vec![]);
+    }
+    let r = l1.try_block(vec![(7, counter(0, true, 2))]);
+    assert_eq!(r[0].failure, Some(FailureCode::DisputeEnded));
 }
 
 /// A transaction signed with a zero signature, for the property test's filler.
@@ -455,7 +278,7 @@ fn unsigned(from: u32, to: u32) -> L2Tx<basalt_l2::Optimistic> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
 
     /// A random fault at a random step of a random batch, on either side: the honest side wins.
     #[test]
@@ -474,20 +297,9 @@ proptest! {
         }
         let liar = party(2, Some((fault, (0, from_step))), dishonest_proposer);
         let honest = party(6, None, true);
-        // Whoever comes first in a block wins the proposal slot.
         let mut parties = if dishonest_proposer { [liar, honest] } else { [honest, liar] };
         run_until_settled(&mut l1, &mut parties);
-        assert_honest_chain(&l1.state);
-        let r = l1.state.rollup(0).unwrap();
-        for d in &r.disputes {
-            let honest_key = key(6).public();
-            let honest_side_lost = d
-                .challengers
-                .iter()
-                .chain(&d.defenders)
-                .any(|p| p.key == honest_key && p.lost.is_some());
-            prop_assert!(!honest_side_lost, "the honest party lost a game: {d:?}");
-        }
+        assert_honest_outcome(&l1.state, &[key(6).public()]);
     }
 }
 
@@ -517,24 +329,33 @@ fn every_step_of_a_trace_re_executes_from_its_witness_to_the_next_position() {
 }
 
 #[test]
-fn a_failed_challenge_buys_no_batch_decode_and_a_block_decodes_each_batch_once() {
-    // Before the fix the proposer's challenge of its own output, which can only fail, decoded the
-    // whole batch at the flat challenge price, and every challenge in a block decoded it again.
+fn a_refused_proposal_buys_no_batch_decode_and_a_block_decodes_each_batch_once() {
+    // Before the fix a challenge that could only fail decoded the whole batch at a flat price, and
+    // every challenge in a block decoded it again. Proposals, which now decode to count a tree's
+    // steps, are refused cheaply first and share one decode per block.
     let mut l1 = world(6);
     let mut parties = [party(2, None, true)];
-    while l1.state.rollup(0).unwrap().live_output(0).is_none() {
-        step(&mut l1, &mut parties);
-    }
-    let output = l1.state.rollup(0).unwrap().live_output(0).unwrap().1.output;
-    let challenge = Action::Challenge {
+    step(&mut l1, &mut parties);
+    let r = l1.state.rollup(0).unwrap();
+    let (genesis, first) = (r.header.genesis_output, r.proposals[0]);
+    let propose = |output: Hash| Action::ProposeOutput {
         rollup: 0,
         batch: 0,
+        prior: genesis,
         output,
     };
-    let r = l1.try_block(vec![(2, challenge.clone())]);
-    assert_eq!(r[0].failure, Some(FailureCode::AlreadyParty));
+    let again = l1.try_block(vec![(7, propose(first.output))]);
+    assert_eq!(again[0].failure, Some(FailureCode::AlreadyProposed));
     assert_eq!(l1.last_decoded, 0, "refused before decoding");
-    let r = l1.try_block(vec![(6, challenge.clone()), (7, challenge)]);
+    let r = l1.try_block(vec![
+        (6, propose(Hash([1; 32]))),
+        (7, propose(Hash([2; 32]))),
+    ]);
     assert!(r.iter().all(|x| x.failure.is_none()), "{r:?}");
-    assert_eq!(l1.last_decoded, 1, "one decode for both challenges");
+    assert_eq!(l1.last_decoded, 1, "one decode for both proposals");
+    let competing = open_trees(&l1.state, 0)
+        .iter()
+        .filter(|t| t.batch == 0)
+        .count();
+    assert_eq!(competing, 3, "three trees compete for batch 0");
 }

@@ -6,10 +6,7 @@
 //! the verifier reaches the sequencer's outputs from L1 data alone; the bridge invariant holds;
 //! a sequencer stopped and restarted loses nothing and posts nothing twice.
 
-use basalt_l1::{
-    Action, DisputeResult, GameEnd, Params, RollupKind, RollupParams, Side, WinReason,
-    WithdrawalClaim, ONE_TOKEN,
-};
+use basalt_l1::{Action, Params, RollupKind, RollupParams, WithdrawalClaim, ONE_TOKEN};
 use basalt_l2::{L2Tx, Optimistic};
 use basalt_node::devnet::{dev_account, dev_sequencer, devnet_genesis};
 use basalt_node::mempool::MempoolLimits;
@@ -28,7 +25,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 type P = Optimistic;
-const WINDOW: u64 = 4;
+const WINDOW: u64 = 8;
 const FEE: Amount = 1_000;
 
 struct L1 {
@@ -209,10 +206,10 @@ async fn deposit_one_token(l1: &L1, who: &Keypair) {
 }
 
 async fn register(l1: &L1) {
-    register_with(l1, WINDOW, 20).await
+    register_with(l1, WINDOW, 4).await
 }
 
-async fn register_with(l1: &L1, window: u64, dispute_clock: u64) {
+async fn register_with(l1: &L1, window: u64, clock_extension: u64) {
     l1.run(
         &dev_sequencer(0),
         Action::RegisterRollup {
@@ -223,7 +220,7 @@ async fn register_with(l1: &L1, window: u64, dispute_clock: u64) {
                 challenge_window: window,
                 proposer_bond: ONE_TOKEN,
                 min_fee: FEE,
-                dispute_clock,
+                clock_extension,
                 dispute_bond: ONE_TOKEN,
                 slash_reward_percent: 50,
             },
@@ -272,34 +269,17 @@ async fn a_verifier_reports_a_proposed_output_that_does_not_match_l1_data() {
     assert_eq!(mismatches[0]["proposed"], json!(lie));
     assert_eq!(mismatches[0]["proposer"], json!(dev_account(5).public()));
     assert_ne!(mismatches[0]["derived"], json!(lie));
-    // The sequencer node's challenger disputes the lie; the liar plays no move and loses by clock.
-    let d = eventually("the lie to be removed", || async {
-        let r = l1.client.rollup(&RollupRef::Id(0)).await.unwrap();
-        if r.open_dispute_ids.is_empty() && r.outputs == 0 {
-            l1.client.dispute(0, 0).await.ok()
-        } else {
-            None
-        }
+    // The sequencer node's challenger counters the lie; the liar plays no move and its tree
+    // resolves with the lie removed.
+    let proposal = mismatches[0]["proposal"].as_u64().unwrap();
+    eventually("the lie to be removed", || async {
+        let o = l1.client.output(0, proposal).await.ok()?;
+        (o.status == "removed").then_some(())
     })
     .await;
-    assert!(
-        matches!(d.result, Some(DisputeResult::Removed { .. })),
-        "{d:?}"
-    );
-    assert_eq!(d.challengers[0].key, dev_sequencer(0).public());
-    assert!(d.challengers[0].active());
-    // Batch 0 holds one transaction, so the challenger's first move is the one-step proof.
-    assert!(
-        matches!(
-            d.games[0].end_state,
-            Some(GameEnd::Won {
-                winner: Side::Challenger,
-                reason: WinReason::OneStep | WinReason::Timeout,
-                ..
-            })
-        ),
-        "{d:?}"
-    );
+    let (_, tree) = l1.client.tree(0, proposal).await.unwrap();
+    assert_eq!(tree.claims()[1].claimant, dev_sequencer(0).public());
+    assert!(!tree.resolve().upheld);
     eventually("the verifier to drop the removed output", || async {
         let info = call(&ver, "l2_chainInfo", rpc_params![]).await.unwrap();
         (info["mismatches"] == json!([])).then_some(())
@@ -327,43 +307,46 @@ async fn minting_sequencer_with_traffic(l1: &L1, dir: &Path, transfers: u64) -> 
     node
 }
 
+/// The proposal of batch 0 by `who`, once there is one.
+async fn proposal_by(l1: &L1, who: &Keypair) -> basalt_rollup::l1client::OutputInfo {
+    eventually("a proposal of batch 0", || async {
+        let page = l1.client.proposals(0, 0).await.ok()?;
+        page.into_iter()
+            .find(|o| o.batch == 0 && o.proposer == who.public())
+    })
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_faulty_sequencer_node_loses_its_dispute_to_an_honest_node_which_then_proposes() {
+async fn a_faulty_sequencer_node_loses_its_dispute_to_an_honest_node_whose_output_settles() {
     let l1 = l1().await;
     // A window long enough for the honest node to start after the lie is proposed.
-    register_with(&l1, 100, 20).await;
+    register_with(&l1, 100, 50).await;
     let (seq_dir, ver_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let seq_node = minting_sequencer_with_traffic(&l1, seq_dir.path(), 5).await;
-    let lie = eventually("the faulty output of batch 0", || async {
-        l1.client.outputs(0, 0).await.ok()?.into_iter().next()
-    })
-    .await;
-    assert_eq!(lie.proposer, dev_sequencer(0).public());
-    // An honest node with a key starts, derives, challenges, wins, and proposes the right output.
+    let lie = proposal_by(&l1, &dev_sequencer(0)).await;
+    // An honest node with a key starts, derives, proposes the right output beside the lie and
+    // counters the lie until it is removed.
     let honest = dev_account(6);
     let mut cfg = node_config(&l1, Role::Verifier, ver_dir.path());
     cfg.propose = Some(true);
     let (ver_node, ver) = start_keyed(cfg, Some(honest.clone())).await;
-    let d = eventually("the dispute to end", || async {
-        let d = l1.client.dispute(0, 0).await.ok()?;
-        d.result.is_some().then_some(d)
+    let right = proposal_by(&l1, &honest).await;
+    assert_ne!(right.output, lie.output);
+    eventually("the lie to be removed", || async {
+        let o = l1.client.output(0, lie.proposal).await.ok()?;
+        (o.status == "removed").then_some(())
     })
     .await;
-    assert!(
-        matches!(d.result, Some(DisputeResult::Removed { .. })),
-        "{d:?}"
-    );
-    assert_eq!(d.defenders[0].key, dev_sequencer(0).public());
-    assert!(d.defenders[0].lost.is_some());
-    assert_eq!(d.challengers[0].key, honest.public());
-    assert!(d.challengers[0].active());
+    let (_, tree) = l1.client.tree(0, lie.proposal).await.unwrap();
+    assert_eq!(tree.claims()[1].claimant, honest.public());
+    let settled = eventually("batch 0 to settle", || async {
+        l1.client.outputs(0, 0).await.ok()?.into_iter().next()
+    })
+    .await;
+    assert_eq!(settled.proposal, right.proposal);
     let derived =
         call(&ver, "l2_chainInfo", rpc_params![]).await.unwrap()["derived"]["output"].clone();
-    eventually("the honest output of batch 0 on L1", || async {
-        let first = l1.client.outputs(0, 0).await.ok()?.into_iter().next()?;
-        (first.proposer == honest.public()).then_some(first)
-    })
-    .await;
     assert_ne!(json!(lie.output), derived);
     seq_node.stop();
     ver_node.stop();
@@ -372,56 +355,48 @@ async fn a_faulty_sequencer_node_loses_its_dispute_to_an_honest_node_which_then_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_challenger_restarted_mid_game_recovers_the_game_from_l1_and_wins() {
     let l1 = l1().await;
-    // A clock far longer than a restart takes: the restarted node must win on the merits.
-    register_with(&l1, 100, 1_000).await;
+    // Clocks far longer than a restart takes: the restarted node must win on the merits.
+    register_with(&l1, 400, 200).await;
     let (seq_dir, ver_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let seq_node = minting_sequencer_with_traffic(&l1, seq_dir.path(), 12).await;
-    // The honest node runs without playing; its key challenges by hand, and the node stops.
+    let lie = proposal_by(&l1, &dev_sequencer(0)).await;
+    // The honest node plays until it has a claim in the lie's tree, then stops mid-game.
     let honest = dev_account(6);
-    let mut cfg = node_config(&l1, Role::Verifier, ver_dir.path());
-    cfg.challenge = Some(false);
-    let (ver_node, ver) = start_keyed(cfg.clone(), Some(honest.clone())).await;
-    let wrong = eventually("the honest node to see the wrong output", || async {
-        let info = call(&ver, "l2_chainInfo", rpc_params![]).await.ok()?;
-        let m = info["mismatches"].as_array()?.first()?.clone();
-        Some((
-            m["batch"].as_u64()?,
-            Hash::from_hex(m["proposed"].as_str()?).ok()?,
-        ))
+    let cfg = node_config(&l1, Role::Verifier, ver_dir.path());
+    let (ver_node, _) = start_keyed(cfg.clone(), Some(honest.clone())).await;
+    eventually("the honest node's first counter", || async {
+        let (_, tree) = l1.client.tree(0, lie.proposal).await.ok()?;
+        tree.claims()
+            .iter()
+            .any(|c| c.claimant == honest.public())
+            .then_some(())
     })
     .await;
-    let challenge = Action::Challenge {
-        rollup: 0,
-        batch: wrong.0,
-        output: wrong.1,
-    };
-    l1.run(&honest, challenge).await.unwrap();
     ver_node.stop();
-    let d = l1.client.dispute(0, 0).await.unwrap();
-    assert!(d.games[0].ongoing() && d.games[0].moves.is_empty(), "{d:?}");
-    // Restarted with play on, it reads the game from L1, makes every move owed and wins.
-    cfg.challenge = Some(true);
+    let o = l1.client.output(0, lie.proposal).await.unwrap();
+    assert_eq!(o.status, "disputed", "stopped mid-game");
+    // Restarted, it reads the tree from L1, makes every move owed and wins.
     let (ver_node, _) = start_keyed(cfg, Some(honest.clone())).await;
-    let d = eventually("the game to end", || async {
-        let d = l1.client.dispute(0, 0).await.ok()?;
-        d.games[0].end_state.is_some().then_some(d)
+    eventually("the lie to be removed", || async {
+        let o = l1.client.output(0, lie.proposal).await.ok()?;
+        (o.status == "removed").then_some(())
     })
     .await;
-    let g = &d.games[0];
+    let (_, tree) = l1.client.tree(0, lie.proposal).await.unwrap();
+    let resolution = tree.resolve();
+    for (i, c) in tree.claims().iter().enumerate() {
+        if c.claimant == honest.public() {
+            assert!(!resolution.countered[i], "honest claim {i} stands");
+        }
+    }
     assert!(
-        matches!(
-            g.end_state,
-            Some(GameEnd::Won {
-                winner: Side::Challenger,
-                reason: WinReason::OneStep,
-                ..
-            })
-        ),
-        "{d:?}"
+        tree.claims()
+            .iter()
+            .filter(|c| c.claimant == honest.public())
+            .count()
+            >= 2,
+        "it played on after the restart"
     );
-    assert!(g.moves.iter().any(|m| m.side == Side::Challenger));
-    assert_eq!(d.challengers[0].key, honest.public());
-    assert!(d.defenders[0].lost.is_some(), "the proposer lost its bond");
     seq_node.stop();
     ver_node.stop();
 }

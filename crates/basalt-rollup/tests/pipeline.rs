@@ -43,10 +43,10 @@ fn post_pending(l1: &mut L1, seq: &Sequencer, posted: u64) -> u64 {
     plan.to
 }
 
-/// The proposer: proposes the derived output of every batch without one.
+/// The proposer: proposes the derived output of every batch it has not proposed yet.
 fn propose_all(l1: &mut L1) {
     let d = derive(&l1.state);
-    let next = l1.state.rollup(0).unwrap().header.output_count;
+    let next = l1.state.rollup(0).unwrap().header.proposal_count;
     for batch in next..d.batches() {
         l1.block(vec![(
             2,
@@ -113,7 +113,7 @@ fn deposit_transfer_withdraw_settle_claim_with_a_verifier_from_l1_alone() {
     // A verifier started from L1 alone reaches the sequencer's output and agrees with the proposal.
     let verifier = derive(&l1.state);
     assert_eq!(verifier.output(0), Some(seq.state().output()));
-    let proposed = l1.state.rollup(0).unwrap().live_output(0).unwrap().1.output;
+    let proposed = l1.state.rollup(0).unwrap().proposals[0].output;
     assert_eq!(verifier.check(0, proposed), Verdict::Match);
     assert_eq!(
         verifier.check(0, Hash([1; 32])),

@@ -1,6 +1,6 @@
 //! Why a rollup action failed, and why stored rollup state cannot be restored.
 
-use crate::dispute::DisputeError;
+use crate::dispute::tree::TreeError;
 use basalt_types::{Amount, Hash, PublicKey};
 
 /// Why a rollup action failed. The transaction still pays its fee; nothing else changes.
@@ -55,25 +55,32 @@ pub enum RollupError {
         /// Deposits queued.
         queued: u64,
     },
-    /// Outputs are proposed in batch order, one per batch.
-    #[error("the next output to propose is for batch {expected}, not {got}")]
-    WrongBatch {
-        /// The next batch without an output.
-        expected: u64,
-        /// The batch named.
-        got: u64,
-    },
     /// The batch has not been posted.
     #[error("batch {0} has not been posted")]
     BatchNotPosted(u64),
-    /// The claimed prior output is not the output of the previous batch.
-    #[error("prior output {got} is not the output {expected} of the previous batch")]
+    /// The claimed prior output is not the genesis output (batch 0) or an output proposed for the
+    /// previous batch.
+    #[error("prior output {got} of batch {batch} is not an output proposed for the batch before")]
     WrongPrior {
-        /// The previous batch's output.
-        expected: Hash,
+        /// The batch proposed for.
+        batch: u64,
         /// What the proposal builds on.
         got: Hash,
     },
+    /// This very output was proposed on this prior before (it stands or fell on its own tree).
+    #[error("output {output} on this prior was already proposed for batch {batch}")]
+    AlreadyProposed {
+        /// The batch.
+        batch: u64,
+        /// The output.
+        output: Hash,
+    },
+    /// No proposal has this id.
+    #[error("no proposal {0}")]
+    UnknownProposal(u64),
+    /// The proposal's tree has resolved.
+    #[error("the claim tree of proposal {0} has resolved")]
+    Resolved(u64),
     /// The output has not settled (or does not exist).
     #[error("the output of batch {0} has not settled")]
     NotSettled(u64),
@@ -113,42 +120,13 @@ pub enum RollupError {
         /// Gas left of the limit.
         left: u64,
     },
-    /// The live output of the batch is not the one named.
-    #[error("the live output of batch {batch} is {live:?}, not {named}")]
-    NotLive {
-        /// The batch.
-        batch: u64,
-        /// Its live output, if it has one.
-        live: Option<Hash>,
-        /// The output the action named.
-        named: Hash,
-    },
-    /// The output has settled: it can no longer be disputed.
+    /// The batch's output has settled: nothing more can be proposed for it.
     #[error("the output of batch {0} has settled")]
     AlreadySettled(u64),
-    /// The output's challenge window (or, for a defender, the window plus one clock) has closed.
-    #[error("joining the dispute over batch {batch} closed at block {until}")]
-    JoinClosed {
-        /// The batch.
-        batch: u64,
-        /// The first block at which joining was refused.
-        until: u64,
-    },
-    /// Nobody has challenged the output, so there is nothing to defend.
-    #[error("the output of batch {0} is not disputed")]
-    NotDisputed(u64),
-    /// This very output was proposed on this prior before and removed by a dispute.
-    #[error("output {output} of batch {batch} was already proven wrong and removed")]
-    ProvenWrong {
-        /// The batch.
-        batch: u64,
-        /// The output.
-        output: Hash,
-    },
     /// The batch's data has passed the L1's retention window.
     #[error("the data of batch {0} is no longer retained")]
     DataExpired(u64),
-    /// The batch's data would expire before a dispute over this proposal could end.
+    /// The batch's data would expire before a claim tree over this proposal must resolve.
     #[error(
         "batch {batch} data expires at block {expires}, before a dispute could end at {horizon}"
     )]
@@ -163,15 +141,12 @@ pub enum RollupError {
     /// The one-step witness does not decode.
     #[error("one-step proof: malformed witness: {0}")]
     MalformedWitness(basalt_types::DecodeError),
-    /// The disputed step is past the batch's transactions.
-    #[error("one-step proof: the batch has no transaction {0}")]
-    NoSuchStep(u64),
     /// The witness does not open the agreed claim or cannot decide the step.
     #[error("one-step proof: {0}")]
     BadWitness(#[from] basalt_l2::WitnessError),
-    /// A dispute rule refused the action.
+    /// A rule of the claim tree refused the move.
     #[error(transparent)]
-    Dispute(#[from] DisputeError),
+    Tree(#[from] TreeError),
 }
 
 /// Why stored state cannot be restored: it does not match its own commitments.
@@ -185,8 +160,8 @@ pub enum RestoreError {
         /// Its id.
         id: u32,
     },
-    /// A dispute is stored out of id order.
-    #[error("stored dispute at position {position} of rollup {rollup} has id {id}")]
+    /// A dispute is stored out of proposal order.
+    #[error("stored dispute at position {position} of rollup {rollup} is proposal {id}'s")]
     DisputeOutOfPlace {
         /// The rollup.
         rollup: u32,

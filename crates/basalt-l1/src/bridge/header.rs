@@ -1,16 +1,17 @@
 //! A rollup's committed summary, and what one block changes in a rollup.
 
 use super::{BatchRecord, DepositRecord, OutputRecord, RollupParams};
+use crate::dispute::tree::Claim;
 use crate::dispute::Dispute;
 use basalt_l2::{L2State, Optimistic};
-use basalt_merkle::{Blake3Hasher, MerkleTree, TreeHasher, DEFAULT_DEPTH};
+use basalt_merkle::{Blake3Hasher, MerkleTree, DEFAULT_DEPTH};
 use basalt_types::codec::put_varint;
 use basalt_types::{hash_parts, Amount, Decode, DecodeError, Decoder, Encode, Hash};
 use std::collections::BTreeMap;
 
 /// The summary of a rollup that the L1 state root commits to. Append-only lists are committed by
 /// running digests, so a block that appends to them costs the same however long they are; the
-/// output chain and the disputes, which change in place, by Merkle trees.
+/// settled chain and the disputes (whose records change in place), by Merkle trees.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RollupHeader {
     /// Registry index; also the L2 `rollup_id` that signatures bind to.
@@ -33,20 +34,18 @@ pub struct RollupHeader {
     pub batches_digest: Hash,
     /// The deposit range end of the last batch.
     pub deposits_end: u64,
-    /// Outputs ever proposed (live or removed).
+    /// Outputs ever proposed, each with its own dispute game; several may compete for a batch.
     pub proposal_count: u64,
     /// Running digest of every proposal.
     pub proposals_digest: Hash,
-    /// Live outputs: one per batch, in order, each building on the one before.
-    pub output_count: u64,
-    /// Merkle root of the live chain: position `k` holds the proposal id of batch `k`'s output.
+    /// Merkle root of the settled chain: position `k` holds the proposal id of batch `k`'s output.
     pub chain_root: Hash,
-    /// Outputs settled so far (always a prefix of the chain).
+    /// Batches whose output has settled, in order.
     pub settled: u64,
-    /// Disputes opened so far.
-    pub dispute_count: u64,
-    /// Merkle root of the disputes: position `i` holds the digest of dispute `i`.
+    /// Merkle root of the disputes: position `i` holds the digest of proposal `i`'s dispute.
     pub disputes_root: Hash,
+    /// Claims posted in all disputes so far (roots and one-step proofs included).
+    pub claim_total: u64,
     /// Withdrawals paid so far.
     pub claim_count: u64,
     /// Running digest of the paid withdrawal indices.
@@ -72,11 +71,10 @@ impl RollupHeader {
             deposits_end: 0,
             proposal_count: 0,
             proposals_digest: Hash::ZERO,
-            output_count: 0,
             chain_root: empty_root,
             settled: 0,
-            dispute_count: 0,
             disputes_root: empty_root,
+            claim_total: 0,
             claim_count: 0,
             claims_digest: Hash::ZERO,
         }
@@ -102,11 +100,10 @@ impl Encode for RollupHeader {
         put_varint(out, self.deposits_end as u128);
         put_varint(out, self.proposal_count as u128);
         self.proposals_digest.encode_to(out);
-        put_varint(out, self.output_count as u128);
         self.chain_root.encode_to(out);
         put_varint(out, self.settled as u128);
-        put_varint(out, self.dispute_count as u128);
         self.disputes_root.encode_to(out);
+        put_varint(out, self.claim_total as u128);
         put_varint(out, self.claim_count as u128);
         self.claims_digest.encode_to(out);
     }
@@ -127,11 +124,10 @@ impl Decode for RollupHeader {
             deposits_end: d.varint_u64()?,
             proposal_count: d.varint_u64()?,
             proposals_digest: Hash::decode_from(d)?,
-            output_count: d.varint_u64()?,
             chain_root: Hash::decode_from(d)?,
             settled: d.varint_u64()?,
-            dispute_count: d.varint_u64()?,
             disputes_root: Hash::decode_from(d)?,
+            claim_total: d.varint_u64()?,
             claim_count: d.varint_u64()?,
             claims_digest: Hash::decode_from(d)?,
         })
@@ -141,27 +137,6 @@ impl Decode for RollupHeader {
 /// The leaf of the chain tree that holds proposal `id`.
 pub fn chain_leaf(id: u64) -> Hash {
     Blake3Hasher::leaf(&id.to_le_bytes())
-}
-
-/// A change to the live chain: keep its first `keep` entries, then append `append`.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct ChainUpdate {
-    /// Entries kept.
-    pub keep: u64,
-    /// Proposal ids appended after them.
-    pub append: Vec<u64>,
-}
-
-impl ChainUpdate {
-    /// Leaf writes this update makes to a chain of `len` entries.
-    pub fn leaves(&self, len: u64, out: &mut BTreeMap<u32, Hash>) {
-        for (i, id) in self.append.iter().enumerate() {
-            out.insert((self.keep + i as u64) as u32, chain_leaf(*id));
-        }
-        for pos in self.keep + self.append.len() as u64..len {
-            out.insert(pos as u32, Blake3Hasher::empty_leaf());
-        }
-    }
 }
 
 /// What one block changed in one rollup: its new header, what it appended and what it rewrote.
@@ -175,10 +150,12 @@ pub struct RollupDiff {
     pub batches: Vec<BatchRecord>,
     /// Outputs proposed by the block.
     pub proposals: Vec<OutputRecord>,
-    /// The block's change to the live chain, if any.
-    pub chain: Option<ChainUpdate>,
-    /// Disputes the block opened or changed, each in its final state, by id.
+    /// Proposal ids the block settled, appended to the settled chain in batch order.
+    pub chain: Vec<u64>,
+    /// Dispute records the block opened or changed, each in its final state, by proposal.
     pub disputes: BTreeMap<u64, Dispute>,
+    /// Claims the block appended to each tree, by proposal (a new tree's root first).
+    pub tree_claims: BTreeMap<u64, Vec<Claim>>,
     /// Withdrawal indices paid by the block.
     pub claims: Vec<u64>,
 }
@@ -191,8 +168,9 @@ impl RollupDiff {
             deposits: Vec::new(),
             batches: Vec::new(),
             proposals: Vec::new(),
-            chain: None,
+            chain: Vec::new(),
             disputes: BTreeMap::new(),
+            tree_claims: BTreeMap::new(),
             claims: Vec::new(),
         }
     }

@@ -3,10 +3,10 @@
 //!
 //! For each registered rollup the L1 keeps its parameters, the funds it escrows, the queue of
 //! deposits, the batches its sequencer posted, every output proposed on top of them (each with a
-//! bond), the chain of live outputs (one per batch), the disputes over them and the withdrawals
-//! already paid. The L1 never executes L2 transactions here, except the single step a dispute
-//! narrows down to: it orders data, holds funds and settles outputs once their challenge window
-//! passes and no challenger is left.
+//! bond and its own claim tree; several may compete for a batch), the chain of settled outputs
+//! (one per batch) and the withdrawals already paid. The L1 never executes L2 transactions here,
+//! except the single step a dispute narrows down to: it orders data, holds funds and settles an
+//! output once its tree resolves with the output standing.
 //!
 //! Types are in `params`, `records`, `header` and `state`; each rule is one module that adds its
 //! action to [`crate::BlockBuilder`]: `registry`, `deposits`, `batches`, `outputs`, `withdrawals`
@@ -26,10 +26,10 @@ mod withdrawals;
 
 pub(crate) use deposits::ViewDeposits;
 pub use error::{RestoreError, RollupError};
-pub use header::{chain_leaf, ChainUpdate, RollupDiff, RollupHeader};
+pub use header::{chain_leaf, RollupDiff, RollupHeader};
 pub use params::{
-    RollupKind, RollupParams, MAX_CHALLENGE_WINDOW, MAX_DISPUTE_CLOCK, MAX_ROLLUP_NAME,
-    MIN_CHALLENGE_WINDOW, MIN_DISPUTE_CLOCK,
+    RollupKind, RollupParams, MAX_CHALLENGE_WINDOW, MAX_CLOCK_EXTENSION, MAX_ROLLUP_NAME,
+    MIN_CHALLENGE_WINDOW, MIN_CLOCK_EXTENSION,
 };
 pub use records::{
     fold, BatchRecord, DepositRecord, OutputRecord, WithdrawalClaim, BATCHES_DOMAIN, CLAIMS_DOMAIN,

@@ -1,6 +1,9 @@
-//! Output proposals: a bonded claim of the rollup's state after a batch.
+//! Output proposals: a bonded claim of the rollup's state after a batch, each the root of its own
+//! claim tree. Any number may compete for a batch; settlement takes the first upheld one.
 
-use super::{fold, ChainUpdate, OutputRecord, RollupError, OUTPUTS_DOMAIN};
+use super::{fold, OutputRecord, RollupError, OUTPUTS_DOMAIN};
+use crate::dispute::tree::{ClaimTree, Rules};
+use crate::dispute::Dispute;
 use crate::exec::{balance_after, BlockBuilder};
 use crate::state::Account;
 use crate::view::StateRead;
@@ -8,6 +11,7 @@ use basalt_types::Encode;
 use basalt_types::{Hash, PublicKey};
 
 impl BlockBuilder<'_> {
+    /// Proposes `output` after `batch` on `prior`, opening its claim tree.
     pub(crate) fn propose_output(
         &mut self,
         rollup: u32,
@@ -18,36 +22,24 @@ impl BlockBuilder<'_> {
         output: Hash,
     ) -> Result<(), RollupError> {
         let h = self.rollup(rollup)?;
-        if batch != h.output_count {
-            return Err(RollupError::WrongBatch {
-                expected: h.output_count,
-                got: batch,
-            });
+        if batch < h.settled {
+            return Err(RollupError::AlreadySettled(batch));
         }
         let posted = self
             .state()
             .batch(rollup, batch)
             .ok_or(RollupError::BatchNotPosted(batch))?;
-        let expected = match batch.checked_sub(1) {
-            None => h.genesis_output,
-            Some(previous) => {
-                self.state()
-                    .output(rollup, previous)
-                    .expect("outputs below output_count exist")
-                    .1
-                    .output
-            }
+        let builds_on_proposal = match batch.checked_sub(1) {
+            None => prior == h.genesis_output,
+            Some(previous) => self.state().output_proposed(rollup, previous, &prior),
         };
-        if prior != expected {
-            return Err(RollupError::WrongPrior {
-                expected,
-                got: prior,
-            });
+        if !builds_on_proposal {
+            return Err(RollupError::WrongPrior { batch, got: prior });
         }
-        if self.state().proven_wrong(rollup, batch, &prior, &output) {
-            return Err(RollupError::ProvenWrong { batch, output });
+        if self.state().was_proposed(rollup, batch, &prior, &output) {
+            return Err(RollupError::AlreadyProposed { batch, output });
         }
-        // Every dispute over this proposal must be able to read the batch's data to its end.
+        // Every move in the tree must be able to read the batch's data until it resolves.
         let expires = posted
             .height
             .saturating_add(self.params.blob_retention_blocks);
@@ -60,6 +52,10 @@ impl BlockBuilder<'_> {
             });
         }
         let bond = h.params.proposer_bond;
+        balance_after(sender, bond)?;
+        // Every cheap refusal comes before the batch is decoded to count its steps.
+        let (_, txs) = self.batch_txs(rollup, batch)?;
+        let steps = txs.map_or(posted.tx_count, |t| t.len() as u64);
         let balance = balance_after(sender, bond)?;
         let bonds = h.bonds.checked_add(bond).ok_or(RollupError::Overflow)?;
         sender.balance = balance;
@@ -71,26 +67,27 @@ impl BlockBuilder<'_> {
             bond,
             height: self.height,
         };
+        let rules = Rules::new(
+            steps,
+            prior,
+            h.params.challenge_window,
+            h.params.clock_extension,
+        );
+        let root = ClaimTree::root(output, signer, bond, self.height);
         let d = self.rollup_diff(h);
         let id = d.header.proposal_count;
         d.header.bonds = bonds;
         d.header.proposal_count += 1;
+        d.header.claim_total += 1;
         d.header.proposals_digest = fold(
             d.header.proposals_digest,
             OUTPUTS_DOMAIN,
             &record.to_bytes(),
         );
         d.proposals.push(record);
-        match &mut d.chain {
-            Some(update) => update.append.push(id),
-            None => {
-                d.chain = Some(ChainUpdate {
-                    keep: d.header.output_count,
-                    append: vec![id],
-                })
-            }
-        }
-        d.header.output_count += 1;
+        d.disputes
+            .insert(id, Dispute::open(id, batch, rules, &root));
+        d.tree_claims.insert(id, vec![root]);
         Ok(())
     }
 }

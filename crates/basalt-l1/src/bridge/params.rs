@@ -1,6 +1,7 @@
 //! A rollup's registration parameters and the floors and ceilings they must respect.
 
 use super::RollupError;
+use crate::dispute::tree::MAX_TREE_DEPTH;
 use basalt_l2::Config;
 use basalt_types::codec::{put_bytes, put_varint};
 use basalt_types::{Amount, Decode, DecodeError, Decoder, Encode, PublicKey};
@@ -8,16 +9,17 @@ use basalt_types::{Amount, Decode, DecodeError, Decoder, Encode, PublicKey};
 /// Longest rollup name.
 pub const MAX_ROLLUP_NAME: usize = 32;
 /// Shortest challenge window, in blocks: an online challenger needs a block to see a proposal and
-/// one to get its challenge in, with slack for a missed slot. A floor against degenerate rollups,
-/// not a recommendation: production windows are days (the OP Stack's is 7).
-pub const MIN_CHALLENGE_WINDOW: u64 = 4;
-/// Shortest dispute clock, in blocks, for the same reason as [`MIN_CHALLENGE_WINDOW`]: each move
+/// one to get its counter in, with slack for a missed slot, and the window (each side's whole
+/// clock) must exceed the clock extension. A floor against degenerate rollups, not a
+/// recommendation: production windows are days (the OP Stack's is 7).
+pub const MIN_CHALLENGE_WINDOW: u64 = MIN_CLOCK_EXTENSION + 1;
+/// Shortest clock extension, in blocks, for the same reason as [`MIN_CHALLENGE_WINDOW`]: each move
 /// needs a block to be seen and one to be answered.
-pub const MIN_DISPUTE_CLOCK: u64 = 4;
+pub const MIN_CLOCK_EXTENSION: u64 = 4;
 /// Longest challenge window, in blocks.
 pub const MAX_CHALLENGE_WINDOW: u64 = 1_000_000;
-/// Longest dispute clock, in blocks.
-pub const MAX_DISPUTE_CLOCK: u64 = 1_000_000;
+/// Longest clock extension, in blocks.
+pub const MAX_CLOCK_EXTENSION: u64 = 1_000_000;
 
 /// How a rollup's outputs settle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -44,17 +46,20 @@ pub struct RollupParams {
     pub kind: RollupKind,
     /// The only account that may post batches; also the key of the L2 fee account.
     pub sequencer: PublicKey,
-    /// Blocks an output waits, unchallenged, before it settles.
+    /// Blocks an output waits, unchallenged, before it settles; also each side's whole clock
+    /// along any path of a dispute's claim tree.
     pub challenge_window: u64,
-    /// Bond a proposer locks with each output until it settles.
+    /// Bond a proposer locks with each output until its claim tree resolves.
     pub proposer_bond: Amount,
     /// Least fee an L2 transfer or withdrawal pays.
     pub min_fee: Amount,
-    /// Blocks each side of a dispute game may spend on its moves in all (a chess clock).
-    pub dispute_clock: u64,
-    /// Bond a challenger, or a defender other than the proposer, locks to join a dispute.
+    /// Blocks a side of a dispute is always left to answer a counter (the clock extension);
+    /// below the challenge window.
+    pub clock_extension: u64,
+    /// Bond each counter in a dispute locks until the tree resolves.
     pub dispute_bond: Amount,
-    /// Share of a slashed bond paid to the winner of the game, in percent; the rest is burned.
+    /// Share of a countered claim's bond paid to whoever countered it, in percent; the rest is
+    /// burned.
     pub slash_reward_percent: u8,
 }
 
@@ -72,13 +77,16 @@ impl RollupParams {
             return bad("name must be 1 to 32 of a-z, 0-9 and -");
         }
         if !(MIN_CHALLENGE_WINDOW..=MAX_CHALLENGE_WINDOW).contains(&self.challenge_window) {
-            return bad("challenge window must be 4 to 1,000,000 blocks");
+            return bad("challenge window must be 5 to 1,000,000 blocks");
         }
         if self.proposer_bond == 0 {
             return bad("proposer bond must be positive");
         }
-        if !(MIN_DISPUTE_CLOCK..=MAX_DISPUTE_CLOCK).contains(&self.dispute_clock) {
-            return bad("dispute clock must be 4 to 1,000,000 blocks");
+        if !(MIN_CLOCK_EXTENSION..=MAX_CLOCK_EXTENSION).contains(&self.clock_extension) {
+            return bad("clock extension must be 4 to 1,000,000 blocks");
+        }
+        if self.clock_extension >= self.challenge_window {
+            return bad("clock extension must be below the challenge window");
         }
         if self.dispute_bond == 0 {
             return bad("dispute bond must be positive");
@@ -89,11 +97,19 @@ impl RollupParams {
         Ok(())
     }
 
-    /// Blocks from a proposal until every dispute over it has ended, at the latest: the window,
-    /// one clock for late defenders, then both clocks of a game that starts last.
+    /// Blocks from a proposal until its claim tree has resolved, at the latest, whatever is
+    /// played: `2 * challenge_window + depth * clock_extension` for the deepest tree.
     pub fn dispute_horizon(&self) -> u64 {
-        self.challenge_window
-            .saturating_add(self.dispute_clock.saturating_mul(3))
+        crate::dispute::tree::bound(self.challenge_window, self.clock_extension, MAX_TREE_DEPTH)
+    }
+
+    /// The same bound for a batch of `steps` transactions (a shallower tree).
+    pub fn dispute_bound(&self, steps: u64) -> u64 {
+        crate::dispute::tree::bound(
+            self.challenge_window,
+            self.clock_extension,
+            crate::dispute::tree::Rules::depth_for(steps),
+        )
     }
 
     /// The part of a slashed bond the winner receives.
@@ -121,7 +137,7 @@ impl Encode for RollupParams {
         put_varint(out, self.challenge_window as u128);
         put_varint(out, self.proposer_bond);
         put_varint(out, self.min_fee);
-        put_varint(out, self.dispute_clock as u128);
+        put_varint(out, self.clock_extension as u128);
         put_varint(out, self.dispute_bond);
         out.push(self.slash_reward_percent);
     }
@@ -147,7 +163,7 @@ impl Decode for RollupParams {
             challenge_window: d.varint_u64()?,
             proposer_bond: d.varint()?,
             min_fee: d.varint()?,
-            dispute_clock: d.varint_u64()?,
+            clock_extension: d.varint_u64()?,
             dispute_bond: d.varint()?,
             slash_reward_percent: d.u8()?,
         })

@@ -7,9 +7,14 @@ use crate::view::StateRead;
 impl BlockBuilder<'_> {
     pub(crate) fn register_rollup(&mut self, params: &RollupParams) -> Result<(), RollupError> {
         params.validate()?;
-        if params.dispute_horizon() >= self.params.blob_retention_blocks {
+        // A batch's data must outlive every tree over it: proposed within a window of the post,
+        // each resolves within the dispute bound.
+        let needed = params
+            .dispute_horizon()
+            .saturating_add(params.challenge_window);
+        if needed >= self.params.blob_retention_blocks {
             return Err(RollupError::BadParams(
-                "challenge window plus three dispute clocks must be shorter than the blob retention",
+                "three challenge windows plus 16 clock extensions must be shorter than the blob retention",
             ));
         }
         if self.state().rollup_name_taken(&params.name) {

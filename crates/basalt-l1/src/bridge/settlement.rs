@@ -1,39 +1,24 @@
-//! Settlement, the step every block ends with: disputes advance, lost outputs are removed and
-//! outputs whose window has passed settle, for the rollups due at this height only.
+//! Settlement, the step every block ends with: claim trees whose clocks have run out resolve, and
+//! each batch's output settles, in batch order, as the first upheld proposal that builds on the
+//! settled output before it; for the rollups due at this height only.
 //!
 //! Each rollup has a wake height ([`wake_height`]): the first height at which settlement could
-//! change it without a transaction. Finalized state keeps the rollups in wake order, so a block
-//! visits only the rollups due at its height, however many are registered or waiting.
+//! change it without a transaction, its next tree to resolve. Finalized state keeps the rollups in
+//! wake order, so a block visits only the rollups due at its height, however many are registered
+//! or waiting.
+//!
+//! The delay bound: the honest output of a batch, proposed as soon as its batch is posted, resolves
+//! within `dispute_bound` blocks whatever is played against it, and settles then, or as soon as
+//! the batch before it has; wrong proposals resolve removed without holding it back.
 
-use super::ChainUpdate;
-use crate::dispute::DisputeResult;
 use crate::exec::{BlockBuilder, TxError};
 use crate::view::StateRead;
 use std::collections::BTreeSet;
 
-/// The first height at which settlement has work for rollup `id`: its first unsettled output's
-/// window end (unless a dispute holds that output back) or an open dispute's next clock or
-/// decision, whichever comes first. `None` when nothing will happen without a transaction.
+/// The first height at which settlement has work for rollup `id`: its next claim tree to resolve.
+/// `None` when nothing will happen without a transaction.
 pub(crate) fn wake_height(state: &impl StateRead, id: u32) -> Option<u64> {
-    let h = state.rollup(id)?;
-    let mut wake = None;
-    if h.settled < h.output_count {
-        let (proposal, out) = state.output(id, h.settled)?;
-        let held = state
-            .dispute_over(id, proposal)
-            .is_some_and(|d| d.result.is_none());
-        if !held {
-            wake = Some(out.settles_at(h.params.challenge_window));
-        }
-    }
-    for dispute in state.open_disputes(id) {
-        let due = state.dispute(id, dispute).and_then(|d| d.next_due());
-        wake = match (wake, due) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-    }
-    wake
+    state.next_resolution(id)
 }
 
 /// The rollups settlement must visit at `height`, in id order: those the finalized schedule has
@@ -56,9 +41,8 @@ pub(crate) fn due_rollups(state: &impl StateRead, height: u64) -> Vec<u32> {
 }
 
 impl BlockBuilder<'_> {
-    /// Ends the games whose clocks ran out, decides the disputes whose joining has closed and whose
-    /// games have all ended (removing lost outputs with every output built on them), then settles
-    /// every output whose window has passed and which no challenger still contests, in order.
+    /// Resolves every tree whose clocks have run out, then extends each settled chain as far as
+    /// upheld proposals reach.
     pub(crate) fn settle_rollups(&mut self) -> Result<(), TxError> {
         let due = self.state().due_rollups(self.height);
         for id in &due {
@@ -70,10 +54,11 @@ impl BlockBuilder<'_> {
     }
 
     fn settle_rollup(&mut self, id: u32) -> Result<(), TxError> {
-        for dispute in self.state().open_disputes(id) {
-            self.advance_dispute(id, dispute)?;
+        for proposal in self.state().resolvable(id, self.height) {
+            self.resolve_dispute(id, proposal)?;
         }
-        self.settle_outputs(id)
+        self.settle_outputs(id);
+        Ok(())
     }
 
     /// Holds the schedule to the rule it replaces, in every debug build and so in every test:
@@ -96,96 +81,35 @@ impl BlockBuilder<'_> {
         Ok(())
     }
 
-    /// Removes the live output of `batch` and every output built on it. Outputs after the first
-    /// lost nothing to a challenger: their proposers get their bonds back, and disputes over them
-    /// are dropped with every bond still in returned.
-    pub(crate) fn remove_outputs(&mut self, id: u32, batch: u64) -> Result<(), TxError> {
-        let mut h = self.rollup(id).expect("listed rollups exist");
-        let mut payouts = Vec::new();
-        let mut dropped = Vec::new();
-        for later in batch + 1..h.output_count {
-            let (proposal, record) = self
-                .state()
-                .output(id, later)
-                .expect("outputs below output_count exist");
-            match self.state().dispute_over(id, proposal).cloned() {
-                None => payouts.push((record.proposer, record.bond)),
-                Some(mut d) => {
-                    let open = d.result.is_none();
-                    for p in d.challengers.iter().chain(&d.defenders) {
-                        let proposer_after_upheld = p.key == record.proposer;
-                        if p.active() && (open || proposer_after_upheld) {
-                            payouts.push((p.key, p.bond));
-                        }
-                    }
-                    if open {
-                        d.cancel_games(self.height);
-                        d.result = Some(DisputeResult::Dropped {
-                            height: self.height,
-                        });
-                        dropped.push(d);
-                    }
-                }
-            }
-        }
-        for (_, bond) in &payouts {
-            h.bonds -= bond;
-        }
-        h.output_count = batch;
-        let diff = self.write_header(h);
-        match &mut diff.chain {
-            Some(update) if batch >= update.keep => {
-                update.append.truncate((batch - update.keep) as usize)
-            }
-            chain => {
-                *chain = Some(ChainUpdate {
-                    keep: batch,
-                    append: Vec::new(),
-                })
-            }
-        }
-        for d in dropped {
-            diff.disputes.insert(d.id, d);
-        }
-        for (to, amount) in payouts {
-            self.pay(to, amount)?;
-        }
-        Ok(())
-    }
-
-    /// Settles, in order, every output whose window has passed and that no dispute holds back,
-    /// returning its proposer's bond unless a game slashed it.
-    pub(crate) fn settle_outputs(&mut self, id: u32) -> Result<(), TxError> {
+    /// Settles, in batch order, each next batch whose output has an upheld proposal built on the
+    /// settled output before it (the lowest id if several are).
+    pub(crate) fn settle_outputs(&mut self, id: u32) {
         let h = self.rollup(id).expect("listed rollups exist");
-        let window = h.params.challenge_window;
         let mut header = h.clone();
-        let mut refunds = Vec::new();
-        while header.settled < header.output_count {
-            let (proposal, out) = self
-                .state()
-                .output(id, header.settled)
-                .expect("outputs below output_count exist");
-            if out.settles_at(window) > self.height {
-                break;
-            }
-            let refund = match self.state().dispute_over(id, proposal).cloned() {
-                None => true,
-                Some(d) if d.result.is_none() => break,
-                Some(d) => d.defenders[0].active(),
+        let mut settled = Vec::new();
+        while header.settled < header.batch_count {
+            let batch = header.settled;
+            let state = self.state();
+            let prior = match settled.last() {
+                Some(p) => {
+                    state
+                        .proposal(id, *p)
+                        .expect("settled proposals exist")
+                        .output
+                }
+                None => state
+                    .settled_prior(id, batch)
+                    .expect("the batch before a settled prefix has settled"),
             };
-            if refund {
-                header.bonds -= out.bond;
-                refunds.push((out.proposer, out.bond));
-            }
+            let Some(proposal) = state.first_upheld(id, batch, &prior) else {
+                break;
+            };
+            settled.push(proposal);
             header.settled += 1;
         }
-        if header.settled == h.settled {
-            return Ok(());
+        if settled.is_empty() {
+            return;
         }
-        self.write_header(header);
-        for (proposer, bond) in refunds {
-            self.pay(proposer, bond)?;
-        }
-        Ok(())
+        self.write_header(header).chain.extend(settled);
     }
 }

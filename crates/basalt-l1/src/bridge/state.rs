@@ -1,11 +1,12 @@
 //! Everything the L1 keeps for one rollup, with the indexes and trees derived from it.
 
 use super::*;
+use crate::dispute::tree::{Claim, ClaimTree};
 use crate::dispute::{Dispute, DisputeResult};
 use basalt_l2::{L2State, Optimistic};
 use basalt_merkle::{Blake3Hasher, MerkleTree, DEFAULT_DEPTH};
 use basalt_types::{Amount, Encode, Hash};
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
 
 /// Everything the L1 keeps for one rollup.
@@ -19,20 +20,27 @@ pub struct RollupState {
     pub batches: Vec<BatchRecord>,
     /// Every proposed output, by proposal id.
     pub proposals: Vec<OutputRecord>,
-    /// The live chain: the proposal id of each batch's output.
+    /// The settled chain: the proposal id of each settled batch's output.
     pub chain: Vec<u64>,
-    /// Every dispute, by id; shared, so a reader holds one without copying it.
-    pub disputes: Vec<Arc<Dispute>>,
+    /// The dispute record of every proposal, by proposal id.
+    pub disputes: Vec<Dispute>,
+    /// The claim tree of every proposal, by proposal id; shared, so a reader holds one without
+    /// copying it.
+    pub trees: Vec<Arc<ClaimTree>>,
     /// Withdrawal indices paid, in payment order.
     pub claims: Vec<u64>,
     /// The same indices, for lookup.
     pub claimed: HashSet<u64>,
-    /// Disputes still being played.
+    /// Unresolved proposals by (resolution height, proposal id).
+    pub unresolved: BTreeSet<(u64, u64)>,
+    /// The same proposals by id.
     pub open: BTreeSet<u64>,
-    /// The dispute over each disputed proposal.
-    pub dispute_of: HashMap<u64, u64>,
-    /// (batch, prior, output) of every output a dispute removed.
-    removed: HashSet<(u64, Hash, Hash)>,
+    /// (batch, prior, output) of every proposal.
+    proposed: HashSet<(u64, Hash, Hash)>,
+    /// (batch, output) of every proposal: what a later batch's proposal may build on.
+    outputs: HashSet<(u64, Hash)>,
+    /// Upheld proposals by (batch, prior), lowest id first: what settlement picks from.
+    upheld: BTreeMap<(u64, Hash), BTreeSet<u64>>,
     chain_tree: MerkleTree<Blake3Hasher>,
     dispute_tree: MerkleTree<Blake3Hasher>,
 }
@@ -46,6 +54,7 @@ impl PartialEq for RollupState {
             && self.proposals == other.proposals
             && self.chain == other.chain
             && self.disputes == other.disputes
+            && self.trees == other.trees
             && self.claims == other.claims
     }
 }
@@ -68,32 +77,64 @@ impl RollupState {
             proposals: Vec::new(),
             chain: Vec::new(),
             disputes: Vec::new(),
+            trees: Vec::new(),
             claims: Vec::new(),
             claimed: HashSet::new(),
+            unresolved: BTreeSet::new(),
             open: BTreeSet::new(),
-            dispute_of: HashMap::new(),
-            removed: HashSet::new(),
+            proposed: HashSet::new(),
+            outputs: HashSet::new(),
+            upheld: BTreeMap::new(),
             chain_tree: MerkleTree::new(DEFAULT_DEPTH),
             dispute_tree: MerkleTree::new(DEFAULT_DEPTH),
         }
     }
 
-    /// The live output of `batch`, with its proposal id.
-    pub fn live_output(&self, batch: u64) -> Option<(u64, &OutputRecord)> {
+    /// The settled output of `batch`, with its proposal id.
+    pub fn settled_output(&self, batch: u64) -> Option<(u64, &OutputRecord)> {
         let id = *self.chain.get(usize::try_from(batch).ok()?)?;
         Some((id, &self.proposals[id as usize]))
     }
 
-    /// Whether `output` on `prior` for `batch` was proposed and removed by a dispute.
-    pub fn proven_wrong(&self, batch: u64, prior: &Hash, output: &Hash) -> bool {
-        self.removed.contains(&(batch, *prior, *output))
+    /// Where proposal `id` stands: `settled`, `upheld` (but not settled: its prior was not),
+    /// `removed`, `disputed` (countered, unresolved) or `pending` (not countered yet).
+    pub fn proposal_status(&self, id: u64) -> &'static str {
+        let p = &self.proposals[id as usize];
+        let d = &self.disputes[id as usize];
+        match d.result {
+            _ if self.chain.get(p.batch as usize) == Some(&id) => "settled",
+            Some(DisputeResult::Upheld { .. }) => "upheld",
+            Some(DisputeResult::Removed { .. }) => "removed",
+            None if d.challenged() => "disputed",
+            None => "pending",
+        }
     }
 
-    /// The dispute over proposal `id`, if it was disputed.
-    pub fn dispute_over(&self, id: u64) -> Option<&Dispute> {
-        self.dispute_of
-            .get(&id)
-            .map(|d| &*self.disputes[*d as usize])
+    /// The lowest batch with an unresolved proposal: what a party that plays must still be able
+    /// to re-derive, settled or not.
+    pub fn oldest_open_batch(&self) -> Option<u64> {
+        self.open
+            .iter()
+            .map(|p| self.disputes[*p as usize].batch)
+            .min()
+    }
+
+    /// Whether this very (batch, prior, output) was proposed before.
+    pub fn was_proposed(&self, batch: u64, prior: &Hash, output: &Hash) -> bool {
+        self.proposed.contains(&(batch, *prior, *output))
+    }
+
+    /// Whether some proposal of `batch` claims `output`.
+    pub fn output_proposed(&self, batch: u64, output: &Hash) -> bool {
+        self.outputs.contains(&(batch, *output))
+    }
+
+    /// The upheld proposals of `batch` built on `prior`, lowest id first.
+    pub fn upheld_on(&self, batch: u64, prior: &Hash) -> impl Iterator<Item = u64> + '_ {
+        self.upheld
+            .get(&(batch, *prior))
+            .into_iter()
+            .flat_map(|s| s.iter().copied())
     }
 
     /// The escrow the rollup must hold for `l2`, the state after its posted batches: every L2
@@ -116,26 +157,14 @@ impl RollupState {
         l2.total_balance() + queued + unpaid
     }
 
-    /// The bonds the rollup must hold, recomputed from its lists: every unsettled live output's
-    /// bond unless a game slashed it, and every bond still in an open dispute.
+    /// The bonds the rollup must hold, recomputed from its lists: every bond of every claim in a
+    /// tree that has not resolved (a resolved tree paid all of its own).
     pub fn bonds_owed(&self) -> Amount {
-        let proposals: Amount = self.chain[self.header.settled as usize..]
+        self.unresolved
             .iter()
-            .filter(|p| {
-                self.dispute_over(**p)
-                    .is_none_or(|d| d.defenders[0].active())
-            })
-            .map(|p| self.proposals[*p as usize].bond)
-            .sum();
-        let disputes: Amount = self
-            .open
-            .iter()
-            .map(|d| &self.disputes[*d as usize])
-            .flat_map(|d| d.challengers.iter().chain(&d.defenders[1..]))
-            .filter(|p| p.active())
-            .map(|p| p.bond)
-            .sum();
-        proposals + disputes
+            .flat_map(|(_, p)| self.trees[*p as usize].claims())
+            .map(|c| c.bond)
+            .sum()
     }
 
     /// Root of the chain tree with `updates` on top.
@@ -153,12 +182,17 @@ impl RollupState {
         self.header = diff.header.clone();
         self.deposits.extend_from_slice(&diff.deposits);
         self.batches.extend_from_slice(&diff.batches);
-        self.proposals.extend_from_slice(&diff.proposals);
-        if let Some(update) = &diff.chain {
-            self.update_chain(update);
+        for p in &diff.proposals {
+            self.add_proposal(p);
+        }
+        for id in &diff.chain {
+            self.settle(*id);
         }
         for d in diff.disputes.values() {
-            self.put_dispute(Arc::new(d.clone()));
+            self.put_dispute(*d);
+        }
+        for (id, claims) in &diff.tree_claims {
+            self.add_claims(*id, claims);
         }
         self.chain_tree.commit();
         self.dispute_tree.commit();
@@ -166,27 +200,62 @@ impl RollupState {
         self.claimed.extend(diff.claims.iter().copied());
     }
 
-    fn update_chain(&mut self, update: &ChainUpdate) {
-        let mut leaves = BTreeMap::new();
-        update.leaves(self.chain.len() as u64, &mut leaves);
-        for (pos, leaf) in leaves {
-            self.chain_tree.set(pos, leaf);
-        }
-        self.chain.truncate(update.keep as usize);
-        self.chain.extend_from_slice(&update.append);
+    fn add_proposal(&mut self, p: &OutputRecord) {
+        self.proposed.insert((p.batch, p.prior, p.output));
+        self.outputs.insert((p.batch, p.output));
+        self.proposals.push(*p);
     }
 
-    fn put_dispute(&mut self, d: Arc<Dispute>) {
-        let i = d.id as usize;
-        self.dispute_tree.set(d.id as u32, d.hash());
-        self.dispute_of.insert(d.proposal, d.id);
-        if let Some(DisputeResult::Removed { .. }) = d.result {
-            self.removed.insert((d.batch, d.prior, d.output));
-        }
-        if d.result.is_none() {
-            self.open.insert(d.id);
+    fn settle(&mut self, id: u64) {
+        self.chain_tree
+            .set(self.chain.len() as u32, super::chain_leaf(id));
+        self.chain.push(id);
+    }
+
+    /// Appends claims to proposal `id`'s tree; a tree's first claims (its root first) open it.
+    fn add_claims(&mut self, id: u64, claims: &[Claim]) {
+        let Some((root, rest)) = claims.split_first() else {
+            return;
+        };
+        let i = id as usize;
+        let rest = if i == self.trees.len() {
+            let rules = self.disputes[i].rules;
+            self.trees.push(Arc::new(ClaimTree::new(
+                rules,
+                root.value,
+                root.claimant,
+                root.bond,
+                root.created,
+            )));
+            rest
         } else {
-            self.open.remove(&d.id);
+            claims
+        };
+        let tree = Arc::make_mut(&mut self.trees[i]);
+        for c in rest {
+            tree.push(*c);
+        }
+    }
+
+    fn put_dispute(&mut self, d: Dispute) {
+        let i = d.proposal as usize;
+        self.dispute_tree.set(d.proposal as u32, d.hash());
+        if let Some(old) = self.disputes.get(i) {
+            self.unresolved.remove(&(old.resolvable_at, old.proposal));
+        }
+        self.open.remove(&d.proposal);
+        match d.result {
+            None => {
+                self.unresolved.insert((d.resolvable_at, d.proposal));
+                self.open.insert(d.proposal);
+            }
+            Some(DisputeResult::Upheld { .. }) => {
+                self.upheld
+                    .entry((d.batch, d.rules.prior))
+                    .or_default()
+                    .insert(d.proposal);
+            }
+            Some(DisputeResult::Removed { .. }) => {}
         }
         if i == self.disputes.len() {
             self.disputes.push(d);
@@ -196,7 +265,8 @@ impl RollupState {
     }
 
     /// Rebuilds the indexes and trees from the stored lists (after a restart), then checks them
-    /// against the header.
+    /// against the header. `trees` holds each proposal's claims, by proposal id.
+    #[allow(clippy::too_many_arguments)]
     pub fn restore(
         header: RollupHeader,
         deposits: Vec<DepositRecord>,
@@ -204,25 +274,37 @@ impl RollupState {
         proposals: Vec<OutputRecord>,
         chain: Vec<u64>,
         disputes: Vec<Dispute>,
+        trees: Vec<Vec<Claim>>,
         claims: Vec<u64>,
     ) -> Result<Self, RestoreError> {
         let mut r = RollupState::new(header);
+        let id = r.header.id;
         r.deposits = deposits;
         r.batches = batches;
-        r.proposals = proposals;
-        r.update_chain(&ChainUpdate {
-            keep: 0,
-            append: chain,
-        });
-        for (i, d) in disputes.into_iter().enumerate() {
-            if d.id != i as u64 {
+        for p in &proposals {
+            r.add_proposal(p);
+        }
+        for p in chain {
+            r.settle(p);
+        }
+        if disputes.len() != trees.len() {
+            return Err(RestoreError::RollupMismatch(id));
+        }
+        for (i, (d, claims)) in disputes.into_iter().zip(trees).enumerate() {
+            if d.proposal != i as u64 {
                 return Err(RestoreError::DisputeOutOfPlace {
-                    rollup: r.header.id,
+                    rollup: id,
                     position: i as u64,
-                    id: d.id,
+                    id: d.proposal,
                 });
             }
-            r.put_dispute(Arc::new(d));
+            if d.claims as usize != claims.len() || Dispute::digest_of(&claims) != d.claims_digest {
+                return Err(RestoreError::RollupMismatch(id));
+            }
+            let tree = ClaimTree::from_claims(d.rules, claims)
+                .map_err(|_| RestoreError::RollupMismatch(id))?;
+            r.put_dispute(d);
+            r.trees.push(Arc::new(tree));
         }
         r.chain_tree.commit();
         r.dispute_tree.commit();
@@ -240,12 +322,15 @@ impl RollupState {
                 .iter()
                 .fold(Hash::ZERO, |acc, item| fold(acc, domain, item))
         };
+        let claim_total: u64 = self.disputes.iter().map(|d| d.claims as u64).sum();
         let ok = self.deposits.len() as u64 == h.deposit_count
             && self.batches.len() as u64 == h.batch_count
             && self.proposals.len() as u64 == h.proposal_count
-            && self.chain.len() as u64 == h.output_count
+            && self.chain.len() as u64 == h.settled
             && self.chain.iter().all(|id| *id < h.proposal_count)
-            && self.disputes.len() as u64 == h.dispute_count
+            && self.disputes.len() as u64 == h.proposal_count
+            && self.trees.len() == self.disputes.len()
+            && claim_total == h.claim_total
             && self.claims.len() as u64 == h.claim_count
             && self.claimed.len() == self.claims.len()
             && self.chain_tree.root() == h.chain_root

@@ -1,242 +1,180 @@
-//! The dispute actions a block runs: joining, moves, one-step proofs re-executed through the shared
-//! L2 state transition function, and the clocks and decisions settlement applies.
+//! The dispute moves a block runs, and the resolution settlement applies: counters, one-step
+//! proofs re-executed through the shared L2 state transition function, and bottom-up resolution
+//! paying every bond of a tree once its clocks have run out.
 
-use super::{Choice, Dispute, DisputeError, DisputeResult, Side, Slash};
+use super::tree::{ClaimTree, Claims};
+use super::{Dispute, DisputeResult};
 use crate::bridge::{RollupError, RollupHeader, ViewDeposits};
 use crate::exec::{balance_after, BlockBuilder, TxError};
 use crate::state::Account;
 use crate::view::StateRead;
 use basalt_l2::{Optimistic, StepWitness};
 use basalt_types::{Amount, Decode, Hash, PublicKey};
+use std::collections::BTreeMap;
 
 impl BlockBuilder<'_> {
-    /// Joins the dispute over the live output of `batch` on `side`, opening it on the first
-    /// challenge. Returns the payouts of any game decided at once.
-    pub(crate) fn join_dispute(
-        &mut self,
-        side: Side,
+    /// The unresolved dispute of `proposal`, with its rollup's header.
+    fn open_dispute(
+        &self,
         rollup: u32,
-        signer: PublicKey,
-        sender: &mut Account,
-        batch: u64,
-        output: Hash,
-    ) -> Result<Vec<(PublicKey, Amount)>, RollupError> {
-        let mut h = self.rollup(rollup)?;
-        let live = self.state().output(rollup, batch);
-        let (proposal, record) = match live {
-            Some((id, r)) if r.output == output => (id, r),
-            _ => {
-                return Err(RollupError::NotLive {
-                    batch,
-                    live: live.map(|(_, r)| r.output),
-                    named: output,
-                })
-            }
-        };
-        if batch < h.settled {
-            return Err(RollupError::AlreadySettled(batch));
-        }
-        let params = h.params.clone();
-        let challenge_until = record.settles_at(params.challenge_window);
-        let existing = self
-            .state()
-            .dispute_over(rollup, proposal)
-            .map(|d| crate::gas::dispute_join(d, side));
-        let mut dispute = match existing {
-            Some(gas) => {
-                self.charge(gas)?;
-                self.state()
-                    .dispute_over(rollup, proposal)
-                    .cloned()
-                    .expect("found above")
-            }
-            None if side == Side::Defender => return Err(RollupError::NotDisputed(batch)),
-            None if self.height >= challenge_until => {
-                return Err(RollupError::JoinClosed {
-                    batch,
-                    until: challenge_until,
-                })
-            }
-            None => {
-                // Every cheap refusal comes before the batch is decoded to count its steps.
-                if record.proposer == signer {
-                    return Err(DisputeError::AlreadyParty(signer).into());
-                }
-                balance_after(sender, params.dispute_bond)?;
-                let (posted, txs) = self.batch_txs(rollup, batch)?;
-                let steps = txs.map_or(posted.tx_count, |t| t.len() as u64);
-                let d = Dispute::open(
-                    h.dispute_count,
-                    proposal,
-                    &record,
-                    steps,
-                    self.height,
-                    params.challenge_window,
-                    params.dispute_clock,
-                );
-                h.dispute_count += 1;
-                self.charge(crate::gas::dispute_join(&d, side))?;
-                d
-            }
-        };
-        let until = match side {
-            Side::Challenger => dispute.challenge_until,
-            Side::Defender => dispute.defend_until,
-        };
-        if dispute.result.is_some() || self.height >= until {
-            return Err(RollupError::JoinClosed { batch, until });
-        }
-        let bond = params.dispute_bond;
-        let balance = balance_after(sender, bond)?;
-        h.bonds = h.bonds.checked_add(bond).ok_or(RollupError::Overflow)?;
-        let slashes = dispute.join(side, signer, bond, self.height)?;
-        sender.balance = balance;
-        let payouts = self.slash(&mut h, &slashes);
-        let d = self.write_header(h);
-        d.disputes.insert(dispute.id, dispute);
-        Ok(payouts)
-    }
-
-    /// Takes slashed bonds out of the rollup's holdings: each winner's share is returned for
-    /// payment, the rest is burned.
-    pub(crate) fn slash(
-        &mut self,
-        h: &mut RollupHeader,
-        slashes: &[Slash],
-    ) -> Vec<(PublicKey, Amount)> {
-        slashes
-            .iter()
-            .map(|s| {
-                let reward = h.params.slash_reward(s.bond);
-                h.bonds -= s.bond;
-                self.burned += s.bond - reward;
-                (s.winner, reward)
-            })
-            .collect()
-    }
-
-    /// The open dispute `dispute` of `rollup`, if `signer` may move in its game `game`.
-    pub(crate) fn dispute_for_move(
-        &mut self,
-        rollup: u32,
-        signer: &PublicKey,
-        dispute: u64,
-        game: u32,
+        proposal: u64,
     ) -> Result<(RollupHeader, Dispute), RollupError> {
         let h = self.rollup(rollup)?;
-        let gas = self
-            .state()
-            .dispute(rollup, dispute)
-            .map(crate::gas::dispute_touch)
-            .ok_or(DisputeError::UnknownDispute(dispute))?;
-        self.charge(gas)?;
         let d = self
             .state()
-            .dispute(rollup, dispute)
-            .cloned()
-            .expect("found above");
-        d.mover(game, signer)?;
+            .dispute(rollup, proposal)
+            .ok_or(RollupError::UnknownProposal(proposal))?;
+        if d.result.is_some() {
+            return Err(RollupError::Resolved(proposal));
+        }
         Ok((h, d))
     }
 
+    /// Counters claim `parent` of `proposal`'s tree with `value`, locking the dispute bond.
     #[allow(clippy::too_many_arguments)]
-    pub(crate) fn bisect(
+    pub(crate) fn counter_claim(
         &mut self,
         rollup: u32,
         signer: PublicKey,
-        dispute: u64,
-        game: u32,
-        choice: Choice,
-        mid: Hash,
-        end: Hash,
+        sender: &mut Account,
+        proposal: u64,
+        parent: u32,
+        attack: bool,
+        value: Hash,
     ) -> Result<(), RollupError> {
-        let (h, mut d) = self.dispute_for_move(rollup, &signer, dispute, game)?;
-        d.bisect(game, choice, mid, end, self.height)?;
-        self.rollup_diff(h).disputes.insert(d.id, d);
+        let (mut h, mut d) = self.open_dispute(rollup, proposal)?;
+        let bond = h.params.dispute_bond;
+        let balance = balance_after(sender, bond)?;
+        let (claim, deadline) = {
+            let state = self.state();
+            let tree = state
+                .tree(rollup, proposal)
+                .expect("every proposal has a tree");
+            let claim = tree.check_counter(parent, attack, value, signer, bond, self.height)?;
+            (
+                claim,
+                tree.deadline(&claim).expect("a counter can be countered"),
+            )
+        };
+        h.bonds = h.bonds.checked_add(bond).ok_or(RollupError::Overflow)?;
+        h.claim_total += 1;
+        sender.balance = balance;
+        d.record(&claim, deadline);
+        let diff = self.write_header(h);
+        diff.disputes.insert(proposal, d);
+        diff.tree_claims.entry(proposal).or_default().push(claim);
         Ok(())
     }
 
-    /// Re-executes the disputed step through the shared L2 state transition function against
-    /// the witness, and ends the game.
-    pub(crate) fn one_step(
+    /// Counters bottom claim `leaf` of `proposal`'s tree with a one-step proof: re-executes the
+    /// step through the shared L2 state transition function against the witness (a step past the
+    /// batch's transactions changes nothing) and records it if it contradicts the leaf.
+    pub(crate) fn step_claim(
         &mut self,
         rollup: u32,
         signer: PublicKey,
-        dispute: u64,
-        game: u32,
-        choice: Choice,
+        proposal: u64,
+        leaf: u32,
+        attack: bool,
         witness: &[u8],
-    ) -> Result<Vec<(PublicKey, Amount)>, RollupError> {
-        let (mut h, mut d) = self.dispute_for_move(rollup, &signer, dispute, game)?;
-        let segment = d.one_step_segment(game, choice)?;
-        let witness = StepWitness::<Optimistic>::from_bytes(witness)
-            .map_err(RollupError::MalformedWitness)?;
-        // A witness that does not open the agreed claim is refused before the batch is decoded.
-        witness.check_prior(&segment.start)?;
-        let (batch, txs) = self.batch_txs(rollup, d.batch)?;
-        let Some(txs) = txs else {
-            return Ok(Vec::new()); // pricing only: the step itself is in the base price
+    ) -> Result<(), RollupError> {
+        let (mut h, mut d) = self.open_dispute(rollup, proposal)?;
+        // Every cheap refusal (a leaf that is not one, stepped already, out of time) comes before
+        // the witness is decoded and the batch with it.
+        let check = {
+            let state = self.state();
+            let tree = state
+                .tree(rollup, proposal)
+                .expect("every proposal has a tree");
+            tree.step_in_time(leaf, attack, self.height)?
         };
-        let tx = txs
-            .get(segment.a as usize)
-            .ok_or(RollupError::NoSuchStep(segment.a))?;
-        let state = self.state();
-        let deposits = ViewDeposits {
-            state: &state,
-            rollup,
-            end: batch.deposits_end,
+        let result = if check.step > d.rules.steps {
+            check.pre // past the batch's transactions the trace repeats its final state
+        } else {
+            let witness = StepWitness::<Optimistic>::from_bytes(witness)
+                .map_err(RollupError::MalformedWitness)?;
+            witness.check_prior(&check.pre)?;
+            let (batch, txs) = self.batch_txs(rollup, d.batch)?;
+            let Some(txs) = txs else {
+                return Ok(()); // pricing only: the step itself is in the base price
+            };
+            let Some(tx) = txs.get(check.step as usize - 1) else {
+                // The batch decoded to fewer transactions than the tree was opened with: never,
+                // as both count the same decode; refused rather than trusted.
+                return Err(RollupError::Tree(super::tree::TreeError::NoTraceAncestor(
+                    leaf, check.step,
+                )));
+            };
+            let state = self.state();
+            let deposits = ViewDeposits {
+                state: &state,
+                rollup,
+                end: batch.deposits_end,
+            };
+            let config = h.params.l2_config(rollup);
+            basalt_l2::execute_step(&config, &check.pre, &witness, &deposits, tx)?.1
         };
-        let config = h.params.l2_config(rollup);
-        let (_, result) =
-            basalt_l2::execute_step(&config, &segment.start, &witness, &deposits, tx)?;
-        let slash = d.one_step(game, choice, result, self.height)?;
-        let payouts = self.slash(&mut h, &[slash]);
+        let claim = {
+            let state = self.state();
+            let tree = state
+                .tree(rollup, proposal)
+                .expect("every proposal has a tree");
+            tree.check_step(leaf, attack, result, signer, self.height)?
+        };
+        h.claim_total += 1;
+        d.record(&claim, 0);
         let diff = self.write_header(h);
-        diff.disputes.insert(d.id, d);
-        Ok(payouts)
+        diff.disputes.insert(proposal, d);
+        diff.tree_claims.entry(proposal).or_default().push(claim);
+        Ok(())
     }
 
-    pub(crate) fn advance_dispute(&mut self, id: u32, dispute: u64) -> Result<(), TxError> {
-        let due = self
-            .state()
-            .dispute(id, dispute)
-            .expect("open disputes exist")
-            .due(self.height);
-        if !due {
-            return Ok(()); // nothing to do, or dropped earlier in this block: no copy made
-        }
-        let mut h = self.rollup(id).expect("listed rollups exist");
+    /// Resolves `proposal`'s tree, whose clocks have all run out: every bond goes to the first
+    /// standing counter of its claim (its share, the rest burned) or back to its claimant.
+    pub(crate) fn resolve_dispute(&mut self, rollup: u32, proposal: u64) -> Result<(), TxError> {
+        let mut h = self.rollup(rollup).expect("listed rollups exist");
         let mut d = self
             .state()
-            .dispute(id, dispute)
-            .cloned()
-            .expect("open disputes exist");
-        let slashes = d.timeouts(self.height);
-        let decision = d.decide(self.height);
-        if slashes.is_empty() && decision.is_none() {
-            return Ok(());
-        }
-        let mut payouts = self.slash(&mut h, &slashes);
-        if let Some(result) = decision {
-            d.result = Some(result);
-            // Bonds still in are returned; the proposer's stays locked until its output settles.
-            let refunded = match result {
-                DisputeResult::Removed { .. } => &d.challengers[..],
-                _ => &d.defenders[1..],
+            .dispute(rollup, proposal)
+            .expect("unresolved disputes exist");
+        let tree = {
+            let state = self.state();
+            let layered = state
+                .tree(rollup, proposal)
+                .expect("every proposal has a tree");
+            ClaimTree::from_claims(
+                d.rules,
+                (0..layered.count())
+                    .map(|i| layered.get(i).expect("claims below the count exist"))
+                    .collect(),
+            )
+            .expect("a tree built by its rules keeps them")
+        };
+        let resolution = tree.resolve();
+        let mut payouts: BTreeMap<PublicKey, Amount> = BTreeMap::new();
+        for (i, (to, bond)) in resolution.payouts.iter().enumerate() {
+            h.bonds -= bond;
+            let paid = if resolution.countered[i] {
+                let reward = h.params.slash_reward(*bond);
+                self.burned += bond - reward;
+                reward
+            } else {
+                *bond
             };
-            for p in refunded.iter().filter(|p| p.active()) {
-                h.bonds -= p.bond;
-                payouts.push((p.key, p.bond));
-            }
+            *payouts.entry(*to).or_default() += paid;
         }
-        let batch = d.batch;
-        let diff = self.write_header(h);
-        diff.disputes.insert(d.id, d);
+        d.result = Some(if resolution.upheld {
+            DisputeResult::Upheld {
+                height: self.height,
+            }
+        } else {
+            DisputeResult::Removed {
+                height: self.height,
+            }
+        });
+        self.write_header(h).disputes.insert(proposal, d);
         for (to, amount) in payouts {
             self.pay(to, amount)?;
-        }
-        if matches!(decision, Some(DisputeResult::Removed { .. })) {
-            self.remove_outputs(id, batch)?;
         }
         Ok(())
     }

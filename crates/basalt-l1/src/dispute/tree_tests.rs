@@ -58,7 +58,7 @@ fn play_honest(tree: &mut ClaimTree, truth: &Trace, height: u64) -> usize {
                 let check = tree
                     .step_check(leaf, attack)
                     .expect("honest step inputs exist");
-                let result = vm(tree.steps, check.pre, check.step);
+                let result = vm(tree.rules.steps, check.pre, check.step);
                 tree.step(leaf, attack, result, key(0), height)
                     .expect("an honest step counters its leaf");
             }
@@ -69,24 +69,27 @@ fn play_honest(tree: &mut ClaimTree, truth: &Trace, height: u64) -> usize {
 
 /// One adversary move, chosen by `pick` (from the strategy) among what the rules allow.
 fn play_adversary(tree: &mut ClaimTree, truth: &Trace, pick: &[u64; 4], who: u64, height: u64) {
-    let i = (pick[0] % tree.claims.len() as u64) as u32;
+    let i = (pick[0] % tree.claims().len() as u64) as u32;
     let attack = pick[1].is_multiple_of(2);
-    let c = &tree.claims[i as usize];
-    if depth_of(c.position) == tree.depth {
+    let c = tree.claims()[i as usize];
+    if depth_of(c.position) > tree.rules.depth {
+        return; // a one-step proof: nothing counters it
+    }
+    if depth_of(c.position) == tree.rules.depth {
         // A step is checked by re-execution: the adversary only picks which one to try.
         if let Ok(check) = tree.step_check(i, attack) {
-            let result = vm(tree.steps, check.pre, check.step);
+            let result = vm(tree.rules.steps, check.pre, check.step);
             let _ = tree.step(i, attack, result, key(who), height);
         }
         return;
     }
     let position = counter_position(c.position, attack);
-    if depth_of(position) > tree.depth {
+    if depth_of(position) > tree.rules.depth {
         return; // defending the root: refused whatever the value
     }
     // A lie, or the truth (sybils may agree with the honest party to waste its moves).
     let value = match pick[2] % 3 {
-        0 => truth.at(tree.trace_index(position)),
+        0 => truth.at(tree.rules.trace_index(position)),
         1 => hash_parts("claim-tree/lie", &[&pick[3].to_le_bytes()]),
         _ => hash_parts("claim-tree/lie", &[&(pick[3] % 4).to_le_bytes()]),
     };
@@ -103,7 +106,7 @@ fn play(
     per_round: usize,
     latency: u64,
 ) -> (ClaimTree, Trace, usize) {
-    let depth = ClaimTree::depth_for(steps);
+    let depth = Rules::depth_for(steps);
     let truth = Trace::new(steps, 1 << depth);
     let output = if output_true {
         truth.at(1 << depth)
@@ -111,16 +114,8 @@ fn play(
         Hash([9; 32])
     };
     let start = 100;
-    let mut tree = ClaimTree::new(
-        truth.at(0),
-        output,
-        steps,
-        key(1),
-        10,
-        start,
-        CLOCK,
-        EXTENSION,
-    );
+    let rules = Rules::new(steps, truth.at(0), CLOCK, EXTENSION);
+    let mut tree = ClaimTree::new(rules, output, key(1), 10, start);
     let mut height = start;
     let mut honest_moves = 0;
     let mut picks = picks.iter();
@@ -142,18 +137,20 @@ fn assert_honest_wins(tree: &ClaimTree, truth: &Trace, output_true: bool) {
         r.upheld, output_true,
         "the output resolves as the truth says"
     );
-    for (i, c) in tree.claims.iter().enumerate() {
+    for (i, c) in tree.claims().iter().enumerate() {
         if c.claimant == key(0) {
             assert!(!r.countered[i], "honest claim {i} stands");
             assert_eq!(r.payouts[i].0, key(0), "and its bond comes back");
-            assert_eq!(c.value, truth.at(tree.trace_index(c.position)));
+            if depth_of(c.position) <= tree.rules.depth {
+                assert_eq!(c.value, truth.at(tree.rules.trace_index(c.position)));
+            }
         }
     }
-    let last = tree.resolvable_at() - tree.claims[0].created;
+    let last = tree.resolvable_at() - tree.claims()[0].created;
     assert!(
-        last <= tree.bound(),
+        last <= tree.rules.bound(),
         "resolved {last} blocks after the proposal, bound {}",
-        tree.bound()
+        tree.rules.bound()
     );
 }
 
@@ -169,7 +166,7 @@ fn an_unchallenged_output_resolves_upheld_after_one_clock() {
 fn one_honest_challenger_removes_a_wrong_output_alone() {
     let (tree, truth, moves) = play(1_000, false, &[], 1, 1);
     assert!(
-        moves >= 1 && moves <= tree.depth as usize + 1,
+        moves >= 1 && moves <= tree.rules.depth as usize + 1,
         "{moves} moves"
     );
     assert_honest_wins(&tree, &truth, false);
@@ -178,7 +175,13 @@ fn one_honest_challenger_removes_a_wrong_output_alone() {
 #[test]
 fn a_bottom_claim_that_agrees_with_the_step_cannot_be_stepped() {
     let truth = Trace::new(2, 2);
-    let mut tree = ClaimTree::new(truth.at(0), truth.at(2), 2, key(1), 10, 0, CLOCK, EXTENSION);
+    let mut tree = ClaimTree::new(
+        Rules::new(2, truth.at(0), CLOCK, EXTENSION),
+        truth.at(2),
+        key(1),
+        10,
+        0,
+    );
     let liar = tree.counter(0, true, Hash([3; 32]), key(2), 10, 1).unwrap();
     let wrong = Hash([3; 32]);
     assert_eq!(
@@ -205,7 +208,13 @@ fn a_bottom_claim_that_agrees_with_the_step_cannot_be_stepped() {
 #[test]
 fn counters_after_the_clock_and_duplicates_are_refused() {
     let truth = Trace::new(8, 8);
-    let mut tree = ClaimTree::new(truth.at(0), truth.at(8), 8, key(1), 10, 0, CLOCK, EXTENSION);
+    let mut tree = ClaimTree::new(
+        Rules::new(8, truth.at(0), CLOCK, EXTENSION),
+        truth.at(8),
+        key(1),
+        10,
+        0,
+    );
     assert_eq!(
         tree.counter(0, false, Hash([1; 32]), key(2), 10, 1),
         Err(TreeError::DefendRoot)
@@ -223,7 +232,7 @@ fn counters_after_the_clock_and_duplicates_are_refused() {
     );
     // Posted with one block left, the challenger's clock was set back: the root's side still
     // has its whole clock, and the challenger gets the extension for its next answer.
-    assert_eq!(tree.claims[a as usize].clock, CLOCK - EXTENSION);
+    assert_eq!(tree.claims()[a as usize].clock, CLOCK - EXTENSION);
     let b = tree
         .counter(a, true, truth.at(2), key(1), 10, CLOCK + 5)
         .unwrap();
@@ -249,7 +258,7 @@ fn two_hundred_sybils_against_a_right_output_lose_and_pay_the_honest_party() {
         .map(|i| [0, 0, 1, i]) // each attacks the root with a distinct lie
         .collect();
     let (tree, truth, _) = play(1_000, true, &picks, 200, 1);
-    assert!(tree.claims.len() > 200);
+    assert!(tree.claims().len() > 200);
     assert_honest_wins(&tree, &truth, true);
     let r = tree.resolve();
     let to_honest: Amount = r
@@ -290,16 +299,22 @@ fn sybils_that_counter_in_the_last_block_of_their_clocks_still_lose_within_the_b
         } else {
             Hash([9; 32])
         };
-        let mut tree = ClaimTree::new(truth.at(0), output, steps, key(1), 10, 0, CLOCK, EXTENSION);
+        let mut tree = ClaimTree::new(
+            Rules::new(steps, truth.at(0), CLOCK, EXTENSION),
+            output,
+            key(1),
+            10,
+            0,
+        );
         let mut height = 0;
         while height < tree.resolvable_at() {
             // Every honest-side claim not yet countered by the sybils is countered by 5 of them,
             // each with its own lie, in the last block its clock allows.
             let honest_side = tree.on_output_side(0) == output_true;
-            let targets: Vec<u32> = (0..tree.claims.len() as u32)
+            let targets: Vec<u32> = (0..tree.count())
                 .filter(|i| tree.on_output_side(*i) == honest_side)
-                .filter(|i| tree.counter_clock(*i, height) == CLOCK - 1)
-                .filter(|i| depth_of(tree.claims[*i as usize].position) < tree.depth)
+                .filter(|i| tree.counter_clock(&tree.claims()[*i as usize], height) == CLOCK - 1)
+                .filter(|i| depth_of(tree.claims()[*i as usize].position) < tree.rules.depth)
                 .collect();
             for t in targets {
                 for sybil in 0..5u64 {
@@ -311,7 +326,7 @@ fn sybils_that_counter_in_the_last_block_of_their_clocks_still_lose_within_the_b
             play_honest(&mut tree, &truth, height + EXTENSION - 1);
             height += 1;
         }
-        assert!(tree.claims.len() > 50, "the sybils played");
+        assert!(tree.claims().len() > 50, "the sybils played");
         assert_honest_wins(&tree, &truth, output_true);
     }
 }
@@ -326,7 +341,7 @@ fn trees_roundtrip_through_their_encoding_and_broken_ones_are_refused() {
         3,
         1,
     );
-    assert!(tree.claims.len() > 3);
+    assert!(tree.claims().len() > 3);
     let bytes = tree.to_bytes();
     assert_eq!(ClaimTree::from_bytes(&bytes).unwrap(), tree);
     let broken = |f: &dyn Fn(&mut ClaimTree)| {
@@ -346,7 +361,10 @@ fn trees_roundtrip_through_their_encoding_and_broken_ones_are_refused() {
         broken(&|t| t.claims[2].clock = CLOCK),
         "a clock past the budget"
     );
-    assert!(broken(&|t| t.depth += 1), "a depth the batch does not have");
+    assert!(
+        broken(&|t| t.rules.depth += 1),
+        "a depth the batch does not have"
+    );
     assert!(broken(&|t| t.claims.clear()), "no root");
     assert!(ClaimTree::from_bytes(&bytes[..bytes.len() - 1]).is_err());
 }

@@ -203,30 +203,6 @@ impl<'a> BlockBuilder<'a> {
         Ok(())
     }
 
-    /// Pays each `(account, amount)`; the sender's own account is the one the caller holds.
-    pub(crate) fn pay_all(
-        &mut self,
-        signer: PublicKey,
-        sender: &mut Account,
-        payouts: Vec<(PublicKey, Amount)>,
-    ) -> Result<(), TxError> {
-        for (to, amount) in payouts {
-            if amount == 0 {
-                continue;
-            }
-            if to == signer {
-                sender.balance = sender
-                    .balance
-                    .checked_add(amount)
-                    .ok_or(TxError::Overflow)?;
-            } else {
-                let acc = self.credit(to, amount)?;
-                self.write(to, acc);
-            }
-        }
-        Ok(())
-    }
-
     /// Credits `amount` to `to` outside any transaction.
     pub(crate) fn pay(&mut self, to: PublicKey, amount: Amount) -> Result<(), TxError> {
         if amount > 0 {

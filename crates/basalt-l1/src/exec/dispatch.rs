@@ -3,7 +3,6 @@
 
 use super::{ActionFailure, BlockBuilder, TxError};
 use crate::bridge::{DepositRecord, RollupError};
-use crate::dispute::Side;
 use crate::state::{blob_hash, Account, StoredBlob};
 use crate::tx::Action;
 use basalt_l2::DepositEntry;
@@ -145,47 +144,31 @@ impl BlockBuilder<'_> {
                     self.write(recipient, acc);
                 }
             }
-            Action::Challenge {
+            Action::Counter {
                 rollup,
-                batch,
-                output,
-            }
-            | Action::Defend {
-                rollup,
-                batch,
-                output,
+                proposal,
+                parent,
+                attack,
+                value,
             } => {
-                let side = match action {
-                    Action::Challenge { .. } => Side::Challenger,
-                    _ => Side::Defender,
-                };
-                match self.join_dispute(side, *rollup, signer, sender, *batch, *output) {
-                    Ok(payouts) => self.pay_all(signer, sender, payouts)?,
-                    Err(e) => return failed(e),
-                }
-            }
-            Action::Bisect {
-                rollup,
-                dispute,
-                game,
-                choice,
-                mid,
-                end,
-            } => {
-                if let Err(e) = self.bisect(*rollup, signer, *dispute, *game, *choice, *mid, *end) {
+                let r = self
+                    .counter_claim(*rollup, signer, sender, *proposal, *parent, *attack, *value);
+                if let Err(e) = r {
                     return failed(e);
                 }
             }
-            Action::OneStepProof {
+            Action::Step {
                 rollup,
-                dispute,
-                game,
-                choice,
+                proposal,
+                leaf,
+                attack,
                 witness,
-            } => match self.one_step(*rollup, signer, *dispute, *game, *choice, witness) {
-                Ok(payouts) => self.pay_all(signer, sender, payouts)?,
-                Err(e) => return failed(e),
-            },
+            } => {
+                if let Err(e) = self.step_claim(*rollup, signer, *proposal, *leaf, *attack, witness)
+                {
+                    return failed(e);
+                }
+            }
         }
         Ok(None)
     }

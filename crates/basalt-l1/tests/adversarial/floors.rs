@@ -1,14 +1,16 @@
-//! Degenerate parameters: a rollup whose challenge window or dispute clock leaves no time to
-//! react lets a liar settle before anyone can object; a dust stake makes a staker that every
+//! Degenerate parameters: a rollup whose challenge window or clock extension leaves no time to
+//! react lets a liar settle before anyone can object (and an extension as long as the window
+//! leaves a side no clock of its own); a dust stake makes a staker that every
 //! epoch's committee selection must weigh. Before the fix a window or clock of one block and a stake
 //! of one base unit were accepted.
 
 use crate::common::*;
 use basalt_l1::{
-    Action, FailureCode, L1State, RollupKind, RollupParams, MIN_CHALLENGE_WINDOW, MIN_DISPUTE_CLOCK,
+    Action, FailureCode, L1State, RollupKind, RollupParams, MIN_CHALLENGE_WINDOW,
+    MIN_CLOCK_EXTENSION,
 };
 
-fn params(challenge_window: u64, dispute_clock: u64) -> RollupParams {
+fn params(challenge_window: u64, clock_extension: u64) -> RollupParams {
     RollupParams {
         name: "floors".into(),
         kind: RollupKind::Optimistic,
@@ -16,23 +18,24 @@ fn params(challenge_window: u64, dispute_clock: u64) -> RollupParams {
         challenge_window,
         proposer_bond: 10,
         min_fee: 1,
-        dispute_clock,
+        clock_extension,
         dispute_bond: 10,
         slash_reward_percent: 50,
     }
 }
 
 #[test]
-fn a_rollup_whose_challenge_window_or_dispute_clock_leaves_no_time_to_react_is_refused() {
+fn a_rollup_whose_challenge_window_or_clock_extension_leaves_no_time_to_react_is_refused() {
     let (mut s, _) = L1State::genesis(&genesis()).unwrap();
     for (window, clock) in [
         (1, 5),
         (MIN_CHALLENGE_WINDOW - 1, 5),
         (5, 1),
-        (5, MIN_DISPUTE_CLOCK - 1),
+        (5, MIN_CLOCK_EXTENSION - 1),
+        (6, 6),
     ] {
         let err = params(window, clock).validate().unwrap_err();
-        assert!(err.to_string().contains("must be 4 to"), "{err}");
+        assert!(err.to_string().contains("must be"), "{err}");
         let nonce = s.account(&key(0).public()).unwrap().nonce;
         let (exec, _) = step(
             &mut s,
@@ -50,7 +53,7 @@ fn a_rollup_whose_challenge_window_or_dispute_clock_leaves_no_time_to_react_is_r
         );
     }
     assert!(s.rollups().is_empty());
-    assert!(params(MIN_CHALLENGE_WINDOW, MIN_DISPUTE_CLOCK)
+    assert!(params(MIN_CHALLENGE_WINDOW, MIN_CLOCK_EXTENSION)
         .validate()
         .is_ok());
 }

@@ -1,10 +1,10 @@
-//! Work bought at a flat price: a challenge paid 300,000 gas whatever the batch it made every
-//! validator decompress and decode, and a 128 KiB blob can inflate to 4 MiB; a move paid the same
-//! however many parties and games the dispute it reloads and rehashes holds. Gas now grows with
-//! the work, is charged before the work, and a limit that cannot pay stops the work.
+//! Work bought at a flat price: a challenge once paid 300,000 gas whatever the batch it made every
+//! validator decompress and decode, and a 128 KiB blob can inflate to 4 MiB. A proposal (which
+//! counts its tree's steps by decoding the batch) now pays for the decode, before it, and a limit
+//! that cannot pay stops it; a move costs the same however many claims its tree holds.
 
 use crate::common::*;
-use basalt_l1::gas::{self, CHALLENGE_GAS};
+use basalt_l1::gas::{self, COUNTER_GAS, PROPOSE_OUTPUT_GAS};
 use basalt_l1::*;
 use basalt_l2::{compress, encode_payload, Codec, L2Tx, Optimistic};
 use basalt_types::{Hash, Signature};
@@ -95,21 +95,21 @@ fn tiny_batch() -> (Vec<u8>, u64, u64) {
     )
 }
 
-/// Registers a rollup (sequencer 1), posts the inflating batch and proposes a wrong output on it
-/// (proposer 4). Returns the rollup id, the output and the batch's declared length and count.
-fn disputed_batch(s: &mut L1State) -> (u32, Hash, u64, u64) {
-    disputed(s, inflating_batch())
+/// Registers a rollup (sequencer 1) and posts the inflating batch. Returns the rollup's genesis
+/// output and the batch's declared length and count.
+fn posted_batch(s: &mut L1State) -> (Hash, u64, u64) {
+    posted(s, inflating_batch())
 }
 
-fn disputed(s: &mut L1State, (data, raw_len, count): (Vec<u8>, u64, u64)) -> (u32, Hash, u64, u64) {
+fn posted(s: &mut L1State, (data, raw_len, count): (Vec<u8>, u64, u64)) -> (Hash, u64, u64) {
     let params = RollupParams {
         name: "fat".into(),
         kind: RollupKind::Optimistic,
         sequencer: key(1).public(),
-        challenge_window: 50,
+        challenge_window: 250,
         proposer_bond: ONE_TOKEN,
         min_fee: 1,
-        dispute_clock: 50,
+        clock_extension: 10,
         dispute_bond: ONE_TOKEN,
         slash_reward_percent: 50,
     };
@@ -124,56 +124,44 @@ fn disputed(s: &mut L1State, (data, raw_len, count): (Vec<u8>, u64, u64)) -> (u3
     ok(s, 1, 0, post);
     let record = s.rollup(0).unwrap().batches[0];
     assert_eq!((record.raw_len, record.tx_count), (raw_len, count));
-    let genesis_output = s.rollup(0).unwrap().header.genesis_output;
-    let output = Hash([9; 32]);
-    let propose = Action::ProposeOutput {
-        rollup: 0,
-        batch: 0,
-        prior: genesis_output,
-        output,
-    };
-    ok(s, 4, 0, propose);
-    (0, output, raw_len, count)
+    (s.rollup(0).unwrap().header.genesis_output, raw_len, count)
 }
 
-fn challenge(output: Hash) -> Action {
-    Action::Challenge {
+fn propose(prior: Hash, output: u8) -> Action {
+    Action::ProposeOutput {
         rollup: 0,
         batch: 0,
-        output,
+        prior,
+        output: Hash([output; 32]),
     }
 }
 
 #[test]
-fn a_challenge_pays_for_decoding_a_batch_that_inflates_to_megabytes() {
+fn a_proposal_pays_for_decoding_a_batch_that_inflates_to_megabytes() {
     let mut s = chain();
-    let (_, output, raw_len, count) = disputed_batch(&mut s);
-    let r = challenge_at_estimate(&mut s, output);
+    let (prior, raw_len, count) = posted_batch(&mut s);
+    let r = propose_at_estimate(&mut s, propose(prior, 9));
     // The old flat price was 300,000 gas for ~4 MiB of decompression and ~40,000 decoded txs.
     let decode = gas::batch_decode(raw_len, count);
-    assert!(r.gas_used >= CHALLENGE_GAS + decode);
+    assert!(r.gas_used >= PROPOSE_OUTPUT_GAS + decode);
     assert!(r.gas_used > 50 * 300_000, "{}", r.gas_used);
 }
 
 #[test]
-fn a_challenge_pays_per_transaction_for_a_batch_of_the_most_and_smallest_transactions() {
+fn a_proposal_pays_per_transaction_for_a_batch_of_the_most_and_smallest_transactions() {
     let mut s = chain();
-    let (_, output, raw_len, count) = disputed(&mut s, tiny_batch());
+    let (prior, raw_len, count) = posted(&mut s, tiny_batch());
     assert!(raw_len < 200_000, "a small payload: {raw_len} bytes");
-    let r = challenge_at_estimate(&mut s, output);
-    assert!(r.gas_used >= CHALLENGE_GAS + gas::batch_decode(raw_len, count));
+    let r = propose_at_estimate(&mut s, propose(prior, 9));
+    assert!(r.gas_used >= PROPOSE_OUTPUT_GAS + gas::batch_decode(raw_len, count));
     assert!(r.gas_used > 10 * 300_000, "{}", r.gas_used);
 }
 
-/// A challenge sent with exactly its estimate, which must be what it then uses.
-fn challenge_at_estimate(s: &mut L1State, output: Hash) -> Receipt {
-    let estimate = estimate_gas(
-        &StateView::new(s, vec![]),
-        &key(2).public(),
-        &challenge(output),
-    )
-    .expect("the challenge would succeed");
-    let r = ok(s, 2, estimate - CHALLENGE_GAS, challenge(output));
+/// An action sent by key 4 with exactly its estimate, which must be what it then uses.
+fn propose_at_estimate(s: &mut L1State, action: Action) -> Receipt {
+    let estimate = estimate_gas(&StateView::new(s, vec![]), &key(4).public(), &action)
+        .expect("the action would succeed");
+    let r = ok(s, 4, estimate - action.intrinsic_gas(), action);
     assert_eq!(
         r.gas_used, estimate,
         "the estimate is what the action then uses"
@@ -184,12 +172,12 @@ fn challenge_at_estimate(s: &mut L1State, output: Hash) -> Receipt {
 #[test]
 fn an_action_whose_limit_cannot_pay_for_a_decode_stops_before_it_and_pays_its_whole_limit() {
     let mut s = chain();
-    let (_, output, _, _) = disputed_batch(&mut s);
+    let (prior, _, _) = posted_batch(&mut s);
     let before = balance(&s, &key(2));
     let (base_fee, _) = child_fees(s.head(), s.params());
     // Enough for everything but the decode.
-    let limit = challenge(output).intrinsic_gas() + 1_000_000;
-    let (r, decoded) = send(&mut s, 2, limit, challenge(output));
+    let limit = propose(prior, 9).intrinsic_gas() + 1_000_000;
+    let (r, decoded) = send(&mut s, 2, limit, propose(prior, 9));
     assert_eq!(r.failure, Some(FailureCode::OutOfGas));
     assert_eq!(decoded, 0, "the batch was not decoded");
     assert_eq!(r.gas_used, limit);
@@ -198,39 +186,38 @@ fn an_action_whose_limit_cannot_pay_for_a_decode_stops_before_it_and_pays_its_wh
         limit as u128 * base_fee as u128
     );
     assert_eq!(
-        s.rollup(0).unwrap().header.dispute_count,
+        s.rollup(0).unwrap().header.proposal_count,
         0,
-        "no dispute opened"
+        "no proposal made"
     );
 }
 
 #[test]
-fn a_move_in_a_crowded_dispute_pays_for_every_party_and_game_it_rehashes() {
+fn a_counter_costs_the_same_however_many_claims_its_tree_holds() {
     let mut s = chain();
-    let (_, output, _, _) = disputed_batch(&mut s);
-    ok(&mut s, 2, 40_000_000, challenge(output));
-    let bisect = |game: u32, mid: u8| Action::Bisect {
+    let (prior, _, _) = posted(&mut s, tiny_batch());
+    ok(&mut s, 4, 40_000_000, propose(prior, 9));
+    let counter = |parent: u32, value: u8| Action::Counter {
         rollup: 0,
-        dispute: 0,
-        game,
-        choice: Choice::Whole,
-        mid: Hash([mid; 32]),
-        end: Hash([mid + 1; 32]),
+        proposal: 0,
+        parent,
+        attack: true,
+        value: Hash([value; 32]),
     };
-    let alone = ok(&mut s, 2, 1_000_000, bisect(0, 1)).gas_used;
-    // Three more challengers: each plays the proposer, so the dispute holds 5 parties, 4 games.
-    for who in [3, 0, 1] {
-        ok(&mut s, who, 1_000_000, challenge(output));
+    let alone = ok(&mut s, 2, 0, counter(0, 1)).gas_used;
+    assert_eq!(alone, COUNTER_GAS, "a counter is fixed-price");
+    // Two hundred more claims, from three parties.
+    for i in 0..200u32 {
+        ok(
+            &mut s,
+            [2, 3, 0][i as usize % 3],
+            0,
+            counter(i % 7, (i % 200) as u8 + 10),
+        );
     }
-    let d = s.rollup(0).unwrap().disputes[0].clone();
-    assert_eq!((d.challengers.len(), d.games.len()), (4, 4));
-    let crowded = ok(&mut s, 3, 1_000_000, bisect(1, 3)).gas_used;
-    assert_eq!(crowded, BISECT_GAS + gas::dispute_touch(&d));
-    assert_eq!(
-        crowded - alone,
-        6 * gas::DISPUTE_ITEM_GAS,
-        "three parties and three games more"
-    );
+    assert!(s.rollup(0).unwrap().trees[0].claims().len() > 200);
+    let crowded = ok(&mut s, 3, 0, counter(150, 2)).gas_used;
+    assert_eq!(crowded, alone);
 }
 
 #[test]
@@ -276,18 +263,20 @@ impl BlobSource for NoBlobReads {
 
 /// An estimate or an admission precheck ran the action for real, so a request for a challenge of
 /// a batch inflating to 4 MiB decoded it under the node's chain lock, for free and as often as
-/// asked. Both now price the decode from the batch record without reading the blob.
+/// asked. Both now price the decode from the batch record without reading the blob (today the
+/// action that decodes is a proposal).
 #[test]
 fn an_estimate_or_admission_precheck_prices_a_decode_without_doing_it() {
     let mut s = chain();
-    let (_, output, _, _) = disputed_batch(&mut s);
+    let (prior, _, _) = posted_batch(&mut s);
     let blind = s.clone().with_blob_source(std::sync::Arc::new(NoBlobReads));
     let view = StateView::new(&blind, vec![]);
-    let estimate = estimate_gas(&view, &key(2).public(), &challenge(output)).unwrap();
+    let action = propose(prior, 9);
+    let estimate = estimate_gas(&view, &key(2).public(), &action).unwrap();
     let limit = gas::limit_with_headroom(estimate, 200_000_000);
-    precheck_action(&view, &key(2).public(), &challenge(output), limit, 0).unwrap();
+    precheck_action(&view, &key(2).public(), &action, limit, 0).unwrap();
     drop(view);
-    let used = ok(&mut s, 2, estimate - CHALLENGE_GAS, challenge(output)).gas_used;
+    let used = ok(&mut s, 2, estimate - action.intrinsic_gas(), action).gas_used;
     assert_eq!(
         used, estimate,
         "the priced estimate is what the real run uses"

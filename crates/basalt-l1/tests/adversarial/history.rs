@@ -12,10 +12,10 @@ fn params(i: u32) -> RollupParams {
         name: format!("idle-{i}"),
         kind: RollupKind::Optimistic,
         sequencer: key(1).public(),
-        challenge_window: 4,
+        challenge_window: 8,
         proposer_bond: 10,
         min_fee: 1,
-        dispute_clock: 4,
+        clock_extension: 4,
         dispute_bond: 10,
         slash_reward_percent: 50,
     }
@@ -83,8 +83,8 @@ fn idle_rollups_cost_a_block_nothing_however_many_are_registered() {
     );
     let due = |s: &L1State| StateView::new(s, vec![]).due_rollups(s.head().height + 1);
     assert_eq!(s.scheduled_rollups(), 1);
-    assert_eq!(s.wake_height(7), Some(s.head().height + 4));
-    for _ in 0..3 {
+    assert_eq!(s.wake_height(7), Some(s.head().height + 8));
+    for _ in 0..7 {
         assert!(due(&s).is_empty(), "waiting on its window: not visited");
         step(&mut s, vec![]);
     }
@@ -128,7 +128,7 @@ fn rollups_waiting_on_their_window_cost_a_block_nothing_until_it_ends() {
     g.params.block_gas_limit = 400 * basalt_l1::REGISTER_ROLLUP_GAS;
     g.params.block_gas_target = 200 * basalt_l1::REGISTER_ROLLUP_GAS;
     g.params.blob_max_bytes_per_block = 1 << 20;
-    g.params.blob_retention_blocks = 100;
+    g.params.blob_retention_blocks = 1_000;
     for a in &mut g.accounts {
         a.balance = 1_000_000 * ONE_TOKEN;
     }

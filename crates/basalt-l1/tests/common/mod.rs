@@ -56,7 +56,7 @@ pub fn tx(from: &Keypair, nonce: u64, action: Action) -> SignedTransaction {
     let room = if basalt_l1::gas::is_fixed(&action) {
         0
     } else {
-        200_000
+        140_000
     };
     tx_with_gas(from, nonce, action.intrinsic_gas() + room, action)
 }

@@ -80,40 +80,26 @@ pub(super) fn block_json(b: &Block) -> Value {
                     "type": "finalizeWithdrawal", "rollup": c.rollup, "batch": c.batch,
                     "index": c.index, "recipient": c.recipient, "amount": c.amount.to_string(),
                 }),
-                Action::Challenge {
+                Action::Counter {
                     rollup,
-                    batch,
-                    output,
+                    proposal,
+                    parent,
+                    attack,
+                    value,
                 } => json!({
-                    "type": "challenge", "rollup": rollup, "batch": batch, "output": output,
+                    "type": "counter", "rollup": rollup, "proposal": proposal, "parent": parent,
+                    "move": if *attack { "attack" } else { "defend" }, "value": value,
                 }),
-                Action::Defend {
+                Action::Step {
                     rollup,
-                    batch,
-                    output,
-                } => json!({
-                    "type": "defend", "rollup": rollup, "batch": batch, "output": output,
-                }),
-                Action::Bisect {
-                    rollup,
-                    dispute,
-                    game,
-                    choice,
-                    mid,
-                    end,
-                } => json!({
-                    "type": "bisect", "rollup": rollup, "dispute": dispute, "game": game,
-                    "choice": choice.name(), "mid": mid, "end": end,
-                }),
-                Action::OneStepProof {
-                    rollup,
-                    dispute,
-                    game,
-                    choice,
+                    proposal,
+                    leaf,
+                    attack,
                     witness,
                 } => json!({
-                    "type": "oneStepProof", "rollup": rollup, "dispute": dispute, "game": game,
-                    "choice": choice.name(), "witnessBytes": witness.len(),
+                    "type": "step", "rollup": rollup, "proposal": proposal, "leaf": leaf,
+                    "move": if *attack { "attack" } else { "defend" },
+                    "witnessBytes": witness.len(),
                 }),
             };
             json!({
@@ -139,97 +125,49 @@ pub(super) fn params_json(p: &RollupParams) -> Value {
         "challengeWindow": p.challenge_window,
         "proposerBond": p.proposer_bond.to_string(),
         "minFee": p.min_fee.to_string(),
-        "disputeClock": p.dispute_clock,
+        "clockExtension": p.clock_extension,
         "disputeBond": p.dispute_bond.to_string(),
         "slashRewardPercent": p.slash_reward_percent,
     })
 }
 
-/// Where a proposed output stands: `pending`, `disputed`, `settled` or `removed`.
-pub(super) fn output_status(r: &RollupState, proposal: u64) -> &'static str {
-    let rec = &r.proposals[proposal as usize];
-    if r.chain.get(rec.batch as usize) != Some(&proposal) {
-        "removed"
-    } else if rec.batch < r.header.settled {
-        "settled"
-    } else if r.dispute_over(proposal).is_some_and(|d| d.result.is_none()) {
-        "disputed"
-    } else {
-        "pending"
-    }
-}
-
-/// A proposed output as JSON, with its status and dispute.
+/// A proposed output as JSON, with where it stands and its dispute's summary.
 pub fn output_json(r: &RollupState, proposal: u64) -> Value {
     let o = &r.proposals[proposal as usize];
+    let d = &r.disputes[proposal as usize];
     json!({
         "proposal": proposal, "batch": o.batch, "prior": o.prior, "output": o.output,
         "proposer": o.proposer, "bond": o.bond.to_string(), "height": o.height,
-        "settlesAt": o.settles_at(r.header.params.challenge_window),
-        "status": output_status(r, proposal),
-        "settled": output_status(r, proposal) == "settled",
-        "dispute": r.dispute_of.get(&proposal),
+        "status": r.proposal_status(proposal),
+        "settled": r.proposal_status(proposal) == "settled",
+        "resolvesAt": d.resolvable_at,
+        "claims": d.claims,
+        "bound": o.height + d.rules.bound(),
     })
 }
 
-pub(super) fn party_json(p: &Party) -> Value {
-    json!({"key": p.key, "bond": p.bond.to_string(), "active": p.active(), "lostGame": p.lost})
-}
-
-pub(super) fn move_json(m: &Move) -> Value {
-    let kind = match m.kind {
-        MoveKind::Bisect { a, b, mid, end } => json!({
-            "type": "bisect", "from": a, "to": b, "midpoint": midpoint(a, b), "mid": mid, "end": end,
-        }),
-        MoveKind::OneStep { step, result } => {
-            json!({"type": "oneStep", "step": step, "result": result})
-        }
-    };
-    json!({"side": m.side.name(), "height": m.height, "choice": m.choice.name(), "move": kind})
-}
-
-pub(super) fn game_json(d: &Dispute, index: usize, g: &Game) -> Value {
-    let end = match g.end_state {
-        None => Value::Null,
-        Some(GameEnd::Won {
-            winner,
-            reason,
-            height,
-        }) => json!({
-            "winner": winner.name(), "reason": reason.name(), "height": height,
-            "loser": d.party(winner.other(), g.player(winner.other())).key,
-        }),
-        Some(GameEnd::Cancelled { height }) => json!({"cancelled": true, "height": height}),
-    };
+/// A dispute's record: its rules, claim count and digest, resolution; bounded whatever its size.
+pub(super) fn dispute_json(d: &Dispute) -> Value {
+    let result = d
+        .result
+        .map(|r| json!({"outcome": r.name(), "height": r.height()}));
     json!({
-        "index": index,
-        "challenger": d.party(Side::Challenger, g.challenger).key,
-        "defender": d.party(Side::Defender, g.defender).key,
-        "segment": {"from": g.a, "to": g.b, "start": g.start, "mid": g.mid, "end": g.end},
-        "turn": g.ongoing().then(|| g.turn.name()),
-        "turnSince": g.since,
-        "clocks": {"challenger": g.clocks[0], "defender": g.clocks[1]},
-        "moves": g.moves.iter().map(move_json).collect::<Vec<_>>(),
-        "result": end,
-    })
-}
-
-/// A dispute's fields and counts, without its parties or games: bounded whatever its size.
-pub(super) fn dispute_summary(d: &Dispute) -> Value {
-    let result = d.result.map(|r| {
-        let (DisputeResult::Removed { height }
-        | DisputeResult::Upheld { height }
-        | DisputeResult::Dropped { height }) = r;
-        json!({"outcome": r.name(), "height": height})
-    });
-    json!({
-        "id": d.id, "proposal": d.proposal, "batch": d.batch, "prior": d.prior,
-        "output": d.output, "steps": d.steps, "opened": d.opened,
-        "challengeUntil": d.challenge_until, "defendUntil": d.defend_until, "clock": d.clock,
+        "proposal": d.proposal, "batch": d.batch,
+        "prior": d.rules.prior, "steps": d.rules.steps, "depth": d.rules.depth,
+        "maxClock": d.rules.max_clock, "clockExtension": d.rules.extension,
+        "bound": d.rules.bound(),
+        "claims": d.claims, "claimsDigest": d.claims_digest,
+        "resolvesAt": d.resolvable_at,
         "open": d.result.is_none(), "result": result,
-        "challengers": d.challengers.len(), "defenders": d.defenders.len(),
-        "games": d.games.len(),
-        "gamesOngoing": d.games.iter().filter(|g| g.ongoing()).count(),
+    })
+}
+
+/// A claim as JSON, with its consensus encoding (`data`), which clients decode.
+pub(super) fn claim_json(index: u64, c: &Claim) -> Value {
+    json!({
+        "index": index, "parent": c.parent, "position": c.position, "value": c.value,
+        "claimant": c.claimant, "bond": c.bond.to_string(), "created": c.created,
+        "clock": c.clock, "data": format!("0x{}", hex::encode(c.to_bytes())),
     })
 }
 
@@ -238,7 +176,8 @@ pub(super) fn rollup_json(r: &RollupState, head: u64) -> Value {
     let last_settled = h
         .settled
         .checked_sub(1)
-        .map(|b| r.live_output(b).expect("settled outputs are live").1.output);
+        .and_then(|b| r.settled_output(b))
+        .map(|(_, o)| o.output);
     json!({
         "id": h.id,
         "params": params_json(&h.params),
@@ -248,13 +187,16 @@ pub(super) fn rollup_json(r: &RollupState, head: u64) -> Value {
         "deposits": h.deposit_count,
         "batches": h.batch_count,
         "depositsEnd": h.deposits_end,
-        "outputs": h.output_count,
         "proposals": h.proposal_count,
         "settled": h.settled,
-        "disputes": h.dispute_count,
-        "openDisputeIds": r.open.iter().collect::<Vec<_>>(),
+        "claimTotal": h.claim_total,
+        "unresolved": r.open.len(),
+        "oldestOpenBatch": r.oldest_open_batch(),
+        "firstUnresolved": r.open.iter().take(MAX_LIST_ITEMS as usize).collect::<Vec<_>>(),
+        "disputeBound": h.params.dispute_horizon(),
+        "disputeBoundRule": "2 * challengeWindow + 16 * clockExtension blocks from a proposal to its resolution, whatever the number of adversaries",
         "lastSettledOutput": last_settled,
-        "claims": h.claim_count,
+        "withdrawalsPaid": h.claim_count,
         "height": head,
     })
 }

@@ -4,10 +4,7 @@
 //! and failures are JSON-RPC errors with a message that says what was wrong; nothing changes on error.
 
 use crate::chain::{decode_and_verify, Chain, SubmitError, TxStatus};
-use basalt_l1::{
-    midpoint, Action, Block, Dispute, DisputeResult, Game, GameEnd, Header, Move, MoveKind, Party,
-    RollupParams, RollupState, Side,
-};
+use basalt_l1::{Action, Block, Claim, Claims, Dispute, Header, RollupParams, RollupState};
 use basalt_types::{codec::parse_hex, Decode, Encode, Hash, PublicKey};
 use jsonrpsee::server::{Server, ServerConfig, ServerHandle};
 use jsonrpsee::types::{ErrorObject, ErrorObjectOwned, Params};
@@ -18,11 +15,9 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::broadcast;
 
 mod json;
-mod snapshot;
 
 use json::*;
 pub use json::{header_json, output_json};
-use snapshot::EncodedDisputes;
 
 /// Largest request body accepted: a maximal transaction in hex, with room for the envelope.
 pub const MAX_REQUEST_BYTES: u32 = 512 * 1024;
@@ -46,18 +41,12 @@ pub struct RpcContext {
     pub chain: Arc<Mutex<Chain>>,
     /// Finalized headers, as they happen.
     pub finalized: broadcast::Sender<Header>,
-    /// Encodings of the disputes last read by `l1_getDisputeBytes`.
-    encoded: Mutex<EncodedDisputes>,
 }
 
 impl RpcContext {
     /// Handlers over `chain`, announcing `finalized` headers to subscribers.
     pub fn new(chain: Arc<Mutex<Chain>>, finalized: broadcast::Sender<Header>) -> Self {
-        RpcContext {
-            chain,
-            finalized,
-            encoded: Mutex::new(EncodedDisputes::default()),
-        }
+        RpcContext { chain, finalized }
     }
 }
 
@@ -85,31 +74,29 @@ fn parse_hash(s: &str) -> Result<Hash, ErrorObjectOwned> {
     Hash::from_hex(s).map_err(|_| invalid("hash must be 32 bytes of hex (0x + 64 hex digits)"))
 }
 
-/// Dispute `id` of the rollup named by `which`.
-/// A shared snapshot, taken in O(1) under the chain lock and read after it is released.
-fn dispute_in(
-    state: &basalt_l1::L1State,
+/// The rollup named by `which` and its proposal `proposal`, or why there is none.
+fn proposal_in<'a>(
+    state: &'a basalt_l1::L1State,
     which: &Value,
-    id: u64,
-) -> Result<Arc<Dispute>, ErrorObjectOwned> {
+    proposal: u64,
+) -> Result<&'a RollupState, ErrorObjectOwned> {
     let r = find_rollup(which, state)?;
-    r.disputes.get(id as usize).cloned().ok_or_else(|| {
-        err(
+    if proposal >= r.header.proposal_count {
+        return Err(err(
             NOT_FOUND,
             format!(
-                "rollup {} has {} disputes; no dispute {id}",
-                r.header.id, r.header.dispute_count
+                "rollup {} has {} proposals; no proposal {proposal}",
+                r.header.id, r.header.proposal_count
             ),
-        )
-    })
+        ));
+    }
+    Ok(r)
 }
 
 /// Most items one list request returns.
 pub const MAX_LIST_ITEMS: u64 = 1_000;
-/// Most games one `l1_getDispute` returns; `gamesFrom` pages through the rest.
-pub const MAX_GAMES_PER_PAGE: u64 = 256;
-/// Most bytes of a dispute's encoding one `l1_getDisputeBytes` returns.
-pub const DISPUTE_BYTES_PER_PAGE: usize = 1024 * 1024;
+/// Most claims one `l1_getClaims` returns (each under 500 bytes of JSON).
+pub const MAX_CLAIMS_PER_PAGE: u64 = 1_000;
 
 /// Parses `[rollup, from, limit]`: the rollup by id or name, then a bounded range.
 fn rollup_range<'a>(
@@ -394,9 +381,28 @@ pub fn module(ctx: RpcContext) -> RpcModule<RpcContext> {
     })
     .expect("unique method");
     m.register_method("l1_getRollupOutputs", |params, ctx, _| {
+        // The settled chain: one output per batch, in batch order.
         let chain = crate::chain::lock(&ctx.chain);
         let (r, from, limit) = rollup_range(&params, chain.state())?;
         Ok::<_, ErrorObjectOwned>(page(&r.chain, from, limit, |_, p| output_json(r, *p)))
+    })
+    .expect("unique method");
+    m.register_method("l1_getProposals", |params, ctx, _| {
+        // Every proposal, competing ones included, in proposal order.
+        let chain = crate::chain::lock(&ctx.chain);
+        let (r, from, limit) = rollup_range(&params, chain.state())?;
+        Ok::<_, ErrorObjectOwned>(page(&r.proposals, from, limit, |i, _| output_json(r, i)))
+    })
+    .expect("unique method");
+    m.register_method("l1_listUnresolved", |params, ctx, _| {
+        // Ids of the proposals whose trees have not resolved, from the first id given.
+        let chain = crate::chain::lock(&ctx.chain);
+        let (r, from, limit) = rollup_range(&params, chain.state())?;
+        Ok::<_, ErrorObjectOwned>(json!(r
+            .open
+            .range(from..)
+            .take(limit as usize)
+            .collect::<Vec<_>>()))
     })
     .expect("unique method");
     m.register_method("l1_getOutput", |params, ctx, _| {
@@ -404,72 +410,48 @@ pub fn module(ctx: RpcContext) -> RpcModule<RpcContext> {
             .parse()
             .map_err(|_| invalid("expected [rollup id or name, proposal id]"))?;
         let chain = crate::chain::lock(&ctx.chain);
-        let r = find_rollup(&which, chain.state())?;
-        if proposal >= r.header.proposal_count {
-            return Err(err(
-                NOT_FOUND,
-                format!(
-                    "rollup {} has {} proposals; no proposal {proposal}",
-                    r.header.id, r.header.proposal_count
-                ),
-            ));
-        }
-        Ok(output_json(r, proposal))
+        let r = proposal_in(chain.state(), &which, proposal)?;
+        Ok::<_, ErrorObjectOwned>(output_json(r, proposal))
     })
     .expect("unique method");
     m.register_method("l1_getDispute", |params, ctx, _| {
+        let (which, proposal): (Value, u64) = params
+            .parse()
+            .map_err(|_| invalid("expected [rollup id or name, proposal id]"))?;
+        let chain = crate::chain::lock(&ctx.chain);
+        let r = proposal_in(chain.state(), &which, proposal)?;
+        Ok::<_, ErrorObjectOwned>(dispute_json(&r.disputes[proposal as usize]))
+    })
+    .expect("unique method");
+    m.register_method("l1_getClaims", |params, ctx, _| {
         let usage = || {
-            invalid("expected [rollup id or name, dispute id, optional first game, optional game limit (at most 256)]")
+            invalid("expected [rollup id or name, proposal id, first claim, optional limit (at most 1000)]")
         };
         let mut seq = params.sequence();
         let which: Value = seq.next().map_err(|_| usage())?;
-        let id: u64 = seq.next().map_err(|_| usage())?;
-        let from: Option<u64> = seq.optional_next().map_err(|_| usage())?;
+        let proposal: u64 = seq.next().map_err(|_| usage())?;
+        let from: u64 = seq.next().map_err(|_| usage())?;
         let limit: Option<u64> = seq.optional_next().map_err(|_| usage())?;
-        let limit = limit.unwrap_or(MAX_GAMES_PER_PAGE);
-        if limit == 0 || limit > MAX_GAMES_PER_PAGE {
-            return Err(invalid("game limit must be 1 to 256"));
+        let limit = limit.unwrap_or(MAX_CLAIMS_PER_PAGE);
+        if limit == 0 || limit > MAX_CLAIMS_PER_PAGE {
+            return Err(invalid("claim limit must be 1 to 1000"));
         }
-        let from = from.unwrap_or(0) as usize;
-        let range = from..from.saturating_add(limit as usize);
-        // A snapshot under the lock; the bounded page is rendered after it is released.
-        let d = dispute_in(crate::chain::lock(&ctx.chain).state(), &which, id)?;
-        let page = &d.games[range.start.min(d.games.len())..range.end.min(d.games.len())];
-        let mut v = dispute_summary(&d);
-        v["challengers"] = d.challengers.iter().map(party_json).collect();
-        v["defenders"] = d.defenders.iter().map(party_json).collect();
-        v["gamesFrom"] = json!(range.start);
-        v["gameList"] = page
-            .iter()
-            .enumerate()
-            .map(|(i, g)| game_json(&d, range.start + i, g))
+        // Claims are append-only: a page read later agrees with one read earlier, so a client
+        // reading a tree page by page checks it against the record's digest and count.
+        let (tree, count) = {
+            let chain = crate::chain::lock(&ctx.chain);
+            let r = proposal_in(chain.state(), &which, proposal)?;
+            (r.trees[proposal as usize].clone(), r.disputes[proposal as usize].claims)
+        };
+        let end = from.saturating_add(limit).min(count as u64);
+        let claims: Vec<Value> = (from..end)
+            .filter_map(|i| tree.get(i as u32).map(|c: Claim| claim_json(i, &c)))
             .collect();
-        Ok::<_, ErrorObjectOwned>(v)
-    })
-    .expect("unique method");
-    m.register_method("l1_getDisputeBytes", |params, ctx, _| {
-        let usage = || invalid("expected [rollup id or name, dispute id, optional byte offset]");
-        let mut seq = params.sequence();
-        let which: Value = seq.next().map_err(|_| usage())?;
-        let id: u64 = seq.next().map_err(|_| usage())?;
-        let offset: Option<u64> = seq.optional_next().map_err(|_| usage())?;
-        // A snapshot under the chain lock; encoded (once per snapshot) after it is released.
-        let d = dispute_in(crate::chain::lock(&ctx.chain).state(), &which, id)?;
-        let (bytes, hash) = EncodedDisputes::of(&ctx.encoded, &d);
-        let start = (offset.unwrap_or(0) as usize).min(bytes.len());
-        let end = start
-            .saturating_add(DISPUTE_BYTES_PER_PAGE)
-            .min(bytes.len());
-        Ok::<_, ErrorObjectOwned>(json!({
-            "total": bytes.len(),
-            "hash": hash,
-            "offset": start,
-            "data": format!("0x{}", hex::encode(&bytes[start..end])),
-        }))
+        Ok::<_, ErrorObjectOwned>(json!({"total": count, "from": from, "claims": claims}))
     })
     .expect("unique method");
     m.register_method("l1_listDisputes", |params, ctx, _| {
-        // Summaries only (no parties, no games), so a page stays small however large each is.
+        // Records only (no claims), so a page stays small however large each tree is.
         let page = {
             let chain = crate::chain::lock(&ctx.chain);
             let (r, from, limit) = rollup_range(&params, chain.state())?;
@@ -477,7 +459,7 @@ pub fn module(ctx: RpcContext) -> RpcModule<RpcContext> {
             let end = (from.saturating_add(limit) as usize).min(r.disputes.len());
             r.disputes[start..end]
                 .iter()
-                .map(|d| dispute_summary(d))
+                .map(dispute_json)
                 .collect::<Vec<_>>()
         };
         Ok::<_, ErrorObjectOwned>(Value::Array(page))

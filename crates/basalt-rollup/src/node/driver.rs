@@ -1,4 +1,4 @@
-//! The L1 loop: follows the rollup on L1, checks every output, and posts this node's dispute
+//! The L1 loop: follows the rollup on L1, checks every proposal, and posts this node's dispute
 //! moves, batches and outputs, one L1 transaction at a time.
 
 use super::*;
@@ -56,7 +56,9 @@ impl Driver {
         self.sync_batches(rollup.batches).await?;
         self.sync_outputs(&rollup).await?;
         let mut view = lock(&self.shared.view);
-        view.derivation.settle_to(rollup.settled);
+        // Trees over settled batches may still be open: their traces stay derivable until then.
+        let keep = rollup.oldest_open_batch.unwrap_or(u64::MAX);
+        view.derivation.settle_to(rollup.settled.min(keep));
         view.rollup = rollup.clone();
         Ok(rollup)
     }
@@ -133,31 +135,40 @@ impl Driver {
         }
     }
 
-    /// Reads the live outputs, and checks each against the derivation. The unsettled ones are
-    /// read again whenever an output was proposed or removed since the last read.
+    /// Reads the proposals made since the last read (competing ones included), and checks each
+    /// against the derivation; a proposal over a batch not derived yet is read again later. A
+    /// proposal read while its tree was open is read again once the tree has resolved.
     async fn sync_outputs(&self, rollup: &RollupInfo) -> Result<(), NodeError> {
-        let keep = {
-            let mut view = lock(&self.shared.view);
-            let all_checked = view.outputs.len() as u64 == rollup.outputs;
-            if all_checked && view.outputs_seen == (rollup.proposals, rollup.outputs) {
-                return Ok(());
-            }
-            view.outputs_seen = (rollup.proposals, rollup.outputs);
-            let keep = view.outputs.len().min(rollup.settled as usize);
-            view.outputs.truncate(keep);
-            keep as u64
+        let unresolved = self.unresolved_ids(rollup).await?;
+        let stale: Vec<u64> = {
+            let view = lock(&self.shared.view);
+            view.outputs
+                .iter()
+                .filter(|o| !o.resolved() && !unresolved.contains(&o.info.proposal))
+                .map(|o| o.info.proposal)
+                .collect()
         };
-        let mut next = keep;
-        while next < rollup.outputs {
-            let page = self.client.outputs(self.shared.id, next).await?;
+        for proposal in stale {
+            let fresh = self.client.output(self.shared.id, proposal).await?;
+            lock(&self.shared.view).outputs[proposal as usize].info = fresh;
+        }
+        lock(&self.shared.view).unresolved = unresolved;
+        let mut next = lock(&self.shared.view).outputs.len() as u64;
+        while next < rollup.proposals {
+            let page = self.client.proposals(self.shared.id, next).await?;
             if page.is_empty() {
                 return Ok(());
             }
             let mut view = lock(&self.shared.view);
             for o in page {
-                let verdict = view.derivation.check(o.batch, o.output);
+                let verdict = match view.derivation.prior(o.batch) {
+                    Some(prior) if prior != o.prior => Verdict::Mismatch {
+                        derived: view.derivation.output(o.batch).unwrap_or(Hash::ZERO),
+                    },
+                    _ => view.derivation.check(o.batch, o.output),
+                };
                 match verdict {
-                    // Outputs of batches not derived yet are checked on a later step.
+                    // Proposals over batches not derived yet are checked on a later step.
                     Verdict::Pending => return Ok(()),
                     Verdict::Match => {}
                     Verdict::Mismatch { derived } => {
@@ -165,61 +176,66 @@ impl Driver {
                             error!(
                                 rollup = self.shared.id,
                                 batch = o.batch,
+                                proposal = o.proposal,
                                 proposed = %o.output,
                                 %derived,
                                 proposer = %o.proposer,
-                                settles_at = o.settles_at,
-                                "PROPOSED OUTPUT DOES NOT MATCH THE STATE DERIVED FROM L1: it must be challenged before it settles"
+                                resolves_by = o.bound,
+                                "PROPOSED OUTPUT DOES NOT MATCH THE STATE DERIVED FROM L1: it must be countered before its clock runs out"
                             )
                         }
                     }
                 }
-                next = o.batch + 1;
+                next = o.proposal + 1;
                 view.outputs.push(CheckedOutput { info: o, verdict });
             }
         }
         Ok(())
     }
 
-    /// Sends the first dispute action due, if any. Returns whether it sent one.
-    async fn play(&mut self, key: &Keypair, rollup: &RollupInfo) -> Result<bool, NodeError> {
-        let live: Vec<LiveOutput> = {
-            let view = lock(&self.shared.view);
-            view.outputs
-                .iter()
-                .skip(rollup.settled as usize)
-                .map(|o| LiveOutput {
-                    batch: o.info.batch,
-                    prior: o.info.prior,
-                    output: o.info.output,
-                    challenge_until: o.info.settles_at,
-                })
-                .collect()
-        };
-        let mut disputes = Vec::with_capacity(rollup.open_dispute_ids.len());
-        for id in &rollup.open_dispute_ids {
-            disputes.push(self.client.dispute(self.shared.id, *id).await?);
+    /// The ids of the rollup's unresolved proposals, read in bounded pages.
+    async fn unresolved_ids(&self, rollup: &RollupInfo) -> Result<Vec<u64>, NodeError> {
+        let mut ids = Vec::with_capacity(rollup.unresolved as usize);
+        let mut from = 0;
+        while (ids.len() as u64) < rollup.unresolved {
+            let page = self.client.unresolved(self.shared.id, from).await?;
+            let Some(last) = page.last() else { break };
+            from = last + 1;
+            ids.extend(page);
         }
-        if live.is_empty() && disputes.is_empty() {
+        Ok(ids)
+    }
+
+    /// The open claim trees of the rollup, read from the L1 in bounded pages.
+    async fn open_trees(&self) -> Result<Vec<OpenTree>, NodeError> {
+        let ids = lock(&self.shared.view).unresolved.clone();
+        let mut trees = Vec::with_capacity(ids.len());
+        for proposal in ids {
+            let (d, tree) = self.client.tree(self.shared.id, proposal).await?;
+            trees.push(OpenTree {
+                proposal,
+                batch: d.batch,
+                tree,
+            });
+        }
+        Ok(trees)
+    }
+
+    /// Sends the first dispute move this node owes, if any. Returns whether it sent one.
+    async fn play(&mut self, key: &Keypair, rollup: &RollupInfo) -> Result<bool, NodeError> {
+        if rollup.unresolved == 0 {
             return Ok(false);
         }
-        let me = key.public();
+        let trees = self.open_trees().await?;
         let actions = {
             let view = lock(&self.shared.view);
-            dispute_actions(
-                self.shared.id,
-                &me,
-                &view.derivation,
-                &live,
-                &disputes,
-                rollup.height + 1,
-            )
+            dispute_actions(self.shared.id, &view.derivation, &trees)
         };
         let Some(action) = actions.into_iter().next() else {
             return Ok(false);
         };
-        let (batch, what) = describe(&action, &disputes);
-        let nonce = self.client.account(&me).await?.pending_nonce;
+        let (batch, what) = describe(&action, &trees);
+        let nonce = self.client.account(&key.public()).await?.pending_nonce;
         match self
             .send(key, action.clone(), Posting::Dispute { batch, what }, nonce)
             .await
@@ -227,20 +243,11 @@ impl Driver {
             Ok(_) => {
                 self.shared.metrics.dispute_move();
                 match &action {
-                    Action::Bisect {
-                        dispute,
-                        game,
-                        choice,
-                        ..
-                    } => info!(
-                        batch,
-                        dispute,
-                        game,
-                        choice = choice.name(),
-                        "dispute: bisect"
-                    ),
-                    Action::OneStepProof { dispute, game, .. } => {
-                        info!(batch, dispute, game, "dispute: one-step proof")
+                    Action::Counter {
+                        proposal, parent, ..
+                    } => info!(batch, proposal, parent, "dispute: {what}"),
+                    Action::Step { proposal, leaf, .. } => {
+                        info!(batch, proposal, leaf, "dispute: {what}")
                     }
                     _ => info!(batch, "dispute: {what}"),
                 }
@@ -447,15 +454,23 @@ impl Driver {
         Ok(true)
     }
 
-    /// Proposes the derived output of the next batch without one, with the bond.
+    /// Proposes the derived output of the first unsettled batch that has no proposal of it on
+    /// the derived prior, with the bond. Competing proposals do not stop it: each has its own tree.
     async fn propose(&mut self, key: &Keypair, rollup: &RollupInfo) -> Result<(), NodeError> {
-        let batch = rollup.outputs;
-        let (prior, output) = {
+        let next = {
             let view = lock(&self.shared.view);
-            match (view.derivation.prior(batch), view.derivation.output(batch)) {
-                (Some(p), Some(o)) => (p, o),
-                _ => return Ok(()),
-            }
+            let d = &view.derivation;
+            (rollup.settled..d.batches()).find_map(|batch| {
+                let (prior, output) = (d.prior(batch)?, d.output(batch)?);
+                let proposed = view
+                    .outputs
+                    .iter()
+                    .any(|o| (o.info.batch, o.info.prior, o.info.output) == (batch, prior, output));
+                (!proposed).then_some((batch, prior, output))
+            })
+        };
+        let Some((batch, prior, output)) = next else {
+            return Ok(());
         };
         let action = Action::ProposeOutput {
             rollup: self.shared.id,
@@ -517,13 +532,21 @@ fn misleading_batch(fault: Fault, data: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// The batch a dispute action concerns and what it is, for logs.
-fn describe(action: &Action, disputes: &[basalt_l1::Dispute]) -> (u64, &'static str) {
-    let batch_of = |id: &u64| disputes.iter().find(|d| d.id == *id).map_or(0, |d| d.batch);
+fn describe(action: &Action, trees: &[OpenTree]) -> (u64, &'static str) {
+    let batch_of = |id: &u64| {
+        trees
+            .iter()
+            .find(|t| t.proposal == *id)
+            .map_or(0, |t| t.batch)
+    };
     match action {
-        Action::Challenge { batch, .. } => (*batch, "challenge"),
-        Action::Defend { batch, .. } => (*batch, "defend"),
-        Action::Bisect { dispute, .. } => (batch_of(dispute), "bisect"),
-        Action::OneStepProof { dispute, .. } => (batch_of(dispute), "one-step proof"),
+        Action::Counter {
+            proposal, attack, ..
+        } => (
+            batch_of(proposal),
+            if *attack { "attack" } else { "defence" },
+        ),
+        Action::Step { proposal, .. } => (batch_of(proposal), "one-step proof"),
         _ => (0, "other"),
     }
 }

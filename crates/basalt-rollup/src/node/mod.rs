@@ -11,7 +11,7 @@
 //!   disagrees with), then the next batch (sequencer), then the next output (proposer).
 
 use crate::derive::{Derivation, DeriveError, Verdict};
-use crate::game::{dispute_actions, Fault, LiveOutput};
+use crate::game::{dispute_actions, Fault, OpenTree};
 use crate::l1client::{L1Client, L1Error, L1TxStatus, OutputInfo, RollupInfo, RollupRef};
 use crate::metrics::RollupMetrics;
 use crate::sequencer::{Sequencer, SequencerError};
@@ -78,16 +78,25 @@ pub(crate) struct CheckedOutput {
     pub verdict: Verdict,
 }
 
+impl CheckedOutput {
+    /// Whether its tree had resolved when it was read (its status can no longer change but to
+    /// settled).
+    pub fn resolved(&self) -> bool {
+        matches!(self.info.status.as_str(), "removed" | "upheld" | "settled")
+    }
+}
+
 /// What the node knows from the L1.
 pub(crate) struct L1View {
     pub derivation: Derivation,
     pub rollup: RollupInfo,
     pub batch_heights: Vec<u64>,
+    /// Every proposal read, by proposal id, as it stood when last read.
     pub outputs: Vec<CheckedOutput>,
+    /// Proposals whose trees had not resolved at the last read.
+    pub unresolved: Vec<u64>,
     /// Proposals already reported as not matching the derivation.
     pub reported: HashSet<u64>,
-    /// (proposals, live outputs) on L1 when the outputs were last read.
-    pub outputs_seen: (u64, u64),
     pub in_flight: Option<InFlight>,
     pub last_error: Option<String>,
 }
@@ -96,6 +105,14 @@ impl L1View {
     /// Whether batch `batch` has settled on L1.
     pub fn settled(&self, batch: u64) -> bool {
         batch < self.rollup.settled
+    }
+
+    /// The first proposal of `batch` that matches the derivation, as it stood when read.
+    pub fn proposal_for(&self, batch: u64) -> Option<&OutputInfo> {
+        self.outputs
+            .iter()
+            .find(|o| o.info.batch == batch && o.verdict == Verdict::Match)
+            .map(|o| &o.info)
     }
 }
 
@@ -252,7 +269,7 @@ pub async fn start(cfg: NodeConfig, key: Option<Keypair>) -> Result<RollupNode, 
             batch_heights: Vec::new(),
             outputs: Vec::new(),
             reported: HashSet::new(),
-            outputs_seen: (0, 0),
+            unresolved: Vec::new(),
             in_flight: None,
             last_error: None,
         }),
@@ -280,7 +297,7 @@ pub async fn start(cfg: NodeConfig, key: Option<Keypair>) -> Result<RollupNode, 
     info!(
         rollup = %name,
         batches = caught_up.batches,
-        outputs = caught_up.outputs,
+        proposals = caught_up.proposals,
         "derived the rollup from L1"
     );
     let (rpc_addr, server) = rpc::serve(cfg.rpc, shared.clone())

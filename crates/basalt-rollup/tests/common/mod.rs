@@ -12,7 +12,7 @@ use basalt_types::{dev_keypair, Keypair, Signature};
 
 pub type P = Optimistic;
 pub const CHAIN: u64 = 99;
-pub const WINDOW: u64 = 4;
+pub const WINDOW: u64 = 12;
 
 pub fn key(n: u64) -> Keypair {
     dev_keypair("rollup-test", n)
@@ -20,6 +20,11 @@ pub fn key(n: u64) -> Keypair {
 
 /// Key 0 registers and claims, key 1 sequences, key 2 proposes, keys 3.. use the rollup.
 pub fn genesis() -> Genesis {
+    genesis_with(8)
+}
+
+/// The same chain with keys `0..keys` funded.
+pub fn genesis_with(keys: u64) -> Genesis {
     Genesis {
         chain_id: CHAIN,
         timestamp_ms: 1_000,
@@ -29,7 +34,7 @@ pub fn genesis() -> Genesis {
             initial_blob_base_fee: 1,
             ..Params::default()
         },
-        accounts: (0..8)
+        accounts: (0..keys)
             .map(|i| GenesisAccount {
                 key: key(i).public(),
                 balance: 1_000_000_000_000,
@@ -54,7 +59,12 @@ impl std::ops::Deref for L1 {
 
 impl L1 {
     pub fn new() -> Self {
-        L1(LocalL1::new(&genesis(), (0..8).map(key).collect()).unwrap())
+        L1::with_keys(8)
+    }
+
+    /// A local L1 whose keys `0..keys` are funded signers.
+    pub fn with_keys(keys: u64) -> Self {
+        L1(LocalL1::new(&genesis_with(keys), (0..keys).map(key).collect()).unwrap())
     }
 
     /// One L1 block of these actions, each of which must take effect.
@@ -84,7 +94,7 @@ pub fn params() -> RollupParams {
         challenge_window: WINDOW,
         proposer_bond: 1_000,
         min_fee: 2,
-        dispute_clock: 10,
+        clock_extension: 4,
         dispute_bond: 1_000,
         slash_reward_percent: 50,
     }
@@ -122,3 +132,4 @@ pub fn deposit(to: &Keypair, amount: u128) -> Action {
         amount,
     }
 }
+pub mod world;
