@@ -466,14 +466,14 @@ async fn summary(
             if ours {
                 txs += 1;
                 bytes += t["bytes"].as_u64().unwrap_or(0);
-                gas += t["gas"].as_u64().unwrap_or(0);
+                gas += t["gasLimit"].as_u64().unwrap_or(0);
             }
         }
     }
     let last_move = tree.claims().last().map_or(opened, |c| c.created);
     let secs = |n: u64| n as f64 * block_ms as f64 / 1_000.0;
     println!(
-        "moves: {} claims after the root; {txs} dispute transactions on L1: {bytes} bytes, {gas} gas",
+        "moves: {} claims after the root; {txs} dispute transactions on L1 (refused ones included): {bytes} bytes, {gas} gas at most (their limits)",
         tree.claims().len() - 1
     );
     println!(

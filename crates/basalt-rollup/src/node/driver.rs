@@ -20,7 +20,13 @@ pub(super) struct Driver {
     pub(super) last_refusal: Option<String>,
     /// An own transaction finalized during this step: the L1 counters read at its start predate it.
     pub(super) just_finalized: bool,
+    /// Dispute moves the L1 executed and refused (a view the L1's re-execution contradicts, or
+    /// a race lost): never sent again, so a doomed move costs one fee, not one per block.
+    pub(super) failed_moves: HashSet<Vec<u8>>,
 }
+
+/// Most refused dispute moves remembered; past it the memory starts afresh.
+const FAILED_MOVES: usize = 10_000;
 
 impl Driver {
     pub(super) async fn run(mut self, every: Duration) {
@@ -231,7 +237,10 @@ impl Driver {
             let view = lock(&self.shared.view);
             dispute_actions(self.shared.id, &view.derivation, &trees)
         };
-        let Some(action) = actions.into_iter().next() else {
+        let Some(action) = actions
+            .into_iter()
+            .find(|a| !self.failed_moves.contains(&a.to_bytes()))
+        else {
             return Ok(false);
         };
         let (batch, what) = describe(&action, &trees);
@@ -286,7 +295,13 @@ impl Driver {
                     None => debug!(what = ?f.what, height, "L1 transaction final"),
                     Some(e) => {
                         self.shared.metrics.l1_failed();
-                        warn!(what = ?f.what, height, "L1 transaction final but failed: {e}")
+                        warn!(what = ?f.what, height, "L1 transaction final but failed: {e}");
+                        if matches!(f.what, Posting::Dispute { .. }) {
+                            if self.failed_moves.len() >= FAILED_MOVES {
+                                self.failed_moves.clear();
+                            }
+                            self.failed_moves.insert(f.action.to_bytes());
+                        }
                     }
                 }
                 view.in_flight = None;

@@ -18,7 +18,7 @@ use crate::sequencer::{Sequencer, SequencerError};
 use crate::{plan_batch, rpc};
 use basalt_l1::{blob_hash, Action};
 use basalt_l2::{Config, L2Tx, Optimistic, TxFailure};
-use basalt_types::{Hash, Keypair};
+use basalt_types::{Encode, Hash, Keypair};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -291,6 +291,7 @@ pub async fn start(cfg: NodeConfig, key: Option<Keypair>) -> Result<RollupNode, 
         fee_wait_logged: false,
         last_refusal: None,
         just_finalized: false,
+        failed_moves: HashSet::new(),
     };
     // Catch up with the L1 before answering anyone, so that the first answers are not stale.
     let caught_up = driver.sync().await?;
