@@ -26,6 +26,9 @@ pub struct DisputeArgs {
     /// Transactions in the disputed batch, one run per size (comma-separated).
     #[arg(long, value_delimiter = ',', default_values_t = [1u64, 100, 10_000])]
     pub sizes: Vec<u64>,
+    /// Sybils against one honest party, one run per count (comma-separated; 0 to skip the table).
+    #[arg(long, value_delimiter = ',', default_values_t = [1usize, 10, 100, 1_000])]
+    pub adversaries: Vec<usize>,
     /// The dishonest proposer's fault, injected at the first signed transaction from the middle
     /// of the batch on (where it fits): balance,
     /// skip-deposit, reorder-deposits, mint or withdrawals-root.
@@ -106,6 +109,14 @@ pub fn run(args: DisputeArgs) -> Result<()> {
         runs.push(run_one(n, fault, &args, &params)?);
     }
     report(&runs, &params);
+    let mut crowds = Vec::new();
+    for &n in args.adversaries.iter().filter(|n| **n > 0) {
+        eprintln!("one honest party against {n} sybils ...");
+        crowds.push(crate::bench_crowd::run_crowd(n, &args, &params)?);
+    }
+    if !crowds.is_empty() {
+        crate::bench_crowd::report_crowd(&crowds, &params);
+    }
     Ok(())
 }
 
@@ -263,6 +274,7 @@ pub(crate) fn run_one(n: u64, fault: Fault, args: &DisputeArgs, params: &Params)
         true,
     );
     let mut honest = Player::new(HONEST, l1.public(HONEST), 0, &rollup, None, false);
+    let mut refused = std::collections::HashSet::new();
     let proposed_at = l1.state.head().height + 1;
     let mut run = Run {
         steps: n,
@@ -290,24 +302,34 @@ pub(crate) fn run_one(n: u64, fault: Fault, args: &DisputeArgs, params: &Params)
         honest.refresh(&l1.state)?;
         let honest_actions = honest.actions(&l1.state);
         run.honest_cpu += started.elapsed();
+        // As the rollup node does, a party never sends again a move the L1 refused.
         let mut actions: Vec<(usize, Action)> = liar
             .actions(&l1.state)
             .into_iter()
+            .filter(|a| !refused.contains(&basalt_types::Encode::to_bytes(a)))
             .map(|a| (LIAR, a))
             .collect();
         actions.extend(honest_actions.into_iter().map(|a| (HONEST, a)));
-        let kinds: Vec<bool> = actions.iter().map(|(_, a)| is_dispute(a)).collect();
+        let kinds: Vec<(bool, usize, Vec<u8>)> = actions
+            .iter()
+            .map(|(w, a)| (is_dispute(a), *w, basalt_types::Encode::to_bytes(a)))
+            .collect();
         let one_step = actions
             .iter()
             .any(|(_, a)| matches!(a, Action::Step { .. }));
         let height = l1.state.head().height + 1;
         let included = l1.try_block(actions)?;
-        for (i, is_move) in included.iter().zip(kinds) {
+        for (i, (is_move, who, bytes)) in included.iter().zip(kinds) {
             if !is_move {
                 continue;
             }
-            if let Some(failure) = i.receipt.failure {
-                bail!("a dispute move failed: {failure}");
+            // The liar's one-step proofs are refused: its view does not re-execute.
+            match (i.receipt.failure, who) {
+                (Some(failure), HONEST) => bail!("an honest dispute move failed: {failure}"),
+                (Some(_), _) => {
+                    refused.insert(bytes);
+                }
+                _ => {}
             }
             run.dispute_txs += 1;
             run.dispute_bytes += i.bytes as u64;

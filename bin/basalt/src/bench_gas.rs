@@ -563,6 +563,7 @@ fn one_step() -> Result<Row> {
     eprintln!("one-step proof: playing a dispute over a full batch ...");
     let args = DisputeArgs {
         sizes: vec![10_000],
+        adversaries: Vec::new(),
         fault: "mint".into(),
         window: 50,
         clock: 10,

@@ -2,6 +2,7 @@
 //! against them.
 
 mod bench;
+mod bench_crowd;
 mod bench_dispute;
 mod bench_gas;
 mod bench_history;

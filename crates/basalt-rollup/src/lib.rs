@@ -12,6 +12,7 @@
 //!
 //! Every rule comes from `basalt-l2`; nothing here decides what a transaction does.
 
+pub mod adversary;
 mod batcher;
 mod derive;
 mod game;

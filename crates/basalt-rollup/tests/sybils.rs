@@ -6,13 +6,13 @@
 //! bound, with the bridge and bond invariants checked after every block.
 
 mod common;
-use basalt_l1::{Action, Claims, L1State, MAX_TREE_DEPTH};
+use basalt_l1::{Action, L1State, MAX_TREE_DEPTH};
+use basalt_rollup::adversary::Sybil;
 use basalt_rollup::lab::Player;
 use basalt_rollup::Fault;
 use basalt_types::{hash_parts, Amount, PublicKey};
 use common::world::*;
 use common::*;
-use std::collections::HashSet;
 
 /// The honest party's key (it proposes and plays) and the liar's.
 const HONEST: usize = 6;
@@ -21,69 +21,19 @@ const LIAR: usize = 2;
 const SYBILS: u64 = 200;
 const FIRST_SYBIL: u64 = 8;
 
-/// A sybil: it counters claims of the honest party with a lie of its own, one counter per block,
-/// each claim at most once; `late` ones wait for the last block the claim's clock allows.
-struct Sybil {
-    who: usize,
-    late: bool,
-    done: HashSet<(u64, u32)>,
+/// The crowd of sybils, countering in time or in the last block a clock allows.
+fn crowd(late: bool) -> Vec<Sybil> {
+    (FIRST_SYBIL..FIRST_SYBIL + SYBILS)
+        .map(|who| Sybil::new(who as usize, late))
+        .collect()
 }
 
-impl Sybil {
-    fn crowd(late: bool) -> Vec<Sybil> {
-        (FIRST_SYBIL..FIRST_SYBIL + SYBILS)
-            .map(|who| Sybil {
-                who: who as usize,
-                late,
-                done: HashSet::new(),
-            })
-            .collect()
-    }
-
-    /// Its counter in the next block, if it has one to make.
-    fn action(&mut self, l1: &L1State, honest: &PublicKey) -> Option<(usize, Action)> {
-        let r = l1.rollup(0)?;
-        let height = l1.head().height + 1;
-        for p in &r.open {
-            let tree = &r.trees[*p as usize];
-            for (i, c) in tree.claims().iter().enumerate() {
-                let i = i as u32;
-                if c.claimant != *honest
-                    || 63 - c.position.leading_zeros() >= tree.rules.depth
-                    || self.done.contains(&(*p, i))
-                {
-                    continue;
-                }
-                let used = tree.counter_clock(c, height);
-                let in_time = if self.late {
-                    used == tree.rules.max_clock - 1
-                } else {
-                    used < tree.rules.max_clock
-                };
-                if !in_time {
-                    continue;
-                }
-                self.done.insert((*p, i));
-                let lie = hash_parts(
-                    "sybil/lie",
-                    &[
-                        &(self.who as u64).to_le_bytes(),
-                        &p.to_le_bytes(),
-                        &i.to_le_bytes(),
-                    ],
-                );
-                let action = Action::Counter {
-                    rollup: 0,
-                    proposal: *p,
-                    parent: i,
-                    attack: true,
-                    value: lie,
-                };
-                return Some((self.who, action));
-            }
-        }
-        None
-    }
+/// Each sybil's counter in the next block.
+fn sybil_moves(l1: &L1State, sybils: &mut [Sybil], honest: &PublicKey) -> Vec<(usize, Action)> {
+    sybils
+        .iter_mut()
+        .filter_map(|s| s.action(l1, 0, honest).map(|a| (s.who, a)))
+        .collect()
 }
 
 fn world_with_sybils() -> L1 {
@@ -101,14 +51,18 @@ fn play_out(l1: &mut L1, parties: &mut [Player], sybils: &mut [Sybil]) -> usize 
             let r = l1.state.rollup(0).unwrap();
             return r.trees.iter().map(|t| t.claims().len()).max().unwrap_or(0);
         }
-        let extra: Vec<_> = sybils
-            .iter_mut()
-            .filter_map(|s| s.action(&l1.state, &honest))
-            .collect();
+        let extra = sybil_moves(&l1.state, sybils, &honest);
         for (who, r) in step_with(l1, parties, extra) {
-            // A faulty view's moves may be refused (its steps do not re-execute); the honest
-            // party's and the sybils' counters never are.
-            if who != LIAR {
+            // A faulty view's moves may be refused (its steps do not re-execute), and a liar whose
+            // fault has not shown yet may post the honest output or claim first in a block (it is
+            // then the honest one, whoever posted it); the honest party's moves are otherwise
+            // never refused, nor the sybils'.
+            use basalt_l1::FailureCode::{AlreadyProposed, AlreadyStepped, DuplicateClaim};
+            let race = matches!(
+                r.failure,
+                Some(AlreadyProposed | DuplicateClaim | AlreadyStepped)
+            );
+            if who != LIAR && !race {
                 assert_eq!(r.failure, None, "a move of key {who} failed");
             }
         }
@@ -169,7 +123,7 @@ fn one_honest_challenger_removes_a_wrong_output_that_200_sybils_defend() {
         party(LIAR, Some((Fault::Mint, (0, 0))), true),
         party(HONEST, None, true),
     ];
-    let most = play_out(&mut l1, &mut parties, &mut Sybil::crowd(false));
+    let most = play_out(&mut l1, &mut parties, &mut crowd(false));
     assert!(most > SYBILS as usize, "the sybils played: {most} claims");
     assert_honest_outcome(&l1.state, &honest_keys());
     assert_within_bound(&l1.state);
@@ -179,7 +133,7 @@ fn one_honest_challenger_removes_a_wrong_output_that_200_sybils_defend() {
 fn one_honest_proposer_keeps_a_right_output_that_200_sybils_challenge() {
     let mut l1 = world_with_sybils();
     let mut parties = [party(HONEST, None, true)];
-    let most = play_out(&mut l1, &mut parties, &mut Sybil::crowd(false));
+    let most = play_out(&mut l1, &mut parties, &mut crowd(false));
     assert!(most > SYBILS as usize, "the sybils played: {most} claims");
     assert_honest_outcome(&l1.state, &honest_keys());
     assert_within_bound(&l1.state);
@@ -203,7 +157,7 @@ fn sybils_on_both_sides_at_once_still_lose() {
         party(LIAR, Some((Fault::Balance, (0, 3))), true),
         party(HONEST, None, true),
     ];
-    let mut sybils = Sybil::crowd(false);
+    let mut sybils = crowd(false);
     // Half of them also defend the liar's claims in its own tree (they counter the honest party
     // everywhere): both trees of batch 0 are crowded.
     play_out(&mut l1, &mut parties, &mut sybils);
@@ -224,7 +178,7 @@ fn sybils_that_counter_in_the_last_block_of_their_clocks_still_lose_within_the_b
         party(LIAR, Some((Fault::Mint, (0, 0))), true),
         party(HONEST, None, true),
     ];
-    let most = play_out(&mut l1, &mut parties, &mut Sybil::crowd(true));
+    let most = play_out(&mut l1, &mut parties, &mut crowd(true));
     assert!(most > 50, "the sybils played: {most} claims");
     assert_honest_outcome(&l1.state, &honest_keys());
     assert_within_bound(&l1.state);
@@ -301,7 +255,7 @@ fn an_honest_party_restarted_mid_game_picks_the_game_up_from_the_l1_and_wins() {
         party(LIAR, Some((Fault::Mint, (0, 0))), true),
         party(HONEST, None, true),
     ];
-    let mut sybils = Sybil::crowd(false);
+    let mut sybils = crowd(false);
     let honest = key(HONEST as u64).public();
     // Play until the honest party is mid-game in a crowded tree ...
     while l1
@@ -312,10 +266,7 @@ fn an_honest_party_restarted_mid_game_picks_the_game_up_from_the_l1_and_wins() {
         .iter()
         .all(|t| t.claims().len() < 100)
     {
-        let extra: Vec<_> = sybils
-            .iter_mut()
-            .filter_map(|s| s.action(&l1.state, &honest))
-            .collect();
+        let extra = sybil_moves(&l1.state, &mut sybils, &honest);
         step_with(&mut l1, &mut parties, extra);
     }
     // ... then it restarts with nothing but what the L1 holds, and misses a block doing so.
@@ -324,4 +275,30 @@ fn an_honest_party_restarted_mid_game_picks_the_game_up_from_the_l1_and_wins() {
     play_out(&mut l1, &mut parties, &mut sybils);
     assert_honest_outcome(&l1.state, &honest_keys());
     assert_within_bound(&l1.state);
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 8, ..Default::default() })]
+
+    /// Random crowds (any count, in time or late, the liar's fault anywhere): the honest side
+    /// wins within the bound.
+    #[test]
+    fn any_crowd_of_sybils_loses_within_the_bound(
+        count in 0u64..60,
+        late in proptest::prelude::any::<bool>(),
+        fault in 0usize..8,
+        from_step in 0u64..12,
+    ) {
+        let mut l1 = world_with_sybils();
+        let mut parties = [
+            party(LIAR, Some((Fault::ALL[fault], (0, from_step))), true),
+            party(HONEST, None, true),
+        ];
+        let mut sybils: Vec<Sybil> = (FIRST_SYBIL..FIRST_SYBIL + count)
+            .map(|who| Sybil::new(who as usize, late))
+            .collect();
+        play_out(&mut l1, &mut parties, &mut sybils);
+        assert_honest_outcome(&l1.state, &honest_keys());
+        assert_within_bound(&l1.state);
+    }
 }
