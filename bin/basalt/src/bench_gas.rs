@@ -9,7 +9,7 @@ use crate::bench_dispute::{run_one, DisputeArgs};
 use anyhow::{ensure, Context, Result};
 use basalt_l1::{
     blob_hash, Action, Genesis, GenesisAccount, GenesisValidator, L1State, Params, RollupKind,
-    RollupParams, WithdrawalClaim, MAX_ROLLUP_NAME, ONE_TOKEN,
+    RollupParams, WithdrawalClaim, MAX_ROLLUP_NAME, MIN_CLOCK_EXTENSION, ONE_TOKEN,
 };
 use basalt_l2::{
     batch_deposits, compress, encode_batch, encode_payload, Codec, DepositEntry, L2State, L2Tx,
@@ -126,7 +126,7 @@ fn rollup(name: &str, window: u64) -> RollupParams {
         challenge_window: window,
         proposer_bond: ONE_TOKEN,
         min_fee: 0,
-        clock_extension: window.min(1_000) / 2,
+        clock_extension: (window.min(1_000) / 2).clamp(MIN_CLOCK_EXTENSION, window - 1),
         dispute_bond: ONE_TOKEN,
         slash_reward_percent: 50,
     }
@@ -293,7 +293,7 @@ pub fn run(args: GasArgs) -> Result<()> {
         (
             SENDER,
             Action::RegisterRollup {
-                params: rollup("bench-w", 4),
+                params: rollup("bench-w", 5),
             },
         ),
         (
@@ -339,7 +339,7 @@ pub fn run(args: GasArgs) -> Result<()> {
                 .collect()
         })?,
     );
-    // 1,000 small batches more, then the proposals for all of them in blocks of 1,000.
+    // 1,000 small batches more (the retained batches a proposal may name).
     for chunk in 0..2 {
         let batches = (0..500).map(|j| {
             (
@@ -351,11 +351,25 @@ pub fn run(args: GasArgs) -> Result<()> {
     }
     let posted = m.l1.state.rollup(a).context("rollup a")?.batches.len() as u64;
     let prior_a = genesis_output(&m.l1.state, a)?;
-    rows.push(
-        m.row("propose output", "1,000 on retained batches", 1, |_, _| {
-            proposals(a, 0, posted.min(1_000), prior_a)
-        })?,
-    );
+    // Proposals competing for one batch, none building on another, so each is estimated alone.
+    rows.push(m.row(
+        "propose output",
+        "900 competing for one retained batch",
+        1,
+        |_, _| {
+            (0..posted.min(900))
+                .map(|k| {
+                    let action = Action::ProposeOutput {
+                        rollup: a,
+                        batch: 0,
+                        prior: prior_a,
+                        output: made_up_output(1_000_000 + k),
+                    };
+                    (SEQUENCER, action)
+                })
+                .collect()
+        },
+    )?);
 
     // Proposals, each opening a tree over a distinct batch whose steps it counts by decoding it:
     // one that inflates to ~4 MiB, and one with the most transactions per byte.

@@ -401,6 +401,57 @@ async fn a_challenger_restarted_mid_game_recovers_the_game_from_l1_and_wins() {
     ver_node.stop();
 }
 
+/// Before, the node sent one L1 transaction and waited for its finality before the next, so 40
+/// counters to its output took it some 40 finality rounds to answer, far past a 60-block clock.
+/// It now sends every move it owes at consecutive nonces and answers the crowd in a round or two.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_honest_node_answers_a_crowd_of_counters_to_its_output_within_its_clock() {
+    let l1 = l1().await;
+    register_with(&l1, 60, 10).await;
+    let (seq_dir, ver_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut cfg = node_config(&l1, Role::Sequencer, seq_dir.path());
+    cfg.propose = Some(true);
+    let (seq_node, _) = start_with(cfg).await;
+    deposit_one_token(&l1, &dev_account(1)).await;
+    let honest = proposal_by(&l1, &dev_sequencer(0)).await;
+    // Forty lies against the honest output, from two keys at consecutive nonces, in a few blocks.
+    let crowd = 40u8;
+    for i in 0..crowd {
+        let counter = Action::Counter {
+            rollup: 0,
+            proposal: honest.proposal,
+            parent: 0,
+            attack: true,
+            value: Hash([i + 1; 32]),
+        };
+        let who = dev_account(7 + (i % 2) as u64);
+        l1.client.submit(&who, counter).await.unwrap();
+    }
+    eventually("the honest output to settle", || async {
+        let o = l1.client.output(0, honest.proposal).await.ok()?;
+        (o.status == "settled").then_some(())
+    })
+    .await;
+    let (_, tree) = l1.client.tree(0, honest.proposal).await.unwrap();
+    let resolution = tree.resolve();
+    assert!(resolution.upheld);
+    let lies = tree
+        .claims()
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.parent == Some(0))
+        .filter(|(_, c)| c.claimant != dev_sequencer(0).public())
+        .count();
+    assert_eq!(lies, crowd as usize, "every lie landed");
+    for (i, c) in tree.claims().iter().enumerate() {
+        if c.claimant == dev_sequencer(0).public() {
+            assert!(!resolution.countered[i], "honest claim {i} stands");
+        }
+    }
+    seq_node.stop();
+    drop(ver_dir);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deposit_transfer_withdraw_settle_claim_over_rpc_with_a_verifier_and_a_restart() {
     let l1 = l1().await;

@@ -1,5 +1,6 @@
 //! The L1 loop: follows the rollup on L1, checks every proposal, and posts this node's dispute
-//! moves, batches and outputs, one L1 transaction at a time.
+//! moves (every move owed, at consecutive nonces), batches and outputs (one L1 transaction at a
+//! time).
 
 use super::*;
 
@@ -27,6 +28,8 @@ pub(super) struct Driver {
 
 /// Most refused dispute moves remembered; past it the memory starts afresh.
 const FAILED_MOVES: usize = 10_000;
+/// Most dispute moves sent in one round, at consecutive nonces.
+const MOVES_PER_ROUND: usize = 512;
 
 impl Driver {
     pub(super) async fn run(mut self, every: Duration) {
@@ -227,53 +230,83 @@ impl Driver {
         Ok(trees)
     }
 
-    /// Sends the first dispute move this node owes, if any. Returns whether it sent one.
+    /// Sends every dispute move this node owes (up to [`MOVES_PER_ROUND`]) at consecutive nonces,
+    /// so that it answers a crowd of claims in a block or two, not one per finality round. Returns
+    /// whether it sent any.
     async fn play(&mut self, key: &Keypair, rollup: &RollupInfo) -> Result<bool, NodeError> {
         if rollup.unresolved == 0 {
             return Ok(false);
         }
         let trees = self.open_trees().await?;
-        let actions = {
+        let actions: Vec<Action> = {
             let view = lock(&self.shared.view);
             dispute_actions(self.shared.id, &view.derivation, &trees)
-        };
-        let Some(action) = actions
-            .into_iter()
-            .find(|a| !self.failed_moves.contains(&a.to_bytes()))
-        else {
+        }
+        .into_iter()
+        .filter(|a| !self.failed_moves.contains(&a.to_bytes()))
+        .take(MOVES_PER_ROUND)
+        .collect();
+        if actions.is_empty() {
+            return Ok(false);
+        }
+        let mut nonce = self.client.account(&key.public()).await?.pending_nonce;
+        let mut sent: Vec<Sent> = Vec::with_capacity(actions.len());
+        let mut last_what = None;
+        for action in actions {
+            let (batch, what) = describe(&action, &trees);
+            match self.client.submit_at(key, action.clone(), nonce).await {
+                Ok(hash) => {
+                    self.shared.metrics.dispute_move();
+                    match &action {
+                        Action::Counter {
+                            proposal, parent, ..
+                        } => info!(batch, proposal, parent, "dispute: {what}"),
+                        Action::Step { proposal, leaf, .. } => {
+                            info!(batch, proposal, leaf, "dispute: {what}")
+                        }
+                        _ => info!(batch, "dispute: {what}"),
+                    }
+                    sent.push(Sent {
+                        hash,
+                        nonce,
+                        action,
+                    });
+                    last_what = Some(Posting::Dispute { batch, what });
+                    nonce += 1;
+                }
+                Err(L1Error::Refused { message, .. }) => {
+                    // Refused before it could cost a fee (a race, or a move no longer allowed):
+                    // the nonce stays free for the next move.
+                    if self.last_refusal.as_ref() != Some(&message) {
+                        warn!(
+                            batch,
+                            "dispute action ({what}) refused by the L1: {message}"
+                        );
+                        self.last_refusal = Some(message);
+                    }
+                    self.remember_failed(&action);
+                }
+                Err(e) if sent.is_empty() => return Err(e.into()),
+                Err(e) => {
+                    // What was sent is followed; the rest is planned again next round.
+                    warn!("sending dispute moves: {e}");
+                    break;
+                }
+            }
+        }
+        let (Some(last), Some(what)) = (sent.pop(), last_what) else {
             return Ok(false);
         };
-        let (batch, what) = describe(&action, &trees);
-        let nonce = self.client.account(&key.public()).await?.pending_nonce;
-        match self
-            .send(key, action.clone(), Posting::Dispute { batch, what }, nonce)
-            .await
-        {
-            Ok(_) => {
-                self.shared.metrics.dispute_move();
-                match &action {
-                    Action::Counter {
-                        proposal, parent, ..
-                    } => info!(batch, proposal, parent, "dispute: {what}"),
-                    Action::Step { proposal, leaf, .. } => {
-                        info!(batch, proposal, leaf, "dispute: {what}")
-                    }
-                    _ => info!(batch, "dispute: {what}"),
-                }
-                Ok(true)
-            }
-            Err(L1Error::Refused { message, .. }) => {
-                if self.last_refusal.as_ref() != Some(&message) {
-                    warn!(
-                        batch,
-                        "dispute action ({what}) refused by the L1: {message}"
-                    );
-                    self.last_refusal = Some(message);
-                }
-                Ok(false)
-            }
-            Err(e) => Err(e.into()),
-        }
+        lock(&self.shared.view).in_flight = Some(InFlight {
+            hash: last.hash,
+            nonce: last.nonce,
+            action: last.action,
+            what,
+            included_at: None,
+            sent: Instant::now(),
+            earlier: sent,
+        });
+        Ok(true)
     }
 
     /// Follows the node's own L1 transaction until it is final.
@@ -291,20 +324,29 @@ impl Driver {
                 }
             }
             L1TxStatus::Finalized { height, error } => {
+                drop(view);
+                // The moves sent before it at lower nonces are final too; remember any refused.
+                for e in &f.earlier {
+                    if let L1TxStatus::Finalized {
+                        error: Some(why), ..
+                    } = self.client.tx_status(&e.hash).await?
+                    {
+                        self.shared.metrics.l1_failed();
+                        warn!(nonce = e.nonce, "dispute move final but failed: {why}");
+                        self.remember_failed(&e.action);
+                    }
+                }
                 match error {
                     None => debug!(what = ?f.what, height, "L1 transaction final"),
                     Some(e) => {
                         self.shared.metrics.l1_failed();
                         warn!(what = ?f.what, height, "L1 transaction final but failed: {e}");
                         if matches!(f.what, Posting::Dispute { .. }) {
-                            if self.failed_moves.len() >= FAILED_MOVES {
-                                self.failed_moves.clear();
-                            }
-                            self.failed_moves.insert(f.action.to_bytes());
+                            self.remember_failed(&f.action);
                         }
                     }
                 }
-                view.in_flight = None;
+                lock(&self.shared.view).in_flight = None;
                 self.just_finalized = true;
             }
             L1TxStatus::Rejected { error } => {
@@ -324,9 +366,22 @@ impl Driver {
         Ok(())
     }
 
-    /// Sends a lost transaction again: the same action at the same nonce, with fresh fees.
+    /// Remembers a dispute move the L1 refused, so that it is never sent again.
+    fn remember_failed(&mut self, action: &Action) {
+        if self.failed_moves.len() >= FAILED_MOVES {
+            self.failed_moves.clear();
+        }
+        self.failed_moves.insert(action.to_bytes());
+    }
+
+    /// Sends a lost transaction again (with the moves sent before it that are not included yet):
+    /// the same actions at the same nonces, with fresh fees.
     async fn resend(&mut self, f: &InFlight) -> Result<(), NodeError> {
-        let key = self.key.as_ref().expect("only a node with a key sends");
+        let key = self
+            .key
+            .as_ref()
+            .expect("only a node with a key sends")
+            .clone();
         let account = self.client.account(&key.public()).await?;
         if account.nonce > f.nonce {
             // Its nonce is used: a copy was included after all (the L1 shows it on a later read).
@@ -334,7 +389,16 @@ impl Driver {
             self.just_finalized = true;
             return Ok(());
         }
-        match self.client.submit_at(key, f.action.clone(), f.nonce).await {
+        for e in f.earlier.iter().filter(|e| e.nonce >= account.nonce) {
+            if let Err(err) = self.client.submit_at(&key, e.action.clone(), e.nonce).await {
+                // A gap below the last move: start again from what the L1 holds.
+                warn!(nonce = e.nonce, "dispute move not sent again: {err}");
+                lock(&self.shared.view).in_flight = None;
+                self.just_finalized = true;
+                return Ok(());
+            }
+        }
+        match self.client.submit_at(&key, f.action.clone(), f.nonce).await {
             Ok(hash) => {
                 if let Some(x) = lock(&self.shared.view).in_flight.as_mut() {
                     x.hash = hash;
@@ -371,6 +435,7 @@ impl Driver {
             what,
             included_at: None,
             sent: Instant::now(),
+            earlier: Vec::new(),
         });
         Ok(hash)
     }

@@ -58,6 +58,16 @@ pub(crate) struct InFlight {
     pub what: Posting,
     pub included_at: Option<u64>,
     pub sent: Instant,
+    /// Dispute moves sent just before it at the nonces below its own, in order: final when it is.
+    pub earlier: Vec<Sent>,
+}
+
+/// One transaction of a group sent at consecutive nonces.
+#[derive(Debug, Clone)]
+pub(crate) struct Sent {
+    pub hash: Hash,
+    pub nonce: u64,
+    pub action: Action,
 }
 
 /// What an own L1 transaction does.
