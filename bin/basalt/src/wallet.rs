@@ -393,17 +393,19 @@ async fn run_async(cmd: WalletCommand) -> Result<()> {
                         .map_or_else(|| "?".into(), format_tokens)
                 };
                 println!(
-                    "{} {} ({}): escrow {}, {} deposits, {} batches, {} outputs ({} settled), window {} blocks, bond {}",
+                    "{} {} ({}): escrow {}, {} deposits, {} batches, {} proposals ({} batches settled, {} disputes open), window {} blocks, bond {}, dispute bound {} blocks",
                     r["id"],
                     r["params"]["name"].as_str().unwrap_or("?"),
                     r["params"]["kind"].as_str().unwrap_or("?"),
                     tokens(&r["escrow"]),
                     r["deposits"],
                     r["batches"],
-                    r["outputs"],
+                    r["proposals"],
                     r["settled"],
+                    r["unresolved"],
                     r["params"]["challengeWindow"],
                     tokens(&r["params"]["proposerBond"]),
+                    r["disputeBound"],
                 );
             }
             Ok(())

@@ -292,7 +292,7 @@ pub async fn status(hash: &str, follow: bool, l1_rpc: &str, r: &RollupArgs) -> R
                 ("block", "L2 block"),
                 ("batch", "batch"),
                 ("l1Height", "L1 height"),
-                ("settlesAt", "settles at L1 height"),
+                ("settlesBy", "settles by L1 height"),
                 ("withdrawalIndex", "withdrawal"),
                 ("reason", "reason"),
             ] {
@@ -357,8 +357,8 @@ pub async fn claim(withdrawal: &str, signer: &SignerArgs, r: &RollupArgs) -> Res
             v["index"],
             v["reason"].as_str().unwrap_or("waiting")
         );
-        if let (Some(at), Some(now)) = (v["settlesAt"].as_u64(), v["l1Height"].as_u64()) {
-            msg.push_str(&format!(" (settles at L1 height {at}, now {now})"));
+        if let (Some(at), Some(now)) = (v["settlesBy"].as_u64(), v["l1Height"].as_u64()) {
+            msg.push_str(&format!(" (settles by L1 height {at}, now {now})"));
         }
         bar.set_message(msg);
         if started.elapsed() > Duration::from_secs(600) {

@@ -103,15 +103,6 @@ impl RollupParams {
         crate::dispute::tree::bound(self.challenge_window, self.clock_extension, MAX_TREE_DEPTH)
     }
 
-    /// The same bound for a batch of `steps` transactions (a shallower tree).
-    pub fn dispute_bound(&self, steps: u64) -> u64 {
-        crate::dispute::tree::bound(
-            self.challenge_window,
-            self.clock_extension,
-            crate::dispute::tree::Rules::depth_for(steps),
-        )
-    }
-
     /// The part of a slashed bond the winner receives.
     pub fn slash_reward(&self, bond: Amount) -> Amount {
         bond / 100 * self.slash_reward_percent as Amount

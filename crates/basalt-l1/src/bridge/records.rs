@@ -88,13 +88,6 @@ pub struct OutputRecord {
     pub height: u64,
 }
 
-impl OutputRecord {
-    /// The block at which it settles if unchallenged.
-    pub fn settles_at(&self, challenge_window: u64) -> u64 {
-        self.height.saturating_add(challenge_window)
-    }
-}
-
 impl Encode for OutputRecord {
     fn encode_to(&self, out: &mut Vec<u8>) {
         put_varint(out, self.batch as u128);
