@@ -48,7 +48,7 @@ impl RollupMetrics {
         self.outputs.increment(1);
     }
 
-    /// A dispute move (challenge, defence, bisection or one-step proof) sent to the L1.
+    /// A dispute move (a counter or a one-step proof) sent to the L1.
     pub fn dispute_move(&self) {
         self.dispute_moves.increment(1);
     }
