@@ -12,8 +12,8 @@ use crate::bench::now_ms;
 use crate::bench_dispute::DisputeArgs;
 use anyhow::{bail, Context, Result};
 use basalt_l1::{
-    blob_hash, Action, DisputeResult, Genesis, GenesisAccount, GenesisValidator, L1State, Params,
-    RollupKind, RollupParams, ONE_TOKEN,
+    blob_hash, Action, Claims, DisputeResult, Genesis, GenesisAccount, GenesisValidator, L1State,
+    Params, RollupKind, RollupParams, ONE_TOKEN,
 };
 use basalt_l2::{encode_batch, L2Tx, Optimistic};
 use basalt_node::devnet::validator_keypair;

@@ -11,7 +11,7 @@ use crate::devnet_rollups::wait_final;
 use crate::units::format_tokens;
 use crate::wallet::{call, l1_http};
 use anyhow::{bail, Context, Result};
-use basalt_l1::{Action, ClaimTree, RollupKind, RollupParams, ONE_TOKEN};
+use basalt_l1::{Action, ClaimTree, Claims, RollupKind, RollupParams, ONE_TOKEN};
 use basalt_l2::{L2Tx, Optimistic};
 use basalt_node::devnet::{dev_account, DEV_ACCOUNTS};
 use basalt_rollup::l1client::L1Client;

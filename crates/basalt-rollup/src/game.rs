@@ -13,6 +13,7 @@ use basalt_l2::{
     SigCheck, TxFailure, Withdrawal, FEE_ACCOUNT,
 };
 use basalt_types::{Amount, Encode, Hash};
+use std::sync::Arc;
 
 type P = Optimistic;
 
@@ -195,8 +196,8 @@ pub struct OpenTree {
     pub proposal: u64,
     /// The batch it follows.
     pub batch: u64,
-    /// Its tree.
-    pub tree: ClaimTree,
+    /// Its tree (shared with the state it was read from).
+    pub tree: Arc<ClaimTree>,
 }
 
 /// The state at trace position `t` of a batch whose trace (positions `0..=steps`) is `trace`:

@@ -190,7 +190,7 @@ pub fn open_trees(l1: &L1State, rollup: u32) -> Vec<OpenTree> {
         .map(|p| OpenTree {
             proposal: *p,
             batch: r.disputes[*p as usize].batch,
-            tree: (*r.trees[*p as usize]).clone(),
+            tree: r.trees[*p as usize].clone(),
         })
         .collect()
 }

@@ -6,7 +6,7 @@
 //! bound, with the bridge and bond invariants checked after every block.
 
 mod common;
-use basalt_l1::{Action, L1State, MAX_TREE_DEPTH};
+use basalt_l1::{Action, Claims, L1State, MAX_TREE_DEPTH};
 use basalt_rollup::adversary::Sybil;
 use basalt_rollup::lab::Player;
 use basalt_rollup::Fault;

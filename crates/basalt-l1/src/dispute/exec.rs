@@ -2,7 +2,7 @@
 //! proofs re-executed through the shared L2 state transition function, and bottom-up resolution
 //! paying every bond of a tree once its clocks have run out.
 
-use super::tree::{ClaimTree, Claims};
+use super::tree::Claims;
 use super::{Dispute, DisputeResult};
 use crate::bridge::{RollupError, RollupHeader, ViewDeposits};
 use crate::exec::{balance_after, BlockBuilder, TxError};
@@ -137,20 +137,13 @@ impl BlockBuilder<'_> {
             .state()
             .dispute(rollup, proposal)
             .expect("unresolved disputes exist");
-        let tree = {
+        let resolution = {
             let state = self.state();
-            let layered = state
+            let tree = state
                 .tree(rollup, proposal)
                 .expect("every proposal has a tree");
-            ClaimTree::from_claims(
-                d.rules,
-                (0..layered.count())
-                    .map(|i| layered.get(i).expect("claims below the count exist"))
-                    .collect(),
-            )
-            .expect("a tree built by its rules keeps them")
+            tree.resolve()
         };
-        let resolution = tree.resolve();
         let mut payouts: BTreeMap<PublicKey, Amount> = BTreeMap::new();
         for (i, (to, bond)) in resolution.payouts.iter().enumerate() {
             h.bonds -= bond;

@@ -102,10 +102,7 @@ impl Dispute {
     /// Counts a claim just posted whose deadline (for a claim that can be countered) is `deadline`.
     pub fn record(&mut self, claim: &Claim, deadline: u64) {
         self.claims += 1;
-        self.claims_digest = hash_parts(
-            CLAIMS_DIGEST_DOMAIN,
-            &[&self.claims_digest.0, &claim.to_bytes()],
-        );
+        self.claims_digest = fold_claim(self.claims_digest, claim);
         self.resolvable_at = self.resolvable_at.max(deadline);
     }
 
@@ -126,8 +123,11 @@ impl Dispute {
 
     /// The running digest of `claims` as [`Dispute::record`] folds them.
     pub fn digest_of(claims: &[Claim]) -> Hash {
-        claims.iter().fold(Hash::ZERO, |acc, c| {
-            hash_parts(CLAIMS_DIGEST_DOMAIN, &[&acc.0, &c.to_bytes()])
-        })
+        claims.iter().fold(Hash::ZERO, fold_claim)
     }
+}
+
+/// One step of a tree's running claims digest.
+fn fold_claim(acc: Hash, claim: &Claim) -> Hash {
+    hash_parts(CLAIMS_DIGEST_DOMAIN, &[&acc.0, &claim.to_bytes()])
 }

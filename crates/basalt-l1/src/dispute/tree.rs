@@ -359,6 +359,40 @@ pub trait Claims {
             clock,
         })
     }
+
+    /// Resolves every claim bottom-up (children are posted after their parents). A one-step
+    /// proof always stands and carries no bond.
+    fn resolve(&self) -> Resolution {
+        let claims: Vec<Claim> = (0..self.count())
+            .map(|i| self.get(i).expect("claims below the count exist"))
+            .collect();
+        let n = claims.len();
+        let mut countered = vec![false; n];
+        // The first standing counter of each claim, by index.
+        let mut first_standing: Vec<Option<u32>> = vec![None; n];
+        for i in (0..n).rev() {
+            countered[i] = first_standing[i].is_some();
+            if let (false, Some(p)) = (countered[i], claims[i].parent) {
+                first_standing[p as usize] = Some(i as u32);
+            }
+        }
+        let payouts = claims
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let to = match first_standing[i] {
+                    Some(counter) => claims[counter as usize].claimant,
+                    None => c.claimant,
+                };
+                (to, c.bond)
+            })
+            .collect();
+        Resolution {
+            upheld: !countered[0],
+            countered,
+            payouts,
+        }
+    }
 }
 
 /// The claim tree over one proposed output, in memory.
@@ -534,39 +568,6 @@ impl ClaimTree {
             .filter_map(|c| self.deadline(c))
             .max()
             .expect("the root is always there")
-    }
-
-    /// Resolves every claim bottom-up (children are posted after their parents). A one-step
-    /// proof always stands and carries no bond.
-    pub fn resolve(&self) -> Resolution {
-        let n = self.claims.len();
-        let mut countered = vec![false; n];
-        // The first standing counter of each claim, by index.
-        let mut first_standing: Vec<Option<u32>> = vec![None; n];
-        for i in (0..n).rev() {
-            let c = &self.claims[i];
-            countered[i] = first_standing[i].is_some();
-            if let (false, Some(p)) = (countered[i], c.parent) {
-                first_standing[p as usize] = Some(i as u32);
-            }
-        }
-        let payouts = self
-            .claims
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                let to = match first_standing[i] {
-                    Some(counter) => self.claims[counter as usize].claimant,
-                    None => c.claimant,
-                };
-                (to, c.bond)
-            })
-            .collect();
-        Resolution {
-            upheld: !countered[0],
-            countered,
-            payouts,
-        }
     }
 }
 

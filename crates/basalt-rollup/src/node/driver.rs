@@ -224,7 +224,7 @@ impl Driver {
             trees.push(OpenTree {
                 proposal,
                 batch: d.batch,
-                tree,
+                tree: Arc::new(tree),
             });
         }
         Ok(trees)

@@ -2,7 +2,7 @@
 //! parties that play on it, and the invariants checked after every block.
 
 use super::*;
-use basalt_l1::{blob_hash, Action, L1State, Receipt};
+use basalt_l1::{blob_hash, Action, Claims, L1State, Receipt};
 
 use basalt_l2::encode_batch;
 use basalt_rollup::lab::Player;
