@@ -112,6 +112,7 @@ pub(crate) fn run_crowd(n: usize, args: &DisputeArgs, params: &Params) -> Result
         SEQUENCER,
         Action::PostBatch {
             rollup: 0,
+            index: 0,
             data_hash: blob_hash(&data),
             data,
             deposits_end: STEPS,

@@ -200,9 +200,10 @@ fn deposit(to: &Keypair, amount: u128) -> Action {
     }
 }
 
-fn post_batch(data: Vec<u8>, deposits_end: u64) -> Action {
+fn post_batch(index: u64, data: Vec<u8>, deposits_end: u64) -> Action {
     Action::PostBatch {
         rollup: 0,
+        index,
         data_hash: blob_hash(&data),
         data,
         deposits_end,
@@ -242,7 +243,10 @@ pub(crate) fn run_one(n: u64, fault: Fault, args: &DisputeArgs, params: &Params)
             .collect(),
     )?;
     let funding: Vec<L2Tx<Optimistic>> = (0..USERS).map(|index| L2Tx::Deposit { index }).collect();
-    l1.block(vec![(SEQUENCER, post_batch(encode_batch(&funding), USERS))])?;
+    l1.block(vec![(
+        SEQUENCER,
+        post_batch(0, encode_batch(&funding), USERS),
+    )])?;
     // Batch 1, the disputed one: its deposits go on L1 first.
     let (txs, transfers) = disputed_batch(n, USERS, params.max_blob_bytes as usize);
     let fill = n - transfers;
@@ -262,7 +266,7 @@ pub(crate) fn run_one(n: u64, fault: Fault, args: &DisputeArgs, params: &Params)
     let data = encode_batch(&txs);
     let blob_bytes = data.len() as u64;
     let post = l1
-        .block(vec![(SEQUENCER, post_batch(data, USERS + fill))])?
+        .block(vec![(SEQUENCER, post_batch(1, data, USERS + fill))])?
         .remove(0);
 
     let mut liar = Player::new(

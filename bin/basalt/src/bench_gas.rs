@@ -132,9 +132,15 @@ fn rollup(name: &str, window: u64) -> RollupParams {
     }
 }
 
-fn post(rollup: u32, data: Vec<u8>, deposits_end: u64) -> Action {
+/// The number the next batch of `rollup` takes.
+fn next_batch(s: &L1State, rollup: u32) -> u64 {
+    s.rollup(rollup).map_or(0, |r| r.header.batch_count)
+}
+
+fn post(rollup: u32, index: u64, data: Vec<u8>, deposits_end: u64) -> Action {
     Action::PostBatch {
         rollup,
+        index,
         data_hash: blob_hash(&data),
         data,
         deposits_end,
@@ -328,24 +334,22 @@ pub fn run(args: GasArgs) -> Result<()> {
     })?);
     let queued = (2_000 * n) as u64;
     rows.push(
-        m.row("post batch", "largest blobs, incompressible", n, |i, _| {
+        m.row("post batch", "largest blobs, incompressible", n, |i, s| {
+            let next = next_batch(s, a);
             (0..blobs)
                 .map(|j| {
-                    (
-                        SEQUENCER,
-                        post(a, noise((1_000 + i * 100 + j) as u64, max_blob), queued),
-                    )
+                    let data = noise((1_000 + i * 100 + j) as u64, max_blob);
+                    (SEQUENCER, post(a, next + j as u64, data, queued))
                 })
                 .collect()
         })?,
     );
     // 1,000 small batches more (the retained batches a proposal may name).
     for chunk in 0..2 {
+        let next = next_batch(&m.l1.state, a);
         let batches = (0..500).map(|j| {
-            (
-                SEQUENCER,
-                post(a, noise(9_000 + chunk * 500 + j, 64), queued),
-            )
+            let data = noise(9_000 + chunk * 500 + j, 64);
+            (SEQUENCER, post(a, next + j, data, queued))
         });
         m.l1.block(batches.collect())?;
     }
@@ -410,7 +414,8 @@ fn crowded_tree(m: &mut Meter, rollup: u32, n: usize) -> Result<Row> {
     let txs: Vec<L2Tx<Optimistic>> = (0..MAX_BATCH_TXS as u64)
         .map(|k| L2Tx::Deposit { index: k % 100 })
         .collect();
-    m.l1.block(vec![(SEQUENCER, post(rollup, encode_batch(&txs), 0))])?;
+    let next = next_batch(&m.l1.state, rollup);
+    m.l1.block(vec![(SEQUENCER, post(rollup, next, encode_batch(&txs), 0))])?;
     let prior = genesis_output(&m.l1.state, rollup)?;
     m.l1.block(proposals(rollup, 0, 1, prior))?;
     let proposal =
@@ -471,7 +476,8 @@ fn opening_proposals(
     let per_block = 3u64;
     let count = per_block * n as u64;
     for i in 0..count {
-        m.l1.block(vec![(SEQUENCER, post(rollup, batch(i), 0))])?;
+        let next = next_batch(&m.l1.state, rollup);
+        m.l1.block(vec![(SEQUENCER, post(rollup, next, batch(i), 0))])?;
     }
     let genesis = genesis_output(&m.l1.state, rollup)?;
     m.row("propose output", input, n, |i, _| {
@@ -521,7 +527,8 @@ fn withdrawals(m: &mut Meter, rollup: u32, n: usize) -> Result<Row> {
         l2.withdrawals().len() == count,
         "the bench withdrawals apply"
     );
-    m.l1.block(vec![(SEQUENCER, post(rollup, encode_batch(&txs), 1))])?;
+    let next = next_batch(&m.l1.state, rollup);
+    m.l1.block(vec![(SEQUENCER, post(rollup, next, encode_batch(&txs), 1))])?;
     let prior_w = genesis_output(&m.l1.state, rollup)?;
     m.l1.block(vec![(
         SEQUENCER,

@@ -66,6 +66,7 @@ fn propose(l1: &mut LocalL1, to: u32) -> Result<()> {
                     let action = match stage {
                         0 => Action::PostBatch {
                             rollup,
+                            index: 0,
                             data_hash: basalt_l1::blob_hash(&[0]),
                             data: vec![0],
                             deposits_end: 0,

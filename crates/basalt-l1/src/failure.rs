@@ -9,7 +9,7 @@ use crate::bridge::RollupError;
 use crate::dispute::tree::TreeError;
 
 /// Revision of the code table; bumped when codes are added (never when one is reworded).
-pub const FAILURE_CODES_VERSION: u16 = 3;
+pub const FAILURE_CODES_VERSION: u16 = 4;
 
 macro_rules! failure_codes {
     ($($name:ident = $code:literal, $id:literal, $text:literal;)*) => {
@@ -72,6 +72,7 @@ failure_codes! {
     NotSequencer = 120, "not_sequencer", "only the rollup's sequencer may post batches";
     DataHashMismatch = 121, "data_hash_mismatch", "the declared data hash is not the blob's hash";
     BadDepositRange = 122, "bad_deposit_range", "the deposit range goes backwards or past the queue";
+    BatchOutOfOrder = 123, "batch_out_of_order", "the batch does not take the rollup's next batch number";
     WrongBatch = 130, "wrong_batch", "(retired in version 3) outputs are proposed in batch order";
     BatchNotPosted = 131, "batch_not_posted", "the batch has not been posted";
     WrongPrior = 132, "wrong_prior", "the prior output is not an output proposed for the previous batch";
@@ -148,6 +149,7 @@ impl RollupError {
             RollupError::NotSequencer { .. } => FailureCode::NotSequencer,
             RollupError::DataHashMismatch { .. } => FailureCode::DataHashMismatch,
             RollupError::BadDepositRange { .. } => FailureCode::BadDepositRange,
+            RollupError::BatchOutOfOrder { .. } => FailureCode::BatchOutOfOrder,
             RollupError::BatchNotPosted(_) => FailureCode::BatchNotPosted,
             RollupError::WrongPrior { .. } => FailureCode::WrongPrior,
             RollupError::NotSettled(_) => FailureCode::NotSettled,
@@ -207,6 +209,6 @@ mod tests {
             assert_eq!(FailureCode::from_code(c.code()), Some(*c));
         }
         assert_eq!(FailureCode::from_code(0), None);
-        assert_eq!(FAILURE_CODES_VERSION, 3);
+        assert_eq!(FAILURE_CODES_VERSION, 4);
     }
 }

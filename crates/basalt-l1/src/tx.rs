@@ -59,6 +59,9 @@ pub enum Action {
     PostBatch {
         /// Rollup id.
         rollup: u32,
+        /// The number the batch takes: the rollup's batch count, else the post fails, so that a
+        /// sequencer's pipelined posts never skip one that failed.
+        index: u64,
         /// The encoded, compressed batch.
         data: Vec<u8>,
         /// Digest of `data` ([`crate::blob_hash`]); must match.
@@ -228,6 +231,7 @@ impl Encode for Action {
             }
             Action::PostBatch {
                 rollup,
+                index,
                 data,
                 data_hash,
                 deposits_end,
@@ -235,6 +239,7 @@ impl Encode for Action {
             } => {
                 out.push(6);
                 put_varint(out, *rollup as u128);
+                put_varint(out, *index as u128);
                 data_hash.encode_to(out);
                 put_varint(out, *deposits_end as u128);
                 put_varint(out, *max_fee_per_blob_byte as u128);
@@ -344,12 +349,14 @@ impl Decode for Action {
             },
             6 => {
                 let rollup = varint_u32(d)?;
+                let index = d.varint_u64()?;
                 let data_hash = Hash::decode_from(d)?;
                 let deposits_end = d.varint_u64()?;
                 let max_fee_per_blob_byte = d.varint_u64()?;
                 let data = d.bytes("batch", MAX_BLOB_BYTES)?.to_vec();
                 Action::PostBatch {
                     rollup,
+                    index,
                     data,
                     data_hash,
                     deposits_end,

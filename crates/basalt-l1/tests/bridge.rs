@@ -132,10 +132,12 @@ impl Net {
         deposits_end: u64,
     ) -> Option<FailureCode> {
         let data = encode_batch(txs);
+        let index = self.s.rollup(id).map_or(0, |r| r.header.batch_count);
         self.one(
             who,
             Action::PostBatch {
                 rollup: id,
+                index,
                 data_hash: blob_hash(&data),
                 data,
                 deposits_end,
@@ -393,6 +395,7 @@ fn only_the_sequencer_posts_and_the_data_hash_and_deposit_range_must_hold() {
             1,
             Action::PostBatch {
                 rollup: id,
+                index: n.s.rollup(id).unwrap().header.batch_count,
                 data_hash: blob_hash(b"other data"),
                 data,
                 deposits_end: 1,
@@ -408,6 +411,47 @@ fn only_the_sequencer_posts_and_the_data_hash_and_deposit_range_must_hold() {
     assert_eq!(err, FailureCode::BadDepositRange);
     let r = n.s.rollup(id).unwrap();
     assert_eq!((r.header.batch_count, r.header.deposits_end), (1, 1));
+}
+
+/// A sequencer pipelines its posts: if one fails (its blob fee cap, a bad range), the posts sent
+/// after it at later nonces must not take its number, or the rollup's data would skip the
+/// transactions it carried.
+#[test]
+fn a_pipelined_post_after_a_failed_one_fails_too_so_no_batch_is_skipped() {
+    let mut n = Net::new();
+    let id = n.register();
+    n.deposit(2, id, &key(2), 1_000);
+    let post_as = |index: u64, txs: &[L2Tx<P>], deposits_end: u64| {
+        let data = encode_batch(txs);
+        Action::PostBatch {
+            rollup: id,
+            index,
+            data_hash: blob_hash(&data),
+            data,
+            deposits_end,
+            max_fee_per_blob_byte: 100,
+        }
+    };
+    let first = vec![L2Tx::Deposit { index: 0 }];
+    // Batch 0 fails (its range runs past the queue); batch 1, sent in the same block, must too.
+    let failing = n.tx(1, post_as(0, &first, 5));
+    let next = n.tx(1, post_as(1, &[], 1));
+    let codes = n.block(vec![failing, next]);
+    assert_eq!(
+        codes,
+        vec![
+            Some(FailureCode::BadDepositRange),
+            Some(FailureCode::BatchOutOfOrder)
+        ]
+    );
+    assert_eq!(n.s.rollup(id).unwrap().header.batch_count, 0);
+    // A number from the future fails as well; the right one is taken.
+    assert_eq!(
+        n.one(1, post_as(1, &first, 1)),
+        Some(FailureCode::BatchOutOfOrder)
+    );
+    assert_eq!(n.one(1, post_as(0, &first, 1)), None);
+    assert_eq!(n.s.rollup(id).unwrap().header.batch_count, 1);
 }
 
 #[test]
@@ -579,6 +623,7 @@ fn rollup_actions_roundtrip_through_the_transaction_codec() {
         },
         Action::PostBatch {
             rollup: 1,
+            index: 3,
             data: vec![1, 2, 3],
             data_hash: blob_hash(&[1, 2, 3]),
             deposits_end: 4,

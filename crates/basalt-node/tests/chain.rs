@@ -140,6 +140,7 @@ fn rollup_state_survives_a_restart_and_doomed_rollup_actions_are_refused_at_subm
             nonce,
             Action::PostBatch {
                 rollup: 0,
+                index: 0,
                 data_hash: basalt_l1::blob_hash(&data),
                 data,
                 deposits_end: 1,

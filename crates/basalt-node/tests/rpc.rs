@@ -440,6 +440,7 @@ async fn rollup_registry_reads_and_refuses_doomed_rollup_actions_with_their_reas
     let data = vec![1u8, 2, 3];
     let post = Action::PostBatch {
         rollup: 0,
+        index: 0,
         data_hash: basalt_l1::blob_hash(&data),
         data,
         deposits_end: 0,
@@ -485,6 +486,7 @@ async fn dispute_and_registry_reads_are_pages_of_bounded_size() {
     let data = basalt_l2::encode_batch(&txs);
     let post = Action::PostBatch {
         rollup: 0,
+        index: 0,
         data_hash: basalt_l1::blob_hash(&data),
         data,
         deposits_end: 0,

@@ -34,6 +34,7 @@ fn post_pending(l1: &mut L1, seq: &Sequencer, posted: u64) -> u64 {
         1,
         Action::PostBatch {
             rollup: 0,
+            index: l1.state.rollup(0).unwrap().header.batch_count,
             data_hash: blob_hash(&plan.data),
             data: plan.data,
             deposits_end: plan.deposits_end,
@@ -173,6 +174,7 @@ fn a_batch_whose_blob_does_not_decode_applies_nothing_and_derivation_goes_on() {
         1,
         Action::PostBatch {
             rollup: 0,
+            index: 0,
             data_hash: blob_hash(&garbage),
             data: garbage,
             deposits_end: 1,
@@ -192,6 +194,7 @@ fn a_batch_whose_blob_does_not_decode_applies_nothing_and_derivation_goes_on() {
         1,
         Action::PostBatch {
             rollup: 0,
+            index: 1,
             data_hash: blob_hash(&data),
             data,
             deposits_end: 1,

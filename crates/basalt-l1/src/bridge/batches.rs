@@ -15,6 +15,7 @@ impl BlockBuilder<'_> {
         &mut self,
         rollup: u32,
         signer: PublicKey,
+        index: u64,
         data: &[u8],
         data_hash: Hash,
         deposits_end: u64,
@@ -24,6 +25,12 @@ impl BlockBuilder<'_> {
             return Err(RollupError::NotSequencer {
                 sequencer: h.params.sequencer,
                 sender: signer,
+            });
+        }
+        if index != h.batch_count {
+            return Err(RollupError::BatchOutOfOrder {
+                expected: h.batch_count,
+                got: index,
             });
         }
         let actual = blob_hash(data);

@@ -45,6 +45,15 @@ pub enum RollupError {
         /// What the data hashes to.
         actual: Hash,
     },
+    /// The batch does not take the next number: an earlier post of the sequencer failed or is
+    /// still to come.
+    #[error("batch posted as number {got}, but the next batch is number {expected}")]
+    BatchOutOfOrder {
+        /// The rollup's next batch number.
+        expected: u64,
+        /// The number the post declared.
+        got: u64,
+    },
     /// The deposit range goes backwards or past the queue.
     #[error("deposit range ..{end} must cover at least ..{consumed} and at most the {queued} queued deposits")]
     BadDepositRange {

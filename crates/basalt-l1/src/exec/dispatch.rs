@@ -95,12 +95,15 @@ impl BlockBuilder<'_> {
             }
             Action::PostBatch {
                 rollup,
+                index,
                 data,
                 data_hash,
                 deposits_end,
                 ..
             } => {
-                if let Err(e) = self.post_batch(*rollup, signer, data, *data_hash, *deposits_end) {
+                if let Err(e) =
+                    self.post_batch(*rollup, signer, *index, data, *data_hash, *deposits_end)
+                {
                     return failed(e);
                 }
             }

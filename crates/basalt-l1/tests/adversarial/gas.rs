@@ -116,6 +116,7 @@ fn posted(s: &mut L1State, (data, raw_len, count): (Vec<u8>, u64, u64)) -> (Hash
     ok(s, 0, 0, Action::RegisterRollup { params });
     let post = Action::PostBatch {
         rollup: 0,
+        index: 0,
         data_hash: blob_hash(&data),
         data,
         deposits_end: 0,

@@ -60,6 +60,7 @@ fn idle_rollups_cost_a_block_nothing_however_many_are_registered() {
         0,
         Action::PostBatch {
             rollup: 7,
+            index: 0,
             data_hash: basalt_l1::blob_hash(&[0]),
             data: vec![0],
             deposits_end: 0,
@@ -103,6 +104,7 @@ fn post_and_propose(s: &L1State, i: u32, nonce: u64) -> [basalt_l1::SignedTransa
             nonce,
             Action::PostBatch {
                 rollup: i,
+                index: s.rollup(i).unwrap().header.batch_count,
                 data_hash: basalt_l1::blob_hash(&[0]),
                 data: vec![0],
                 deposits_end: 0,

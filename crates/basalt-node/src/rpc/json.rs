@@ -58,12 +58,13 @@ pub(super) fn block_json(b: &Block) -> Value {
                 }),
                 Action::PostBatch {
                     rollup,
+                    index,
                     data,
                     data_hash,
                     deposits_end,
                     max_fee_per_blob_byte,
                 } => json!({
-                    "type": "postBatch", "rollup": rollup, "dataHash": data_hash,
+                    "type": "postBatch", "rollup": rollup, "index": index, "dataHash": data_hash,
                     "bytes": data.len(), "depositsEnd": deposits_end,
                     "maxFeePerBlobByte": max_fee_per_blob_byte,
                 }),

@@ -511,6 +511,7 @@ impl Driver {
         let bytes = plan.data.len();
         let action = Action::PostBatch {
             rollup: self.shared.id,
+            index: rollup.batches,
             data_hash: blob_hash(&plan.data),
             data: plan.data,
             deposits_end: plan.deposits_end,

@@ -95,10 +95,12 @@ pub fn run_until_settled(l1: &mut L1, parties: &mut [Player]) {
 }
 
 pub fn post(l1: &mut L1, data: Vec<u8>, deposits_end: u64) {
+    let index = l1.state.rollup(0).unwrap().header.batch_count;
     l1.block(vec![(
         1,
         Action::PostBatch {
             rollup: 0,
+            index,
             data_hash: blob_hash(&data),
             data,
             deposits_end,
