@@ -4,22 +4,18 @@
 //! values with bounded sizes, and a blob is accepted only if it hashes to the data hash the L1
 //! committed to.
 
+use crate::l1source::{HttpSource, L1Source};
 use basalt_l1::{blob_hash, Action, Claim, ClaimTree, Dispute, Params, Rules, Transaction};
 use basalt_l2::{DepositEntry, Optimistic};
 use basalt_types::{serde_amount, Amount, Decode, Encode, Hash, Keypair, PublicKey};
-use jsonrpsee::core::client::ClientT;
 use jsonrpsee::core::params::ArrayParams;
-use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
 use jsonrpsee::rpc_params;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::Value;
-use std::time::Duration;
 
 /// Most items one list request returns (the L1's page size).
 pub const PAGE: u64 = 1_000;
-/// Largest L1 answer accepted: a page of records or one blob in hex, with room.
-const MAX_RESPONSE_BYTES: u32 = 8 * 1024 * 1024;
 /// Most claims of one tree this client assembles from its pages (about 200 MB in memory): far
 /// more than any adversary can afford in bonds on a devnet, and refused with a clear error
 /// rather than buffered beyond it.
@@ -318,33 +314,30 @@ impl std::fmt::Display for RollupRef {
     }
 }
 
-/// A client of one L1 node.
+/// A typed client of one L1 JSON-RPC endpoint.
 #[derive(Clone)]
-pub struct L1Client {
-    url: String,
-    http: HttpClient,
+pub struct L1Client<S = HttpSource> {
+    source: S,
 }
 
 impl L1Client {
     /// A client of the node at `url` (`http://host:port`).
     pub fn new(url: &str) -> Result<Self, L1Error> {
-        let http = HttpClientBuilder::default()
-            .request_timeout(Duration::from_secs(10))
-            .max_response_size(MAX_RESPONSE_BYTES)
-            .build(url)
-            .map_err(|e| L1Error::Url {
-                url: url.to_string(),
-                reason: e.to_string(),
-            })?;
         Ok(L1Client {
-            url: url.to_string(),
-            http,
+            source: HttpSource::new(url)?,
         })
     }
+}
 
-    /// The node's URL.
+impl<S: L1Source> L1Client<S> {
+    /// A client of `source`.
+    pub fn with_source(source: S) -> Self {
+        L1Client { source }
+    }
+
+    /// The endpoint's URL.
     pub fn url(&self) -> &str {
-        &self.url
+        self.source.url()
     }
 
     async fn call<T: DeserializeOwned>(
@@ -352,21 +345,7 @@ impl L1Client {
         method: &'static str,
         params: ArrayParams,
     ) -> Result<T, L1Error> {
-        let v: Value = self
-            .http
-            .request(method, params)
-            .await
-            .map_err(|e| match e {
-                jsonrpsee::core::ClientError::Call(obj) => L1Error::Refused {
-                    method,
-                    message: obj.message().to_string(),
-                },
-                other => L1Error::Unreachable {
-                    method,
-                    url: self.url.clone(),
-                    reason: other.to_string(),
-                },
-            })?;
+        let v = self.source.call(method, params).await?;
         serde_json::from_value(v).map_err(|e| L1Error::Malformed {
             method,
             reason: e.to_string(),

@@ -101,9 +101,9 @@ fn finality(view: &L1View, sequence: u64, out: &mut Value) -> &'static str {
             "l1_final"
         };
     }
-    if let Some(f) = &view.in_flight {
+    for f in &view.in_flight {
         if let Posting::Batch { from, to, .. } = f.what {
-            if (from..to).contains(&sequence) {
+            if (from..to).contains(&sequence) && !f.failed {
                 if let Some(h) = f.included_at {
                     out["l1Height"] = json!(h);
                     return "posted";
@@ -376,18 +376,25 @@ fn chain_info(shared: &Shared) -> Value {
             _ => None,
         })
         .collect();
-    let in_flight = view.in_flight.as_ref().map(|f| {
-        let what = match f.what {
-            Posting::Batch { index, from, to } => {
-                json!({"type": "batch", "batch": index, "fromTx": from, "toTx": to})
-            }
-            Posting::Output { batch } => json!({"type": "output", "batch": batch}),
-            Posting::Dispute { batch, what } => {
-                json!({"type": "dispute", "batch": batch, "action": what})
-            }
-        };
-        json!({"hash": f.hash, "what": what, "includedAt": f.included_at})
-    });
+    let in_flight: Vec<Value> = view
+        .in_flight
+        .iter()
+        .map(|f| {
+            let what = match f.what {
+                Posting::Batch {
+                    index, from, to, ..
+                } => {
+                    json!({"type": "batch", "batch": index, "fromTx": from, "toTx": to})
+                }
+                Posting::Output { batch } => json!({"type": "output", "batch": batch}),
+                Posting::Dispute { batch, what } => {
+                    json!({"type": "dispute", "batch": batch, "action": what})
+                }
+                Posting::Filler => json!({"type": "filler"}),
+            };
+            json!({"hash": f.hash, "what": what, "includedAt": f.included_at, "failed": f.failed})
+        })
+        .collect();
     json!({
         "rollupId": shared.id,
         "name": r.params.name,

@@ -1,22 +1,28 @@
-//! The rollup node process: a sequencer (block loop, batcher, proposer) or a verifier (derivation
-//! and output checks), following one rollup on an L1 through its JSON-RPC API.
+//! The rollup node process: a sequencer or a verifier of one rollup, reaching the L1 through an
+//! [`L1Source`] (its JSON-RPC over HTTP, or an L1 in the same process in tests).
 //!
-//! Two loops share the node's state:
-//! - the block loop (sequencer only) turns queued transactions into an L2 block every
-//!   `block_time_ms` and logs it durably before anyone sees it confirmed;
-//! - the L1 loop reads the rollup's finalized deposits, batches, outputs and disputes from the L1,
-//!   derives the L2 state from them, checks every proposed output, and then posts at most one L1
-//!   transaction of its own at a time: first a dispute action (challenger: a move in a game on
-//!   its turn, a defence of a disputed output it agrees with, a challenge of the first output it
-//!   disagrees with), then the next batch (sequencer), then the next output (proposer).
+//! The node is a set of actors, one per role, each a task with its own state and a typed mailbox
+//! (the layout of commonware's `simplex/actors`):
+//! - [`blocks`] (sequencer): turns queued transactions into an L2 block every `block_time_ms`
+//!   and logs it durably before anyone sees it confirmed;
+//! - [`follower`]: reads what the L1 finalized about the rollup (deposits, batches, proposals,
+//!   unresolved trees), derives the L2 state from it, checks every proposal, and announces each
+//!   read ([`Synced`]) to the planners;
+//! - the planners, woken by each [`Synced`]: [`challenger`] (every dispute move the node owes),
+//!   [`batcher`] (sequencer: the next batches, pipelined past those in flight) and [`proposer`]
+//!   (the derived output of every batch that lacks it); each hands its transactions to
+//! - [`outbox`], the L1 driver: the only owner of the key's nonces. It sends at consecutive
+//!   nonces, follows every transaction to finality, sends a lost one again with the same nonce
+//!   and content (so nothing is ever included twice), and never sends a move twice.
 
 use crate::derive::{Derivation, DeriveError, Verdict};
-use crate::game::{dispute_actions, Fault, OpenTree};
+use crate::game::{Fault, OpenTree};
 use crate::l1client::{L1Client, L1Error, L1TxStatus, OutputInfo, RollupInfo, RollupRef};
+use crate::l1source::L1Source;
 use crate::metrics::RollupMetrics;
+use crate::rpc;
 use crate::sequencer::{Sequencer, SequencerError};
-use crate::{plan_batch, rpc};
-use basalt_l1::{blob_hash, Action};
+use basalt_l1::Action;
 use basalt_l2::{Config, L2Tx, Optimistic, TxFailure};
 use basalt_types::{Encode, Hash, Keypair};
 use serde::{Deserialize, Serialize};
@@ -26,17 +32,22 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
 use tracing::{debug, error, info, info_span, warn, Instrument};
 
 type P = Optimistic;
 
+mod batcher;
+mod blocks;
+mod challenger;
 mod config;
-mod driver;
+mod follower;
+mod outbox;
+mod proposer;
 
 pub use config::{BatcherConfig, NodeConfig, NodeError, Role, EXAMPLE_CONFIG};
-use driver::Driver;
+pub(crate) use outbox::{Pending, Posting};
 
 /// Most transactions waiting for the next block; more are refused until it is made.
 pub const MAX_PENDING_TXS: usize = 65_536;
@@ -47,38 +58,11 @@ const EST_TX_BYTES: u64 = 72;
 /// How long an own L1 transaction the node has never seen may stay unaccounted for.
 const LOST_TX_AFTER: Duration = Duration::from_secs(30);
 
-/// A transaction of this node on L1, not yet final.
-#[derive(Debug, Clone)]
-pub(crate) struct InFlight {
-    pub hash: Hash,
-    /// Its nonce and action: if it is lost, exactly this is sent again at this nonce, so it can
-    /// never be included twice nor be replaced by different content.
-    pub nonce: u64,
-    pub action: Action,
-    pub what: Posting,
-    pub included_at: Option<u64>,
-    pub sent: Instant,
-    /// Dispute moves sent just before it at the nonces below its own, in order: final when it is.
-    pub earlier: Vec<Sent>,
-}
-
-/// One transaction of a group sent at consecutive nonces.
-#[derive(Debug, Clone)]
-pub(crate) struct Sent {
-    pub hash: Hash,
-    pub nonce: u64,
-    pub action: Action,
-}
-
-/// What an own L1 transaction does.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Posting {
-    /// Batch number `index`, carrying transactions `from..to`.
-    Batch { index: u64, from: u64, to: u64 },
-    /// The output of batch `batch`.
-    Output { batch: u64 },
-    /// A dispute action over the output of batch `batch`.
-    Dispute { batch: u64, what: &'static str },
+/// What the follower announces after each read of the L1: the finalized height it read at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Synced {
+    /// The L1's finalized height at the read.
+    pub height: u64,
 }
 
 /// A proposed output and how it compares with the derived one.
@@ -107,7 +91,8 @@ pub(crate) struct L1View {
     pub unresolved: Vec<u64>,
     /// Proposals already reported as not matching the derivation.
     pub reported: HashSet<u64>,
-    pub in_flight: Option<InFlight>,
+    /// This node's L1 transactions not yet released by the outbox, in nonce order.
+    pub in_flight: Vec<Pending>,
     pub last_error: Option<String>,
 }
 
@@ -197,11 +182,22 @@ fn now_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-/// Starts a rollup node: reads the rollup from the L1, replays the sequencer log, starts the L2
-/// JSON-RPC server and the loops. `key` is the L1 key the config names, already read.
+/// Starts a rollup node following the L1 node at `cfg.l1_rpc` over JSON-RPC. `key` is the L1
+/// key the config names, already read.
 pub async fn start(cfg: NodeConfig, key: Option<Keypair>) -> Result<RollupNode, NodeError> {
     cfg.validate()?;
     let client = L1Client::new(&cfg.l1_rpc)?;
+    start_with(cfg, key, client).await
+}
+
+/// Starts a rollup node on any L1 source: reads the rollup from the L1, replays the sequencer
+/// log, catches up with the L1, starts the L2 JSON-RPC server and the actors.
+pub async fn start_with<S: L1Source>(
+    cfg: NodeConfig,
+    key: Option<Keypair>,
+    client: L1Client<S>,
+) -> Result<RollupNode, NodeError> {
+    cfg.validate()?;
     let rollup = client.rollup(&RollupRef::parse(&cfg.rollup)).await?;
     if rollup.params.kind != "optimistic" {
         return Err(NodeError::Config(format!(
@@ -271,7 +267,7 @@ pub async fn start(cfg: NodeConfig, key: Option<Keypair>) -> Result<RollupNode, 
         id: rollup.id,
         config,
         role: cfg.role,
-        l1_url: cfg.l1_rpc.clone(),
+        l1_url: client.url().to_string(),
         seq,
         view: Mutex::new(L1View {
             derivation,
@@ -280,7 +276,7 @@ pub async fn start(cfg: NodeConfig, key: Option<Keypair>) -> Result<RollupNode, 
             outputs: Vec::new(),
             reported: HashSet::new(),
             unresolved: Vec::new(),
-            in_flight: None,
+            in_flight: Vec::new(),
             last_error: None,
         }),
         queue: Mutex::new(Queue::default()),
@@ -288,23 +284,9 @@ pub async fn start(cfg: NodeConfig, key: Option<Keypair>) -> Result<RollupNode, 
         halted: Mutex::new(None),
         metrics: RollupMetrics::new(&rollup.params.name),
     });
-    let driver = Driver {
-        shared: shared.clone(),
-        client,
-        key: key.clone(),
-        proposes: cfg.proposes() && key.is_some(),
-        challenges: cfg.challenge.unwrap_or(true) && key.is_some(),
-        fault,
-        fault_posted: false,
-        batcher: cfg.batcher.clone(),
-        data_dir: cfg.data_dir.display().to_string(),
-        fee_wait_logged: false,
-        last_refusal: None,
-        just_finalized: false,
-        failed_moves: HashSet::new(),
-    };
     // Catch up with the L1 before answering anyone, so that the first answers are not stale.
-    let caught_up = driver.sync().await?;
+    let follower = follower::Follower::new(shared.clone(), client.clone());
+    let caught_up = follower.sync().await?;
     info!(
         rollup = %name,
         batches = caught_up.batches,
@@ -319,14 +301,45 @@ pub async fn start(cfg: NodeConfig, key: Option<Keypair>) -> Result<RollupNode, 
         })?;
     let span = info_span!("rollup", name = %name);
     let mut tasks = Vec::new();
+    let mut spawn = |f: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>| {
+        tasks.push(tokio::spawn(f.instrument(span.clone())));
+    };
     if shared.seq.is_some() {
-        let blocks = block_loop(shared.clone(), Duration::from_millis(cfg.block_time_ms));
-        tasks.push(tokio::spawn(blocks.instrument(span.clone())));
+        spawn(Box::pin(blocks::run(
+            shared.clone(),
+            Duration::from_millis(cfg.block_time_ms),
+        )));
     }
-    let l1_loop = driver.run(Duration::from_millis(cfg.l1_poll_ms));
-    tasks.push(tokio::spawn(l1_loop.instrument(span.clone())));
+    let every = Duration::from_millis(cfg.l1_poll_ms);
+    let (synced_tx, synced) = watch::channel(Synced {
+        height: caught_up.height,
+    });
+    spawn(Box::pin(follower.run(every, synced_tx)));
+    if let Some(key) = key {
+        let (mailbox, inbox) = outbox::mailbox();
+        let out = outbox::Outbox::new(shared.clone(), client.clone(), key);
+        spawn(Box::pin(out.run(inbox, every)));
+        if cfg.challenge.unwrap_or(true) {
+            let c = challenger::Challenger::new(shared.clone(), client.clone());
+            spawn(Box::pin(plan_loop(c, synced.clone(), mailbox.clone())));
+        }
+        if shared.seq.is_some() {
+            let b = batcher::Batcher::new(
+                shared.clone(),
+                client.clone(),
+                cfg.batcher.clone(),
+                cfg.data_dir.display().to_string(),
+                fault,
+            );
+            spawn(Box::pin(plan_loop(b, synced.clone(), mailbox.clone())));
+        }
+        if cfg.proposes() {
+            let p = proposer::Proposer::new(shared.clone());
+            spawn(Box::pin(plan_loop(p, synced.clone(), mailbox)));
+        }
+    }
     span.in_scope(
-        || info!(role = ?cfg.role, rpc = %rpc_addr, l1 = %cfg.l1_rpc, "rollup node started"),
+        || info!(role = ?cfg.role, rpc = %rpc_addr, l1 = %shared.l1_url, "rollup node started"),
     );
     Ok(RollupNode {
         rpc_addr,
@@ -337,56 +350,56 @@ pub async fn start(cfg: NodeConfig, key: Option<Keypair>) -> Result<RollupNode, 
     })
 }
 
-/// Makes a block of the queued transactions every `every`, while there is anything to apply.
-async fn block_loop(shared: Arc<Shared>, every: Duration) {
-    let mut tick = tokio::time::interval(every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        let txs = std::mem::take(&mut lock(&shared.queue).txs);
-        let s = shared.clone();
-        let made = tokio::task::spawn_blocking(move || {
-            let seq = s.seq.as_ref().expect("the block loop runs on a sequencer");
-            let mut seq = lock(seq);
-            let deposits_waiting = seq.deposits_known() > seq.state().commitment().next_deposit;
-            if txs.is_empty() && !deposits_waiting {
-                return Ok(None);
-            }
-            let (block, admissions) = seq.produce(now_ms(), &txs)?;
-            s.metrics.block(block.number, block.txs.len());
-            let summary = rpc::block_json(block);
-            let decided: Vec<(Hash, Option<TxFailure>)> = txs
-                .iter()
-                .zip(&admissions)
-                .map(|(tx, a)| (tx.hash(), a.err()))
-                .collect();
-            Ok::<_, SequencerError>(Some((summary, decided)))
-        })
-        .await;
-        match made {
-            Ok(Ok(None)) => {}
-            Ok(Ok(Some((summary, decided)))) => {
-                let mut q = lock(&shared.queue);
-                for (hash, refused) in decided {
-                    q.hashes.remove(&hash);
-                    if let Some(why) = refused {
-                        q.refuse(hash, why);
-                    }
+/// Logs a warning once until a different one comes: a planner that fails every round (the L1
+/// down) says so once, not every round.
+#[derive(Default)]
+pub(crate) struct Quiet(Option<String>);
+
+impl Quiet {
+    /// Logs `message` if it differs from the last one logged.
+    pub fn warn(&mut self, message: String) {
+        if self.0.as_ref() != Some(&message) {
+            warn!("{message}");
+            self.0 = Some(message);
+        }
+    }
+
+    /// Forgets the last message: the next failure is logged again.
+    pub fn clear(&mut self) {
+        self.0 = None;
+    }
+}
+
+/// An actor that plans L1 transactions after each read of the L1.
+pub(crate) trait Planner: Send + 'static {
+    /// Its role, for logs.
+    const ROLE: &'static str;
+
+    /// The transactions to send now, in order.
+    fn plan(
+        &mut self,
+    ) -> impl std::future::Future<Output = Result<Vec<(Action, Posting)>, NodeError>> + Send;
+}
+
+/// Runs a planner: after each read of the L1, plans its transactions and hands them to the
+/// outbox, waiting for the outbox to take them before planning again (so a planner never plans
+/// what it already handed over).
+pub(crate) async fn plan_loop<T: Planner>(
+    mut planner: T,
+    mut synced: watch::Receiver<Synced>,
+    outbox: outbox::Mailbox,
+) {
+    let mut quiet = Quiet::default();
+    while synced.changed().await.is_ok() {
+        match planner.plan().await {
+            Ok(txs) if txs.is_empty() => quiet.clear(),
+            Ok(txs) => {
+                quiet.clear();
+                if outbox.send(txs).await.is_err() {
+                    return; // the outbox stopped: so is the node
                 }
-                drop(q);
-                let _ = shared.blocks.send(summary);
             }
-            Ok(Err(e)) => {
-                // Nothing unlogged was confirmed to anyone; a restart replays the log.
-                error!("sequencer stopped: {e}");
-                *lock(&shared.halted) = Some(e.to_string());
-                return;
-            }
-            Err(e) => {
-                error!("sequencer block task failed: {e}");
-                *lock(&shared.halted) = Some(e.to_string());
-                return;
-            }
+            Err(e) => quiet.warn(format!("{}: {e}", T::ROLE)),
         }
     }
 }

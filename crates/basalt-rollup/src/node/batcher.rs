@@ -1,0 +1,218 @@
+//! The batcher actor (sequencer only): posts the confirmed transactions not yet posted, a blob
+//! at a time, pipelined: the next batch starts where the last one in flight ends, so many are in
+//! flight at once and throughput to L1 finality is bounded by the L1's blob capacity, not by one
+//! post per finality round. Each post names the number it takes, so if one fails the later ones
+//! fail too (the L1 refuses a post out of order) and nothing is skipped: the batcher waits for
+//! the failed ones to be released, then posts again from the last batch the L1 holds.
+
+use super::*;
+use crate::plan_batch;
+use basalt_l1::blob_hash;
+
+/// Most batches in flight at once: a few blocks' worth of blob slots (six per block by default).
+const MAX_BATCHES_IN_FLIGHT: usize = 32;
+
+/// The batcher.
+pub(super) struct Batcher<S> {
+    shared: Arc<Shared>,
+    client: L1Client<S>,
+    config: BatcherConfig,
+    data_dir: String,
+    fault: Option<Fault>,
+    /// Whether the data a fault misreads was posted already.
+    fault_posted: bool,
+    fee_wait_logged: bool,
+}
+
+/// Where the next batch starts: its number, its first transaction, the deposit range end
+/// before it, and how many batches are in flight.
+struct Cursor {
+    index: u64,
+    from: u64,
+    deposits_end: u64,
+    in_flight: usize,
+}
+
+impl<S: L1Source> Batcher<S> {
+    /// A batcher posting what the node's sequencer confirms.
+    pub(super) fn new(
+        shared: Arc<Shared>,
+        client: L1Client<S>,
+        config: BatcherConfig,
+        data_dir: String,
+        fault: Option<Fault>,
+    ) -> Self {
+        Batcher {
+            shared,
+            client,
+            config,
+            data_dir,
+            fault,
+            fault_posted: false,
+            fee_wait_logged: false,
+        }
+    }
+
+    /// Where the next batch starts, past the batches in flight; `None` while a failed post
+    /// waits to be released.
+    fn cursor(&self) -> Option<Cursor> {
+        let view = lock(&self.shared.view);
+        let mut c = Cursor {
+            index: view.rollup.batches,
+            from: view.derivation.txs_in_first(view.rollup.batches),
+            deposits_end: view.rollup.deposits_end,
+            in_flight: 0,
+        };
+        for p in &view.in_flight {
+            if let Posting::Batch {
+                index,
+                to,
+                deposits_end,
+                ..
+            } = p.what
+            {
+                if p.failed {
+                    return None;
+                }
+                // A batch final but not yet read by the follower is still listed here.
+                if index >= c.index {
+                    c = Cursor {
+                        index: index + 1,
+                        from: to,
+                        deposits_end,
+                        in_flight: c.in_flight + 1,
+                    };
+                }
+            }
+        }
+        Some(c)
+    }
+
+    /// Whether transactions from `from` on are due to be posted: enough to fill a batch, or the
+    /// oldest waiting long enough.
+    fn due(&self, from: u64) -> Result<bool, NodeError> {
+        let seq = lock(self.shared.seq.as_ref().expect("a sequencer"));
+        let logged = seq.next_sequence();
+        if from > logged {
+            return Err(NodeError::LogBehindL1 {
+                posted: from,
+                logged,
+                dir: self.data_dir.clone(),
+            });
+        }
+        let waiting = logged - from;
+        if waiting == 0 {
+            return Ok(false);
+        }
+        let oldest = seq.block_at_sequence(from).map_or(0, |b| b.timestamp_ms);
+        let full = waiting.saturating_mul(EST_TX_BYTES) >= self.config.max_batch_bytes;
+        let old = now_ms().saturating_sub(oldest) >= self.config.max_delay_ms;
+        Ok(full || old)
+    }
+}
+
+impl<S: L1Source> Planner for Batcher<S> {
+    const ROLE: &'static str = "batcher";
+
+    /// The batches due now, each starting where the one before it ends.
+    async fn plan(&mut self) -> Result<Vec<(Action, Posting)>, NodeError> {
+        let Some(mut c) = self.cursor() else {
+            return Ok(Vec::new());
+        };
+        if c.in_flight >= MAX_BATCHES_IN_FLIGHT || !self.due(c.from)? {
+            return Ok(Vec::new());
+        }
+        let chain = self.client.chain_info().await?;
+        if chain.next_blob_base_fee > self.config.max_blob_fee {
+            if !self.fee_wait_logged {
+                info!(
+                    blob_fee = chain.next_blob_base_fee,
+                    cap = self.config.max_blob_fee,
+                    "blob fee above the batcher's cap: waiting"
+                );
+                self.fee_wait_logged = true;
+            }
+            return Ok(Vec::new());
+        }
+        self.fee_wait_logged = false;
+        let max_blob = self.config.max_batch_bytes.min(chain.params.max_blob_bytes) as usize;
+        let mut posts = Vec::new();
+        while c.in_flight + posts.len() < MAX_BATCHES_IN_FLIGHT && self.due(c.from)? {
+            // Compressing a blob takes tens of milliseconds: off the async threads.
+            let shared = self.shared.clone();
+            let (from, end) = (c.from, c.deposits_end);
+            let plan = tokio::task::spawn_blocking(move || {
+                let seq = lock(shared.seq.as_ref().expect("a sequencer"));
+                plan_batch(&seq, from, end, max_blob)
+            })
+            .await
+            .map_err(|e| NodeError::Config(format!("batch planning task failed: {e}")))?;
+            let Some(mut plan) = plan else {
+                break;
+            };
+            if let Some(fault) = self
+                .fault
+                .filter(|f| f.needs_sequencer() && !self.fault_posted)
+            {
+                if let Some(data) = misleading_batch(fault, &plan.data) {
+                    warn!(
+                        fault = fault.name(),
+                        "FAULT INJECTION: posting a batch the proposer will misread"
+                    );
+                    plan.data = data;
+                    self.fault_posted = true;
+                }
+            }
+            let what = Posting::Batch {
+                index: c.index,
+                from: plan.from,
+                to: plan.to,
+                deposits_end: plan.deposits_end,
+            };
+            posts.push((
+                Action::PostBatch {
+                    rollup: self.shared.id,
+                    index: c.index,
+                    data_hash: blob_hash(&plan.data),
+                    data: plan.data,
+                    deposits_end: plan.deposits_end,
+                    max_fee_per_blob_byte: self.config.max_blob_fee,
+                },
+                what,
+            ));
+            c.index += 1;
+            c.from = plan.to;
+            c.deposits_end = plan.deposits_end;
+        }
+        Ok(posts)
+    }
+}
+
+/// The batch a faulty sequencer posts instead of `data` so that `fault` has something to misread:
+/// a transfer replaced by a forged one (bad signature) or by a replay of the first, or data that
+/// does not decode. `None` if the batch has no transfer to work with.
+fn misleading_batch(fault: Fault, data: &[u8]) -> Option<Vec<u8>> {
+    if fault == Fault::Undecodable {
+        let mut garbage = vec![0x7f];
+        garbage.extend_from_slice(data);
+        return Some(garbage);
+    }
+    let mut txs = basalt_l2::decode_batch::<P>(data).ok()?;
+    let transfers: Vec<usize> = txs
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| matches!(t, L2Tx::Transfer { .. }))
+        .map(|(i, _)| i)
+        .collect();
+    let (&first, &last) = (transfers.first()?, transfers.last()?);
+    match fault {
+        Fault::BadSignature => {
+            if let L2Tx::Transfer { amount, .. } = &mut txs[last] {
+                *amount += 1; // the signature no longer covers it
+            }
+        }
+        Fault::Replay if first != last => txs[last] = txs[first],
+        _ => return None,
+    }
+    Some(basalt_l2::encode_batch(&txs))
+}

@@ -1,0 +1,58 @@
+//! The sequencer's block actor: makes a block of the queued transactions every `block_time_ms`,
+//! while there is anything to apply, and logs it durably before anyone sees it confirmed.
+
+use super::*;
+
+/// Makes a block of the queued transactions every `every`, while there is anything to apply.
+pub(super) async fn run(shared: Arc<Shared>, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let txs = std::mem::take(&mut lock(&shared.queue).txs);
+        let s = shared.clone();
+        let made = tokio::task::spawn_blocking(move || {
+            let seq = s.seq.as_ref().expect("the block actor runs on a sequencer");
+            let mut seq = lock(seq);
+            let deposits_waiting = seq.deposits_known() > seq.state().commitment().next_deposit;
+            if txs.is_empty() && !deposits_waiting {
+                return Ok(None);
+            }
+            let (block, admissions) = seq.produce(now_ms(), &txs)?;
+            s.metrics.block(block.number, block.txs.len());
+            let summary = rpc::block_json(block);
+            let decided: Vec<(Hash, Option<TxFailure>)> = txs
+                .iter()
+                .zip(&admissions)
+                .map(|(tx, a)| (tx.hash(), a.err()))
+                .collect();
+            Ok::<_, SequencerError>(Some((summary, decided)))
+        })
+        .await;
+        match made {
+            Ok(Ok(None)) => {}
+            Ok(Ok(Some((summary, decided)))) => {
+                let mut q = lock(&shared.queue);
+                for (hash, refused) in decided {
+                    q.hashes.remove(&hash);
+                    if let Some(why) = refused {
+                        q.refuse(hash, why);
+                    }
+                }
+                drop(q);
+                let _ = shared.blocks.send(summary);
+            }
+            Ok(Err(e)) => {
+                // Nothing unlogged was confirmed to anyone; a restart replays the log.
+                error!("sequencer stopped: {e}");
+                *lock(&shared.halted) = Some(e.to_string());
+                return;
+            }
+            Err(e) => {
+                error!("sequencer block task failed: {e}");
+                *lock(&shared.halted) = Some(e.to_string());
+                return;
+            }
+        }
+    }
+}

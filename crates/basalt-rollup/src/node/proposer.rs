@@ -1,0 +1,52 @@
+//! The proposer actor: proposes, with the bond, the derived output of every unsettled batch
+//! that has no proposal of it on the derived prior. Competing proposals do not stop it: each
+//! has its own tree. All that are due go at once, in batch order (a proposal's prior must be
+//! proposed first, and the outbox sends in order).
+
+use super::*;
+
+/// Most proposals planned in one round.
+const MAX_PROPOSALS_PER_ROUND: usize = 64;
+
+/// The proposer.
+pub(super) struct Proposer {
+    shared: Arc<Shared>,
+}
+
+impl Proposer {
+    /// A proposer of the node's derived outputs.
+    pub(super) fn new(shared: Arc<Shared>) -> Self {
+        Proposer { shared }
+    }
+}
+
+impl Planner for Proposer {
+    const ROLE: &'static str = "proposer";
+
+    /// Every derived output not proposed yet on its derived prior (the outbox skips those
+    /// already in flight).
+    async fn plan(&mut self) -> Result<Vec<(Action, Posting)>, NodeError> {
+        let view = lock(&self.shared.view);
+        let d = &view.derivation;
+        let posted = d.batches().min(view.rollup.batches);
+        Ok((view.rollup.settled..posted)
+            .filter_map(|batch| {
+                let (prior, output) = (d.prior(batch)?, d.output(batch)?);
+                let proposed = view
+                    .outputs
+                    .iter()
+                    .any(|o| (o.info.batch, o.info.prior, o.info.output) == (batch, prior, output));
+                (!proposed).then_some((
+                    Action::ProposeOutput {
+                        rollup: self.shared.id,
+                        batch,
+                        prior,
+                        output,
+                    },
+                    Posting::Output { batch },
+                ))
+            })
+            .take(MAX_PROPOSALS_PER_ROUND)
+            .collect())
+    }
+}
