@@ -22,8 +22,9 @@ pub struct RollupArgs {
     /// L2 accounts sending and receiving.
     #[arg(long, default_value_t = 2_000)]
     pub accounts: u32,
-    /// Signed transfers sent through the sequencer node's JSON-RPC (0 skips that run).
-    #[arg(long, default_value_t = 100_000)]
+    /// Signed transfers sent through each sequencer node's JSON-RPC, in the one-rollup and the
+    /// two-rollup runs to L1 finality (0 skips those runs).
+    #[arg(long, default_value_t = 200_000)]
     pub rpc_txs: usize,
     /// Transactions per JSON-RPC batch request.
     #[arg(long, default_value_t = 1_000)]
@@ -167,15 +168,47 @@ pub fn run(args: RollupArgs) -> Result<()> {
     println!("| ed25519 batch verification (ed25519-consensus, ZIP-215, L2 rules), 1 thread, 256 keys (ceiling) | {zip215:.0} /s | 1.00 |");
     println!("| sequencer: verify + execute + commit + durable log append, soft-confirmed | {sequenced:.0} transfers/s | {:.2} |", sequenced / zip215);
     println!("| derivation: decompress + decode + verify + execute, from blobs | {derived:.0} transfers/s | {:.2} |", derived / zip215);
-    if let Some(r) = rpc {
+    if let Some(r) = &rpc {
         println!(
             "| through JSON-RPC: {} transfers, batch requests of {}, {} clients, soft-confirmed (clients, L1 and node share the machine) | {:.0} transfers/s | {:.2} |",
-            r.txs, args.rpc_batch, args.rpc_clients, r.per_second, r.per_second / zip215
+            r.txs, args.rpc_batch, args.rpc_clients, r.soft, r.soft / zip215
         );
     }
     println!(
         "| L1 blob bytes per transfer ({} batches of at most 128 KiB) | {per_tx:.1} B | |",
         plans.len()
     );
+    if let Some(r) = rpc {
+        let capacity = r.capacity_bytes / r.bytes_per_tx;
+        println!("\n### To L1 finality\n");
+        println!(
+            "The L1's blob capacity, measured first on the same L1: {:.0} blob bytes/s finalized, that is {capacity:.0} transfers/s at the {:.1} blob bytes per transfer the batcher posted in the one-rollup run.\n",
+            r.capacity_bytes, r.bytes_per_tx
+        );
+        println!("| run | sustained transfers/s reaching L1 finality | ratio to blob capacity |\n|---|---|---|");
+        println!("| L1 blob capacity (blocks full of the largest blobs) | {capacity:.0} | 1.00 |");
+        println!(
+            "| one rollup, {} transfers | {:.0} | {:.2} |",
+            r.txs,
+            r.one,
+            r.one / capacity
+        );
+        for (i, each) in r.two.iter().enumerate() {
+            println!(
+                "| two rollups at once, {} transfers each: rollup {i} | {each:.0} | {:.2} |",
+                r.txs,
+                each / capacity
+            );
+        }
+        println!(
+            "| two rollups at once: both | {:.0} | {:.2} |",
+            r.two_total,
+            r.two_total / capacity
+        );
+        println!(
+            "\nBlob base fee when the runs ended: {} per byte.",
+            r.blob_fee_end
+        );
+    }
     Ok(())
 }

@@ -265,15 +265,22 @@ impl Chain {
             base_fee,
             blob_base_fee,
         )?;
-        let max_gas_cost = t.tx.gas_limit as u128 * t.tx.max_fee_per_gas as u128;
-        precheck_action(
-            &StateView::new(&self.state, Vec::new()),
-            &t.signer,
-            &t.tx.action,
-            t.tx.gas_limit,
-            max_gas_cost,
-        )
-        .map_err(AdmissionError::ActionFails)?;
+        // Only a transaction at the sender's next nonce runs on the finalized state; one behind
+        // the sender's own pending transactions runs after them (a sequencer's pipelined batch
+        // takes the number the one before it leaves), so the finalized state cannot judge it. It
+        // pays for its gas like any other if it fails.
+        let next_nonce = self.state.account(&t.signer).map_or(0, |a| a.nonce);
+        if t.tx.nonce == next_nonce {
+            let max_gas_cost = t.tx.gas_limit as u128 * t.tx.max_fee_per_gas as u128;
+            precheck_action(
+                &StateView::new(&self.state, Vec::new()),
+                &t.signer,
+                &t.tx.action,
+                t.tx.gas_limit,
+                max_gas_cost,
+            )
+            .map_err(AdmissionError::ActionFails)?;
+        }
         let hash = self.insert(tx)?;
         if self.outbox.len() >= OUTBOX_LIMIT {
             self.outbox.pop_front();

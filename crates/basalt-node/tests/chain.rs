@@ -215,3 +215,52 @@ fn rollup_state_survives_a_restart_and_doomed_rollup_actions_are_refused_at_subm
         c.state().genesis_supply()
     );
 }
+
+/// A sequencer pipelines its batches: batch 1 at the nonce after batch 0's is judged on the state
+/// batch 0 leaves, not on the finalized one, so it is admitted and both land in order. A doomed
+/// action at the sender's next nonce is still refused before it costs a fee.
+#[test]
+fn a_pipelined_batch_behind_the_senders_pending_one_is_admitted_and_lands_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = chain(&dir, "p.redb");
+    let params = basalt_l1::RollupParams {
+        name: "alpha".into(),
+        kind: basalt_l1::RollupKind::Optimistic,
+        sequencer: dev_account(1).public(),
+        challenge_window: 5,
+        proposer_bond: ONE_TOKEN,
+        min_fee: 1,
+        clock_extension: 4,
+        dispute_bond: 1,
+        slash_reward_percent: 50,
+    };
+    c.submit_local(&signed(0, 0, Action::RegisterRollup { params }))
+        .unwrap();
+    finalize_next(&mut c);
+    let batch = |index: u64, nonce: u64| {
+        let data = vec![index as u8; 10];
+        signed(
+            1,
+            nonce,
+            Action::PostBatch {
+                rollup: 0,
+                index,
+                data_hash: basalt_l1::blob_hash(&data),
+                data,
+                deposits_end: 0,
+                max_fee_per_blob_byte: 1_000_000,
+            },
+        )
+    };
+    // Out of order at the next nonce: refused with the reason.
+    let refused = c.submit_local(&batch(1, 0)).unwrap_err().to_string();
+    assert!(refused.contains("next batch is number 0"), "{refused}");
+    c.submit_local(&batch(0, 0)).unwrap();
+    c.submit_local(&batch(1, 1)).unwrap();
+    c.submit_local(&batch(2, 2)).unwrap();
+    assert_eq!(c.mempool_len(), 3);
+    finalize_next(&mut c);
+    let r = c.state().rollup(0).unwrap();
+    assert_eq!(r.header.batch_count, 3);
+    assert_eq!(r.batches[2].data_hash, basalt_l1::blob_hash(&[2; 10]));
+}

@@ -184,6 +184,10 @@ pub struct BatchInfo {
     pub deposits_end: u64,
     /// L1 height it was posted at.
     pub height: u64,
+    /// Decompressed length its blob header declares (prices its decode).
+    pub raw_bytes: u64,
+    /// Transactions its blob header declares (prices its decode).
+    pub tx_count: u64,
 }
 
 /// One proposed output.
@@ -584,6 +588,19 @@ impl<S: L1Source> L1Client<S> {
     ) -> Result<u64, L1Error> {
         if basalt_l1::gas::is_fixed(action) {
             return Ok(action.intrinsic_gas());
+        }
+        if let Action::ProposeOutput { rollup, batch, .. } = action {
+            // Known before it runs: its own gas and its batch's decode. Not estimated, so that
+            // a proposal on a prior still in flight (the proposal of the batch before it, sent
+            // at the nonce before) is priced as it will run.
+            let one: Vec<BatchInfo> = self
+                .call("l1_getRollupBatches", rpc_params![rollup, batch, 1])
+                .await?;
+            if let Some(b) = one.first().filter(|b| b.index == *batch) {
+                let gas =
+                    action.intrinsic_gas() + basalt_l1::gas::batch_decode(b.raw_bytes, b.tx_count);
+                return Ok(basalt_l1::gas::limit_with_headroom(gas, block_gas_limit));
+            }
         }
         let estimate = self.estimate_gas(&key.public(), action).await?;
         Ok(basalt_l1::gas::limit_with_headroom(

@@ -31,5 +31,7 @@ pub use game::{dispute_actions, trace_at, Fault, OpenTree, FAULT_AMOUNT};
 pub use l1client::{L1Client, L1Error, RollupRef};
 pub use l1source::{HttpSource, L1Source};
 pub use log::{BlockLog, L2Block, LogError};
-pub use node::{start, BatcherConfig, NodeConfig, NodeError, Role, RollupNode, EXAMPLE_CONFIG};
+pub use node::{
+    start, start_with, BatcherConfig, NodeConfig, NodeError, Role, RollupNode, EXAMPLE_CONFIG,
+};
 pub use sequencer::{Admission, Sequencer, SequencerError, TxPosition};
