@@ -17,7 +17,7 @@ use basalt_l1::{
 };
 use basalt_l2::{encode_batch, L2Tx, Optimistic};
 use basalt_node::devnet::validator_keypair;
-use basalt_rollup::adversary::Sybil;
+use basalt_rollup::faults::Sybil;
 use basalt_rollup::lab::{LocalL1, Player};
 use basalt_rollup::Fault;
 use basalt_types::{dev_keypair, Amount, Keypair, PublicKey};

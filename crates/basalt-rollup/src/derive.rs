@@ -6,7 +6,8 @@
 //! It keeps a checkpoint state at the first batch whose output may still be disputed and the
 //! inputs of every later batch, so the state before any of them can be rebuilt on demand.
 
-use crate::game::Fault;
+#[cfg(feature = "faults")]
+use crate::faults::plan::FaultPlan;
 use basalt_l1::WithdrawalClaim;
 use basalt_l2::{
     batch_deposits, posted_batch_txs, BatchError, Commitment, Config, DepositEntry, L2State, L2Tx,
@@ -34,18 +35,8 @@ pub struct Derivation {
     /// Inputs of batches `checkpoint_batch..`.
     inputs: VecDeque<BatchInput>,
     /// The fault a dishonest view injects.
-    plan: FaultPlan,
-}
-
-/// A fault a derivation injects at the first step it fits at or after `from`, and where it did.
-#[derive(Debug, Clone, Copy, Default)]
-struct FaultPlan {
-    fault: Option<Fault>,
-    /// (batch, step) from which the fault may be injected.
-    from: (u64, u64),
-    /// Where it was injected: (batch, step); step 0 of a batch that did not decode for
-    /// [`Fault::Undecodable`].
-    faulted: Option<(u64, u64)>,
+    #[cfg(feature = "faults")]
+    pub(crate) plan: FaultPlan,
 }
 
 /// What a batch applied: its deposit range end and decoded transactions.
@@ -124,36 +115,9 @@ impl Derivation {
             txs: HashMap::new(),
             checkpoint_batch: 0,
             inputs: VecDeque::new(),
+            #[cfg(feature = "faults")]
             plan: FaultPlan::default(),
         }
-    }
-
-    /// A dishonest view: the derivation with `fault` injected at the first step it fits at or
-    /// after `from` (batch, step).
-    pub fn with_fault(
-        config: Config,
-        sequencer: PublicKey,
-        fault: Fault,
-        from: (u64, u64),
-    ) -> Self {
-        Derivation {
-            plan: FaultPlan {
-                fault: Some(fault),
-                from,
-                faulted: None,
-            },
-            ..Derivation::new(config, sequencer)
-        }
-    }
-
-    /// Where this view's fault was injected, as (batch, step), once it was.
-    pub fn faulted(&self) -> Option<(u64, u64)> {
-        self.plan.faulted
-    }
-
-    /// The fault this view injects, if it is a dishonest one.
-    pub fn fault(&self) -> Option<Fault> {
-        self.plan.fault
     }
 
     /// The state before batch `batch` (which must not be before the checkpoint).
@@ -177,6 +141,7 @@ impl Derivation {
     fn view(&self) -> View<'_> {
         View {
             deposits: &self.deposits,
+            #[cfg(feature = "faults")]
             plan: self.plan,
         }
     }
@@ -229,6 +194,7 @@ impl Derivation {
             let input = self.inputs.pop_front().expect("an input per derived batch");
             let view = View {
                 deposits: &self.deposits,
+                #[cfg(feature = "faults")]
                 plan: self.plan,
             };
             view.run_batch(
@@ -338,22 +304,20 @@ impl Derivation {
         }
         let (txs, undecodable) = posted_batch_txs::<P>(blob);
         let mut next_withdrawal = self.state.withdrawals().len() as u64;
-        let plan = &mut self.plan;
-        if plan.fault == Some(Fault::Undecodable)
-            && plan.faulted.is_none()
-            && undecodable.is_some()
-            && index >= plan.from.0
-        {
-            plan.faulted = Some((index, 0));
+        #[cfg(feature = "faults")]
+        if undecodable.is_some() {
+            self.plan.undecodable(index);
         }
         let view = View {
             deposits: &self.deposits,
+            #[cfg(feature = "faults")]
             plan: self.plan,
         };
-        let (outcomes, injected) =
+        let (outcomes, _injected) =
             view.run_batch(&mut self.state, index, deposits_end, &txs, true, None);
-        if let Some(step) = injected {
-            self.plan.faulted = Some((index, step));
+        #[cfg(feature = "faults")]
+        if let Some(step) = _injected {
+            self.plan.injected(index, step);
         }
         let first = self.txs_in_first(index);
         for (i, (tx, outcome)) in txs.iter().zip(&outcomes).enumerate() {
@@ -399,18 +363,21 @@ impl Derivation {
 }
 
 /// Called with the committed state after each transaction of a traced batch.
-type StepHook<'a> = dyn FnMut(&L2State<P>) + 'a;
+pub(crate) type StepHook<'a> = dyn FnMut(&L2State<P>) + 'a;
 
-/// How a view applies batches: the deposit queue, and the fault it injects if it is dishonest.
+/// How a view applies batches: the deposit queue, and (feature `faults`) the fault it injects
+/// if it is dishonest.
 struct View<'a> {
     deposits: &'a [DepositEntry<P>],
+    #[cfg(feature = "faults")]
     plan: FaultPlan,
 }
 
 impl View<'_> {
     /// Applies one batch to `state` as this view does, calling `each` with the committed state
     /// after every transaction if given. `inject` lets a not-yet-injected fault fit here. Returns
-    /// the outcomes and the step where the fault was injected, if it was.
+    /// the outcomes and the step where a fault was injected, if one was.
+    #[cfg_attr(not(feature = "faults"), allow(unused_variables))]
     fn run_batch(
         &self,
         state: &mut L2State<P>,
@@ -418,61 +385,25 @@ impl View<'_> {
         deposits_end: u64,
         txs: &[L2Tx<P>],
         inject: bool,
-        mut each: Option<&mut StepHook<'_>>,
+        each: Option<&mut StepHook<'_>>,
     ) -> (Vec<Outcome>, Option<u64>) {
         let window = batch_deposits(self.deposits, deposits_end)
             .expect("inputs are kept only for batches whose deposits are known");
-        let plan = self.plan;
-        if plan.fault == Some(Fault::Undecodable) && plan.faulted == Some((batch, 0)) {
-            mint_for_undecodable(state);
+        #[cfg(feature = "faults")]
+        if self.plan.touches(batch, inject) {
+            return self
+                .plan
+                .run_batch(state, &window, batch, txs, inject, each);
         }
-        // The step the fault must hit: the recorded one when replaying its batch, any that fits
-        // when injecting, none otherwise.
-        let target = match (plan.fault, plan.faulted) {
-            (Some(f), Some((b, s))) if b == batch => Some((f, Some(s))),
-            (Some(f), None) if inject => Some((f, None)),
-            _ => None,
-        };
-        if target.is_none() && each.is_none() {
+        let Some(each) = each else {
             return (state.apply_batch(&window, txs), None);
-        }
-        let mut injected = None;
+        };
         let mut outcomes = Vec::with_capacity(txs.len());
-        for (i, tx) in txs.iter().enumerate() {
-            let i = i as u64;
-            let fault = match target {
-                Some((f, Some(s))) if s == i => Some(f),
-                Some((f, None)) if injected.is_none() && (batch, i) >= plan.from => Some(f),
-                _ => None,
-            };
-            let outcome = match fault {
-                Some(f) => f.apply(state, &window, tx).unwrap_or_else(|| {
-                    injected = Some(i);
-                    Outcome::Applied
-                }),
-                None => state.apply(&window, tx, basalt_l2::SigCheck::Verify),
-            };
-            outcomes.push(outcome);
-            if let Some(f) = each.as_mut() {
-                state.commit();
-                f(state);
-            }
+        for tx in txs {
+            outcomes.push(state.apply(&window, tx, basalt_l2::SigCheck::Verify));
+            state.commit();
+            each(state);
         }
-        state.commit();
-        (outcomes, injected)
+        (outcomes, None)
     }
-}
-
-/// How the undecodable fault misreads a batch that does not decode: as if it credited the fee
-/// account.
-fn mint_for_undecodable(state: &mut L2State<P>) {
-    use basalt_l2::Access;
-    let mut a = *state
-        .get(basalt_l2::FEE_ACCOUNT)
-        .expect("the fee account exists");
-    a.balance = a.balance.saturating_add(crate::game::FAULT_AMOUNT);
-    state
-        .set_account(basalt_l2::FEE_ACCOUNT, a)
-        .expect("a full state covers every index");
-    state.commit();
 }

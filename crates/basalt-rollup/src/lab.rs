@@ -3,7 +3,7 @@
 //! p2p; and the dispute players that run the rollup node's own decision code ([`dispute_actions`])
 //! against it.
 
-use crate::{dispute_actions, Derivation, DeriveError, Fault, OpenTree};
+use crate::{dispute_actions, Derivation, DeriveError, Fault, OpenTree, Traces};
 use basalt_l1::{
     estimate_gas, gas, verify_block, Action, BlockBuilder, Genesis, L1State, Receipt, RollupParams,
     SignedTransaction, StateView, Transaction,
@@ -265,7 +265,8 @@ impl Player {
         let Some(r) = l1.rollup(self.rollup).filter(|_| !self.silent) else {
             return Vec::new();
         };
-        let mut actions = dispute_actions(self.rollup, &self.view, &open_trees(l1, self.rollup));
+        let trees = open_trees(l1, self.rollup);
+        let mut actions = dispute_actions(self.rollup, &self.view, &trees, &mut Traces::default());
         if !self.proposes {
             return actions;
         }

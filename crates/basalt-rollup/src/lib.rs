@@ -6,18 +6,23 @@
 //!   and a verifier checks every posted output against it.
 //!
 //! - [`plan_batch`]: what the batcher posts next.
-//! - [`start`]: the node process around them: the block loop, the L1 loop (derivation, output
-//!   checks, batcher, proposer) and the L2 JSON-RPC API, following the L1 through its JSON-RPC
-//!   ([`L1Client`]).
+//! - [`start`]: the node process around them: actors by role (block loop, L1 follower, batcher,
+//!   proposer, challenger, and the outbox that owns the L1 nonces) and the L2 JSON-RPC API,
+//!   reaching the L1 through an [`L1Source`] ([`HttpSource`] for JSON-RPC, an in-process one in
+//!   tests).
+//! - `faults` and `lab` (cargo feature `faults`, for tests, benchmarks and demos only): dishonest
+//!   derivations, batches and sybil crowds, and an in-process L1 to play them against.
 //!
 //! Every rule comes from `basalt-l2`; nothing here decides what a transaction does.
 
-pub mod adversary;
 mod batcher;
 mod derive;
+#[cfg(feature = "faults")]
+pub mod faults;
 mod game;
 pub mod l1client;
 pub mod l1source;
+#[cfg(feature = "faults")]
 pub mod lab;
 mod log;
 pub mod metrics;
@@ -27,7 +32,9 @@ mod sequencer;
 
 pub use batcher::{plan_batch, BatchPlan};
 pub use derive::{Derivation, DeriveError, DerivedBatch, PostedTx, Verdict};
-pub use game::{dispute_actions, trace_at, Fault, OpenTree, FAULT_AMOUNT};
+#[cfg(feature = "faults")]
+pub use faults::{Fault, FAULT_AMOUNT};
+pub use game::{dispute_actions, trace_at, OpenTree, Traces};
 pub use l1client::{L1Client, L1Error, RollupRef};
 pub use l1source::{HttpSource, L1Source};
 pub use log::{BlockLog, L2Block, LogError};

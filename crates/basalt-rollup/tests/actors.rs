@@ -13,7 +13,7 @@ use basalt_node::devnet::{dev_account, dev_sequencer, devnet_genesis};
 use basalt_node::mempool::MempoolLimits;
 use basalt_node::rpc::{module, RpcContext};
 use basalt_node::validator::open_chain;
-use basalt_rollup::adversary::Sybil;
+use basalt_rollup::faults::Sybil;
 use basalt_rollup::l1client::{L1Client, L1Error, L1TxStatus};
 use basalt_rollup::{BatcherConfig, L1Source, NodeConfig, Role, RollupNode};
 use basalt_types::{dev_keypair, Encode, Keypair, Signature};

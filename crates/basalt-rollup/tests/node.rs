@@ -289,6 +289,7 @@ async fn a_verifier_reports_a_proposed_output_that_does_not_match_l1_data() {
     ver_node.stop();
 }
 
+#[cfg(feature = "faults")]
 /// A sequencer node that mints from nothing in its first batch's output (fault `mint`), with a
 /// deposit and `transfers` L2 transfers sent to it so that the batch has several steps.
 async fn minting_sequencer_with_traffic(l1: &L1, dir: &Path, transfers: u64) -> RollupNode {
@@ -317,6 +318,7 @@ async fn proposal_by(l1: &L1, who: &Keypair) -> basalt_rollup::l1client::OutputI
     .await
 }
 
+#[cfg(feature = "faults")] // plays a faulty sequencer
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_faulty_sequencer_node_loses_its_dispute_to_an_honest_node_whose_output_settles() {
     let l1 = l1().await;
@@ -352,6 +354,7 @@ async fn a_faulty_sequencer_node_loses_its_dispute_to_an_honest_node_whose_outpu
     ver_node.stop();
 }
 
+#[cfg(feature = "faults")] // plays a faulty sequencer
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_challenger_restarted_mid_game_recovers_the_game_from_l1_and_wins() {
     let l1 = l1().await;

@@ -7,7 +7,7 @@
 
 mod common;
 use basalt_l1::{Action, Claims, L1State, MAX_TREE_DEPTH};
-use basalt_rollup::adversary::Sybil;
+use basalt_rollup::faults::Sybil;
 use basalt_rollup::lab::Player;
 use basalt_rollup::Fault;
 use basalt_types::{hash_parts, Amount, PublicKey};

@@ -18,9 +18,9 @@ pub(super) struct Batcher<S> {
     client: L1Client<S>,
     config: BatcherConfig,
     data_dir: String,
-    fault: Option<Fault>,
-    /// Whether the data a fault misreads was posted already.
-    fault_posted: bool,
+    /// The fault whose data this sequencer posts, and whether it did already.
+    #[cfg(feature = "faults")]
+    fault: Option<(crate::Fault, bool)>,
     fee_wait_logged: bool,
 }
 
@@ -40,16 +40,37 @@ impl<S: L1Source> Batcher<S> {
         client: L1Client<S>,
         config: BatcherConfig,
         data_dir: String,
-        fault: Option<Fault>,
     ) -> Self {
+        #[cfg(feature = "faults")]
+        let fault = lock(&shared.view)
+            .derivation
+            .fault()
+            .filter(|f| f.needs_sequencer())
+            .map(|f| (f, false));
         Batcher {
             shared,
             client,
             config,
             data_dir,
+            #[cfg(feature = "faults")]
             fault,
-            fault_posted: false,
             fee_wait_logged: false,
+        }
+    }
+
+    /// FAULT INJECTION: replaces the first batch the fault can misread by the data it misreads.
+    #[cfg(feature = "faults")]
+    fn mislead(&mut self, data: &mut Vec<u8>) {
+        let Some((fault, false)) = self.fault else {
+            return;
+        };
+        if let Some(misleading) = crate::faults::misleading_batch(fault, data) {
+            warn!(
+                fault = fault.name(),
+                "FAULT INJECTION: posting a batch the proposer will misread"
+            );
+            *data = misleading;
+            self.fault = Some((fault, true));
         }
     }
 
@@ -147,22 +168,13 @@ impl<S: L1Source> Planner for Batcher<S> {
             })
             .await
             .map_err(|e| NodeError::Config(format!("batch planning task failed: {e}")))?;
-            let Some(mut plan) = plan else {
+            #[cfg_attr(not(feature = "faults"), allow(unused_mut))]
+            let Some(mut plan) = plan
+            else {
                 break;
             };
-            if let Some(fault) = self
-                .fault
-                .filter(|f| f.needs_sequencer() && !self.fault_posted)
-            {
-                if let Some(data) = misleading_batch(fault, &plan.data) {
-                    warn!(
-                        fault = fault.name(),
-                        "FAULT INJECTION: posting a batch the proposer will misread"
-                    );
-                    plan.data = data;
-                    self.fault_posted = true;
-                }
-            }
+            #[cfg(feature = "faults")]
+            self.mislead(&mut plan.data);
             let what = Posting::Batch {
                 index: c.index,
                 from: plan.from,
@@ -186,33 +198,4 @@ impl<S: L1Source> Planner for Batcher<S> {
         }
         Ok(posts)
     }
-}
-
-/// The batch a faulty sequencer posts instead of `data` so that `fault` has something to misread:
-/// a transfer replaced by a forged one (bad signature) or by a replay of the first, or data that
-/// does not decode. `None` if the batch has no transfer to work with.
-fn misleading_batch(fault: Fault, data: &[u8]) -> Option<Vec<u8>> {
-    if fault == Fault::Undecodable {
-        let mut garbage = vec![0x7f];
-        garbage.extend_from_slice(data);
-        return Some(garbage);
-    }
-    let mut txs = basalt_l2::decode_batch::<P>(data).ok()?;
-    let transfers: Vec<usize> = txs
-        .iter()
-        .enumerate()
-        .filter(|(_, t)| matches!(t, L2Tx::Transfer { .. }))
-        .map(|(i, _)| i)
-        .collect();
-    let (&first, &last) = (transfers.first()?, transfers.last()?);
-    match fault {
-        Fault::BadSignature => {
-            if let L2Tx::Transfer { amount, .. } = &mut txs[last] {
-                *amount += 1; // the signature no longer covers it
-            }
-        }
-        Fault::Replay if first != last => txs[last] = txs[first],
-        _ => return None,
-    }
-    Some(basalt_l2::encode_batch(&txs))
 }

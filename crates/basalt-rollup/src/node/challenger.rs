@@ -4,7 +4,7 @@
 //! not one per finality round; the outbox skips moves in flight and moves the L1 refused.
 
 use super::*;
-use crate::game::dispute_actions;
+use crate::game::{dispute_actions, Traces};
 
 /// Most dispute moves planned in one round.
 const MOVES_PER_ROUND: usize = 512;
@@ -13,12 +13,17 @@ const MOVES_PER_ROUND: usize = 512;
 pub(super) struct Challenger<S> {
     shared: Arc<Shared>,
     client: L1Client<S>,
+    traces: Traces,
 }
 
 impl<S: L1Source> Challenger<S> {
     /// A challenger playing with the node's derivation.
     pub(super) fn new(shared: Arc<Shared>, client: L1Client<S>) -> Self {
-        Challenger { shared, client }
+        Challenger {
+            shared,
+            client,
+            traces: Traces::default(),
+        }
     }
 
     /// The open claim trees of the rollup, read from the L1 in bounded pages.
@@ -46,14 +51,16 @@ impl<S: L1Source> Planner for Challenger<S> {
         }
         let trees = self.open_trees().await?;
         let view = lock(&self.shared.view);
-        Ok(dispute_actions(self.shared.id, &view.derivation, &trees)
-            .into_iter()
-            .take(MOVES_PER_ROUND)
-            .map(|action| {
-                let what = describe(&action, &trees);
-                (action, what)
-            })
-            .collect())
+        Ok(
+            dispute_actions(self.shared.id, &view.derivation, &trees, &mut self.traces)
+                .into_iter()
+                .take(MOVES_PER_ROUND)
+                .map(|action| {
+                    let what = describe(&action, &trees);
+                    (action, what)
+                })
+                .collect(),
+        )
     }
 }
 

@@ -1,6 +1,8 @@
 //! The rollup node's configuration file, its roles and the errors it stops with.
 
 use super::*;
+#[cfg(feature = "faults")]
+use crate::Fault;
 
 /// What the node does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,7 +61,7 @@ pub struct NodeConfig {
     /// key (default: yes whenever the node has a key).
     #[serde(default)]
     pub challenge: Option<bool>,
-    /// FOR TESTS AND DEMOS: derive with this fault injected (see [`Fault`]), so the node
+    /// FOR TESTS AND DEMOS: derive with this fault injected (see `Fault`; cargo feature `faults`), so the node
     /// proposes, challenges and plays as a dishonest party would.
     #[serde(default)]
     pub fault: Option<String>,
@@ -112,6 +114,14 @@ impl NodeConfig {
         if self.batcher.max_batch_bytes < 1_024 {
             return bad("batcher.max_batch_bytes must be at least 1024");
         }
+        #[cfg(not(feature = "faults"))]
+        if let Some(f) = &self.fault {
+            return Err(NodeError::Config(format!(
+                "fault {f:?}: this build has no fault injection (it is for tests and demos: build \
+                 basalt-rollup with the cargo feature `faults`, as the `basalt` binary does)"
+            )));
+        }
+        #[cfg(feature = "faults")]
         if let Some(f) = &self.fault {
             let Some(fault) = Fault::parse(f) else {
                 let names: Vec<&str> = Fault::ALL.iter().map(|f| f.name()).collect();
@@ -130,6 +140,7 @@ impl NodeConfig {
     }
 
     /// The fault this node injects, if any (checked by [`NodeConfig::validate`]).
+    #[cfg(feature = "faults")]
     pub fn fault(&self) -> Option<Fault> {
         self.fault.as_deref().and_then(Fault::parse)
     }
@@ -199,8 +210,8 @@ rpc = "127.0.0.1:8650"
 # match it, and play every game to the end, locking the rollup's dispute bond each time
 # (default: true whenever the node has a key).
 # challenge = true
-# FOR TESTS AND DEMOS ONLY: behave as a dishonest party with this fault injected (see
-# `basalt rollup --help`): balance, skip-deposit, reorder-deposits, bad-signature, replay, mint,
+# FOR TESTS AND DEMOS ONLY (builds with the cargo feature `faults`, as the devnet binary `basalt`):
+# behave as a dishonest party with this fault injected (see `basalt rollup --help`): balance, skip-deposit, reorder-deposits, bad-signature, replay, mint,
 # withdrawals-root, undecodable.
 # fault = "mint"
 # Milliseconds between L2 blocks, and between reads of the L1.

@@ -16,7 +16,7 @@
 //!   and content (so nothing is ever included twice), and never sends a move twice.
 
 use crate::derive::{Derivation, DeriveError, Verdict};
-use crate::game::{Fault, OpenTree};
+use crate::game::OpenTree;
 use crate::l1client::{L1Client, L1Error, L1TxStatus, OutputInfo, RollupInfo, RollupRef};
 use crate::l1source::L1Source;
 use crate::metrics::RollupMetrics;
@@ -252,14 +252,13 @@ pub async fn start_with<S: L1Source>(
         }
         Role::Verifier => None,
     };
-    let fault = cfg.fault();
-    let mut derivation = match fault {
-        None => Derivation::new(config, rollup.params.sequencer),
-        Some(f) => {
-            warn!(fault = f.name(), "FAULT INJECTION: this node derives, proposes and plays disputes dishonestly (tests and demos only)");
-            Derivation::with_fault(config, rollup.params.sequencer, f, (rollup.batches, 0))
-        }
-    };
+    let mut derivation = Derivation::new(config, rollup.params.sequencer);
+    #[cfg(feature = "faults")]
+    if let Some(f) = cfg.fault() {
+        warn!(fault = f.name(), "FAULT INJECTION: this node derives, proposes and plays disputes dishonestly (tests and demos only)");
+        derivation =
+            Derivation::with_fault(config, rollup.params.sequencer, f, (rollup.batches, 0));
+    }
     derivation.add_deposits(deposits);
     let (blocks, _) = broadcast::channel(256);
     let name = rollup.params.name.clone();
@@ -329,7 +328,6 @@ pub async fn start_with<S: L1Source>(
                 client.clone(),
                 cfg.batcher.clone(),
                 cfg.data_dir.display().to_string(),
-                fault,
             );
             spawn(Box::pin(plan_loop(b, synced.clone(), mailbox.clone())));
         }

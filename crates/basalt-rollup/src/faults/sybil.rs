@@ -1,5 +1,5 @@
-//! Dishonest dispute strategies, for tests, benchmarks and labs: they leave the honest path of the
-//! node untouched (the node plays only [`crate::dispute_actions`]).
+//! A sybil crowd's dispute strategy, for tests, benchmarks and labs: it leaves the honest path of
+//! the node untouched (the node plays only [`crate::dispute_actions`]).
 //!
 //! A [`Sybil`] is one of a crowd of bonded keys that counters every claim of one honest party with
 //! a lie of its own, one counter per block, each claim at most once. A crowd of them defends a
