@@ -3,7 +3,7 @@
 
 use anyhow::{Context, Result};
 use basalt_l2::{Config, DepositEntry, L2Tx, Optimistic, Profile};
-use basalt_rollup::{plan_batch, Derivation, Sequencer};
+use basalt_rollup::{plan_batch, Compression, Derivation, Sequencer};
 use basalt_types::{dev_keypair, Hash, Keypair, Signature};
 use clap::Args;
 use std::time::Instant;
@@ -126,7 +126,7 @@ pub fn run(args: RollupArgs) -> Result<()> {
     eprintln!("planning batches (zstd-19 / brotli-11)…");
     let mut plans = Vec::new();
     let (mut from, mut end) = (0u64, 0u64);
-    while let Some(p) = plan_batch(&seq, from, end, 128 * 1024) {
+    while let Some(p) = plan_batch(&seq, from, end, 128 * 1024, Compression::Best) {
         from = p.to;
         end = p.deposits_end;
         plans.push(p);

@@ -79,8 +79,24 @@ pub fn encode_payload<P: Profile>(txs: &[L2Tx<P>]) -> Vec<u8> {
     out
 }
 
-/// Compresses a payload with `codec` into a blob.
+/// How hard a batch is compressed (any choice decodes the same: the blob names its codec).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Effort {
+    /// zstd-19 and brotli-11, keeping the smaller: the fewest L1 bytes, at tens of milliseconds
+    /// per 100 KiB.
+    #[default]
+    Best,
+    /// zstd-3: a few percent more bytes, at a few milliseconds per 100 KiB.
+    Fast,
+}
+
+/// Compresses a payload with `codec` into a blob, at the codec's highest level.
 pub fn compress(payload: &[u8], codec: Codec) -> Vec<u8> {
+    compress_at(payload, codec, Effort::Best)
+}
+
+/// Compresses a payload with `codec` into a blob, at the level `effort` picks.
+fn compress_at(payload: &[u8], codec: Codec, effort: Effort) -> Vec<u8> {
     let mut out = vec![codec as u8];
     put_varint(&mut out, payload.len() as u128);
     // The header repeats the payload's count (0 for a payload whose count does not parse).
@@ -90,7 +106,11 @@ pub fn compress(payload: &[u8], codec: Codec) -> Vec<u8> {
     match codec {
         Codec::None => out.extend_from_slice(payload),
         Codec::Zstd => {
-            out.extend(zstd::bulk::compress(payload, 19).expect("in-memory zstd compression"))
+            let level = match effort {
+                Effort::Best => 19,
+                Effort::Fast => 3,
+            };
+            out.extend(zstd::bulk::compress(payload, level).expect("in-memory zstd compression"))
         }
         Codec::Brotli => {
             let params = brotli::enc::BrotliEncoderParams {
@@ -107,12 +127,20 @@ pub fn compress(payload: &[u8], codec: Codec) -> Vec<u8> {
 
 /// A batch as a blob, compressed with whichever codec gives fewer bytes.
 pub fn encode_batch<P: Profile>(txs: &[L2Tx<P>]) -> Vec<u8> {
+    encode_batch_with(txs, Effort::Best)
+}
+
+/// A batch as a blob, compressed as hard as `effort` says.
+pub fn encode_batch_with<P: Profile>(txs: &[L2Tx<P>], effort: Effort) -> Vec<u8> {
     let payload = encode_payload(txs);
-    [Codec::Zstd, Codec::Brotli]
-        .into_iter()
-        .map(|c| compress(&payload, c))
-        .min_by_key(Vec::len)
-        .expect("two candidates")
+    match effort {
+        Effort::Best => [Codec::Zstd, Codec::Brotli]
+            .into_iter()
+            .map(|c| compress_at(&payload, c, effort))
+            .min_by_key(Vec::len)
+            .expect("two candidates"),
+        Effort::Fast => compress_at(&payload, Codec::Zstd, effort),
+    }
 }
 
 /// What a blob's header declares: its decompressed length and transaction count, each within its

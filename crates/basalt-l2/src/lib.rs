@@ -21,9 +21,9 @@ mod types;
 mod witness;
 
 pub use batch::{
-    batch_header, compress, decode_batch, decompress, encode_batch, encode_payload,
-    posted_batch_txs, BatchError, BatchHeader, Codec, BATCH_VERSION, MAX_BATCH_RAW_BYTES,
-    MAX_BATCH_TXS,
+    batch_header, compress, decode_batch, decompress, encode_batch, encode_batch_with,
+    encode_payload, posted_batch_txs, BatchError, BatchHeader, Codec, Effort, BATCH_VERSION,
+    MAX_BATCH_RAW_BYTES, MAX_BATCH_TXS,
 };
 pub use profile::{Optimistic, Profile};
 pub use state::{output, withdrawals_root, Commitment, L2State, TraceStep};

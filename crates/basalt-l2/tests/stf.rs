@@ -446,6 +446,16 @@ fn batches_roundtrip_and_plain_transfers_cost_at_most_76_bytes_each_on_l1() {
 }
 
 #[test]
+fn a_fast_compressed_batch_decodes_the_same_and_is_no_smaller_than_the_best() {
+    let txs = plain_transfers(2_000);
+    let fast = basalt_l2::encode_batch_with(&txs, basalt_l2::Effort::Fast);
+    let best = basalt_l2::encode_batch_with(&txs, basalt_l2::Effort::Best);
+    assert_eq!(basalt_l2::decode_batch::<P>(&fast), Ok(txs.clone()));
+    assert_eq!(basalt_l2::decode_batch::<P>(&best), Ok(txs));
+    assert!(fast.len() >= best.len(), "{} < {}", fast.len(), best.len());
+}
+
+#[test]
 fn batch_blobs_that_expand_too_far_or_do_not_decode_are_rejected() {
     use basalt_l2::{compress, decode_batch, BatchError, Codec, MAX_BATCH_RAW_BYTES};
     let bomb = compress(&vec![0u8; MAX_BATCH_RAW_BYTES + 10], Codec::Zstd);

@@ -30,7 +30,7 @@ mod node;
 pub mod rpc;
 mod sequencer;
 
-pub use batcher::{plan_batch, BatchPlan};
+pub use batcher::{plan_batch, BatchPlan, Compression};
 pub use derive::{Derivation, DeriveError, DerivedBatch, PostedTx, Verdict};
 #[cfg(feature = "faults")]
 pub use faults::{Fault, FAULT_AMOUNT};

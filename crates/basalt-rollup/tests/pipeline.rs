@@ -4,7 +4,7 @@
 
 use basalt_l1::{blob_hash, Action, L1State};
 use basalt_l2::{DepositEntry, L2Tx, TxFailure};
-use basalt_rollup::{plan_batch, Derivation, Sequencer, Verdict};
+use basalt_rollup::{plan_batch, Compression, Derivation, Sequencer, Verdict};
 use basalt_types::Hash;
 use std::io::Write;
 
@@ -27,7 +27,7 @@ fn derive(l1: &L1State) -> Derivation {
 /// The batcher: posts everything confirmed and not yet posted, returning the new cursor.
 fn post_pending(l1: &mut L1, seq: &Sequencer, posted: u64) -> u64 {
     let prior_end = l1.state.rollup(0).unwrap().header.deposits_end;
-    let Some(plan) = plan_batch(seq, posted, prior_end, 128 * 1024) else {
+    let Some(plan) = plan_batch(seq, posted, prior_end, 128 * 1024, Compression::Best) else {
         return posted;
     };
     l1.block(vec![(

@@ -6,7 +6,7 @@
 //! the failed ones to be released, then posts again from the last batch the L1 holds.
 
 use super::*;
-use crate::plan_batch;
+use crate::batcher::{batch_candidates, plan_txs};
 use basalt_l1::blob_hash;
 
 /// Most batches in flight at once: a few blocks' worth of blob slots (six per block by default).
@@ -161,10 +161,13 @@ impl<S: L1Source> Planner for Batcher<S> {
         while c.in_flight + posts.len() < MAX_BATCHES_IN_FLIGHT && self.due(c.from)? {
             // Compressing a blob takes tens of milliseconds: off the async threads.
             let shared = self.shared.clone();
-            let (from, end) = (c.from, c.deposits_end);
+            let (from, end, compression) = (c.from, c.deposits_end, self.config.compression);
             let plan = tokio::task::spawn_blocking(move || {
-                let seq = lock(shared.seq.as_ref().expect("a sequencer"));
-                plan_batch(&seq, from, end, max_blob)
+                let (txs, waiting) = {
+                    let seq = lock(shared.seq.as_ref().expect("a sequencer"));
+                    batch_candidates(&seq, from)
+                };
+                plan_txs(from, txs, waiting, end, max_blob, compression)
             })
             .await
             .map_err(|e| NodeError::Config(format!("batch planning task failed: {e}")))?;

@@ -25,6 +25,9 @@ pub struct BatcherConfig {
     pub max_delay_ms: u64,
     /// Highest blob base fee (per byte) the batcher pays; above it, it waits for the fee to fall.
     pub max_blob_fee: u64,
+    /// `adaptive` (the default: hardest while the batcher keeps up, fast under a backlog),
+    /// `best` or `fast`.
+    pub compression: crate::batcher::Compression,
 }
 
 impl Default for BatcherConfig {
@@ -33,6 +36,7 @@ impl Default for BatcherConfig {
             max_batch_bytes: 120_000,
             max_delay_ms: 1_000,
             max_blob_fee: 1_000_000,
+            compression: crate::batcher::Compression::default(),
         }
     }
 }
@@ -225,6 +229,9 @@ max_batch_bytes = 120000
 max_delay_ms = 1000
 # Highest blob base fee paid per byte; above it the batcher waits.
 max_blob_fee = 1000000
+# "adaptive" (hardest compression while the batcher keeps up, zstd-3 under a backlog), "best" or
+# "fast".
+compression = "adaptive"
 "#;
 
 #[cfg(test)]
