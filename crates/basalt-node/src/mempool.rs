@@ -14,10 +14,13 @@
 //! transaction needs: an executable arrival evicts queued transactions first, whatever they pay,
 //! and only then the pending transaction with the lowest effective tip, if it pays less. Evictions
 //! take the tail of a sender's queue (its highest nonce), so no queue gets a gap.
-//! Block building takes senders in order of effective tip, each sender's transactions in nonce order.
+//! Block building takes senders in order of effective tip, each sender's transactions in nonce order;
+//! senders at equal tips take turns (fewest taken into the block first), so no sender's key order
+//! lets it fill a block's blob or gas space ahead of others paying the same.
 
 use basalt_l1::{check_tx, Account, BlockBuilder, Params, TxError, VerifiedTx};
 use basalt_types::{Hash, PublicKey};
+use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
 
 /// A replacement must raise both fee fields by this much.
@@ -506,18 +509,19 @@ impl Mempool {
     /// Returns the ids of transactions found invalid at their turn (dropped from the pool).
     pub fn fill(&mut self, builder: &mut BlockBuilder<'_>, max_txs: usize) -> Vec<(Hash, TxError)> {
         let base_fee = builder.base_fee();
-        // Heap of (effective tip of the sender's next transaction, sender), highest first.
+        // Heap of (effective tip of the sender's next transaction, fewest of the sender's taken,
+        // sender), highest first.
         let mut heap = BinaryHeap::new();
         let mut cursors: HashMap<PublicKey, u64> = HashMap::new();
         for (sender, q) in &self.by_sender {
             let next = builder.account(sender).map_or(0, |a| a.nonce);
             if let Some(t) = q.txs.get(&next) {
-                heap.push((effective_tip(t, base_fee), *sender));
+                heap.push((effective_tip(t, base_fee), Reverse(0u64), *sender));
                 cursors.insert(*sender, next);
             }
         }
         let mut dropped = Vec::new();
-        while let Some((_, sender)) = heap.pop() {
+        while let Some((_, Reverse(taken), sender)) = heap.pop() {
             if builder.tx_count() >= max_txs {
                 break;
             }
@@ -526,7 +530,7 @@ impl Mempool {
             match builder.apply(tx) {
                 Ok(_) => {
                     if let Some(next) = self.by_sender[&sender].txs.get(&(nonce + 1)) {
-                        heap.push((effective_tip(next, base_fee), sender));
+                        heap.push((effective_tip(next, base_fee), Reverse(taken + 1), sender));
                         cursors.insert(sender, nonce + 1);
                     }
                 }

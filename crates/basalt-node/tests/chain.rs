@@ -264,3 +264,31 @@ fn a_pipelined_batch_behind_the_senders_pending_one_is_admitted_and_lands_in_ord
     assert_eq!(r.header.batch_count, 3);
     assert_eq!(r.batches[2].data_hash, basalt_l1::blob_hash(&[2; 10]));
 }
+
+/// Block building took senders at equal tips in key order, each sender's whole queue before the
+/// next: a sender with a lucky key filled every slot (two rollups' batchers bidding the same blob
+/// fee got 0.29 and 0.57 of the blob space). Now they take turns.
+#[test]
+fn senders_paying_the_same_tip_take_turns_in_a_full_block() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = chain(&dir, "l1.redb");
+    for from in [1, 2] {
+        for nonce in 0..4 {
+            c.submit(&transfer(from, nonce)).unwrap();
+        }
+    }
+    let head = c.state().head().clone();
+    let who = c.state().committee()[0];
+    let block = c
+        .propose(head.hash(), head.timestamp_ms + 200, who, 4)
+        .unwrap();
+    c.finalize(&block).unwrap();
+    for from in [1, 2] {
+        let nonce = c
+            .state()
+            .account(&dev_account(from).public())
+            .unwrap()
+            .nonce;
+        assert_eq!(nonce, 2, "sender {from} got {nonce} of the block's 4 slots");
+    }
+}
