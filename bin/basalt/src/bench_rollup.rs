@@ -185,25 +185,29 @@ pub fn run(args: RollupArgs) -> Result<()> {
             "The L1's blob capacity, measured first on the same L1: {:.0} blob bytes/s finalized, that is {capacity:.0} transfers/s at the {:.1} blob bytes per transfer the batcher posted in the one-rollup run.\n",
             r.capacity_bytes, r.bytes_per_tx
         );
-        println!("| run | sustained transfers/s reaching L1 finality | ratio to blob capacity |\n|---|---|---|");
-        println!("| L1 blob capacity (blocks full of the largest blobs) | {capacity:.0} | 1.00 |");
+        println!("| run | sustained transfers/s reaching L1 finality | ratio to blob capacity | soft-confirmed transfers/s in the run |\n|---|---|---|---|");
         println!(
-            "| one rollup, {} transfers | {:.0} | {:.2} |",
+            "| L1 blob capacity (blocks full of the largest blobs) | {capacity:.0} | 1.00 | |"
+        );
+        println!(
+            "| one rollup, {} transfers | {:.0} | {:.2} | {:.0} |",
             r.txs,
             r.one,
-            r.one / capacity
+            r.one / capacity,
+            r.soft
         );
         for (i, each) in r.two.iter().enumerate() {
             println!(
-                "| two rollups at once, {} transfers each: rollup {i} | {each:.0} | {:.2} |",
+                "| two rollups at once, {} transfers each: rollup {i} | {each:.0} | {:.2} | |",
                 r.txs,
                 each / capacity
             );
         }
         println!(
-            "| two rollups at once: both | {:.0} | {:.2} |",
+            "| two rollups at once: both | {:.0} | {:.2} | {:.0} |",
             r.two_total,
-            r.two_total / capacity
+            r.two_total / capacity,
+            r.two_soft
         );
         println!(
             "\nBlob base fee when the runs ended: {} per byte.",

@@ -48,6 +48,8 @@ pub struct RpcRun {
     pub two: [f64; 2],
     /// Two rollups at once: both together.
     pub two_total: f64,
+    /// Two rollups at once: transfers soft-confirmed per second, both together.
+    pub two_soft: f64,
     /// The L1's finalized blob bytes per second, with blocks full of the largest blobs.
     pub capacity_bytes: f64,
     /// Blob bytes per transfer the batcher posted in the one-rollup run.
@@ -486,6 +488,7 @@ pub fn run(args: &RollupArgs, accounts: u32) -> Result<RpcRun> {
             one: one.each[0],
             two: [two.each[0], two.each[1]],
             two_total: two.total,
+            two_soft: 2.0 * count as f64 / two.soft_secs,
             capacity_bytes,
             bytes_per_tx,
             blob_fee_end,

@@ -5,15 +5,19 @@
 //! and follows every one until it is final. A transaction the L1 lost is sent again with the same
 //! nonce and the same action, so it can never be included twice nor replaced by different
 //! content; one that can no longer apply is replaced by a transfer to self, so the nonces after
-//! it are not stuck. A dispute move the L1 refused, or executed and failed, is never sent again.
+//! it are not stuck. A dispute move the L1 refused, or executed and failed, is never sent again;
+//! nor is a transaction that applied, when a plan read before its release names it once more.
 //! A final transaction stays listed until the follower has read the L1 at its height, so the
 //! planners always see it, either in flight or in the view.
 
 use super::*;
+use std::collections::VecDeque;
 use tokio::sync::oneshot;
 
 /// Most refused dispute moves remembered; past it the memory starts afresh.
 const FAILED_MOVES: usize = 10_000;
+/// Most released (final and applied) transactions remembered, newest kept.
+const RELEASED: usize = 4_096;
 /// Most transactions in flight; past it the outbox takes no more until some are final. Far
 /// below the mempool's per-sender limit (4,096).
 pub(crate) const MAX_IN_FLIGHT: usize = 1_024;
@@ -103,6 +107,10 @@ pub(crate) struct Outbox<S> {
     key: Keypair,
     pending: Vec<InFlight>,
     failed: HashSet<Vec<u8>>,
+    /// The actions of the latest transactions released after they applied, oldest first: a
+    /// plan read from the view before the release may still name one, and sending it again
+    /// could only fail (its batch number, proposal or claim is taken) and cost its fee.
+    released: (VecDeque<Vec<u8>>, HashSet<Vec<u8>>),
     quiet: Quiet,
 }
 
@@ -115,6 +123,7 @@ impl<S: L1Source> Outbox<S> {
             key,
             pending: Vec::new(),
             failed: HashSet::new(),
+            released: Default::default(),
             quiet: Quiet::default(),
         }
     }
@@ -149,8 +158,8 @@ impl<S: L1Source> Outbox<S> {
         }
     }
 
-    /// Sends `txs` at the next nonces, skipping any already in flight or refused before; how
-    /// many it sent.
+    /// Sends `txs` at the next nonces, skipping any already in flight, refused before or
+    /// released lately; how many it sent.
     async fn send(&mut self, txs: Vec<(Action, Posting)>) -> Result<usize, NodeError> {
         let mut nonce = match self.pending.last() {
             Some(last) => last.nonce + 1,
@@ -174,7 +183,10 @@ impl<S: L1Source> Outbox<S> {
                 break;
             }
             let bytes = action.to_bytes();
-            if in_flight.contains(&bytes) || self.failed.contains(&bytes) {
+            if in_flight.contains(&bytes)
+                || self.failed.contains(&bytes)
+                || self.released.1.contains(&bytes)
+            {
                 continue;
             }
             match self
@@ -348,8 +360,24 @@ impl<S: L1Source> Outbox<S> {
     fn publish(&mut self) {
         let mut view = lock(&self.shared.view);
         let read = view.rollup.height;
-        self.pending
-            .retain(|p| !matches!(p.final_at, Some((height, _)) if height <= read));
+        let (released, kept) = std::mem::take(&mut self.pending)
+            .into_iter()
+            .partition(|p| matches!(p.final_at, Some((height, _)) if height <= read));
+        self.pending = kept;
+        for p in released {
+            if matches!(p.final_at, Some((_, None))) {
+                let (order, set) = &mut self.released;
+                let bytes = p.action.to_bytes();
+                if set.insert(bytes.clone()) {
+                    order.push_back(bytes);
+                }
+                if order.len() > RELEASED {
+                    if let Some(old) = order.pop_front() {
+                        set.remove(&old);
+                    }
+                }
+            }
+        }
         view.in_flight = self
             .pending
             .iter()
