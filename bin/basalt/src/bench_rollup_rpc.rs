@@ -131,24 +131,9 @@ async fn setup(
     dir: &std::path::Path,
 ) -> Result<Bench> {
     let name = format!("bench-{which}");
-    let params = RollupParams {
-        name: name.clone(),
-        kind: RollupKind::Optimistic,
-        sequencer: sequencer.public(),
-        challenge_window: 10,
-        proposer_bond: ONE_TOKEN,
-        min_fee: 1,
-        clock_extension: 5,
-        dispute_bond: 1,
-        slash_reward_percent: 50,
-    };
-    let register = l1
-        .submit(&sequencer, Action::RegisterRollup { params })
-        .await?;
-    wait_final(l1, &[register]).await?;
-    let id = l1.rollup(&RollupRef::Name(name.clone())).await?.id;
+    let id = register(l1, &sequencer, &name).await?;
     let funder = dev_account(which as u64);
-    let mut last = register;
+    let mut last = None;
     for i in 0..accounts {
         let deposit = Action::Deposit {
             rollup: id,
@@ -156,9 +141,9 @@ async fn setup(
             key: user(which, i).public(),
             amount: ONE_TOKEN,
         };
-        last = l1.submit(&funder, deposit).await?;
+        last = Some(l1.submit(&funder, deposit).await?);
     }
-    wait_final(l1, &[last]).await?;
+    wait_final(l1, last.as_slice()).await?;
     let node = basalt_rollup::start(
         NodeConfig {
             l1_rpc: l1_url.to_string(),
@@ -355,12 +340,13 @@ async fn load(benches: &mut [&mut Bench], count: usize, args: &RollupArgs) -> Re
 
 /// Fills blocks with the largest blobs, all sent at once at consecutive nonces, and times the
 /// L1's finalized blob bytes per second from the first block that holds one to the last.
-async fn capacity(l1: &L1Client, max_blob: usize) -> Result<f64> {
-    let poster = dev_account(9);
+/// Registers an optimistic rollup `name` sequenced by `sequencer` (short dev windows, devnet
+/// only) and waits for it; its id.
+async fn register(l1: &L1Client, sequencer: &Keypair, name: &str) -> Result<u32> {
     let params = RollupParams {
-        name: "bench-capacity".into(),
+        name: name.to_string(),
         kind: RollupKind::Optimistic,
-        sequencer: poster.public(),
+        sequencer: sequencer.public(),
         challenge_window: 10,
         proposer_bond: ONE_TOKEN,
         min_fee: 1,
@@ -369,13 +355,15 @@ async fn capacity(l1: &L1Client, max_blob: usize) -> Result<f64> {
         slash_reward_percent: 50,
     };
     let register = l1
-        .submit(&poster, Action::RegisterRollup { params })
+        .submit(sequencer, Action::RegisterRollup { params })
         .await?;
     wait_final(l1, &[register]).await?;
-    let id = l1
-        .rollup(&RollupRef::Name("bench-capacity".into()))
-        .await?
-        .id;
+    Ok(l1.rollup(&RollupRef::Name(name.to_string())).await?.id)
+}
+
+async fn capacity(l1: &L1Client, max_blob: usize) -> Result<f64> {
+    let poster = dev_account(9);
+    let id = register(l1, &poster, "bench-capacity").await?;
     let nonce = l1.account(&poster.public()).await?.pending_nonce;
     // Incompressible noise: what the L1 stores and hashes does not depend on the content.
     let blobs: Vec<Vec<u8>> = (0..CAPACITY_BLOBS)

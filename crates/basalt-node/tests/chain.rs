@@ -108,6 +108,21 @@ fn signed(from: u64, nonce: u64, action: Action) -> Vec<u8> {
     .to_bytes()
 }
 
+/// Rollup `alpha`, sequenced by dev account 1, with short dev windows (devnet only).
+fn alpha_params() -> basalt_l1::RollupParams {
+    basalt_l1::RollupParams {
+        name: "alpha".into(),
+        kind: basalt_l1::RollupKind::Optimistic,
+        sequencer: dev_account(1).public(),
+        challenge_window: 5,
+        proposer_bond: ONE_TOKEN,
+        min_fee: 1,
+        clock_extension: 4,
+        dispute_bond: 1,
+        slash_reward_percent: 50,
+    }
+}
+
 fn finalize_next(c: &mut Chain) {
     let head = c.state().head().clone();
     let who = c.state().committee()[0];
@@ -120,17 +135,7 @@ fn finalize_next(c: &mut Chain) {
 #[test]
 fn rollup_state_survives_a_restart_and_doomed_rollup_actions_are_refused_at_submission() {
     let dir = tempfile::tempdir().unwrap();
-    let params = basalt_l1::RollupParams {
-        name: "alpha".into(),
-        kind: basalt_l1::RollupKind::Optimistic,
-        sequencer: dev_account(1).public(),
-        challenge_window: 5,
-        proposer_bond: ONE_TOKEN,
-        min_fee: 1,
-        clock_extension: 4,
-        dispute_bond: 1,
-        slash_reward_percent: 50,
-    };
+    let params = alpha_params();
     let batch = |from: u64, nonce: u64| {
         let data = basalt_l2::encode_batch::<basalt_l2::Optimistic>(&[basalt_l2::L2Tx::Deposit {
             index: 0,
@@ -223,17 +228,7 @@ fn rollup_state_survives_a_restart_and_doomed_rollup_actions_are_refused_at_subm
 fn a_pipelined_batch_behind_the_senders_pending_one_is_admitted_and_lands_in_order() {
     let dir = tempfile::tempdir().unwrap();
     let mut c = chain(&dir, "p.redb");
-    let params = basalt_l1::RollupParams {
-        name: "alpha".into(),
-        kind: basalt_l1::RollupKind::Optimistic,
-        sequencer: dev_account(1).public(),
-        challenge_window: 5,
-        proposer_bond: ONE_TOKEN,
-        min_fee: 1,
-        clock_extension: 4,
-        dispute_bond: 1,
-        slash_reward_percent: 50,
-    };
+    let params = alpha_params();
     c.submit_local(&signed(0, 0, Action::RegisterRollup { params }))
         .unwrap();
     finalize_next(&mut c);
