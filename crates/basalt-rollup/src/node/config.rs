@@ -215,8 +215,8 @@ rpc = "127.0.0.1:8650"
 # (default: true whenever the node has a key).
 # challenge = true
 # FOR TESTS AND DEMOS ONLY (builds with the cargo feature `faults`, as the devnet binary `basalt`):
-# behave as a dishonest party with this fault injected (see `basalt rollup --help`): balance, skip-deposit, reorder-deposits, bad-signature, replay, mint,
-# withdrawals-root, undecodable.
+# behave as a dishonest party with this fault injected (see `basalt rollup --help`): balance,
+# skip-deposit, reorder-deposits, bad-signature, replay, mint, withdrawals-root, undecodable.
 # fault = "mint"
 # Milliseconds between L2 blocks, and between reads of the L1.
 block_time_ms = 50
@@ -252,5 +252,12 @@ mod tests {
         let typo = format!("{EXAMPLE_CONFIG}\nblok_time_ms = 5\n");
         let e = NodeConfig::from_toml(&typo).unwrap_err().to_string();
         assert!(e.contains("unknown field"), "{e}");
+        assert_eq!(cfg.batcher.compression, crate::Compression::Adaptive);
+        let fast = EXAMPLE_CONFIG.replace("compression = \"adaptive\"", "compression = \"fast\"");
+        let cfg = NodeConfig::from_toml(&fast).unwrap();
+        assert_eq!(cfg.batcher.compression, crate::Compression::Fast);
+        let zip = EXAMPLE_CONFIG.replace("compression = \"adaptive\"", "compression = \"zip\"");
+        let e = NodeConfig::from_toml(&zip).unwrap_err().to_string();
+        assert!(e.contains("zip") && e.contains("adaptive"), "{e}");
     }
 }
