@@ -287,3 +287,28 @@ fn senders_paying_the_same_tip_take_turns_in_a_full_block() {
         assert_eq!(nonce, 2, "sender {from} got {nonce} of the block's 4 slots");
     }
 }
+
+/// The admission precheck runs only at the sender's next nonce, so a doomed action queued behind
+/// the sender's own pending transaction gets in; it is no free spam: it fails in its block and
+/// the sender pays its gas.
+#[test]
+fn a_doomed_action_behind_the_senders_pending_one_fails_in_its_block_and_pays_its_fee() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = chain(&dir, "d.redb");
+    let doomed = Action::PostBatch {
+        rollup: 7, // no such rollup
+        index: 0,
+        data_hash: basalt_l1::blob_hash(&[1; 10]),
+        data: vec![1; 10],
+        deposits_end: 0,
+        max_fee_per_blob_byte: 1_000_000,
+    };
+    // At the next nonce the precheck refuses it for nothing.
+    assert!(c.submit_local(&signed(1, 0, doomed.clone())).is_err());
+    c.submit_local(&transfer(1, 0)).unwrap();
+    let hash = c.submit_local(&signed(1, 1, doomed)).unwrap();
+    finalize_next(&mut c);
+    let receipt = c.store().tx(&hash).unwrap().expect("final").receipt;
+    assert!(receipt.failure.is_some(), "the doomed action failed");
+    assert!(receipt.fee_paid > 0, "and the sender paid for it");
+}
