@@ -2,6 +2,7 @@
 //!
 //! - [`Hash`]: 32-byte blake3 digests with domain separation ([`hash_parts`]).
 //! - [`PublicKey`], [`Signature`], [`Keypair`]: ed25519 identities for L1 accounts and validators.
+//! - [`zk`]: the BN254 field, circomlib's Poseidon and EdDSA-Poseidon over BabyJubJub (ZK rollups).
 //! - [`codec`]: the canonical binary encoding. Decoding is total over untrusted bytes: it yields a typed
 //!   value or a [`DecodeError`], bounds every length before allocating, and rejects trailing bytes.
 //!
@@ -12,6 +13,7 @@ mod crypto;
 mod hash;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod zk;
 
 pub use codec::{Decode, DecodeError, Decoder, Encode};
 pub use crypto::{
