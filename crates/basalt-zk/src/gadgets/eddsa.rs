@@ -1,0 +1,119 @@
+//! EdDSA-Poseidon verification as constraints: the rule of `BabyPublicKey::verify`, Base8·S =
+//! R8 + 8·hm·A with hm = Poseidon(R8, A, msg) and S below the subgroup order.
+
+use super::FrVar;
+use super::{poseidon_var, Bit, PointVar};
+use ark_ff::{BigInteger, PrimeField};
+use ark_r1cs_std::{alloc::AllocVar, boolean::Boolean, convert::ToBitsGadget, eq::EqGadget};
+use ark_relations::gr1cs::{ConstraintSystemRef, SynthesisError};
+use basalt_types::zk::{Fr, SubScalar};
+
+/// Bits of a subgroup scalar.
+pub const SCALAR_BITS: usize = 251;
+
+/// A witness scalar as [`SCALAR_BITS`] little-endian bits, enforced below the subgroup order.
+pub fn alloc_scalar_bits(
+    cs: ConstraintSystemRef<Fr>,
+    scalar: Option<SubScalar>,
+) -> Result<Vec<Bit>, SynthesisError> {
+    let value = scalar.map(|s| s.into_bigint().to_bits_le());
+    let bits = (0..SCALAR_BITS)
+        .map(|i| {
+            Boolean::new_witness(cs.clone(), || {
+                value
+                    .as_ref()
+                    .map(|v| v[i])
+                    .ok_or(SynthesisError::AssignmentMissing)
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut max = SubScalar::MODULUS;
+    max.sub_with_borrow(&1u64.into());
+    Boolean::enforce_smaller_or_equal_than_le(&bits, max)?;
+    Ok(bits)
+}
+
+/// Enforces, when `enabled`, that `(r8, s_bits)` is a valid signature by `key` over `msg`.
+///
+/// `key` must be a valid key (the circuit takes keys from account leaves, which only hold keys the
+/// L1 decoded); `r8` is checked to be on the curve whether or not the check is enabled, so a
+/// disabled check still needs a point of the curve (any, such as `Base8`).
+pub fn verify_eddsa(
+    enabled: &Bit,
+    key: &PointVar,
+    msg: &FrVar,
+    r8: &PointVar,
+    s_bits: &[Bit],
+) -> Result<(), SynthesisError> {
+    r8.enforce_on_curve()?;
+    let hm = poseidon_var(&[
+        r8.x.clone(),
+        r8.y.clone(),
+        key.x.clone(),
+        key.y.clone(),
+        msg.clone(),
+    ])?;
+    let hm_bits = hm.to_bits_le()?;
+    let key2 = key.add(key)?;
+    let key4 = key2.add(&key2)?;
+    let key8 = key4.add(&key4)?;
+    let right = r8.add(&key8.mul_bits(&hm_bits)?)?;
+    let left = PointVar::base8_mul_bits(s_bits)?;
+    left.x.conditional_enforce_equal(&right.x, enabled)?;
+    left.y.conditional_enforce_equal(&right.y, enabled)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ark_relations::gr1cs::ConstraintSystem;
+    use basalt_types::zk::{BabyKeypair, BabyPoint, BabySignature, Felt};
+
+    /// Whether the circuit accepts the signature, and what it cost.
+    fn check(key: &BabyPoint, msg: Felt, sig: &BabySignature, enabled: bool) -> (bool, usize) {
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        let key = PointVar::witness(cs.clone(), Some(*key)).unwrap();
+        let msg = FrVar::new_witness(cs.clone(), || Ok(msg.0)).unwrap();
+        let r8 = PointVar::witness(cs.clone(), Some(sig.r8)).unwrap();
+        let s = alloc_scalar_bits(cs.clone(), Some(sig.s)).unwrap();
+        let on = Boolean::new_witness(cs.clone(), || Ok(enabled)).unwrap();
+        verify_eddsa(&on, &key, &msg, &r8, &s).unwrap();
+        (cs.is_satisfied().unwrap(), cs.num_constraints())
+    }
+
+    #[test]
+    fn the_circuit_accepts_exactly_the_signatures_the_native_rule_accepts() {
+        let alice = BabyKeypair::dev(b"alice");
+        let bob = BabyKeypair::dev(b"bob");
+        let msg = Felt::from_u128(42);
+        let sig = alice.sign(&msg);
+        let a = *alice.public().point();
+        assert!(check(&a, msg, &sig, true).0);
+        let wrong_msg = Felt::from_u128(43);
+        assert!(!alice.public().verify(&wrong_msg, &sig));
+        assert!(!check(&a, wrong_msg, &sig, true).0);
+        assert!(!check(bob.public().point(), msg, &sig, true).0);
+        let mut bumped = sig;
+        bumped.s += SubScalar::from(1u8);
+        assert!(!check(&a, msg, &bumped, true).0);
+        // A disabled check accepts anything on the curve.
+        assert!(check(&a, wrong_msg, &sig, false).0);
+    }
+
+    /// The signature circomlibjs makes in its test "Sign (using Poseidon)".
+    #[test]
+    fn the_circuit_accepts_the_circomlibjs_signature() {
+        let private: [u8; 32] = core::array::from_fn(|i| (i % 10) as u8);
+        let keys = BabyKeypair::from_private(&private);
+        let msg = Felt::from_decimal("42649378395939397566720").unwrap();
+        let sig = keys.sign(&msg);
+        let (ok, constraints) = check(keys.public().point(), msg, &sig, true);
+        assert!(ok);
+        // The budget for a transfer's signature (see BENCHMARKS.md "ZK").
+        println!("EdDSA-Poseidon verification: {constraints} constraints");
+        assert!(
+            constraints <= 6_000,
+            "EdDSA costs {constraints} constraints"
+        );
+    }
+}
