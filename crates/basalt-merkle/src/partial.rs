@@ -53,7 +53,7 @@ impl<H: TreeHasher> PartialTree<H> {
             return Err(PartialError::ProofAfterWrite);
         }
         let index = proof.index;
-        if proof.siblings.len() != self.depth as usize || !proof.verify::<H>(&self.root, leaf) {
+        if proof.depth::<H>() != Some(self.depth as usize) || !proof.verify::<H>(&self.root, leaf) {
             return Err(PartialError::BadProof(index));
         }
         if let Some(known) = self.nodes.get(&(0, index as u64)) {
@@ -61,19 +61,39 @@ impl<H: TreeHasher> PartialTree<H> {
                 return Err(PartialError::Conflict(index));
             }
         }
+        let a = H::ARITY;
+        let per = a as usize - 1;
         let (mut acc, mut pos) = (leaf, index as u64);
-        for (level, sibling) in proof.siblings.iter().enumerate() {
+        for (level, siblings) in proof.siblings.chunks(per).enumerate() {
             let level = level as u8;
             self.nodes.insert((level, pos), acc);
-            self.nodes.insert((level, pos ^ 1), *sibling);
-            acc = if pos & 1 == 0 {
-                H::node(&acc, sibling)
-            } else {
-                H::node(sibling, &acc)
-            };
-            pos /= 2;
+            let base = pos - pos % a;
+            let mut rest = siblings.iter();
+            for k in 0..a {
+                if base + k != pos {
+                    let s = *rest.next().expect("a whole level of siblings");
+                    self.nodes.insert((level, base + k), s);
+                }
+            }
+            acc = self.parent(level, pos);
+            pos /= a;
         }
         Ok(())
+    }
+
+    /// The digest of the parent of `(level, pos)` from the stored children.
+    fn parent(&self, level: u8, pos: u64) -> H::Digest {
+        let base = pos - pos % H::ARITY;
+        let mut buf = Vec::with_capacity(H::ARITY as usize);
+        for k in 0..H::ARITY {
+            buf.push(
+                *self
+                    .nodes
+                    .get(&(level, base + k))
+                    .expect("a proven path stores every sibling"),
+            );
+        }
+        H::node(&buf)
     }
 
     /// The current digest of a proven leaf.
@@ -91,16 +111,8 @@ impl<H: TreeHasher> PartialTree<H> {
         let (mut acc, mut pos) = (leaf, index as u64);
         for level in 0..self.depth {
             self.nodes.insert((level, pos), acc);
-            let sibling = *self
-                .nodes
-                .get(&(level, pos ^ 1))
-                .expect("a proven path stores every sibling");
-            acc = if pos & 1 == 0 {
-                H::node(&acc, &sibling)
-            } else {
-                H::node(&sibling, &acc)
-            };
-            pos /= 2;
+            acc = self.parent(level, pos);
+            pos /= H::ARITY;
         }
         self.root = acc;
         Ok(())

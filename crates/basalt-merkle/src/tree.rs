@@ -7,10 +7,40 @@ pub const DEFAULT_DEPTH: u8 = 32;
 pub trait TreeHasher {
     /// A node digest.
     type Digest: Copy + Eq + std::fmt::Debug;
+    /// Children of an inner node: 2 or 4.
+    const ARITY: u64 = 2;
     /// The digest of an empty leaf.
     fn empty_leaf() -> Self::Digest;
-    /// The digest of an inner node from its children.
-    fn node(left: &Self::Digest, right: &Self::Digest) -> Self::Digest;
+    /// The digest of an inner node from its [`TreeHasher::ARITY`] children, in order.
+    fn node(children: &[Self::Digest]) -> Self::Digest;
+}
+
+/// Most children of a node.
+const MAX_ARITY: usize = 4;
+
+/// Index bits one level of an `H` tree consumes.
+fn level_bits<H: TreeHasher>() -> u32 {
+    assert!(
+        H::ARITY == 2 || H::ARITY == 4,
+        "tree arity must be 2 or 4, not {}",
+        H::ARITY
+    );
+    H::ARITY.trailing_zeros()
+}
+
+/// Whether `index` fits a tree of `depth` levels of arity `H::ARITY`.
+fn fits<H: TreeHasher>(depth: usize, index: u32) -> bool {
+    let bits = depth as u64 * level_bits::<H>() as u64;
+    bits <= 32 && (bits == 32 || (index as u64) < (1u64 << bits))
+}
+
+/// The digest of the node whose children are `child(0..ARITY)`.
+fn hash_children<H: TreeHasher>(mut child: impl FnMut(u64) -> H::Digest) -> H::Digest {
+    let mut buf = [H::empty_leaf(); MAX_ARITY];
+    for (k, slot) in buf.iter_mut().take(H::ARITY as usize).enumerate() {
+        *slot = child(k as u64);
+    }
+    H::node(&buf[..H::ARITY as usize])
 }
 
 /// blake3 with distinct prefixes for leaves and nodes, so a leaf can never pose as a node.
@@ -34,16 +64,16 @@ impl TreeHasher for Blake3Hasher {
         basalt_types::Hash::ZERO
     }
 
-    fn node(left: &Self::Digest, right: &Self::Digest) -> Self::Digest {
+    fn node(children: &[Self::Digest]) -> Self::Digest {
         let mut buf = [0u8; 65];
         buf[0] = 1;
-        buf[1..33].copy_from_slice(&left.0);
-        buf[33..].copy_from_slice(&right.0);
+        buf[1..33].copy_from_slice(&children[0].0);
+        buf[33..].copy_from_slice(&children[1].0);
         basalt_types::Hash(*blake3::hash(&buf).as_bytes())
     }
 }
 
-/// A fixed-depth binary Merkle tree over `u32` leaf indices.
+/// A fixed-depth Merkle tree over `u32` leaf indices, of the hasher's arity.
 #[derive(Clone)]
 pub struct MerkleTree<H: TreeHasher> {
     depth: u8,
@@ -56,12 +86,18 @@ pub struct MerkleTree<H: TreeHasher> {
 }
 
 impl<H: TreeHasher> MerkleTree<H> {
-    /// An empty tree of the given depth (1..=32).
+    /// An empty tree of `depth` levels (at least 1; at most 32 index bits).
     pub fn new(depth: u8) -> Self {
-        assert!((1..=32).contains(&depth), "tree depth must be 1..=32");
+        let bits = depth as u32 * level_bits::<H>();
+        assert!(
+            depth >= 1 && bits <= 32,
+            "a tree of depth {depth} and arity {} does not fit u32 indices",
+            H::ARITY
+        );
         let mut empty = vec![H::empty_leaf()];
         for l in 0..depth as usize {
-            empty.push(H::node(&empty[l], &empty[l]));
+            let below = empty[l];
+            empty.push(hash_children::<H>(|_| below));
         }
         MerkleTree {
             depth,
@@ -86,6 +122,11 @@ impl<H: TreeHasher> MerkleTree<H> {
         self.levels[0].is_empty()
     }
 
+    /// Leaves the tree can hold.
+    pub fn capacity(&self) -> u64 {
+        1u64 << (self.depth as u32 * level_bits::<H>())
+    }
+
     /// The leaf at `index` (empty if never written).
     pub fn leaf(&self, index: u32) -> H::Digest {
         self.node(0, index as u64)
@@ -100,9 +141,10 @@ impl<H: TreeHasher> MerkleTree<H> {
 
     fn check_index(&self, index: u32) {
         assert!(
-            self.depth == 32 || (index as u64) < (1u64 << self.depth),
-            "leaf index {index} outside a depth-{} tree",
-            self.depth
+            fits::<H>(self.depth as usize, index),
+            "leaf index {index} outside a depth-{} tree of arity {}",
+            self.depth,
+            H::ARITY
         );
     }
 
@@ -123,11 +165,12 @@ impl<H: TreeHasher> MerkleTree<H> {
         if self.dirty.is_empty() {
             return;
         }
+        let a = H::ARITY;
         let mut positions: Vec<u64> = self.dirty.drain(..).map(u64::from).collect();
         positions.sort_unstable();
         positions.dedup();
         for level in 0..self.depth as usize {
-            let mut parents: Vec<u64> = positions.iter().map(|p| p / 2).collect();
+            let mut parents: Vec<u64> = positions.iter().map(|p| p / a).collect();
             parents.dedup();
             let needed = parents.last().map_or(0, |p| *p as usize + 1);
             if self.levels[level + 1].len() < needed {
@@ -135,7 +178,7 @@ impl<H: TreeHasher> MerkleTree<H> {
                 self.levels[level + 1].resize(needed, fill);
             }
             for &p in &parents {
-                let digest = H::node(&self.node(level, 2 * p), &self.node(level, 2 * p + 1));
+                let digest = hash_children::<H>(|k| self.node(level, a * p + k));
                 self.levels[level + 1][p as usize] = digest;
             }
             positions = parents;
@@ -154,6 +197,7 @@ impl<H: TreeHasher> MerkleTree<H> {
         if updates.is_empty() {
             return self.root();
         }
+        let a = H::ARITY;
         // Sorted (position, digest) pairs, one level at a time: siblings are adjacent.
         let mut current: Vec<(u64, H::Digest)> = updates
             .iter()
@@ -166,18 +210,20 @@ impl<H: TreeHasher> MerkleTree<H> {
             let mut next = Vec::with_capacity(current.len() / 2 + 1);
             let mut i = 0;
             while i < current.len() {
-                let (pos, digest) = current[i];
-                let (left, right) = if pos % 2 == 1 {
+                let parent = current[i].0 / a;
+                let first = i;
+                while i < current.len() && current[i].0 / a == parent {
                     i += 1;
-                    (self.node(level, pos - 1), digest)
-                } else if i + 1 < current.len() && current[i + 1].0 == pos + 1 {
-                    i += 2;
-                    (digest, current[i - 1].1)
-                } else {
-                    i += 1;
-                    (digest, self.node(level, pos + 1))
-                };
-                next.push((pos / 2, H::node(&left, &right)));
+                }
+                let written = &current[first..i];
+                let digest = hash_children::<H>(|k| {
+                    let pos = a * parent + k;
+                    written
+                        .iter()
+                        .find(|(p, _)| *p == pos)
+                        .map_or_else(|| self.node(level, pos), |(_, d)| *d)
+                });
+                next.push((parent, digest));
             }
             current = next;
         }
@@ -188,14 +234,7 @@ impl<H: TreeHasher> MerkleTree<H> {
     pub fn proof(&self, index: u32) -> MerkleProof<H::Digest> {
         assert!(self.dirty.is_empty(), "proof() with uncommitted writes");
         self.check_index(index);
-        let mut pos = index as u64;
-        let siblings = (0..self.depth as usize)
-            .map(|level| {
-                let s = self.node(level, pos ^ 1);
-                pos /= 2;
-                s
-            })
-            .collect();
+        let siblings = siblings_of::<H>(self.depth, index, |level, pos| self.node(level, pos));
         MerkleProof { index, siblings }
     }
 
@@ -208,14 +247,9 @@ impl<H: TreeHasher> MerkleTree<H> {
             "prefix_proof() with uncommitted writes"
         );
         self.check_index(index);
-        let mut pos = index as u64;
-        let siblings = (0..self.depth as usize)
-            .map(|level| {
-                let s = self.prefix_node(level, pos ^ 1, count);
-                pos /= 2;
-                s
-            })
-            .collect();
+        let siblings = siblings_of::<H>(self.depth, index, |level, pos| {
+            self.prefix_node(level, pos, count)
+        });
         let root = self.prefix_node(self.depth as usize, 0, count);
         (MerkleProof { index, siblings }, root)
     }
@@ -223,49 +257,80 @@ impl<H: TreeHasher> MerkleTree<H> {
     /// The node at `level`, `pos` of the tree restricted to its first `count` leaves. Only the one
     /// node per level that straddles `count` needs its children.
     fn prefix_node(&self, level: usize, pos: u64, count: u64) -> H::Digest {
-        let (lo, hi) = (pos << level, (pos + 1) << level);
+        let shift = level as u32 * level_bits::<H>();
+        let (lo, hi) = (pos << shift, (pos + 1) << shift);
         if hi <= count {
             self.node(level, pos)
         } else if lo >= count {
             self.empty[level]
         } else {
-            H::node(
-                &self.prefix_node(level - 1, 2 * pos, count),
-                &self.prefix_node(level - 1, 2 * pos + 1, count),
-            )
+            hash_children::<H>(|k| self.prefix_node(level - 1, H::ARITY * pos + k, count))
         }
     }
 }
 
-/// The path from a leaf to the root: one sibling digest per level, leaf level first.
+/// The siblings of leaf `index`'s path, leaf level first, `ARITY - 1` per level in child order.
+fn siblings_of<H: TreeHasher>(
+    depth: u8,
+    index: u32,
+    mut node: impl FnMut(usize, u64) -> H::Digest,
+) -> Vec<H::Digest> {
+    let a = H::ARITY;
+    let mut pos = index as u64;
+    let mut out = Vec::with_capacity(depth as usize * (a as usize - 1));
+    for level in 0..depth as usize {
+        let base = pos - pos % a;
+        for k in 0..a {
+            if base + k != pos {
+                out.push(node(level, base + k));
+            }
+        }
+        pos /= a;
+    }
+    out
+}
+
+/// The path from a leaf to the root: `ARITY - 1` sibling digests per level, leaf level first.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MerkleProof<D> {
-    /// The leaf index, whose bits say left or right at each level.
+    /// The leaf index, whose digits (base `ARITY`) say the position at each level.
     pub index: u32,
-    /// Sibling digests from the leaf level up.
+    /// Sibling digests from the leaf level up, in child order within a level.
     pub siblings: Vec<D>,
 }
 
 impl<D: Copy + Eq> MerkleProof<D> {
-    /// The root implied by `leaf` at this position.
+    /// Levels of the path, if the sibling count is a whole number of levels of `H`.
+    pub fn depth<H: TreeHasher<Digest = D>>(&self) -> Option<usize> {
+        let per = H::ARITY as usize - 1;
+        (self.siblings.len() % per == 0).then_some(self.siblings.len() / per)
+    }
+
+    /// The root implied by `leaf` at this position (the siblings must be whole levels).
     pub fn root<H: TreeHasher<Digest = D>>(&self, leaf: D) -> D {
+        let a = H::ARITY;
+        let per = a as usize - 1;
         let mut acc = leaf;
         let mut pos = self.index as u64;
-        for s in &self.siblings {
-            acc = if pos & 1 == 0 {
-                H::node(&acc, s)
-            } else {
-                H::node(s, &acc)
-            };
-            pos /= 2;
+        for level in self.siblings.chunks(per) {
+            let own = pos % a;
+            let mut rest = level.iter();
+            acc = hash_children::<H>(|k| {
+                if k == own {
+                    acc
+                } else {
+                    *rest.next().expect("a whole level of siblings")
+                }
+            });
+            pos /= a;
         }
         acc
     }
 
     /// Whether `leaf` sits at this position under `root`.
     pub fn verify<H: TreeHasher<Digest = D>>(&self, root: &D, leaf: D) -> bool {
-        self.siblings.len() <= 32
-            && (self.siblings.len() == 32 || (self.index as u64) < (1u64 << self.siblings.len()))
+        self.depth::<H>()
+            .is_some_and(|depth| fits::<H>(depth, self.index))
             && self.root::<H>(leaf) == *root
     }
 }
@@ -298,10 +363,7 @@ mod tests {
             .map(|i| leaves.get(&i).copied().unwrap_or(Hash::ZERO))
             .collect();
         while level.len() > 1 {
-            level = level
-                .chunks(2)
-                .map(|c| Blake3Hasher::node(&c[0], &c[1]))
-                .collect();
+            level = level.chunks(2).map(Blake3Hasher::node).collect();
         }
         level[0]
     }
