@@ -25,7 +25,7 @@ pub use batch::{
     encode_payload, posted_batch_txs, BatchError, BatchHeader, Codec, Effort, BATCH_VERSION,
     MAX_BATCH_RAW_BYTES, MAX_BATCH_TXS,
 };
-pub use profile::{Optimistic, Profile};
+pub use profile::{key_halves, zk_tags, Optimistic, Profile, Zk};
 pub use state::{output, withdrawals_root, Commitment, L2State, TraceStep};
 pub use stf::{
     apply_tx, batch_deposits, Access, DepositWindow, Deposits, Outcome, SigCheck, TxFailure,

@@ -4,7 +4,7 @@ use crate::profile::Profile;
 use crate::stf::{apply_tx, Access, Deposits, Outcome, SigCheck};
 use crate::types::{Account, Config, L2Tx, Withdrawal};
 use crate::witness::StepWitness;
-use basalt_merkle::{MerkleTree, PartialError, DEFAULT_DEPTH};
+use basalt_merkle::{MerkleTree, PartialError};
 use basalt_types::{Decode, DecodeError, Decoder, Encode};
 use std::collections::BTreeMap;
 
@@ -27,14 +27,7 @@ pub struct Commitment<P: Profile> {
 impl<P: Profile> Commitment<P> {
     /// The state root: accounts plus the deposit cursor.
     pub fn state_root(&self) -> P::Digest {
-        P::hash(
-            "basalt/l2/state",
-            &[
-                &self.accounts_root.to_bytes(),
-                &self.account_count.to_le_bytes(),
-                &self.next_deposit.to_le_bytes(),
-            ],
-        )
+        P::state_root(&self.accounts_root, self.account_count, self.next_deposit)
     }
 
     /// The withdrawals root that L1 withdrawal proofs are checked against.
@@ -50,18 +43,12 @@ impl<P: Profile> Commitment<P> {
 
 /// The withdrawals root of a withdrawals tree holding `count` withdrawals.
 pub fn withdrawals_root<P: Profile>(tree_root: P::Digest, count: u64) -> P::Digest {
-    P::hash(
-        "basalt/l2/withdrawals",
-        &[&tree_root.to_bytes(), &count.to_le_bytes()],
-    )
+    P::withdrawals_root(&tree_root, count)
 }
 
 /// An output from its two roots.
 pub fn output<P: Profile>(state_root: P::Digest, withdrawals_root: P::Digest) -> P::Digest {
-    P::hash(
-        "basalt/l2/output",
-        &[&state_root.to_bytes(), &withdrawals_root.to_bytes()],
-    )
+    P::output(&state_root, &withdrawals_root)
 }
 
 impl<P: Profile> Encode for Commitment<P> {
@@ -112,9 +99,9 @@ impl<P: Profile> L2State<P> {
         let mut s = L2State {
             config,
             accounts: Vec::new(),
-            tree: MerkleTree::new(DEFAULT_DEPTH),
+            tree: MerkleTree::new(P::TREE_DEPTH),
             withdrawals: Vec::new(),
-            withdrawals_tree: MerkleTree::new(DEFAULT_DEPTH),
+            withdrawals_tree: MerkleTree::new(P::TREE_DEPTH),
             next_deposit: 0,
         };
         s.set_account(0, Account::new(sequencer))

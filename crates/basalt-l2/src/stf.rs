@@ -177,7 +177,7 @@ pub fn apply_tx<P: Profile, A: Access<P>>(
                 Ok(found) => found,
                 Err(f) => return Ok(Outcome::Failed(f)),
             };
-            if state.withdrawal_count() > u32::MAX as u64 {
+            if state.withdrawal_count() >= P::tree_capacity() {
                 return Ok(Outcome::Failed(TxFailure::WithdrawalsFull));
             }
             let outcome = settle(state, *from, sender, cost, &[(FEE_ACCOUNT, *fee)])?;
@@ -220,9 +220,8 @@ fn apply_deposit<P: Profile, A: Access<P>>(
         Some(found) => found,
         None => {
             let next = state.account_count();
-            if next == u32::MAX {
+            if next == u32::MAX || u64::from(next) >= P::tree_capacity() {
                 // The deposit still counts as consumed; its funds stay in escrow, owed to nobody on L2.
-                // With 2^32 - 1 accounts this is unreachable in practice.
                 state.set_next_deposit(expected + 1);
                 return Ok(Outcome::Failed(TxFailure::AccountsFull));
             }

@@ -44,7 +44,7 @@ impl<P: Profile> Account<P> {
 
     /// The tree leaf of this account.
     pub fn leaf(&self) -> P::Digest {
-        P::leaf(&self.to_bytes())
+        P::account_leaf(self)
     }
 }
 
@@ -78,7 +78,7 @@ pub struct Withdrawal {
 impl Withdrawal {
     /// The tree leaf of this withdrawal.
     pub fn leaf<P: Profile>(&self) -> P::Digest {
-        P::leaf(&self.to_bytes())
+        P::withdrawal_leaf(self)
     }
 }
 
@@ -184,8 +184,8 @@ pub enum L2Tx<P: Profile> {
 }
 
 impl<P: Profile> L2Tx<P> {
-    /// The bytes a signature covers: every field but the signature.
-    fn body(&self) -> Vec<u8> {
+    /// The canonical bytes of every field but the signature.
+    pub(crate) fn body(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(96);
         match self {
             L2Tx::Deposit { index } => {
@@ -228,7 +228,7 @@ impl<P: Profile> L2Tx<P> {
 
     /// The digest a sender signs: the transaction without its signature, bound to one rollup.
     pub fn signing_message(&self, rollup_id: u32) -> P::Digest {
-        P::hash("basalt/l2/tx", &[&rollup_id.to_le_bytes(), &self.body()])
+        P::signing_message(rollup_id, self)
     }
 
     /// The signature and signed fields, for transactions a user signs.
@@ -244,9 +244,9 @@ impl<P: Profile> L2Tx<P> {
         }
     }
 
-    /// The transaction id.
-    pub fn hash(&self) -> P::Digest {
-        P::hash("basalt/l2/tx-id", &[&self.to_bytes()])
+    /// The transaction id: a blake3 digest of its encoding, whatever the profile.
+    pub fn hash(&self) -> basalt_types::Hash {
+        basalt_types::hash_parts("basalt/l2/tx-id", &[&self.to_bytes()])
     }
 
     /// Decodes a transaction from untrusted bytes, bounded by [`MAX_L2_TX_BYTES`].
@@ -267,6 +267,19 @@ impl L2Tx<crate::Optimistic> {
     /// returned unchanged: it carries no signature).
     pub fn signed(mut self, rollup_id: u32, keypair: &basalt_types::Keypair) -> Self {
         let sig = keypair.sign(&self.signing_message(rollup_id).0);
+        match &mut self {
+            L2Tx::Deposit { .. } => {}
+            L2Tx::Transfer { signature, .. } | L2Tx::Withdraw { signature, .. } => *signature = sig,
+        }
+        self
+    }
+}
+
+impl L2Tx<crate::Zk> {
+    /// Signs a transfer or withdrawal for rollup `rollup_id` with a BabyJubJub key (a deposit is
+    /// returned unchanged).
+    pub fn signed_zk(mut self, rollup_id: u32, keypair: &basalt_types::zk::BabyKeypair) -> Self {
+        let sig = keypair.sign(&self.signing_message(rollup_id));
         match &mut self {
             L2Tx::Deposit { .. } => {}
             L2Tx::Transfer { signature, .. } | L2Tx::Withdraw { signature, .. } => *signature = sig,

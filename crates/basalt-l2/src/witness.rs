@@ -10,7 +10,7 @@ use crate::profile::Profile;
 use crate::state::Commitment;
 use crate::stf::{apply_tx, Access, Deposits, Outcome, SigCheck};
 use crate::types::{Account, Config, L2Tx, Withdrawal};
-use basalt_merkle::{MerkleProof, PartialError, PartialTree, TreeHasher, DEFAULT_DEPTH};
+use basalt_merkle::{MerkleProof, PartialError, PartialTree, TreeHasher};
 use basalt_types::{Decode, DecodeError, Decoder, Encode};
 
 /// Most accounts one transaction touches (sender, recipient, fee account).
@@ -67,11 +67,11 @@ pub fn execute_step<P: Profile>(
     witness.check_prior(prior_output)?;
     let prior = &witness.prior;
     let mut access = WitnessAccess {
-        accounts: PartialTree::new(DEFAULT_DEPTH, prior.accounts_root),
+        accounts: PartialTree::new(P::TREE_DEPTH, prior.accounts_root),
         known: Vec::new(),
         count: prior.account_count,
         next_deposit: prior.next_deposit,
-        withdrawals: PartialTree::new(DEFAULT_DEPTH, prior.withdrawals_tree_root),
+        withdrawals: PartialTree::new(P::TREE_DEPTH, prior.withdrawals_tree_root),
         withdrawal_count: prior.withdrawal_count,
     };
     for (account, proof) in &witness.accounts {
@@ -167,10 +167,11 @@ fn encode_proof<D: Encode>(proof: &MerkleProof<D>, out: &mut Vec<u8>) {
     }
 }
 
-fn decode_proof<D: Decode>(d: &mut Decoder<'_>) -> Result<MerkleProof<D>, DecodeError> {
+fn decode_proof<P: Profile>(d: &mut Decoder<'_>) -> Result<MerkleProof<P::Digest>, DecodeError> {
     let index = d.u32()?;
-    let siblings = (0..DEFAULT_DEPTH)
-        .map(|_| D::decode_from(d))
+    let count = P::TREE_DEPTH as u64 * (<P::Hasher as TreeHasher>::ARITY - 1);
+    let siblings = (0..count)
+        .map(|_| P::Digest::decode_from(d))
         .collect::<Result<_, _>>()?;
     Ok(MerkleProof { index, siblings })
 }
@@ -222,11 +223,11 @@ impl<P: Profile> Decode for StepWitness<P> {
                     })
                 }
             };
-            accounts.push((account, decode_proof(d)?));
+            accounts.push((account, decode_proof::<P>(d)?));
         }
         let withdrawal_slot = match d.u8()? {
             0 => None,
-            1 => Some(decode_proof(d)?),
+            1 => Some(decode_proof::<P>(d)?),
             tag => {
                 return Err(DecodeError::UnknownTag {
                     what: "witness withdrawal slot",

@@ -303,7 +303,10 @@ impl<D: Copy + Eq> MerkleProof<D> {
     /// Levels of the path, if the sibling count is a whole number of levels of `H`.
     pub fn depth<H: TreeHasher<Digest = D>>(&self) -> Option<usize> {
         let per = H::ARITY as usize - 1;
-        (self.siblings.len() % per == 0).then_some(self.siblings.len() / per)
+        self.siblings
+            .len()
+            .is_multiple_of(per)
+            .then_some(self.siblings.len() / per)
     }
 
     /// The root implied by `leaf` at this position (the siblings must be whole levels).

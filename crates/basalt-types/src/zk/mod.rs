@@ -14,4 +14,4 @@ mod poseidon;
 pub use babyjub::{BabyPoint, SubScalar};
 pub use eddsa::{BabyKeypair, BabyPublicKey, BabySignature};
 pub use field::{Felt, Fr};
-pub use poseidon::{poseidon, POSEIDON_MAX_INPUTS};
+pub use poseidon::{poseidon, poseidon_tagged, POSEIDON_MAX_INPUTS};

@@ -9,15 +9,21 @@ use std::cell::RefCell;
 pub const POSEIDON_MAX_INPUTS: usize = 6;
 
 thread_local! {
-    /// One hasher per input count, built on first use (building one parses its constants).
-    static HASHERS: RefCell<Vec<Option<Poseidon<Fr>>>> =
-        RefCell::new((0..=POSEIDON_MAX_INPUTS).map(|_| None).collect());
+    /// One hasher per (input count, domain tag), built on first use (building one parses its
+    /// constants). Basalt uses a handful of tags.
+    static HASHERS: RefCell<Vec<(usize, u64, Poseidon<Fr>)>> = const { RefCell::new(Vec::new()) };
 }
 
 /// circomlib's `Poseidon(n)` of `inputs` (1 to [`POSEIDON_MAX_INPUTS`] elements).
 ///
 /// Panics on an input count outside that range: every caller hashes a fixed shape.
 pub fn poseidon(inputs: &[Felt]) -> Felt {
+    poseidon_tagged(0, inputs)
+}
+
+/// Poseidon with `tag` as the initial capacity element (circomlib's is zero, [`poseidon`]): a
+/// domain separation that costs the circuit nothing.
+pub fn poseidon_tagged(tag: u64, inputs: &[Felt]) -> Felt {
     let n = inputs.len();
     assert!(
         (1..=POSEIDON_MAX_INPUTS).contains(&n),
@@ -27,11 +33,18 @@ pub fn poseidon(inputs: &[Felt]) -> Felt {
         std::array::from_fn(|i| inputs.get(i).map_or(Fr::from(0u8), |f| f.0));
     HASHERS.with(|cell| {
         let mut hashers = cell.borrow_mut();
-        let hasher = hashers[n].get_or_insert_with(|| {
-            Poseidon::<Fr>::new_circom(n).expect("circomlib defines Poseidon of 1 to 16 inputs")
-        });
+        let at = match hashers.iter().position(|(m, t, _)| *m == n && *t == tag) {
+            Some(at) => at,
+            None => {
+                let hasher = Poseidon::<Fr>::with_domain_tag_circom(n, Fr::from(tag))
+                    .expect("circomlib defines Poseidon of 1 to 16 inputs");
+                hashers.push((n, tag, hasher));
+                hashers.len() - 1
+            }
+        };
         Felt(
-            hasher
+            hashers[at]
+                .2
                 .hash(&elems[..n])
                 .expect("the input count matches the hasher"),
         )
@@ -58,6 +71,14 @@ mod tests {
             poseidon(&f(&[1, 2, 3, 4])),
             hex_felt("299c867db6c1fdd79dcefa40e4510b9837e60ebb1ce0663dbaa525df65250465")
         );
+    }
+
+    #[test]
+    fn a_tag_separates_domains_and_tag_zero_is_circomlib() {
+        let x = [Felt::from_u128(1), Felt::from_u128(2)];
+        assert_eq!(poseidon_tagged(0, &x), poseidon(&x));
+        assert_ne!(poseidon_tagged(1, &x), poseidon(&x));
+        assert_ne!(poseidon_tagged(1, &x), poseidon_tagged(2, &x));
     }
 
     #[test]

@@ -6,7 +6,7 @@ mod poseidon;
 
 pub use babyjub::PointVar;
 pub use eddsa::{alloc_scalar_bits, verify_eddsa};
-pub use poseidon::poseidon_var;
+pub use poseidon::{poseidon_tagged_var, poseidon_var};
 
 /// A field element in the circuit.
 pub type FrVar = ark_r1cs_std::fields::fp::FpVar<basalt_types::zk::Fr>;

@@ -26,6 +26,11 @@ fn sbox(x: &FrVar) -> Result<FrVar, SynthesisError> {
 
 /// `basalt_types::zk::poseidon` of `inputs` (1 to [`POSEIDON_MAX_INPUTS`] elements) in the circuit.
 pub fn poseidon_var(inputs: &[FrVar]) -> Result<FrVar, SynthesisError> {
+    poseidon_tagged_var(0, inputs)
+}
+
+/// `basalt_types::zk::poseidon_tagged` in the circuit.
+pub fn poseidon_tagged_var(tag: u64, inputs: &[FrVar]) -> Result<FrVar, SynthesisError> {
     let n = inputs.len();
     assert!(
         (1..=POSEIDON_MAX_INPUTS).contains(&n),
@@ -33,7 +38,7 @@ pub fn poseidon_var(inputs: &[FrVar]) -> Result<FrVar, SynthesisError> {
     );
     let p = params(n);
     let t = p.width;
-    let mut state: Vec<FrVar> = std::iter::once(FrVar::zero())
+    let mut state: Vec<FrVar> = std::iter::once(FrVar::constant(Fr::from(tag)))
         .chain(inputs.iter().cloned())
         .collect();
     let half = p.full_rounds / 2;
@@ -96,6 +101,13 @@ mod tests {
             let (out, _, satisfied) = run(&inputs);
             prop_assert!(satisfied);
             prop_assert_eq!(out, poseidon(&inputs));
+            let cs = ConstraintSystem::<Fr>::new_ref();
+            let vars: Vec<FrVar> = inputs
+                .iter()
+                .map(|f| FrVar::new_witness(cs.clone(), || Ok(f.0)).unwrap())
+                .collect();
+            let tagged = poseidon_tagged_var(5, &vars).unwrap().value().unwrap();
+            prop_assert_eq!(Felt(tagged), basalt_types::zk::poseidon_tagged(5, &inputs));
         }
     }
 
