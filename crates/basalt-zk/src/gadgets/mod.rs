@@ -2,10 +2,12 @@
 
 mod babyjub;
 mod eddsa;
+mod merkle;
 mod poseidon;
 
 pub use babyjub::PointVar;
 pub use eddsa::{alloc_scalar_bits, verify_eddsa};
+pub use merkle::{root_from_path, update_roots, PathLevel};
 pub use poseidon::{poseidon_tagged_var, poseidon_var};
 
 /// A field element in the circuit.
