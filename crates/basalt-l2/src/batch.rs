@@ -132,14 +132,18 @@ pub fn encode_batch<P: Profile>(txs: &[L2Tx<P>]) -> Vec<u8> {
 
 /// A batch as a blob, compressed as hard as `effort` says.
 pub fn encode_batch_with<P: Profile>(txs: &[L2Tx<P>], effort: Effort) -> Vec<u8> {
-    let payload = encode_payload(txs);
+    compress_with(&encode_payload(txs), effort)
+}
+
+/// A payload as a blob, compressed as hard as `effort` says.
+pub(crate) fn compress_with(payload: &[u8], effort: Effort) -> Vec<u8> {
     match effort {
         Effort::Best => [Codec::Zstd, Codec::Brotli]
             .into_iter()
-            .map(|c| compress_at(&payload, c, effort))
+            .map(|c| compress_at(payload, c, effort))
             .min_by_key(Vec::len)
             .expect("two candidates"),
-        Effort::Fast => compress_at(&payload, Codec::Zstd, effort),
+        Effort::Fast => compress_at(payload, Codec::Zstd, effort),
     }
 }
 

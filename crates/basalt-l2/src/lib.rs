@@ -19,6 +19,7 @@ mod state;
 mod stf;
 mod types;
 mod witness;
+mod zkbatch;
 
 pub use batch::{
     batch_header, compress, decode_batch, decompress, encode_batch, encode_batch_with,
@@ -34,3 +35,6 @@ pub use types::{
     Account, Config, DepositEntry, L2Tx, Withdrawal, FEE_ACCOUNT, L2_TX_VERSION, MAX_L2_TX_BYTES,
 };
 pub use witness::{execute_step, AccountWitness, StepWitness, WitnessError, MAX_WITNESS_ACCOUNTS};
+pub use zkbatch::{
+    decode_zk_batch, encode_zk_batch, encode_zk_payload, PostedTx, ZK_BATCH_VERSION,
+};
