@@ -62,6 +62,19 @@ impl PointVar {
         Ok(PointVar { x, y })
     }
 
+    /// Twice this point, by the dedicated doubling formula (five constraints): x' = 2xy / (a·x² + y²),
+    /// y' = (y² - a·x²) / (2 - a·x² - y²). Both denominators are nonzero on the curve.
+    pub fn double(&self) -> Result<PointVar, SynthesisError> {
+        let x2 = self.x.square()?;
+        let y2 = self.y.square()?;
+        let xy = &self.x * &self.y;
+        let ax2 = x2 * Fr::from(A);
+        let x = (xy * Fr::from(2u8)).mul_by_inverse_unchecked(&(&ax2 + &y2))?;
+        let y =
+            (&y2 - &ax2).mul_by_inverse_unchecked(&(FrVar::constant(Fr::from(2u8)) - ax2 - y2))?;
+        Ok(PointVar { x, y })
+    }
+
     /// `bit ? a : b`.
     pub fn select(bit: &Bit, a: &PointVar, b: &PointVar) -> Result<PointVar, SynthesisError> {
         Ok(PointVar {
@@ -70,7 +83,7 @@ impl PointVar {
         })
     }
 
-    /// This point times the integer of `bits` (little-endian): double and add, 14 constraints a bit.
+    /// This point times the integer of `bits` (little-endian): double and add, 13 constraints a bit.
     pub fn mul_bits(&self, bits: &[Bit]) -> Result<PointVar, SynthesisError> {
         let mut acc = PointVar::constant(&BabyPoint::IDENTITY);
         let mut power = self.clone();
@@ -78,7 +91,7 @@ impl PointVar {
             let sum = acc.add(&power)?;
             acc = PointVar::select(bit, &sum, &acc)?;
             if i + 1 < bits.len() {
-                power = power.add(&power)?;
+                power = power.double()?;
             }
         }
         Ok(acc)
@@ -190,6 +203,7 @@ mod tests {
             pv.enforce_on_curve().unwrap();
             let kb = bits(&cs, &k);
             prop_assert_eq!(value(&pv.add(&pv).unwrap()), p.add(&p));
+            prop_assert_eq!(value(&pv.double().unwrap()), p.add(&p));
             prop_assert_eq!(value(&pv.mul_bits(&kb).unwrap()), p.mul(&k));
             prop_assert_eq!(value(&PointVar::base8_mul_bits(&kb).unwrap()), base.mul(&k));
             prop_assert!(cs.is_satisfied().unwrap());

@@ -54,9 +54,7 @@ pub fn verify_eddsa(
         msg.clone(),
     ])?;
     let hm_bits = hm.to_bits_le()?;
-    let key2 = key.add(key)?;
-    let key4 = key2.add(&key2)?;
-    let key8 = key4.add(&key4)?;
+    let key8 = key.double()?.double()?.double()?;
     let right = r8.add(&key8.mul_bits(&hm_bits)?)?;
     let left = PointVar::base8_mul_bits(s_bits)?;
     left.x.conditional_enforce_equal(&right.x, enabled)?;
