@@ -20,6 +20,7 @@ mod stf;
 mod types;
 mod witness;
 mod zkbatch;
+mod zkverify;
 
 pub use batch::{
     batch_header, compress, decode_batch, decompress, encode_batch, encode_batch_with,
@@ -38,3 +39,4 @@ pub use witness::{execute_step, AccountWitness, StepWitness, WitnessError, MAX_W
 pub use zkbatch::{
     decode_zk_batch, encode_zk_batch, encode_zk_payload, PostedTx, ZK_BATCH_VERSION,
 };
+pub use zkverify::{apply_posted, data_hash, replayed_tx, PostedBatchError, DATA_TAG};

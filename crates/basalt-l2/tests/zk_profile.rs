@@ -2,7 +2,8 @@
 //! trees and commitments and EdDSA-Poseidon signatures.
 
 use basalt_l2::{
-    apply_tx, Access, Account, Config, DepositEntry, DepositWindow, L2State, L2Tx, Outcome,
+    apply_posted, apply_tx, data_hash, decode_zk_batch, encode_zk_batch, Access, Account, Config,
+    DepositEntry, DepositWindow, Effort, L2State, L2Tx, Outcome, PostedBatchError, PostedTx,
     Profile, SigCheck, TxFailure, Withdrawal, Zk,
 };
 use basalt_merkle::{PartialError, PoseidonHasher};
@@ -200,5 +201,134 @@ fn a_zk_rollup_refuses_accounts_and_withdrawals_past_its_trees() {
     assert_eq!(
         apply_tx(&CONFIG, &mut full, &window, &withdraw, SigCheck::Verify).unwrap(),
         Outcome::Failed(TxFailure::WithdrawalsFull)
+    );
+}
+
+#[test]
+fn a_verifier_replays_a_posted_zk_batch_from_l1_data_alone() {
+    let (sequencer_start, deposits) = funded();
+    let window = DepositWindow {
+        first: 0,
+        entries: &deposits,
+    };
+    let recipient = dev_keypair("zk-profile", 2).public();
+    let txs = vec![
+        transfer(1, 2, 100, 10, 0).signed_zk(CONFIG.rollup_id, &key(1)),
+        transfer(1, 1, 50, 10, 1).signed_zk(CONFIG.rollup_id, &key(1)),
+        transfer(2, 1, 20, 10, 0).signed_zk(CONFIG.rollup_id, &key(2)),
+        L2Tx::Withdraw {
+            from: 1,
+            recipient,
+            amount: 30,
+            fee: 10,
+            nonce: 2,
+            signature: no_signature(),
+        }
+        .signed_zk(CONFIG.rollup_id, &key(1)),
+    ];
+    let mut sequencer = sequencer_start.clone();
+    assert!(sequencer
+        .apply_batch(&window, &txs)
+        .iter()
+        .all(|o| *o == Outcome::Applied));
+    let posted: Vec<PostedTx> = txs.iter().map(PostedTx::from).collect();
+    let blob = encode_zk_batch(&posted, Effort::Best);
+    let mut verifier = sequencer_start.clone();
+    apply_posted(&mut verifier, &window, &decode_zk_batch(&blob).unwrap()).unwrap();
+    assert_eq!(verifier.output(), sequencer.output());
+
+    // A posted transfer the sender cannot pay makes the batch unprovable.
+    let mut bad = posted.clone();
+    bad.push(PostedTx::Transfer {
+        from: 2,
+        to: 1,
+        amount: 10_000,
+        fee: 10,
+    });
+    let mut verifier = sequencer_start;
+    assert_eq!(
+        apply_posted(&mut verifier, &window, &bad),
+        Err(PostedBatchError::Fails {
+            index: 4,
+            failure: TxFailure::InsufficientBalance
+        })
+    );
+}
+
+#[test]
+fn the_data_hash_binds_every_posted_field_and_every_consumed_deposit() {
+    let (_, deposits) = funded();
+    let window = DepositWindow {
+        first: 0,
+        entries: &deposits,
+    };
+    let base = vec![
+        PostedTx::Deposit,
+        PostedTx::Transfer {
+            from: 1,
+            to: 2,
+            amount: 5,
+            fee: 10,
+        },
+        PostedTx::Withdraw {
+            from: 2,
+            recipient: dev_keypair("zk-profile", 3).public(),
+            amount: 7,
+            fee: 10,
+        },
+    ];
+    let h = data_hash(&base, &window, 0).unwrap();
+    let variants = [
+        vec![base[1], base[0], base[2]],
+        vec![
+            base[0],
+            PostedTx::Transfer {
+                from: 1,
+                to: 2,
+                amount: 6,
+                fee: 10,
+            },
+            base[2],
+        ],
+        vec![
+            base[0],
+            PostedTx::Transfer {
+                from: 1,
+                to: 2,
+                amount: 5,
+                fee: 11,
+            },
+            base[2],
+        ],
+        vec![
+            base[0],
+            PostedTx::Transfer {
+                from: 2,
+                to: 1,
+                amount: 5,
+                fee: 10,
+            },
+            base[2],
+        ],
+        vec![
+            base[0],
+            base[1],
+            PostedTx::Withdraw {
+                from: 2,
+                recipient: dev_keypair("zk-profile", 4).public(),
+                amount: 7,
+                fee: 10,
+            },
+        ],
+        base[..2].to_vec(),
+    ];
+    for v in &variants {
+        assert_ne!(data_hash(v, &window, 0).unwrap(), h, "{v:?}");
+    }
+    // The same posted data over another deposit is another hash.
+    assert_ne!(data_hash(&base, &window, 1).unwrap(), h);
+    assert_eq!(
+        data_hash(&base, &window, 2),
+        Err(PostedBatchError::MissingDeposit(2))
     );
 }

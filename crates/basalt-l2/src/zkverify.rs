@@ -1,0 +1,147 @@
+//! What a posted ZK batch means without its signatures: how a verifier replays it from L1 data
+//! alone, and the data hash that binds the posted transactions and the deposits they consume to the
+//! batch's validity proof.
+
+use crate::profile::{key_halves, Zk};
+use crate::state::L2State;
+use crate::stf::{Deposits, Outcome, SigCheck, TxFailure};
+use crate::types::{DepositEntry, L2Tx};
+use crate::zkbatch::PostedTx;
+use basalt_types::zk::{poseidon_tagged, BabyPoint, BabySignature, Felt, SubScalar};
+
+/// Domain tag of the data hash chain.
+pub const DATA_TAG: u64 = 7;
+
+/// Why a posted ZK batch cannot be valid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PostedBatchError {
+    /// A transaction would not apply: no proof can exist for the batch.
+    #[error("transaction {index} of the batch fails: {failure}")]
+    Fails {
+        /// Position in the batch.
+        index: usize,
+        /// Why it fails.
+        failure: TxFailure,
+    },
+    /// The batch consumes a deposit the L1 queue does not hold for it.
+    #[error("the batch applies deposit {0}, which is not available to it")]
+    MissingDeposit(u64),
+}
+
+/// The signature slot of a replayed transaction: never checked (the proof covers signatures).
+fn unchecked_signature() -> BabySignature {
+    BabySignature {
+        r8: BabyPoint::base8(),
+        s: SubScalar::from(0u8),
+    }
+}
+
+/// The full transaction a posted one stands for in `state`: a deposit is the next in the queue, a
+/// nonce is the sender's next. (An unknown sender gets nonce 0 and fails as an unknown account.)
+pub fn replayed_tx(state: &L2State<Zk>, posted: &PostedTx) -> L2Tx<Zk> {
+    let nonce = |from: u32| state.get(from).map_or(0, |a| a.nonce);
+    match *posted {
+        PostedTx::Deposit => L2Tx::Deposit {
+            index: state.commitment().next_deposit,
+        },
+        PostedTx::Transfer {
+            from,
+            to,
+            amount,
+            fee,
+        } => L2Tx::Transfer {
+            from,
+            to,
+            amount,
+            fee,
+            nonce: nonce(from),
+            signature: unchecked_signature(),
+        },
+        PostedTx::Withdraw {
+            from,
+            recipient,
+            amount,
+            fee,
+        } => L2Tx::Withdraw {
+            from,
+            recipient,
+            amount,
+            fee,
+            nonce: nonce(from),
+            signature: unchecked_signature(),
+        },
+    }
+}
+
+/// Replays a posted ZK batch on `state` as a verifier does, trusting the signatures to the proof,
+/// and commits. Every transaction must apply (a deposit meeting a full tree is the one failure a
+/// valid batch may hold); otherwise the batch is unprovable and `state` must be discarded.
+pub fn apply_posted(
+    state: &mut L2State<Zk>,
+    deposits: &impl Deposits<Zk>,
+    posted: &[PostedTx],
+) -> Result<(), PostedBatchError> {
+    for (index, p) in posted.iter().enumerate() {
+        let tx = replayed_tx(state, p);
+        match state.apply(deposits, &tx, SigCheck::Known(true)) {
+            Outcome::Applied | Outcome::Failed(TxFailure::AccountsFull) => {}
+            Outcome::Failed(failure) => {
+                state.commit();
+                return Err(PostedBatchError::Fails { index, failure });
+            }
+        }
+    }
+    state.commit();
+    Ok(())
+}
+
+/// The data hash of a ZK batch: a Poseidon chain over its transactions, each as
+/// P_7(h, kind + 2^8·from + 2^41·to, amount, fee, x, y) with (x, y) a withdrawal's recipient halves
+/// or a deposit's key (its `account` hint as `from`, plus 2^32 when present). The L1 computes it
+/// from the posted blob and its deposit queue; the circuit computes the same chain.
+pub fn data_hash(
+    posted: &[PostedTx],
+    deposits: &impl Deposits<Zk>,
+    first_deposit: u64,
+) -> Result<Felt, PostedBatchError> {
+    let mut h = Felt::ZERO;
+    let mut next = first_deposit;
+    for p in posted {
+        let (kind, from, to, amount, fee, xy) = match *p {
+            PostedTx::Deposit => {
+                let entry: DepositEntry<Zk> = deposits
+                    .get(next)
+                    .ok_or(PostedBatchError::MissingDeposit(next))?;
+                next += 1;
+                let hint = entry.account.map_or(0, |a| a as u64 | 1 << 32);
+                let key = entry.key.point();
+                (0u8, hint, 0u32, entry.amount, 0, [key.x, key.y])
+            }
+            PostedTx::Transfer {
+                from,
+                to,
+                amount,
+                fee,
+            } => (1, from as u64, to, amount, fee, [Felt::ZERO; 2]),
+            PostedTx::Withdraw {
+                from,
+                recipient,
+                amount,
+                fee,
+            } => (2, from as u64, 0, amount, fee, key_halves(&recipient)),
+        };
+        let head = kind as u128 | (from as u128) << 8 | (to as u128) << 41;
+        h = poseidon_tagged(
+            DATA_TAG,
+            &[
+                h,
+                Felt::from_u128(head),
+                Felt::from_u128(amount),
+                Felt::from_u128(fee),
+                xy[0],
+                xy[1],
+            ],
+        );
+    }
+    Ok(h)
+}
