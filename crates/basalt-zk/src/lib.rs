@@ -6,3 +6,9 @@
 //! published inputs, and count the constraints it costs (the circuit's budget is per transfer).
 
 pub mod gadgets;
+mod groth16;
+
+pub use groth16::{
+    dev_setup, prove, verifying_key_bytes, verifying_key_hash, Keys, Verifier, ZkError,
+    DEV_SETUP_SEED, PROOF_BYTES,
+};
