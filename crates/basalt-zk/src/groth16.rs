@@ -155,52 +155,14 @@ impl Verifier {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gadgets::{poseidon_var, FrVar};
-    use ark_r1cs_std::{alloc::AllocVar, eq::EqGadget};
-    use ark_relations::gr1cs::{ConstraintSystemRef, SynthesisError};
-    use basalt_types::zk::{poseidon, Felt};
-
-    /// Knowledge of x and y with Poseidon(x, y) = h and x + y = s, for public h and s.
-    #[derive(Clone)]
-    struct Preimage {
-        x: Option<Fr>,
-        y: Option<Fr>,
-        h: Option<Fr>,
-    }
-
-    impl ConstraintSynthesizer<Fr> for Preimage {
-        fn generate_constraints(self, cs: ConstraintSystemRef<Fr>) -> Result<(), SynthesisError> {
-            let missing = || SynthesisError::AssignmentMissing;
-            let h = FrVar::new_input(cs.clone(), || self.h.ok_or_else(missing))?;
-            let s = FrVar::new_input(cs.clone(), || {
-                Ok(self.x.ok_or_else(missing)? + self.y.ok_or_else(missing)?)
-            })?;
-            let x = FrVar::new_witness(cs.clone(), || self.x.ok_or_else(missing))?;
-            let y = FrVar::new_witness(cs, || self.y.ok_or_else(missing))?;
-            poseidon_var(&[x.clone(), y.clone()])?.enforce_equal(&h)?;
-            (x + y).enforce_equal(&s)
-        }
-    }
+    use crate::demo::Preimage;
 
     fn instance(x: u64, y: u64) -> (Preimage, [Fr; 2]) {
-        let (x, y) = (Fr::from(x), Fr::from(y));
-        let h = poseidon(&[Felt(x), Felt(y)]).0;
-        (
-            Preimage {
-                x: Some(x),
-                y: Some(y),
-                h: Some(h),
-            },
-            [h, x + y],
-        )
+        Preimage::instance(Fr::from(x), Fr::from(y))
     }
 
     fn blank() -> Preimage {
-        Preimage {
-            x: None,
-            y: None,
-            h: None,
-        }
+        Preimage::blank()
     }
 
     #[test]
