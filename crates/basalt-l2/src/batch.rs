@@ -202,16 +202,21 @@ pub fn decompress(blob: &[u8]) -> Result<Vec<u8>, BatchError> {
     Ok(out)
 }
 
-/// Decodes a batch blob from untrusted L1 data: exactly the transactions its header declares.
-pub fn decode_batch<P: Profile>(blob: &[u8]) -> Result<Vec<L2Tx<P>>, BatchError> {
+/// The decompressed payload of a blob whose version byte is `version`, its transaction count (the
+/// one the header declares), and where the transactions start.
+pub(crate) fn open_payload(
+    blob: &[u8],
+    version: u8,
+    what: &'static str,
+) -> Result<(Vec<u8>, usize, usize), BatchError> {
     let declared = batch_header(blob)?.tx_count;
     let payload = decompress(blob)?;
     let mut d = Decoder::new(&payload);
-    let version = d.u8()?;
-    if version != BATCH_VERSION {
+    let found = d.u8()?;
+    if found != version {
         return Err(DecodeError::UnknownTag {
-            what: "batch version",
-            tag: version as u64,
+            what,
+            tag: found as u64,
         }
         .into());
     }
@@ -222,6 +227,14 @@ pub fn decode_batch<P: Profile>(blob: &[u8]) -> Result<Vec<L2Tx<P>>, BatchError>
             actual: n as u64,
         });
     }
+    let start = payload.len() - d.remaining();
+    Ok((payload, n, start))
+}
+
+/// Decodes a batch blob from untrusted L1 data: exactly the transactions its header declares.
+pub fn decode_batch<P: Profile>(blob: &[u8]) -> Result<Vec<L2Tx<P>>, BatchError> {
+    let (payload, n, start) = open_payload(blob, BATCH_VERSION, "batch version")?;
+    let mut d = Decoder::new(&payload[start..]);
     let mut txs = Vec::with_capacity(n.min(d.remaining()));
     for _ in 0..n {
         txs.push(L2Tx::decode_compact(&mut d)?);

@@ -6,7 +6,7 @@
 //! each), amounts, fees (all others varints). Columns put alike values together, which is what the
 //! compressor is good at. Blob framing, bounds and codecs are those of [`crate::decode_batch`].
 
-use crate::batch::{compress_with, decompress, BatchError, Effort, MAX_BATCH_TXS};
+use crate::batch::{compress_with, open_payload, BatchError, Effort};
 use crate::profile::Profile;
 use crate::types::L2Tx;
 use basalt_types::codec::put_varint;
@@ -128,24 +128,8 @@ pub fn encode_zk_batch(txs: &[PostedTx], effort: Effort) -> Vec<u8> {
 
 /// Decodes a ZK batch blob from untrusted L1 data: exactly the transactions its header declares.
 pub fn decode_zk_batch(blob: &[u8]) -> Result<Vec<PostedTx>, BatchError> {
-    let declared = crate::batch::batch_header(blob)?.tx_count;
-    let payload = decompress(blob)?;
-    let mut d = Decoder::new(&payload);
-    let version = d.u8()?;
-    if version != ZK_BATCH_VERSION {
-        return Err(DecodeError::UnknownTag {
-            what: "ZK batch version",
-            tag: version as u64,
-        }
-        .into());
-    }
-    let n = d.len("batch", MAX_BATCH_TXS)?;
-    if n as u64 != declared {
-        return Err(BatchError::CountMismatch {
-            declared,
-            actual: n as u64,
-        });
-    }
+    let (payload, n, start) = open_payload(blob, ZK_BATCH_VERSION, "ZK batch version")?;
+    let mut d = Decoder::new(&payload[start..]);
     let kinds = d.take(n)?;
     if let Some(bad) = kinds.iter().find(|k| **k > 2) {
         return Err(DecodeError::UnknownTag {
