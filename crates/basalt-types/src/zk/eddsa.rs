@@ -27,6 +27,9 @@ impl BabyPublicKey {
 
     /// Whether `signature` over `msg` is valid under this key (circomlibjs `verifyPoseidon`).
     pub fn verify(&self, msg: &Felt, signature: &BabySignature) -> bool {
+        if !signature.r8.on_curve() {
+            return false;
+        }
         let a = &self.0;
         let hm = poseidon(&[signature.r8.x, signature.r8.y, a.x, a.y, *msg]);
         let hm = SubScalar::from_le_bytes_mod_order(&hm.to_le_bytes());

@@ -114,4 +114,50 @@ mod tests {
             "EdDSA costs {constraints} constraints"
         );
     }
+
+    /// S and S + l verify the same equation (l·Base8 is the identity); only S below l may pass, as
+    /// natively, or a prover could present a second form of every signature.
+    #[test]
+    fn a_signature_scalar_above_the_order_is_refused_by_the_circuit() {
+        let keys = BabyKeypair::dev(b"malleable");
+        let l = SubScalar::MODULUS;
+        // A signature whose S + l still fits the 251 bits the circuit allocates.
+        let (msg, sig, lifted) = (0u128..)
+            .find_map(|m| {
+                let msg = Felt::from_u128(m);
+                let sig = keys.sign(&msg);
+                let mut lifted = sig.s.into_bigint();
+                let carry = lifted.add_with_carry(&l);
+                (!carry && lifted.num_bits() <= SCALAR_BITS as u32).then_some((msg, sig, lifted))
+            })
+            .unwrap();
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        let key = PointVar::witness(cs.clone(), Some(*keys.public().point())).unwrap();
+        let m = FrVar::new_witness(cs.clone(), || Ok(msg.0)).unwrap();
+        let r8 = PointVar::witness(cs.clone(), Some(sig.r8)).unwrap();
+        let bits: Vec<Bit> = lifted
+            .to_bits_le()
+            .into_iter()
+            .take(SCALAR_BITS)
+            .map(|b| Boolean::new_witness(cs.clone(), || Ok(b)).unwrap())
+            .collect();
+        let mut max = SubScalar::MODULUS;
+        max.sub_with_borrow(&1u64.into());
+        Boolean::enforce_smaller_or_equal_than_le(&bits, max).unwrap();
+        verify_eddsa(&Boolean::TRUE, &key, &m, &r8, &bits).unwrap();
+        assert!(!cs.is_satisfied().unwrap());
+        // Without the range check, the lifted scalar would satisfy the equation.
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        let key = PointVar::witness(cs.clone(), Some(*keys.public().point())).unwrap();
+        let m = FrVar::new_witness(cs.clone(), || Ok(msg.0)).unwrap();
+        let r8 = PointVar::witness(cs.clone(), Some(sig.r8)).unwrap();
+        let bits: Vec<Bit> = lifted
+            .to_bits_le()
+            .into_iter()
+            .take(SCALAR_BITS)
+            .map(|b| Boolean::new_witness(cs.clone(), || Ok(b)).unwrap())
+            .collect();
+        verify_eddsa(&Boolean::TRUE, &key, &m, &r8, &bits).unwrap();
+        assert!(cs.is_satisfied().unwrap());
+    }
 }
