@@ -83,18 +83,29 @@ impl PointVar {
         })
     }
 
-    /// This point times the integer of `bits` (little-endian): double and add, 13 constraints a bit.
+    /// This point times the integer of `bits` (little-endian), by 2-bit windows from the top: per
+    /// window two doublings, a six-constraint choice among 0, P, 2P, 3P and an addition (11 a bit).
     pub fn mul_bits(&self, bits: &[Bit]) -> Result<PointVar, SynthesisError> {
-        let mut acc = PointVar::constant(&BabyPoint::IDENTITY);
-        let mut power = self.clone();
-        for (i, bit) in bits.iter().enumerate() {
-            let sum = acc.add(&power)?;
-            acc = PointVar::select(bit, &sum, &acc)?;
-            if i + 1 < bits.len() {
-                power = power.double()?;
-            }
+        let identity = PointVar::constant(&BabyPoint::IDENTITY);
+        let twice = self.double()?;
+        let thrice = twice.add(self)?;
+        let mut acc: Option<PointVar> = None;
+        for pair in bits.chunks(2).rev() {
+            let entry = match pair {
+                [b0, b1] => {
+                    let low = PointVar::select(b0, self, &identity)?;
+                    let high = PointVar::select(b0, &thrice, &twice)?;
+                    PointVar::select(b1, &high, &low)?
+                }
+                [b0] => PointVar::select(b0, self, &identity)?,
+                _ => unreachable!("chunks of two"),
+            };
+            acc = Some(match acc {
+                None => entry,
+                Some(a) => a.double()?.double()?.add(&entry)?,
+            });
         }
-        Ok(acc)
+        Ok(acc.unwrap_or(identity))
     }
 
     /// `Base8` times the integer of `bits` (little-endian), from a table of its multiples: per 3 bits,

@@ -27,9 +27,33 @@ pub fn alloc_scalar_bits(
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let mut max = SubScalar::MODULUS;
-    max.sub_with_borrow(&1u64.into());
-    Boolean::enforce_smaller_or_equal_than_le(&bits, max)?;
+    enforce_below(&bits, SubScalar::MODULUS)?;
+    Ok(bits)
+}
+
+/// Enforces that little-endian `bits` encode an integer below the constant `bound`: one
+/// constraint a bit, walking up from the least significant bit with whether the prefix so far is
+/// at most `bound - 1`'s.
+pub fn enforce_below<B: BigInteger>(bits: &[Bit], bound: B) -> Result<(), SynthesisError> {
+    let mut max = bound;
+    assert!(!max.sub_with_borrow(&B::from(1u64)), "the bound is positive");
+    let max = max.to_bits_le();
+    let mut at_most = Boolean::TRUE;
+    for (i, bit) in bits.iter().enumerate() {
+        at_most = if max.get(i).copied().unwrap_or(false) {
+            !bit | &at_most
+        } else {
+            !bit & &at_most
+        };
+    }
+    at_most.enforce_equal(&Boolean::TRUE)
+}
+
+/// The unique little-endian bits of a field element (254 bits and the check that they encode an
+/// integer below the modulus).
+pub fn field_bits(value: &FrVar) -> Result<Vec<Bit>, SynthesisError> {
+    let bits = value.to_non_unique_bits_le()?;
+    enforce_below(&bits, Fr::MODULUS)?;
     Ok(bits)
 }
 
@@ -53,7 +77,7 @@ pub fn verify_eddsa(
         key.y.clone(),
         msg.clone(),
     ])?;
-    let hm_bits = hm.to_bits_le()?;
+    let hm_bits = field_bits(&hm)?;
     let key8 = key.double()?.double()?.double()?;
     let right = r8.add(&key8.mul_bits(&hm_bits)?)?;
     let left = PointVar::base8_mul_bits(s_bits)?;
@@ -66,6 +90,47 @@ mod tests {
     use super::*;
     use ark_relations::gr1cs::ConstraintSystem;
     use basalt_types::zk::{BabyKeypair, BabyPoint, BabySignature, Felt};
+
+    fn below(value: u64, width: usize, bound: u64) -> bool {
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        let bits: Vec<Bit> = (0..width)
+            .map(|i| Boolean::new_witness(cs.clone(), || Ok(value >> i & 1 == 1)).unwrap())
+            .collect();
+        enforce_below(&bits, ark_ff::BigInt::<1>([bound])).unwrap();
+        cs.is_satisfied().unwrap()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_comparison_with_a_constant_is_exact(value in 0u64..1 << 20, bound in 1u64..1 << 20) {
+            proptest::prop_assert_eq!(below(value, 20, bound), value < bound);
+            proptest::prop_assert!(below(bound - 1, 20, bound));
+            proptest::prop_assert!(!below(bound, 21, bound));
+        }
+    }
+
+    /// A field element has a second 254-bit form, itself plus the modulus, whenever that fits:
+    /// the bits must be the canonical ones, or a challenge would have two scalars.
+    #[test]
+    fn only_the_canonical_bits_of_a_field_element_pass() {
+        let value = Fr::from(12345u64);
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        let v = FrVar::new_witness(cs.clone(), || Ok(value)).unwrap();
+        let bits = field_bits(&v).unwrap();
+        assert!(cs.is_satisfied().unwrap());
+        assert_eq!(bits.len(), 254);
+        let mut alias = value.into_bigint();
+        assert!(!alias.add_with_carry(&Fr::MODULUS));
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        let bits: Vec<Bit> = alias
+            .to_bits_le()
+            .into_iter()
+            .take(254)
+            .map(|b| Boolean::new_witness(cs.clone(), || Ok(b)).unwrap())
+            .collect();
+        enforce_below(&bits, Fr::MODULUS).unwrap();
+        assert!(!cs.is_satisfied().unwrap());
+    }
 
     /// Whether the circuit accepts the signature, and what it cost.
     fn check(key: &BabyPoint, msg: Felt, sig: &BabySignature, enabled: bool) -> (bool, usize) {
@@ -141,9 +206,7 @@ mod tests {
             .take(SCALAR_BITS)
             .map(|b| Boolean::new_witness(cs.clone(), || Ok(b)).unwrap())
             .collect();
-        let mut max = SubScalar::MODULUS;
-        max.sub_with_borrow(&1u64.into());
-        Boolean::enforce_smaller_or_equal_than_le(&bits, max).unwrap();
+        enforce_below(&bits, l).unwrap();
         verify_eddsa(&Boolean::TRUE, &key, &m, &r8, &bits).unwrap();
         assert!(!cs.is_satisfied().unwrap());
         // Without the range check, the lifted scalar would satisfy the equation.
