@@ -9,7 +9,7 @@ use ark_relations::gr1cs::{
 use basalt_merkle::{MerkleProof, MerkleTree, PoseidonHasher};
 use basalt_types::zk::{BabyKeypair, BabySignature, Felt, Fr};
 use basalt_zk::gadgets::{
-    alloc_scalar_bits, update_roots, verify_eddsa, FrVar, PathLevel, PointVar,
+    alloc_scalar_bits, circuit_siblings, update_roots, verify_eddsa, FrVar, PathLevel, PointVar,
 };
 use rand::SeedableRng;
 use std::time::Instant;
@@ -36,6 +36,7 @@ fn path(
             let digit = (proof.index >> (2 * level)) & 3;
             let bit = |b: u32| Boolean::new_witness(cs.clone(), || Ok(digit >> b & 1 == 1));
             let w = |f: Felt| FrVar::new_witness(cs.clone(), || Ok(f.0));
+            let s = circuit_siblings(digit, s);
             Ok(PathLevel {
                 bits: [bit(0)?, bit(1)?],
                 siblings: [w(s[0])?, w(s[1])?, w(s[2])?],

@@ -1,57 +1,49 @@
 //! Paths of the 4-ary Poseidon trees (`basalt_merkle::PoseidonHasher`) as constraints: the root a
 //! leaf implies, and an update that checks the old leaf under the old root and gives the new root
-//! from the same siblings. A level costs one Poseidon(4) and six constraints of placement.
+//! from the same siblings. A level costs one Poseidon(4) and three constraints of placement.
 
 use super::{poseidon_var, Bit, FrVar};
-use ark_r1cs_std::fields::FieldVar;
 use ark_relations::gr1cs::SynthesisError;
+use basalt_types::zk::Felt;
 
-/// One level of a path: the position's two bits (little-endian) and the three siblings, in child
-/// order without the path's own child.
+/// One level of a path: the position's two bits (little-endian) and the three siblings in the
+/// circuit's order ([`circuit_siblings`]): the one sharing the path's pair, then the other pair.
 #[derive(Clone, Debug)]
 pub struct PathLevel {
     /// Position bits: position = bits[0] + 2·bits[1].
     pub bits: [Bit; 2],
-    /// The other three children, in order.
+    /// The pair sibling, then the other pair in order.
     pub siblings: [FrVar; 3],
 }
 
-/// Which of the four children the path takes: one product of the bits, the rest linear.
-struct Place {
-    e0: FrVar,
-    e1: FrVar,
-    e2: FrVar,
-    e3: FrVar,
+/// A native proof level's siblings (child order without the path's own child) in the circuit's
+/// order: the child beside the path's in its pair (children 0-1 or 2-3), then the other pair.
+pub fn circuit_siblings(position: u32, siblings: &[Felt]) -> [Felt; 3] {
+    if position < 2 {
+        [siblings[0], siblings[1], siblings[2]]
+    } else {
+        [siblings[2], siblings[0], siblings[1]]
+    }
 }
 
-impl Place {
-    fn new(bits: &[Bit; 2]) -> Place {
-        let b0 = FrVar::from(bits[0].clone());
-        let b1 = FrVar::from(bits[1].clone());
-        let e3 = &b0 * &b1;
-        Place {
-            e0: FrVar::one() - &b0 - &b1 + &e3,
-            e1: b0 - &e3,
-            e2: b1 - &e3,
-            e3,
-        }
-    }
-
-    /// The node above `cur` at this position among `s`.
-    fn parent(&self, cur: &FrVar, s: &[FrVar; 3]) -> Result<FrVar, SynthesisError> {
-        let c0 = &s[0] + &self.e0 * (cur - &s[0]);
-        let c1 = &s[1] + &self.e0 * (&s[0] - &s[1]) + &self.e1 * (cur - &s[1]);
-        let c2 = &s[2] + (&self.e0 + &self.e1) * (&s[1] - &s[2]) + &self.e2 * (cur - &s[2]);
-        let c3 = &s[2] + &self.e3 * (cur - &s[2]);
-        poseidon_var(&[c0, c1, c2, c3])
-    }
+/// The node above `cur` at this level: order the pair by the low bit, then the two pairs by the
+/// high bit (three constraints, then the hash).
+fn parent(level: &PathLevel, cur: &FrVar) -> Result<FrVar, SynthesisError> {
+    let [b0, b1] = &level.bits;
+    let [pair, other0, other1] = &level.siblings;
+    let t = FrVar::from(b0.clone()) * (pair - cur);
+    let (u0, u1) = (cur + &t, pair - &t);
+    let high = FrVar::from(b1.clone());
+    let t0 = &high * (other0 - &u0);
+    let t1 = &high * (other1 - &u1);
+    poseidon_var(&[&u0 + &t0, &u1 + &t1, other0 - &t0, other1 - &t1])
 }
 
 /// The root implied by `leaf` along `path` (leaf level first).
 pub fn root_from_path(leaf: &FrVar, path: &[PathLevel]) -> Result<FrVar, SynthesisError> {
     let mut cur = leaf.clone();
     for level in path {
-        cur = Place::new(&level.bits).parent(&cur, &level.siblings)?;
+        cur = parent(level, &cur)?;
     }
     Ok(cur)
 }
@@ -64,9 +56,8 @@ pub fn update_roots(
 ) -> Result<(FrVar, FrVar), SynthesisError> {
     let (mut old, mut new) = (old_leaf.clone(), new_leaf.clone());
     for level in path {
-        let place = Place::new(&level.bits);
-        old = place.parent(&old, &level.siblings)?;
-        new = place.parent(&new, &level.siblings)?;
+        old = parent(level, &old)?;
+        new = parent(level, &new)?;
     }
     Ok((old, new))
 }
@@ -92,6 +83,7 @@ mod tests {
                 let digit = (proof.index >> (2 * level)) & 3;
                 let bit =
                     |b: u32| Boolean::new_witness(cs.clone(), || Ok(digit >> b & 1 == 1)).unwrap();
+                let s = circuit_siblings(digit, s);
                 PathLevel {
                     bits: [bit(0), bit(1)],
                     siblings: [w(s[0]), w(s[1]), w(s[2])],
@@ -154,7 +146,7 @@ mod tests {
     }
 
     #[test]
-    fn a_level_of_an_update_costs_two_hashes_and_thirteen_placements() {
+    fn a_level_of_an_update_costs_two_hashes_and_six_placements() {
         let mut tree = MerkleTree::<PoseidonHasher>::new(DEPTH);
         tree.commit();
         let cs = ConstraintSystem::<Fr>::new_ref();
@@ -163,6 +155,6 @@ mod tests {
         let before = cs.num_constraints();
         let _roots = update_roots(&leaf, &leaf, &path).unwrap();
         let per_level = (cs.num_constraints() - before) / DEPTH as usize;
-        assert_eq!(per_level, 2 * 297 + 13);
+        assert_eq!(per_level, 2 * 297 + 6);
     }
 }

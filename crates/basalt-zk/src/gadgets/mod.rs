@@ -6,8 +6,8 @@ mod merkle;
 mod poseidon;
 
 pub use babyjub::PointVar;
-pub use eddsa::{alloc_scalar_bits, verify_eddsa};
-pub use merkle::{root_from_path, update_roots, PathLevel};
+pub use eddsa::{alloc_scalar_bits, enforce_below, field_bits, verify_eddsa};
+pub use merkle::{circuit_siblings, root_from_path, update_roots, PathLevel};
 pub use poseidon::{poseidon_tagged_var, poseidon_var};
 
 /// A field element in the circuit.
