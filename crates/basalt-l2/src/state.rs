@@ -130,6 +130,16 @@ impl<P: Profile> L2State<P> {
         &self.withdrawals
     }
 
+    /// The accounts tree (committed after [`L2State::commit`]).
+    pub fn accounts_tree(&self) -> &MerkleTree<P::Hasher> {
+        &self.tree
+    }
+
+    /// The withdrawals tree (committed after [`L2State::commit`]).
+    pub fn withdrawals_tree(&self) -> &MerkleTree<P::Hasher> {
+        &self.withdrawals_tree
+    }
+
     /// Sum of all balances.
     pub fn total_balance(&self) -> u128 {
         self.accounts.iter().map(|a| a.balance).sum()

@@ -5,12 +5,14 @@
 use crate::profile::{key_halves, Zk};
 use crate::state::L2State;
 use crate::stf::{Deposits, Outcome, SigCheck, TxFailure};
-use crate::types::{DepositEntry, L2Tx};
+use crate::types::{Config, DepositEntry, L2Tx};
 use crate::zkbatch::PostedTx;
 use basalt_types::zk::{poseidon_tagged, BabyPoint, BabySignature, Felt, SubScalar};
 
 /// Domain tag of the data hash chain.
 pub const DATA_TAG: u64 = 7;
+/// Domain tag of the data hash chain's seed.
+pub const DATA_SEED_TAG: u64 = 8;
 
 /// Why a posted ZK batch cannot be valid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -95,17 +97,28 @@ pub fn apply_posted(
     Ok(())
 }
 
-/// The data hash of a ZK batch: a Poseidon chain over its transactions, each as
-/// P_7(h, kind + 2^8·from + 2^41·to, amount, fee, x, y) with (x, y) a withdrawal's recipient halves
-/// or a deposit's key (its `account` hint as `from`, plus 2^32 when present). The L1 computes it
-/// from the posted blob and its deposit queue; the circuit computes the same chain.
+/// The data hash of a ZK batch: a Poseidon chain seeded with
+/// P_8(first deposit, rollup id, min fee), then each transaction as
+/// P_7(h, kind + 2^8·from + 2^41·to + 2^73·fee, amount, x, y) with (x, y) a withdrawal's recipient
+/// halves or a deposit's key (its `account` hint as `from`, plus 2^32 when present). The L1 computes
+/// it from the posted blob, the rollup's rules and its deposit queue; the circuit computes the same
+/// chain, so the seed binds the proof to the rollup and to where in the queue the batch starts.
 pub fn data_hash(
+    config: &Config,
     posted: &[PostedTx],
     deposits: &impl Deposits<Zk>,
     first_deposit: u64,
 ) -> Result<Felt, PostedBatchError> {
-    let mut h = Felt::ZERO;
+    let mut h = poseidon_tagged(
+        DATA_SEED_TAG,
+        &[
+            Felt::from_u128(first_deposit as u128),
+            Felt::from_u128(config.rollup_id as u128),
+            Felt::from_u128(config.min_fee),
+        ],
+    );
     let mut next = first_deposit;
+    let two73 = Felt::from_u128(1 << 73).0;
     for p in posted {
         let (kind, from, to, amount, fee, xy) = match *p {
             PostedTx::Deposit => {
@@ -131,16 +144,10 @@ pub fn data_hash(
             } => (2, from as u64, 0, amount, fee, key_halves(&recipient)),
         };
         let head = kind as u128 | (from as u128) << 8 | (to as u128) << 41;
+        let head = Felt(Felt::from_u128(head).0 + Felt::from_u128(fee).0 * two73);
         h = poseidon_tagged(
             DATA_TAG,
-            &[
-                h,
-                Felt::from_u128(head),
-                Felt::from_u128(amount),
-                Felt::from_u128(fee),
-                xy[0],
-                xy[1],
-            ],
+            &[h, head, Felt::from_u128(amount), xy[0], xy[1]],
         );
     }
     Ok(h)

@@ -277,7 +277,7 @@ fn the_data_hash_binds_every_posted_field_and_every_consumed_deposit() {
             fee: 10,
         },
     ];
-    let h = data_hash(&base, &window, 0).unwrap();
+    let h = data_hash(&CONFIG, &base, &window, 0).unwrap();
     let variants = [
         vec![base[1], base[0], base[2]],
         vec![
@@ -323,12 +323,18 @@ fn the_data_hash_binds_every_posted_field_and_every_consumed_deposit() {
         base[..2].to_vec(),
     ];
     for v in &variants {
-        assert_ne!(data_hash(v, &window, 0).unwrap(), h, "{v:?}");
+        assert_ne!(data_hash(&CONFIG, v, &window, 0).unwrap(), h, "{v:?}");
+    }
+    // The same posted data for another rollup, or under another minimum fee, is another hash.
+    let other = |rollup_id, min_fee| Config { rollup_id, min_fee };
+    let cfg = CONFIG;
+    for c in [other(cfg.rollup_id + 1, cfg.min_fee), other(cfg.rollup_id, cfg.min_fee + 1)] {
+        assert_ne!(data_hash(&c, &base, &window, 0).unwrap(), h);
     }
     // The same posted data over another deposit is another hash.
-    assert_ne!(data_hash(&base, &window, 1).unwrap(), h);
+    assert_ne!(data_hash(&CONFIG, &base, &window, 1).unwrap(), h);
     assert_eq!(
-        data_hash(&base, &window, 2),
+        data_hash(&CONFIG, &base, &window, 2),
         Err(PostedBatchError::MissingDeposit(2))
     );
 }
