@@ -39,4 +39,6 @@ pub use witness::{execute_step, AccountWitness, StepWitness, WitnessError, MAX_W
 pub use zkbatch::{
     decode_zk_batch, encode_zk_batch, encode_zk_payload, PostedTx, ZK_BATCH_VERSION,
 };
-pub use zkverify::{apply_posted, data_hash, replayed_tx, PostedBatchError, DATA_SEED_TAG, DATA_TAG};
+pub use zkverify::{
+    apply_posted, data_hash, replayed_tx, PostedBatchError, DATA_SEED_TAG, DATA_TAG,
+};

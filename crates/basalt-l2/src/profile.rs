@@ -172,11 +172,6 @@ pub fn key_halves(key: &basalt_types::PublicKey) -> [Felt; 2] {
 }
 
 impl Zk {
-    /// An account's balance and nonce as one element: balance + 2^128 · nonce.
-    pub fn balance_and_nonce(balance: u128, nonce: u64) -> Felt {
-        Felt(felt(balance).0 + felt(nonce as u128).0 * felt(1u128 << 127).0 * felt(2).0)
-    }
-
     /// The first element of a signing message: kind + 2^8·rollup + 2^40·from + 2^72·to + 2^104·nonce
     /// (a deposit: kind 0 and its queue index as `nonce`).
     pub fn tx_head(kind: u8, rollup_id: u32, from: u32, to: u32, nonce: u64) -> Felt {
@@ -201,11 +196,7 @@ impl Profile for Zk {
         let a = account.key.point();
         poseidon_tagged(
             zk_tags::ACCOUNT,
-            &[
-                a.x,
-                a.y,
-                Zk::balance_and_nonce(account.balance, account.nonce),
-            ],
+            &[a.x, a.y, felt(account.balance), felt(account.nonce as u128)],
         )
     }
 
@@ -276,15 +267,6 @@ mod tests {
 
     #[test]
     fn packed_elements_hold_every_field_apart() {
-        let two128 = Fr::from(1u128 << 127) * Fr::from(2u8);
-        assert_eq!(
-            Zk::balance_and_nonce(5, 7).0,
-            Fr::from(5u8) + Fr::from(7u8) * two128
-        );
-        assert_ne!(
-            Zk::balance_and_nonce(u128::MAX, 0),
-            Zk::balance_and_nonce(0, 1)
-        );
         // The nonce straddles the 128-bit limb: its low 24 bits at bit 104, the rest at 128.
         let head = Zk::tx_head(2, u32::MAX, u32::MAX, u32::MAX, u64::MAX);
         let mut expect = Fr::from(2u8);

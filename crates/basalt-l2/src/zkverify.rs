@@ -145,10 +145,7 @@ pub fn data_hash(
         };
         let head = kind as u128 | (from as u128) << 8 | (to as u128) << 41;
         let head = Felt(Felt::from_u128(head).0 + Felt::from_u128(fee).0 * two73);
-        h = poseidon_tagged(
-            DATA_TAG,
-            &[h, head, Felt::from_u128(amount), xy[0], xy[1]],
-        );
+        h = poseidon_tagged(DATA_TAG, &[h, head, Felt::from_u128(amount), xy[0], xy[1]]);
     }
     Ok(h)
 }

@@ -328,7 +328,10 @@ fn the_data_hash_binds_every_posted_field_and_every_consumed_deposit() {
     // The same posted data for another rollup, or under another minimum fee, is another hash.
     let other = |rollup_id, min_fee| Config { rollup_id, min_fee };
     let cfg = CONFIG;
-    for c in [other(cfg.rollup_id + 1, cfg.min_fee), other(cfg.rollup_id, cfg.min_fee + 1)] {
+    for c in [
+        other(cfg.rollup_id + 1, cfg.min_fee),
+        other(cfg.rollup_id, cfg.min_fee + 1),
+    ] {
         assert_ne!(data_hash(&c, &base, &window, 0).unwrap(), h);
     }
     // The same posted data over another deposit is another hash.

@@ -5,6 +5,7 @@
 //! Every gadget is a second encoding of a native rule; its tests hold the two equal on random and
 //! published inputs, and count the constraints it costs (the circuit's budget is per transfer).
 
+pub mod batch;
 pub mod demo;
 pub mod gadgets;
 mod groth16;

@@ -36,7 +36,10 @@ pub fn alloc_scalar_bits(
 /// at most `bound - 1`'s.
 pub fn enforce_below<B: BigInteger>(bits: &[Bit], bound: B) -> Result<(), SynthesisError> {
     let mut max = bound;
-    assert!(!max.sub_with_borrow(&B::from(1u64)), "the bound is positive");
+    assert!(
+        !max.sub_with_borrow(&B::from(1u64)),
+        "the bound is positive"
+    );
     let max = max.to_bits_le();
     let mut at_most = Boolean::TRUE;
     for (i, bit) in bits.iter().enumerate() {

@@ -1,0 +1,19 @@
+//! The batch circuit: a fixed number of transaction slots that take a ZK rollup's prior output to
+//! its new output by exactly the posted transactions and the deposits they consume, under every rule
+//! of the shared STF. Its public inputs are the prior output, the new output and the data hash the
+//! L1 computes from the posted blob (`basalt_l2::data_hash`).
+//!
+//! Each slot is padding, a deposit, a transfer or a withdrawal, and makes two tree updates: A, the
+//! sender's account (for a deposit, a read of the account its hint names), and B, the recipient's
+//! account, the account a deposit credits or opens, or the next withdrawal leaf. Fees go to account
+//! 0 through a register that is written whenever an update credits or debits account 0, and once
+//! more at the end of the batch. `docs/zk.md` sets out the design and its costs.
+
+mod circuit;
+mod witness;
+
+pub use circuit::BatchCircuit;
+pub use witness::{BatchWitness, Leaf, SlotKind, SlotWitness, UpdateWitness, WitnessError};
+
+/// Bits of an account or withdrawal index: two per level of the ZK trees.
+pub const INDEX_BITS: usize = 2 * <basalt_l2::Zk as basalt_l2::Profile>::TREE_DEPTH as usize;
