@@ -7,6 +7,7 @@
 
 pub mod batch;
 pub mod demo;
+pub mod measure;
 pub mod gadgets;
 mod groth16;
 
