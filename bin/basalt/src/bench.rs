@@ -28,6 +28,8 @@ pub enum BenchCommand {
     History(crate::bench_history::HistoryArgs),
     /// Gas: block verification time per gas of every action kind's most adversarial input, against a transfer's.
     Gas(crate::bench_gas::GasArgs),
+    /// ZK: batch-proof constraints, setup, proving beside its MSM ceiling, verification, proof and L1 bytes.
+    Zk(crate::bench_zk::ZkArgs),
 }
 
 /// Options of `basalt bench l1`.
@@ -58,6 +60,7 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
         BenchCommand::Dispute(a) => crate::bench_dispute::run(a),
         BenchCommand::History(a) => crate::bench_history::run(a),
         BenchCommand::Gas(a) => crate::bench_gas::run(a),
+        BenchCommand::Zk(a) => crate::bench_zk::run(a),
     }
 }
 

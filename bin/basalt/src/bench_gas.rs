@@ -22,6 +22,9 @@ use basalt_types::{dev_keypair, hash_parts, Hash, Keypair, Signature};
 use clap::Args;
 use std::time::Duration;
 
+#[path = "bench_gas_zk.rs"]
+mod zk;
+
 /// Options of `basalt bench gas`.
 #[derive(Args, Debug)]
 pub struct GasArgs {
@@ -399,6 +402,7 @@ pub fn run(args: GasArgs) -> Result<()> {
     )?);
     rows.push(crowded_tree(&mut m, e, n)?);
     rows.push(withdrawals(&mut m, w, n)?);
+    rows.extend(zk::rows(&mut m, n)?);
     if !args.no_one_step {
         rows.push(one_step()?);
     }

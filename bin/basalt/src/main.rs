@@ -8,6 +8,7 @@ mod bench_gas;
 mod bench_history;
 mod bench_rollup;
 mod bench_rollup_rpc;
+mod bench_zk;
 mod config;
 mod devnet;
 mod devnet_rollups;
@@ -83,6 +84,9 @@ fn main() -> ExitCode {
         None => tracing_subscriber::EnvFilter::try_from_default_env()
             .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter)),
     };
+    // arkworks instruments its constraint gadgets with spans that format field elements: enabled,
+    // they slow circuit synthesis by orders of magnitude.
+    let filter = filter.add_directive("gr1cs=off".parse().expect("a valid directive"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)

@@ -9,7 +9,7 @@ use crate::bridge::RollupError;
 use crate::dispute::tree::TreeError;
 
 /// Revision of the code table; bumped when codes are added (never when one is reworded).
-pub const FAILURE_CODES_VERSION: u16 = 4;
+pub const FAILURE_CODES_VERSION: u16 = 5;
 
 macro_rules! failure_codes {
     ($($name:ident = $code:literal, $id:literal, $text:literal;)*) => {
@@ -111,6 +111,15 @@ failure_codes! {
     AlreadyStepped = 217, "already_stepped", "a one-step proof already countered this claim";
     ValidStep = 218, "valid_step", "the step agrees with the claim: it does not counter it";
     NoTraceAncestor = 219, "no_trace_ancestor", "the tree holds no state the step needs";
+    BadL2Key = 300, "bad_l2_key", "the L2 key is not a BabyJubJub point of prime order";
+    Unprovable = 301, "unprovable", "the batch data could never be proven (it does not decode, or its deposits are not queued)";
+    TooManyTxs = 302, "too_many_txs", "the batch holds more transactions than the circuit has slots";
+    TooManyUnproven = 303, "too_many_unproven", "the rollup holds as many unproven batches as it may";
+    NotZk = 304, "not_zk", "the rollup is not a ZK rollup";
+    NotOptimistic = 305, "not_optimistic", "the rollup is a ZK rollup: outputs settle by proof";
+    ProveInOrder = 306, "prove_in_order", "the batch is not the first unsettled batch";
+    NotAFieldElement = 307, "not_a_field_element", "a claimed output or root is not a field element";
+    BadProof = 308, "bad_proof", "the validity proof does not verify";
 }
 
 impl std::fmt::Display for FailureCode {
@@ -170,6 +179,15 @@ impl RollupError {
                 FailureCode::BadWitness
             }
             RollupError::Tree(e) => e.code(),
+            RollupError::BadL2Key => FailureCode::BadL2Key,
+            RollupError::Unprovable => FailureCode::Unprovable,
+            RollupError::TooManyTxs { .. } => FailureCode::TooManyTxs,
+            RollupError::TooManyUnproven(_) => FailureCode::TooManyUnproven,
+            RollupError::NotZk => FailureCode::NotZk,
+            RollupError::NotOptimistic => FailureCode::NotOptimistic,
+            RollupError::ProveInOrder { .. } => FailureCode::ProveInOrder,
+            RollupError::NotAFieldElement => FailureCode::NotAFieldElement,
+            RollupError::BadProof(_) => FailureCode::BadProof,
         }
     }
 }
@@ -194,6 +212,8 @@ mod tests {
             (200, "unknown_dispute"),
             (210, "side_full"),
             (215, "clock_ran_out"),
+            (300, "bad_l2_key"),
+            (308, "bad_proof"),
         ];
         for (code, id) in pinned {
             assert_eq!(
@@ -209,6 +229,6 @@ mod tests {
             assert_eq!(FailureCode::from_code(c.code()), Some(*c));
         }
         assert_eq!(FailureCode::from_code(0), None);
-        assert_eq!(FAILURE_CODES_VERSION, 4);
+        assert_eq!(FAILURE_CODES_VERSION, 5);
     }
 }

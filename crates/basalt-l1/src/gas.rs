@@ -40,6 +40,22 @@ pub const COUNTER_GAS: u64 = 60_000;
 /// around the step. The batch decode is charged on top.
 pub const STEP_GAS: u64 = 300_000;
 
+/// Gas of a validity proof: decoding the rollup's verifying key and the proof (subgroup checks on
+/// G2), the public inputs' multi-scalar multiplication and the pairings of a Groth16 check.
+pub const PROVE_BATCH_GAS: u64 = 10_000_000;
+/// Gas of reverting a ZK rollup's unproven batches, plus [`REVERT_BATCH_GAS`] for each.
+pub const REVERT_GAS: u64 = 50_000;
+/// Gas per batch reverted: a no-op output appended to the settled chain.
+pub const REVERT_BATCH_GAS: u64 = 20_000;
+/// Gas of checking a ZK deposit's key: decompressing a BabyJubJub point and checking its order.
+pub const ZK_KEY_GAS: u64 = 300_000;
+/// Gas per transaction of a ZK batch's data hash at its post: one Poseidon hash (and for a
+/// deposit, its queued key decompressed).
+pub const ZK_DATA_TX_GAS: u64 = 150_000;
+/// Gas of a ZK withdrawal's proof on top of [`FINALIZE_WITHDRAWAL_GAS`]: ten levels of 4-ary
+/// Poseidon, the leaf and the two commitments above the tree.
+pub const ZK_WITHDRAWAL_GAS: u64 = 1_500_000;
+
 /// Gas per byte of a transaction's variable payload (blob, witness, proof, name): hashed for the
 /// transaction id and the signature, copied into the block and its roots.
 pub const PAYLOAD_BYTE_GAS: u64 = 4;
@@ -63,6 +79,8 @@ pub fn intrinsic(action: &Action) -> u64 {
         Action::FinalizeWithdrawal(_) => FINALIZE_WITHDRAWAL_GAS,
         Action::Counter { .. } => COUNTER_GAS,
         Action::Step { .. } => STEP_GAS,
+        Action::ProveBatch { .. } => PROVE_BATCH_GAS,
+        Action::RevertBatches { .. } => REVERT_GAS,
     };
     base + PAYLOAD_BYTE_GAS * payload_len(action)
 }
@@ -73,7 +91,10 @@ fn payload_len(action: &Action) -> u64 {
         Action::PostBlob { data, .. } | Action::PostBatch { data, .. } => data.len(),
         Action::Step { witness, .. } => witness.len(),
         Action::FinalizeWithdrawal(claim) => claim.proof.len() * 32,
-        Action::RegisterRollup { params } => params.name.len(),
+        Action::RegisterRollup { params } => {
+            params.name.len() + params.kind.zk().map_or(0, |z| z.verifying_key.len())
+        }
+        Action::ProveBatch { proof, .. } => proof.len(),
         _ => 0,
     };
     len as u64
@@ -97,18 +118,35 @@ pub fn limit_with_headroom(estimate: u64, block_gas_limit: u64) -> u64 {
 /// Gas added to every estimate by [`limit_with_headroom`].
 pub const HEADROOM_GAS: u64 = 100_000;
 
-/// Whether an action's gas is its intrinsic gas whatever the state: no estimate is needed.
-pub fn is_fixed(action: &Action) -> bool {
-    matches!(
-        action,
+/// Gas a ZK batch's post charges for its blob beyond the intrinsic gas: the decode its header
+/// declares and the data hash of each transaction ([`ZK_DATA_TX_GAS`]).
+pub fn zk_post(raw_len: u64, tx_count: u64) -> u64 {
+    batch_decode(raw_len, tx_count).saturating_add(ZK_DATA_TX_GAS.saturating_mul(tx_count))
+}
+
+/// The most gas an action can use whatever the state, when the action alone says it: a limit
+/// that always suffices (what is left is refunded). `None`: the state decides; estimate it.
+///
+/// A deposit may check a ZK key, a batch post may decode and hash a ZK batch, and a withdrawal may
+/// check a Poseidon proof; the limit covers the ZK rollup's work, which an optimistic one does not
+/// use.
+pub fn known_limit(action: &Action) -> Option<u64> {
+    let intrinsic = intrinsic(action);
+    let extra = match action {
         Action::Transfer { .. }
-            | Action::Stake { .. }
-            | Action::Unstake { .. }
-            | Action::PostBlob { .. }
-            | Action::RegisterRollup { .. }
-            | Action::Deposit { .. }
-            | Action::PostBatch { .. }
-            | Action::FinalizeWithdrawal(_)
-            | Action::Counter { .. }
-    )
+        | Action::Stake { .. }
+        | Action::Unstake { .. }
+        | Action::PostBlob { .. }
+        | Action::RegisterRollup { .. }
+        | Action::Counter { .. }
+        | Action::ProveBatch { .. } => 0,
+        Action::Deposit { .. } => ZK_KEY_GAS,
+        Action::FinalizeWithdrawal(_) => ZK_WITHDRAWAL_GAS,
+        Action::PostBatch { data, .. } => {
+            basalt_l2::batch_header(data).map_or(0, |h| zk_post(h.raw_len, h.tx_count))
+        }
+        Action::RevertBatches { .. } => REVERT_BATCH_GAS * crate::bridge::MAX_UNPROVEN_BATCHES,
+        Action::ProposeOutput { .. } | Action::Step { .. } => return None,
+    };
+    Some(intrinsic.saturating_add(extra))
 }

@@ -33,9 +33,11 @@ mod view;
 pub use blobs::{BlobSource, Blobs};
 pub use block::{Block, Header, Receipt, HEADER_VERSION, MAX_BLOCK_BYTES};
 pub use bridge::{
-    chain_leaf, BatchRecord, DepositRecord, OutputRecord, RestoreError, RollupDiff, RollupError,
-    RollupHeader, RollupKind, RollupParams, RollupState, WithdrawalClaim, MAX_CHALLENGE_WINDOW,
-    MAX_CLOCK_EXTENSION, MAX_ROLLUP_NAME, MIN_CHALLENGE_WINDOW, MIN_CLOCK_EXTENSION,
+    chain_leaf, felt_hash, hash_felt, zk_key, BatchRecord, DepositRecord, OutputRecord,
+    RestoreError, RollupDiff, RollupError, RollupHeader, RollupKind, RollupParams, RollupState,
+    WithdrawalClaim, ZkParams, MAX_CHALLENGE_WINDOW, MAX_CLOCK_EXTENSION, MAX_ROLLUP_NAME,
+    MAX_UNPROVEN_BATCHES, MAX_VERIFYING_KEY_BYTES, MAX_ZK_SLOTS, MIN_CHALLENGE_WINDOW,
+    MIN_CLOCK_EXTENSION, ZK_PUBLIC_INPUTS,
 };
 pub use dispute::tree::{
     honest_moves, Claim, ClaimTree, Claims, HonestMove, Resolution, Rules, StepCheck, TreeError,

@@ -114,6 +114,28 @@ pub enum Action {
         /// (empty for a step past the batch's transactions, which changes nothing).
         witness: Vec<u8>,
     },
+    /// Settles the next unproven batch of a ZK rollup with a validity proof: the L1 checks it
+    /// against the registered verifying key and the public inputs it knows (the settled prior
+    /// output, the batch's data hash) with the new output claimed here.
+    ProveBatch {
+        /// Rollup id.
+        rollup: u32,
+        /// The batch: the rollup's first unsettled one.
+        batch: u64,
+        /// The output after the batch, a BN254 field element (32 bytes, big-endian).
+        output: Hash,
+        /// The Groth16 proof, compressed ([`basalt_zk::PROOF_BYTES`]).
+        proof: Vec<u8>,
+    },
+    /// Reverts every unproven batch of a ZK rollup (sequencer only), as zkSync Lite's
+    /// `revertBlocks` did: each settles as a no-op on the last settled output, and the deposits
+    /// they consumed return to the queue, so that a batch no proof can exist for freezes nothing.
+    RevertBatches {
+        /// Rollup id.
+        rollup: u32,
+        /// The first unsettled batch (must match, so that a revert meant for other batches fails).
+        from: u64,
+    },
 }
 
 impl Action {
@@ -289,6 +311,23 @@ impl Encode for Action {
                 out.push(*attack as u8);
                 put_bytes(out, witness);
             }
+            Action::ProveBatch {
+                rollup,
+                batch,
+                output,
+                proof,
+            } => {
+                out.push(11);
+                put_varint(out, *rollup as u128);
+                put_varint(out, *batch as u128);
+                output.encode_to(out);
+                put_bytes(out, proof);
+            }
+            Action::RevertBatches { rollup, from } => {
+                out.push(12);
+                put_varint(out, *rollup as u128);
+                put_varint(out, *from as u128);
+            }
         }
     }
 }
@@ -383,6 +422,16 @@ impl Decode for Action {
                 leaf: varint_u32(d)?,
                 attack: flag(d, "step direction")?,
                 witness: d.bytes("witness", MAX_WITNESS_BYTES)?.to_vec(),
+            },
+            11 => Action::ProveBatch {
+                rollup: varint_u32(d)?,
+                batch: d.varint_u64()?,
+                output: Hash::decode_from(d)?,
+                proof: d.bytes("proof", basalt_zk::PROOF_BYTES)?.to_vec(),
+            },
+            12 => Action::RevertBatches {
+                rollup: varint_u32(d)?,
+                from: d.varint_u64()?,
             },
             tag => {
                 return Err(DecodeError::UnknownTag {

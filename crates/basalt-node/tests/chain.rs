@@ -91,17 +91,14 @@ fn a_restarted_chain_resumes_from_its_store() {
 
 fn signed(from: u64, nonce: u64, action: Action) -> Vec<u8> {
     // Room for the small batch decode a proposal pays on top of its intrinsic gas.
-    let room = if basalt_l1::gas::is_fixed(&action) {
-        0
-    } else {
-        100_000
-    };
+    let gas_limit =
+        basalt_l1::gas::known_limit(&action).unwrap_or(action.intrinsic_gas() + 100_000);
     Transaction {
         chain_id: DEVNET_CHAIN_ID,
         nonce,
         max_fee_per_gas: 10_000_000_000,
         priority_fee_per_gas: 1,
-        gas_limit: action.intrinsic_gas() + room,
+        gas_limit,
         action,
     }
     .sign(&dev_account(from))

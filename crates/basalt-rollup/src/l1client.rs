@@ -577,7 +577,7 @@ impl<S: L1Source> L1Client<S> {
             .await
     }
 
-    /// The gas limit to send `action` with: its intrinsic gas when that is all it can use, else
+    /// The gas limit to send `action` with: the most it can use when the action alone says so, else
     /// the node's estimate with headroom for the state to change before inclusion, at most the
     /// block's gas limit.
     pub async fn gas_limit(
@@ -586,8 +586,8 @@ impl<S: L1Source> L1Client<S> {
         action: &Action,
         block_gas_limit: u64,
     ) -> Result<u64, L1Error> {
-        if basalt_l1::gas::is_fixed(action) {
-            return Ok(action.intrinsic_gas());
+        if let Some(limit) = basalt_l1::gas::known_limit(action) {
+            return Ok(limit.min(block_gas_limit));
         }
         if let Action::ProposeOutput { rollup, batch, .. } = action {
             // Known before it runs: its own gas and its batch's decode. Not estimated, so that

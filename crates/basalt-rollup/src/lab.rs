@@ -95,8 +95,8 @@ impl LocalL1 {
                 self.nonces[who] += 1;
                 let gas_limit = if let Some(limit) = gas_limit {
                     limit
-                } else if gas::is_fixed(&action) {
-                    action.intrinsic_gas()
+                } else if let Some(limit) = gas::known_limit(&action) {
+                    limit.min(block_gas_limit)
                 } else {
                     // Estimated on the parent state; an action that only works after an earlier
                     // one of this block gets room for the largest batch decode.

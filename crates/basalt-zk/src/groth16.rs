@@ -91,7 +91,12 @@ pub fn verifying_key_bytes(vk: &VerifyingKey<Bn254>) -> Vec<u8> {
 
 /// The hash a rollup registers for its verifying key.
 pub fn verifying_key_hash(vk: &VerifyingKey<Bn254>) -> basalt_types::Hash {
-    basalt_types::hash_parts("basalt/zk/vk", &[&verifying_key_bytes(vk)])
+    key_bytes_hash(&verifying_key_bytes(vk))
+}
+
+/// [`verifying_key_hash`] of a key already in its compressed bytes.
+pub fn key_bytes_hash(bytes: &[u8]) -> basalt_types::Hash {
+    basalt_types::hash_parts("basalt/zk/vk", &[bytes])
 }
 
 /// A verifying key ready for verification, decoded from untrusted bytes.

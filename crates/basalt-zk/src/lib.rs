@@ -7,11 +7,12 @@
 
 pub mod batch;
 pub mod demo;
-pub mod measure;
 pub mod gadgets;
 mod groth16;
+pub mod keys;
+pub mod measure;
 
 pub use groth16::{
-    dev_setup, prove, verifying_key_bytes, verifying_key_hash, Keys, Verifier, ZkError,
-    DEV_SETUP_SEED, PROOF_BYTES,
+    dev_setup, key_bytes_hash, prove, verifying_key_bytes, verifying_key_hash, Keys, Verifier,
+    ZkError, DEV_SETUP_SEED, PROOF_BYTES,
 };

@@ -40,24 +40,34 @@ impl BlockBuilder<'_> {
                 actual,
             });
         }
-        if deposits_end < h.deposits_end || deposits_end > h.deposit_count {
-            return Err(RollupError::BadDepositRange {
-                end: deposits_end,
-                consumed: h.deposits_end,
-                queued: h.deposit_count,
-            });
-        }
-        // A blob whose header does not parse decodes to no transactions, at the base price.
-        let header = basalt_l2::batch_header(data).unwrap_or(basalt_l2::BatchHeader {
-            raw_len: 0,
-            tx_count: 0,
-        });
+        let (header, deposits_end, proof_input) = match h.params.kind.zk().map(|z| z.slots) {
+            // A ZK batch is decoded now: it must be provable as data, and its proof's input is
+            // fixed while the deposits it reads are sure to be at hand.
+            Some(slots) => self.zk_batch_input(&h, slots, data, deposits_end)?,
+            None => {
+                if deposits_end < h.deposits_end || deposits_end > h.deposit_count {
+                    return Err(RollupError::BadDepositRange {
+                        end: deposits_end,
+                        consumed: h.deposits_end,
+                        queued: h.deposit_count,
+                    });
+                }
+                // A blob whose header does not parse decodes to no transactions, at the base
+                // price.
+                let header = basalt_l2::batch_header(data).unwrap_or(basalt_l2::BatchHeader {
+                    raw_len: 0,
+                    tx_count: 0,
+                });
+                (header, deposits_end, Hash::ZERO)
+            }
+        };
         let record = BatchRecord {
             data_hash,
             deposits_end,
             height: self.height,
             raw_len: header.raw_len,
             tx_count: header.tx_count,
+            proof_input,
         };
         self.changes.blobs.push(StoredBlob {
             hash: data_hash,

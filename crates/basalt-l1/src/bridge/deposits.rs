@@ -18,6 +18,9 @@ impl BlockBuilder<'_> {
         if record.entry.amount == 0 {
             return Err(RollupError::ZeroAmount);
         }
+        if h.params.kind.zk().is_some() {
+            self.check_zk_deposit(&record.entry.key)?;
+        }
         let balance = sender.balance.checked_sub(record.entry.amount).ok_or(
             RollupError::InsufficientBalance {
                 need: record.entry.amount,

@@ -153,6 +153,48 @@ pub enum RollupError {
     /// The witness does not open the agreed claim or cannot decide the step.
     #[error("one-step proof: {0}")]
     BadWitness(#[from] basalt_l2::WitnessError),
+    /// A ZK deposit's key is not a BabyJubJub point of prime order.
+    #[error("the L2 key is not a packed BabyJubJub point of prime order")]
+    BadL2Key,
+    /// A ZK batch's blob does not decode, or consumes deposits the queue does not hold: no proof
+    /// could ever exist for it.
+    #[error(
+        "the batch data does not decode as a ZK batch of queued deposits: it could never be proven"
+    )]
+    Unprovable,
+    /// A ZK batch holds more transactions than its circuit has slots.
+    #[error("the batch holds {txs} transactions, the rollup's circuit has {slots} slots")]
+    TooManyTxs {
+        /// Transactions the batch declares.
+        txs: u64,
+        /// Slots of the circuit.
+        slots: u32,
+    },
+    /// A ZK rollup has as many unproven batches as it may hold.
+    #[error("the rollup already has {0} unproven batches: prove or revert them first")]
+    TooManyUnproven(u64),
+    /// The action needs a ZK rollup.
+    #[error("the rollup is not a ZK rollup")]
+    NotZk,
+    /// The action needs an optimistic rollup.
+    #[error("the rollup is a ZK rollup: its outputs settle by validity proof, not by proposal")]
+    NotOptimistic,
+    /// ZK batches are proven, and reverted, from the first unsettled one.
+    #[error("batch {got} is not the first unsettled batch, {next}")]
+    ProveInOrder {
+        /// The first unsettled batch.
+        next: u64,
+        /// The batch named.
+        got: u64,
+    },
+    /// A claimed output or withdrawal root is not a BN254 field element.
+    #[error(
+        "a claimed output or root is not a field element (32 big-endian bytes below the modulus)"
+    )]
+    NotAFieldElement,
+    /// The validity proof was refused.
+    #[error("validity proof refused: {0}")]
+    BadProof(basalt_zk::ZkError),
     /// A rule of the claim tree refused the move.
     #[error(transparent)]
     Tree(#[from] TreeError),

@@ -1,9 +1,9 @@
 //! A rollup's committed summary, and what one block changes in a rollup.
 
-use super::{BatchRecord, DepositRecord, OutputRecord, RollupParams};
+use super::{BatchRecord, DepositRecord, OutputRecord, RollupKind, RollupParams};
 use crate::dispute::tree::Claim;
 use crate::dispute::Dispute;
-use basalt_l2::{L2State, Optimistic};
+use basalt_l2::{L2State, Optimistic, Zk};
 use basalt_merkle::{Blake3Hasher, MerkleTree, DEFAULT_DEPTH};
 use basalt_types::codec::put_varint;
 use basalt_types::{hash_parts, Amount, Decode, DecodeError, Decoder, Encode, Hash};
@@ -34,6 +34,9 @@ pub struct RollupHeader {
     pub batches_digest: Hash,
     /// The deposit range end of the last batch.
     pub deposits_end: u64,
+    /// The deposits consumed by the settled batches (ZK rollups, where each batch consumes an
+    /// exact range; 0 for optimistic ones): where the queue resumes if unproven batches revert.
+    pub settled_deposits: u64,
     /// Outputs ever proposed, each with its own dispute game; several may compete for a batch.
     pub proposal_count: u64,
     /// Running digest of every proposal.
@@ -55,8 +58,14 @@ pub struct RollupHeader {
 impl RollupHeader {
     /// A freshly registered rollup.
     pub fn new(id: u32, params: RollupParams) -> Self {
-        let genesis_output =
-            L2State::<Optimistic>::genesis(params.l2_config(id), params.sequencer).output();
+        let genesis_output = match &params.kind {
+            RollupKind::Optimistic => {
+                L2State::<Optimistic>::genesis(params.l2_config(id), params.sequencer).output()
+            }
+            RollupKind::Zk(z) => super::zk::felt_hash(
+                L2State::<Zk>::genesis(params.l2_config(id), z.fee_key).output(),
+            ),
+        };
         let empty_root = MerkleTree::<Blake3Hasher>::new(DEFAULT_DEPTH).root();
         RollupHeader {
             id,
@@ -69,6 +78,7 @@ impl RollupHeader {
             batch_count: 0,
             batches_digest: Hash::ZERO,
             deposits_end: 0,
+            settled_deposits: 0,
             proposal_count: 0,
             proposals_digest: Hash::ZERO,
             chain_root: empty_root,
@@ -98,6 +108,7 @@ impl Encode for RollupHeader {
         put_varint(out, self.batch_count as u128);
         self.batches_digest.encode_to(out);
         put_varint(out, self.deposits_end as u128);
+        put_varint(out, self.settled_deposits as u128);
         put_varint(out, self.proposal_count as u128);
         self.proposals_digest.encode_to(out);
         self.chain_root.encode_to(out);
@@ -122,6 +133,7 @@ impl Decode for RollupHeader {
             batch_count: d.varint_u64()?,
             batches_digest: Hash::decode_from(d)?,
             deposits_end: d.varint_u64()?,
+            settled_deposits: d.varint_u64()?,
             proposal_count: d.varint_u64()?,
             proposals_digest: Hash::decode_from(d)?,
             chain_root: Hash::decode_from(d)?,

@@ -10,7 +10,8 @@
 //!
 //! Types are in `params`, `records`, `header` and `state`; each rule is one module that adds its
 //! action to [`crate::BlockBuilder`]: `registry`, `deposits`, `batches`, `outputs`, `withdrawals`
-//! and `settlement`. A new settlement kind is one more such module.
+//! and `settlement`; `zk` holds the rules of validity-proof settlement (deposit keys, batch
+//! inputs, proofs and reverts).
 
 mod batches;
 mod deposits;
@@ -23,13 +24,15 @@ mod registry;
 mod settlement;
 mod state;
 mod withdrawals;
+mod zk;
 
 pub(crate) use deposits::ViewDeposits;
 pub use error::{RestoreError, RollupError};
 pub use header::{chain_leaf, RollupDiff, RollupHeader};
 pub use params::{
-    RollupKind, RollupParams, MAX_CHALLENGE_WINDOW, MAX_CLOCK_EXTENSION, MAX_ROLLUP_NAME,
-    MIN_CHALLENGE_WINDOW, MIN_CLOCK_EXTENSION,
+    RollupKind, RollupParams, ZkParams, MAX_CHALLENGE_WINDOW, MAX_CLOCK_EXTENSION, MAX_ROLLUP_NAME,
+    MAX_VERIFYING_KEY_BYTES, MAX_ZK_SLOTS, MIN_CHALLENGE_WINDOW, MIN_CLOCK_EXTENSION,
+    ZK_PUBLIC_INPUTS,
 };
 pub use records::{
     fold, BatchRecord, DepositRecord, OutputRecord, WithdrawalClaim, BATCHES_DOMAIN, CLAIMS_DOMAIN,
@@ -37,3 +40,4 @@ pub use records::{
 };
 pub(crate) use settlement::{due_rollups, wake_height};
 pub use state::RollupState;
+pub use zk::{felt_hash, hash_felt, zk_key, MAX_UNPROVEN_BATCHES};

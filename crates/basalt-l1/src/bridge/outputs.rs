@@ -22,6 +22,9 @@ impl BlockBuilder<'_> {
         output: Hash,
     ) -> Result<(), RollupError> {
         let h = self.rollup(rollup)?;
+        if h.params.kind.zk().is_some() {
+            return Err(RollupError::NotOptimistic);
+        }
         if batch < h.settled {
             return Err(RollupError::AlreadySettled(batch));
         }

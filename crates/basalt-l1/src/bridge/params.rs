@@ -4,7 +4,8 @@ use super::RollupError;
 use crate::dispute::tree::MAX_TREE_DEPTH;
 use basalt_l2::Config;
 use basalt_types::codec::{put_bytes, put_varint};
-use basalt_types::{Amount, Decode, DecodeError, Decoder, Encode, PublicKey};
+use basalt_types::zk::BabyPublicKey;
+use basalt_types::{Amount, Decode, DecodeError, Decoder, Encode, Hash, PublicKey};
 
 /// Longest rollup name.
 pub const MAX_ROLLUP_NAME: usize = 32;
@@ -21,11 +22,21 @@ pub const MAX_CHALLENGE_WINDOW: u64 = 1_000_000;
 /// Longest clock extension, in blocks.
 pub const MAX_CLOCK_EXTENSION: u64 = 1_000_000;
 
+/// Most transaction slots a ZK rollup's batch circuit may have.
+pub const MAX_ZK_SLOTS: u32 = 1024;
+/// Longest verifying key a ZK rollup may register (the batch circuit's, with its three public
+/// inputs, is 360 bytes compressed).
+pub const MAX_VERIFYING_KEY_BYTES: usize = 512;
+/// Public inputs of the batch circuit: the prior output, the new output and the data hash.
+pub const ZK_PUBLIC_INPUTS: usize = 3;
+
 /// How a rollup's outputs settle.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RollupKind {
     /// Outputs settle when their challenge window passes unchallenged.
     Optimistic,
+    /// Outputs settle when a validity proof of the batch verifies.
+    Zk(ZkParams),
 }
 
 impl RollupKind {
@@ -33,7 +44,34 @@ impl RollupKind {
     pub fn name(&self) -> &'static str {
         match self {
             RollupKind::Optimistic => "optimistic",
+            RollupKind::Zk(_) => "zk",
         }
+    }
+
+    /// The ZK parameters, for a ZK rollup.
+    pub fn zk(&self) -> Option<&ZkParams> {
+        match self {
+            RollupKind::Optimistic => None,
+            RollupKind::Zk(z) => Some(z),
+        }
+    }
+}
+
+/// What a ZK rollup fixes at registration beyond the common parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZkParams {
+    /// The BabyJubJub key of the L2 fee account (account 0), which signs nothing on L1.
+    pub fee_key: BabyPublicKey,
+    /// Transaction slots of the batch circuit: the most transactions a batch may hold.
+    pub slots: u32,
+    /// The batch circuit's Groth16 verifying key, compressed as arkworks writes it.
+    pub verifying_key: Vec<u8>,
+}
+
+impl ZkParams {
+    /// The digest a prover's key cache is checked against ([`basalt_zk::verifying_key_hash`]).
+    pub fn verifying_key_hash(&self) -> Hash {
+        basalt_zk::key_bytes_hash(&self.verifying_key)
     }
 }
 
@@ -94,6 +132,16 @@ impl RollupParams {
         if self.slash_reward_percent > 100 {
             return bad("slash reward must be 0 to 100 percent");
         }
+        if let RollupKind::Zk(z) = &self.kind {
+            if z.slots == 0 || z.slots > MAX_ZK_SLOTS {
+                return bad("a ZK rollup must have 1 to 1,024 slots");
+            }
+            let verifier = basalt_zk::Verifier::from_bytes(&z.verifying_key)
+                .map_err(|_| RollupError::BadParams("the verifying key does not decode"))?;
+            if verifier.input_count() != ZK_PUBLIC_INPUTS {
+                return bad("the verifying key must take three public inputs");
+            }
+        }
         Ok(())
     }
 
@@ -121,9 +169,15 @@ impl RollupParams {
 impl Encode for RollupParams {
     fn encode_to(&self, out: &mut Vec<u8>) {
         put_bytes(out, self.name.as_bytes());
-        out.push(match self.kind {
-            RollupKind::Optimistic => 0,
-        });
+        match &self.kind {
+            RollupKind::Optimistic => out.push(0),
+            RollupKind::Zk(z) => {
+                out.push(1);
+                z.fee_key.encode_to(out);
+                put_varint(out, z.slots as u128);
+                put_bytes(out, &z.verifying_key);
+            }
+        }
         self.sequencer.encode_to(out);
         put_varint(out, self.challenge_window as u128);
         put_varint(out, self.proposer_bond);
@@ -140,6 +194,11 @@ impl Decode for RollupParams {
             .map_err(|_| DecodeError::Invalid("rollup name (not UTF-8)"))?;
         let kind = match d.u8()? {
             0 => RollupKind::Optimistic,
+            1 => RollupKind::Zk(ZkParams {
+                fee_key: BabyPublicKey::decode_from(d)?,
+                slots: u32::try_from(d.varint_u64()?).map_err(|_| DecodeError::BadVarint)?,
+                verifying_key: d.bytes("verifying key", MAX_VERIFYING_KEY_BYTES)?.to_vec(),
+            }),
             tag => {
                 return Err(DecodeError::UnknownTag {
                     what: "rollup kind",

@@ -47,6 +47,9 @@ pub struct BatchRecord {
     /// Transactions its blob declares (0 if the header does not parse). With `raw_len`, what a
     /// decode of it costs, known without reading the blob.
     pub tx_count: u64,
+    /// The Poseidon data hash a ZK batch's proof must take as its public input, computed by the
+    /// L1 when the batch was posted ([`basalt_l2::data_hash`]); zero for an optimistic batch.
+    pub proof_input: Hash,
 }
 
 impl Encode for BatchRecord {
@@ -56,6 +59,7 @@ impl Encode for BatchRecord {
         put_varint(out, self.height as u128);
         put_varint(out, self.raw_len as u128);
         put_varint(out, self.tx_count as u128);
+        self.proof_input.encode_to(out);
     }
 }
 
@@ -67,6 +71,7 @@ impl Decode for BatchRecord {
             height: d.varint_u64()?,
             raw_len: d.varint_u64()?,
             tx_count: d.varint_u64()?,
+            proof_input: Hash::decode_from(d)?,
         })
     }
 }

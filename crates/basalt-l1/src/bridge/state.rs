@@ -96,11 +96,15 @@ impl RollupState {
         Some((id, &self.proposals[id as usize]))
     }
 
-    /// Where proposal `id` stands: `settled`, `upheld` (but not settled: its prior was not),
+    /// Where proposal `id` stands: `settled` (always, for a ZK rollup's), `upheld` (but not
+    /// settled: its prior was not),
     /// `removed`, `disputed` (countered, unresolved) or `pending` (not countered yet).
     pub fn proposal_status(&self, id: u64) -> &'static str {
         let p = &self.proposals[id as usize];
-        let d = &self.disputes[id as usize];
+        // A ZK rollup's outputs have no disputes: each is recorded as it settles.
+        let Some(d) = self.disputes.get(id as usize) else {
+            return "settled";
+        };
         match d.result {
             _ if self.chain.get(p.batch as usize) == Some(&id) => "settled",
             Some(DisputeResult::Upheld { .. }) => "upheld",
@@ -328,7 +332,8 @@ impl RollupState {
             && self.proposals.len() as u64 == h.proposal_count
             && self.chain.len() as u64 == h.settled
             && self.chain.iter().all(|id| *id < h.proposal_count)
-            && self.disputes.len() as u64 == h.proposal_count
+            && (self.disputes.len() as u64 == h.proposal_count
+                || h.params.kind.zk().is_some() && self.disputes.is_empty())
             && self.trees.len() == self.disputes.len()
             && claim_total == h.claim_total
             && self.claims.len() as u64 == h.claim_count

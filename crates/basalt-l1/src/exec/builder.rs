@@ -36,6 +36,8 @@ pub struct BlockBuilder<'a> {
     receipts: Vec<Receipt>,
     /// Batches decoded by this block's actions, by data hash.
     pub(crate) decoded: HashMap<Hash, BatchTxs>,
+    /// ZK rollups' verifying keys decoded by this block's proofs, by rollup.
+    pub(crate) verifiers: HashMap<u32, Arc<basalt_zk::Verifier>>,
     /// Charge for work without doing it (estimates and admission prechecks): nothing heavy runs.
     pub(crate) pricing_only: bool,
 }
@@ -75,6 +77,7 @@ impl<'a> BlockBuilder<'a> {
             tx_hashes: Vec::new(),
             receipts: Vec::new(),
             decoded: HashMap::new(),
+            verifiers: HashMap::new(),
             pricing_only: false,
         }
     }

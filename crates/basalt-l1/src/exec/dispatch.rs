@@ -172,6 +172,21 @@ impl BlockBuilder<'_> {
                     return failed(e);
                 }
             }
+            Action::ProveBatch {
+                rollup,
+                batch,
+                output,
+                proof,
+            } => {
+                if let Err(e) = self.prove_batch(*rollup, signer, *batch, *output, proof) {
+                    return failed(e);
+                }
+            }
+            Action::RevertBatches { rollup, from } => {
+                if let Err(e) = self.revert_batches(*rollup, signer, *from) {
+                    return failed(e);
+                }
+            }
         }
         Ok(None)
     }

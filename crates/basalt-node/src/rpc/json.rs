@@ -102,6 +102,18 @@ pub(super) fn block_json(b: &Block) -> Value {
                     "move": if *attack { "attack" } else { "defend" },
                     "witnessBytes": witness.len(),
                 }),
+                Action::ProveBatch {
+                    rollup,
+                    batch,
+                    output,
+                    proof,
+                } => json!({
+                    "type": "proveBatch", "rollup": rollup, "batch": batch, "output": output,
+                    "proofBytes": proof.len(),
+                }),
+                Action::RevertBatches { rollup, from } => json!({
+                    "type": "revertBatches", "rollup": rollup, "from": from,
+                }),
             };
             json!({
                 "hash": t.hash(),
@@ -129,22 +141,33 @@ pub(super) fn params_json(p: &RollupParams) -> Value {
         "clockExtension": p.clock_extension,
         "disputeBond": p.dispute_bond.to_string(),
         "slashRewardPercent": p.slash_reward_percent,
+        "zk": p.kind.zk().map(|z| json!({
+            "feeKey": format!("0x{}", hex::encode(z.fee_key.to_bytes())),
+            "slots": z.slots,
+            "verifyingKeyHash": z.verifying_key_hash(),
+            "verifyingKeyBytes": z.verifying_key.len(),
+        })),
     })
 }
 
 /// A proposed output as JSON, with where it stands and its dispute's summary.
 pub fn output_json(r: &RollupState, proposal: u64) -> Value {
     let o = &r.proposals[proposal as usize];
-    let d = &r.disputes[proposal as usize];
-    json!({
+    let mut v = json!({
         "proposal": proposal, "batch": o.batch, "prior": o.prior, "output": o.output,
         "proposer": o.proposer, "bond": o.bond.to_string(), "height": o.height,
         "status": r.proposal_status(proposal),
         "settled": r.proposal_status(proposal) == "settled",
-        "resolvesAt": d.resolvable_at,
-        "claims": d.claims,
-        "bound": o.height + d.rules.bound(),
-    })
+    });
+    // A ZK rollup's outputs are proven (or reverted), never disputed.
+    if let Some(d) = r.disputes.get(proposal as usize) {
+        v["resolvesAt"] = json!(d.resolvable_at);
+        v["claims"] = json!(d.claims);
+        v["bound"] = json!(o.height + d.rules.bound());
+    } else {
+        v["proven"] = json!(o.prior != o.output);
+    }
+    v
 }
 
 /// A dispute's record: its rules, claim count and digest, resolution; bounded whatever its size.

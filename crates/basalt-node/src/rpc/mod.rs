@@ -93,6 +93,25 @@ fn proposal_in<'a>(
     Ok(r)
 }
 
+/// The rollup holding proposal `proposal` and its dispute (a ZK rollup's outputs have none).
+fn dispute_in<'a>(
+    state: &'a basalt_l1::L1State,
+    which: &Value,
+    proposal: u64,
+) -> Result<&'a RollupState, ErrorObjectOwned> {
+    let r = proposal_in(state, which, proposal)?;
+    if r.disputes.get(proposal as usize).is_none() {
+        return Err(err(
+            NOT_FOUND,
+            format!(
+                "rollup {} is a ZK rollup: its outputs are proven, never disputed",
+                r.header.id
+            ),
+        ));
+    }
+    Ok(r)
+}
+
 /// Most items one list request returns.
 pub const MAX_LIST_ITEMS: u64 = 1_000;
 /// Most claims one `l1_getClaims` returns (each under 500 bytes of JSON).
@@ -419,7 +438,7 @@ pub fn module(ctx: RpcContext) -> RpcModule<RpcContext> {
             .parse()
             .map_err(|_| invalid("expected [rollup id or name, proposal id]"))?;
         let chain = crate::chain::lock(&ctx.chain);
-        let r = proposal_in(chain.state(), &which, proposal)?;
+        let r = dispute_in(chain.state(), &which, proposal)?;
         Ok::<_, ErrorObjectOwned>(dispute_json(&r.disputes[proposal as usize]))
     })
     .expect("unique method");
@@ -440,7 +459,7 @@ pub fn module(ctx: RpcContext) -> RpcModule<RpcContext> {
         // reading a tree page by page checks it against the record's digest and count.
         let (tree, count) = {
             let chain = crate::chain::lock(&ctx.chain);
-            let r = proposal_in(chain.state(), &which, proposal)?;
+            let r = dispute_in(chain.state(), &which, proposal)?;
             (r.trees[proposal as usize].clone(), r.disputes[proposal as usize].claims)
         };
         let end = from.saturating_add(limit).min(count as u64);

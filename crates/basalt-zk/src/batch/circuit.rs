@@ -23,6 +23,27 @@ pub struct BatchCircuit {
     pub witness: BatchWitness,
 }
 
+impl BatchCircuit {
+    /// The circuit of `slots` padding slots on a fresh rollup: what key generation needs (its
+    /// shape, not its values).
+    pub fn blank(slots: usize) -> BatchCircuit {
+        let state = basalt_l2::L2State::<Zk>::genesis(
+            basalt_l2::Config {
+                rollup_id: 0,
+                min_fee: 0,
+            },
+            basalt_types::zk::BabyKeypair::dev(b"basalt-zk-blank").public(),
+        );
+        let window = basalt_l2::DepositWindow {
+            first: 0,
+            entries: &[],
+        };
+        let witness = BatchWitness::build(&state, &window, &[], slots)
+            .expect("an empty batch always has a witness");
+        BatchCircuit { witness }
+    }
+}
+
 fn constant(v: u128) -> FrVar {
     FrVar::constant(Felt::from_u128(v).0)
 }

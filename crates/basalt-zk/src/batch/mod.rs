@@ -17,3 +17,15 @@ pub use witness::{BatchWitness, Leaf, SlotKind, SlotWitness, UpdateWitness, Witn
 
 /// Bits of an account or withdrawal index: two per level of the ZK trees.
 pub const INDEX_BITS: usize = 2 * <basalt_l2::Zk as basalt_l2::Profile>::TREE_DEPTH as usize;
+
+/// A Groth16 proof of a batch witness, as [`crate::PROOF_BYTES`] bytes, with fresh randomness.
+/// Not generic, so that the prover is compiled here, where arkworks is optimized, whoever calls it.
+pub fn prove_batch(
+    proving: &ark_groth16::ProvingKey<ark_bn254::Bn254>,
+    witness: BatchWitness,
+) -> Result<Vec<u8>, crate::ZkError> {
+    use rand::SeedableRng;
+    let mut rng = rand_chacha::ChaCha20Rng::from_rng(rand::thread_rng())
+        .expect("the thread generator never fails");
+    crate::prove(proving, BatchCircuit { witness }, &mut rng)
+}

@@ -1,0 +1,186 @@
+//! The ZK rows of `basalt bench gas`: deposits whose BabyJubJub keys the L1 checks, ZK batch posts
+//! the L1 decodes and hashes, validity proofs it verifies and Poseidon withdrawal proofs. Each
+//! input is the most work its price must cover: distinct keys, deposits (the costliest transaction
+//! to hash, its key decompressed), proofs that decode and fail only at the pairing, and claims
+//! that fail only at the root. The keys are the insecure development setup (devnet only).
+
+use super::{next_batch, post, signer, Meter, Row, SENDER, SEQUENCER};
+use anyhow::{ensure, Context, Result};
+use basalt_l1::{
+    felt_hash, zk_key, Action, RollupKind, StateRead, WithdrawalClaim, ZkParams, ONE_TOKEN,
+};
+use basalt_l2::{
+    encode_zk_batch, DepositEntry, DepositWindow, Effort, L2State, L2Tx, PostedTx, Zk,
+};
+use basalt_types::zk::{BabyKeypair, BabyPoint, BabySignature, SubScalar};
+use basalt_types::{Encode, PublicKey};
+use basalt_zk::batch::{prove_batch, BatchCircuit, BatchWitness};
+
+/// Slots of the proven rollup's circuit: a deposit and a withdrawal.
+const SLOTS: usize = 2;
+/// Deposits per block (each pays for its key check) and transactions per measured post.
+const DEPOSITS: usize = 500;
+/// Proofs per block.
+const PROOFS: usize = 20;
+/// Withdrawal claims per block.
+const CLAIMS: usize = 100;
+
+/// The packed key of a BabyJubJub key pair, as a deposit carries it.
+fn packed(k: &BabyKeypair) -> PublicKey {
+    PublicKey(
+        k.public()
+            .to_bytes()
+            .try_into()
+            .expect("a packed point is 32 bytes"),
+    )
+}
+
+/// Registers two ZK rollups (one proven, one only posted to) and measures every ZK row.
+pub(super) fn rows(m: &mut Meter, n: usize) -> Result<Vec<Row>> {
+    eprintln!("zk: development setup of a {SLOTS}-slot batch circuit ...");
+    let keys = basalt_zk::dev_setup(BatchCircuit::blank(SLOTS))?;
+    let fee_key = BabyKeypair::dev(b"basalt-bench-gas/fees");
+    let first = m.l1.state.rollup_count() as u32;
+    let (proven, posted) = (first, first + 1);
+    let register = |name: &str, slots: u32| {
+        let mut params = super::rollup(name, 100);
+        params.kind = RollupKind::Zk(ZkParams {
+            fee_key: fee_key.public(),
+            slots,
+            verifying_key: basalt_zk::verifying_key_bytes(&keys.verifying),
+        });
+        (SENDER, Action::RegisterRollup { params })
+    };
+    let max_slots = basalt_l1::MAX_ZK_SLOTS;
+    m.l1.block(vec![
+        register("zk-proven", SLOTS as u32),
+        register("zk-posted", max_slots),
+    ])?;
+    ensure!(
+        m.l1.state.rollup_count() as u32 == first + 2,
+        "the ZK rollups register"
+    );
+
+    let mut rows = Vec::new();
+    let user = |i: usize| BabyKeypair::dev(format!("basalt-bench-gas/user/{i}").as_bytes());
+    rows.push(
+        m.row("deposit (zk)", "500, each a distinct key", n, |i, _| {
+            (0..DEPOSITS)
+                .map(|j| {
+                    let action = Action::Deposit {
+                        rollup: posted,
+                        account: None,
+                        key: packed(&user(i * DEPOSITS + j)),
+                        amount: 1,
+                    };
+                    (SENDER, action)
+                })
+                .collect()
+        })?,
+    );
+    rows.push(m.row(
+        "post batch (zk)",
+        "500 deposits (keys decompressed)",
+        n,
+        |i, s| {
+            let data = encode_zk_batch(&vec![PostedTx::Deposit; DEPOSITS], Effort::Fast);
+            let end = ((i + 1) * DEPOSITS) as u64;
+            vec![(SEQUENCER, post(posted, next_batch(s, posted), data, end))]
+        },
+    )?);
+
+    // A real batch, proven and settled: a deposit and its withdrawal.
+    let alice = BabyKeypair::dev(b"basalt-bench-gas/alice");
+    m.l1.block(vec![(
+        SENDER,
+        Action::Deposit {
+            rollup: proven,
+            account: None,
+            key: packed(&alice),
+            amount: ONE_TOKEN,
+        },
+    )])?;
+    let r = m.l1.state.rollup(proven).context("the proven rollup")?;
+    let queue: Vec<DepositEntry<Zk>> = r
+        .deposits
+        .iter()
+        .map(|d| DepositEntry {
+            account: d.entry.account,
+            key: zk_key(&d.entry.key).expect("checked at deposit"),
+            amount: d.entry.amount,
+        })
+        .collect();
+    let window = DepositWindow {
+        first: 0,
+        entries: &queue,
+    };
+    let config = r.header.params.l2_config(proven);
+    let mut l2 = L2State::<Zk>::genesis(config, fee_key.public());
+    let unsigned = BabySignature {
+        r8: BabyPoint::base8(),
+        s: SubScalar::from(0u8),
+    };
+    let txs = [
+        L2Tx::Deposit { index: 0 },
+        L2Tx::Withdraw {
+            from: 1,
+            recipient: signer(SENDER).public(),
+            amount: 1,
+            fee: 0,
+            nonce: 0,
+            signature: unsigned,
+        }
+        .signed_zk(proven, &alice),
+    ];
+    let witness = BatchWitness::build(&l2, &window, &txs, SLOTS)?;
+    let output = felt_hash(witness.new_output);
+    let proof = prove_batch(&keys.proving, witness)?;
+    l2.apply_batch(&window, &txs);
+    let data = encode_zk_batch(&txs.map(|t| PostedTx::from(&t)), Effort::Fast);
+    m.l1.block(vec![(SEQUENCER, post(proven, 0, data, 1))])?;
+    let prove = |batch, output, proof: &Vec<u8>| Action::ProveBatch {
+        rollup: proven,
+        batch,
+        output,
+        proof: proof.clone(),
+    };
+    let included = m.l1.block(vec![(SENDER, prove(0, output, &proof))])?;
+    ensure!(
+        included.iter().all(|i| i.receipt.failure.is_none()),
+        "the bench batch proves"
+    );
+
+    let c = l2.commitment();
+    let (w, path) = l2.withdrawal_proof(0).context("the bench withdrawal")?;
+    let claim = WithdrawalClaim {
+        rollup: proven,
+        batch: 0,
+        state_root: felt_hash(c.state_root()),
+        withdrawals_tree_root: felt_hash(c.withdrawals_tree_root),
+        withdrawal_count: c.withdrawal_count,
+        index: 0,
+        recipient: w.recipient,
+        // One more than was withdrawn: every hash of the path is computed, then the root differs.
+        amount: w.amount + 1,
+        proof: path.siblings.into_iter().map(felt_hash).collect(),
+    };
+    rows.push(m.row(
+        "finalize withdrawal (zk)",
+        "100 claims failing at the root",
+        n,
+        |_, _| vec![(SENDER, Action::FinalizeWithdrawal(claim.clone())); CLAIMS],
+    )?);
+
+    // The next batch is posted; proofs of it for a wrong output fail only at the pairing.
+    let empty = encode_zk_batch(&[], Effort::Fast);
+    m.l1.block(vec![(SEQUENCER, post(proven, 1, empty, 1))])?;
+    let mut wrong = output;
+    wrong.0[31] ^= 1;
+    rows.push(m.row(
+        "prove batch",
+        "20 proofs failing at the pairing",
+        n,
+        |_, _| vec![(SENDER, prove(1, wrong, &proof)); PROOFS],
+    )?);
+    Ok(rows)
+}
