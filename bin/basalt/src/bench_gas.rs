@@ -65,11 +65,17 @@ struct Meter {
     empty: Duration,
     /// A gas limit for every action instead of the estimate.
     gas_limit: Option<u64>,
+    /// Measure blocks whose actions fail (inputs that do all the work, then fail).
+    failing: bool,
 }
 
 impl Meter {
     fn block(&mut self, actions: Vec<(usize, Action)>) -> Result<(usize, u64, f64)> {
-        let included = self.l1.block_with_gas(actions, self.gas_limit)?;
+        let included = if self.failing {
+            self.l1.try_block_with_gas(actions, self.gas_limit)?
+        } else {
+            self.l1.block_with_gas(actions, self.gas_limit)?
+        };
         let gas: u64 = included.iter().map(|i| i.receipt.gas_used).sum();
         let work = self.l1.last_verify.saturating_sub(self.empty);
         Ok((included.len(), gas, work.as_nanos() as f64 / gas as f64))
@@ -220,6 +226,7 @@ pub fn run(args: GasArgs) -> Result<()> {
         l1,
         empty: Duration::ZERO,
         gas_limit: None,
+        failing: false,
     };
     let mut empties = Vec::new();
     for _ in 0..21 {

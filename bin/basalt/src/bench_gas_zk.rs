@@ -6,6 +6,7 @@
 
 use super::{next_batch, post, signer, Meter, Row, SENDER, SEQUENCER};
 use anyhow::{ensure, Context, Result};
+use basalt_l1::gas::zk_post_limit;
 use basalt_l1::{
     felt_hash, zk_key, Action, RollupKind, StateRead, WithdrawalClaim, ZkParams, ONE_TOKEN,
 };
@@ -18,8 +19,11 @@ use basalt_zk::batch::{prove_batch, BatchCircuit, BatchWitness};
 
 /// Slots of the proven rollup's circuit: a deposit and a withdrawal.
 const SLOTS: usize = 2;
-/// Deposits per block (each pays for its key check) and transactions per measured post.
+/// Deposits per block (each pays for its key check).
 const DEPOSITS: usize = 500;
+/// Deposits per measured post (each pays for its key read into the hash; more would not fit a
+/// block's gas).
+const POSTED: usize = 250;
 /// Proofs per block.
 const PROOFS: usize = 20;
 /// Withdrawal claims per block.
@@ -78,16 +82,24 @@ pub(super) fn rows(m: &mut Meter, n: usize) -> Result<Vec<Row>> {
                 .collect()
         })?,
     );
-    rows.push(m.row(
+    // A ZK sequencer prices its posts itself (`gas::zk_post_limit`): the limit is the same for
+    // every post of this row.
+    let deposits = encode_zk_batch(&vec![PostedTx::Deposit; POSTED], Effort::Fast);
+    m.gas_limit = Some(zk_post_limit(&post(posted, 0, deposits.clone(), 0)));
+    let row = m.row(
         "post batch (zk)",
-        "500 deposits (keys decompressed)",
+        "250 deposits (keys decompressed)",
         n,
         |i, s| {
-            let data = encode_zk_batch(&vec![PostedTx::Deposit; DEPOSITS], Effort::Fast);
-            let end = ((i + 1) * DEPOSITS) as u64;
-            vec![(SEQUENCER, post(posted, next_batch(s, posted), data, end))]
+            let end = ((i + 1) * POSTED) as u64;
+            vec![(
+                SEQUENCER,
+                post(posted, next_batch(s, posted), deposits.clone(), end),
+            )]
         },
-    )?);
+    );
+    m.gas_limit = None;
+    rows.push(row?);
 
     // A real batch, proven and settled: a deposit and its withdrawal.
     let alice = BabyKeypair::dev(b"basalt-bench-gas/alice");
@@ -137,7 +149,9 @@ pub(super) fn rows(m: &mut Meter, n: usize) -> Result<Vec<Row>> {
     let proof = prove_batch(&keys.proving, witness)?;
     l2.apply_batch(&window, &txs);
     let data = encode_zk_batch(&txs.map(|t| PostedTx::from(&t)), Effort::Fast);
-    m.l1.block(vec![(SEQUENCER, post(proven, 0, data, 1))])?;
+    let first_post = post(proven, 0, data, 1);
+    let limit = zk_post_limit(&first_post);
+    m.l1.block_with_gas(vec![(SEQUENCER, first_post)], Some(limit))?;
     let prove = |batch, output, proof: &Vec<u8>| Action::ProveBatch {
         rollup: proven,
         batch,
@@ -164,6 +178,7 @@ pub(super) fn rows(m: &mut Meter, n: usize) -> Result<Vec<Row>> {
         amount: w.amount + 1,
         proof: path.siblings.into_iter().map(felt_hash).collect(),
     };
+    m.failing = true;
     rows.push(m.row(
         "finalize withdrawal (zk)",
         "100 claims failing at the root",
@@ -173,7 +188,9 @@ pub(super) fn rows(m: &mut Meter, n: usize) -> Result<Vec<Row>> {
 
     // The next batch is posted; proofs of it for a wrong output fail only at the pairing.
     let empty = encode_zk_batch(&[], Effort::Fast);
-    m.l1.block(vec![(SEQUENCER, post(proven, 1, empty, 1))])?;
+    let second_post = post(proven, 1, empty, 1);
+    let limit = zk_post_limit(&second_post);
+    m.l1.block_with_gas(vec![(SEQUENCER, second_post)], Some(limit))?;
     let mut wrong = output;
     wrong.0[31] ^= 1;
     rows.push(m.row(
@@ -182,5 +199,6 @@ pub(super) fn rows(m: &mut Meter, n: usize) -> Result<Vec<Row>> {
         n,
         |_, _| vec![(SENDER, prove(1, wrong, &proof)); PROOFS],
     )?);
+    m.failing = false;
     Ok(rows)
 }

@@ -95,7 +95,10 @@ impl Net {
 
     /// Runs one action of `who` in its own block; returns its failure, if any.
     fn run(&mut self, who: u64, action: Action) -> Option<FailureCode> {
-        let limit = gas::known_limit(&action).unwrap_or(action.intrinsic_gas() + 140_000);
+        let limit = match &action {
+            Action::PostBatch { .. } => gas::zk_post_limit(&action),
+            _ => gas::known_limit(&action).unwrap_or(action.intrinsic_gas() + 140_000),
+        };
         let t = tx_with_gas(&key(who), self.nonces[who as usize], limit, action);
         self.nonces[who as usize] += 1;
         let (exec, results) = step(&mut self.s, vec![t]);

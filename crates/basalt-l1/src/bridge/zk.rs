@@ -63,7 +63,8 @@ impl BlockBuilder<'_> {
 
     /// The deposit range end and data hash of a ZK batch being posted: its blob must decode to at
     /// most `slots` transactions, and its deposits must be queued, starting where the previous
-    /// batch's ended. Charged (decode and one hash a transaction) before the work.
+    /// batch's ended. Charged (decode and one hash a transaction, then each deposit's key) before
+    /// the work.
     pub(crate) fn zk_batch_input(
         &mut self,
         h: &RollupHeader,
@@ -90,6 +91,8 @@ impl BlockBuilder<'_> {
             .iter()
             .filter(|t| matches!(t, basalt_l2::PostedTx::Deposit))
             .count() as u64;
+        // Counted by the decode, charged before any key is read.
+        self.charge(crate::gas::ZK_DATA_DEPOSIT_GAS.saturating_mul(consumed))?;
         let end = h.deposits_end + consumed;
         if end != declared_end || end > h.deposit_count {
             return Err(RollupError::BadDepositRange {
