@@ -4,6 +4,8 @@
 //!   confirming it, and applies L1 deposits in queue order.
 //! - [`Derivation`]: the L2 state rebuilt from L1 data alone; the proposer proposes its outputs
 //!   and a verifier checks every posted output against it.
+//! - [`ZkDerivation`]: the same for a ZK rollup, from posted data without signatures; a verifier
+//!   checks the L1's data hash of every batch and every settled output against it.
 //!
 //! - [`plan_batch`]: what the batcher posts next.
 //! - [`start`]: the node process around them: actors by role (block loop, L1 follower, batcher,
@@ -29,6 +31,7 @@ pub mod metrics;
 mod node;
 pub mod rpc;
 mod sequencer;
+mod zkderive;
 
 pub use batcher::{plan_batch, BatchPlan, Compression};
 pub use derive::{Derivation, DeriveError, DerivedBatch, PostedTx, Verdict};
@@ -42,3 +45,4 @@ pub use node::{
     start, start_with, BatcherConfig, NodeConfig, NodeError, Role, RollupNode, EXAMPLE_CONFIG,
 };
 pub use sequencer::{Admission, Sequencer, SequencerError, TxPosition};
+pub use zkderive::{ZkDerivation, ZkDeriveError};

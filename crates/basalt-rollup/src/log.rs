@@ -4,7 +4,7 @@
 //! On open, records are read until the first incomplete or corrupt one; that tail was never
 //! synced (a crash mid-append), so it is cut off and appending resumes there.
 
-use basalt_l2::{L2Tx, Optimistic, MAX_BATCH_TXS};
+use basalt_l2::{L2Tx, Optimistic, Profile, MAX_BATCH_TXS};
 use basalt_types::codec::put_varint;
 use basalt_types::{hash_parts, Decode, DecodeError, Decoder, Encode, Hash};
 use std::fs::{File, OpenOptions};
@@ -16,18 +16,18 @@ const MAX_RECORD_BYTES: usize = 64 * 1024 * 1024;
 
 /// An L2 block: the transactions the sequencer applied in one tick, and the output after them.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct L2Block {
+pub struct L2Block<P: Profile = Optimistic> {
     /// Height; the first block is 1.
     pub number: u64,
     /// Sequencer clock, Unix milliseconds.
     pub timestamp_ms: u64,
     /// Applied transactions, in order (deposits first).
-    pub txs: Vec<L2Tx<Optimistic>>,
+    pub txs: Vec<L2Tx<P>>,
     /// The output after the block.
-    pub output: Hash,
+    pub output: P::Digest,
 }
 
-impl Encode for L2Block {
+impl<P: Profile> Encode for L2Block<P> {
     fn encode_to(&self, out: &mut Vec<u8>) {
         put_varint(out, self.number as u128);
         put_varint(out, self.timestamp_ms as u128);
@@ -39,11 +39,11 @@ impl Encode for L2Block {
     }
 }
 
-impl Decode for L2Block {
+impl<P: Profile> Decode for L2Block<P> {
     fn decode_from(d: &mut Decoder<'_>) -> Result<Self, DecodeError> {
         let number = d.varint_u64()?;
         let timestamp_ms = d.varint_u64()?;
-        let output = Hash::decode_from(d)?;
+        let output = P::Digest::decode_from(d)?;
         let n = d.len("block transactions", MAX_BATCH_TXS * 16)?;
         let mut txs = Vec::with_capacity(n.min(d.remaining()));
         for _ in 0..n {
@@ -81,17 +81,18 @@ pub enum LogError {
 }
 
 /// The open log.
-pub struct BlockLog {
+pub struct BlockLog<P: Profile = Optimistic> {
     file: File,
+    profile: std::marker::PhantomData<P>,
 }
 
 fn checksum(payload: &[u8]) -> Hash {
     hash_parts("basalt/rollup/log", &[payload])
 }
 
-impl BlockLog {
+impl<P: Profile> BlockLog<P> {
     /// Opens or creates the log at `path`, returning every complete block in it.
-    pub fn open(path: &Path) -> Result<(Self, Vec<L2Block>), LogError> {
+    pub fn open(path: &Path) -> Result<(Self, Vec<L2Block<P>>), LogError> {
         let mut file = OpenOptions::new()
             .read(true)
             .append(true)
@@ -102,7 +103,7 @@ impl BlockLog {
         file.read_to_end(&mut bytes)?;
         let (mut blocks, mut at) = (Vec::new(), 0usize);
         while let Some((payload, next)) = record(&bytes, at) {
-            let block = L2Block::from_bytes(payload).map_err(|err| LogError::Corrupt {
+            let block = L2Block::<P>::from_bytes(payload).map_err(|err| LogError::Corrupt {
                 index: blocks.len() as u64,
                 err,
             })?;
@@ -119,11 +120,17 @@ impl BlockLog {
             file.set_len(at as u64)?;
             file.sync_all()?;
         }
-        Ok((BlockLog { file }, blocks))
+        Ok((
+            BlockLog {
+                file,
+                profile: std::marker::PhantomData,
+            },
+            blocks,
+        ))
     }
 
     /// Appends a block and syncs it to disk.
-    pub fn append(&mut self, block: &L2Block) -> Result<(), LogError> {
+    pub fn append(&mut self, block: &L2Block<P>) -> Result<(), LogError> {
         let payload = block.to_bytes();
         let mut rec = Vec::with_capacity(payload.len() + 36);
         rec.extend_from_slice(&(payload.len() as u32).to_le_bytes());

@@ -2,10 +2,10 @@
 //! `docs/rpc.md`. Every parameter is untrusted: sizes are bounded, hex is parsed strictly, and a
 //! refusal is a JSON-RPC error that says why and changes nothing.
 
-use crate::node::{lock, L1View, Posting, Role, Shared};
+use crate::node::{lock, Core, L1View, Posting, Role, Shared};
 use crate::L2Block;
-use basalt_l2::{L2Tx, Optimistic, MAX_L2_TX_BYTES};
-use basalt_types::{codec::parse_hex, Hash, PublicKey};
+use basalt_l2::{L2State, L2Tx, Profile, MAX_L2_TX_BYTES};
+use basalt_types::{codec::parse_hex, Decode, Encode, Hash};
 use jsonrpsee::server::{BatchRequestConfig, Server, ServerConfig, ServerHandle};
 use jsonrpsee::types::{ErrorObject, ErrorObjectOwned, Params};
 use jsonrpsee::{PendingSubscriptionSink, RpcModule, SubscriptionMessage};
@@ -14,8 +14,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::broadcast;
-
-type P = Optimistic;
 
 /// Largest request body: a batch of a few thousand transactions in hex.
 pub const MAX_REQUEST_BYTES: u32 = 4 * 1024 * 1024;
@@ -37,16 +35,16 @@ pub const NOT_FOUND: i32 = -32001;
 /// Error code: this node does not do that (a verifier asked to sequence).
 pub const UNSUPPORTED: i32 = -32002;
 
-fn err(code: i32, msg: impl Into<String>) -> ErrorObjectOwned {
+pub(crate) fn err(code: i32, msg: impl Into<String>) -> ErrorObjectOwned {
     ErrorObject::owned(code, msg.into(), None::<()>)
 }
 
-fn invalid(msg: impl Into<String>) -> ErrorObjectOwned {
+pub(crate) fn invalid(msg: impl Into<String>) -> ErrorObjectOwned {
     err(INVALID_PARAMS, msg)
 }
 
 /// A transaction as JSON.
-pub fn tx_json(tx: &L2Tx<P>) -> Value {
+pub fn tx_json<P: Profile>(tx: &L2Tx<P>) -> Value {
     let mut v = match tx {
         L2Tx::Deposit { index } => json!({"type": "deposit", "index": index}),
         L2Tx::Transfer {
@@ -77,12 +75,12 @@ pub fn tx_json(tx: &L2Tx<P>) -> Value {
 }
 
 /// A block as JSON, with its transactions.
-pub fn block_json(b: &L2Block) -> Value {
+pub fn block_json<P: Profile>(b: &L2Block<P>) -> Value {
     let txs: Vec<Value> = b.txs.iter().map(tx_json).collect();
     json!({
         "number": b.number,
         "timestampMs": b.timestamp_ms,
-        "output": b.output,
+        "output": hex_of(&b.output),
         "transactions": txs,
     })
 }
@@ -114,7 +112,7 @@ fn finality(view: &L1View, sequence: u64, out: &mut Value) -> &'static str {
     "soft"
 }
 
-fn parse_tx(hex: &str) -> Result<L2Tx<P>, ErrorObjectOwned> {
+fn parse_tx<P: Profile>(hex: &str) -> Result<L2Tx<P>, ErrorObjectOwned> {
     if hex.len() > 2 + 2 * MAX_L2_TX_BYTES {
         return Err(invalid(format!(
             "transaction longer than {MAX_L2_TX_BYTES} bytes"
@@ -133,7 +131,7 @@ fn parse_tx(hex: &str) -> Result<L2Tx<P>, ErrorObjectOwned> {
 
 /// Checks a transaction against the latest soft state, to refuse at once what cannot apply. The
 /// block decides; this only spares the queue the obvious failures.
-fn precheck(shared: &Shared, tx: &L2Tx<P>) -> Result<(), ErrorObjectOwned> {
+fn precheck<N: L2Node>(shared: &N, tx: &L2Tx<N::P>) -> Result<(), ErrorObjectOwned> {
     let (from, amount, fee, nonce) = match tx {
         L2Tx::Transfer {
             from,
@@ -194,25 +192,24 @@ fn precheck(shared: &Shared, tx: &L2Tx<P>) -> Result<(), ErrorObjectOwned> {
 }
 
 /// Status of a transaction: pending, soft, posted, l1_final, settled or failed.
-fn tx_status(shared: &Shared, hash: &Hash) -> Value {
+fn tx_status<N: L2Node>(shared: &N, hash: &Hash) -> Value {
     let mut out = json!({"hash": hash});
     let position = shared.seq.as_ref().and_then(|s| lock(s).position(hash));
-    let view = lock(&shared.view);
     if let Some(p) = position {
         out["block"] = json!(p.block);
         out["sequence"] = json!(p.sequence);
         if let Some(w) = p.withdrawal {
             out["withdrawalIndex"] = json!(w);
         }
-        out["status"] = json!(finality(&view, p.sequence, &mut out));
+        out["status"] = json!(shared.finality(p.sequence, &mut out));
         return out;
     }
-    if let Some(t) = view.derivation.tx(hash) {
+    if let Some(t) = shared.derived_tx(hash) {
         out["sequence"] = json!(t.sequence);
         if let Some(w) = t.withdrawal {
             out["withdrawalIndex"] = json!(w);
         }
-        let status = finality(&view, t.sequence, &mut out);
+        let status = shared.finality(t.sequence, &mut out);
         match t.failure {
             Some(why) => {
                 out["status"] = json!("failed");
@@ -222,7 +219,6 @@ fn tx_status(shared: &Shared, hash: &Hash) -> Value {
         }
         return out;
     }
-    drop(view);
     let q = lock(&shared.queue);
     if let Some(why) = q.refused.get(hash) {
         out["status"] = json!("failed");
@@ -235,18 +231,25 @@ fn tx_status(shared: &Shared, hash: &Hash) -> Value {
     out
 }
 
-fn account_json(index: u32, a: &basalt_l2::Account<P>) -> Value {
-    json!({"index": index, "key": a.key, "balance": a.balance.to_string(), "nonce": a.nonce})
+fn account_json<P: Profile>(index: u32, a: &basalt_l2::Account<P>) -> Value {
+    json!({"index": index, "key": hex_of(&a.key), "balance": a.balance.to_string(), "nonce": a.nonce})
 }
 
-fn get_account(shared: &Shared, which: &Value) -> Result<Value, ErrorObjectOwned> {
-    let seq = shared.seq.as_ref().map(|s| lock(s));
-    let view = lock(&shared.view);
-    let (state, at) = match &seq {
-        Some(s) => (s.state(), "soft"),
-        None => (view.derivation.state(), "l1_final"),
+fn get_account<N: L2Node>(shared: &N, which: &Value) -> Result<Value, ErrorObjectOwned> {
+    let (mut out, at) = match &shared.seq {
+        Some(s) => (account_in(lock(s).state(), which)?, "soft"),
+        None => (
+            shared.with_derived(|state| account_in(state, which))?,
+            "l1_final",
+        ),
     };
-    let mut out = match which {
+    out["at"] = json!(at);
+    Ok(out)
+}
+
+/// Account `which` (an index, or the first account of a key) in `state`.
+fn account_in<P: Profile>(state: &L2State<P>, which: &Value) -> Result<Value, ErrorObjectOwned> {
+    Ok(match which {
         Value::Number(n) => {
             let index = n
                 .as_u64()
@@ -258,7 +261,10 @@ fn get_account(shared: &Shared, which: &Value) -> Result<Value, ErrorObjectOwned
             account_json(index, a)
         }
         Value::String(s) => {
-            let key = PublicKey::from_hex(s).map_err(|_| invalid("key must be 32 bytes of hex"))?;
+            let key = parse_hex(s)
+                .ok()
+                .and_then(|b| P::PublicKey::from_bytes(&b).ok())
+                .ok_or_else(|| invalid("key must be a 32-byte L2 key in hex"))?;
             let owned: Vec<u32> = state
                 .accounts()
                 .iter()
@@ -269,7 +275,7 @@ fn get_account(shared: &Shared, which: &Value) -> Result<Value, ErrorObjectOwned
             let first = *owned.first().ok_or_else(|| {
                 err(
                     NOT_FOUND,
-                    format!("no L2 account for key {key}: a deposit to it opens one"),
+                    format!("no L2 account for key {s}: a deposit to it opens one"),
                 )
             })?;
             let mut v = account_json(first, &state.accounts()[first as usize]);
@@ -281,12 +287,10 @@ fn get_account(shared: &Shared, which: &Value) -> Result<Value, ErrorObjectOwned
                 "expected an account index (number) or a key (hex string)",
             ))
         }
-    };
-    out["at"] = json!(at);
-    Ok(out)
+    })
 }
 
-fn withdrawal_proof(shared: &Shared, which: &Value) -> Result<Value, ErrorObjectOwned> {
+fn withdrawal_proof<N: L2Node>(shared: &N, which: &Value) -> Result<Value, ErrorObjectOwned> {
     let index = match which {
         Value::Number(n) => n
             .as_u64()
@@ -304,46 +308,121 @@ fn withdrawal_proof(shared: &Shared, which: &Value) -> Result<Value, ErrorObject
         }
         _ => return Err(invalid("expected a withdrawal index or a transaction hash")),
     };
-    let view = lock(&shared.view);
-    let d = &view.derivation;
-    let Some(batch) = d.batch_with_withdrawal(index) else {
-        return Ok(json!({
-            "ready": false, "index": index,
-            "reason": "not in a batch final on L1 yet",
-        }));
-    };
-    let settled = view.rollup.settled;
-    if settled <= batch {
-        let o = view.proposal_for(batch);
-        return Ok(json!({
-            "ready": false, "index": index, "batch": batch,
-            "reason": match o {
-                Some(_) => "the output of its batch has not settled yet",
-                None => "no output proposed for its batch yet",
-            },
-            "settlesBy": o.map(|o| o.bound),
-            "l1Height": view.rollup.height,
-        }));
+    shared.withdrawal_proof(index)
+}
+
+/// The hex of a digest's or key's canonical bytes (how hashes and keys appear in JSON).
+pub(crate) fn hex_of(x: &impl Encode) -> String {
+    format!("0x{}", hex::encode(x.to_bytes()))
+}
+
+/// What the L2 RPC asks of a node beyond its [`Core`]: what its kind derives from the L1.
+pub(crate) trait L2Node:
+    std::ops::Deref<Target = Core<Self::P>> + Send + Sync + 'static
+{
+    /// The rollup's profile.
+    type P: Profile;
+
+    /// Where confirmed transaction `sequence` stands on L1 (fills its batch and heights in `out`):
+    /// `soft`, `posted`, `l1_final`, `proven` or `settled`.
+    fn finality(&self, sequence: u64, out: &mut Value) -> &'static str;
+
+    /// A transaction known from the L1's data alone.
+    fn derived_tx(&self, hash: &Hash) -> Option<crate::derive::PostedTx>;
+
+    /// Calls `f` on the state derived from the L1.
+    fn with_derived<R>(&self, f: impl FnOnce(&L2State<Self::P>) -> R) -> R;
+
+    /// The claim of withdrawal `index`, or why it is not ready.
+    fn withdrawal_proof(&self, index: u64) -> Result<Value, ErrorObjectOwned>;
+
+    /// `l2_chainInfo`.
+    fn chain_info(&self) -> Value;
+}
+
+impl L2Node for Shared {
+    type P = basalt_l2::Optimistic;
+
+    fn finality(&self, sequence: u64, out: &mut Value) -> &'static str {
+        finality(&lock(&self.view), sequence, out)
     }
-    // Prove against the newest settled output: it contains every older withdrawal too.
-    let claim = d
-        .withdrawal_claim(shared.id, settled - 1, index)
-        .ok_or_else(|| err(NOT_FOUND, format!("no withdrawal {index}")))?;
-    Ok(json!({
-        "ready": true,
-        "index": index,
-        "claim": {
-            "rollup": claim.rollup,
-            "batch": claim.batch,
-            "stateRoot": claim.state_root,
-            "withdrawalsTreeRoot": claim.withdrawals_tree_root,
-            "withdrawalCount": claim.withdrawal_count,
-            "index": claim.index,
-            "recipient": claim.recipient,
-            "amount": claim.amount.to_string(),
-            "proof": claim.proof,
-        },
-    }))
+
+    fn derived_tx(&self, hash: &Hash) -> Option<crate::derive::PostedTx> {
+        lock(&self.view).derivation.tx(hash)
+    }
+
+    fn with_derived<R>(&self, f: impl FnOnce(&L2State<Self::P>) -> R) -> R {
+        f(lock(&self.view).derivation.state())
+    }
+
+    fn withdrawal_proof(&self, index: u64) -> Result<Value, ErrorObjectOwned> {
+        let view = lock(&self.view);
+        let d = &view.derivation;
+        let Some(batch) = d.batch_with_withdrawal(index) else {
+            return Ok(json!({
+                "ready": false, "index": index,
+                "reason": "not in a batch final on L1 yet",
+            }));
+        };
+        let settled = view.rollup.settled;
+        if settled <= batch {
+            let o = view.proposal_for(batch);
+            return Ok(json!({
+                "ready": false, "index": index, "batch": batch,
+                "reason": match o {
+                    Some(_) => "the output of its batch has not settled yet",
+                    None => "no output proposed for its batch yet",
+                },
+                "settlesBy": o.map(|o| o.bound),
+                "l1Height": view.rollup.height,
+            }));
+        }
+        // Prove against the newest settled output: it contains every older withdrawal too.
+        let claim = d
+            .withdrawal_claim(self.id, settled - 1, index)
+            .ok_or_else(|| err(NOT_FOUND, format!("no withdrawal {index}")))?;
+        Ok(json!({
+            "ready": true,
+            "index": index,
+            "claim": {
+                "rollup": claim.rollup,
+                "batch": claim.batch,
+                "stateRoot": claim.state_root,
+                "withdrawalsTreeRoot": claim.withdrawals_tree_root,
+                "withdrawalCount": claim.withdrawal_count,
+                "index": claim.index,
+                "recipient": claim.recipient,
+                "amount": claim.amount.to_string(),
+                "proof": claim.proof,
+            },
+        }))
+    }
+
+    fn chain_info(&self) -> Value {
+        chain_info(self)
+    }
+}
+
+/// The node's own L1 transactions not yet released, as JSON.
+pub(crate) fn in_flight_json(pending: &[crate::node::Pending]) -> Vec<Value> {
+    pending
+        .iter()
+        .map(|f| {
+            let what = match f.what {
+                Posting::Batch {
+                    index, from, to, ..
+                } => {
+                    json!({"type": "batch", "batch": index, "fromTx": from, "toTx": to})
+                }
+                Posting::Output { batch } => json!({"type": "output", "batch": batch}),
+                Posting::Dispute { batch, what } => {
+                    json!({"type": "dispute", "batch": batch, "action": what})
+                }
+                Posting::Filler => json!({"type": "filler"}),
+            };
+            json!({"hash": f.hash, "what": what, "includedAt": f.included_at, "failed": f.failed})
+        })
+        .collect()
 }
 
 fn chain_info(shared: &Shared) -> Value {
@@ -376,25 +455,7 @@ fn chain_info(shared: &Shared) -> Value {
             _ => None,
         })
         .collect();
-    let in_flight: Vec<Value> = view
-        .in_flight
-        .iter()
-        .map(|f| {
-            let what = match f.what {
-                Posting::Batch {
-                    index, from, to, ..
-                } => {
-                    json!({"type": "batch", "batch": index, "fromTx": from, "toTx": to})
-                }
-                Posting::Output { batch } => json!({"type": "output", "batch": batch}),
-                Posting::Dispute { batch, what } => {
-                    json!({"type": "dispute", "batch": batch, "action": what})
-                }
-                Posting::Filler => json!({"type": "filler"}),
-            };
-            json!({"hash": f.hash, "what": what, "includedAt": f.included_at, "failed": f.failed})
-        })
-        .collect();
+    let in_flight = in_flight_json(&view.in_flight);
     json!({
         "rollupId": shared.id,
         "name": r.params.name,
@@ -432,10 +493,10 @@ fn chain_info(shared: &Shared) -> Value {
 }
 
 /// Builds the RPC module.
-pub(crate) fn module(shared: Arc<Shared>) -> RpcModule<Arc<Shared>> {
+pub(crate) fn module<N: L2Node>(shared: Arc<N>) -> RpcModule<Arc<N>> {
     let mut m = RpcModule::new(shared);
     m.register_method("l2_chainInfo", |_, s, _| {
-        Ok::<_, ErrorObjectOwned>(chain_info(s))
+        Ok::<_, ErrorObjectOwned>(s.chain_info())
     })
     .expect("unique method");
     m.register_async_method(
@@ -446,7 +507,7 @@ pub(crate) fn module(shared: Arc<Shared>) -> RpcModule<Arc<Shared>> {
             let mut seq_params = params.sequence();
             let hex: String = seq_params.next().map_err(|_| usage())?;
             let wait: Option<bool> = seq_params.optional_next().map_err(|_| usage())?;
-            let tx = parse_tx(&hex)?;
+            let tx = parse_tx::<N::P>(&hex)?;
             if s.seq.is_none() {
                 return Err(err(
                     UNSUPPORTED,
@@ -460,14 +521,14 @@ pub(crate) fn module(shared: Arc<Shared>) -> RpcModule<Arc<Shared>> {
                 ));
             }
             let hash = tx.hash();
-            let known = tx_status(&s, &hash);
+            let known = tx_status(&**s, &hash);
             if known["status"] != "unknown" && known["status"] != "failed" {
                 return Err(err(
                     TX_REJECTED,
                     format!("transaction {hash} is already known ({})", known["status"]),
                 ));
             }
-            precheck(&s, &tx)?;
+            precheck(&**s, &tx)?;
             // Subscribe before queueing so the block that holds it cannot be missed.
             let mut blocks = s.blocks.subscribe();
             {
@@ -487,7 +548,7 @@ pub(crate) fn module(shared: Arc<Shared>) -> RpcModule<Arc<Shared>> {
             }
             let deadline = tokio::time::Instant::now() + WAIT_FOR_BLOCK;
             loop {
-                let status = tx_status(&s, &hash);
+                let status = tx_status(&**s, &hash);
                 match status["status"].as_str() {
                     Some("failed") => {
                         return Err(err(
@@ -501,7 +562,7 @@ pub(crate) fn module(shared: Arc<Shared>) -> RpcModule<Arc<Shared>> {
                 match tokio::time::timeout_at(deadline, blocks.recv()).await {
                     Ok(Ok(_)) | Ok(Err(broadcast::error::RecvError::Lagged(_))) => {}
                     Ok(Err(broadcast::error::RecvError::Closed)) | Err(_) => {
-                        return Ok(tx_status(&s, &hash))
+                        return Ok(tx_status(&**s, &hash))
                     }
                 }
             }
@@ -514,14 +575,14 @@ pub(crate) fn module(shared: Arc<Shared>) -> RpcModule<Arc<Shared>> {
             .map_err(|_| invalid("expected one string parameter: transaction hash"))?;
         let hash = Hash::from_hex(&h)
             .map_err(|_| invalid("hash must be 32 bytes of hex (0x + 64 hex digits)"))?;
-        Ok::<_, ErrorObjectOwned>(tx_status(s, &hash))
+        Ok::<_, ErrorObjectOwned>(tx_status(&**s, &hash))
     })
     .expect("unique method");
     m.register_method("l2_getAccount", |params, s, _| {
         let (which,): (Value,) = params
             .parse()
             .map_err(|_| invalid("expected one parameter: account index or key"))?;
-        get_account(s, &which)
+        get_account(&**s, &which)
     })
     .expect("unique method");
     m.register_method("l2_getBlock", |params, s, _| {
@@ -557,7 +618,7 @@ pub(crate) fn module(shared: Arc<Shared>) -> RpcModule<Arc<Shared>> {
                 "expected one parameter: a withdrawal index or the withdrawal's transaction hash",
             )
         })?;
-        withdrawal_proof(s, &which)
+        withdrawal_proof(&**s, &which)
     })
     .expect("unique method");
     m.register_subscription(
@@ -597,9 +658,9 @@ pub(crate) fn module(shared: Arc<Shared>) -> RpcModule<Arc<Shared>> {
 }
 
 /// Starts the L2 JSON-RPC server on `addr`.
-pub(crate) async fn serve(
+pub(crate) async fn serve<N: L2Node>(
     addr: SocketAddr,
-    shared: Arc<Shared>,
+    shared: Arc<N>,
 ) -> std::io::Result<(SocketAddr, ServerHandle)> {
     let config = ServerConfig::builder()
         .max_request_body_size(MAX_REQUEST_BYTES)

@@ -6,13 +6,11 @@
 
 use crate::log::{BlockLog, L2Block, LogError};
 use basalt_l2::{
-    Config, DepositEntry, DepositWindow, L2State, L2Tx, Optimistic, Outcome, TxFailure,
+    Config, DepositEntry, DepositWindow, L2State, L2Tx, Optimistic, Outcome, Profile, TxFailure,
 };
-use basalt_types::{Hash, PublicKey};
+use basalt_types::Hash;
 use std::collections::HashMap;
 use std::path::Path;
-
-type P = Optimistic;
 
 /// Whether a submitted transaction entered the block, or why it was refused.
 pub type Admission = Result<(), TxFailure>;
@@ -29,23 +27,23 @@ pub struct TxPosition {
 }
 
 /// The sequencer's state: the L2 state after its last block, and every block it confirmed.
-pub struct Sequencer {
+pub struct Sequencer<P: Profile = Optimistic> {
     state: L2State<P>,
     deposits: Vec<DepositEntry<P>>,
-    blocks: Vec<L2Block>,
+    blocks: Vec<L2Block<P>>,
     /// First sequence number of each block.
     starts: Vec<u64>,
     txs: HashMap<Hash, TxPosition>,
-    log: BlockLog,
+    log: BlockLog<P>,
 }
 
-impl Sequencer {
+impl<P: Profile> Sequencer<P> {
     /// Opens the sequencer's log at `path` and replays it on the genesis state. `deposits` is the
     /// rollup's L1 deposit queue as known now (at least as long as what the log consumed).
     pub fn open(
         path: &Path,
         config: Config,
-        sequencer: PublicKey,
+        sequencer: P::PublicKey,
         deposits: Vec<DepositEntry<P>>,
     ) -> Result<Self, SequencerError> {
         let (log, blocks) = BlockLog::open(path)?;
@@ -72,7 +70,7 @@ impl Sequencer {
     }
 
     /// Records a block already applied to the state.
-    fn remember(&mut self, block: L2Block) {
+    fn remember(&mut self, block: L2Block<P>) {
         let start = self.next_sequence();
         let is_withdrawal = |tx: &L2Tx<P>| matches!(tx, L2Tx::Withdraw { .. });
         // Every transaction in a block applied, so its withdrawals are the newest ones, in order.
@@ -102,18 +100,18 @@ impl Sequencer {
     }
 
     /// Confirmed blocks, oldest first (block `n` is at index `n - 1`).
-    pub fn blocks(&self) -> &[L2Block] {
+    pub fn blocks(&self) -> &[L2Block<P>] {
         &self.blocks
     }
 
     /// A confirmed block by number.
-    pub fn block(&self, number: u64) -> Option<&L2Block> {
+    pub fn block(&self, number: u64) -> Option<&L2Block<P>> {
         self.blocks
             .get(usize::try_from(number.checked_sub(1)?).ok()?)
     }
 
     /// The block holding confirmed transaction number `sequence`.
-    pub fn block_at_sequence(&self, sequence: u64) -> Option<&L2Block> {
+    pub fn block_at_sequence(&self, sequence: u64) -> Option<&L2Block<P>> {
         if sequence >= self.next_sequence() {
             return None;
         }
@@ -176,7 +174,7 @@ impl Sequencer {
         &mut self,
         timestamp_ms: u64,
         txs: &[L2Tx<P>],
-    ) -> Result<(&L2Block, Vec<Admission>), SequencerError> {
+    ) -> Result<(&L2Block<P>, Vec<Admission>), SequencerError> {
         let next = self.state.commitment().next_deposit;
         let mut all: Vec<L2Tx<P>> = (next..self.deposits.len() as u64)
             .map(|index| L2Tx::Deposit { index })

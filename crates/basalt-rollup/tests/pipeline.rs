@@ -241,7 +241,7 @@ fn a_sequencer_killed_and_restarted_loses_no_confirmed_transaction() {
     let (b, r) = seq.produce(5_000, &[transfer(3, 1, 0, 1, 20)]).unwrap();
     assert_eq!((b.number, r), (21, vec![Ok(())]));
     drop(seq);
-    let seq = Sequencer::open(&log, config, key(1).public(), Vec::new());
+    let seq = Sequencer::<P>::open(&log, config, key(1).public(), Vec::new());
     assert!(
         seq.is_err(),
         "a log that consumed a deposit must not replay without it"

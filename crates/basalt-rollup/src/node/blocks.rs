@@ -4,7 +4,13 @@
 use super::*;
 
 /// Makes a block of the queued transactions every `every`, while there is anything to apply.
-pub(super) async fn run(shared: Arc<Shared>, every: Duration) {
+pub(crate) async fn run<
+    Q: Profile,
+    N: std::ops::Deref<Target = Core<Q>> + Send + Sync + 'static,
+>(
+    shared: Arc<N>,
+    every: Duration,
+) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {

@@ -23,7 +23,7 @@ use crate::metrics::RollupMetrics;
 use crate::rpc;
 use crate::sequencer::{Sequencer, SequencerError};
 use basalt_l1::Action;
-use basalt_l2::{Config, L2Tx, Optimistic, TxFailure};
+use basalt_l2::{Config, L2Tx, Optimistic, Profile, TxFailure};
 use basalt_types::{Encode, Hash, Keypair};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -112,15 +112,25 @@ impl L1View {
 }
 
 /// Transactions waiting for the next block, and recent refusals.
-#[derive(Default)]
-pub(crate) struct Queue {
-    pub txs: Vec<L2Tx<P>>,
+pub(crate) struct Queue<Q: Profile = P> {
+    pub txs: Vec<L2Tx<Q>>,
     pub hashes: HashSet<Hash>,
     pub refused: HashMap<Hash, TxFailure>,
     refused_order: VecDeque<Hash>,
 }
 
-impl Queue {
+impl<Q: Profile> Default for Queue<Q> {
+    fn default() -> Self {
+        Queue {
+            txs: Vec::new(),
+            hashes: HashSet::new(),
+            refused: HashMap::new(),
+            refused_order: VecDeque::new(),
+        }
+    }
+}
+
+impl<Q: Profile> Queue<Q> {
     fn refuse(&mut self, hash: Hash, why: TxFailure) {
         if self.refused.insert(hash, why).is_none() {
             self.refused_order.push_back(hash);
@@ -133,19 +143,55 @@ impl Queue {
     }
 }
 
-/// State shared by the loops and the RPC handlers.
-pub(crate) struct Shared {
+/// What every rollup node shares between its loops and RPC handlers, whatever its kind.
+pub(crate) struct Core<Q: Profile> {
     pub id: u32,
     pub config: Config,
     pub role: Role,
     pub l1_url: String,
-    pub seq: Option<Mutex<Sequencer>>,
-    pub view: Mutex<L1View>,
-    pub queue: Mutex<Queue>,
+    pub seq: Option<Mutex<Sequencer<Q>>>,
+    pub queue: Mutex<Queue<Q>>,
     pub blocks: broadcast::Sender<Value>,
     /// Why the sequencer stopped making blocks, if it did.
     pub halted: Mutex<Option<String>>,
     pub metrics: RollupMetrics,
+}
+
+impl<Q: Profile> Core<Q> {
+    /// A node's core; `seq` for a sequencer.
+    pub fn new(
+        id: u32,
+        config: Config,
+        role: Role,
+        l1_url: String,
+        seq: Option<Sequencer<Q>>,
+        name: &str,
+    ) -> Self {
+        Core {
+            id,
+            config,
+            role,
+            l1_url,
+            seq: seq.map(Mutex::new),
+            queue: Mutex::new(Queue::default()),
+            blocks: broadcast::channel(256).0,
+            halted: Mutex::new(None),
+            metrics: RollupMetrics::new(name),
+        }
+    }
+}
+
+/// State shared by the loops and the RPC handlers of an optimistic rollup's node.
+pub(crate) struct Shared {
+    pub core: Core<P>,
+    pub view: Mutex<L1View>,
+}
+
+impl std::ops::Deref for Shared {
+    type Target = Core<P>;
+    fn deref(&self) -> &Core<P> {
+        &self.core
+    }
 }
 
 /// Locks a mutex, recovering the data if a thread panicked while holding it (no invariant spans
@@ -248,7 +294,7 @@ pub async fn start_with<S: L1Source>(
                 txs = s.next_sequence(),
                 "sequencer log replayed"
             );
-            Some(Mutex::new(s))
+            Some(s)
         }
         Role::Verifier => None,
     };
@@ -260,14 +306,16 @@ pub async fn start_with<S: L1Source>(
             Derivation::with_fault(config, rollup.params.sequencer, f, (rollup.batches, 0));
     }
     derivation.add_deposits(deposits);
-    let (blocks, _) = broadcast::channel(256);
     let name = rollup.params.name.clone();
     let shared = Arc::new(Shared {
-        id: rollup.id,
-        config,
-        role: cfg.role,
-        l1_url: client.url().to_string(),
-        seq,
+        core: Core::new(
+            rollup.id,
+            config,
+            cfg.role,
+            client.url().to_string(),
+            seq,
+            &name,
+        ),
         view: Mutex::new(L1View {
             derivation,
             rollup: rollup.clone(),
@@ -278,10 +326,6 @@ pub async fn start_with<S: L1Source>(
             in_flight: Vec::new(),
             last_error: None,
         }),
-        queue: Mutex::new(Queue::default()),
-        blocks,
-        halted: Mutex::new(None),
-        metrics: RollupMetrics::new(&rollup.params.name),
     });
     // Catch up with the L1 before answering anyone, so that the first answers are not stale.
     let follower = follower::Follower::new(shared.clone(), client.clone());

@@ -65,6 +65,27 @@ pub(crate) enum Posting {
     Filler,
 }
 
+/// What an outbox reports to: its node's metrics, and the view its planners read.
+pub(crate) trait Board: Send + Sync + 'static {
+    /// The node's metrics.
+    fn metrics(&self) -> &RollupMetrics;
+
+    /// Under the view's lock, calls `show` with the finalized height the follower last read at
+    /// and puts what it returns in the view as the transactions in flight.
+    fn publish(&self, show: &mut dyn FnMut(u64) -> Vec<Pending>);
+}
+
+impl Board for Shared {
+    fn metrics(&self) -> &RollupMetrics {
+        &self.metrics
+    }
+
+    fn publish(&self, show: &mut dyn FnMut(u64) -> Vec<Pending>) {
+        let mut view = lock(&self.view);
+        view.in_flight = show(view.rollup.height);
+    }
+}
+
 /// A message to the outbox.
 pub(crate) enum Message {
     /// Send these at the next nonces, in order; the reply is how many were sent.
@@ -101,8 +122,8 @@ impl Mailbox {
 }
 
 /// The outbox: the key, its transactions in flight, and the dispute moves never to send again.
-pub(crate) struct Outbox<S> {
-    shared: Arc<Shared>,
+pub(crate) struct Outbox<S, B = Shared> {
+    shared: Arc<B>,
     client: L1Client<S>,
     key: Keypair,
     pending: Vec<InFlight>,
@@ -114,9 +135,9 @@ pub(crate) struct Outbox<S> {
     quiet: Quiet,
 }
 
-impl<S: L1Source> Outbox<S> {
+impl<S: L1Source, B: Board> Outbox<S, B> {
     /// An outbox sending with `key`.
-    pub(crate) fn new(shared: Arc<Shared>, client: L1Client<S>, key: Keypair) -> Self {
+    pub(crate) fn new(shared: Arc<B>, client: L1Client<S>, key: Keypair) -> Self {
         Outbox {
             shared,
             client,
@@ -229,7 +250,7 @@ impl<S: L1Source> Outbox<S> {
     }
 
     fn count(&self, action: &Action, what: &Posting) {
-        let m = &self.shared.metrics;
+        let m = self.shared.metrics();
         match (what, action) {
             (
                 Posting::Batch {
@@ -283,7 +304,7 @@ impl<S: L1Source> Outbox<S> {
                     match error {
                         None => debug!(what = ?p.what, height, "L1 transaction final"),
                         Some(e) => {
-                            self.shared.metrics.l1_failed();
+                            self.shared.metrics().l1_failed();
                             warn!(what = ?p.what, height, "L1 transaction final but failed: {e}");
                             if matches!(p.what, Posting::Dispute { .. }) {
                                 let bytes = p.action.to_bytes();
@@ -309,7 +330,7 @@ impl<S: L1Source> Outbox<S> {
     /// Sends transaction `i` again: the same action at the same nonce, with fresh fees. If it
     /// can no longer apply, a transfer to self takes its nonce.
     async fn resend(&mut self, i: usize) -> Result<(), NodeError> {
-        self.shared.metrics.l1_resent();
+        self.shared.metrics().l1_resent();
         let account = self.client.account(&self.key.public()).await?;
         let f = self.pending[i].clone();
         if account.nonce > f.nonce {
@@ -358,35 +379,35 @@ impl<S: L1Source> Outbox<S> {
     /// Releases the final transactions the follower has read past, and shows the rest in the
     /// view, under one lock: a planner sees each either in flight or in what the L1 holds.
     fn publish(&mut self) {
-        let mut view = lock(&self.shared.view);
-        let read = view.rollup.height;
-        let (released, kept) = std::mem::take(&mut self.pending)
-            .into_iter()
-            .partition(|p| matches!(p.final_at, Some((height, _)) if height <= read));
-        self.pending = kept;
-        for p in released {
-            if matches!(p.final_at, Some((_, None))) {
-                let (order, set) = &mut self.released;
-                let bytes = p.action.to_bytes();
-                if set.insert(bytes.clone()) {
-                    order.push_back(bytes);
-                }
-                if order.len() > RELEASED {
-                    if let Some(old) = order.pop_front() {
-                        set.remove(&old);
+        let (pending, released) = (&mut self.pending, &mut self.released);
+        self.shared.publish(&mut |read| {
+            let (done, kept) = std::mem::take(pending)
+                .into_iter()
+                .partition(|p| matches!(p.final_at, Some((height, _)) if height <= read));
+            *pending = kept;
+            for p in done {
+                if matches!(p.final_at, Some((_, None))) {
+                    let (order, set) = &mut *released;
+                    let bytes = p.action.to_bytes();
+                    if set.insert(bytes.clone()) {
+                        order.push_back(bytes);
+                    }
+                    if order.len() > RELEASED {
+                        if let Some(old) = order.pop_front() {
+                            set.remove(&old);
+                        }
                     }
                 }
             }
-        }
-        view.in_flight = self
-            .pending
-            .iter()
-            .map(|p| Pending {
-                hash: p.hash,
-                what: p.what,
-                included_at: p.included_at,
-                failed: matches!(p.final_at, Some((_, Some(_)))),
-            })
-            .collect();
+            pending
+                .iter()
+                .map(|p| Pending {
+                    hash: p.hash,
+                    what: p.what,
+                    included_at: p.included_at,
+                    failed: matches!(p.final_at, Some((_, Some(_)))),
+                })
+                .collect()
+        });
     }
 }
