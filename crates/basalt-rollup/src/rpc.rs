@@ -35,11 +35,11 @@ pub const NOT_FOUND: i32 = -32001;
 /// Error code: this node does not do that (a verifier asked to sequence).
 pub const UNSUPPORTED: i32 = -32002;
 
-pub(crate) fn err(code: i32, msg: impl Into<String>) -> ErrorObjectOwned {
+fn err(code: i32, msg: impl Into<String>) -> ErrorObjectOwned {
     ErrorObject::owned(code, msg.into(), None::<()>)
 }
 
-pub(crate) fn invalid(msg: impl Into<String>) -> ErrorObjectOwned {
+fn invalid(msg: impl Into<String>) -> ErrorObjectOwned {
     err(INVALID_PARAMS, msg)
 }
 

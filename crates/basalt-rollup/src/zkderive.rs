@@ -167,7 +167,7 @@ impl ZkDerivation {
         self.inputs.get(k as usize).map(|i| i.posted.as_slice())
     }
 
-    /// The deposits known, from queue index `first` on.
+    /// The deposits known, as the STF reads the queue.
     pub fn deposit_window(&self) -> DepositWindow<'_, Zk> {
         DepositWindow {
             first: 0,
@@ -195,16 +195,19 @@ impl ZkDerivation {
             decode_zk_batch(blob).map_err(|error| ZkDeriveError::Undecodable { batch, error })?;
         // The batch consumes the queue from where the batches before it stopped: the L1 keeps the
         // range exact, so the state before it (applied or not) starts there.
-        let first =
-            deposits_end - posted.iter().filter(|p| **p == PostedTx::Deposit).count() as u64;
+        let missing = ZkDeriveError::MissingDeposits {
+            batch,
+            end: deposits_end,
+            known: self.deposits_known(),
+        };
+        let consumed = posted.iter().filter(|p| **p == PostedTx::Deposit).count() as u64;
+        let first = deposits_end
+            .checked_sub(consumed)
+            .ok_or_else(|| missing.clone())?;
         let window = self.deposit_window();
         let derived = data_hash(&self.config, &posted, &window, first)
             .map(felt_hash)
-            .map_err(|_| ZkDeriveError::MissingDeposits {
-                batch,
-                end: deposits_end,
-                known: self.deposits_known(),
-            })?;
+            .map_err(|_| missing)?;
         if derived != *l1_data_hash {
             return Err(ZkDeriveError::DataHash {
                 batch,
