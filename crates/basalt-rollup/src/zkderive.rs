@@ -88,6 +88,8 @@ pub struct ZkDerivation {
     stuck: Option<(u64, PostedBatchError)>,
     /// Batches settled as no-ops by a revert.
     reverted: u64,
+    /// Transactions posted in batches `0..=k`, for each batch `k` read.
+    tx_totals: Vec<u64>,
 }
 
 impl ZkDerivation {
@@ -105,6 +107,7 @@ impl ZkDerivation {
             head_commitments: Vec::new(),
             stuck: None,
             reverted: 0,
+            tx_totals: Vec::new(),
         }
     }
 
@@ -121,6 +124,20 @@ impl ZkDerivation {
     /// Batches read from the L1.
     pub fn batches(&self) -> u64 {
         self.settled_batches + self.inputs.len() as u64
+    }
+
+    /// Transactions posted in batches `0..batches`.
+    pub fn txs_in_first(&self, batches: u64) -> u64 {
+        batches
+            .checked_sub(1)
+            .and_then(|k| self.tx_totals.get(k as usize).copied())
+            .unwrap_or(0)
+    }
+
+    /// The batch that posted transaction `sequence` (the sequencer's numbering), if one did.
+    pub fn batch_of(&self, sequence: u64) -> Option<u64> {
+        let k = self.tx_totals.partition_point(|total| *total <= sequence);
+        (k < self.tx_totals.len()).then_some(k as u64)
     }
 
     /// Batches settled on the L1.
@@ -215,6 +232,8 @@ impl ZkDerivation {
                 derived,
             });
         }
+        self.tx_totals
+            .push(self.txs_in_first(batch) + posted.len() as u64);
         self.inputs.push(Input {
             posted,
             deposits_end,
