@@ -157,6 +157,7 @@ async fn setup(
             fault: None,
             block_time_ms: 50,
             l1_poll_ms: 100,
+            zk_keys: None,
             batcher: BatcherConfig {
                 max_batch_bytes: 131_072,
                 max_blob_fee: BENCH_MAX_BLOB_FEE,

@@ -125,6 +125,7 @@ pub async fn start(l1_url: &str, data_dir: &Path, l1_port: u16) -> Result<Vec<Ro
             fault: None,
             block_time_ms: 50,
             l1_poll_ms: block_time,
+            zk_keys: None,
             batcher: BatcherConfig::default(),
         };
         let node = basalt_rollup::start(cfg, Some(dev_sequencer(i as u64)))

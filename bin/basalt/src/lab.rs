@@ -206,6 +206,7 @@ async fn dispute(args: DisputeArgs) -> Result<()> {
         fault: None,
         block_time_ms: 50,
         l1_poll_ms: block_ms,
+        zk_keys: None,
         batcher: BatcherConfig::default(),
     };
     let mut liar_cfg = node_cfg(Role::Sequencer, "dishonest-sequencer", true);

@@ -6,7 +6,8 @@
 
 use crate::l1source::{HttpSource, L1Source};
 use basalt_l1::{blob_hash, Action, Claim, ClaimTree, Dispute, Params, Rules, Transaction};
-use basalt_l2::{DepositEntry, Optimistic};
+use basalt_l2::{DepositEntry, Optimistic, Zk};
+use basalt_types::zk::BabyPublicKey;
 use basalt_types::{serde_amount, Amount, Decode, Encode, Hash, Keypair, PublicKey};
 use jsonrpsee::core::params::ArrayParams;
 use jsonrpsee::rpc_params;
@@ -90,7 +91,7 @@ pub struct ChainInfo {
 pub struct RollupParamsInfo {
     /// Unique name.
     pub name: String,
-    /// `optimistic`.
+    /// `optimistic` or `zk`.
     pub kind: String,
     /// The only key that may post batches.
     pub sequencer: PublicKey,
@@ -107,6 +108,34 @@ pub struct RollupParamsInfo {
     /// Bond of each counter in a dispute.
     #[serde(with = "serde_amount")]
     pub dispute_bond: Amount,
+    /// A ZK rollup's circuit and fee account.
+    #[serde(default)]
+    pub zk: Option<ZkParamsInfo>,
+}
+
+/// A ZK rollup's parameters as the L1 reports them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ZkParamsInfo {
+    /// The BabyJubJub key of L2 account 0 (circomlib's packed point, hex).
+    pub fee_key: String,
+    /// Transaction slots of the batch circuit: the most transactions a batch may hold.
+    pub slots: u32,
+    /// Digest of the registered verifying key.
+    pub verifying_key_hash: Hash,
+}
+
+impl ZkParamsInfo {
+    /// The fee account's key, checked to be a point of the prime-order subgroup.
+    pub fn fee_key(&self) -> Result<BabyPublicKey, L1Error> {
+        basalt_types::codec::parse_hex(&self.fee_key)
+            .ok()
+            .and_then(|b| BabyPublicKey::from_bytes(&b).ok())
+            .ok_or_else(|| L1Error::Malformed {
+                method: "l1_getRollup",
+                reason: format!("feeKey {} is not a BabyJubJub key", self.fee_key),
+            })
+    }
 }
 
 /// `l1_getRollup`: a rollup's registry entry and counters, as of the finalized height.
@@ -170,6 +199,19 @@ impl DepositInfo {
             amount: self.amount,
         }
     }
+
+    /// The entry a ZK rollup applies: its key bytes as a BabyJubJub key (the L1 checked them
+    /// when it queued the deposit).
+    pub fn zk_entry(&self) -> Result<DepositEntry<Zk>, L1Error> {
+        Ok(DepositEntry {
+            account: self.account,
+            key: basalt_l1::zk_key(&self.key).ok_or_else(|| L1Error::Malformed {
+                method: "l1_getRollupDeposits",
+                reason: format!("deposit {} holds no BabyJubJub key", self.index),
+            })?,
+            amount: self.amount,
+        })
+    }
 }
 
 /// One posted batch.
@@ -188,6 +230,9 @@ pub struct BatchInfo {
     pub raw_bytes: u64,
     /// Transactions its blob header declares (prices its decode).
     pub tx_count: u64,
+    /// A ZK batch's data hash, its proof's public input.
+    #[serde(default)]
+    pub proof_input: Option<Hash>,
 }
 
 /// One proposed output.
@@ -208,9 +253,12 @@ pub struct OutputInfo {
     pub proposer: PublicKey,
     /// L1 height it was proposed at.
     pub height: u64,
-    /// L1 height at which its claim tree resolves, as of the read (later counters extend it).
+    /// L1 height at which its claim tree resolves, as of the read (later counters extend it);
+    /// 0 for a ZK rollup's outputs, which are proven, never disputed.
+    #[serde(default)]
     pub resolves_at: u64,
-    /// L1 height by which its tree resolves whatever is played.
+    /// L1 height by which its tree resolves whatever is played (0 for a ZK rollup's outputs).
+    #[serde(default)]
     pub bound: u64,
     /// Whether it has settled.
     pub settled: bool,
@@ -586,6 +634,12 @@ impl<S: L1Source> L1Client<S> {
         action: &Action,
         block_gas_limit: u64,
     ) -> Result<u64, L1Error> {
+        if let Action::PostBatch { data, .. } = action {
+            // A ZK batch (it decodes as one) is charged its ZK work: known from the action alone.
+            if basalt_l2::decode_zk_batch(data).is_ok() {
+                return Ok(basalt_l1::gas::zk_post_limit(action).min(block_gas_limit));
+            }
+        }
         if let Some(limit) = basalt_l1::gas::known_limit(action) {
             return Ok(limit.min(block_gas_limit));
         }

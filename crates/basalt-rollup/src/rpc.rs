@@ -35,7 +35,7 @@ pub const NOT_FOUND: i32 = -32001;
 /// Error code: this node does not do that (a verifier asked to sequence).
 pub const UNSUPPORTED: i32 = -32002;
 
-fn err(code: i32, msg: impl Into<String>) -> ErrorObjectOwned {
+pub(crate) fn err(code: i32, msg: impl Into<String>) -> ErrorObjectOwned {
     ErrorObject::owned(code, msg.into(), None::<()>)
 }
 
@@ -415,6 +415,7 @@ pub(crate) fn in_flight_json(pending: &[crate::node::Pending]) -> Vec<Value> {
                     json!({"type": "batch", "batch": index, "fromTx": from, "toTx": to})
                 }
                 Posting::Output { batch } => json!({"type": "output", "batch": batch}),
+                Posting::Proof { batch } => json!({"type": "proof", "batch": batch}),
                 Posting::Dispute { batch, what } => {
                     json!({"type": "dispute", "batch": batch, "action": what})
                 }

@@ -169,6 +169,7 @@ impl Local {
             fault: fault.map(str::to_string),
             block_time_ms: 20,
             l1_poll_ms: 10,
+            zk_keys: None,
             batcher: BatcherConfig {
                 max_batch_bytes: 1_024,
                 max_delay_ms: 50,

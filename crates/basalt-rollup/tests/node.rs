@@ -6,98 +6,26 @@
 //! the verifier reaches the sequencer's outputs from L1 data alone; the bridge invariant holds;
 //! a sequencer stopped and restarted loses nothing and posts nothing twice.
 
-use basalt_l1::{Action, Claims, Params, RollupKind, RollupParams, WithdrawalClaim, ONE_TOKEN};
+use basalt_l1::{Action, Claims, RollupKind, RollupParams, WithdrawalClaim, ONE_TOKEN};
 use basalt_l2::{L2Tx, Optimistic};
-use basalt_node::devnet::{dev_account, dev_sequencer, devnet_genesis};
-use basalt_node::mempool::MempoolLimits;
-use basalt_node::rpc::{serve, RpcContext};
-use basalt_node::validator::open_chain;
-use basalt_rollup::l1client::{L1Client, L1Error, L1TxStatus};
+use basalt_node::devnet::{dev_account, dev_sequencer};
+use basalt_rollup::l1client::L1Error;
 use basalt_rollup::{BatcherConfig, NodeConfig, Role, RollupNode, RollupRef};
-use basalt_types::{Amount, Encode, Hash, Keypair, PublicKey, Signature};
-use jsonrpsee::core::client::{ClientT, Subscription, SubscriptionClientT};
+use basalt_types::{Amount, Encode, Hash, Keypair, Signature};
+use jsonrpsee::core::client::{Subscription, SubscriptionClientT};
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
 use jsonrpsee::rpc_params;
 use jsonrpsee::ws_client::WsClientBuilder;
 use serde_json::{json, Value};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+
+mod net;
+
+use net::*;
 
 type P = Optimistic;
 const WINDOW: u64 = 8;
 const FEE: Amount = 1_000;
-
-struct L1 {
-    url: String,
-    client: L1Client,
-    _server: jsonrpsee::server::ServerHandle,
-    _blocks: tokio::task::JoinHandle<()>,
-    _dir: tempfile::TempDir,
-}
-
-/// An L1 node core with its RPC, finalizing a block of its mempool every 20 ms.
-async fn l1() -> L1 {
-    let dir = tempfile::tempdir().unwrap();
-    let genesis = devnet_genesis(1, Params::default(), 1_000);
-    let chain = open_chain(
-        &genesis,
-        &dir.path().join("state.redb"),
-        MempoolLimits::default(),
-    )
-    .unwrap()
-    .chain;
-    let chain = Arc::new(Mutex::new(chain));
-    let (finalized, _) = tokio::sync::broadcast::channel(16);
-    let (addr, server) = serve(
-        "127.0.0.1:0".parse().unwrap(),
-        RpcContext::new(chain.clone(), finalized),
-    )
-    .await
-    .unwrap();
-    let blocks = tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-            let mut c = chain.lock().unwrap();
-            let head = c.state().head().clone();
-            let who = c.state().committee()[0];
-            let block = c
-                .propose(head.hash(), head.timestamp_ms + 200, who, 1_000)
-                .unwrap();
-            c.finalize(&block).unwrap();
-        }
-    });
-    let url = format!("http://{addr}");
-    L1 {
-        client: L1Client::new(&url).unwrap(),
-        url,
-        _server: server,
-        _blocks: blocks,
-        _dir: dir,
-    }
-}
-
-impl L1 {
-    /// Submits and waits until final; returns the action's error, if it failed.
-    async fn run(&self, key: &Keypair, action: Action) -> Result<(), String> {
-        let hash = self
-            .client
-            .submit(key, action)
-            .await
-            .map_err(|e| e.to_string())?;
-        loop {
-            match self.client.tx_status(&hash).await.unwrap() {
-                L1TxStatus::Finalized { error, .. } => return error.map_or(Ok(()), Err),
-                L1TxStatus::Rejected { error } => return Err(error),
-                _ => tokio::time::sleep(Duration::from_millis(10)).await,
-            }
-        }
-    }
-
-    async fn balance(&self, key: &PublicKey) -> Amount {
-        self.client.account(key).await.unwrap().balance
-    }
-}
 
 fn node_config(l1: &L1, role: Role, dir: &Path) -> NodeConfig {
     NodeConfig {
@@ -112,6 +40,7 @@ fn node_config(l1: &L1, role: Role, dir: &Path) -> NodeConfig {
         fault: None,
         block_time_ms: 20,
         l1_poll_ms: 20,
+        zk_keys: None,
         batcher: BatcherConfig {
             max_delay_ms: 100,
             ..BatcherConfig::default()
@@ -134,31 +63,6 @@ async fn start_keyed(cfg: NodeConfig, key: Option<Keypair>) -> (RollupNode, Http
         .build(format!("http://{}", node.rpc_addr))
         .unwrap();
     (node, client)
-}
-
-async fn call(
-    c: &HttpClient,
-    method: &str,
-    params: jsonrpsee::core::params::ArrayParams,
-) -> Result<Value, String> {
-    c.request(method, params).await.map_err(|e| match e {
-        jsonrpsee::core::ClientError::Call(o) => o.message().to_string(),
-        other => panic!("{method}: {other}"),
-    })
-}
-
-/// Polls until `f` gives a value (the loops run on their own clocks).
-async fn eventually<T, F: std::future::Future<Output = Option<T>>>(
-    what: &str,
-    mut f: impl FnMut() -> F,
-) -> T {
-    for _ in 0..3_000 {
-        if let Some(v) = f().await {
-            return v;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("timed out waiting for {what}");
 }
 
 fn hex_tx(tx: &L2Tx<P>) -> String {

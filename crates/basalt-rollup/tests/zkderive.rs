@@ -8,7 +8,7 @@ use basalt_l2::{
     data_hash, encode_zk_batch, Config, DepositEntry, DepositWindow, Effort, L2State, L2Tx,
     PostedTx, Zk,
 };
-use basalt_rollup::{ZkDeriveError, ZkDerivation};
+use basalt_rollup::{ZkDerivation, ZkDeriveError};
 use basalt_types::zk::{BabyKeypair, BabyPoint, BabySignature, SubScalar};
 use basalt_types::{Hash, PublicKey};
 
@@ -120,7 +120,11 @@ fn derivation(l1: &L1) -> ZkDerivation {
 fn a_proven_batch_settles_and_its_withdrawal_is_claimable() {
     let mut l1 = L1::new();
     l1.queue.push(deposit(1_000));
-    let txs = [L2Tx::Deposit { index: 0 }, transfer(1, 0, 10, 0), withdraw(1, 400, 1)];
+    let txs = [
+        L2Tx::Deposit { index: 0 },
+        transfer(1, 0, 10, 0),
+        withdraw(1, 400, 1),
+    ];
     let (blob, end, hash) = l1.post(&txs);
     let mut d = derivation(&l1);
     d.apply_batch(&blob, end, &hash).unwrap();
@@ -142,7 +146,10 @@ fn a_proven_batch_settles_and_its_withdrawal_is_claimable() {
         (claim.batch, claim.amount, claim.recipient),
         (0, 400, PublicKey([7; 32]))
     );
-    assert_eq!(claim.state_root, felt_hash(l1.proven.commitment().state_root()));
+    assert_eq!(
+        claim.state_root,
+        felt_hash(l1.proven.commitment().state_root())
+    );
     assert!(d.withdrawal_claim(3, 1).is_none(), "no second withdrawal");
 }
 
@@ -186,7 +193,11 @@ fn a_batch_that_consumes_deposits_not_fetched_waits() {
     let mut d = ZkDerivation::new(CONFIG, fee_key().public());
     assert!(matches!(
         d.apply_batch(&blob, end, &hash),
-        Err(ZkDeriveError::MissingDeposits { end: 1, known: 0, .. })
+        Err(ZkDeriveError::MissingDeposits {
+            end: 1,
+            known: 0,
+            ..
+        })
     ));
     d.add_deposits(l1.queue.iter().copied());
     d.apply_batch(&blob, end, &hash).unwrap();
@@ -212,7 +223,11 @@ fn a_reverted_batch_returns_its_deposits_and_derivation_goes_on() {
     d.settle(1, &out0).unwrap();
     l1.deposits_end = e0;
     assert_eq!((d.reverted(), d.stuck()), (1, None));
-    assert_eq!(d.output(1).map(felt_hash), Some(out0), "a revert changes nothing");
+    assert_eq!(
+        d.output(1).map(felt_hash),
+        Some(out0),
+        "a revert changes nothing"
+    );
     // The next batch applies deposit 1 again, from the settled state.
     let next = [L2Tx::Deposit { index: 1 }, withdraw(2, 100, 0)];
     let (b2, e2, h2) = l1.post(&next);

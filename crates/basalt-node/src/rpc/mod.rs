@@ -391,11 +391,17 @@ pub fn module(ctx: RpcContext) -> RpcModule<RpcContext> {
     m.register_method("l1_getRollupBatches", |params, ctx, _| {
         let chain = crate::chain::lock(&ctx.chain);
         let (r, from, limit) = rollup_range(&params, chain.state())?;
+        let zk = r.header.params.kind.zk().is_some();
         Ok::<_, ErrorObjectOwned>(page(&r.batches, from, limit, |i, b| {
-            json!({
+            let mut v = json!({
                 "index": i, "dataHash": b.data_hash, "depositsEnd": b.deposits_end,
                 "height": b.height, "rawBytes": b.raw_len, "txCount": b.tx_count,
-            })
+            });
+            // A ZK batch's data hash as its proof's public input.
+            if zk {
+                v["proofInput"] = json!(b.proof_input);
+            }
+            v
         }))
     })
     .expect("unique method");

@@ -10,7 +10,7 @@ use crate::batcher::{batch_candidates, plan_txs};
 use basalt_l1::blob_hash;
 
 /// Most batches in flight at once: a few blocks' worth of blob slots (six per block by default).
-const MAX_BATCHES_IN_FLIGHT: usize = 32;
+pub(super) const MAX_BATCHES_IN_FLIGHT: usize = 32;
 
 /// The batcher.
 pub(super) struct Batcher<S> {
@@ -26,11 +26,11 @@ pub(super) struct Batcher<S> {
 
 /// Where the next batch starts: its number, its first transaction, the deposit range end
 /// before it, and how many batches are in flight.
-struct Cursor {
-    index: u64,
-    from: u64,
-    deposits_end: u64,
-    in_flight: usize,
+pub(super) struct Cursor {
+    pub index: u64,
+    pub from: u64,
+    pub deposits_end: u64,
+    pub in_flight: usize,
 }
 
 impl<S: L1Source> Batcher<S> {
@@ -78,13 +78,34 @@ impl<S: L1Source> Batcher<S> {
     /// waits to be released.
     fn cursor(&self) -> Option<Cursor> {
         let view = lock(&self.shared.view);
-        let mut c = Cursor {
+        let first = Cursor {
             index: view.rollup.batches,
             from: view.derivation.txs_in_first(view.rollup.batches),
             deposits_end: view.rollup.deposits_end,
             in_flight: 0,
         };
-        for p in &view.in_flight {
+        first.past(&view.in_flight)
+    }
+
+    /// Whether transactions from `from` on are due to be posted: enough to fill a batch, or the
+    /// oldest waiting long enough.
+    fn due(&self, from: u64) -> Result<bool, NodeError> {
+        let seq = lock(self.shared.seq.as_ref().expect("a sequencer"));
+        due(
+            &seq,
+            from,
+            self.config.max_batch_bytes.div_ceil(EST_TX_BYTES),
+            self.config.max_delay_ms,
+            &self.data_dir,
+        )
+    }
+}
+
+impl Cursor {
+    /// Where the next batch starts past the batches in `in_flight`, from where the L1's batches
+    /// end (`self`); `None` while a failed post waits to be released.
+    pub(super) fn past(mut self, in_flight: &[Pending]) -> Option<Cursor> {
+        for p in in_flight {
             if let Posting::Batch {
                 index,
                 to,
@@ -96,40 +117,44 @@ impl<S: L1Source> Batcher<S> {
                     return None;
                 }
                 // A batch final but not yet read by the follower is still listed here.
-                if index >= c.index {
-                    c = Cursor {
+                if index >= self.index {
+                    self = Cursor {
                         index: index + 1,
                         from: to,
                         deposits_end,
-                        in_flight: c.in_flight + 1,
+                        in_flight: self.in_flight + 1,
                     };
                 }
             }
         }
-        Some(c)
+        Some(self)
     }
+}
 
-    /// Whether transactions from `from` on are due to be posted: enough to fill a batch, or the
-    /// oldest waiting long enough.
-    fn due(&self, from: u64) -> Result<bool, NodeError> {
-        let seq = lock(self.shared.seq.as_ref().expect("a sequencer"));
-        let logged = seq.next_sequence();
-        if from > logged {
-            return Err(NodeError::LogBehindL1 {
-                posted: from,
-                logged,
-                dir: self.data_dir.clone(),
-            });
-        }
-        let waiting = logged - from;
-        if waiting == 0 {
-            return Ok(false);
-        }
-        let oldest = seq.block_at_sequence(from).map_or(0, |b| b.timestamp_ms);
-        let full = waiting.saturating_mul(EST_TX_BYTES) >= self.config.max_batch_bytes;
-        let old = now_ms().saturating_sub(oldest) >= self.config.max_delay_ms;
-        Ok(full || old)
+/// Whether the sequencer's transactions from `from` on are due to be posted: `full` of them
+/// waiting, or the oldest waiting `max_delay_ms`. A log behind what the L1 holds is an error:
+/// the sequencer lost blocks it posted (`data_dir` names where its log is).
+pub(super) fn due<Q: Profile>(
+    seq: &Sequencer<Q>,
+    from: u64,
+    full: u64,
+    max_delay_ms: u64,
+    data_dir: &str,
+) -> Result<bool, NodeError> {
+    let logged = seq.next_sequence();
+    if from > logged {
+        return Err(NodeError::LogBehindL1 {
+            posted: from,
+            logged,
+            dir: data_dir.to_string(),
+        });
     }
+    let waiting = logged - from;
+    if waiting == 0 {
+        return Ok(false);
+    }
+    let oldest = seq.block_at_sequence(from).map_or(0, |b| b.timestamp_ms);
+    Ok(waiting >= full.max(1) || now_ms().saturating_sub(oldest) >= max_delay_ms)
 }
 
 impl<S: L1Source> Planner for Batcher<S> {

@@ -78,6 +78,10 @@ pub struct NodeConfig {
     /// Batch posting thresholds.
     #[serde(default)]
     pub batcher: BatcherConfig,
+    /// A ZK rollup's sequencer: the directory of its cached development proving keys (default:
+    /// `zk-keys` in `data_dir`). Made there, deterministically, if absent: insecure, devnet only.
+    #[serde(default)]
+    pub zk_keys: Option<PathBuf>,
 }
 
 fn default_block_time_ms() -> u64 {
@@ -170,6 +174,12 @@ pub enum NodeError {
     /// Derivation cannot go on.
     #[error(transparent)]
     Derive(#[from] DeriveError),
+    /// A ZK rollup's L1 record disagrees with its data, or derivation waits.
+    #[error(transparent)]
+    ZkDerive(#[from] crate::ZkDeriveError),
+    /// The prover failed.
+    #[error("prover: {0}")]
+    Prover(String),
     /// The L2 RPC server did not start.
     #[error("L2 JSON-RPC on {addr}: {source} (is another node using it?)")]
     Rpc {

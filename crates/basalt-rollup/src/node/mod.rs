@@ -45,6 +45,7 @@ mod config;
 mod follower;
 mod outbox;
 mod proposer;
+mod zk;
 
 pub use config::{BatcherConfig, NodeConfig, NodeError, Role, EXAMPLE_CONFIG};
 pub(crate) use outbox::{Pending, Posting};
@@ -245,9 +246,9 @@ pub async fn start_with<S: L1Source>(
 ) -> Result<RollupNode, NodeError> {
     cfg.validate()?;
     let rollup = client.rollup(&RollupRef::parse(&cfg.rollup)).await?;
-    if rollup.params.kind != "optimistic" {
+    if !matches!(rollup.params.kind.as_str(), "optimistic" | "zk") {
         return Err(NodeError::Config(format!(
-            "rollup {} is {}, this node runs optimistic rollups",
+            "rollup {} is {}, this node runs optimistic and zk rollups",
             rollup.params.name, rollup.params.kind
         )));
     }
@@ -267,6 +268,9 @@ pub async fn start_with<S: L1Source>(
                 rollup.params.name, rollup.params.sequencer
             )));
         }
+    }
+    if rollup.params.kind == "zk" {
+        return zk::start(cfg, key, client, rollup).await;
     }
     // Every deposit known now, so the sequencer's log replays.
     let mut deposits = Vec::new();

@@ -59,6 +59,8 @@ pub(crate) enum Posting {
     },
     /// The output of batch `batch`.
     Output { batch: u64 },
+    /// The validity proof of a ZK rollup's batch `batch`.
+    Proof { batch: u64 },
     /// A dispute move over a proposal of batch `batch`.
     Dispute { batch: u64, what: &'static str },
     /// A transfer to self that takes the nonce of a transaction that can no longer apply.
@@ -269,6 +271,10 @@ impl<S: L1Source, B: Board> Outbox<S, B> {
             (Posting::Output { batch }, Action::ProposeOutput { output, .. }) => {
                 m.output_proposed();
                 info!(batch, %output, "output proposed");
+            }
+            (Posting::Proof { batch }, Action::ProveBatch { output, .. }) => {
+                m.output_proposed();
+                info!(batch, %output, "proof sent");
             }
             (
                 Posting::Dispute { batch, what },

@@ -1,0 +1,199 @@
+//! The node of a ZK rollup: a sequencer (with its batcher and prover) or a verifier.
+//!
+//! It shares the optimistic node's core (the block actor, the queue, the outbox, the L2 RPC) and
+//! differs in what it reads and sends: the follower derives the state with [`ZkDerivation`]
+//! (checking every batch's data hash and every settled output), the batcher posts batches of at
+//! most the circuit's slot count without signatures, and the prover proves each posted batch in
+//! order from the sequencer's signed transactions, in a background worker, and settles it with a
+//! `ProveBatch`. There are no proposals and no disputes: a batch's output is final at its proof.
+
+use super::*;
+use crate::zkderive::ZkDerivation;
+use basalt_l2::Zk;
+
+mod batcher;
+mod follower;
+mod prover;
+mod rpc;
+
+pub(crate) use prover::ProverStatus;
+
+/// What a ZK node knows from the L1.
+pub(crate) struct ZkView {
+    pub derivation: ZkDerivation,
+    pub rollup: RollupInfo,
+    /// The L1 height each batch was posted at.
+    pub batch_heights: Vec<u64>,
+    /// The L1 height each settled batch was proven (or reverted) at.
+    pub proven_heights: Vec<u64>,
+    /// This node's L1 transactions not yet released by the outbox, in nonce order.
+    pub in_flight: Vec<Pending>,
+    pub last_error: Option<String>,
+}
+
+/// State shared by the loops and the RPC handlers of a ZK rollup's node.
+pub(crate) struct ZkShared {
+    pub core: Core<Zk>,
+    pub view: Mutex<ZkView>,
+    /// The circuit's slot count: the most transactions a batch holds.
+    pub slots: u32,
+    /// Where the prover stands (sequencer only).
+    pub prover: Mutex<ProverStatus>,
+}
+
+impl std::ops::Deref for ZkShared {
+    type Target = Core<Zk>;
+    fn deref(&self) -> &Core<Zk> {
+        &self.core
+    }
+}
+
+impl outbox::Board for ZkShared {
+    fn metrics(&self) -> &RollupMetrics {
+        &self.metrics
+    }
+
+    fn publish(&self, show: &mut dyn FnMut(u64) -> Vec<Pending>) {
+        let mut view = lock(&self.view);
+        view.in_flight = show(view.rollup.height);
+    }
+}
+
+/// Starts the node of ZK rollup `rollup` (read from the L1, its sequencer key already checked).
+pub(super) async fn start<S: L1Source>(
+    cfg: NodeConfig,
+    key: Option<Keypair>,
+    client: L1Client<S>,
+    rollup: RollupInfo,
+) -> Result<RollupNode, NodeError> {
+    let Some(zk) = rollup.params.zk.clone() else {
+        return Err(NodeError::Config(format!(
+            "rollup {} is zk but the L1 reports no ZK parameters",
+            rollup.params.name
+        )));
+    };
+    if cfg.fault.is_some() {
+        return Err(NodeError::Config(
+            "fault injection plays dishonest optimistic parties: a ZK rollup has none".into(),
+        ));
+    }
+    let fee_key = zk.fee_key()?;
+    let config = Config {
+        rollup_id: rollup.id,
+        min_fee: rollup.params.min_fee,
+    };
+    let mut deposits = Vec::new();
+    while (deposits.len() as u64) < rollup.deposits {
+        let page = client.deposits(rollup.id, deposits.len() as u64).await?;
+        if page.is_empty() {
+            break;
+        }
+        for d in &page {
+            deposits.push(d.zk_entry()?);
+        }
+    }
+    // The prover's keys first: a setup takes a while, and a mismatch must stop the node at once.
+    let keys = match cfg.role {
+        Role::Sequencer => Some(prover::load_keys(&cfg, &zk).await?),
+        Role::Verifier => None,
+    };
+    let seq = match cfg.role {
+        Role::Sequencer => {
+            std::fs::create_dir_all(&cfg.data_dir).map_err(|e| {
+                NodeError::Config(format!("creating {}: {e}", cfg.data_dir.display()))
+            })?;
+            let s = Sequencer::<Zk>::open(
+                &cfg.data_dir.join("blocks.log"),
+                config,
+                fee_key,
+                deposits.clone(),
+            )?;
+            info!(
+                rollup = %rollup.params.name,
+                blocks = s.blocks().len(),
+                txs = s.next_sequence(),
+                "sequencer log replayed"
+            );
+            Some(s)
+        }
+        Role::Verifier => None,
+    };
+    let mut derivation = ZkDerivation::new(config, fee_key);
+    derivation.add_deposits(deposits);
+    let name = rollup.params.name.clone();
+    let shared = Arc::new(ZkShared {
+        core: Core::new(
+            rollup.id,
+            config,
+            cfg.role,
+            client.url().to_string(),
+            seq,
+            &name,
+        ),
+        view: Mutex::new(ZkView {
+            derivation,
+            rollup: rollup.clone(),
+            batch_heights: Vec::new(),
+            proven_heights: Vec::new(),
+            in_flight: Vec::new(),
+            last_error: None,
+        }),
+        slots: zk.slots,
+        prover: Mutex::new(ProverStatus::default()),
+    });
+    let follower = follower::ZkFollower::new(shared.clone(), client.clone());
+    let caught_up = follower.sync().await?;
+    info!(
+        rollup = %name,
+        batches = caught_up.batches,
+        proven = caught_up.settled,
+        "derived the ZK rollup from L1"
+    );
+    let (rpc_addr, server) =
+        crate::rpc::serve(cfg.rpc, shared.clone())
+            .await
+            .map_err(|source| NodeError::Rpc {
+                addr: cfg.rpc,
+                source,
+            })?;
+    let span = info_span!("rollup", name = %name);
+    let mut tasks = Vec::new();
+    let mut spawn = |f: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>| {
+        tasks.push(tokio::spawn(f.instrument(span.clone())));
+    };
+    if shared.seq.is_some() {
+        spawn(Box::pin(blocks::run(
+            shared.clone(),
+            Duration::from_millis(cfg.block_time_ms),
+        )));
+    }
+    let every = Duration::from_millis(cfg.l1_poll_ms);
+    let (synced_tx, synced) = watch::channel(Synced {
+        height: caught_up.height,
+    });
+    spawn(Box::pin(follower.run(every, synced_tx)));
+    if let (Some(key), Some(keys)) = (key, keys) {
+        let (mailbox, inbox) = outbox::mailbox();
+        let out = outbox::Outbox::new(shared.clone(), client.clone(), key);
+        spawn(Box::pin(out.run(inbox, every)));
+        let b = batcher::ZkBatcher::new(
+            shared.clone(),
+            client.clone(),
+            cfg.batcher.clone(),
+            cfg.data_dir.display().to_string(),
+        );
+        spawn(Box::pin(plan_loop(b, synced.clone(), mailbox.clone())));
+        let p = prover::Prover::new(shared.clone(), keys, cfg.data_dir.join("proofs"));
+        spawn(Box::pin(plan_loop(p, synced, mailbox)));
+    }
+    span.in_scope(
+        || info!(role = ?cfg.role, rpc = %rpc_addr, l1 = %shared.l1_url, slots = zk.slots, "ZK rollup node started"),
+    );
+    Ok(RollupNode {
+        rpc_addr,
+        rollup_id: rollup.id,
+        name,
+        server,
+        tasks,
+    })
+}

@@ -1,0 +1,114 @@
+//! The harness of the end-to-end node tests: an L1 node core serving its JSON-RPC and
+//! finalizing a block of its mempool every 20 ms, and helpers to call and wait on nodes.
+
+#![allow(dead_code)]
+
+use basalt_l1::{Action, Params};
+use basalt_node::devnet::devnet_genesis;
+use basalt_node::mempool::MempoolLimits;
+use basalt_node::rpc::{serve, RpcContext};
+use basalt_node::validator::open_chain;
+use basalt_rollup::l1client::{L1Client, L1TxStatus};
+use basalt_types::{Amount, Keypair, PublicKey};
+use jsonrpsee::core::client::ClientT;
+use jsonrpsee::http_client::HttpClient;
+use serde_json::Value;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// An L1 node core and its RPC.
+pub struct L1 {
+    pub url: String,
+    pub client: L1Client,
+    _server: jsonrpsee::server::ServerHandle,
+    _blocks: tokio::task::JoinHandle<()>,
+    _dir: tempfile::TempDir,
+}
+
+/// An L1 node core with its RPC, finalizing a block of its mempool every 20 ms.
+pub async fn l1() -> L1 {
+    let dir = tempfile::tempdir().unwrap();
+    let genesis = devnet_genesis(1, Params::default(), 1_000);
+    let chain = open_chain(
+        &genesis,
+        &dir.path().join("state.redb"),
+        MempoolLimits::default(),
+    )
+    .unwrap()
+    .chain;
+    let chain = Arc::new(Mutex::new(chain));
+    let (finalized, _) = tokio::sync::broadcast::channel(16);
+    let (addr, server) = serve(
+        "127.0.0.1:0".parse().unwrap(),
+        RpcContext::new(chain.clone(), finalized),
+    )
+    .await
+    .unwrap();
+    let blocks = tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            let mut c = chain.lock().unwrap();
+            let head = c.state().head().clone();
+            let who = c.state().committee()[0];
+            let block = c
+                .propose(head.hash(), head.timestamp_ms + 200, who, 1_000)
+                .unwrap();
+            c.finalize(&block).unwrap();
+        }
+    });
+    let url = format!("http://{addr}");
+    L1 {
+        client: L1Client::new(&url).unwrap(),
+        url,
+        _server: server,
+        _blocks: blocks,
+        _dir: dir,
+    }
+}
+
+impl L1 {
+    /// Submits and waits until final; returns the action's error, if it failed.
+    pub async fn run(&self, key: &Keypair, action: Action) -> Result<(), String> {
+        let hash = self
+            .client
+            .submit(key, action)
+            .await
+            .map_err(|e| e.to_string())?;
+        loop {
+            match self.client.tx_status(&hash).await.unwrap() {
+                L1TxStatus::Finalized { error, .. } => return error.map_or(Ok(()), Err),
+                L1TxStatus::Rejected { error } => return Err(error),
+                _ => tokio::time::sleep(Duration::from_millis(10)).await,
+            }
+        }
+    }
+
+    pub async fn balance(&self, key: &PublicKey) -> Amount {
+        self.client.account(key).await.unwrap().balance
+    }
+}
+
+pub async fn call(
+    c: &HttpClient,
+    method: &str,
+    params: jsonrpsee::core::params::ArrayParams,
+) -> Result<Value, String> {
+    c.request(method, params).await.map_err(|e| match e {
+        jsonrpsee::core::ClientError::Call(o) => o.message().to_string(),
+        other => panic!("{method}: {other}"),
+    })
+}
+
+/// Polls until `f` gives a value (the loops run on their own clocks).
+pub async fn eventually<T, F: std::future::Future<Output = Option<T>>>(
+    what: &str,
+    mut f: impl FnMut() -> F,
+) -> T {
+    for _ in 0..3_000 {
+        if let Some(v) = f().await {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
