@@ -282,3 +282,79 @@ async fn a_zk_sequencer_with_a_corrupt_key_cache_stops_with_a_clear_error() {
     let e = start(cfg).await.err().expect("refused");
     assert!(e.contains("corrupt"), "{e}");
 }
+
+/// The state after batch 0 when it applies alice's deposit alone (what a sequencer posts first
+/// when no L2 transaction comes), and the witness of that batch.
+fn first_batch() -> (Hash, basalt_zk::batch::BatchWitness) {
+    let config = basalt_l2::Config {
+        rollup_id: 0,
+        min_fee: FEE,
+    };
+    let genesis = basalt_l2::L2State::<Zk>::genesis(config, fee_key().public());
+    let entries = [basalt_l2::DepositEntry {
+        account: None,
+        key: alice().public(),
+        amount: ONE_TOKEN,
+    }];
+    let window = basalt_l2::DepositWindow {
+        first: 0,
+        entries: &entries,
+    };
+    let txs = [L2Tx::Deposit { index: 0 }];
+    let w = basalt_zk::batch::BatchWitness::build(&genesis, &window, &txs, SLOTS).unwrap();
+    (basalt_l1::felt_hash(w.new_output), w)
+}
+
+/// Deposits for alice and starts a sequencer whose proofs directory holds `saved` for batch 0
+/// (the output it proves, then the proof bytes); returns once batch 0 is proven on L1.
+async fn sequencer_with_saved_proof(saved: Vec<u8>) -> (L1, tempfile::TempDir, RollupNode, Value) {
+    let l1 = l1().await;
+    register(&l1).await;
+    let deposit = Action::Deposit {
+        rollup: 0,
+        account: None,
+        key: PublicKey(alice().public().to_bytes().try_into().unwrap()),
+        amount: ONE_TOKEN,
+    };
+    l1.run(&dev_account(1), deposit).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let proofs = dir.path().join("proofs");
+    std::fs::create_dir_all(&proofs).unwrap();
+    std::fs::write(proofs.join("batch-0.proof"), saved).unwrap();
+    let (node, seq) = start(node_config(&l1, Role::Sequencer, dir.path()))
+        .await
+        .unwrap();
+    let s = eventually("batch 0 proven", || async {
+        let s = info(&seq).await;
+        (s["l1"]["proven"] == 1).then_some(s)
+    })
+    .await;
+    assert!(
+        !proofs.join("batch-0.proof").exists(),
+        "a settled batch's saved proof is removed"
+    );
+    (l1, dir, node, s)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_proof_saved_before_a_restart_is_sent_not_made_again() {
+    let (output, witness) = first_batch();
+    let keys = basalt_zk::keys::KeyCache::new(key_dir())
+        .load_or_setup(SLOTS, |_| {})
+        .unwrap();
+    let proof = basalt_zk::batch::prove_batch(&keys.proving, witness).unwrap();
+    let (_l1, _dir, node, s) = sequencer_with_saved_proof([&output.0[..], &proof].concat()).await;
+    assert_eq!(s["prover"]["reused"], 1);
+    assert_eq!(s["prover"]["proven"], 0, "nothing was proven again");
+    node.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saved_proof_the_l1_refuses_is_made_again() {
+    let (output, _) = first_batch();
+    let garbage = [&output.0[..], &[7u8; basalt_zk::PROOF_BYTES]].concat();
+    let (_l1, _dir, node, s) = sequencer_with_saved_proof(garbage).await;
+    assert_eq!(s["prover"]["reused"], 1, "the saved proof was tried");
+    assert_eq!(s["prover"]["proven"], 1, "then made again");
+    node.stop();
+}

@@ -154,6 +154,8 @@ impl Prover {
         for p in &view.in_flight {
             if let Posting::Proof { batch } = p.what {
                 if p.failed {
+                    // The L1 refused it: the saved copy is no good either.
+                    let _ = std::fs::remove_file(self.path(batch));
                     return None;
                 }
                 if batch == sent {
@@ -167,6 +169,10 @@ impl Prover {
                     batch = sent,
                     "a proof sent to L1 did not settle its batch: proving again from batch {settled}"
                 );
+                // Refused before inclusion, or lost: made again rather than trusted again.
+                for batch in sent..self.next {
+                    let _ = std::fs::remove_file(self.path(batch));
+                }
             }
             self.state = Some(d.settled_state().clone());
             self.next = settled;
