@@ -30,6 +30,8 @@ pub enum BenchCommand {
     Gas(crate::bench_gas::GasArgs),
     /// ZK: batch-proof constraints, setup, proving beside its MSM ceiling, verification, proof and L1 bytes.
     Zk(crate::bench_zk::ZkArgs),
+    /// Withdrawals: L2 withdrawal to funds on L1, on each rollup of a running `basalt up`.
+    Withdrawals(crate::bench_withdraw::WithdrawArgs),
 }
 
 /// Options of `basalt bench l1`.
@@ -61,6 +63,7 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
         BenchCommand::History(a) => crate::bench_history::run(a),
         BenchCommand::Gas(a) => crate::bench_gas::run(a),
         BenchCommand::Zk(a) => crate::bench_zk::run(a),
+        BenchCommand::Withdrawals(a) => crate::bench_withdraw::run(a),
     }
 }
 

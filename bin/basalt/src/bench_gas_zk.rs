@@ -13,7 +13,7 @@ use basalt_l1::{
 use basalt_l2::{
     encode_zk_batch, DepositEntry, DepositWindow, Effort, L2State, L2Tx, PostedTx, Zk,
 };
-use basalt_types::zk::{BabyKeypair, BabyPoint, BabySignature, SubScalar};
+use basalt_types::zk::BabyKeypair;
 use basalt_types::{Encode, PublicKey};
 use basalt_zk::batch::{prove_batch, BatchCircuit, BatchWitness};
 
@@ -128,10 +128,7 @@ pub(super) fn rows(m: &mut Meter, n: usize) -> Result<Vec<Row>> {
     };
     let config = r.header.params.l2_config(proven);
     let mut l2 = L2State::<Zk>::genesis(config, fee_key.public());
-    let unsigned = BabySignature {
-        r8: BabyPoint::base8(),
-        s: SubScalar::from(0u8),
-    };
+    let unsigned = basalt_l2::unchecked_signature();
     let txs = [
         L2Tx::Deposit { index: 0 },
         L2Tx::Withdraw {

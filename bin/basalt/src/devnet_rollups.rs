@@ -1,17 +1,20 @@
-//! The two rollups of `basalt up`: registered by their sequencers on the first run, funded by L1
-//! deposits from every dev account, and run by sequencer nodes in the same process that follow
-//! the L1 through its JSON-RPC, exactly as `basalt rollup` does from its own process.
+//! The three rollups of `basalt up`: two optimistic (`alpha`, `beta`) and one ZK (`gamma`),
+//! registered by their sequencers on the first run, funded by L1 deposits from every dev account,
+//! and run by sequencer nodes in the same process that follow the L1 through its JSON-RPC, exactly
+//! as `basalt rollup` does from its own process.
 //!
-//! DEVNET ONLY: the sequencer keys are public and the challenge windows are seconds long so that
-//! a withdrawal completes in under a minute; a real rollup waits days.
+//! DEVNET ONLY: the sequencer keys are public, the challenge windows are seconds long so that a
+//! withdrawal completes in under a minute (a real rollup waits days), and `gamma`'s proving keys
+//! are the development setup, whose randomness is public: anyone can forge its proofs.
 
 use crate::units::format_tokens;
 use anyhow::{bail, Context, Result};
-use basalt_l1::{Action, RollupKind, RollupParams, ONE_TOKEN};
+use basalt_l1::{Action, RollupKind, RollupParams, ZkParams, ONE_TOKEN};
 use basalt_node::devnet::{dev_account, dev_sequencer, DEV_ACCOUNTS};
 use basalt_rollup::l1client::{L1Client, L1Error, L1TxStatus};
 use basalt_rollup::{BatcherConfig, NodeConfig, Role, RollupNode, RollupRef};
-use basalt_types::{Amount, Hash};
+use basalt_types::zk::BabyKeypair;
+use basalt_types::{Amount, Encode, Hash, Keypair, PublicKey};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -19,20 +22,24 @@ use std::time::{Duration, Instant};
 /// One devnet rollup's parameters.
 struct DevRollup {
     name: &'static str,
+    /// A ZK rollup's circuit slots (the most transactions per batch and proof); `None`: optimistic.
+    zk_slots: Option<usize>,
     challenge_window: u64,
     clock_extension: u64,
     bond: Amount,
     min_fee: Amount,
 }
 
-/// Two rollups that differ in fees, challenge window and clock extension (DEVNET ONLY windows and
-/// clocks: 200 ms blocks make the windows 10 s and 30 s, the extensions 2 s and 4 s).
 /// How many rollups `basalt up` runs.
 pub const DEVNET_ROLLUP_COUNT: u32 = ROLLUPS.len() as u32;
 
-const ROLLUPS: [DevRollup; 2] = [
+/// Two optimistic rollups that differ in fees, challenge window and clock extension (DEVNET ONLY
+/// windows and clocks: 200 ms blocks make the windows 10 s and 30 s, the extensions 2 s and 4 s),
+/// and a ZK rollup with no window, whose batches of 4 transactions are final at their proof.
+const ROLLUPS: [DevRollup; 3] = [
     DevRollup {
         name: "alpha",
+        zk_slots: None,
         challenge_window: 50,
         clock_extension: 10,
         bond: 10 * ONE_TOKEN,
@@ -40,12 +47,60 @@ const ROLLUPS: [DevRollup; 2] = [
     },
     DevRollup {
         name: "beta",
+        zk_slots: None,
         challenge_window: 150,
         clock_extension: 20,
         bond: 100 * ONE_TOKEN,
         min_fee: ONE_TOKEN / 100_000,
     },
+    // The window, clock and bonds are unused: a ZK rollup's batches are proven, not disputed.
+    DevRollup {
+        name: "gamma",
+        zk_slots: Some(GAMMA_SLOTS),
+        challenge_window: 50,
+        clock_extension: 10,
+        bond: 10 * ONE_TOKEN,
+        min_fee: ONE_TOKEN / 1_000_000,
+    },
 ];
+
+/// Slots of `gamma`'s batch circuit: small, so that an idle devnet's withdrawal waits for one short
+/// proof (a few seconds on 2 cores) rather than a long padded one.
+const GAMMA_SLOTS: usize = 4;
+
+/// The L2 key of dev account (or any L1 key) `kp` on rollup kind `zk`, as deposits name it.
+pub fn l2_key(kp: &Keypair, zk: bool) -> PublicKey {
+    match zk {
+        false => kp.public(),
+        true => zk_public(&BabyKeypair::of_l1_key(kp)),
+    }
+}
+
+/// A BabyJubJub key as the 32 bytes a deposit carries (circomlib's packed point).
+pub fn zk_public(kp: &BabyKeypair) -> PublicKey {
+    let bytes = kp.public().to_bytes();
+    PublicKey(
+        bytes
+            .try_into()
+            .expect("a packed BabyJubJub point is 32 bytes"),
+    )
+}
+
+/// The development keys of a `slots`-slot circuit, cached in `dir` (made there on the first run,
+/// with a note, as it takes a while).
+pub async fn dev_keys(dir: &Path, slots: usize) -> Result<basalt_zk::Keys> {
+    let cache = basalt_zk::keys::KeyCache::new(dir);
+    tokio::task::spawn_blocking(move || {
+        cache.load_or_setup(slots, |path| {
+            println!(
+                "setting up the {slots}-slot batch circuit's DEVELOPMENT proving keys in {} (once; insecure, devnet only) ...",
+                path.display()
+            )
+        })
+    })
+    .await?
+    .map_err(Into::into)
+}
 
 /// What each dev account deposits into each rollup on the first run.
 pub const DEV_DEPOSIT: Amount = 1_000 * ONE_TOKEN;
@@ -80,15 +135,35 @@ pub async fn wait_final(client: &L1Client, hashes: &[Hash]) -> Result<()> {
 /// accounts on them on the first run.
 pub async fn start(l1_url: &str, data_dir: &Path, l1_port: u16) -> Result<Vec<RollupNode>> {
     let client = L1Client::new(l1_url)?;
+    let key_dir = data_dir.join(crate::preflight::ZK_KEYS_DIR);
+    let mut specs = Vec::new();
     // One at a time, so that the ids follow the order above.
     for (i, spec) in ROLLUPS.iter().enumerate() {
         match client.rollup(&RollupRef::Name(spec.name.into())).await {
             Ok(_) => {}
             Err(L1Error::Refused { .. }) => {
                 let sequencer = dev_sequencer(i as u64);
+                if client.account(&sequencer.public()).await?.balance == 0 {
+                    println!(
+                        "rollup {} not started: this devnet's genesis predates it (its sequencer has no funds); `basalt up --fresh` starts a chain with it",
+                        spec.name
+                    );
+                    continue;
+                }
+                let kind = match spec.zk_slots {
+                    None => RollupKind::Optimistic,
+                    Some(slots) => {
+                        let keys = dev_keys(&key_dir, slots).await?;
+                        RollupKind::Zk(ZkParams {
+                            fee_key: BabyKeypair::of_l1_key(&sequencer).public(),
+                            slots: slots as u32,
+                            verifying_key: basalt_zk::verifying_key_bytes(&keys.verifying),
+                        })
+                    }
+                };
                 let params = RollupParams {
                     name: spec.name.into(),
-                    kind: RollupKind::Optimistic,
+                    kind,
                     sequencer: sequencer.public(),
                     challenge_window: spec.challenge_window,
                     proposer_bond: spec.bond,
@@ -106,11 +181,12 @@ pub async fn start(l1_url: &str, data_dir: &Path, l1_port: u16) -> Result<Vec<Ro
             }
             Err(e) => return Err(e.into()),
         }
+        specs.push((i, spec));
     }
     let block_time = client.chain_info().await?.params.block_time_ms;
     let mut nodes = Vec::new();
     let mut funding = Vec::new();
-    for (i, spec) in ROLLUPS.iter().enumerate() {
+    for (i, spec) in specs {
         let r = client.rollup(&RollupRef::Name(spec.name.into())).await?;
         let port = l2_port(l1_port, r.id).context("--rpc-port too high for the rollup ports")?;
         let cfg = NodeConfig {
@@ -125,21 +201,30 @@ pub async fn start(l1_url: &str, data_dir: &Path, l1_port: u16) -> Result<Vec<Ro
             fault: None,
             block_time_ms: 50,
             l1_poll_ms: block_time,
-            zk_keys: None,
+            zk_keys: Some(key_dir.clone()),
             batcher: BatcherConfig::default(),
         };
         let node = basalt_rollup::start(cfg, Some(dev_sequencer(i as u64)))
             .await
             .with_context(|| format!("rollup {}", spec.name))?;
-        println!(
-            "Rollup {} (id {}): L2 JSON-RPC http://{}  min fee {}, challenge window {} blocks (~{} s, DEVNET ONLY)",
-            spec.name,
-            r.id,
-            node.rpc_addr,
-            format_tokens(spec.min_fee),
-            spec.challenge_window,
-            spec.challenge_window * block_time / 1_000,
-        );
+        match spec.zk_slots {
+            None => println!(
+                "Rollup {} (id {}, optimistic): L2 JSON-RPC http://{}  min fee {}, challenge window {} blocks (~{} s, DEVNET ONLY)",
+                spec.name,
+                r.id,
+                node.rpc_addr,
+                format_tokens(spec.min_fee),
+                spec.challenge_window,
+                spec.challenge_window * block_time / 1_000,
+            ),
+            Some(slots) => println!(
+                "Rollup {} (id {}, ZK): L2 JSON-RPC http://{}  min fee {}, final at each batch's validity proof ({slots} transactions per batch; DEVELOPMENT keys, DEVNET ONLY)",
+                spec.name,
+                r.id,
+                node.rpc_addr,
+                format_tokens(spec.min_fee),
+            ),
+        }
         nodes.push(node);
         if r.deposits == 0 {
             for a in 0..DEV_ACCOUNTS {
@@ -147,7 +232,7 @@ pub async fn start(l1_url: &str, data_dir: &Path, l1_port: u16) -> Result<Vec<Ro
                 let deposit = Action::Deposit {
                     rollup: r.id,
                     account: None,
-                    key: kp.public(),
+                    key: l2_key(&kp, spec.zk_slots.is_some()),
                     amount: DEV_DEPOSIT,
                 };
                 funding.push(client.submit(&kp, deposit).await?);

@@ -8,6 +8,7 @@ mod bench_gas;
 mod bench_history;
 mod bench_rollup;
 mod bench_rollup_rpc;
+mod bench_withdraw;
 mod bench_zk;
 mod config;
 mod devnet;

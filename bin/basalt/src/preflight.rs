@@ -54,12 +54,17 @@ pub fn lock_data_dir(dir: &Path) -> Result<DataDirLock> {
     Ok(DataDirLock { _file: file })
 }
 
+/// The directory of a data directory's cached development proving keys, kept by `--fresh`.
+pub const ZK_KEYS_DIR: &str = "zk-keys";
+
 /// Empties a data directory this process holds, keeping its lock file (removing the directory
-/// would drop the lock while the process still runs).
+/// would drop the lock while the process still runs) and its cached proving keys.
 pub fn clear_data_dir(dir: &Path, _lock: &DataDirLock) -> Result<()> {
     for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
         let entry = entry?;
-        if entry.file_name() == LOCK_FILE {
+        // The lock, and the development proving keys: deterministic, so a new chain would make
+        // the same ones again (it takes a while).
+        if entry.file_name() == LOCK_FILE || entry.file_name() == ZK_KEYS_DIR {
             continue;
         }
         let path = entry.path();

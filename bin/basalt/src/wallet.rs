@@ -158,7 +158,8 @@ pub enum WalletCommand {
         /// Amount in tokens.
         #[arg(long)]
         amount: String,
-        /// L2 key (hex) that will own the funds; defaults to the signer's key.
+        /// L2 key (hex) that will own the funds; defaults to the signer's key (on a ZK rollup, the
+        /// BabyJubJub key derived from it, packed as circomlib packs points).
         #[arg(long)]
         to: Option<String>,
         /// Credit this existing L2 account (it must belong to the key); otherwise a new one opens.
@@ -513,11 +514,6 @@ async fn run_async(cmd: WalletCommand) -> Result<()> {
             account,
             signer,
         } => {
-            let key = match to {
-                Some(hex) => PublicKey::from_hex(&hex)
-                    .map_err(|_| anyhow::anyhow!("--to must be 32 bytes of hex"))?,
-                None => signer.keypair()?.public(),
-            };
             let amount = parse_tokens(&amount)?;
             let which = match rollup.parse::<u32>() {
                 Ok(id) => serde_json::json!(id),
@@ -526,6 +522,13 @@ async fn run_async(cmd: WalletCommand) -> Result<()> {
             let client = signer.client()?;
             let r = call(&client, &signer.rpc, "l1_getRollup", rpc_params![which]).await?;
             let id = r["id"].as_u64().context("rollup without id")? as u32;
+            // On a ZK rollup, the signer's BabyJubJub key derived from its L1 key.
+            let zk = r["params"]["kind"] == "zk";
+            let key = match to {
+                Some(hex) => PublicKey::from_hex(&hex)
+                    .map_err(|_| anyhow::anyhow!("--to must be 32 bytes of hex"))?,
+                None => crate::devnet_rollups::l2_key(&signer.keypair()?, zk),
+            };
             println!(
                 "depositing {} into rollup {id} ({}) for L2 key {key}",
                 format_tokens(amount),

@@ -1,11 +1,13 @@
 //! `basalt wallet` on a rollup: L2 balances, transfers, withdrawals, their status, and the L1 claim
-//! of a settled withdrawal.
+//! of a settled withdrawal. On a ZK rollup the signer's L2 key is the BabyJubJub key derived from
+//! its L1 key ([`BabyKeypair::of_l1_key`]); the commands are the same.
 
 use crate::units::{format_tokens, parse_tokens};
 use crate::wallet::{call, l1_http, send, SignerArgs};
 use anyhow::{bail, Context, Result};
 use basalt_l1::{Action, WithdrawalClaim};
-use basalt_l2::{L2Tx, Optimistic};
+use basalt_l2::{unchecked_signature, L2Tx, Optimistic, Zk};
+use basalt_types::zk::BabyKeypair;
 use basalt_types::{serde_amount, Amount, Encode, Hash, Keypair, PublicKey, Signature};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -33,6 +35,8 @@ pub struct Rollup {
     pub id: u32,
     /// Name.
     pub name: String,
+    /// Whether it is a ZK rollup (BabyJubJub keys and signatures, final at its proofs).
+    pub zk: bool,
     /// L2 node URL.
     pub url: String,
     /// Client of the L2 node.
@@ -59,6 +63,7 @@ impl Rollup {
         Ok(Rollup {
             id,
             name: r["params"]["name"].as_str().unwrap_or("?").to_string(),
+            zk: r["params"]["kind"] == "zk",
             url,
             l2,
         })
@@ -79,11 +84,17 @@ impl Rollup {
             })
     }
 
+    /// The L2 key of the holder of L1 key `kp` on this rollup, in hex.
+    pub fn key_of(&self, kp: &Keypair) -> String {
+        crate::devnet_rollups::l2_key(kp, self.zk).to_hex()
+    }
+
     /// The signer's L2 account (`index`, or its first): (index, nonce).
-    async fn my_account(&self, key: &PublicKey, index: Option<u32>) -> Result<(u32, u64)> {
+    async fn my_account(&self, kp: &Keypair, index: Option<u32>) -> Result<(u32, u64)> {
+        let key = self.key_of(kp);
         let which = match index {
             Some(i) => json!(i),
-            None => json!(key.to_hex()),
+            None => json!(key),
         };
         let a = self.call("l2_getAccount", rpc_params![which]).await?;
         if a["key"] != json!(key) {
@@ -103,16 +114,66 @@ impl Rollup {
         amount(&self.call("l2_chainInfo", rpc_params![]).await?["minFee"])
     }
 
-    /// Sends a signed transaction and waits for the sequencer's block.
-    async fn send(&self, tx: L2Tx<Optimistic>) -> Result<Value> {
-        let hex_tx = format!("0x{}", hex::encode(tx.to_bytes()));
+    /// Signs `tx` (its signature a placeholder) with the L2 key of `kp` for this rollup's kind,
+    /// sends it and waits for the sequencer's block.
+    async fn send(&self, tx: L2Tx<Optimistic>, kp: &Keypair) -> Result<Value> {
+        let hex_tx = signed_hex(self.zk, self.id, &tx, kp);
         self.call("l2_sendTransaction", rpc_params![hex_tx, true])
             .await
     }
 }
 
+/// `tx` (its signature a placeholder) signed with the L2 key of `kp` for rollup `id`, of the ZK
+/// kind if `zk`, as `l2_sendTransaction` takes it.
+pub fn signed_hex(zk: bool, id: u32, tx: &L2Tx<Optimistic>, kp: &Keypair) -> String {
+    let bytes = match zk {
+        false => tx.clone().signed(id, kp).to_bytes(),
+        true => zk_form(tx)
+            .signed_zk(id, &BabyKeypair::of_l1_key(kp))
+            .to_bytes(),
+    };
+    format!("0x{}", hex::encode(bytes))
+}
+
+/// The same transaction for a ZK rollup, unsigned.
+fn zk_form(tx: &L2Tx<Optimistic>) -> L2Tx<Zk> {
+    match *tx {
+        L2Tx::Deposit { index } => L2Tx::Deposit { index },
+        L2Tx::Transfer {
+            from,
+            to,
+            amount,
+            fee,
+            nonce,
+            ..
+        } => L2Tx::Transfer {
+            from,
+            to,
+            amount,
+            fee,
+            nonce,
+            signature: unchecked_signature(),
+        },
+        L2Tx::Withdraw {
+            from,
+            recipient,
+            amount,
+            fee,
+            nonce,
+            ..
+        } => L2Tx::Withdraw {
+            from,
+            recipient,
+            amount,
+            fee,
+            nonce,
+            signature: unchecked_signature(),
+        },
+    }
+}
+
 /// `http://host:(port + 100 + id)` from the L1 URL `http://host:port`.
-fn default_l2_url(l1_rpc: &str, id: u32) -> Result<String> {
+pub fn default_l2_url(l1_rpc: &str, id: u32) -> Result<String> {
     let (base, port) = l1_rpc
         .trim_end_matches('/')
         .rsplit_once(':')
@@ -147,7 +208,7 @@ pub async fn balance(account: Option<String>, signer: &SignerArgs, r: &RollupArg
     let rollup = Rollup::resolve(r, &l1, &signer.rpc).await?;
     let which = match account {
         Some(a) => account_param(&a)?,
-        None => json!(signer.keypair()?.public().to_hex()),
+        None => json!(rollup.key_of(&signer.keypair()?)),
     };
     let a = rollup.call("l2_getAccount", rpc_params![which]).await?;
     println!("rollup   {} (id {})", rollup.name, rollup.id);
@@ -187,7 +248,7 @@ async fn prepare(
     let kp = signer.keypair()?;
     let l1 = signer.client()?;
     let rollup = Rollup::resolve(r, &l1, &signer.rpc).await?;
-    let (from, nonce) = rollup.my_account(&kp.public(), opts.from).await?;
+    let (from, nonce) = rollup.my_account(&kp, opts.from).await?;
     let fee = match &opts.fee {
         Some(f) => parse_tokens(f)?,
         None => rollup.min_fee().await?,
@@ -225,15 +286,14 @@ pub async fn transfer(
         fee,
         nonce,
         signature: Signature([0; 64]),
-    }
-    .signed(rollup.id, &kp);
+    };
     println!(
         "transferring {} from L2 account {from} to {to_index} on {} (fee {})",
         format_tokens(amount),
         rollup.name,
         format_tokens(fee)
     );
-    print_soft(&rollup.send(tx).await?);
+    print_soft(&rollup.send(tx, &kp).await?);
     Ok(())
 }
 
@@ -260,18 +320,21 @@ pub async fn withdraw(
         fee,
         nonce,
         signature: Signature([0; 64]),
-    }
-    .signed(rollup.id, &kp);
+    };
     println!(
         "withdrawing {} from L2 account {from} on {} to L1 account {recipient} (fee {})",
         format_tokens(amount),
         rollup.name,
         format_tokens(fee)
     );
-    let v = rollup.send(tx).await?;
+    let v = rollup.send(tx, &kp).await?;
     print_soft(&v);
+    let when = match rollup.zk {
+        true => "once its batch is proven on L1",
+        false => "once its batch settles on L1",
+    };
     println!(
-        "withdrawal {}: once its batch settles on L1, claim it with\n  basalt wallet claim --rollup {} --withdrawal {} --dev N|--key FILE",
+        "withdrawal {}: {when}, claim it with\n  basalt wallet claim --rollup {} --withdrawal {} --dev N|--key FILE",
         v["withdrawalIndex"], rollup.name, v["withdrawalIndex"]
     );
     Ok(())
@@ -293,6 +356,7 @@ pub async fn status(hash: &str, follow: bool, l1_rpc: &str, r: &RollupArgs) -> R
                 ("batch", "batch"),
                 ("l1Height", "L1 height"),
                 ("settlesBy", "settles by L1 height"),
+                ("provenAt", "proven at L1 height"),
                 ("withdrawalIndex", "withdrawal"),
                 ("reason", "reason"),
             ] {
@@ -303,7 +367,7 @@ pub async fn status(hash: &str, follow: bool, l1_rpc: &str, r: &RollupArgs) -> R
             println!("{line}");
             last = s.clone();
         }
-        if !follow || matches!(s.as_str(), "settled" | "failed" | "unknown") {
+        if !follow || matches!(s.as_str(), "settled" | "proven" | "failed" | "unknown") {
             return Ok(());
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
@@ -368,30 +432,35 @@ pub async fn claim(withdrawal: &str, signer: &SignerArgs, r: &RollupArgs) -> Res
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
     bar.finish_and_clear();
-    let c: ClaimJson =
-        serde_json::from_value(proof["claim"].clone()).context("withdrawal proof")?;
+    let claim = claim_of(&proof["claim"])?;
     let claimed = call(
         &l1,
         &signer.rpc,
         "l1_isWithdrawalClaimed",
-        rpc_params![c.rollup, c.index],
+        rpc_params![claim.rollup, claim.index],
     )
     .await?;
     if claimed == json!(true) {
         bail!(
             "withdrawal {} of {} was already claimed",
-            c.index,
+            claim.index,
             rollup.name
         );
     }
     println!(
         "claiming withdrawal {} ({} tokens to {}) against the settled output of batch {}",
-        c.index,
-        format_tokens(c.amount),
-        c.recipient,
-        c.batch
+        claim.index,
+        format_tokens(claim.amount),
+        claim.recipient,
+        claim.batch
     );
-    let claim = WithdrawalClaim {
+    send(signer, Action::FinalizeWithdrawal(claim)).await
+}
+
+/// The claim in an `l2_getWithdrawalProof` answer.
+pub fn claim_of(v: &Value) -> Result<WithdrawalClaim> {
+    let c: ClaimJson = serde_json::from_value(v.clone()).context("withdrawal proof")?;
+    Ok(WithdrawalClaim {
         rollup: c.rollup,
         batch: c.batch,
         state_root: c.state_root,
@@ -401,6 +470,5 @@ pub async fn claim(withdrawal: &str, signer: &SignerArgs, r: &RollupArgs) -> Res
         recipient: c.recipient,
         amount: c.amount,
         proof: c.proof,
-    };
-    send(signer, Action::FinalizeWithdrawal(claim)).await
+    })
 }

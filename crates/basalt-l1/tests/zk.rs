@@ -6,8 +6,10 @@
 mod common;
 
 use basalt_l1::*;
-use basalt_l2::{encode_zk_batch, DepositWindow, Effort, L2State, L2Tx, PostedTx, Zk};
-use basalt_types::zk::{BabyKeypair, BabyPoint, BabySignature, SubScalar};
+use basalt_l2::{
+    encode_zk_batch, unchecked_signature, DepositWindow, Effort, L2State, L2Tx, PostedTx, Zk,
+};
+use basalt_types::zk::BabyKeypair;
 use basalt_types::{Decode, Encode, Hash, PublicKey};
 use basalt_zk::batch::BatchWitness;
 use common::*;
@@ -22,13 +24,6 @@ fn alice() -> BabyKeypair {
 
 fn fee_key() -> BabyKeypair {
     BabyKeypair::dev(b"l1-zk-test/fees")
-}
-
-fn unsigned() -> BabySignature {
-    BabySignature {
-        r8: BabyPoint::base8(),
-        s: SubScalar::from(0u8),
-    }
 }
 
 /// The test circuit's development keys (insecure: devnet only), set up once and cached for the
@@ -201,7 +196,7 @@ fn deposit_and_withdraw(amount: u128) -> Vec<L2Tx<Zk>> {
             amount,
             fee: 1,
             nonce: 0,
-            signature: unsigned(),
+            signature: unchecked_signature(),
         }
         .signed_zk(ID, &alice()),
     ]

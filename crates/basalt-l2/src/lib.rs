@@ -40,5 +40,6 @@ pub use zkbatch::{
     decode_zk_batch, encode_zk_batch, encode_zk_payload, PostedTx, ZK_BATCH_VERSION,
 };
 pub use zkverify::{
-    apply_posted, data_hash, replayed_tx, PostedBatchError, DATA_SEED_TAG, DATA_TAG,
+    apply_posted, data_hash, replayed_tx, unchecked_signature, PostedBatchError, DATA_SEED_TAG,
+    DATA_TAG,
 };

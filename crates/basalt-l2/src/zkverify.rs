@@ -4,7 +4,7 @@
 
 use crate::profile::{key_halves, Zk};
 use crate::state::L2State;
-use crate::stf::{Deposits, Outcome, SigCheck, TxFailure};
+use crate::stf::{Access, Deposits, Outcome, SigCheck, TxFailure};
 use crate::types::{Config, DepositEntry, L2Tx};
 use crate::zkbatch::PostedTx;
 use basalt_types::zk::{poseidon_tagged, BabyPoint, BabySignature, Felt, SubScalar};
@@ -30,8 +30,9 @@ pub enum PostedBatchError {
     MissingDeposit(u64),
 }
 
-/// The signature slot of a replayed transaction: never checked (the proof covers signatures).
-fn unchecked_signature() -> BabySignature {
+/// A placeholder signature: the slot of a replayed transaction, never checked (the proof covers
+/// signatures), and of a transaction before `signed_zk` signs it.
+pub fn unchecked_signature() -> BabySignature {
     BabySignature {
         r8: BabyPoint::base8(),
         s: SubScalar::from(0u8),
@@ -43,8 +44,9 @@ fn unchecked_signature() -> BabySignature {
 pub fn replayed_tx(state: &L2State<Zk>, posted: &PostedTx) -> L2Tx<Zk> {
     let nonce = |from: u32| state.get(from).map_or(0, |a| a.nonce);
     match *posted {
+        // Mid-batch the state holds uncommitted writes: read the index, not the commitment.
         PostedTx::Deposit => L2Tx::Deposit {
-            index: state.commitment().next_deposit,
+            index: Access::next_deposit(state),
         },
         PostedTx::Transfer {
             from,

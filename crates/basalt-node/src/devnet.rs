@@ -27,7 +27,7 @@ pub fn dev_account(i: u64) -> Keypair {
 }
 
 /// Number of funded devnet rollup sequencer accounts (`basalt up` runs one rollup on each).
-pub const DEV_SEQUENCERS: u64 = 2;
+pub const DEV_SEQUENCERS: u64 = 3;
 
 /// The L1 key of devnet rollup sequencer `i` (DEVNET ONLY): it registers its rollup and pays for
 /// its batches and outputs.

@@ -43,7 +43,7 @@ impl RollupMetrics {
         self.batch_bytes.increment(bytes as u64);
     }
 
-    /// An output proposal sent to the L1.
+    /// An output proposal, or a ZK batch's validity proof, sent to the L1.
     pub fn output_proposed(&self) {
         self.outputs.increment(1);
     }

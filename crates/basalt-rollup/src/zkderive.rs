@@ -186,9 +186,15 @@ impl ZkDerivation {
 
     /// The deposits known, as the STF reads the queue.
     pub fn deposit_window(&self) -> DepositWindow<'_, Zk> {
+        self.deposits_from(0)
+    }
+
+    /// The deposits known from queue index `first` on, as the STF reads the queue.
+    pub fn deposits_from(&self, first: u64) -> DepositWindow<'_, Zk> {
+        let start = (first as usize).min(self.deposits.len());
         DepositWindow {
-            first: 0,
-            entries: &self.deposits,
+            first: start as u64,
+            entries: &self.deposits[start..],
         }
     }
 

@@ -5,11 +5,11 @@
 
 use basalt_l1::felt_hash;
 use basalt_l2::{
-    data_hash, encode_zk_batch, Config, DepositEntry, DepositWindow, Effort, L2State, L2Tx,
-    PostedTx, Zk,
+    data_hash, encode_zk_batch, unchecked_signature, Config, DepositEntry, DepositWindow, Effort,
+    L2State, L2Tx, PostedTx, Zk,
 };
 use basalt_rollup::{ZkDerivation, ZkDeriveError};
-use basalt_types::zk::{BabyKeypair, BabyPoint, BabySignature, SubScalar};
+use basalt_types::zk::BabyKeypair;
 use basalt_types::{Hash, PublicKey};
 
 const CONFIG: Config = Config {
@@ -33,13 +33,6 @@ fn deposit(amount: u128) -> DepositEntry<Zk> {
     }
 }
 
-fn unsigned() -> BabySignature {
-    BabySignature {
-        r8: BabyPoint::base8(),
-        s: SubScalar::from(0u8),
-    }
-}
-
 fn withdraw(from: u32, amount: u128, nonce: u64) -> L2Tx<Zk> {
     L2Tx::Withdraw {
         from,
@@ -47,7 +40,7 @@ fn withdraw(from: u32, amount: u128, nonce: u64) -> L2Tx<Zk> {
         amount,
         fee: 1,
         nonce,
-        signature: unsigned(),
+        signature: unchecked_signature(),
     }
     .signed_zk(CONFIG.rollup_id, &alice())
 }
@@ -59,7 +52,7 @@ fn transfer(from: u32, to: u32, amount: u128, nonce: u64) -> L2Tx<Zk> {
         amount,
         fee: 1,
         nonce,
-        signature: unsigned(),
+        signature: unchecked_signature(),
     }
     .signed_zk(CONFIG.rollup_id, &alice())
 }
@@ -248,4 +241,28 @@ fn an_undecodable_blob_the_l1_accepted_is_caught() {
         d.apply_batch(b"not a batch", 0, &Hash::ZERO),
         Err(ZkDeriveError::Undecodable { batch: 0, .. })
     ));
+}
+
+#[test]
+fn a_batch_of_several_deposits_and_transfers_derives_as_the_prover_proves() {
+    let mut l1 = L1::new();
+    l1.queue
+        .extend([deposit(1_000), deposit(500), deposit(200)]);
+    // Deposits after other transactions in the same batch: each reads the queue position the
+    // batch has reached, not a committed one.
+    let txs = [
+        L2Tx::Deposit { index: 0 },
+        L2Tx::Deposit { index: 1 },
+        transfer(1, 2, 10, 0),
+        L2Tx::Deposit { index: 2 },
+        withdraw(2, 100, 0),
+    ];
+    let (blob, end, hash) = l1.post(&txs);
+    let mut d = derivation(&l1);
+    d.apply_batch(&blob, end, &hash).unwrap();
+    assert_eq!(d.stuck(), None);
+    let output = l1.prove(&txs);
+    assert_eq!(d.output(0).map(felt_hash), Some(output));
+    d.settle(0, &output).unwrap();
+    assert_eq!(d.settled_state().get(3).unwrap().balance, 200);
 }

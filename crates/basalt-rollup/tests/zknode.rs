@@ -7,10 +7,10 @@
 mod net;
 
 use basalt_l1::{Action, RollupKind, RollupParams, WithdrawalClaim, ZkParams, ONE_TOKEN};
-use basalt_l2::{L2Tx, Zk};
+use basalt_l2::{unchecked_signature, L2Tx, Zk};
 use basalt_node::devnet::{dev_account, dev_sequencer};
 use basalt_rollup::{BatcherConfig, NodeConfig, Role, RollupNode};
-use basalt_types::zk::{BabyKeypair, BabyPoint, BabySignature, SubScalar};
+use basalt_types::zk::BabyKeypair;
 use basalt_types::{Amount, Encode, Hash, PublicKey};
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
 use jsonrpsee::rpc_params;
@@ -89,13 +89,6 @@ async fn start(cfg: NodeConfig) -> Result<(RollupNode, HttpClient), String> {
         .build(format!("http://{}", node.rpc_addr))
         .unwrap();
     Ok((node, client))
-}
-
-fn unsigned() -> BabySignature {
-    BabySignature {
-        r8: BabyPoint::base8(),
-        s: SubScalar::from(0u8),
-    }
 }
 
 fn hex_tx(tx: &L2Tx<Zk>) -> String {
@@ -177,7 +170,7 @@ async fn a_zk_rollup_is_proven_batch_by_batch_and_pays_withdrawals_at_the_proof(
         amount: 5_000,
         fee: FEE,
         nonce: 0,
-        signature: unsigned(),
+        signature: unchecked_signature(),
     }
     .signed_zk(0, &alice());
     let withdraw = L2Tx::Withdraw {
@@ -186,7 +179,7 @@ async fn a_zk_rollup_is_proven_batch_by_batch_and_pays_withdrawals_at_the_proof(
         amount: ONE_TOKEN / 2,
         fee: FEE,
         nonce: 1,
-        signature: unsigned(),
+        signature: unchecked_signature(),
     }
     .signed_zk(0, &alice());
     let t = send(&seq, &transfer).await;
@@ -198,7 +191,7 @@ async fn a_zk_rollup_is_proven_batch_by_batch_and_pays_withdrawals_at_the_proof(
         amount: 1,
         fee: FEE,
         nonce: 2,
-        signature: unsigned(),
+        signature: unchecked_signature(),
     }
     .signed_zk(0, &fee_key());
     let f = send(&seq, &forged).await;
@@ -249,7 +242,7 @@ async fn a_zk_rollup_is_proven_batch_by_batch_and_pays_withdrawals_at_the_proof(
         amount: 7,
         fee: FEE,
         nonce: 2,
-        signature: unsigned(),
+        signature: unchecked_signature(),
     }
     .signed_zk(0, &alice());
     let a = send(&seq, &again).await;

@@ -136,6 +136,12 @@ impl BabyKeypair {
         Self::from_private(&crate::hash_parts("basalt/dev/babyjub", &[seed]).0)
     }
 
+    /// The ZK rollup key the wallet uses for the holder of L1 key `l1`: derived from its secret,
+    /// so one key file (or dev account) signs on both layers.
+    pub fn of_l1_key(l1: &crate::Keypair) -> BabyKeypair {
+        Self::from_private(&crate::hash_parts("basalt/zk-key-of-l1-key", &[&l1.secret()]).0)
+    }
+
     /// The public key.
     pub fn public(&self) -> BabyPublicKey {
         self.public

@@ -188,7 +188,8 @@ struct Job {
     batch: u64,
     output: Hash,
     txs: Vec<L2Tx<Zk>>,
-    deposits: Vec<basalt_l2::DepositEntry<Zk>>,
+    /// The deposit queue from its first index given.
+    deposits: (u64, Vec<basalt_l2::DepositEntry<Zk>>),
     /// Batches posted and not settled.
     lag: u64,
 }
@@ -216,7 +217,13 @@ impl Prover {
             .posted(batch)
             .map(<[PostedTx]>::to_vec)
             .unwrap_or_default();
-        let deposits = d.deposit_window().entries.to_vec();
+        // Only the deposits from the prover's state on: the batch cannot read older ones.
+        let first = self
+            .state
+            .as_ref()
+            .map_or(0, |s| s.commitment().next_deposit);
+        let window = d.deposits_from(first);
+        let deposits = (window.first, window.entries.to_vec());
         let lag = d.batches() - d.settled_batches();
         drop(view);
         let txs = lock(self.shared.seq.as_ref().expect("a sequencer")).txs_in(from, to);
@@ -247,8 +254,8 @@ impl Prover {
         lock(&self.shared.prover).proving = Some((job.batch, started));
         let (state, proof) = tokio::task::spawn_blocking(move || {
             let window = DepositWindow {
-                first: 0,
-                entries: &deposits,
+                first: deposits.0,
+                entries: &deposits.1,
             };
             let proof = BatchWitness::build(&state, &window, &txs, slots)
                 .map_err(|e| e.to_string())
@@ -301,8 +308,8 @@ impl Planner for Prover {
             Some(proof) => {
                 // Its state after: the batch applied natively (the proof is not made again).
                 let window = DepositWindow {
-                    first: 0,
-                    entries: &job.deposits,
+                    first: job.deposits.0,
+                    entries: &job.deposits.1,
                 };
                 if let Some(state) = &mut self.state {
                     state.apply_batch(&window, &job.txs);
