@@ -393,6 +393,19 @@ async fn run_async(cmd: WalletCommand) -> Result<()> {
                         .and_then(|s| s.parse::<u128>().ok())
                         .map_or_else(|| "?".into(), format_tokens)
                 };
+                if r["params"]["kind"] == "zk" {
+                    println!(
+                        "{} {} (zk): escrow {}, {} deposits, {} batches, {} proven by validity proof, {} transactions per batch at most",
+                        r["id"],
+                        r["params"]["name"].as_str().unwrap_or("?"),
+                        tokens(&r["escrow"]),
+                        r["deposits"],
+                        r["batches"],
+                        r["settled"],
+                        r["params"]["zk"]["slots"],
+                    );
+                    continue;
+                }
                 println!(
                     "{} {} ({}): escrow {}, {} deposits, {} batches, {} proposals ({} batches settled, {} disputes open), window {} blocks, bond {}, dispute bound {} blocks",
                     r["id"],

@@ -127,7 +127,7 @@ impl Rollup {
 /// kind if `zk`, as `l2_sendTransaction` takes it.
 pub fn signed_hex(zk: bool, id: u32, tx: &L2Tx<Optimistic>, kp: &Keypair) -> String {
     let bytes = match zk {
-        false => tx.clone().signed(id, kp).to_bytes(),
+        false => (*tx).signed(id, kp).to_bytes(),
         true => zk_form(tx)
             .signed_zk(id, &BabyKeypair::of_l1_key(kp))
             .to_bytes(),
@@ -448,10 +448,11 @@ pub async fn claim(withdrawal: &str, signer: &SignerArgs, r: &RollupArgs) -> Res
         );
     }
     println!(
-        "claiming withdrawal {} ({} tokens to {}) against the settled output of batch {}",
+        "claiming withdrawal {} ({} tokens to {}) against the {} output of batch {}",
         claim.index,
         format_tokens(claim.amount),
         claim.recipient,
+        if rollup.zk { "proven" } else { "settled" },
         claim.batch
     );
     send(signer, Action::FinalizeWithdrawal(claim)).await

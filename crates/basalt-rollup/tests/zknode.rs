@@ -322,10 +322,11 @@ async fn sequencer_with_saved_proof(saved: Vec<u8>) -> (L1, tempfile::TempDir, R
         (s["l1"]["proven"] == 1).then_some(s)
     })
     .await;
-    assert!(
-        !proofs.join("batch-0.proof").exists(),
-        "a settled batch's saved proof is removed"
-    );
+    // The prover removes it on its next round after the proof settles.
+    eventually("the settled batch's saved proof removed", || async {
+        (!proofs.join("batch-0.proof").exists()).then_some(())
+    })
+    .await;
     (l1, dir, node, s)
 }
 

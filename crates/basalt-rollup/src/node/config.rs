@@ -206,10 +206,13 @@ pub const EXAMPLE_CONFIG: &str = r#"# A Basalt rollup node (`basalt rollup --con
 
 # The L1 node's JSON-RPC endpoint (`basalt up` serves one on 127.0.0.1:8545).
 l1_rpc = "http://127.0.0.1:8545"
-# The rollup, by its registered name or id (`basalt wallet rollups` lists them).
+# The rollup, by its registered name or id (`basalt wallet rollups` lists them). An optimistic or a
+# ZK rollup (`gamma` under `basalt up`): the node runs whichever the L1 registered.
 rollup = "alpha"
-# "sequencer": orders transactions into L2 blocks and posts batches (needs the sequencer's key).
-# "verifier": rebuilds the state from L1 data alone and checks every proposed output.
+# "sequencer": orders transactions into L2 blocks and posts batches (needs the sequencer's key);
+# on a ZK rollup it also proves each batch, in the background, and settles it with its proof.
+# "verifier": rebuilds the state from L1 data alone and checks every proposed output (on a ZK
+# rollup, every proof's public inputs: each batch's data hash and each proven output).
 role = "verifier"
 # Where the node keeps its data (the sequencer's block log).
 data_dir = "./rollup-data"
@@ -228,6 +231,10 @@ rpc = "127.0.0.1:8650"
 # behave as a dishonest party with this fault injected (see `basalt rollup --help`): balance,
 # skip-deposit, reorder-deposits, bad-signature, replay, mint, withdrawals-root, undecodable.
 # fault = "mint"
+# A ZK rollup's sequencer: the directory of its cached proving keys (default: zk-keys in data_dir).
+# Without keys there, the DEVELOPMENT setup makes them (seconds to minutes; insecure, devnet only:
+# its randomness is public); keys that are not the ones the rollup registered stop the node.
+# zk_keys = "./zk-keys"
 # Milliseconds between L2 blocks, and between reads of the L1.
 block_time_ms = 50
 l1_poll_ms = 200
