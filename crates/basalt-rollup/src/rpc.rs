@@ -99,7 +99,17 @@ fn finality(view: &L1View, sequence: u64, out: &mut Value) -> &'static str {
             "l1_final"
         };
     }
-    for f in &view.in_flight {
+    in_flight_finality(&view.in_flight, sequence, out)
+}
+
+/// `posted` if one of this node's batches in flight holds transaction `sequence` and is in an L1
+/// block (its height in `out`), else `soft`.
+pub(crate) fn in_flight_finality(
+    in_flight: &[crate::node::Pending],
+    sequence: u64,
+    out: &mut Value,
+) -> &'static str {
+    for f in in_flight {
         if let Posting::Batch { from, to, .. } = f.what {
             if (from..to).contains(&sequence) && !f.failed {
                 if let Some(h) = f.included_at {
@@ -381,26 +391,31 @@ impl L2Node for Shared {
         let claim = d
             .withdrawal_claim(self.id, settled - 1, index)
             .ok_or_else(|| err(NOT_FOUND, format!("no withdrawal {index}")))?;
-        Ok(json!({
-            "ready": true,
-            "index": index,
-            "claim": {
-                "rollup": claim.rollup,
-                "batch": claim.batch,
-                "stateRoot": claim.state_root,
-                "withdrawalsTreeRoot": claim.withdrawals_tree_root,
-                "withdrawalCount": claim.withdrawal_count,
-                "index": claim.index,
-                "recipient": claim.recipient,
-                "amount": claim.amount.to_string(),
-                "proof": claim.proof,
-            },
-        }))
+        Ok(ready_claim_json(&claim))
     }
 
     fn chain_info(&self) -> Value {
         chain_info(self)
     }
+}
+
+/// `l2_getWithdrawalProof`'s answer for a claim that is ready.
+pub(crate) fn ready_claim_json(claim: &basalt_l1::WithdrawalClaim) -> Value {
+    json!({
+        "ready": true,
+        "index": claim.index,
+        "claim": {
+            "rollup": claim.rollup,
+            "batch": claim.batch,
+            "stateRoot": claim.state_root,
+            "withdrawalsTreeRoot": claim.withdrawals_tree_root,
+            "withdrawalCount": claim.withdrawal_count,
+            "index": claim.index,
+            "recipient": claim.recipient,
+            "amount": claim.amount.to_string(),
+            "proof": claim.proof,
+        },
+    })
 }
 
 /// The node's own L1 transactions not yet released, as JSON.

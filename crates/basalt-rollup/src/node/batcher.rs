@@ -157,6 +157,23 @@ pub(super) fn due<Q: Profile>(
     Ok(waiting >= full.max(1) || now_ms().saturating_sub(oldest) >= max_delay_ms)
 }
 
+/// Whether the next blob base fee `fee` is within the batcher's `cap`; says so once while it is
+/// not (`logged` remembers), and again after it has been.
+pub(super) fn blob_fee_within(fee: u64, cap: u64, logged: &mut bool) -> bool {
+    if fee > cap {
+        if !*logged {
+            info!(
+                blob_fee = fee,
+                cap, "blob fee above the batcher's cap: waiting"
+            );
+            *logged = true;
+        }
+        return false;
+    }
+    *logged = false;
+    true
+}
+
 impl<S: L1Source> Planner for Batcher<S> {
     const ROLE: &'static str = "batcher";
 
@@ -169,18 +186,10 @@ impl<S: L1Source> Planner for Batcher<S> {
             return Ok(Vec::new());
         }
         let chain = self.client.chain_info().await?;
-        if chain.next_blob_base_fee > self.config.max_blob_fee {
-            if !self.fee_wait_logged {
-                info!(
-                    blob_fee = chain.next_blob_base_fee,
-                    cap = self.config.max_blob_fee,
-                    "blob fee above the batcher's cap: waiting"
-                );
-                self.fee_wait_logged = true;
-            }
+        let cap = self.config.max_blob_fee;
+        if !blob_fee_within(chain.next_blob_base_fee, cap, &mut self.fee_wait_logged) {
             return Ok(Vec::new());
         }
-        self.fee_wait_logged = false;
         let max_blob = self.config.max_batch_bytes.min(chain.params.max_blob_bytes) as usize;
         let mut posts = Vec::new();
         while c.in_flight + posts.len() < MAX_BATCHES_IN_FLIGHT && self.due(c.from)? {

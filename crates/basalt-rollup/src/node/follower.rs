@@ -4,6 +4,48 @@
 
 use super::*;
 
+/// Reads the L1 with `sync` every `every`, announces each read on `synced` (every read wakes the
+/// planners, even at the same height: what they sent may have been released since), and hands
+/// `record` the failure of the last read, if it failed. A failure is logged once until another
+/// comes or the L1 answers again.
+pub(super) async fn follow<F: std::future::Future<Output = Result<RollupInfo, NodeError>>>(
+    every: Duration,
+    synced: watch::Sender<Synced>,
+    mut sync: impl FnMut() -> F,
+    record: impl Fn(Option<String>),
+) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut failing: Option<String> = None;
+    loop {
+        tick.tick().await;
+        match sync().await {
+            Ok(rollup) => {
+                if failing.take().is_some() {
+                    info!("L1 reachable again");
+                }
+                record(None);
+                synced.send_replace(Synced {
+                    height: rollup.height,
+                });
+            }
+            Err(e) => {
+                let message = e.to_string();
+                if failing.as_ref() != Some(&message) {
+                    match e {
+                        NodeError::ZkDerive(_) => error!(
+                            "THE L1'S RECORD OF THIS ZK ROLLUP DISAGREES WITH ITS DATA: {message}"
+                        ),
+                        _ => warn!("L1 follower: {message}"),
+                    }
+                    failing = Some(message.clone());
+                }
+                record(Some(message));
+            }
+        }
+    }
+}
+
 /// The follower: the only writer of the node's view of the L1.
 pub(super) struct Follower<S> {
     shared: Arc<Shared>,
@@ -18,34 +60,9 @@ impl<S: L1Source> Follower<S> {
 
     /// Reads the L1 every `every` and announces each read on `synced`.
     pub(super) async fn run(self, every: Duration, synced: watch::Sender<Synced>) {
-        let mut tick = tokio::time::interval(every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut failing = false;
-        loop {
-            tick.tick().await;
-            match self.sync().await {
-                Ok(rollup) => {
-                    if failing {
-                        info!("L1 reachable again");
-                        failing = false;
-                    }
-                    lock(&self.shared.view).last_error = None;
-                    // Every read wakes the planners, even at the same height: what they sent
-                    // may have been released since.
-                    synced.send_replace(Synced {
-                        height: rollup.height,
-                    });
-                }
-                Err(e) => {
-                    // Logged once per outage, and kept for l2_chainInfo.
-                    if !failing {
-                        warn!("L1 follower: {e}");
-                        failing = true;
-                    }
-                    lock(&self.shared.view).last_error = Some(e.to_string());
-                }
-            }
-        }
+        let shared = self.shared.clone();
+        let record = move |e: Option<String>| lock(&shared.view).last_error = e;
+        follow(every, synced, || self.sync(), record).await
     }
 
     /// Reads what the L1 finalized about the rollup since the last read, and derives it.

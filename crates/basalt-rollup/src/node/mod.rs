@@ -33,7 +33,6 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::{broadcast, mpsc, watch};
-use tokio::task::JoinHandle;
 use tracing::{debug, error, info, info_span, warn, Instrument};
 
 type P = Optimistic;
@@ -45,7 +44,10 @@ mod config;
 mod follower;
 mod outbox;
 mod proposer;
+mod tasks;
 mod zk;
+
+use tasks::Tasks;
 
 pub use config::{BatcherConfig, NodeConfig, NodeError, Role, EXAMPLE_CONFIG};
 pub(crate) use outbox::{Pending, Posting};
@@ -210,7 +212,7 @@ pub struct RollupNode {
     /// The rollup's name.
     pub name: String,
     server: jsonrpsee::server::ServerHandle,
-    tasks: Vec<JoinHandle<()>>,
+    tasks: Vec<tokio::task::AbortHandle>,
 }
 
 impl RollupNode {
@@ -340,35 +342,25 @@ pub async fn start_with<S: L1Source>(
         proposals = caught_up.proposals,
         "derived the rollup from L1"
     );
-    let (rpc_addr, server) = rpc::serve(cfg.rpc, shared.clone())
-        .await
-        .map_err(|source| NodeError::Rpc {
-            addr: cfg.rpc,
-            source,
-        })?;
+    let (rpc_addr, server) = serve_rpc(cfg.rpc, shared.clone()).await?;
     let span = info_span!("rollup", name = %name);
-    let mut tasks = Vec::new();
-    let mut spawn = |f: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>| {
-        tasks.push(tokio::spawn(f.instrument(span.clone())));
-    };
+    let mut tasks = Tasks::halting(span.clone(), &shared);
     if shared.seq.is_some() {
-        spawn(Box::pin(blocks::run(
-            shared.clone(),
-            Duration::from_millis(cfg.block_time_ms),
-        )));
+        let every = Duration::from_millis(cfg.block_time_ms);
+        tasks.spawn("block", blocks::run(shared.clone(), every));
     }
     let every = Duration::from_millis(cfg.l1_poll_ms);
     let (synced_tx, synced) = watch::channel(Synced {
         height: caught_up.height,
     });
-    spawn(Box::pin(follower.run(every, synced_tx)));
+    tasks.spawn("follower", follower.run(every, synced_tx));
     if let Some(key) = key {
         let (mailbox, inbox) = outbox::mailbox();
         let out = outbox::Outbox::new(shared.clone(), client.clone(), key);
-        spawn(Box::pin(out.run(inbox, every)));
+        tasks.spawn("outbox", out.run(inbox, every));
         if cfg.challenge.unwrap_or(true) {
             let c = challenger::Challenger::new(shared.clone(), client.clone());
-            spawn(Box::pin(plan_loop(c, synced.clone(), mailbox.clone())));
+            tasks.spawn("challenger", plan_loop(c, synced.clone(), mailbox.clone()));
         }
         if shared.seq.is_some() {
             let b = batcher::Batcher::new(
@@ -377,11 +369,11 @@ pub async fn start_with<S: L1Source>(
                 cfg.batcher.clone(),
                 cfg.data_dir.display().to_string(),
             );
-            spawn(Box::pin(plan_loop(b, synced.clone(), mailbox.clone())));
+            tasks.spawn("batcher", plan_loop(b, synced.clone(), mailbox.clone()));
         }
         if cfg.proposes() {
             let p = proposer::Proposer::new(shared.clone());
-            spawn(Box::pin(plan_loop(p, synced.clone(), mailbox)));
+            tasks.spawn("proposer", plan_loop(p, synced.clone(), mailbox));
         }
     }
     span.in_scope(
@@ -392,8 +384,18 @@ pub async fn start_with<S: L1Source>(
         rollup_id: rollup.id,
         name,
         server,
-        tasks,
+        tasks: tasks.into_handles(),
     })
+}
+
+/// Starts the node's L2 JSON-RPC server on `addr`.
+async fn serve_rpc<N: rpc::L2Node>(
+    addr: SocketAddr,
+    shared: Arc<N>,
+) -> Result<(SocketAddr, jsonrpsee::server::ServerHandle), NodeError> {
+    rpc::serve(addr, shared)
+        .await
+        .map_err(|source| NodeError::Rpc { addr, source })
 }
 
 /// Logs a warning once until a different one comes: a planner that fails every round (the L1

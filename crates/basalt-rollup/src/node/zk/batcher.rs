@@ -5,7 +5,7 @@
 //! few transactions it holds, so full batches are what keeps proving ahead of the load.
 
 use super::*;
-use crate::node::batcher::{due, Cursor, MAX_BATCHES_IN_FLIGHT};
+use crate::node::batcher::{blob_fee_within, due, Cursor, MAX_BATCHES_IN_FLIGHT};
 use basalt_l1::blob_hash;
 use basalt_l2::{encode_zk_batch, Effort, PostedTx};
 
@@ -72,18 +72,10 @@ impl<S: L1Source> Planner for ZkBatcher<S> {
             return Ok(Vec::new());
         }
         let chain = self.client.chain_info().await?;
-        if chain.next_blob_base_fee > self.config.max_blob_fee {
-            if !self.fee_wait_logged {
-                info!(
-                    blob_fee = chain.next_blob_base_fee,
-                    cap = self.config.max_blob_fee,
-                    "blob fee above the batcher's cap: waiting"
-                );
-                self.fee_wait_logged = true;
-            }
+        let cap = self.config.max_blob_fee;
+        if !blob_fee_within(chain.next_blob_base_fee, cap, &mut self.fee_wait_logged) {
             return Ok(Vec::new());
         }
-        self.fee_wait_logged = false;
         let mut posts = Vec::new();
         while c.in_flight + posts.len() < MAX_BATCHES_IN_FLIGHT && self.due(c.from)? {
             let posted: Vec<PostedTx> = {

@@ -19,37 +19,9 @@ impl<S: L1Source> ZkFollower<S> {
 
     /// Reads the L1 every `every` and announces each read on `synced`.
     pub(super) async fn run(self, every: Duration, synced: watch::Sender<Synced>) {
-        let mut tick = tokio::time::interval(every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut failing: Option<String> = None;
-        loop {
-            tick.tick().await;
-            match self.sync().await {
-                Ok(rollup) => {
-                    if failing.take().is_some() {
-                        info!("L1 reachable again");
-                    }
-                    lock(&self.shared.view).last_error = None;
-                    synced.send_replace(Synced {
-                        height: rollup.height,
-                    });
-                }
-                Err(e) => {
-                    let message = e.to_string();
-                    // Logged once per outage, and kept for l2_chainInfo.
-                    if failing.as_ref() != Some(&message) {
-                        match e {
-                            NodeError::ZkDerive(_) => error!(
-                                "THE L1'S RECORD OF THIS ZK ROLLUP DISAGREES WITH ITS DATA: {message}"
-                            ),
-                            _ => warn!("L1 follower: {message}"),
-                        }
-                        failing = Some(message.clone());
-                    }
-                    lock(&self.shared.view).last_error = Some(message);
-                }
-            }
-        }
+        let shared = self.shared.clone();
+        let record = move |e: Option<String>| lock(&shared.view).last_error = e;
+        crate::node::follower::follow(every, synced, || self.sync(), record).await
     }
 
     /// Reads what the L1 finalized about the rollup since the last read, and derives it.

@@ -149,42 +149,31 @@ pub(super) async fn start<S: L1Source>(
         proven = caught_up.settled,
         "derived the ZK rollup from L1"
     );
-    let (rpc_addr, server) =
-        crate::rpc::serve(cfg.rpc, shared.clone())
-            .await
-            .map_err(|source| NodeError::Rpc {
-                addr: cfg.rpc,
-                source,
-            })?;
+    let (rpc_addr, server) = serve_rpc(cfg.rpc, shared.clone()).await?;
     let span = info_span!("rollup", name = %name);
-    let mut tasks = Vec::new();
-    let mut spawn = |f: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>| {
-        tasks.push(tokio::spawn(f.instrument(span.clone())));
-    };
+    let mut tasks = Tasks::halting(span.clone(), &shared);
     if shared.seq.is_some() {
-        spawn(Box::pin(blocks::run(
-            shared.clone(),
-            Duration::from_millis(cfg.block_time_ms),
-        )));
+        let every = Duration::from_millis(cfg.block_time_ms);
+        tasks.spawn("block", blocks::run(shared.clone(), every));
     }
     let every = Duration::from_millis(cfg.l1_poll_ms);
     let (synced_tx, synced) = watch::channel(Synced {
         height: caught_up.height,
     });
-    spawn(Box::pin(follower.run(every, synced_tx)));
+    tasks.spawn("follower", follower.run(every, synced_tx));
     if let (Some(key), Some(keys)) = (key, keys) {
         let (mailbox, inbox) = outbox::mailbox();
         let out = outbox::Outbox::new(shared.clone(), client.clone(), key);
-        spawn(Box::pin(out.run(inbox, every)));
+        tasks.spawn("outbox", out.run(inbox, every));
         let b = batcher::ZkBatcher::new(
             shared.clone(),
             client.clone(),
             cfg.batcher.clone(),
             cfg.data_dir.display().to_string(),
         );
-        spawn(Box::pin(plan_loop(b, synced.clone(), mailbox.clone())));
+        tasks.spawn("batcher", plan_loop(b, synced.clone(), mailbox.clone()));
         let p = prover::Prover::new(shared.clone(), keys, cfg.data_dir.join("proofs"));
-        spawn(Box::pin(plan_loop(p, synced, mailbox)));
+        tasks.spawn("prover", plan_loop(p, synced, mailbox));
     }
     span.in_scope(
         || info!(role = ?cfg.role, rpc = %rpc_addr, l1 = %shared.l1_url, slots = zk.slots, "ZK rollup node started"),
@@ -194,6 +183,6 @@ pub(super) async fn start<S: L1Source>(
         rollup_id: rollup.id,
         name,
         server,
-        tasks,
+        tasks: tasks.into_handles(),
     })
 }

@@ -2,7 +2,9 @@
 //! newest proven output, and the prover's progress and lag in `l2_chainInfo`.
 
 use super::*;
-use crate::rpc::{err, hex_of, in_flight_json, L2Node, NOT_FOUND};
+use crate::rpc::{
+    err, hex_of, in_flight_finality, in_flight_json, ready_claim_json, L2Node, NOT_FOUND,
+};
 use basalt_l1::felt_hash;
 use basalt_l2::L2State;
 use jsonrpsee::types::ErrorObjectOwned;
@@ -23,17 +25,7 @@ impl L2Node for ZkShared {
             }
             return "l1_final";
         }
-        for f in &view.in_flight {
-            if let Posting::Batch { from, to, .. } = f.what {
-                if (from..to).contains(&sequence) && !f.failed {
-                    if let Some(h) = f.included_at {
-                        out["l1Height"] = json!(h);
-                        return "posted";
-                    }
-                }
-            }
-        }
-        "soft"
+        in_flight_finality(&view.in_flight, sequence, out)
     }
 
     fn derived_tx(&self, _hash: &Hash) -> Option<crate::derive::PostedTx> {
@@ -65,21 +57,7 @@ impl L2Node for ZkShared {
         let claim = d
             .withdrawal_claim(self.id, index)
             .ok_or_else(|| err(NOT_FOUND, format!("no withdrawal {index}")))?;
-        Ok(json!({
-            "ready": true,
-            "index": index,
-            "claim": {
-                "rollup": claim.rollup,
-                "batch": claim.batch,
-                "stateRoot": claim.state_root,
-                "withdrawalsTreeRoot": claim.withdrawals_tree_root,
-                "withdrawalCount": claim.withdrawal_count,
-                "index": claim.index,
-                "recipient": claim.recipient,
-                "amount": claim.amount.to_string(),
-                "proof": claim.proof,
-            },
-        }))
+        Ok(ready_claim_json(&claim))
     }
 
     fn chain_info(&self) -> Value {
