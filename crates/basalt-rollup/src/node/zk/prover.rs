@@ -200,7 +200,8 @@ impl Prover {
         let view = lock(&self.shared.view);
         let d = &view.derivation;
         let batch = self.next;
-        if batch >= d.batches() {
+        // Not posted yet, or settled since the last round (by another prover): nothing to do.
+        if batch >= d.batches() || batch < d.settled_batches() {
             return Ok(None);
         }
         if let Some((stuck, why)) = d.stuck().filter(|(stuck, _)| *stuck <= batch) {
@@ -208,10 +209,9 @@ impl Prover {
                 "batch {stuck} on L1 cannot apply ({why}): no proof exists; it must be reverted"
             )));
         }
-        let output = d
-            .output(batch)
-            .map(felt_hash)
-            .expect("a batch that applies has an output");
+        let Some(output) = d.output(batch).map(felt_hash) else {
+            return Ok(None);
+        };
         let (from, to) = (d.txs_in_first(batch), d.txs_in_first(batch + 1));
         let posted = d
             .posted(batch)
