@@ -40,7 +40,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run a whole devnet in one process: validators talking over real p2p on 127.0.0.1, JSON-RPC, dev accounts.
+    /// Run a whole devnet in one process: validators talking over real p2p on 127.0.0.1, JSON-RPC, dev accounts, and rollups alpha, beta (optimistic) and gamma (ZK).
     Up(up::UpArgs),
     /// Run one validator as its own process, from a config file written by `basalt devnet init`.
     Node(node::NodeArgs),

@@ -1,5 +1,5 @@
-//! `basalt up`: a whole devnet in one process: the L1 validators, its JSON-RPC, and two optimistic
-//! rollups with their sequencers.
+//! `basalt up`: a whole devnet in one process: the L1 validators, its JSON-RPC, and three rollups
+//! (two optimistic, one ZK) with their sequencers.
 
 use crate::preflight::{clear_data_dir, ensure_port_free, lock_data_dir};
 use crate::units::format_tokens;
@@ -43,7 +43,7 @@ pub struct UpArgs {
     /// devnet, labelled by validator and rollup.
     #[arg(long, default_value_t = 9545)]
     pub metrics_port: u16,
-    /// Run the L1 alone, without the two devnet rollups (whose L2 JSON-RPC ports are
+    /// Run the L1 alone, without the three devnet rollups (whose L2 JSON-RPC ports are
     /// --rpc-port + 100 + rollup id).
     #[arg(long)]
     pub no_rollups: bool,
