@@ -143,7 +143,10 @@ pub(super) fn rows(m: &mut Meter, n: usize) -> Result<Vec<Row>> {
     ];
     let witness = BatchWitness::build(&l2, &window, &txs, SLOTS)?;
     let output = felt_hash(witness.new_output);
-    let proof = prove_batch(&keys.proving, witness)?;
+    let proof = prove_batch(
+        &basalt_zk::batch::batch_prover(keys.proving.clone(), SLOTS)?,
+        witness,
+    )?;
     l2.apply_batch(&window, &txs);
     let data = encode_zk_batch(&txs.map(|t| PostedTx::from(&t)), Effort::Fast);
     let first_post = post(proven, 0, data, 1);

@@ -1,7 +1,9 @@
 //! `basalt bench zk`: what a ZK rollup's validity proofs cost on this machine. For each batch size,
 //! a batch of signed transfers among 1,000 accounts is set up (development keys), proven and
 //! verified; proving time is reported beside the time of the proof's multi-scalar multiplications
-//! alone, measured in the same run (the ceiling of any Groth16 prover of the circuit here). Also the
+//! alone, measured in the same run (the ceiling of any Groth16 prover of the circuit here), and
+//! beside arkworks' own prover, which synthesizes the whole constraint system for each proof (the
+//! baseline of Basalt's prover from precomputed matrices). Also the
 //! L1 bytes a posted transfer costs. Prints a Markdown table.
 
 use anyhow::{ensure, Result};
@@ -42,19 +44,22 @@ pub fn run(args: ZkArgs) -> Result<()> {
     slots.dedup();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!("## ZK rollup proofs ({cores} cores)\n");
-    println!("| slots | constraints | a slot | setup | prove | a transfer | MSMs alone | prove / MSMs | verify | proof | peak memory |");
-    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("| slots | constraints | a slot | setup | matrices | prove | a transfer | arkworks' prover | its / ours | MSMs alone | prove / MSMs | verify | proof | peak memory |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for n in slots {
         let m = measure_batch(n, |stage| eprintln!("{n} slots: {stage}..."))?;
         let peak = peak_memory().map_or("n/a".to_string(), |b| format!("{:.2} GB", b as f64 / 1e9));
         println!(
-            "| {} | {} | {} | {:.1} s | {:.2} s | {:.3} s | {:.2} s | {:.2} | {:.2} ms | {} B | {} |",
+            "| {} | {} | {} | {:.1} s | {:.2} s | {:.2} s | {:.3} s | {:.2} s | {:.2} | {:.2} s | {:.2} | {:.2} ms | {} B | {} |",
             n,
             m.constraints,
             m.constraints / n,
             m.setup.as_secs_f64(),
+            m.matrices.as_secs_f64(),
             m.prove.as_secs_f64(),
             m.prove.as_secs_f64() / n as f64,
+            m.prove_arkworks.as_secs_f64(),
+            m.prove_arkworks.as_secs_f64() / m.prove.as_secs_f64(),
             m.msm.as_secs_f64(),
             m.prove.as_secs_f64() / m.msm.as_secs_f64(),
             m.verify.as_secs_f64() * 1e3,

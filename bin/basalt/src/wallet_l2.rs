@@ -106,7 +106,11 @@ impl Rollup {
         }
         Ok((
             a["index"].as_u64().context("account index")? as u32,
-            a["nonce"].as_u64().context("account nonce")?,
+            // A sequencer counts the sender's queued transactions; a verifier knows only its state.
+            a["pendingNonce"]
+                .as_u64()
+                .or(a["nonce"].as_u64())
+                .context("account nonce")?,
         ))
     }
 

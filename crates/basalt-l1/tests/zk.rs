@@ -58,6 +58,7 @@ struct Net {
     s: L1State,
     nonces: [u64; 8],
     keys: basalt_zk::Keys,
+    prover: basalt_zk::Prover,
     /// The L2 state after the settled batches, as the prover keeps it.
     l2: L2State<Zk>,
     /// The fee the last transaction paid.
@@ -77,10 +78,12 @@ impl Net {
         let keys = keys();
         let params = zk_params(&keys);
         let l2 = L2State::genesis(params.l2_config(ID), fee_key().public());
+        let prover = basalt_zk::batch::batch_prover(keys.proving.clone(), SLOTS).unwrap();
         let mut net = Net {
             s,
             nonces: [0; 8],
             keys,
+            prover,
             l2,
             last_fee: 0,
         };
@@ -171,7 +174,7 @@ impl Net {
         };
         let witness = BatchWitness::build(&self.l2, &window, txs, SLOTS).expect("witness");
         let output = felt_hash(witness.new_output);
-        let proof = basalt_zk::batch::prove_batch(&self.keys.proving, witness).expect("prove");
+        let proof = basalt_zk::batch::prove_batch(&self.prover, witness).expect("prove");
         self.l2.apply_batch(&window, txs);
         (output, proof)
     }

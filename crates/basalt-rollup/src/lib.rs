@@ -43,6 +43,7 @@ pub use l1source::{HttpSource, L1Source};
 pub use log::{BlockLog, L2Block, LogError};
 pub use node::{
     start, start_with, BatcherConfig, NodeConfig, NodeError, Role, RollupNode, EXAMPLE_CONFIG,
+    MAX_PENDING_PER_SENDER, MAX_PENDING_TXS,
 };
 pub use sequencer::{Admission, Sequencer, SequencerError, TxPosition};
 pub use zkderive::{ZkDerivation, ZkDeriveError};

@@ -139,68 +139,6 @@ fn parse_tx<P: Profile>(hex: &str) -> Result<L2Tx<P>, ErrorObjectOwned> {
     Ok(tx)
 }
 
-/// Checks a transaction against the latest soft state, to refuse at once what cannot apply. The
-/// block decides; this only spares the queue the obvious failures.
-fn precheck<N: L2Node>(shared: &N, tx: &L2Tx<N::P>) -> Result<(), ErrorObjectOwned> {
-    let (from, amount, fee, nonce) = match tx {
-        L2Tx::Transfer {
-            from,
-            amount,
-            fee,
-            nonce,
-            ..
-        }
-        | L2Tx::Withdraw {
-            from,
-            amount,
-            fee,
-            nonce,
-            ..
-        } => (*from, *amount, *fee, *nonce),
-        L2Tx::Deposit { .. } => return Ok(()),
-    };
-    if fee < shared.config.min_fee {
-        return Err(err(
-            TX_REJECTED,
-            format!(
-                "fee {fee} below the rollup's minimum {}",
-                shared.config.min_fee
-            ),
-        ));
-    }
-    let seq = lock(shared.seq.as_ref().expect("checked by the caller"));
-    let Some(acc) = seq.state().get(from) else {
-        return Err(err(TX_REJECTED, format!("account {from} does not exist")));
-    };
-    if nonce < acc.nonce {
-        return Err(err(
-            TX_REJECTED,
-            format!(
-                "nonce {nonce} already used (account {from} is at {}): a replay",
-                acc.nonce
-            ),
-        ));
-    }
-    if amount
-        .checked_add(fee)
-        .is_none_or(|total| total > acc.balance)
-    {
-        return Err(err(
-            TX_REJECTED,
-            format!("insufficient balance: account {from} holds {}", acc.balance),
-        ));
-    }
-    if let L2Tx::Transfer { to, .. } = tx {
-        if seq.state().get(*to).is_none() {
-            return Err(err(
-                TX_REJECTED,
-                format!("recipient account {to} does not exist (a deposit opens one)"),
-            ));
-        }
-    }
-    Ok(())
-}
-
 /// Status of a transaction: pending, soft, posted, l1_final, settled or failed.
 fn tx_status<N: L2Node>(shared: &N, hash: &Hash) -> Value {
     let mut out = json!({"hash": hash});
@@ -247,7 +185,14 @@ fn account_json<P: Profile>(index: u32, a: &basalt_l2::Account<P>) -> Value {
 
 fn get_account<N: L2Node>(shared: &N, which: &Value) -> Result<Value, ErrorObjectOwned> {
     let (mut out, at) = match &shared.seq {
-        Some(s) => (account_in(lock(s).state(), which)?, "soft"),
+        Some(s) => {
+            let seq = lock(s);
+            let mut out = account_in(seq.state(), which)?;
+            let index = out["index"].as_u64().unwrap_or_default() as u32;
+            // The nonce its next transaction must carry, after those still queued.
+            out["pendingNonce"] = json!(lock(&shared.queue).next_nonce(index, seq.state()));
+            (out, "soft")
+        }
         None => (
             shared.with_derived(|state| account_in(state, which))?,
             "l1_final",
@@ -544,21 +489,11 @@ pub(crate) fn module<N: L2Node>(shared: Arc<N>) -> RpcModule<Arc<N>> {
                     format!("transaction {hash} is already known ({})", known["status"]),
                 ));
             }
-            precheck(&**s, &tx)?;
             // Subscribe before queueing so the block that holds it cannot be missed.
             let mut blocks = s.blocks.subscribe();
-            {
-                let mut q = lock(&s.queue);
-                if q.txs.len() >= crate::node::MAX_PENDING_TXS {
-                    return Err(err(
-                        TX_REJECTED,
-                        "the sequencer's queue is full: retry shortly",
-                    ));
-                }
-                q.refused.remove(&hash);
-                q.hashes.insert(hash);
-                q.txs.push(tx);
-            }
+            crate::node::admit(&s, tx)
+                .await
+                .map_err(|why| err(TX_REJECTED, why))?;
             if wait != Some(true) {
                 return Ok(json!({"hash": hash, "status": "pending"}));
             }

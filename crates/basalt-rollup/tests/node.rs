@@ -439,7 +439,8 @@ async fn deposit_transfer_withdraw_settle_claim_over_rpc_with_a_verifier_and_a_r
     );
     assert_eq!(
         status(&seq, &forged.hash().to_hex()).await["status"],
-        "failed"
+        "unknown",
+        "refused at the door, it never entered the queue"
     );
     let too_much = transfer(a, b, 1_000 * ONE_TOKEN, 1, &alice);
     refused(
@@ -477,8 +478,20 @@ async fn deposit_transfer_withdraw_settle_claim_over_rpc_with_a_verifier_and_a_r
         call(&seq, "l2_getAccount", rpc_params![99]).await,
         "no L2 account 99",
     );
+    // A nonce past the next would be refused by its block for free: refused at the door.
+    refused(
+        call(
+            &seq,
+            "l2_sendTransaction",
+            rpc_params![hex_tx(&transfer(a, b, 1, 2, &alice))],
+        )
+        .await,
+        "ahead",
+    );
     let (_, a_now, a_nonce) = account(&seq, &alice).await.unwrap();
     assert_eq!((a_now, a_nonce), (45 * ONE_TOKEN - FEE, 1));
+    let a_info = call(&seq, "l2_getAccount", rpc_params![a]).await.unwrap();
+    assert_eq!(a_info["pendingNonce"], 1, "nothing of alice's is queued");
 
     // A withdrawal to carol's L1 account.
     let w = L2Tx::Withdraw {

@@ -194,8 +194,18 @@ async fn a_zk_rollup_is_proven_batch_by_batch_and_pays_withdrawals_at_the_proof(
         signature: unchecked_signature(),
     }
     .signed_zk(0, &fee_key());
-    let f = send(&seq, &forged).await;
-    reaches(&seq, &f, "failed").await;
+    let e = call(&seq, "l2_sendTransaction", rpc_params![hex_tx(&forged)])
+        .await
+        .expect_err("a forged signature is refused");
+    assert!(e.contains("bad signature"), "{e}");
+    let f = forged.hash().to_hex();
+    assert_eq!(
+        call(&seq, "l2_getTransaction", rpc_params![f])
+            .await
+            .unwrap()["status"],
+        "unknown",
+        "it never entered the queue"
+    );
     let t = reaches(&seq, &t, "proven").await;
     assert!(t["provenAt"].as_u64().is_some());
     let w = reaches(&seq, &w, "proven").await;
@@ -336,7 +346,8 @@ async fn a_proof_saved_before_a_restart_is_sent_not_made_again() {
     let keys = basalt_zk::keys::KeyCache::new(key_dir())
         .load_or_setup(SLOTS, |_| {})
         .unwrap();
-    let proof = basalt_zk::batch::prove_batch(&keys.proving, witness).unwrap();
+    let prover = basalt_zk::batch::batch_prover(keys.proving, SLOTS).unwrap();
+    let proof = basalt_zk::batch::prove_batch(&prover, witness).unwrap();
     let (_l1, _dir, node, s) = sequencer_with_saved_proof([&output.0[..], &proof].concat()).await;
     assert_eq!(s["prover"]["reused"], 1);
     assert_eq!(s["prover"]["proven"], 0, "nothing was proven again");

@@ -11,7 +11,7 @@ use basalt_types::zk::{poseidon, Felt, Fr};
 pub struct Preimage {
     x: Option<Fr>,
     y: Option<Fr>,
-    h: Option<Fr>,
+    pub(crate) h: Option<Fr>,
 }
 
 impl Preimage {

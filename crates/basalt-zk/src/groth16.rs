@@ -7,9 +7,13 @@
 
 use ark_bn254::Bn254;
 use ark_groth16::{Groth16, PreparedVerifyingKey, Proof, ProvingKey, VerifyingKey};
-use ark_relations::gr1cs::ConstraintSynthesizer;
+use ark_relations::gr1cs::{
+    ConstraintSynthesizer, ConstraintSystem, OptimizationGoal, SynthesisMode, R1CS_PREDICATE_LABEL,
+};
+use ark_relations::utils::matrix::Matrix;
 use ark_serialize::{CanonicalDeserialize, CanonicalSerialize};
 use ark_snark::SNARK;
+use ark_std::UniformRand;
 use basalt_types::zk::Fr;
 use rand::{CryptoRng, RngCore, SeedableRng};
 
@@ -66,19 +70,104 @@ pub fn dev_setup<C: ConstraintSynthesizer<Fr>>(circuit: C) -> Result<Keys, ZkErr
     Ok(Keys { proving, verifying })
 }
 
-/// A proof of `circuit` (holding its witness), as [`PROOF_BYTES`] bytes.
-pub fn prove<C: ConstraintSynthesizer<Fr>, R: RngCore + CryptoRng>(
-    proving: &ProvingKey<Bn254>,
-    circuit: C,
-    rng: &mut R,
-) -> Result<Vec<u8>, ZkError> {
-    let proof = Groth16::<Bn254>::prove(proving, circuit, rng)
-        .map_err(|e| ZkError::Synthesis(e.to_string()))?;
-    let mut out = Vec::with_capacity(PROOF_BYTES);
-    proof
-        .serialize_compressed(&mut out)
-        .expect("serializing into a vector");
-    Ok(out)
+/// A circuit's proving key with the circuit's constraint matrices, derived once from its shape.
+/// Each proof then only computes its witness, building no constraint system (as circom's provers
+/// do from their `.r1cs` files): arkworks' own prover synthesizes and inlines every linear
+/// combination of the circuit again for each proof.
+pub struct Prover {
+    key: ProvingKey<Bn254>,
+    matrices: Vec<Matrix<Fr>>,
+    instances: usize,
+    witnesses: usize,
+    constraints: usize,
+}
+
+fn synthesis(e: impl std::fmt::Display) -> ZkError {
+    ZkError::Synthesis(e.to_string())
+}
+
+impl Prover {
+    /// The prover of `key`, whose circuit `shape` is (any instance of it: its values are unused).
+    /// Refused if the shape is not the key's circuit.
+    pub fn new<C: ConstraintSynthesizer<Fr>>(
+        key: ProvingKey<Bn254>,
+        shape: C,
+    ) -> Result<Prover, ZkError> {
+        // The generator's settings: the same goal gives the same constraints.
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        cs.set_optimization_goal(OptimizationGoal::Constraints);
+        cs.set_mode(SynthesisMode::Setup);
+        shape.generate_constraints(cs.clone()).map_err(synthesis)?;
+        cs.finalize();
+        let (instances, witnesses, constraints) = (
+            cs.num_instance_variables(),
+            cs.num_witness_variables(),
+            cs.num_constraints(),
+        );
+        let matrices = cs
+            .to_matrices()
+            .map_err(synthesis)?
+            .remove(R1CS_PREDICATE_LABEL)
+            .ok_or_else(|| synthesis("the circuit has no R1CS constraints"))?;
+        if key.a_query.len() != instances + witnesses || key.vk.gamma_abc_g1.len() != instances {
+            return Err(synthesis(
+                "the proving key is not this circuit's (its variables differ)",
+            ));
+        }
+        Ok(Prover {
+            key,
+            matrices,
+            instances,
+            witnesses,
+            constraints,
+        })
+    }
+
+    /// The proving key.
+    pub fn key(&self) -> &ProvingKey<Bn254> {
+        &self.key
+    }
+
+    /// A proof of `circuit` (holding its witness), as [`PROOF_BYTES`] bytes. A witness that does
+    /// not satisfy the circuit gives a proof that does not verify.
+    pub fn prove<C: ConstraintSynthesizer<Fr>, R: RngCore + CryptoRng>(
+        &self,
+        circuit: C,
+        rng: &mut R,
+    ) -> Result<Vec<u8>, ZkError> {
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        cs.set_optimization_goal(OptimizationGoal::Constraints);
+        cs.set_mode(SynthesisMode::Prove {
+            construct_matrices: false,
+            generate_lc_assignments: false,
+        });
+        circuit
+            .generate_constraints(cs.clone())
+            .map_err(synthesis)?;
+        let mut full = cs.instance_assignment().map_err(synthesis)?;
+        if full.len() != self.instances || cs.num_witness_variables() != self.witnesses {
+            return Err(synthesis(
+                "the witness does not fit the key's circuit (its variables differ)",
+            ));
+        }
+        full.extend(cs.witness_assignment().map_err(synthesis)?);
+        let (r, s) = (Fr::rand(rng), Fr::rand(rng));
+        let proof = Groth16::<Bn254>::create_proof_with_reduction_and_matrices(
+            &self.key,
+            r,
+            s,
+            &self.matrices,
+            self.instances,
+            self.constraints,
+            &full,
+        )
+        .map_err(synthesis)?;
+        let mut out = Vec::with_capacity(PROOF_BYTES);
+        proof
+            .serialize_compressed(&mut out)
+            .expect("serializing into a vector");
+        Ok(out)
+    }
 }
 
 /// The canonical bytes of a verifying key (what a rollup registers).
@@ -170,6 +259,51 @@ mod tests {
         Preimage::blank()
     }
 
+    fn prove(key: &ProvingKey<Bn254>, circuit: Preimage, rng: &mut impl RngCore) -> Vec<u8> {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(rng.next_u64());
+        Prover::new(key.clone(), blank())
+            .unwrap()
+            .prove(circuit, &mut rng)
+            .unwrap()
+    }
+
+    #[test]
+    fn the_prover_from_matrices_makes_the_proof_arkworks_makes() {
+        let keys = dev_setup(blank()).unwrap();
+        let prover = Prover::new(keys.proving.clone(), blank()).unwrap();
+        let (circuit, inputs) = instance(7, 11);
+        let ours = prover
+            .prove(
+                circuit.clone(),
+                &mut rand_chacha::ChaCha20Rng::seed_from_u64(9),
+            )
+            .unwrap();
+        let theirs = Groth16::<Bn254>::prove(
+            &keys.proving,
+            circuit,
+            &mut rand_chacha::ChaCha20Rng::seed_from_u64(9),
+        )
+        .unwrap();
+        let mut bytes = Vec::new();
+        theirs.serialize_compressed(&mut bytes).unwrap();
+        assert_eq!(ours, bytes, "the same randomness gives the same proof");
+        assert_eq!(
+            Verifier::new(&keys.verifying).verify(&inputs, &ours),
+            Ok(())
+        );
+        // A witness that does not satisfy the circuit gives a proof that does not verify.
+        let (_, other) = instance(7, 12);
+        let (mut wrong, _) = instance(7, 12);
+        wrong.h = Some(inputs[0]);
+        let bad = prover
+            .prove(wrong, &mut rand_chacha::ChaCha20Rng::seed_from_u64(10))
+            .unwrap();
+        assert!(Verifier::new(&keys.verifying)
+            .verify(&inputs, &bad)
+            .is_err());
+        assert!(Verifier::new(&keys.verifying).verify(&other, &bad).is_err());
+    }
+
     #[test]
     fn a_proof_verifies_only_for_its_public_inputs() {
         let keys = dev_setup(blank()).unwrap();
@@ -177,7 +311,7 @@ mod tests {
         assert_eq!(verifier.input_count(), 2);
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
         let (circuit, inputs) = instance(3, 4);
-        let proof = prove(&keys.proving, circuit, &mut rng).unwrap();
+        let proof = prove(&keys.proving, circuit, &mut rng);
         assert_eq!(proof.len(), PROOF_BYTES);
         assert_eq!(verifier.verify(&inputs, &proof), Ok(()));
         let (_, other) = instance(3, 5);
@@ -203,7 +337,7 @@ mod tests {
         let verifier = Verifier::new(&keys.verifying);
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(2);
         let (circuit, inputs) = instance(10, 20);
-        let proof = prove(&keys.proving, circuit, &mut rng).unwrap();
+        let proof = prove(&keys.proving, circuit, &mut rng);
         for i in 0..proof.len() {
             for flip in [0x01u8, 0x80, 0xff] {
                 let mut bad = proof.clone();
@@ -227,7 +361,7 @@ mod tests {
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(3);
         let (other_pk, _) = Groth16::<Bn254>::circuit_specific_setup(blank(), &mut rng).unwrap();
         let (circuit, inputs) = instance(1, 2);
-        let foreign = prove(&other_pk, circuit, &mut rng).unwrap();
+        let foreign = prove(&other_pk, circuit, &mut rng);
         assert_eq!(
             Verifier::new(&a.verifying).verify(&inputs, &foreign),
             Err(ZkError::InvalidProof)

@@ -13,6 +13,6 @@ pub mod keys;
 pub mod measure;
 
 pub use groth16::{
-    dev_setup, key_bytes_hash, prove, verifying_key_bytes, verifying_key_hash, Keys, Verifier,
+    dev_setup, key_bytes_hash, verifying_key_bytes, verifying_key_hash, Keys, Prover, Verifier,
     ZkError, DEV_SETUP_SEED, PROOF_BYTES,
 };

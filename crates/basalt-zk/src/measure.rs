@@ -4,11 +4,12 @@
 //! no Groth16 prover of this circuit on this machine can be much faster than its MSMs).
 
 use crate::batch::{BatchCircuit, BatchWitness};
-use crate::{dev_setup, prove, Verifier, ZkError};
+use crate::{dev_setup, Prover, Verifier, ZkError};
 use ark_bn254::{Bn254, G1Projective, G2Projective};
 use ark_ec::VariableBaseMSM;
 use ark_groth16::ProvingKey;
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystem};
+use ark_snark::SNARK;
 use ark_std::UniformRand;
 use basalt_l2::{Config, DepositEntry, DepositWindow, L2State, L2Tx, Outcome, Zk};
 use basalt_types::zk::{BabyKeypair, Felt, Fr};
@@ -32,8 +33,13 @@ pub struct BatchMeasurement {
     pub setup: Duration,
     /// Building the witness natively.
     pub witness: Duration,
-    /// Proving (synthesis, FFTs and MSMs).
+    /// Deriving the circuit's constraint matrices, once per key.
+    pub matrices: Duration,
+    /// Proving from the matrices (the witness, FFTs and MSMs).
     pub prove: Duration,
+    /// Proving with arkworks' own prover (synthesis and inlining of the whole circuit each time):
+    /// the baseline.
+    pub prove_arkworks: Duration,
     /// The MSMs of one proof alone, over bases of the proving key's sizes.
     pub msm: Duration,
     /// One verification, decoding included.
@@ -140,12 +146,21 @@ pub fn measure_batch(
     let start = Instant::now();
     let keys = dev_setup(circuit.clone())?;
     let setup = start.elapsed();
+    progress("deriving the constraint matrices");
+    let start = Instant::now();
+    let prover = Prover::new(keys.proving.clone(), circuit.clone())?;
+    let matrices = start.elapsed();
     progress("proving");
     let inputs = circuit.witness.public_inputs();
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(11);
     let start = Instant::now();
-    let proof = prove(&keys.proving, circuit, &mut rng)?;
+    let proof = prover.prove(circuit.clone(), &mut rng)?;
     let prove_time = start.elapsed();
+    progress("proving with arkworks' own prover (the baseline)");
+    let start = Instant::now();
+    ark_groth16::Groth16::<Bn254>::prove(&keys.proving, circuit, &mut rng)
+        .map_err(|e| ZkError::Synthesis(e.to_string()))?;
+    let prove_arkworks = start.elapsed();
     progress("timing the MSMs alone");
     let msm = msm_ceiling(&keys.proving, 13);
     progress("verifying");
@@ -161,7 +176,9 @@ pub fn measure_batch(
         constraints,
         setup,
         witness: witness_time,
+        matrices,
         prove: prove_time,
+        prove_arkworks,
         msm,
         verify,
         proof_bytes: proof.len(),

@@ -27,25 +27,17 @@ pub(crate) async fn run<
             let (block, admissions) = seq.produce(now_ms(), &txs)?;
             s.metrics.block(block.number, block.txs.len());
             let summary = rpc::block_json(block);
-            let decided: Vec<(Hash, Option<TxFailure>)> = txs
-                .iter()
-                .zip(&admissions)
-                .map(|(tx, a)| (tx.hash(), a.err()))
-                .collect();
-            Ok::<_, SequencerError>(Some((summary, decided)))
+            // Under the sequencer's lock: no admission sees the new state with the old queue.
+            let mut q = lock(&s.queue);
+            for (tx, a) in txs.iter().zip(&admissions) {
+                q.decided(tx, a.err());
+            }
+            Ok::<_, SequencerError>(Some(summary))
         })
         .await;
         match made {
             Ok(Ok(None)) => {}
-            Ok(Ok(Some((summary, decided)))) => {
-                let mut q = lock(&shared.queue);
-                for (hash, refused) in decided {
-                    q.hashes.remove(&hash);
-                    if let Some(why) = refused {
-                        q.refuse(hash, why);
-                    }
-                }
-                drop(q);
+            Ok(Ok(Some(summary))) => {
                 let _ = shared.blocks.send(summary);
             }
             Ok(Err(e)) => {

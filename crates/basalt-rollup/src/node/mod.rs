@@ -23,11 +23,11 @@ use crate::metrics::RollupMetrics;
 use crate::rpc;
 use crate::sequencer::{Sequencer, SequencerError};
 use basalt_l1::Action;
-use basalt_l2::{Config, L2Tx, Optimistic, Profile, TxFailure};
+use basalt_l2::{Config, L2Tx, Optimistic, Profile};
 use basalt_types::{Encode, Hash, Keypair};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -44,6 +44,7 @@ mod config;
 mod follower;
 mod outbox;
 mod proposer;
+mod queue;
 mod tasks;
 mod zk;
 
@@ -51,11 +52,9 @@ use tasks::Tasks;
 
 pub use config::{BatcherConfig, NodeConfig, NodeError, Role, EXAMPLE_CONFIG};
 pub(crate) use outbox::{Pending, Posting};
+pub(crate) use queue::{admit, Queue};
+pub use queue::{MAX_PENDING_PER_SENDER, MAX_PENDING_TXS};
 
-/// Most transactions waiting for the next block; more are refused until it is made.
-pub const MAX_PENDING_TXS: usize = 65_536;
-/// Refused transactions remembered for `l2_getTransaction`.
-const REMEMBERED_REFUSALS: usize = 100_000;
 /// Bytes a signed transfer takes in a batch, for the batcher's size threshold.
 const EST_TX_BYTES: u64 = 72;
 /// How long an own L1 transaction the node has never seen may stay unaccounted for.
@@ -114,38 +113,6 @@ impl L1View {
     }
 }
 
-/// Transactions waiting for the next block, and recent refusals.
-pub(crate) struct Queue<Q: Profile = P> {
-    pub txs: Vec<L2Tx<Q>>,
-    pub hashes: HashSet<Hash>,
-    pub refused: HashMap<Hash, TxFailure>,
-    refused_order: VecDeque<Hash>,
-}
-
-impl<Q: Profile> Default for Queue<Q> {
-    fn default() -> Self {
-        Queue {
-            txs: Vec::new(),
-            hashes: HashSet::new(),
-            refused: HashMap::new(),
-            refused_order: VecDeque::new(),
-        }
-    }
-}
-
-impl<Q: Profile> Queue<Q> {
-    fn refuse(&mut self, hash: Hash, why: TxFailure) {
-        if self.refused.insert(hash, why).is_none() {
-            self.refused_order.push_back(hash);
-        }
-        while self.refused_order.len() > REMEMBERED_REFUSALS {
-            if let Some(old) = self.refused_order.pop_front() {
-                self.refused.remove(&old);
-            }
-        }
-    }
-}
-
 /// What every rollup node shares between its loops and RPC handlers, whatever its kind.
 pub(crate) struct Core<Q: Profile> {
     pub id: u32,
@@ -158,6 +125,8 @@ pub(crate) struct Core<Q: Profile> {
     /// Why the sequencer stopped making blocks, if it did.
     pub halted: Mutex<Option<String>>,
     pub metrics: RollupMetrics,
+    /// Signature checks of admitted transactions running at once: one per core.
+    pub verifying: tokio::sync::Semaphore,
 }
 
 impl<Q: Profile> Core<Q> {
@@ -180,6 +149,9 @@ impl<Q: Profile> Core<Q> {
             blocks: broadcast::channel(256).0,
             halted: Mutex::new(None),
             metrics: RollupMetrics::new(name),
+            verifying: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(1, |n| n.get()),
+            ),
         }
     }
 }

@@ -18,14 +18,23 @@ pub use witness::{BatchWitness, Leaf, SlotKind, SlotWitness, UpdateWitness, Witn
 /// Bits of an account or withdrawal index: two per level of the ZK trees.
 pub const INDEX_BITS: usize = 2 * <basalt_l2::Zk as basalt_l2::Profile>::TREE_DEPTH as usize;
 
+/// The prover of the `slots`-slot batch circuit with proving key `key`: its constraint matrices,
+/// derived now (about one arkworks proof's synthesis), make every later proof cheaper.
+pub fn batch_prover(
+    key: ark_groth16::ProvingKey<ark_bn254::Bn254>,
+    slots: usize,
+) -> Result<crate::Prover, crate::ZkError> {
+    crate::Prover::new(key, BatchCircuit::blank(slots))
+}
+
 /// A Groth16 proof of a batch witness, as [`crate::PROOF_BYTES`] bytes, with fresh randomness.
 /// Not generic, so that the prover is compiled here, where arkworks is optimized, whoever calls it.
 pub fn prove_batch(
-    proving: &ark_groth16::ProvingKey<ark_bn254::Bn254>,
+    prover: &crate::Prover,
     witness: BatchWitness,
 ) -> Result<Vec<u8>, crate::ZkError> {
     use rand::SeedableRng;
     let mut rng = rand_chacha::ChaCha20Rng::from_rng(rand::thread_rng())
         .expect("the thread generator never fails");
-    crate::prove(proving, BatchCircuit { witness }, &mut rng)
+    prover.prove(BatchCircuit { witness }, &mut rng)
 }

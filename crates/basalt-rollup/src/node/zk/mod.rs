@@ -93,8 +93,8 @@ pub(super) async fn start<S: L1Source>(
         }
     }
     // The prover's keys first: a setup takes a while, and a mismatch must stop the node at once.
-    let keys = match cfg.role {
-        Role::Sequencer => Some(prover::load_keys(&cfg, &zk).await?),
+    let prover = match cfg.role {
+        Role::Sequencer => Some(prover::load_prover(&cfg, &zk).await?),
         Role::Verifier => None,
     };
     let seq = match cfg.role {
@@ -161,7 +161,7 @@ pub(super) async fn start<S: L1Source>(
         height: caught_up.height,
     });
     tasks.spawn("follower", follower.run(every, synced_tx));
-    if let (Some(key), Some(keys)) = (key, keys) {
+    if let (Some(key), Some(prover)) = (key, prover) {
         let (mailbox, inbox) = outbox::mailbox();
         let out = outbox::Outbox::new(shared.clone(), client.clone(), key);
         tasks.spawn("outbox", out.run(inbox, every));
@@ -172,7 +172,7 @@ pub(super) async fn start<S: L1Source>(
             cfg.data_dir.display().to_string(),
         );
         tasks.spawn("batcher", plan_loop(b, synced.clone(), mailbox.clone()));
-        let p = prover::Prover::new(shared.clone(), keys, cfg.data_dir.join("proofs"));
+        let p = prover::Prover::new(shared.clone(), prover, cfg.data_dir.join("proofs"));
         tasks.spawn("prover", plan_loop(p, synced, mailbox));
     }
     span.in_scope(

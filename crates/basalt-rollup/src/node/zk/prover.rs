@@ -10,7 +10,6 @@ use crate::l1client::ZkParamsInfo;
 use basalt_l1::felt_hash;
 use basalt_l2::{DepositWindow, L2State, PostedTx};
 use basalt_zk::batch::BatchWitness;
-use basalt_zk::Keys;
 
 /// Bytes of a saved proof: the output it proves, then the proof.
 const SAVED_BYTES: usize = 32 + basalt_zk::PROOF_BYTES;
@@ -38,9 +37,12 @@ impl ProverStatus {
     }
 }
 
-/// The proving keys of the rollup's circuit, from the cache (or the development setup, made and
-/// cached now), checked against the key the rollup registered.
-pub(super) async fn load_keys(cfg: &NodeConfig, zk: &ZkParamsInfo) -> Result<Arc<Keys>, NodeError> {
+/// The prover of the rollup's circuit: its keys from the cache (or the development setup, made and
+/// cached now), checked against the key the rollup registered, and its constraint matrices.
+pub(super) async fn load_prover(
+    cfg: &NodeConfig,
+    zk: &ZkParamsInfo,
+) -> Result<Arc<basalt_zk::Prover>, NodeError> {
     let dir = cfg
         .zk_keys
         .clone()
@@ -60,7 +62,9 @@ pub(super) async fn load_keys(cfg: &NodeConfig, zk: &ZkParamsInfo) -> Result<Arc
             .map_err(|e| NodeError::Prover(e.to_string()))?;
         basalt_zk::keys::check_registered(&keys, &registered)
             .map_err(|e| NodeError::Prover(e.to_string()))?;
-        Ok(Arc::new(keys))
+        let prover = basalt_zk::batch::batch_prover(keys.proving, slots)
+            .map_err(|e| NodeError::Prover(e.to_string()))?;
+        Ok(Arc::new(prover))
     })
     .await
     .map_err(|e| NodeError::Prover(format!("key loading task failed: {e}")))?
@@ -69,7 +73,7 @@ pub(super) async fn load_keys(cfg: &NodeConfig, zk: &ZkParamsInfo) -> Result<Arc
 /// The prover.
 pub(super) struct Prover {
     shared: Arc<ZkShared>,
-    keys: Arc<Keys>,
+    prover: Arc<basalt_zk::Prover>,
     dir: PathBuf,
     /// The state before batch `next`: the settled state, advanced by every proof made since
     /// (`None` only while a proof is being made on it).
@@ -81,7 +85,7 @@ pub(super) struct Prover {
 
 impl Prover {
     /// A prover saving its proofs in `dir`.
-    pub(super) fn new(shared: Arc<ZkShared>, keys: Arc<Keys>, dir: PathBuf) -> Self {
+    pub(super) fn new(shared: Arc<ZkShared>, prover: Arc<basalt_zk::Prover>, dir: PathBuf) -> Self {
         let (state, next) = {
             let view = lock(&shared.view);
             let d = &view.derivation;
@@ -89,7 +93,7 @@ impl Prover {
         };
         Prover {
             shared,
-            keys,
+            prover,
             dir,
             state: Some(state),
             next,
@@ -243,7 +247,7 @@ impl Prover {
 
     /// Proves `job` on the prover's state, off the async threads; the state after it comes back.
     async fn prove(&mut self, job: &Job) -> Result<Vec<u8>, NodeError> {
-        let keys = self.keys.clone();
+        let prover = self.prover.clone();
         let mut state = self
             .state
             .take()
@@ -266,7 +270,7 @@ impl Prover {
                             felt_hash(w.new_output)
                         ));
                     }
-                    basalt_zk::batch::prove_batch(&keys.proving, w).map_err(|e| e.to_string())
+                    basalt_zk::batch::prove_batch(&prover, w).map_err(|e| e.to_string())
                 });
             if proof.is_ok() {
                 state.apply_batch(&window, &txs);

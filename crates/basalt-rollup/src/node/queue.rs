@@ -1,0 +1,395 @@
+//! The sequencer's queue of transactions waiting for a block, and the rule that admits one.
+//!
+//! A transaction refused inside a block pays no fee, yet costs the sequencer its checks (for a ZK
+//! rollup one EdDSA-Poseidon verification each). So nothing enters the queue that its block could
+//! refuse: the signature is verified at the door, and a sender's queued transactions must carry
+//! its next nonces in order and together fit its balance. A sender's balance only falls by its own
+//! transactions, so every admitted transaction applies and pays its fee. Each sender holds at most
+//! [`MAX_PENDING_PER_SENDER`] places, so that no one account crowds the others out.
+
+use super::{lock, Core};
+use basalt_l2::{L2State, L2Tx, Profile, TxFailure};
+use basalt_types::{Amount, Hash};
+use std::collections::{HashMap, HashSet, VecDeque};
+
+/// Most transactions waiting for the next block; more are refused until it is made.
+pub const MAX_PENDING_TXS: usize = 65_536;
+/// Most transactions of one sender waiting for a block.
+pub const MAX_PENDING_PER_SENDER: u64 = 256;
+/// Refused transactions remembered for `l2_getTransaction`.
+const REMEMBERED_REFUSALS: usize = 100_000;
+
+/// What one sender's queued transactions commit it to.
+#[derive(Debug, Clone, Copy, Default)]
+struct Owed {
+    count: u64,
+    spend: Amount,
+}
+
+/// Transactions waiting for the next block (or taken by the block being made), and recent
+/// refusals.
+pub(crate) struct Queue<Q: Profile> {
+    pub txs: Vec<L2Tx<Q>>,
+    pub hashes: HashSet<Hash>,
+    pub refused: HashMap<Hash, TxFailure>,
+    refused_order: VecDeque<Hash>,
+    /// By sender, the transactions admitted and not yet decided by a block.
+    owed: HashMap<u32, Owed>,
+}
+
+impl<Q: Profile> Default for Queue<Q> {
+    fn default() -> Self {
+        Queue {
+            txs: Vec::new(),
+            hashes: HashSet::new(),
+            refused: HashMap::new(),
+            refused_order: VecDeque::new(),
+            owed: HashMap::new(),
+        }
+    }
+}
+
+/// A transaction that passed every check but its signature: what the signature must verify.
+pub(crate) struct Ticket<Q: Profile> {
+    key: Q::PublicKey,
+    message: Q::Digest,
+    signature: Q::Signature,
+}
+
+impl<Q: Profile> Ticket<Q> {
+    /// Whether the signature verifies (the costly check: run it off the async threads).
+    pub fn verify(&self) -> bool {
+        Q::verify(&self.key, &self.message, &self.signature)
+    }
+}
+
+/// The parts of a user's transaction the queue checks.
+struct Spend {
+    from: u32,
+    amount: Amount,
+    fee: Amount,
+    nonce: u64,
+    to: Option<u32>,
+}
+
+fn spend_of<Q: Profile>(tx: &L2Tx<Q>) -> Option<Spend> {
+    match *tx {
+        L2Tx::Transfer {
+            from,
+            to,
+            amount,
+            fee,
+            nonce,
+            ..
+        } => Some(Spend {
+            from,
+            amount,
+            fee,
+            nonce,
+            to: Some(to),
+        }),
+        L2Tx::Withdraw {
+            from,
+            amount,
+            fee,
+            nonce,
+            ..
+        } => Some(Spend {
+            from,
+            amount,
+            fee,
+            nonce,
+            to: None,
+        }),
+        L2Tx::Deposit { .. } => None,
+    }
+}
+
+impl<Q: Profile> Queue<Q> {
+    /// The nonce account `from`'s next transaction must carry, counting those queued.
+    pub fn next_nonce(&self, from: u32, state: &L2State<Q>) -> Option<u64> {
+        let queued = self.owed.get(&from).map_or(0, |o| o.count);
+        state.get(from).map(|a| a.nonce + queued)
+    }
+
+    /// Checks `tx` against the soft `state` and what the queue already holds, cheapest first,
+    /// and gives what its signature must verify; the error says why it is refused.
+    pub fn check(
+        &self,
+        state: &L2State<Q>,
+        min_fee: Amount,
+        rollup_id: u32,
+        tx: &L2Tx<Q>,
+    ) -> Result<Ticket<Q>, String> {
+        let Some(s) = spend_of(tx) else {
+            return Err("a deposit is not a user's transaction: it comes from the L1 queue".into());
+        };
+        if s.fee < min_fee {
+            return Err(format!(
+                "fee {} below the rollup's minimum {min_fee}",
+                s.fee
+            ));
+        }
+        if self.txs.len() >= MAX_PENDING_TXS {
+            return Err("the sequencer's queue is full: retry shortly".into());
+        }
+        let Some(account) = state.get(s.from) else {
+            return Err(format!("account {} does not exist", s.from));
+        };
+        let owed = self.owed.get(&s.from).copied().unwrap_or_default();
+        let next = account.nonce + owed.count;
+        if s.nonce < account.nonce {
+            return Err(format!(
+                "nonce {} already used (account {} is at {}): a replay",
+                s.nonce, s.from, account.nonce
+            ));
+        }
+        if s.nonce < next {
+            return Err(format!(
+                "nonce {} is already queued: account {}'s next is {next}",
+                s.nonce, s.from
+            ));
+        }
+        if s.nonce > next {
+            return Err(format!(
+                "nonce {} is ahead of account {}'s next, {next}: send that one first",
+                s.nonce, s.from
+            ));
+        }
+        if owed.count >= MAX_PENDING_PER_SENDER {
+            return Err(format!(
+                "account {} has {} transactions waiting, the most one sender may: retry after \
+                 the next block",
+                s.from, owed.count
+            ));
+        }
+        let total = s
+            .amount
+            .checked_add(s.fee)
+            .and_then(|t| t.checked_add(owed.spend));
+        if total.is_none_or(|total| total > account.balance) {
+            return Err(format!(
+                "insufficient balance: account {} holds {}, {} of it committed by queued \
+                 transactions",
+                s.from, account.balance, owed.spend
+            ));
+        }
+        if let Some(to) = s.to {
+            if state.get(to).is_none() {
+                return Err(format!(
+                    "recipient account {to} does not exist (a deposit opens one)"
+                ));
+            }
+        }
+        let (_, signature) = tx.signer().expect("a user's transaction");
+        Ok(Ticket {
+            key: account.key,
+            message: tx.signing_message(rollup_id),
+            signature: *signature,
+        })
+    }
+
+    /// Queues `tx`, which [`Queue::check`] passed against the current state and whose signature
+    /// verified.
+    fn admit(&mut self, tx: L2Tx<Q>) {
+        let s = spend_of(&tx).expect("checked");
+        let owed = self.owed.entry(s.from).or_default();
+        owed.count += 1;
+        owed.spend += s.amount + s.fee;
+        let hash = tx.hash();
+        self.refused.remove(&hash);
+        self.hashes.insert(hash);
+        self.txs.push(tx);
+    }
+
+    /// Forgets `tx`, which a block just decided (in it, or refused for `refused`). Called under
+    /// the sequencer's lock, so that no check sees the new state with the old commitments.
+    pub fn decided(&mut self, tx: &L2Tx<Q>, refused: Option<TxFailure>) {
+        let hash = tx.hash();
+        self.hashes.remove(&hash);
+        if let Some(s) = spend_of(tx) {
+            if let Some(owed) = self.owed.get_mut(&s.from) {
+                owed.count -= 1;
+                owed.spend -= s.amount + s.fee;
+                if owed.count == 0 {
+                    self.owed.remove(&s.from);
+                }
+            }
+        }
+        if let Some(why) = refused {
+            self.refuse(hash, why);
+        }
+    }
+
+    fn refuse(&mut self, hash: Hash, why: TxFailure) {
+        if self.refused.insert(hash, why).is_none() {
+            self.refused_order.push_back(hash);
+        }
+        while self.refused_order.len() > REMEMBERED_REFUSALS {
+            if let Some(old) = self.refused_order.pop_front() {
+                self.refused.remove(&old);
+            }
+        }
+    }
+}
+
+/// Admits `tx` to a sequencer's queue: the cheap checks, then the signature on a blocking thread
+/// (at most one verification per core at a time, whoever sends), then the checks again against
+/// whatever was queued meanwhile. The error says why it is refused; a refused transaction leaves
+/// no trace.
+pub(crate) async fn admit<Q: Profile>(core: &Core<Q>, tx: L2Tx<Q>) -> Result<(), String> {
+    let seq = core.seq.as_ref().expect("only a sequencer queues");
+    let check = |tx: &L2Tx<Q>| {
+        let seq = lock(seq);
+        let q = lock(&core.queue);
+        q.check(seq.state(), core.config.min_fee, core.config.rollup_id, tx)
+    };
+    let ticket = check(&tx)?;
+    let verified = {
+        let _permit = core
+            .verifying
+            .acquire()
+            .await
+            .map_err(|_| "the node is stopping".to_string())?;
+        tokio::task::spawn_blocking(move || ticket.verify())
+            .await
+            .map_err(|e| format!("signature check failed: {e}"))?
+    };
+    if !verified {
+        return Err(TxFailure::BadSignature.to_string());
+    }
+    let seq = lock(seq);
+    let mut q = lock(&core.queue);
+    q.check(seq.state(), core.config.min_fee, core.config.rollup_id, &tx)?;
+    q.admit(tx);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use basalt_l2::{Config, DepositEntry, DepositWindow, Optimistic};
+    use basalt_types::{dev_keypair, Keypair, Signature};
+
+    type Q = Queue<Optimistic>;
+    const CONFIG: Config = Config {
+        rollup_id: 0,
+        min_fee: 1,
+    };
+
+    fn key(n: u64) -> Keypair {
+        dev_keypair("queue-test", n)
+    }
+
+    /// Accounts 1 and 2 (keys 1 and 2) holding `balance` each; account 0 is the fee account.
+    fn state(balance: Amount) -> L2State<Optimistic> {
+        let mut s = L2State::<Optimistic>::genesis(CONFIG, key(0).public());
+        let queue: Vec<DepositEntry<Optimistic>> = (1..=2)
+            .map(|n| DepositEntry {
+                account: None,
+                key: key(n).public(),
+                amount: balance,
+            })
+            .collect();
+        let window = DepositWindow {
+            first: 0,
+            entries: &queue,
+        };
+        s.apply_batch(
+            &window,
+            &[L2Tx::Deposit { index: 0 }, L2Tx::Deposit { index: 1 }],
+        );
+        s
+    }
+
+    fn transfer(from: u32, amount: Amount, nonce: u64) -> L2Tx<Optimistic> {
+        L2Tx::Transfer {
+            from,
+            to: 3 - from,
+            amount,
+            fee: 1,
+            nonce,
+            signature: Signature([0; 64]),
+        }
+        .signed(CONFIG.rollup_id, &key(from as u64))
+    }
+
+    fn check(q: &Q, s: &L2State<Optimistic>, tx: &L2Tx<Optimistic>) -> Result<(), String> {
+        q.check(s, CONFIG.min_fee, CONFIG.rollup_id, tx).map(|_| ())
+    }
+
+    fn refused(r: Result<(), String>, want: &str) {
+        let e = r.expect_err("must be refused");
+        assert!(e.contains(want), "{e:?} should say {want:?}");
+    }
+
+    #[test]
+    fn a_forged_signature_fails_at_the_door() {
+        let (s, q) = (state(100), Q::default());
+        // Account 1's transaction, signed by account 2's key.
+        let forged = transfer(1, 5, 0).signed(CONFIG.rollup_id, &key(2));
+        let ticket = q.check(&s, CONFIG.min_fee, CONFIG.rollup_id, &forged);
+        assert!(!ticket.expect("only the signature is wrong").verify());
+        let good = q.check(&s, CONFIG.min_fee, CONFIG.rollup_id, &transfer(1, 5, 0));
+        assert!(good.unwrap().verify());
+    }
+
+    #[test]
+    fn one_sender_cannot_hold_more_than_its_share_of_the_queue() {
+        let (s, mut q) = (state(1_000_000), Q::default());
+        for nonce in 0..MAX_PENDING_PER_SENDER {
+            let tx = transfer(1, 1, nonce);
+            check(&q, &s, &tx).unwrap();
+            q.admit(tx);
+        }
+        refused(
+            check(&q, &s, &transfer(1, 1, MAX_PENDING_PER_SENDER)),
+            "the most one sender may",
+        );
+        check(&q, &s, &transfer(2, 1, 0)).expect("another sender still has its places");
+    }
+
+    #[test]
+    fn queued_transactions_cannot_together_spend_more_than_the_balance() {
+        let (s, mut q) = (state(100), Q::default());
+        let first = transfer(1, 60, 0);
+        check(&q, &s, &first).unwrap();
+        q.admit(first);
+        // Each alone fits the balance; with the first queued, the second would fail in its block.
+        refused(check(&q, &s, &transfer(1, 60, 1)), "committed by queued");
+        // 100 less 60 and a fee of 1: 38 and its fee of 1 fit, 39 does not.
+        refused(check(&q, &s, &transfer(1, 39, 1)), "committed by queued");
+        check(&q, &s, &transfer(1, 38, 1)).expect("what is left");
+        refused(check(&q, &s, &transfer(1, Amount::MAX, 1)), "insufficient");
+    }
+
+    #[test]
+    fn a_nonce_already_queued_or_ahead_is_refused() {
+        let (s, mut q) = (state(100), Q::default());
+        let first = transfer(1, 1, 0);
+        q.admit(first);
+        refused(check(&q, &s, &transfer(1, 2, 0)), "already queued");
+        refused(check(&q, &s, &transfer(1, 2, 2)), "ahead");
+        assert_eq!(q.next_nonce(1, &s), Some(1));
+        check(&q, &s, &transfer(1, 2, 1)).expect("the next one");
+    }
+
+    #[test]
+    fn a_decided_transaction_frees_its_place_and_its_spend() {
+        let (mut s, mut q) = (state(100), Q::default());
+        let first = transfer(1, 90, 0);
+        q.admit(first);
+        let window = DepositWindow {
+            first: 2,
+            entries: &[],
+        };
+        let outcomes = s.apply_batch(&window, &[first]);
+        assert_eq!(outcomes, vec![basalt_l2::Outcome::Applied]);
+        q.decided(&first, None);
+        assert!(q.owed.is_empty() && q.hashes.is_empty());
+        assert_eq!(q.next_nonce(1, &s), Some(1));
+        // 9 left after the block: 8 and its fee fit, 9 does not.
+        refused(check(&q, &s, &transfer(1, 9, 1)), "insufficient");
+        check(&q, &s, &transfer(1, 8, 1)).expect("the balance left after the block");
+    }
+}
