@@ -47,6 +47,9 @@ pub enum ZkError {
     /// The verifying key bytes are not a valid key.
     #[error("verifying key is not a canonical encoding of a valid key")]
     BadKey,
+    /// The witness does not satisfy the circuit: its proof would not verify.
+    #[error("the witness does not satisfy the circuit: its proof does not verify")]
+    Unsatisfied,
     /// The circuit could not be synthesized (for setup or proving).
     #[error("circuit synthesis failed: {0}")]
     Synthesis(String),

@@ -217,6 +217,36 @@ fn a_tampered_witness_or_public_input_is_refused() {
 }
 
 #[test]
+fn a_witness_that_breaks_a_rule_is_caught_before_its_proof_leaves_the_prover() {
+    let q = queue();
+    let state = funded(&q);
+    let window = DepositWindow {
+        first: 0,
+        entries: &q,
+    };
+    let txs = [transfer(1, 2, 100, 10, 0, 1)];
+    let witness = BatchWitness::build(&state, &window, &txs, 1).unwrap();
+    let keys = basalt_zk::dev_setup(BatchCircuit::blank(1)).unwrap();
+    let prover = basalt_zk::batch::batch_prover(keys.proving, 1).unwrap();
+    let mut forged = witness.clone();
+    forged.slots[0].amount.0 += Fr::from(1u8);
+    assert_eq!(
+        basalt_zk::batch::prove_batch(&prover, forged).unwrap_err(),
+        basalt_zk::ZkError::Unsatisfied
+    );
+    let proof = basalt_zk::batch::prove_batch(&prover, witness.clone()).unwrap();
+    assert_eq!(
+        basalt_zk::Verifier::new(&keys.verifying).verify(&witness.public_inputs(), &proof),
+        Ok(())
+    );
+    // A prover of another circuit refuses the key, and the key's prover refuses another circuit's
+    // witness.
+    assert!(basalt_zk::batch::batch_prover(prover.key().clone(), 2).is_err());
+    let two = BatchWitness::build(&state, &window, &txs, 2).unwrap();
+    assert!(basalt_zk::batch::prove_batch(&prover, two).is_err());
+}
+
+#[test]
 fn constraints_per_slot_are_within_the_budget() {
     let q = queue();
     let state = funded(&q);

@@ -27,7 +27,9 @@ pub fn batch_prover(
     crate::Prover::new(key, BatchCircuit::blank(slots))
 }
 
-/// A Groth16 proof of a batch witness, as [`crate::PROOF_BYTES`] bytes, with fresh randomness.
+/// A Groth16 proof of a batch witness, as [`crate::PROOF_BYTES`] bytes, with fresh randomness, checked
+/// against the key's verifier before it is returned: a witness that breaks a rule proves nothing, and
+/// is caught here ([`crate::ZkError::Unsatisfied`]) before anyone pays to send its proof.
 /// Not generic, so that the prover is compiled here, where arkworks is optimized, whoever calls it.
 pub fn prove_batch(
     prover: &crate::Prover,
@@ -36,5 +38,10 @@ pub fn prove_batch(
     use rand::SeedableRng;
     let mut rng = rand_chacha::ChaCha20Rng::from_rng(rand::thread_rng())
         .expect("the thread generator never fails");
-    prover.prove(BatchCircuit { witness }, &mut rng)
+    let inputs = witness.public_inputs();
+    let proof = prover.prove(BatchCircuit { witness }, &mut rng)?;
+    crate::Verifier::new(&prover.key().vk)
+        .verify(&inputs, &proof)
+        .map_err(|_| crate::ZkError::Unsatisfied)?;
+    Ok(proof)
 }
