@@ -390,7 +390,7 @@ async fn capacity(l1: &L1Client, max_blob: usize) -> Result<f64> {
             deposits_end: 0,
             max_fee_per_blob_byte: BENCH_MAX_BLOB_FEE,
         };
-        l1.submit_at(&poster, post, nonce + i as u64).await?;
+        l1.submit_at(&poster, post, nonce + i as u64, false).await?;
     }
     let (mut first, started) = (None, Instant::now());
     loop {

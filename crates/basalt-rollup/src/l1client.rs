@@ -613,9 +613,11 @@ impl<S: L1Source> L1Client<S> {
 
     /// Signs `action` with `key` at its next nonce, with fees that leave room for the base fee to
     /// double, and submits it. Returns the transaction hash.
+    /// A batch post is priced as a ZK one when its data decodes as a ZK batch.
     pub async fn submit(&self, key: &Keypair, action: Action) -> Result<Hash, L1Error> {
         let nonce = self.account(&key.public()).await?.pending_nonce;
-        self.submit_at(key, action, nonce).await
+        let zk = matches!(&action, Action::PostBatch { data, .. } if basalt_l2::decode_zk_batch(data).is_ok());
+        self.submit_at(key, action, nonce, zk).await
     }
 
     /// The gas `key`'s `action` would use now, as the node estimates it on its finalized state.
@@ -628,17 +630,16 @@ impl<S: L1Source> L1Client<S> {
     /// The gas limit to send `action` with: the most it can use when the action alone says so, else
     /// the node's estimate with headroom for the state to change before inclusion, at most the
     /// block's gas limit.
+    /// `zk_posts`: a batch post is a ZK rollup's, charged its ZK work (known from the action alone).
     pub async fn gas_limit(
         &self,
         key: &Keypair,
         action: &Action,
         block_gas_limit: u64,
+        zk_posts: bool,
     ) -> Result<u64, L1Error> {
-        if let Action::PostBatch { data, .. } = action {
-            // A ZK batch (it decodes as one) is charged its ZK work: known from the action alone.
-            if basalt_l2::decode_zk_batch(data).is_ok() {
-                return Ok(basalt_l1::gas::zk_post_limit(action).min(block_gas_limit));
-            }
+        if zk_posts && matches!(action, Action::PostBatch { .. }) {
+            return Ok(basalt_l1::gas::zk_post_limit(action).min(block_gas_limit));
         }
         if let Some(limit) = basalt_l1::gas::known_limit(action) {
             return Ok(limit.min(block_gas_limit));
@@ -665,16 +666,18 @@ impl<S: L1Source> L1Client<S> {
 
     /// Like [`L1Client::submit`] at a given nonce: re-sending an action at its first nonce, with
     /// fresh fees, can never have it included twice.
+    /// `zk_posts` as for [`L1Client::gas_limit`].
     pub async fn submit_at(
         &self,
         key: &Keypair,
         action: Action,
         nonce: u64,
+        zk_posts: bool,
     ) -> Result<Hash, L1Error> {
         let info = self.chain_info().await?;
         let tip = 1_000_000_000u64.min(info.next_base_fee_per_gas);
         let gas_limit = self
-            .gas_limit(key, &action, info.params.block_gas_limit)
+            .gas_limit(key, &action, info.params.block_gas_limit, zk_posts)
             .await?;
         let tx = Transaction {
             chain_id: info.chain_id,

@@ -69,6 +69,9 @@ pub(crate) enum Posting {
 
 /// What an outbox reports to: its node's metrics, and the view its planners read.
 pub(crate) trait Board: Send + Sync + 'static {
+    /// Whether the node's batch posts are a ZK rollup's (priced by their ZK work).
+    const ZK: bool;
+
     /// The node's metrics.
     fn metrics(&self) -> &RollupMetrics;
 
@@ -78,6 +81,8 @@ pub(crate) trait Board: Send + Sync + 'static {
 }
 
 impl Board for Shared {
+    const ZK: bool = false;
+
     fn metrics(&self) -> &RollupMetrics {
         &self.metrics
     }
@@ -214,7 +219,7 @@ impl<S: L1Source, B: Board> Outbox<S, B> {
             }
             match self
                 .client
-                .submit_at(&self.key, action.clone(), nonce)
+                .submit_at(&self.key, action.clone(), nonce, B::ZK)
                 .await
             {
                 Ok(hash) => {
@@ -347,7 +352,7 @@ impl<S: L1Source, B: Board> Outbox<S, B> {
         }
         let hash = match self
             .client
-            .submit_at(&self.key, f.action.clone(), f.nonce)
+            .submit_at(&self.key, f.action.clone(), f.nonce, B::ZK)
             .await
         {
             Ok(hash) => hash,
@@ -359,7 +364,7 @@ impl<S: L1Source, B: Board> Outbox<S, B> {
                 };
                 let hash = self
                     .client
-                    .submit_at(&self.key, filler.clone(), f.nonce)
+                    .submit_at(&self.key, filler.clone(), f.nonce, B::ZK)
                     .await?;
                 self.pending[i].action = filler;
                 self.pending[i].what = Posting::Filler;

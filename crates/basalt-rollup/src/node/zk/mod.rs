@@ -49,6 +49,8 @@ impl std::ops::Deref for ZkShared {
 }
 
 impl outbox::Board for ZkShared {
+    const ZK: bool = true;
+
     fn metrics(&self) -> &RollupMetrics {
         &self.metrics
     }
