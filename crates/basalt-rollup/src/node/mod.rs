@@ -125,7 +125,8 @@ pub(crate) struct Core<Q: Profile> {
     /// Why the sequencer stopped making blocks, if it did.
     pub halted: Mutex<Option<String>>,
     pub metrics: RollupMetrics,
-    /// Signature checks of admitted transactions running at once: one per core.
+    /// Signature checks at the door running at once: half the cores (at least one), so that a
+    /// flood of transactions to check leaves the other half to blocks, proofs and the L1.
     pub verifying: tokio::sync::Semaphore,
 }
 
@@ -150,7 +151,7 @@ impl<Q: Profile> Core<Q> {
             halted: Mutex::new(None),
             metrics: RollupMetrics::new(name),
             verifying: tokio::sync::Semaphore::new(
-                std::thread::available_parallelism().map_or(1, |n| n.get()),
+                std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1)),
             ),
         }
     }

@@ -234,7 +234,7 @@ impl<Q: Profile> Queue<Q> {
 }
 
 /// Admits `tx` to a sequencer's queue: the cheap checks, then the signature on a blocking thread
-/// (at most one verification per core at a time, whoever sends), then the checks again against
+/// (at most one verification per two cores at a time, whoever sends), then the checks again against
 /// whatever was queued meanwhile. The error says why it is refused; a refused transaction leaves
 /// no trace.
 pub(crate) async fn admit<Q: Profile>(core: &Core<Q>, tx: L2Tx<Q>) -> Result<(), String> {
