@@ -73,33 +73,30 @@ struct Spend {
 }
 
 fn spend_of<Q: Profile>(tx: &L2Tx<Q>) -> Option<Spend> {
+    let to = match *tx {
+        L2Tx::Transfer { to, .. } => Some(to),
+        _ => None,
+    };
     match *tx {
         L2Tx::Transfer {
             from,
+            amount,
+            fee,
+            nonce,
+            ..
+        }
+        | L2Tx::Withdraw {
+            from,
+            amount,
+            fee,
+            nonce,
+            ..
+        } => Some(Spend {
+            from,
+            amount,
+            fee,
+            nonce,
             to,
-            amount,
-            fee,
-            nonce,
-            ..
-        } => Some(Spend {
-            from,
-            amount,
-            fee,
-            nonce,
-            to: Some(to),
-        }),
-        L2Tx::Withdraw {
-            from,
-            amount,
-            fee,
-            nonce,
-            ..
-        } => Some(Spend {
-            from,
-            amount,
-            fee,
-            nonce,
-            to: None,
         }),
         L2Tx::Deposit { .. } => None,
     }
