@@ -79,6 +79,7 @@ pub fn dev_setup<C: ConstraintSynthesizer<Fr>>(circuit: C) -> Result<Keys, ZkErr
 /// combination of the circuit again for each proof.
 pub struct Prover {
     key: ProvingKey<Bn254>,
+    verifier: Verifier,
     matrices: Vec<Matrix<Fr>>,
     instances: usize,
     witnesses: usize,
@@ -118,6 +119,7 @@ impl Prover {
             ));
         }
         Ok(Prover {
+            verifier: Verifier::new(&key.vk),
             key,
             matrices,
             instances,
@@ -129,6 +131,11 @@ impl Prover {
     /// The proving key.
     pub fn key(&self) -> &ProvingKey<Bn254> {
         &self.key
+    }
+
+    /// The key's verifier, prepared once.
+    pub fn verifier(&self) -> &Verifier {
+        &self.verifier
     }
 
     /// A proof of `circuit` (holding its witness), as [`PROOF_BYTES`] bytes. A witness that does

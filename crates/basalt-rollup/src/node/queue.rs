@@ -57,6 +57,16 @@ pub(crate) struct Ticket<Q: Profile> {
 }
 
 impl<Q: Profile> Ticket<Q> {
+    /// What `tx`'s signature must verify on rollup `rollup_id` under the sender's `key`.
+    pub fn new(key: Q::PublicKey, tx: &L2Tx<Q>, rollup_id: u32) -> Option<Ticket<Q>> {
+        let (_, signature) = tx.signer()?;
+        Some(Ticket {
+            key,
+            message: tx.signing_message(rollup_id),
+            signature: *signature,
+        })
+    }
+
     /// Whether the signature verifies (the costly check: run it off the async threads).
     pub fn verify(&self) -> bool {
         Q::verify(&self.key, &self.message, &self.signature)
@@ -109,15 +119,14 @@ impl<Q: Profile> Queue<Q> {
         state.get(from).map(|a| a.nonce + queued)
     }
 
-    /// Checks `tx` against the soft `state` and what the queue already holds, cheapest first,
-    /// and gives what its signature must verify; the error says why it is refused.
+    /// Checks everything but the signature of `tx` against the soft `state` and what the queue
+    /// already holds, cheapest first, and gives the sender's key; the error says why it is refused.
     pub fn check(
         &self,
         state: &L2State<Q>,
         min_fee: Amount,
-        rollup_id: u32,
         tx: &L2Tx<Q>,
-    ) -> Result<Ticket<Q>, String> {
+    ) -> Result<Q::PublicKey, String> {
         let Some(s) = spend_of(tx) else {
             return Err("a deposit is not a user's transaction: it comes from the L1 queue".into());
         };
@@ -178,12 +187,7 @@ impl<Q: Profile> Queue<Q> {
                 ));
             }
         }
-        let (_, signature) = tx.signer().expect("a user's transaction");
-        Ok(Ticket {
-            key: account.key,
-            message: tx.signing_message(rollup_id),
-            signature: *signature,
-        })
+        Ok(account.key)
     }
 
     /// Queues `tx`, which [`Queue::check`] passed against the current state and whose signature
@@ -236,28 +240,30 @@ impl<Q: Profile> Queue<Q> {
 /// no trace.
 pub(crate) async fn admit<Q: Profile>(core: &Core<Q>, tx: L2Tx<Q>) -> Result<(), String> {
     let seq = core.seq.as_ref().expect("only a sequencer queues");
-    let check = |tx: &L2Tx<Q>| {
+    let key = {
         let seq = lock(seq);
-        let q = lock(&core.queue);
-        q.check(seq.state(), core.config.min_fee, core.config.rollup_id, tx)
+        lock(&core.queue).check(seq.state(), core.config.min_fee, &tx)?
     };
-    let ticket = check(&tx)?;
+    let rollup_id = core.config.rollup_id;
     let verified = {
         let _permit = core
             .verifying
             .acquire()
             .await
             .map_err(|_| "the node is stopping".to_string())?;
-        tokio::task::spawn_blocking(move || ticket.verify())
-            .await
-            .map_err(|e| format!("signature check failed: {e}"))?
+        // The signing message is a Poseidon hash on a ZK rollup: off the async threads too.
+        tokio::task::spawn_blocking(move || {
+            Ticket::new(key, &tx, rollup_id).is_some_and(|t| t.verify())
+        })
+        .await
+        .map_err(|e| format!("signature check failed: {e}"))?
     };
     if !verified {
         return Err(TxFailure::BadSignature.to_string());
     }
     let seq = lock(seq);
     let mut q = lock(&core.queue);
-    q.check(seq.state(), core.config.min_fee, core.config.rollup_id, &tx)?;
+    q.check(seq.state(), core.config.min_fee, &tx)?;
     q.admit(tx);
     Ok(())
 }
@@ -312,7 +318,7 @@ mod tests {
     }
 
     fn check(q: &Q, s: &L2State<Optimistic>, tx: &L2Tx<Optimistic>) -> Result<(), String> {
-        q.check(s, CONFIG.min_fee, CONFIG.rollup_id, tx).map(|_| ())
+        q.check(s, CONFIG.min_fee, tx).map(|_| ())
     }
 
     fn refused(r: Result<(), String>, want: &str) {
@@ -325,10 +331,14 @@ mod tests {
         let (s, q) = (state(100), Q::default());
         // Account 1's transaction, signed by account 2's key.
         let forged = transfer(1, 5, 0).signed(CONFIG.rollup_id, &key(2));
-        let ticket = q.check(&s, CONFIG.min_fee, CONFIG.rollup_id, &forged);
-        assert!(!ticket.expect("only the signature is wrong").verify());
-        let good = q.check(&s, CONFIG.min_fee, CONFIG.rollup_id, &transfer(1, 5, 0));
-        assert!(good.unwrap().verify());
+        let ticket = |tx: &L2Tx<Optimistic>| {
+            let key = q
+                .check(&s, CONFIG.min_fee, tx)
+                .expect("only the signature is wrong");
+            Ticket::new(key, tx, CONFIG.rollup_id).unwrap()
+        };
+        assert!(!ticket(&forged).verify());
+        assert!(ticket(&transfer(1, 5, 0)).verify());
     }
 
     #[test]

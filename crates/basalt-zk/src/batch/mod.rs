@@ -40,7 +40,8 @@ pub fn prove_batch(
         .expect("the thread generator never fails");
     let inputs = witness.public_inputs();
     let proof = prover.prove(BatchCircuit { witness }, &mut rng)?;
-    crate::Verifier::new(&prover.key().vk)
+    prover
+        .verifier()
         .verify(&inputs, &proof)
         .map_err(|_| crate::ZkError::Unsatisfied)?;
     Ok(proof)
