@@ -46,6 +46,13 @@ pub(super) async fn follow<F: std::future::Future<Output = Result<RollupInfo, No
     }
 }
 
+/// The first `count` items of a page: a read stops at the totals of the rollup snapshot it began
+/// with, so the view's counts and its derivation describe one L1 height.
+pub(super) fn upto<T>(mut page: Vec<T>, count: u64) -> Vec<T> {
+    page.truncate(usize::try_from(count).unwrap_or(usize::MAX));
+    page
+}
+
 /// The follower: the only writer of the node's view of the L1.
 pub(super) struct Follower<S> {
     shared: Arc<Shared>,
@@ -85,7 +92,10 @@ impl<S: L1Source> Follower<S> {
             if known >= total {
                 return Ok(());
             }
-            let page = self.client.deposits(self.shared.id, known).await?;
+            let page = upto(
+                self.client.deposits(self.shared.id, known).await?,
+                total - known,
+            );
             if page.is_empty() {
                 return Ok(());
             }
@@ -108,7 +118,10 @@ impl<S: L1Source> Follower<S> {
             if derived >= total {
                 return Ok(());
             }
-            let page = self.client.batches(self.shared.id, derived).await?;
+            let page = upto(
+                self.client.batches(self.shared.id, derived).await?,
+                total - derived,
+            );
             if page.is_empty() {
                 return Ok(());
             }

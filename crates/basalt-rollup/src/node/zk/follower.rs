@@ -4,6 +4,7 @@
 //! to, stops the follower there and is reported loudly.
 
 use super::*;
+use crate::node::follower::upto;
 
 /// The follower: the only writer of the node's view of the L1.
 pub(super) struct ZkFollower<S> {
@@ -40,7 +41,10 @@ impl<S: L1Source> ZkFollower<S> {
             if known >= total {
                 return Ok(());
             }
-            let page = self.client.deposits(self.shared.id, known).await?;
+            let page = upto(
+                self.client.deposits(self.shared.id, known).await?,
+                total - known,
+            );
             if page.is_empty() {
                 return Ok(());
             }
@@ -65,7 +69,10 @@ impl<S: L1Source> ZkFollower<S> {
             if derived >= total {
                 return Ok(());
             }
-            let page = self.client.batches(self.shared.id, derived).await?;
+            let page = upto(
+                self.client.batches(self.shared.id, derived).await?,
+                total - derived,
+            );
             if page.is_empty() {
                 return Ok(());
             }
@@ -100,7 +107,10 @@ impl<S: L1Source> ZkFollower<S> {
             if settled >= total {
                 return Ok(());
             }
-            let page = self.client.outputs(self.shared.id, settled).await?;
+            let page = upto(
+                self.client.outputs(self.shared.id, settled).await?,
+                total - settled,
+            );
             if page.is_empty() {
                 return Ok(());
             }
