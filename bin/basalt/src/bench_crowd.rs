@@ -86,6 +86,8 @@ pub(crate) fn run_crowd(n: usize, args: &DisputeArgs, params: &Params) -> Result
         clock_extension: args.clock,
         dispute_bond: ONE_TOKEN,
         slash_reward_percent: 50,
+        force_inclusion_blocks: 10,
+        escape_blocks: 1_000_000,
     };
     rollup.validate().context("--window or --clock")?;
     l1.block(vec![(

@@ -227,6 +227,8 @@ pub(crate) fn run_one(n: u64, fault: Fault, args: &DisputeArgs, params: &Params)
         clock_extension: args.clock,
         dispute_bond: 100 * ONE_TOKEN,
         slash_reward_percent: 50,
+        force_inclusion_blocks: 10,
+        escape_blocks: 1_000_000,
     };
     l1.block(vec![(
         SEQUENCER,

@@ -138,6 +138,8 @@ fn rollup(name: &str, window: u64) -> RollupParams {
         clock_extension: (window.min(1_000) / 2).clamp(MIN_CLOCK_EXTENSION, window - 1),
         dispute_bond: ONE_TOKEN,
         slash_reward_percent: 50,
+        force_inclusion_blocks: 10,
+        escape_blocks: 1_000_000,
     }
 }
 

@@ -36,6 +36,8 @@ fn rollup(i: u32) -> RollupParams {
         clock_extension: 50,
         dispute_bond: 1,
         slash_reward_percent: 50,
+        force_inclusion_blocks: 10,
+        escape_blocks: 1_000_000,
     }
 }
 

@@ -354,6 +354,8 @@ async fn register(l1: &L1Client, sequencer: &Keypair, name: &str) -> Result<u32>
         clock_extension: 5,
         dispute_bond: 1,
         slash_reward_percent: 50,
+        force_inclusion_blocks: 10,
+        escape_blocks: 1_000_000,
     };
     let register = l1
         .submit(sequencer, Action::RegisterRollup { params })

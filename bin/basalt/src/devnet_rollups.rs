@@ -28,6 +28,10 @@ struct DevRollup {
     clock_extension: u64,
     bond: Amount,
     min_fee: Amount,
+    /// Blocks a queued item may wait before a batch must consume it.
+    force_inclusion_blocks: u64,
+    /// Blocks the rollup may owe something, settling nothing, before it freezes.
+    escape_blocks: u64,
 }
 
 /// How many rollups `basalt up` runs.
@@ -35,7 +39,10 @@ pub const DEVNET_ROLLUP_COUNT: u32 = ROLLUPS.len() as u32;
 
 /// Two optimistic rollups that differ in fees, challenge window and clock extension (DEVNET ONLY
 /// windows and clocks: 200 ms blocks make the windows 10 s and 30 s, the extensions 2 s and 4 s),
-/// and a ZK rollup with no window, whose batches of 6 transactions are final at their proof.
+/// and a ZK rollup with no window, whose batches of 6 transactions are final at their proof. Each
+/// forces a queued item in after 50 blocks (10 s; OP Stack's window is 12 h) and freezes after
+/// owing something unsettled for a little more than its settlement bound (80 s, 150 s, 30 s;
+/// production escape hatches wait 7 to 15 days): DEVNET ONLY delays.
 const ROLLUPS: [DevRollup; 3] = [
     DevRollup {
         name: "alpha",
@@ -44,6 +51,8 @@ const ROLLUPS: [DevRollup; 3] = [
         clock_extension: 10,
         bond: 10 * ONE_TOKEN,
         min_fee: ONE_TOKEN / 1_000_000,
+        force_inclusion_blocks: 50,
+        escape_blocks: 400,
     },
     DevRollup {
         name: "beta",
@@ -52,6 +61,8 @@ const ROLLUPS: [DevRollup; 3] = [
         clock_extension: 20,
         bond: 100 * ONE_TOKEN,
         min_fee: ONE_TOKEN / 100_000,
+        force_inclusion_blocks: 50,
+        escape_blocks: 750,
     },
     // The window, clock and bonds are unused: a ZK rollup's batches are proven, not disputed.
     DevRollup {
@@ -61,6 +72,8 @@ const ROLLUPS: [DevRollup; 3] = [
         clock_extension: 10,
         bond: 10 * ONE_TOKEN,
         min_fee: ONE_TOKEN / 1_000_000,
+        force_inclusion_blocks: 50,
+        escape_blocks: 150,
     },
 ];
 
@@ -172,6 +185,8 @@ pub async fn start(l1_url: &str, data_dir: &Path, l1_port: u16) -> Result<Vec<Ro
                     clock_extension: spec.clock_extension,
                     dispute_bond: spec.bond,
                     slash_reward_percent: 50,
+                    force_inclusion_blocks: spec.force_inclusion_blocks,
+                    escape_blocks: spec.escape_blocks,
                 };
                 let hash = client
                     .submit(&sequencer, Action::RegisterRollup { params })

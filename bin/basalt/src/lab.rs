@@ -159,6 +159,8 @@ async fn dispute(args: DisputeArgs) -> Result<()> {
         clock_extension: args.clock,
         dispute_bond: bond,
         slash_reward_percent: SLASH_REWARD_PERCENT,
+        force_inclusion_blocks: 10,
+        escape_blocks: 1_000_000,
     };
     params.validate().context("--window or --clock")?;
     if params.dispute_horizon() >= chain.params.blob_retention_blocks {

@@ -105,6 +105,14 @@ pub enum WalletCommand {
         /// Percent of a slashed bond paid to the game's winner; the rest is burned.
         #[arg(long, default_value_t = 50)]
         slash_reward: u8,
+        /// L1 blocks a queued deposit (or forced transaction) may wait: a later batch must
+        /// consume it, and past it anyone may post the next batch.
+        #[arg(long, default_value_t = 100)]
+        force_inclusion_blocks: u64,
+        /// L1 blocks the rollup may owe something with no batch settled before it freezes and
+        /// every user exits on L1 (default: the least the other parameters allow, plus 100).
+        #[arg(long)]
+        escape_blocks: Option<u64>,
         #[command(flatten)]
         signer: SignerArgs,
     },
@@ -433,10 +441,12 @@ async fn run_async(cmd: WalletCommand) -> Result<()> {
             clock_extension,
             dispute_bond,
             slash_reward,
+            force_inclusion_blocks,
+            escape_blocks,
             signer,
         } => {
             let proposer_bond = parse_tokens(&bond)?;
-            let params = basalt_l1::RollupParams {
+            let mut params = basalt_l1::RollupParams {
                 name,
                 kind: basalt_l1::RollupKind::Optimistic,
                 sequencer: PublicKey::from_hex(&sequencer)
@@ -450,7 +460,10 @@ async fn run_async(cmd: WalletCommand) -> Result<()> {
                     None => proposer_bond,
                 },
                 slash_reward_percent: slash_reward,
+                force_inclusion_blocks,
+                escape_blocks: 0,
             };
+            params.escape_blocks = escape_blocks.unwrap_or(params.settle_bound() + 100);
             params.validate()?;
             send(&signer, Action::RegisterRollup { params }).await
         }

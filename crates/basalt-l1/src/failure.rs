@@ -9,7 +9,7 @@ use crate::bridge::RollupError;
 use crate::dispute::tree::TreeError;
 
 /// Revision of the code table; bumped when codes are added (never when one is reworded).
-pub const FAILURE_CODES_VERSION: u16 = 5;
+pub const FAILURE_CODES_VERSION: u16 = 6;
 
 macro_rules! failure_codes {
     ($($name:ident = $code:literal, $id:literal, $text:literal;)*) => {
@@ -120,6 +120,15 @@ failure_codes! {
     ProveInOrder = 306, "prove_in_order", "the batch is not the first unsettled batch";
     NotAFieldElement = 307, "not_a_field_element", "a claimed output or root is not a field element";
     BadProof = 308, "bad_proof", "the validity proof does not verify";
+    Frozen = 309, "frozen", "the rollup is frozen: it takes nothing more but exits, refunds and settled withdrawals";
+    NotFrozen = 310, "not_frozen", "the rollup is not frozen: exits and refunds open once it is";
+    AccountOutOfRange = 311, "account_out_of_range", "the account is beyond the accounts of the settled state";
+    BadAccountProof = 312, "bad_account_proof", "the account proof does not verify against the settled accounts root";
+    BadExitSignature = 313, "bad_exit_signature", "the exit is not signed by the account's L2 key";
+    AlreadyExited = 314, "already_exited", "the account has already exited";
+    UnknownDeposit = 315, "unknown_deposit", "no deposit with this index is queued";
+    DepositApplied = 316, "deposit_applied", "the settled state applied this deposit: its funds exit with the account";
+    AlreadyRefunded = 317, "already_refunded", "the deposit was already refunded";
 }
 
 impl std::fmt::Display for FailureCode {
@@ -188,6 +197,15 @@ impl RollupError {
             RollupError::ProveInOrder { .. } => FailureCode::ProveInOrder,
             RollupError::NotAFieldElement => FailureCode::NotAFieldElement,
             RollupError::BadProof(_) => FailureCode::BadProof,
+            RollupError::Frozen(_) => FailureCode::Frozen,
+            RollupError::NotFrozen => FailureCode::NotFrozen,
+            RollupError::AccountOutOfRange { .. } => FailureCode::AccountOutOfRange,
+            RollupError::BadAccountProof => FailureCode::BadAccountProof,
+            RollupError::BadExitSignature => FailureCode::BadExitSignature,
+            RollupError::AlreadyExited(_) => FailureCode::AlreadyExited,
+            RollupError::UnknownDeposit(_) => FailureCode::UnknownDeposit,
+            RollupError::DepositApplied { .. } => FailureCode::DepositApplied,
+            RollupError::AlreadyRefunded(_) => FailureCode::AlreadyRefunded,
         }
     }
 }
@@ -214,6 +232,8 @@ mod tests {
             (215, "clock_ran_out"),
             (300, "bad_l2_key"),
             (308, "bad_proof"),
+            (309, "frozen"),
+            (314, "already_exited"),
         ];
         for (code, id) in pinned {
             assert_eq!(
@@ -229,6 +249,6 @@ mod tests {
             assert_eq!(FailureCode::from_code(c.code()), Some(*c));
         }
         assert_eq!(FailureCode::from_code(0), None);
-        assert_eq!(FAILURE_CODES_VERSION, 5);
+        assert_eq!(FAILURE_CODES_VERSION, 6);
     }
 }

@@ -58,6 +58,17 @@ pub const ZK_DATA_DEPOSIT_GAS: u64 = 500_000;
 /// Poseidon, the leaf and the two commitments above the tree.
 pub const ZK_WITHDRAWAL_GAS: u64 = 1_500_000;
 
+/// Gas of an exit from a frozen rollup: the settled commitment, an account's Merkle path and an
+/// ed25519 signature check.
+pub const EXIT_GAS: u64 = 150_000;
+/// Gas of a ZK exit on top of [`EXIT_GAS`]: the account's key decompressed, its Poseidon path and
+/// an EdDSA-Poseidon check (`basalt bench zk` times one at about 300 us).
+pub const ZK_EXIT_GAS: u64 = ZK_WITHDRAWAL_GAS + ZK_KEY_GAS + 400_000;
+/// Gas of refunding a deposit of a frozen rollup: the settled commitment and the payment.
+pub const REFUND_GAS: u64 = 60_000;
+/// Gas of checking a ZK rollup's settled commitment: three Poseidon hashes.
+pub const ZK_COMMITMENT_GAS: u64 = 300_000;
+
 /// Gas per byte of a transaction's variable payload (blob, witness, proof, name): hashed for the
 /// transaction id and the signature, copied into the block and its roots.
 pub const PAYLOAD_BYTE_GAS: u64 = 4;
@@ -83,6 +94,8 @@ pub fn intrinsic(action: &Action) -> u64 {
         Action::Step { .. } => STEP_GAS,
         Action::ProveBatch { .. } => PROVE_BATCH_GAS,
         Action::RevertBatches { .. } => REVERT_GAS,
+        Action::Exit(_) => EXIT_GAS,
+        Action::RefundDeposit { .. } => REFUND_GAS,
     };
     base + PAYLOAD_BYTE_GAS * payload_len(action)
 }
@@ -93,6 +106,7 @@ fn payload_len(action: &Action) -> u64 {
         Action::PostBlob { data, .. } | Action::PostBatch { data, .. } => data.len(),
         Action::Step { witness, .. } => witness.len(),
         Action::FinalizeWithdrawal(claim) => claim.proof.len() * 32,
+        Action::Exit(claim) => claim.proof.len() * 32 + claim.signature.len(),
         Action::RegisterRollup { params } => {
             params.name.len() + params.kind.zk().map_or(0, |z| z.verifying_key.len())
         }
@@ -166,6 +180,8 @@ pub fn known_limit(action: &Action) -> Option<u64> {
         Action::FinalizeWithdrawal(_) => ZK_WITHDRAWAL_GAS,
         Action::PostBatch { .. } => 0,
         Action::RevertBatches { .. } => REVERT_BATCH_GAS * crate::bridge::MAX_UNPROVEN_BATCHES,
+        Action::Exit(_) => ZK_COMMITMENT_GAS + ZK_EXIT_GAS,
+        Action::RefundDeposit { .. } => ZK_COMMITMENT_GAS,
         Action::ProposeOutput { .. } | Action::Step { .. } => return None,
     };
     Some(intrinsic.saturating_add(extra))

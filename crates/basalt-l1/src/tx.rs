@@ -1,6 +1,6 @@
 //! L1 transactions: encoding, signing and signature verification.
 
-use crate::bridge::{RollupParams, WithdrawalClaim};
+use crate::bridge::{ExitClaim, RollupParams, SettledState, WithdrawalClaim};
 use crate::dispute::MAX_WITNESS_BYTES;
 use crate::params::{MAX_BLOB_BYTES, MAX_TX_BYTES};
 use basalt_types::codec::{put_bytes, put_varint};
@@ -135,6 +135,19 @@ pub enum Action {
         rollup: u32,
         /// The first unsettled batch (must match, so that a revert meant for other batches fails).
         from: u64,
+    },
+    /// Pays an account of a frozen rollup its balance in the last settled state, once (anyone
+    /// may send it; the account's L2 key signs where the funds go).
+    Exit(ExitClaim),
+    /// Refunds a deposit of a frozen rollup that its last settled state had not consumed, to the
+    /// L1 account that paid it (anyone may send it).
+    RefundDeposit {
+        /// Rollup id.
+        rollup: u32,
+        /// The deposit's queue index.
+        index: u64,
+        /// The last settled state's commitment, which says which deposits it consumed.
+        state: SettledState,
     },
 }
 
@@ -328,6 +341,20 @@ impl Encode for Action {
                 put_varint(out, *rollup as u128);
                 put_varint(out, *from as u128);
             }
+            Action::Exit(claim) => {
+                out.push(13);
+                claim.encode_to(out);
+            }
+            Action::RefundDeposit {
+                rollup,
+                index,
+                state,
+            } => {
+                out.push(14);
+                put_varint(out, *rollup as u128);
+                put_varint(out, *index as u128);
+                state.encode_to(out);
+            }
         }
     }
 }
@@ -432,6 +459,12 @@ impl Decode for Action {
             12 => Action::RevertBatches {
                 rollup: varint_u32(d)?,
                 from: d.varint_u64()?,
+            },
+            13 => Action::Exit(ExitClaim::decode_from(d)?),
+            14 => Action::RefundDeposit {
+                rollup: varint_u32(d)?,
+                index: d.varint_u64()?,
+                state: SettledState::decode_from(d)?,
             },
             tag => {
                 return Err(DecodeError::UnknownTag {

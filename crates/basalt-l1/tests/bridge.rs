@@ -27,6 +27,8 @@ fn rollup_params() -> RollupParams {
         clock_extension: 4,
         dispute_bond: BOND,
         slash_reward_percent: 50,
+        force_inclusion_blocks: 10,
+        escape_blocks: 1_000_000,
     }
 }
 

@@ -50,6 +50,8 @@ fn zk_params(keys: &basalt_zk::Keys) -> RollupParams {
         clock_extension: 4,
         dispute_bond: 1,
         slash_reward_percent: 50,
+        force_inclusion_blocks: 10,
+        escape_blocks: 1_000_000,
     }
 }
 
@@ -67,6 +69,11 @@ struct Net {
 
 impl Net {
     fn new() -> Self {
+        Self::with(|_| {})
+    }
+
+    /// A chain whose rollup registers with `params` changed by `change`.
+    fn with(change: impl FnOnce(&mut RollupParams)) -> Self {
         let mut g = genesis();
         g.params.block_gas_limit = 100_000_000;
         g.params.block_gas_target = 50_000_000;
@@ -76,7 +83,8 @@ impl Net {
         }
         let (s, _) = L1State::genesis(&g).unwrap();
         let keys = keys();
-        let params = zk_params(&keys);
+        let mut params = zk_params(&keys);
+        change(&mut params);
         let l2 = L2State::genesis(params.l2_config(ID), fee_key().public());
         let prover = basalt_zk::batch::batch_prover(keys.proving.clone(), SLOTS).unwrap();
         let mut net = Net {
@@ -462,4 +470,73 @@ fn a_bad_verifying_key_is_refused_at_registration() {
     // Params round-trip through their encoding, key and all.
     let good = zk_params(&net.keys);
     assert_eq!(RollupParams::from_bytes(&good.to_bytes()).unwrap(), good);
+}
+
+#[test]
+fn a_frozen_zk_rollup_pays_every_account_its_proven_balance_and_refunds_the_rest() {
+    let mut net = Net::with(|p| {
+        p.force_inclusion_blocks = 2;
+        p.escape_blocks = p.settle_bound() + 1;
+    });
+    net.deposit(1_000);
+    let txs = deposit_and_withdraw(400);
+    assert_eq!(net.post(&posted(&txs)), None);
+    let (output, proof) = net.prove(&txs);
+    net.ok(3, Net::prove_action(0, output, proof));
+    net.ok(2, Action::FinalizeWithdrawal(claim(&net, 0, 0)));
+    // A second deposit the vanished sequencer never consumes.
+    net.deposit(500);
+    let hash = |f: &basalt_types::zk::Felt| felt_hash(*f);
+    let exit = |net: &Net, index, signer: &BabyKeypair, to: u64| {
+        ExitClaim::build(
+            &net.l2,
+            index,
+            key(to).public(),
+            unchecked_signature(),
+            hash,
+            |tx| tx.signed_zk(ID, signer),
+        )
+        .unwrap()
+    };
+    net.refused(
+        4,
+        Action::Exit(exit(&net, 1, &alice(), 4)),
+        FailureCode::NotFrozen,
+    );
+    let at = net.s.rollup(ID).unwrap().frozen_from().unwrap();
+    while net.s.head().height + 1 < at {
+        step(&mut net.s, vec![]);
+    }
+    let refund = |net: &Net, index| Action::RefundDeposit {
+        rollup: ID,
+        index,
+        state: SettledState::of(&net.l2.commitment(), hash),
+    };
+    net.refused(
+        4,
+        Action::Exit(exit(&net, 1, &fee_key(), 4)),
+        FailureCode::BadExitSignature,
+    );
+    let before = balance(&net.s, &key(4));
+    net.ok(4, Action::Exit(exit(&net, 1, &alice(), 4)));
+    assert_eq!(
+        balance(&net.s, &key(4)),
+        before + 1_000 - 400 - 1 - net.last_fee,
+        "alice's proven balance"
+    );
+    net.refused(
+        4,
+        Action::Exit(exit(&net, 1, &alice(), 4)),
+        FailureCode::AlreadyExited,
+    );
+    net.ok(3, Action::Exit(exit(&net, 0, &fee_key(), 3)));
+    net.refused(4, refund(&net, 0), FailureCode::DepositApplied);
+    let before = balance(&net.s, &key(2));
+    net.ok(4, refund(&net, 1));
+    assert_eq!(
+        balance(&net.s, &key(2)),
+        before + 500,
+        "refunded to its sender"
+    );
+    assert_eq!(net.header().escrow, 0, "the escrow ends at zero");
 }

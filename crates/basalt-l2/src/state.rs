@@ -176,6 +176,16 @@ impl<P: Profile> L2State<P> {
         Some((w, self.withdrawals_tree.proof(index)))
     }
 
+    /// A proof of account `index` against the committed accounts tree: what an exit from a frozen
+    /// rollup proves.
+    pub fn account_proof(
+        &self,
+        index: u32,
+    ) -> Option<(Account<P>, basalt_merkle::MerkleProof<P::Digest>)> {
+        let a = *self.accounts.get(index as usize)?;
+        Some((a, self.tree.proof(index)))
+    }
+
     /// A proof of withdrawal `index` against the withdrawals tree as it was when it held `count`
     /// withdrawals (an earlier output's tree: the tree only grows), with that tree's root.
     pub fn withdrawal_proof_at(

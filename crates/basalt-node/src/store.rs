@@ -62,7 +62,9 @@ pub enum StoreError {
     #[error("database: {0}")]
     Db(String),
     /// Stored bytes did not decode: the database is corrupt or from another version.
-    #[error("corrupt store: {0}")]
+    #[error(
+        "corrupt store, or one written by another version of basalt (start over with --fresh): {0}"
+    )]
     Corrupt(String),
     /// Stored state does not match its own commitments.
     #[error("corrupt store: {0}")]

@@ -117,6 +117,8 @@ fn alpha_params() -> basalt_l1::RollupParams {
         clock_extension: 4,
         dispute_bond: 1,
         slash_reward_percent: 50,
+        force_inclusion_blocks: 10,
+        escape_blocks: 1_000_000,
     }
 }
 

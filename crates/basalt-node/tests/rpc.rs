@@ -385,6 +385,8 @@ async fn rollup_registry_reads_and_refuses_doomed_rollup_actions_with_their_reas
         clock_extension: 4,
         dispute_bond: 1,
         slash_reward_percent: 50,
+        force_inclusion_blocks: 10,
+        escape_blocks: 1_000_000,
     };
     let r = call(
         &n,
@@ -471,6 +473,8 @@ async fn dispute_and_registry_reads_are_pages_of_bounded_size() {
         clock_extension: 10,
         dispute_bond: ONE_TOKEN,
         slash_reward_percent: 50,
+        force_inclusion_blocks: 10,
+        escape_blocks: 1_000_000,
     };
     let send = |tx: String| {
         let n = &n;

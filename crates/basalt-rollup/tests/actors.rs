@@ -135,6 +135,8 @@ impl Local {
             clock_extension: extension,
             dispute_bond: ONE_TOKEN,
             slash_reward_percent: 50,
+            force_inclusion_blocks: 10,
+            escape_blocks: 1_000_000,
         };
         self.run(&dev_sequencer(0), Action::RegisterRollup { params })
             .await;

@@ -127,6 +127,8 @@ async fn register_with(l1: &L1, window: u64, clock_extension: u64) {
                 clock_extension,
                 dispute_bond: ONE_TOKEN,
                 slash_reward_percent: 50,
+                force_inclusion_blocks: 10,
+                escape_blocks: 1_000_000,
             },
         },
     )

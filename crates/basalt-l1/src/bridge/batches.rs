@@ -21,6 +21,7 @@ impl BlockBuilder<'_> {
         deposits_end: u64,
     ) -> Result<(), RollupError> {
         let h = self.rollup(rollup)?;
+        self.refuse_frozen(&h)?;
         if signer != h.params.sequencer {
             return Err(RollupError::NotSequencer {
                 sequencer: h.params.sequencer,

@@ -15,6 +15,7 @@ impl BlockBuilder<'_> {
         record: DepositRecord,
     ) -> Result<(), RollupError> {
         let h = self.rollup(rollup)?;
+        self.refuse_frozen(&h)?;
         if record.entry.amount == 0 {
             return Err(RollupError::ZeroAmount);
         }

@@ -195,6 +195,43 @@ pub enum RollupError {
     /// The validity proof was refused.
     #[error("validity proof refused: {0}")]
     BadProof(basalt_zk::ZkError),
+    /// The rollup is frozen: it takes nothing more but exits, refunds and settled withdrawals.
+    #[error("the rollup is frozen since block {0}: its users exit on L1")]
+    Frozen(u64),
+    /// Exits and refunds wait for the rollup to freeze.
+    #[error("the rollup is not frozen: exits and refunds open once it is")]
+    NotFrozen,
+    /// The account is past the state's accounts.
+    #[error("account {index} is beyond the {count} accounts of the settled state")]
+    AccountOutOfRange {
+        /// The account claimed.
+        index: u32,
+        /// Accounts in the state.
+        count: u32,
+    },
+    /// The Merkle proof does not place this account under the settled accounts root.
+    #[error("account proof does not verify against the settled accounts root")]
+    BadAccountProof,
+    /// The exit is not signed by the account's L2 key.
+    #[error("the exit is not signed by the account's L2 key")]
+    BadExitSignature,
+    /// The account has exited already.
+    #[error("account {0} has already exited")]
+    AlreadyExited(u32),
+    /// No deposit has this index.
+    #[error("no deposit {0} is queued")]
+    UnknownDeposit(u64),
+    /// The settled state consumed the deposit: its funds are in an account, which exits.
+    #[error("deposit {index} was applied by the settled state (its next deposit is {next})")]
+    DepositApplied {
+        /// The deposit.
+        index: u64,
+        /// The settled state's next deposit.
+        next: u64,
+    },
+    /// The deposit was refunded already.
+    #[error("deposit {0} was already refunded")]
+    AlreadyRefunded(u64),
     /// A rule of the claim tree refused the move.
     #[error(transparent)]
     Tree(#[from] TreeError),

@@ -45,6 +45,9 @@ pub struct RollupHeader {
     pub chain_root: Hash,
     /// Batches whose output has settled, in order.
     pub settled: u64,
+    /// The L1 block that last settled a batch (a ZK revert does not count), or that registered
+    /// the rollup: where its escape clock restarts.
+    pub settled_at: u64,
     /// Merkle root of the disputes: position `i` holds the digest of proposal `i`'s dispute.
     pub disputes_root: Hash,
     /// Claims posted in all disputes so far (roots and one-step proofs included).
@@ -53,11 +56,15 @@ pub struct RollupHeader {
     pub claim_count: u64,
     /// Running digest of the paid withdrawal indices.
     pub claims_digest: Hash,
+    /// Exits paid from a frozen rollup (each also in the claims, by [`super::exit_key`]).
+    pub exit_count: u64,
+    /// Deposits refunded from a frozen rollup (each also in the claims, by [`super::refund_key`]).
+    pub refund_count: u64,
 }
 
 impl RollupHeader {
-    /// A freshly registered rollup.
-    pub fn new(id: u32, params: RollupParams) -> Self {
+    /// A rollup registered at L1 block `height`.
+    pub fn new(id: u32, params: RollupParams, height: u64) -> Self {
         let genesis_output = match &params.kind {
             RollupKind::Optimistic => {
                 L2State::<Optimistic>::genesis(params.l2_config(id), params.sequencer).output()
@@ -83,10 +90,13 @@ impl RollupHeader {
             proposals_digest: Hash::ZERO,
             chain_root: empty_root,
             settled: 0,
+            settled_at: height,
             disputes_root: empty_root,
             claim_total: 0,
             claim_count: 0,
             claims_digest: Hash::ZERO,
+            exit_count: 0,
+            refund_count: 0,
         }
     }
 
@@ -113,10 +123,13 @@ impl Encode for RollupHeader {
         self.proposals_digest.encode_to(out);
         self.chain_root.encode_to(out);
         put_varint(out, self.settled as u128);
+        put_varint(out, self.settled_at as u128);
         self.disputes_root.encode_to(out);
         put_varint(out, self.claim_total as u128);
         put_varint(out, self.claim_count as u128);
         self.claims_digest.encode_to(out);
+        put_varint(out, self.exit_count as u128);
+        put_varint(out, self.refund_count as u128);
     }
 }
 
@@ -138,10 +151,13 @@ impl Decode for RollupHeader {
             proposals_digest: Hash::decode_from(d)?,
             chain_root: Hash::decode_from(d)?,
             settled: d.varint_u64()?,
+            settled_at: d.varint_u64()?,
             disputes_root: Hash::decode_from(d)?,
             claim_total: d.varint_u64()?,
             claim_count: d.varint_u64()?,
             claims_digest: Hash::decode_from(d)?,
+            exit_count: d.varint_u64()?,
+            refund_count: d.varint_u64()?,
         })
     }
 }

@@ -16,6 +16,7 @@
 mod batches;
 mod deposits;
 mod error;
+mod exits;
 mod header;
 mod outputs;
 mod params;
@@ -28,10 +29,15 @@ mod zk;
 
 pub(crate) use deposits::ViewDeposits;
 pub use error::{RestoreError, RollupError};
+pub(crate) use exits::settled_items;
+pub use exits::{
+    exit_key, exit_message, frozen_from, refund_key, ExitClaim, SettledState, L2_SIGNATURE_BYTES,
+};
 pub use header::{chain_leaf, RollupDiff, RollupHeader};
 pub use params::{
-    RollupKind, RollupParams, ZkParams, MAX_CHALLENGE_WINDOW, MAX_CLOCK_EXTENSION, MAX_ROLLUP_NAME,
-    MAX_VERIFYING_KEY_BYTES, MAX_ZK_SLOTS, MIN_CHALLENGE_WINDOW, MIN_CLOCK_EXTENSION,
+    RollupKind, RollupParams, ZkParams, MAX_CHALLENGE_WINDOW, MAX_CLOCK_EXTENSION,
+    MAX_ESCAPE_BLOCKS, MAX_FORCE_INCLUSION_BLOCKS, MAX_ROLLUP_NAME, MAX_VERIFYING_KEY_BYTES,
+    MAX_ZK_SLOTS, MIN_CHALLENGE_WINDOW, MIN_CLOCK_EXTENSION, MIN_FORCE_INCLUSION_BLOCKS,
     ZK_PUBLIC_INPUTS,
 };
 pub use records::{

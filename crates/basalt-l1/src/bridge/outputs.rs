@@ -25,6 +25,7 @@ impl BlockBuilder<'_> {
         if h.params.kind.zk().is_some() {
             return Err(RollupError::NotOptimistic);
         }
+        self.refuse_frozen(&h)?;
         if batch < h.settled {
             return Err(RollupError::AlreadySettled(batch));
         }

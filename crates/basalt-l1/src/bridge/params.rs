@@ -22,6 +22,17 @@ pub const MAX_CHALLENGE_WINDOW: u64 = 1_000_000;
 /// Longest clock extension, in blocks.
 pub const MAX_CLOCK_EXTENSION: u64 = 1_000_000;
 
+/// Shortest force-inclusion delay, in blocks: a queued item may be overdue one block after it
+/// was queued.
+pub const MIN_FORCE_INCLUSION_BLOCKS: u64 = 1;
+/// Longest force-inclusion delay, in blocks.
+pub const MAX_FORCE_INCLUSION_BLOCKS: u64 = 1_000_000;
+/// Longest escape delay, in blocks.
+pub const MAX_ESCAPE_BLOCKS: u64 = 10_000_000;
+/// Blocks a ZK rollup's escape delay leaves, beyond the force-inclusion delay, to prove a batch
+/// that holds an overdue item.
+pub const ZK_PROVING_ALLOWANCE: u64 = 10;
+
 /// Most transaction slots a ZK rollup's batch circuit may have.
 pub const MAX_ZK_SLOTS: u32 = 1024;
 /// Longest verifying key a ZK rollup may register (the batch circuit's, with its three public
@@ -99,6 +110,12 @@ pub struct RollupParams {
     /// Share of a countered claim's bond paid to whoever countered it, in percent; the rest is
     /// burned.
     pub slash_reward_percent: u8,
+    /// Blocks a queued deposit or forced transaction may wait: a batch posted later must consume
+    /// it, and past it anyone may post the rollup's next batch.
+    pub force_inclusion_blocks: u64,
+    /// Blocks the rollup may owe something (a queued item, a posted batch) with no batch settled
+    /// before it freezes: no more batches or outputs, and every user exits on L1.
+    pub escape_blocks: u64,
 }
 
 impl RollupParams {
@@ -132,6 +149,17 @@ impl RollupParams {
         if self.slash_reward_percent > 100 {
             return bad("slash reward must be 0 to 100 percent");
         }
+        if !(MIN_FORCE_INCLUSION_BLOCKS..=MAX_FORCE_INCLUSION_BLOCKS)
+            .contains(&self.force_inclusion_blocks)
+        {
+            return bad("force-inclusion delay must be 1 to 1,000,000 blocks");
+        }
+        if self.escape_blocks > MAX_ESCAPE_BLOCKS || self.escape_blocks <= self.settle_bound() {
+            return bad(
+                "escape delay must exceed the force-inclusion delay plus the time to settle \
+                 (the dispute bound, or 10 blocks of proving), and be at most 10,000,000 blocks",
+            );
+        }
         if let RollupKind::Zk(z) = &self.kind {
             if z.slots == 0 || z.slots > MAX_ZK_SLOTS {
                 return bad("a ZK rollup must have 1 to 1,024 slots");
@@ -149,6 +177,17 @@ impl RollupParams {
     /// played: `2 * challenge_window + depth * clock_extension` for the deepest tree.
     pub fn dispute_horizon(&self) -> u64 {
         crate::dispute::tree::bound(self.challenge_window, self.clock_extension, MAX_TREE_DEPTH)
+    }
+
+    /// Blocks an honest sequencer and proposer need, at most, to settle a queued item: the
+    /// force-inclusion delay, then the dispute bound (optimistic) or a proving allowance (ZK). The
+    /// escape delay must exceed it, so that a live rollup never freezes.
+    pub fn settle_bound(&self) -> u64 {
+        let settle = match self.kind {
+            RollupKind::Optimistic => self.dispute_horizon().saturating_add(1),
+            RollupKind::Zk(_) => ZK_PROVING_ALLOWANCE,
+        };
+        self.force_inclusion_blocks.saturating_add(settle)
     }
 
     /// The part of a slashed bond the winner receives.
@@ -185,6 +224,8 @@ impl Encode for RollupParams {
         put_varint(out, self.clock_extension as u128);
         put_varint(out, self.dispute_bond);
         out.push(self.slash_reward_percent);
+        put_varint(out, self.force_inclusion_blocks as u128);
+        put_varint(out, self.escape_blocks as u128);
     }
 }
 
@@ -216,6 +257,8 @@ impl Decode for RollupParams {
             clock_extension: d.varint_u64()?,
             dispute_bond: d.varint()?,
             slash_reward_percent: d.u8()?,
+            force_inclusion_blocks: d.varint_u64()?,
+            escape_blocks: d.varint_u64()?,
         })
     }
 }

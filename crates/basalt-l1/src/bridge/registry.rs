@@ -22,9 +22,10 @@ impl BlockBuilder<'_> {
         }
         let id =
             u32::try_from(self.state().rollup_count()).map_err(|_| RollupError::RegistryFull)?;
-        self.changes
-            .rollups
-            .insert(id, RollupDiff::new(RollupHeader::new(id, params.clone())));
+        self.changes.rollups.insert(
+            id,
+            RollupDiff::new(RollupHeader::new(id, params.clone(), self.height)),
+        );
         Ok(())
     }
 }

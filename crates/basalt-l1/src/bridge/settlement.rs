@@ -85,6 +85,9 @@ impl BlockBuilder<'_> {
     /// settled output before it (the lowest id if several are).
     pub(crate) fn settle_outputs(&mut self, id: u32) {
         let h = self.rollup(id).expect("listed rollups exist");
+        if self.frozen(&h) {
+            return; // a frozen rollup settles nothing more: its users exit
+        }
         let mut header = h.clone();
         let mut settled = Vec::new();
         while header.settled < header.batch_count {
@@ -110,6 +113,7 @@ impl BlockBuilder<'_> {
         if settled.is_empty() {
             return;
         }
+        header.settled_at = self.height;
         self.write_header(header).chain.extend(settled);
     }
 }

@@ -171,6 +171,17 @@ impl RollupState {
             .sum()
     }
 
+    /// The L1 block from which the rollup is frozen, if it owes something (see
+    /// [`super::frozen_from`]).
+    pub fn frozen_from(&self) -> Option<u64> {
+        let h = &self.header;
+        let batch = self.batches.get(h.settled as usize).map(|b| b.height);
+        let last = h.settled.checked_sub(1).map(|b| &self.batches[b as usize]);
+        let consumed = super::settled_items(h, last);
+        let item = self.deposits.get(consumed as usize).map(|d| d.height);
+        super::frozen_from(h, batch, item)
+    }
+
     /// Root of the chain tree with `updates` on top.
     pub fn chain_root_with(&self, updates: &BTreeMap<u32, Hash>) -> Hash {
         self.chain_tree.root_with(updates)

@@ -1,6 +1,6 @@
 //! Withdrawals: paid once each from the escrow, against a Merkle proof into a settled output.
 
-use super::{fold, RollupError, WithdrawalClaim, CLAIMS_DOMAIN};
+use super::{RollupError, WithdrawalClaim};
 use crate::exec::BlockBuilder;
 use crate::view::StateRead;
 use basalt_l2::{Optimistic, Profile, Withdrawal, Zk};
@@ -37,23 +37,7 @@ impl BlockBuilder<'_> {
         if self.state().claimed(rollup, claim.index) {
             return Err(RollupError::AlreadyClaimed(claim.index));
         }
-        let amount = claim.amount;
-        let escrow = h
-            .escrow
-            .checked_sub(amount)
-            .ok_or(RollupError::EscrowShort {
-                escrow: h.escrow,
-                amount,
-            })?;
-        let d = self.rollup_diff(h);
-        d.header.escrow = escrow;
-        d.header.claim_count += 1;
-        d.header.claims_digest = fold(
-            d.header.claims_digest,
-            CLAIMS_DOMAIN,
-            &claim.index.to_le_bytes(),
-        );
-        d.claims.push(claim.index);
+        self.pay_from_escrow(h, claim.amount, claim.index)?;
         Ok(())
     }
 }

@@ -130,6 +130,7 @@ impl BlockBuilder<'_> {
         if h.params.kind.zk().is_none() {
             return Err(RollupError::NotZk);
         }
+        self.refuse_frozen(&h)?;
         if batch < h.settled {
             return Err(RollupError::AlreadySettled(batch));
         }
@@ -185,6 +186,7 @@ impl BlockBuilder<'_> {
         if h.params.kind.zk().is_none() {
             return Err(RollupError::NotZk);
         }
+        self.refuse_frozen(&h)?;
         if signer != h.params.sequencer {
             return Err(RollupError::NotSequencer {
                 sequencer: h.params.sequencer,
@@ -226,6 +228,7 @@ impl BlockBuilder<'_> {
         for (batch, prior, output, batch_record) in settled {
             if output != prior {
                 h.settled_deposits = batch_record.deposits_end;
+                h.settled_at = height;
             }
             let record = OutputRecord {
                 batch,

@@ -5,6 +5,7 @@ use super::{ActionFailure, BlockBuilder, TxError};
 use crate::bridge::{DepositRecord, RollupError};
 use crate::state::{blob_hash, Account, StoredBlob};
 use crate::tx::Action;
+use crate::view::StateRead;
 use basalt_l2::DepositEntry;
 use basalt_types::PublicKey;
 
@@ -120,31 +121,36 @@ impl BlockBuilder<'_> {
                 }
             }
             Action::FinalizeWithdrawal(claim) => {
-                // Work out the payment before the claim writes anything, so that no error after
-                // the claim can leave it recorded but unpaid.
-                let (recipient, amount) = (claim.recipient, claim.amount);
-                let paid_sender = if recipient == signer {
-                    Some(
-                        sender
-                            .balance
-                            .checked_add(amount)
-                            .ok_or(TxError::Overflow)?,
-                    )
-                } else {
-                    None
-                };
-                let paid_other = match paid_sender {
-                    None => Some(self.credit(recipient, amount)?),
-                    Some(_) => None,
-                };
-                if let Err(e) = self.finalize_withdrawal(claim) {
+                let r = self.pay_out(signer, sender, claim.recipient, claim.amount, |b| {
+                    b.finalize_withdrawal(claim)
+                })?;
+                if let Err(e) = r {
                     return failed(e);
                 }
-                if let Some(balance) = paid_sender {
-                    sender.balance = balance;
+            }
+            Action::Exit(claim) => {
+                let r = self.pay_out(signer, sender, claim.recipient, claim.balance, |b| {
+                    b.exit(claim)
+                })?;
+                if let Err(e) = r {
+                    return failed(e);
                 }
-                if let Some(acc) = paid_other {
-                    self.write(recipient, acc);
+            }
+            Action::RefundDeposit {
+                rollup,
+                index,
+                state,
+            } => {
+                // The payee and amount are the queued deposit's: read them first (the rule
+                // checks them again), so that the payment is worked out before anything is written.
+                let Some(d) = self.state().deposit(*rollup, *index) else {
+                    return failed(RollupError::UnknownDeposit(*index));
+                };
+                let r = self.pay_out(signer, sender, d.sender, d.entry.amount, |b| {
+                    b.refund_deposit(*rollup, *index, state).map(|_| ())
+                })?;
+                if let Err(e) = r {
+                    return failed(e);
                 }
             }
             Action::Counter {
@@ -189,5 +195,43 @@ impl BlockBuilder<'_> {
             }
         }
         Ok(None)
+    }
+
+    /// Pays `amount` to `recipient` if `rule` (which takes it out of a rollup's escrow) passes:
+    /// the credit is worked out before the rule writes anything, so that no error after the rule
+    /// can leave a payment recorded but unpaid. `sender` is the signer's account, written by the
+    /// caller.
+    fn pay_out(
+        &mut self,
+        signer: PublicKey,
+        sender: &mut Account,
+        recipient: PublicKey,
+        amount: basalt_types::Amount,
+        rule: impl FnOnce(&mut Self) -> Result<(), RollupError>,
+    ) -> Result<Result<(), RollupError>, TxError> {
+        let paid_sender = if recipient == signer {
+            Some(
+                sender
+                    .balance
+                    .checked_add(amount)
+                    .ok_or(TxError::Overflow)?,
+            )
+        } else {
+            None
+        };
+        let paid_other = match paid_sender {
+            None => Some(self.credit(recipient, amount)?),
+            Some(_) => None,
+        };
+        if let Err(e) = rule(self) {
+            return Ok(Err(e));
+        }
+        if let Some(balance) = paid_sender {
+            sender.balance = balance;
+        }
+        if let Some(acc) = paid_other {
+            self.write(recipient, acc);
+        }
+        Ok(Ok(()))
     }
 }

@@ -21,6 +21,8 @@ fn params(challenge_window: u64, clock_extension: u64) -> RollupParams {
         clock_extension,
         dispute_bond: 10,
         slash_reward_percent: 50,
+        force_inclusion_blocks: 10,
+        escape_blocks: 1_000_000,
     }
 }
 
@@ -86,4 +88,22 @@ fn a_dust_stake_does_not_make_a_staker_and_an_unstake_cannot_leave_dust() {
         exec.diff.receipts[0].success(),
         "unstaking everything is allowed"
     );
+}
+
+/// An escape delay the rollup's own settlement could outlast would freeze a live rollup whose
+/// proposer is disputed; a force-inclusion delay of no blocks would make every item overdue at
+/// once. Both are refused, and the smallest sound values are accepted.
+#[test]
+fn a_rollup_that_could_freeze_while_live_or_force_at_once_is_refused() {
+    let mut p = params(MIN_CHALLENGE_WINDOW, MIN_CLOCK_EXTENSION);
+    p.force_inclusion_blocks = 1;
+    p.escape_blocks = p.settle_bound();
+    let err = p.validate().unwrap_err();
+    assert!(err.to_string().contains("escape delay"), "{err}");
+    p.escape_blocks += 1;
+    assert!(p.validate().is_ok());
+    p.force_inclusion_blocks = 0;
+    p.escape_blocks = 1_000_000;
+    let err = p.validate().unwrap_err();
+    assert!(err.to_string().contains("force-inclusion"), "{err}");
 }

@@ -112,6 +112,8 @@ fn posted(s: &mut L1State, (data, raw_len, count): (Vec<u8>, u64, u64)) -> (Hash
         clock_extension: 10,
         dispute_bond: ONE_TOKEN,
         slash_reward_percent: 50,
+        force_inclusion_blocks: 10,
+        escape_blocks: 1_000_000,
     };
     ok(s, 0, 0, Action::RegisterRollup { params });
     let post = Action::PostBatch {

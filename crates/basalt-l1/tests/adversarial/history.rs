@@ -18,6 +18,8 @@ fn params(i: u32) -> RollupParams {
         clock_extension: 4,
         dispute_bond: 10,
         slash_reward_percent: 50,
+        force_inclusion_blocks: 10,
+        escape_blocks: 1_000_000,
     }
 }
 

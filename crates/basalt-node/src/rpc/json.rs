@@ -114,6 +114,13 @@ pub(super) fn block_json(b: &Block) -> Value {
                 Action::RevertBatches { rollup, from } => json!({
                     "type": "revertBatches", "rollup": rollup, "from": from,
                 }),
+                Action::Exit(c) => json!({
+                    "type": "exit", "rollup": c.rollup, "account": c.index,
+                    "amount": c.balance.to_string(), "recipient": c.recipient,
+                }),
+                Action::RefundDeposit { rollup, index, .. } => json!({
+                    "type": "refundDeposit", "rollup": rollup, "index": index,
+                }),
             };
             json!({
                 "hash": t.hash(),
@@ -141,6 +148,8 @@ pub(super) fn params_json(p: &RollupParams) -> Value {
         "clockExtension": p.clock_extension,
         "disputeBond": p.dispute_bond.to_string(),
         "slashRewardPercent": p.slash_reward_percent,
+        "forceInclusionBlocks": p.force_inclusion_blocks,
+        "escapeBlocks": p.escape_blocks,
         "zk": p.kind.zk().map(|z| json!({
             "feeKey": format!("0x{}", hex::encode(z.fee_key.to_bytes())),
             "slots": z.slots,
@@ -220,7 +229,12 @@ pub(super) fn rollup_json(r: &RollupState, head: u64) -> Value {
         "disputeBound": h.params.dispute_horizon(),
         "disputeBoundRule": "2 * challengeWindow + 16 * clockExtension blocks from a proposal to its resolution, whatever the number of adversaries",
         "lastSettledOutput": last_settled,
-        "withdrawalsPaid": h.claim_count,
+        "withdrawalsPaid": h.claim_count - h.exit_count - h.refund_count,
+        "settledAt": h.settled_at,
+        "frozenFrom": r.frozen_from(),
+        "frozen": r.frozen_from().is_some_and(|at| head + 1 >= at),
+        "exits": h.exit_count,
+        "refunds": h.refund_count,
         "height": head,
     })
 }
