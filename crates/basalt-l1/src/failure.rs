@@ -129,6 +129,8 @@ failure_codes! {
     UnknownDeposit = 315, "unknown_deposit", "no deposit with this index is queued";
     DepositApplied = 316, "deposit_applied", "the settled state applied this deposit: its funds exit with the account";
     AlreadyRefunded = 317, "already_refunded", "the deposit was already refunded";
+    OverdueSkipped = 318, "overdue_skipped", "the batch leaves a queued item past its force-inclusion deadline unconsumed";
+    TooManySteps = 319, "too_many_steps", "the batch's transactions and deposit range are more than a claim tree holds";
 }
 
 impl std::fmt::Display for FailureCode {
@@ -206,6 +208,8 @@ impl RollupError {
             RollupError::UnknownDeposit(_) => FailureCode::UnknownDeposit,
             RollupError::DepositApplied { .. } => FailureCode::DepositApplied,
             RollupError::AlreadyRefunded(_) => FailureCode::AlreadyRefunded,
+            RollupError::OverdueSkipped { .. } => FailureCode::OverdueSkipped,
+            RollupError::TooManySteps { .. } => FailureCode::TooManySteps,
         }
     }
 }

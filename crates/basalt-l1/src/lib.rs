@@ -37,9 +37,9 @@ pub use bridge::{
     BatchRecord, DepositRecord, ExitClaim, OutputRecord, RestoreError, RollupDiff, RollupError,
     RollupHeader, RollupKind, RollupParams, RollupState, SettledState, WithdrawalClaim, ZkParams,
     L2_SIGNATURE_BYTES, MAX_CHALLENGE_WINDOW, MAX_CLOCK_EXTENSION, MAX_ESCAPE_BLOCKS,
-    MAX_FORCE_INCLUSION_BLOCKS, MAX_ROLLUP_NAME, MAX_UNPROVEN_BATCHES, MAX_VERIFYING_KEY_BYTES,
-    MAX_ZK_SLOTS, MIN_CHALLENGE_WINDOW, MIN_CLOCK_EXTENSION, MIN_FORCE_INCLUSION_BLOCKS,
-    ZK_PUBLIC_INPUTS,
+    MAX_FORCED_PER_BATCH, MAX_FORCE_INCLUSION_BLOCKS, MAX_ROLLUP_NAME, MAX_UNPROVEN_BATCHES,
+    MAX_VERIFYING_KEY_BYTES, MAX_ZK_SLOTS, MIN_CHALLENGE_WINDOW, MIN_CLOCK_EXTENSION,
+    MIN_FORCE_INCLUSION_BLOCKS, ZK_PUBLIC_INPUTS,
 };
 pub use dispute::tree::{
     honest_moves, Claim, ClaimTree, Claims, HonestMove, Resolution, Rules, StepCheck, TreeError,

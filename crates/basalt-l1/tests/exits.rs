@@ -1,6 +1,8 @@
-//! The escape hatch of an optimistic rollup: a rollup that owes something and settles nothing for
-//! its escape delay freezes; every account of its last settled state exits once with exactly its
-//! balance, deposits that state never consumed are refunded, and the escrow ends at zero.
+//! No permission needed, on an optimistic rollup: a deposit past its force-inclusion deadline must
+//! be consumed by the next batch, which anyone may then post; and a rollup that owes something and
+//! settles nothing for its escape delay freezes, every account of its last settled state exits
+//! once with exactly its balance, deposits that state never consumed are refunded, and the escrow
+//! ends at zero.
 
 mod common;
 
@@ -77,10 +79,14 @@ impl Net {
     }
 
     fn post(&mut self, txs: &[L2Tx<P>], deposits_end: u64) -> Option<FailureCode> {
+        self.post_by(1, txs, deposits_end)
+    }
+
+    fn post_by(&mut self, who: u64, txs: &[L2Tx<P>], deposits_end: u64) -> Option<FailureCode> {
         let data = encode_batch(txs);
         let index = self.header().batch_count;
         self.one(
-            1,
+            who,
             Action::PostBatch {
                 rollup: 0,
                 index,
@@ -319,4 +325,40 @@ fn a_vanished_rollup_freezes_and_every_user_exits_with_exactly_their_balance() {
     let h = n.header();
     assert_eq!(h.escrow, 0, "after every exit the escrow is exactly empty");
     assert_eq!((h.exit_count, h.refund_count, h.claim_count), (3, 1, 5));
+}
+
+#[test]
+fn a_censored_deposit_is_forced_in_and_anyone_may_post_once_it_is_overdue() {
+    let mut n = Net::new();
+    let params = rollup_params();
+    assert_eq!(n.one(0, Action::RegisterRollup { params }), None);
+    assert_eq!(n.deposit(2, 10_000), None);
+    let queued = n.s.head().height;
+    // Before its deadline the sequencer may leave it queued, and only the sequencer posts.
+    assert_eq!(n.post(&[], 0), None);
+    assert_eq!(n.post_by(3, &[], 1), Some(FailureCode::NotSequencer));
+    while n.s.head().height + 1 < queued + FORCE {
+        n.empty();
+    }
+    // Overdue: a batch that leaves it out is refused, whoever posts it.
+    assert_eq!(n.post(&[], 0), Some(FailureCode::OverdueSkipped));
+    assert_eq!(n.post_by(3, &[], 0), Some(FailureCode::OverdueSkipped));
+    // Anyone may now post the next batch; its range applies the deposit though its blob is empty.
+    assert_eq!(n.post_by(3, &[], 1), None);
+    let r = n.s.rollup(0).unwrap();
+    let queue: Vec<DepositEntry<P>> = r.deposits.iter().map(|d| d.entry).collect();
+    let mut l2 = L2State::genesis(rollup_params().l2_config(0), key(1).public());
+    let mut from = 0;
+    for b in &r.batches {
+        let blob = n.s.blob(&b.data_hash).unwrap();
+        let txs = basalt_l2::batch_trace_txs(
+            basalt_l2::posted_batch_txs::<P>(&blob.data).0,
+            from,
+            b.deposits_end,
+        );
+        l2.apply_batch(&batch_deposits(&queue, b.deposits_end).unwrap(), &txs);
+        from = b.deposits_end;
+    }
+    assert_eq!(l2.get(1).unwrap().balance, 10_000);
+    assert_eq!(l2.get(1).unwrap().key, key(2).public());
 }

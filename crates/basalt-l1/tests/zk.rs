@@ -142,20 +142,12 @@ impl Net {
     }
 
     fn post(&mut self, txs: &[PostedTx]) -> Option<FailureCode> {
-        let h = self.header();
-        let data = encode_zk_batch(txs, Effort::Fast);
-        let deposits = txs.iter().filter(|t| **t == PostedTx::Deposit).count() as u64;
-        self.run(
-            1,
-            Action::PostBatch {
-                rollup: ID,
-                index: h.batch_count,
-                data_hash: blob_hash(&data),
-                data,
-                deposits_end: h.deposits_end + deposits,
-                max_fee_per_blob_byte: 100,
-            },
-        )
+        self.post_by(1, txs)
+    }
+
+    fn post_by(&mut self, who: u64, txs: &[PostedTx]) -> Option<FailureCode> {
+        let action = post_action(self, txs);
+        self.run(who, action)
     }
 
     /// The L2 queue as the prover reads it from L1.
@@ -539,4 +531,48 @@ fn a_frozen_zk_rollup_pays_every_account_its_proven_balance_and_refunds_the_rest
         "refunded to its sender"
     );
     assert_eq!(net.header().escrow, 0, "the escrow ends at zero");
+}
+
+#[test]
+fn a_zk_batch_that_skips_an_overdue_deposit_cannot_be_posted_and_anyone_may_post_one_that_does_not()
+{
+    let mut net = Net::with(|p| {
+        p.force_inclusion_blocks = 2;
+        p.escape_blocks = p.settle_bound() + 1;
+    });
+    net.deposit(1_000);
+    let queued = net.s.head().height;
+    assert_eq!(
+        net.post_by(3, &[PostedTx::Deposit]),
+        Some(FailureCode::NotSequencer)
+    );
+    while net.s.head().height + 1 < queued + 2 {
+        step(&mut net.s, vec![]);
+    }
+    // No proof could cover a batch without the overdue deposit: the L1 refuses it at its post.
+    net.refused(1, post_action(&net, &[]), FailureCode::OverdueSkipped);
+    assert_eq!(
+        net.post_by(3, &[PostedTx::Deposit]),
+        None,
+        "anyone posts it now"
+    );
+    // The deposit is proven in, by anyone, from the batch someone else posted.
+    let (output, proof) = net.prove(&[L2Tx::Deposit { index: 0 }]);
+    net.ok(4, Net::prove_action(0, output, proof));
+    assert_eq!(net.header().settled_deposits, 1);
+}
+
+/// The post of `txs` as the next batch, consuming its deposits in queue order.
+fn post_action(net: &Net, txs: &[PostedTx]) -> Action {
+    let h = net.header();
+    let data = encode_zk_batch(txs, Effort::Fast);
+    let deposits = txs.iter().filter(|t| **t == PostedTx::Deposit).count() as u64;
+    Action::PostBatch {
+        rollup: ID,
+        index: h.batch_count,
+        data_hash: blob_hash(&data),
+        data,
+        deposits_end: h.deposits_end + deposits,
+        max_fee_per_blob_byte: 100,
+    }
 }

@@ -243,6 +243,20 @@ pub fn decode_batch<P: Profile>(blob: &[u8]) -> Result<Vec<L2Tx<P>>, BatchError>
     Ok(txs)
 }
 
+/// The transactions an optimistic batch applies, in order: its blob's (`blob_txs`, from
+/// [`posted_batch_txs`]), then a deposit of every index of its range, from `deposits_from` (the
+/// previous batch's range end) to `deposits_end`. A deposit the blob applied already is a no-op
+/// the second time, so a batch consumes every deposit below its range end whatever its blob
+/// holds: the L1 forces the range past every overdue deposit, and a sequencer cannot skip one.
+pub fn batch_trace_txs<P: Profile>(
+    mut blob_txs: Vec<L2Tx<P>>,
+    deposits_from: u64,
+    deposits_end: u64,
+) -> Vec<L2Tx<P>> {
+    blob_txs.extend((deposits_from..deposits_end).map(|index| L2Tx::Deposit { index }));
+    blob_txs
+}
+
 /// The transactions a posted batch applies: its decoded contents, or none at all if the blob does
 /// not decode. Every posted batch thus has exactly one meaning, whoever posted it.
 pub fn posted_batch_txs<P: Profile>(blob: &[u8]) -> (Vec<L2Tx<P>>, Option<BatchError>) {

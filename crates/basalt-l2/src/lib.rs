@@ -23,9 +23,9 @@ mod zkbatch;
 mod zkverify;
 
 pub use batch::{
-    batch_header, compress, decode_batch, decompress, encode_batch, encode_batch_with,
-    encode_payload, posted_batch_txs, BatchError, BatchHeader, Codec, Effort, BATCH_VERSION,
-    MAX_BATCH_RAW_BYTES, MAX_BATCH_TXS,
+    batch_header, batch_trace_txs, compress, decode_batch, decompress, encode_batch,
+    encode_batch_with, encode_payload, posted_batch_txs, BatchError, BatchHeader, Codec, Effort,
+    BATCH_VERSION, MAX_BATCH_RAW_BYTES, MAX_BATCH_TXS,
 };
 pub use profile::{key_halves, zk_tags, Optimistic, Profile, Zk};
 pub use state::{output, withdrawals_root, Commitment, L2State, TraceStep};

@@ -10,8 +10,8 @@
 use crate::faults::plan::FaultPlan;
 use basalt_l1::WithdrawalClaim;
 use basalt_l2::{
-    batch_deposits, posted_batch_txs, BatchError, Commitment, Config, DepositEntry, L2State, L2Tx,
-    Optimistic, Outcome, StepWitness, TxFailure,
+    batch_deposits, batch_trace_txs, posted_batch_txs, BatchError, Commitment, Config,
+    DepositEntry, L2State, L2Tx, Optimistic, Outcome, StepWitness, TxFailure,
 };
 use basalt_types::{Hash, PublicKey};
 use std::collections::{HashMap, VecDeque};
@@ -34,12 +34,15 @@ pub struct Derivation {
     checkpoint_batch: u64,
     /// Inputs of batches `checkpoint_batch..`.
     inputs: VecDeque<BatchInput>,
+    /// The deposit range end of the last batch: where the next batch's range starts.
+    deposits_end: u64,
     /// The fault a dishonest view injects.
     #[cfg(feature = "faults")]
     pub(crate) plan: FaultPlan,
 }
 
-/// What a batch applied: its deposit range end and decoded transactions.
+/// What a batch applied: its deposit range end and its trace's transactions (its blob's, then its
+/// deposit range: [`batch_trace_txs`]).
 #[derive(Clone)]
 struct BatchInput {
     deposits_end: u64,
@@ -115,6 +118,7 @@ impl Derivation {
             txs: HashMap::new(),
             checkpoint_batch: 0,
             inputs: VecDeque::new(),
+            deposits_end: 0,
             #[cfg(feature = "faults")]
             plan: FaultPlan::default(),
         }
@@ -302,7 +306,10 @@ impl Derivation {
                 known: self.deposits_known(),
             });
         }
-        let (txs, undecodable) = posted_batch_txs::<P>(blob);
+        let (blob_txs, undecodable) = posted_batch_txs::<P>(blob);
+        let posted = blob_txs.len();
+        let txs = batch_trace_txs(blob_txs, self.deposits_end, deposits_end);
+        self.deposits_end = deposits_end;
         let mut next_withdrawal = self.state.withdrawals().len() as u64;
         #[cfg(feature = "faults")]
         if undecodable.is_some() {
@@ -320,7 +327,8 @@ impl Derivation {
             self.plan.injected(index, step);
         }
         let first = self.txs_in_first(index);
-        for (i, (tx, outcome)) in txs.iter().zip(&outcomes).enumerate() {
+        // The blob's transactions are the posted ones; the range's deposits follow them.
+        for (i, (tx, outcome)) in txs.iter().zip(&outcomes).take(posted).enumerate() {
             let withdrawal = match (tx, outcome) {
                 (L2Tx::Withdraw { .. }, Outcome::Applied) => {
                     next_withdrawal += 1;
@@ -341,12 +349,11 @@ impl Derivation {
         let commitment = self.state.commitment();
         let output = commitment.output();
         self.commitments.push(commitment);
-        self.tx_totals.push(first + txs.len() as u64);
-        let count = txs.len();
+        self.tx_totals.push(first + posted as u64);
         self.inputs.push_back(BatchInput { deposits_end, txs });
         Ok(DerivedBatch {
             index,
-            txs: count,
+            txs: posted,
             undecodable,
             output,
         })

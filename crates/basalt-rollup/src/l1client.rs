@@ -228,8 +228,11 @@ pub struct BatchInfo {
     pub height: u64,
     /// Decompressed length its blob header declares (prices its decode).
     pub raw_bytes: u64,
-    /// Transactions its blob header declares (prices its decode).
+    /// Transactions its blob header declares.
     pub tx_count: u64,
+    /// Steps of its trace: its blob's transactions and, for an optimistic batch, a deposit for each
+    /// of its range (prices its decode).
+    pub steps: u64,
     /// A ZK batch's data hash, its proof's public input.
     #[serde(default)]
     pub proof_input: Option<Hash>,
@@ -653,7 +656,7 @@ impl<S: L1Source> L1Client<S> {
                 .await?;
             if let Some(b) = one.first().filter(|b| b.index == *batch) {
                 let gas =
-                    action.intrinsic_gas() + basalt_l1::gas::batch_decode(b.raw_bytes, b.tx_count);
+                    action.intrinsic_gas() + basalt_l1::gas::batch_decode(b.raw_bytes, b.steps);
                 return Ok(basalt_l1::gas::limit_with_headroom(gas, block_gas_limit));
             }
         }

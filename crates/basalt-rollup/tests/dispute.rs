@@ -314,7 +314,11 @@ fn every_step_of_a_trace_re_executes_from_its_witness_to_the_next_position() {
         let trace = p.view.trace(batch).unwrap();
         let record = r.batches[batch as usize];
         let blob = &l1.state.blob(&record.data_hash).unwrap().data;
-        let (txs, _) = basalt_l2::posted_batch_txs::<basalt_l2::Optimistic>(blob);
+        let (blob_txs, _) = basalt_l2::posted_batch_txs::<basalt_l2::Optimistic>(blob);
+        let from = batch
+            .checked_sub(1)
+            .map_or(0, |b| r.batches[b as usize].deposits_end);
+        let txs = basalt_l2::batch_trace_txs(blob_txs, from, record.deposits_end);
         assert_eq!(trace.len(), txs.len() + 1);
         assert_eq!(*trace.last().unwrap(), p.view.output(batch).unwrap());
         let queue: Vec<_> = r.deposits.iter().map(|d| d.entry).collect();
@@ -358,4 +362,51 @@ fn a_refused_proposal_buys_no_batch_decode_and_a_block_decodes_each_batch_once()
         .filter(|t| t.batch == 0)
         .count();
     assert_eq!(competing, 3, "three trees compete for batch 0");
+}
+
+#[test]
+fn a_proposal_that_leaves_out_a_deposit_its_batch_range_forces_is_proven_wrong() {
+    // A censoring sequencer posts a batch whose blob leaves its deposits out, with a range that
+    // covers them (as the L1 requires once they are overdue): the batch applies them after the
+    // blob. A proposer
+    // whose view skips one plays the whole game for its output and loses it at the step.
+    let mut l1 = L1::new();
+    l1.block(vec![(0, Action::RegisterRollup { params: params() })]);
+    l1.block(vec![
+        (3, deposit(&key(3), 1_000_000)),
+        (4, deposit(&key(4), 1_000_000)),
+    ]);
+    post(&mut l1, encode_batch::<basalt_l2::Optimistic>(&[]), 2);
+    let mut parties = [
+        party(2, Some((Fault::SkipDeposit, (0, 0))), true),
+        party(6, None, true),
+    ];
+    run_until_settled(&mut l1, &mut parties);
+    assert_honest_outcome(&l1.state, &[key(6).public()]);
+    let honest = honest_outputs(&l1.state);
+    let mut view = party(9, None, false);
+    view.refresh(&l1.state).unwrap();
+    assert_eq!(view.view.state().commitment().next_deposit, 2);
+    assert_eq!(view.view.state().get(2).unwrap().balance, 1_000_000);
+    let lie = proposals_of(&l1.state, 2);
+    assert!(
+        matches!(lie[0].2, Some(DisputeResult::Removed { .. })),
+        "{lie:?}"
+    );
+    // The honest party's counter reaches the bottom of the tree, at the state after the forced
+    // deposit: the liar has no one-step proof against it (the L1 re-executes that deposit), and
+    // the claim stands.
+    let r = l1.state.rollup(0).unwrap();
+    let t = &r.trees[lie[0].0 as usize];
+    let bottom: Vec<_> = t
+        .claims()
+        .iter()
+        .filter(|c| c.position >= 1 << t.rules.depth)
+        .collect();
+    assert!(
+        bottom.iter().any(|c| c.claimant == key(6).public()),
+        "{:?}",
+        t.claims()
+    );
+    assert_eq!(r.settled_output(0).unwrap().1.output, honest[0]);
 }

@@ -3,7 +3,7 @@
 //! a verifier that reads only L1 data reaches the same outputs; a restarted sequencer loses nothing.
 
 use basalt_l1::{blob_hash, Action, L1State};
-use basalt_l2::{DepositEntry, L2Tx, TxFailure};
+use basalt_l2::{DepositEntry, TxFailure};
 use basalt_rollup::{plan_batch, Compression, Derivation, Sequencer, Verdict};
 use basalt_types::Hash;
 use std::io::Write;
@@ -177,7 +177,7 @@ fn a_batch_whose_blob_does_not_decode_applies_nothing_and_derivation_goes_on() {
             index: 0,
             data_hash: blob_hash(&garbage),
             data: garbage,
-            deposits_end: 1,
+            deposits_end: 0,
             max_fee_per_blob_byte: 1_000,
         },
     )]);
@@ -188,8 +188,9 @@ fn a_batch_whose_blob_does_not_decode_applies_nothing_and_derivation_goes_on() {
         d.prior(0),
         "an undecodable batch changes nothing"
     );
-    // The deposit stays queued and a later batch applies it.
-    let data = basalt_l2::encode_batch::<P>(&[L2Tx::Deposit { index: 0 }]);
+    // The deposit stays queued and a later batch applies it; so does its deposit range, whatever
+    // its blob holds: this one does not decode either.
+    let data = vec![0xfe; 100];
     l1.block(vec![(
         1,
         Action::PostBatch {
@@ -203,6 +204,7 @@ fn a_batch_whose_blob_does_not_decode_applies_nothing_and_derivation_goes_on() {
     )]);
     let d = derive(&l1.state);
     assert_eq!(d.state().get(1).unwrap().balance, 1_000);
+    assert_eq!(d.state().commitment().next_deposit, 1);
 }
 
 #[test]

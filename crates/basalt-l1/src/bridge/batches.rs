@@ -2,6 +2,10 @@
 //! and count its header declares.
 
 use super::{fold, BatchRecord, RollupError, BATCHES_DOMAIN};
+
+/// Most overdue items one batch must consume: a larger backlog is forced in over several batches,
+/// so that a flood of deposits never makes a batch's trace too long for its claim tree.
+pub const MAX_FORCED_PER_BATCH: u64 = 1_024;
 use crate::exec::{BatchTxs, BlockBuilder};
 use crate::state::{blob_hash, StoredBlob};
 use crate::view::StateRead;
@@ -22,12 +26,22 @@ impl BlockBuilder<'_> {
     ) -> Result<(), RollupError> {
         let h = self.rollup(rollup)?;
         self.refuse_frozen(&h)?;
-        if signer != h.params.sequencer {
+        // Past a queued item's deadline the rollup no longer waits for its sequencer: anyone may
+        // post its next batch, which must consume the overdue items.
+        let overdue = self.overdue_items(&h);
+        if signer != h.params.sequencer && overdue <= h.deposits_end {
             return Err(RollupError::NotSequencer {
                 sequencer: h.params.sequencer,
                 sender: signer,
             });
         }
+        // A batch need not consume more overdue items than it can hold.
+        let room = h
+            .params
+            .kind
+            .zk()
+            .map_or(MAX_FORCED_PER_BATCH, |z| z.slots as u64);
+        let forced = overdue.min(h.deposits_end.saturating_add(room));
         if index != h.batch_count {
             return Err(RollupError::BatchOutOfOrder {
                 expected: h.batch_count,
@@ -59,9 +73,24 @@ impl BlockBuilder<'_> {
                     raw_len: 0,
                     tx_count: 0,
                 });
+                // Its trace is the blob's transactions and a deposit for each of its range: one
+                // claim tree must hold it.
+                let steps = header.tx_count + (deposits_end - h.deposits_end);
+                if steps > basalt_l2::MAX_BATCH_TXS as u64 {
+                    return Err(RollupError::TooManySteps {
+                        steps,
+                        max: basalt_l2::MAX_BATCH_TXS as u64,
+                    });
+                }
                 (header, deposits_end, Hash::ZERO)
             }
         };
+        if deposits_end < forced {
+            return Err(RollupError::OverdueSkipped {
+                end: deposits_end,
+                overdue: forced,
+            });
+        }
         let record = BatchRecord {
             data_hash,
             deposits_end,
@@ -84,35 +113,68 @@ impl BlockBuilder<'_> {
         Ok(())
     }
 
-    /// A posted batch and its transactions, decoded once per block however many actions need
+    /// How many queued items (from the first) are overdue at this block: queued at least
+    /// `force_inclusion_blocks` ago. Items are queued in height order, so it is a binary search.
+    pub(crate) fn overdue_items(&self, h: &super::RollupHeader) -> u64 {
+        let Some(cutoff) = self.height.checked_sub(h.params.force_inclusion_blocks) else {
+            return 0;
+        };
+        let state = self.state();
+        let (mut lo, mut hi) = (h.deposits_end, h.deposit_count);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match state.deposit(h.id, mid) {
+                Some(d) if d.height <= cutoff => lo = mid + 1,
+                _ => hi = mid,
+            }
+        }
+        lo
+    }
+
+    /// A posted optimistic batch and the transactions it applies ([`basalt_l2::batch_trace_txs`]:
+    /// its blob's, then its deposit range), decoded once per block however many actions need
     /// them; `None` for the transactions in a pricing-only run, which charges the decode and does
-    /// none. A blob that does not decode means no transactions, as [`basalt_l2::posted_batch_txs`]
-    /// has it for every L2 node.
+    /// none. A blob that does not decode means no blob transactions, as
+    /// [`basalt_l2::posted_batch_txs`] has it for every L2 node. Also returns the trace's length.
     pub(crate) fn batch_txs(
         &mut self,
         rollup: u32,
         batch: u64,
-    ) -> Result<(BatchRecord, Option<BatchTxs>), RollupError> {
-        let record = self
-            .state()
-            .batch(rollup, batch)
-            .ok_or(RollupError::BatchNotPosted(batch))?;
+    ) -> Result<(BatchRecord, u64, Option<BatchTxs>), RollupError> {
+        let (record, from) = {
+            let state = self.state();
+            let record = state
+                .batch(rollup, batch)
+                .ok_or(RollupError::BatchNotPosted(batch))?;
+            let from = batch
+                .checked_sub(1)
+                .and_then(|b| state.batch(rollup, b))
+                .map_or(0, |b| b.deposits_end);
+            (record, from)
+        };
+        let forced = record.deposits_end - from;
+        let steps = record.tx_count + forced;
         // The whole price is known from the record, before any work. Every action that needs the
         // batch pays it, cached or not, so its price does not depend on the rest of the block.
-        self.charge(crate::gas::batch_decode(record.raw_len, record.tx_count))?;
+        self.charge(crate::gas::batch_decode(record.raw_len, steps))?;
         if self.pricing_only {
-            return Ok((record, None));
+            return Ok((record, steps, None));
         }
-        if let Some(txs) = self.decoded.get(&record.data_hash) {
-            return Ok((record, Some(txs.clone())));
+        if let Some(txs) = self.decoded.get(&(rollup, batch)) {
+            return Ok((record, steps, Some(txs.clone())));
         }
         let state = self.state();
         let blob = state
             .blob(&record.data_hash, self.height)
             .ok_or(RollupError::DataExpired(batch))?;
-        let txs = Arc::new(basalt_l2::posted_batch_txs::<Optimistic>(&blob.data).0);
+        let blob_txs = basalt_l2::posted_batch_txs::<Optimistic>(&blob.data).0;
         drop(blob);
-        self.decoded.insert(record.data_hash, txs.clone());
-        Ok((record, Some(txs)))
+        let txs = Arc::new(basalt_l2::batch_trace_txs(
+            blob_txs,
+            from,
+            record.deposits_end,
+        ));
+        self.decoded.insert((rollup, batch), txs.clone());
+        Ok((record, txs.len() as u64, Some(txs)))
     }
 }

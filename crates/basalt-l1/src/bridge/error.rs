@@ -232,6 +232,23 @@ pub enum RollupError {
     /// The deposit was refunded already.
     #[error("deposit {0} was already refunded")]
     AlreadyRefunded(u64),
+    /// The batch leaves a queued item past its force-inclusion deadline unconsumed.
+    #[error("the batch's deposit range ends at {end}, but items up to {overdue} are past their force-inclusion deadline")]
+    OverdueSkipped {
+        /// The batch's range end.
+        end: u64,
+        /// Where the overdue items it must consume end.
+        overdue: u64,
+    },
+    /// The batch's trace (its transactions and its deposit range) is longer than a claim tree
+    /// holds.
+    #[error("the batch applies {steps} transactions with its deposit range, at most {max} fit a claim tree")]
+    TooManySteps {
+        /// Transactions and deposits it applies.
+        steps: u64,
+        /// The most a claim tree holds.
+        max: u64,
+    },
     /// A rule of the claim tree refused the move.
     #[error(transparent)]
     Tree(#[from] TreeError),

@@ -27,6 +27,7 @@ mod state;
 mod withdrawals;
 mod zk;
 
+pub use batches::MAX_FORCED_PER_BATCH;
 pub(crate) use deposits::ViewDeposits;
 pub use error::{RestoreError, RollupError};
 pub(crate) use exits::settled_items;

@@ -58,8 +58,7 @@ impl BlockBuilder<'_> {
         let bond = h.params.proposer_bond;
         balance_after(sender, bond)?;
         // Every cheap refusal comes before the batch is decoded to count its steps.
-        let (_, txs) = self.batch_txs(rollup, batch)?;
-        let steps = txs.map_or(posted.tx_count, |t| t.len() as u64);
+        let (_, steps, _) = self.batch_txs(rollup, batch)?;
         let balance = balance_after(sender, bond)?;
         let bonds = h.bonds.checked_add(bond).ok_or(RollupError::Overflow)?;
         sender.balance = balance;

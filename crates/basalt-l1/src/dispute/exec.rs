@@ -94,7 +94,7 @@ impl BlockBuilder<'_> {
             let witness = StepWitness::<Optimistic>::from_bytes(witness)
                 .map_err(RollupError::MalformedWitness)?;
             witness.check_prior(&check.pre)?;
-            let (batch, txs) = self.batch_txs(rollup, d.batch)?;
+            let (batch, _, txs) = self.batch_txs(rollup, d.batch)?;
             let Some(txs) = txs else {
                 return Ok(()); // pricing only: the step itself is in the base price
             };

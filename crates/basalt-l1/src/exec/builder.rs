@@ -34,8 +34,9 @@ pub struct BlockBuilder<'a> {
     txs: Vec<SignedTransaction>,
     tx_hashes: Vec<Hash>,
     receipts: Vec<Receipt>,
-    /// Batches decoded by this block's actions, by data hash.
-    pub(crate) decoded: HashMap<Hash, BatchTxs>,
+    /// Batches decoded by this block's actions, by rollup and batch (a trace holds its batch's
+    /// deposit range, so two batches with the same data may differ).
+    pub(crate) decoded: HashMap<(u32, u64), BatchTxs>,
     /// ZK rollups' verifying keys decoded by this block's proofs, by rollup.
     pub(crate) verifiers: HashMap<u32, Arc<basalt_zk::Verifier>>,
     /// Charge for work without doing it (estimates and admission prechecks): nothing heavy runs.

@@ -393,9 +393,15 @@ pub fn module(ctx: RpcContext) -> RpcModule<RpcContext> {
         let (r, from, limit) = rollup_range(&params, chain.state())?;
         let zk = r.header.params.kind.zk().is_some();
         Ok::<_, ErrorObjectOwned>(page(&r.batches, from, limit, |i, b| {
+            // An optimistic batch's trace ends with a deposit for each of its range.
+            let from = i
+                .checked_sub(1)
+                .map_or(0, |p| r.batches[p as usize].deposits_end);
+            let steps = b.tx_count + if zk { 0 } else { b.deposits_end - from };
             let mut v = json!({
                 "index": i, "dataHash": b.data_hash, "depositsEnd": b.deposits_end,
                 "height": b.height, "rawBytes": b.raw_len, "txCount": b.tx_count,
+                "steps": steps,
             });
             // A ZK batch's data hash as its proof's public input.
             if zk {
