@@ -21,6 +21,7 @@ mod rollup;
 mod units;
 mod up;
 mod wallet;
+mod wallet_exit;
 mod wallet_l2;
 
 use clap::{Parser, Subcommand};
@@ -44,7 +45,9 @@ enum Command {
     Up(up::UpArgs),
     /// Run one validator as its own process, from a config file written by `basalt devnet init`.
     Node(node::NodeArgs),
-    /// Run one rollup node (sequencer or verifier) as its own process, against any L1 JSON-RPC.
+    /// Run one rollup node (sequencer or verifier) as its own process, against any L1 JSON-RPC;
+    /// `basalt rollup risk NAME` shows a rollup's risks.
+    #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
     Rollup(rollup::RollupArgs),
     /// Devnet files for multi-process or multi-host setups.
     #[command(subcommand)]

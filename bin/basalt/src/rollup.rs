@@ -29,6 +29,69 @@ pub struct RollupArgs {
     /// bad-signature, replay and undecodable need role = "sequencer".
     #[arg(long, value_name = "MODE")]
     pub fault: Option<String>,
+    #[command(subcommand)]
+    pub command: Option<RollupCommand>,
+}
+
+/// Questions about a registered rollup, answered from the L1.
+#[derive(clap::Subcommand, Debug)]
+pub enum RollupCommand {
+    /// A rollup's risks, computed from its registered parameters and the L1's: L2BEAT's five
+    /// categories and its stage, with the first requirement it does not meet.
+    Risk {
+        /// The rollup, by name or id.
+        rollup: String,
+        /// L1 JSON-RPC URL.
+        #[arg(long, default_value = "http://127.0.0.1:8545")]
+        rpc: String,
+        /// Print the JSON `l1_getRollupRisk` returns, for programs.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Runs `basalt rollup risk`.
+fn risk(rollup: &str, rpc: &str, as_json: bool) -> Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let v = rt.block_on(async {
+        let client = crate::wallet::l1_http(rpc)?;
+        let which = match rollup.parse::<u32>() {
+            Ok(id) => serde_json::json!(id),
+            Err(_) => serde_json::json!(rollup),
+        };
+        crate::wallet::call(
+            &client,
+            rpc,
+            "l1_getRollupRisk",
+            jsonrpsee::rpc_params![which],
+        )
+        .await
+    })?;
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(());
+    }
+    println!(
+        "{} ({}): stage {}{}",
+        v["name"].as_str().unwrap_or("?"),
+        v["kind"].as_str().unwrap_or("?"),
+        v["stage"],
+        v["nextRequirement"]
+            .as_str()
+            .map(|r| format!(" (next needs: {r})"))
+            .unwrap_or_default()
+    );
+    for c in v["categories"].as_array().into_iter().flatten() {
+        println!(
+            "  {:<18} {:<8} {}",
+            c["id"].as_str().unwrap_or("?"),
+            c["level"].as_str().unwrap_or("?"),
+            c["summary"].as_str().unwrap_or("")
+        );
+    }
+    Ok(())
 }
 
 /// Reads a rollup node config and resolves its relative paths against the file's directory.
@@ -49,6 +112,9 @@ pub fn load(path: &Path) -> Result<NodeConfig> {
 
 /// Runs a rollup node until Ctrl-C.
 pub fn run(args: RollupArgs) -> Result<()> {
+    if let Some(RollupCommand::Risk { rollup, rpc, json }) = &args.command {
+        return risk(rollup, rpc, *json);
+    }
     if args.example {
         print!("{EXAMPLE_CONFIG}");
         return Ok(());

@@ -225,6 +225,31 @@ pub enum WalletCommand {
         #[command(flatten)]
         signer: SignerArgs,
     },
+    /// Leave a frozen rollup: prove the signer's balance in its last settled state (rebuilt from
+    /// L1 data alone, no L2 node needed) and have the L1 pay it, once.
+    Exit {
+        /// The rollup, by name or id.
+        #[arg(long)]
+        rollup: String,
+        /// L1 account paid (hex); defaults to the signer's.
+        #[arg(long)]
+        to: Option<String>,
+        #[command(flatten)]
+        signer: SignerArgs,
+    },
+    /// Have a frozen rollup refund deposits its last settled state never applied, to the L1
+    /// accounts that paid them.
+    Refund {
+        /// The rollup, by name or id.
+        #[arg(long)]
+        rollup: String,
+        /// The deposit's queue index (anyone may refund any); defaults to every such deposit the
+        /// signer paid.
+        #[arg(long)]
+        index: Option<u64>,
+        #[command(flatten)]
+        signer: SignerArgs,
+    },
     /// Show an L2 transaction's finality: pending, soft, posted, l1_final, settled, or failed.
     Status {
         /// The L2 transaction hash.
@@ -401,6 +426,36 @@ async fn run_async(cmd: WalletCommand) -> Result<()> {
                         .and_then(|s| s.parse::<u128>().ok())
                         .map_or_else(|| "?".into(), format_tokens)
                 };
+                let risk = call(
+                    &client,
+                    &rpc,
+                    "l1_getRollupRisk",
+                    rpc_params![r["id"].clone()],
+                )
+                .await?;
+                let levels: Vec<String> = risk["categories"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|c| {
+                        format!(
+                            "{} {}",
+                            c["id"].as_str().unwrap_or("?"),
+                            c["level"].as_str().unwrap_or("?")
+                        )
+                    })
+                    .collect();
+                let frozen = if r["frozen"] == true {
+                    ", FROZEN: exits open"
+                } else {
+                    ""
+                };
+                let risk_row = format!(
+                    "  stage {} ({}){frozen}; `basalt rollup risk {}` says why",
+                    risk["stage"],
+                    levels.join(", "),
+                    r["params"]["name"].as_str().unwrap_or("?"),
+                );
                 if r["params"]["kind"] == "zk" {
                     println!(
                         "{} {} (zk): escrow {}, {} deposits, {} batches, {} proven by validity proof, {} transactions per batch at most",
@@ -412,6 +467,7 @@ async fn run_async(cmd: WalletCommand) -> Result<()> {
                         r["settled"],
                         r["params"]["zk"]["slots"],
                     );
+                    println!("{risk_row}");
                     continue;
                 }
                 println!(
@@ -429,6 +485,7 @@ async fn run_async(cmd: WalletCommand) -> Result<()> {
                     tokens(&r["params"]["proposerBond"]),
                     r["disputeBound"],
                 );
+                println!("{risk_row}");
             }
             Ok(())
         }
@@ -601,6 +658,14 @@ async fn run_async(cmd: WalletCommand) -> Result<()> {
             rollup,
             rpc,
         } => crate::wallet_l2::status(&hash, follow, &rpc, &rollup).await,
+        WalletCommand::Exit { rollup, to, signer } => {
+            crate::wallet_exit::exit(&rollup, to, &signer).await
+        }
+        WalletCommand::Refund {
+            rollup,
+            index,
+            signer,
+        } => crate::wallet_exit::refund(&rollup, index, &signer).await,
         WalletCommand::SendBlob { file, hex, signer } => {
             let data = match (file, hex) {
                 (Some(f), _) => {

@@ -33,13 +33,14 @@ mod view;
 pub use blobs::{BlobSource, Blobs};
 pub use block::{Block, Header, Receipt, HEADER_VERSION, MAX_BLOCK_BYTES};
 pub use bridge::{
-    chain_leaf, exit_key, exit_message, felt_hash, frozen_from, hash_felt, refund_key, zk_key,
-    BatchRecord, DepositRecord, ExitClaim, OutputRecord, RestoreError, RollupDiff, RollupError,
-    RollupHeader, RollupKind, RollupParams, RollupState, SettledState, WithdrawalClaim, ZkParams,
-    L2_SIGNATURE_BYTES, MAX_CHALLENGE_WINDOW, MAX_CLOCK_EXTENSION, MAX_ESCAPE_BLOCKS,
-    MAX_FORCED_PER_BATCH, MAX_FORCE_INCLUSION_BLOCKS, MAX_ROLLUP_NAME, MAX_UNPROVEN_BATCHES,
-    MAX_VERIFYING_KEY_BYTES, MAX_ZK_SLOTS, MIN_CHALLENGE_WINDOW, MIN_CLOCK_EXTENSION,
-    MIN_FORCE_INCLUSION_BLOCKS, ZK_PUBLIC_INPUTS,
+    chain_leaf, exit_key, exit_message, felt_hash, frozen_from, hash_felt, refund_key, rollup_risk,
+    zk_key, BatchRecord, DepositRecord, ExitClaim, OutputRecord, RestoreError, RiskCategory,
+    RiskLevel, RollupDiff, RollupError, RollupHeader, RollupKind, RollupParams, RollupRisk,
+    RollupState, SettledState, WithdrawalClaim, ZkParams, L2_SIGNATURE_BYTES, MAX_CHALLENGE_WINDOW,
+    MAX_CLOCK_EXTENSION, MAX_ESCAPE_BLOCKS, MAX_FORCED_PER_BATCH, MAX_FORCE_INCLUSION_BLOCKS,
+    MAX_ROLLUP_NAME, MAX_UNPROVEN_BATCHES, MAX_VERIFYING_KEY_BYTES, MAX_ZK_SLOTS,
+    MIN_CHALLENGE_WINDOW, MIN_CLOCK_EXTENSION, MIN_FORCE_INCLUSION_BLOCKS, STAGE1_CHALLENGE_DAYS,
+    ZK_PUBLIC_INPUTS,
 };
 pub use dispute::tree::{
     honest_moves, Claim, ClaimTree, Claims, HonestMove, Resolution, Rules, StepCheck, TreeError,

@@ -425,10 +425,21 @@ async fn rollup_registry_reads_and_refuses_doomed_rollup_actions_with_their_reas
     assert_eq!(empty["result"], json!([]));
     let claimed = call(&n, "l1_isWithdrawalClaimed", json!([0, 0])).await;
     assert_eq!(claimed["result"], false);
+    // A queued deposit starts the escape clock; the rollup is not frozen yet.
+    let r = &by_id["result"];
+    assert_eq!(r["frozen"], false);
+    assert!(r["frozenFrom"].as_u64().unwrap() > r["height"].as_u64().unwrap());
+    let risk = call(&n, "l1_getRollupRisk", json!(["alpha"])).await;
+    let risk = &risk["result"];
+    assert_eq!(risk["stage"], 0);
+    assert_eq!(risk["categories"].as_array().unwrap().len(), 5);
+    assert_eq!(risk["categories"][3]["id"], "sequencer_failure");
+    assert!(risk["nextRequirement"].as_str().is_some());
 
     for (method, params, code) in [
         ("l1_getRollup", json!(["nope"]), NOT_FOUND),
         ("l1_getRollup", json!([true]), INVALID_PARAMS),
+        ("l1_getRollupRisk", json!(["nope"]), NOT_FOUND),
         ("l1_getRollupBatches", json!([0, 0, 0]), INVALID_PARAMS),
         ("l1_getRollupBatches", json!([0, 0, 1001]), INVALID_PARAMS),
         ("l1_getRollupOutputs", json!([9, 0]), NOT_FOUND),

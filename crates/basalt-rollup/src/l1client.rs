@@ -108,6 +108,12 @@ pub struct RollupParamsInfo {
     /// Bond of each counter in a dispute.
     #[serde(with = "serde_amount")]
     pub dispute_bond: Amount,
+    /// Blocks a queued item may wait before a batch must consume it.
+    #[serde(default)]
+    pub force_inclusion_blocks: u64,
+    /// Blocks the rollup may owe something with no batch settled before it freezes.
+    #[serde(default)]
+    pub escape_blocks: u64,
     /// A ZK rollup's circuit and fee account.
     #[serde(default)]
     pub zk: Option<ZkParamsInfo>,
@@ -169,6 +175,19 @@ pub struct RollupInfo {
     pub dispute_bound: u64,
     /// Withdrawals paid.
     pub withdrawals_paid: u64,
+    /// The L1 block from which the rollup is frozen, if it owes something.
+    #[serde(default)]
+    pub frozen_from: Option<u64>,
+    /// Whether the next block finds it frozen: it takes only exits, refunds and settled
+    /// withdrawals.
+    #[serde(default)]
+    pub frozen: bool,
+    /// Exits paid from it once frozen.
+    #[serde(default)]
+    pub exits: u64,
+    /// Deposits refunded once frozen.
+    #[serde(default)]
+    pub refunds: u64,
     /// The finalized L1 height these numbers are from.
     pub height: u64,
 }
@@ -188,6 +207,8 @@ pub struct DepositInfo {
     pub amount: Amount,
     /// L1 height it was queued at.
     pub height: u64,
+    /// The L1 account that paid it (and is refunded if a frozen rollup never applied it).
+    pub sender: PublicKey,
 }
 
 impl DepositInfo {

@@ -7,6 +7,8 @@
 //! - [`ZkDerivation`]: the same for a ZK rollup, from posted data without signatures; a verifier
 //!   checks the L1's data hash of every batch and every settled output against it.
 //!
+//! - [`escape`]: the last settled state rebuilt from L1 data alone, for exits from a frozen
+//!   rollup without any L2 node.
 //! - [`plan_batch`]: what the batcher posts next.
 //! - [`start`]: the node process around them: actors by role (block loop, L1 follower, batcher,
 //!   proposer, challenger, and the outbox that owns the L1 nonces) and the L2 JSON-RPC API,
@@ -19,6 +21,7 @@
 
 mod batcher;
 mod derive;
+pub mod escape;
 #[cfg(feature = "faults")]
 pub mod faults;
 mod game;

@@ -22,6 +22,7 @@ mod outputs;
 mod params;
 mod records;
 mod registry;
+mod risk;
 mod settlement;
 mod state;
 mod withdrawals;
@@ -45,6 +46,7 @@ pub use records::{
     fold, BatchRecord, DepositRecord, OutputRecord, WithdrawalClaim, BATCHES_DOMAIN, CLAIMS_DOMAIN,
     DEPOSITS_DOMAIN, OUTPUTS_DOMAIN,
 };
+pub use risk::{rollup_risk, RiskCategory, RiskLevel, RollupRisk, STAGE1_CHALLENGE_DAYS};
 pub(crate) use settlement::{due_rollups, wake_height};
 pub use state::RollupState;
 pub use zk::{felt_hash, hash_felt, zk_key, MAX_UNPROVEN_BATCHES};

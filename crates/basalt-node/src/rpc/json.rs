@@ -238,3 +238,20 @@ pub(super) fn rollup_json(r: &RollupState, head: u64) -> Value {
         "height": head,
     })
 }
+
+/// A rollup's risk view ([`basalt_l1::rollup_risk`]) as JSON.
+pub(super) fn risk_json(r: &RollupState, l1: &basalt_l1::Params) -> Value {
+    let p = &r.header.params;
+    let risk = basalt_l1::rollup_risk(p, l1);
+    json!({
+        "id": r.header.id,
+        "name": p.name,
+        "kind": p.kind.name(),
+        "stage": risk.stage,
+        "nextRequirement": risk.next_requirement,
+        "unmet": risk.unmet.iter().map(|(stage, why)| json!({"stage": stage, "requirement": why})).collect::<Vec<_>>(),
+        "categories": risk.categories.iter().map(|c| json!({
+            "id": c.id, "level": c.level.name(), "summary": c.summary,
+        })).collect::<Vec<_>>(),
+    })
+}

@@ -376,6 +376,16 @@ pub fn module(ctx: RpcContext) -> RpcModule<RpcContext> {
         Ok::<_, ErrorObjectOwned>(rollup_json(find_rollup(&which, s)?, s.head().height))
     })
     .expect("unique method");
+    m.register_method("l1_getRollupRisk", |params, ctx, _| {
+        let (which,): (Value,) = params
+            .parse()
+            .map_err(|_| invalid("expected one parameter: rollup id or name"))?;
+        let chain = crate::chain::lock(&ctx.chain);
+        let s = chain.state();
+        let r = find_rollup(&which, s)?;
+        Ok::<_, ErrorObjectOwned>(risk_json(r, s.params()))
+    })
+    .expect("unique method");
     m.register_method("l1_getRollupDeposits", |params, ctx, _| {
         let chain = crate::chain::lock(&ctx.chain);
         let (r, from, limit) = rollup_range(&params, chain.state())?;
