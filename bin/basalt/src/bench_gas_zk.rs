@@ -117,6 +117,7 @@ pub(super) fn rows(m: &mut Meter, n: usize) -> Result<Vec<Row>> {
         .deposits
         .iter()
         .map(|d| DepositEntry {
+            forced: None,
             account: d.entry.account,
             key: zk_key(&d.entry.key).expect("checked at deposit"),
             amount: d.entry.amount,

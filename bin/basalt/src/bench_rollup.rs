@@ -76,6 +76,7 @@ pub fn run(args: RollupArgs) -> Result<()> {
     let deposits: Vec<DepositEntry<P>> = keys
         .iter()
         .map(|k| DepositEntry {
+            forced: None,
             account: None,
             key: k.public(),
             amount: 1_000_000_000_000,

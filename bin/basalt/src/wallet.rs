@@ -225,6 +225,11 @@ pub enum WalletCommand {
         #[command(flatten)]
         signer: SignerArgs,
     },
+    /// Force an L2 transfer or withdrawal in through the L1, past a sequencer that censors it:
+    /// queued like a deposit, the first batch after its deadline must apply it (optimistic
+    /// rollups; a ZK rollup's circuit cannot yet).
+    #[command(subcommand)]
+    ForceInclude(ForceCommand),
     /// Leave a frozen rollup: prove the signer's balance in its last settled state (rebuilt from
     /// L1 data alone, no L2 node needed) and have the L1 pay it, once.
     Exit {
@@ -262,6 +267,41 @@ pub enum WalletCommand {
         /// L1 JSON-RPC URL (to look the rollup up).
         #[arg(long, default_value = "http://127.0.0.1:8545")]
         rpc: String,
+    },
+}
+
+/// What `force-include` forces in: the same arguments as `l2-transfer` and `withdraw`.
+#[derive(Subcommand, Debug)]
+pub enum ForceCommand {
+    /// A transfer to another L2 account.
+    Transfer {
+        /// Recipient L2 account index, or key (hex; its first account).
+        #[arg(long)]
+        to: String,
+        /// Amount in tokens.
+        #[arg(long)]
+        amount: String,
+        #[command(flatten)]
+        tx: crate::wallet_l2::L2TxArgs,
+        #[command(flatten)]
+        rollup: crate::wallet_l2::RollupArgs,
+        #[command(flatten)]
+        signer: SignerArgs,
+    },
+    /// A withdrawal to an L1 account.
+    Withdraw {
+        /// Amount in tokens.
+        #[arg(long)]
+        amount: String,
+        /// L1 account paid (hex); defaults to the signer's.
+        #[arg(long)]
+        to: Option<String>,
+        #[command(flatten)]
+        tx: crate::wallet_l2::L2TxArgs,
+        #[command(flatten)]
+        rollup: crate::wallet_l2::RollupArgs,
+        #[command(flatten)]
+        signer: SignerArgs,
     },
 }
 
@@ -639,14 +679,28 @@ async fn run_async(cmd: WalletCommand) -> Result<()> {
             tx,
             rollup,
             signer,
-        } => crate::wallet_l2::transfer(&to, &amount, &tx, &signer, &rollup).await,
+        } => crate::wallet_l2::transfer(&to, &amount, &tx, &signer, &rollup, false).await,
+        WalletCommand::ForceInclude(ForceCommand::Transfer {
+            to,
+            amount,
+            tx,
+            rollup,
+            signer,
+        }) => crate::wallet_l2::transfer(&to, &amount, &tx, &signer, &rollup, true).await,
+        WalletCommand::ForceInclude(ForceCommand::Withdraw {
+            amount,
+            to,
+            tx,
+            rollup,
+            signer,
+        }) => crate::wallet_l2::withdraw(&amount, to, &tx, &signer, &rollup, true).await,
         WalletCommand::Withdraw {
             amount,
             to,
             tx,
             rollup,
             signer,
-        } => crate::wallet_l2::withdraw(&amount, to, &tx, &signer, &rollup).await,
+        } => crate::wallet_l2::withdraw(&amount, to, &tx, &signer, &rollup, false).await,
         WalletCommand::Claim {
             withdrawal,
             rollup,

@@ -89,8 +89,15 @@ impl Rollup {
         crate::devnet_rollups::l2_key(kp, self.zk).to_hex()
     }
 
-    /// The signer's L2 account (`index`, or its first): (index, nonce).
-    async fn my_account(&self, kp: &Keypair, index: Option<u32>) -> Result<(u32, u64)> {
+    /// The signer's L2 account (`index`, or its first): (index, nonce). The nonce counts the
+    /// sender's transactions queued at the sequencer, unless `applied` asks for the state's own
+    /// (a forced transaction follows the applied ones, not those a censor holds back).
+    async fn my_account(
+        &self,
+        kp: &Keypair,
+        index: Option<u32>,
+        applied: bool,
+    ) -> Result<(u32, u64)> {
         let key = self.key_of(kp);
         let which = match index {
             Some(i) => json!(i),
@@ -109,6 +116,7 @@ impl Rollup {
             // A sequencer counts the sender's queued transactions; a verifier knows only its state.
             a["pendingNonce"]
                 .as_u64()
+                .filter(|_| !applied)
                 .or(a["nonce"].as_u64())
                 .context("account nonce")?,
         ))
@@ -248,11 +256,12 @@ async fn prepare(
     signer: &SignerArgs,
     r: &RollupArgs,
     opts: &L2TxArgs,
+    force: bool,
 ) -> Result<(Keypair, Rollup, u32, u64, Amount)> {
     let kp = signer.keypair()?;
     let l1 = signer.client()?;
     let rollup = Rollup::resolve(r, &l1, &signer.rpc).await?;
-    let (from, nonce) = rollup.my_account(&kp, opts.from).await?;
+    let (from, nonce) = rollup.my_account(&kp, opts.from, force).await?;
     let fee = match &opts.fee {
         Some(f) => parse_tokens(f)?,
         None => rollup.min_fee().await?,
@@ -269,16 +278,59 @@ fn print_soft(v: &Value) {
     );
 }
 
-/// `wallet l2-transfer`.
+/// Queues `tx`, signed with the L2 key of `kp`, in the rollup's L1 queue: the batches must apply
+/// it by its force-inclusion deadline, whatever the sequencer wants.
+async fn force(
+    rollup: &Rollup,
+    tx: L2Tx<Optimistic>,
+    kp: &Keypair,
+    signer: &SignerArgs,
+) -> Result<()> {
+    let l1 = signer.client()?;
+    let r = call(&l1, &signer.rpc, "l1_getRollup", rpc_params![rollup.id]).await?;
+    let bytes = basalt_types::codec::parse_hex(&signed_hex(rollup.zk, rollup.id, &tx, kp))
+        .expect("hex we made");
+    let wait = r["params"]["forceInclusionBlocks"].as_u64().unwrap_or(0);
+    println!(
+        "forcing it in through the L1: the first batch posted {wait} blocks after it is queued must apply it, and anyone may post that batch"
+    );
+    send(
+        signer,
+        Action::ForceInclude {
+            rollup: rollup.id,
+            tx: bytes,
+        },
+    )
+    .await?;
+    let queued = call(&l1, &signer.rpc, "l1_getRollup", rpc_params![rollup.id]).await?;
+    let index = queued["deposits"].as_u64().unwrap_or(1).saturating_sub(1);
+    let deposits = call(
+        &l1,
+        &signer.rpc,
+        "l1_getRollupDeposits",
+        rpc_params![rollup.id, index, 1],
+    )
+    .await?;
+    if let Some(h) = deposits[0]["height"].as_u64() {
+        println!(
+            "queued as item {index} at L1 block {h}: deadline block {} (the first batch at or after it carries it)",
+            h + wait
+        );
+    }
+    Ok(())
+}
+
+/// `wallet l2-transfer` (`force`: `wallet force-include transfer`).
 pub async fn transfer(
     to: &str,
     amount_s: &str,
     opts: &L2TxArgs,
     signer: &SignerArgs,
     r: &RollupArgs,
+    force_in: bool,
 ) -> Result<()> {
     let amount = parse_tokens(amount_s)?;
-    let (kp, rollup, from, nonce, fee) = prepare(signer, r, opts).await?;
+    let (kp, rollup, from, nonce, fee) = prepare(signer, r, opts, force_in).await?;
     let to_v = rollup
         .call("l2_getAccount", rpc_params![account_param(to)?])
         .await?;
@@ -297,20 +349,24 @@ pub async fn transfer(
         rollup.name,
         format_tokens(fee)
     );
+    if force_in {
+        return force(&rollup, tx, &kp, signer).await;
+    }
     print_soft(&rollup.send(tx, &kp).await?);
     Ok(())
 }
 
-/// `wallet withdraw`.
+/// `wallet withdraw` (`force`: `wallet force-include withdraw`).
 pub async fn withdraw(
     amount_s: &str,
     to: Option<String>,
     opts: &L2TxArgs,
     signer: &SignerArgs,
     r: &RollupArgs,
+    force_in: bool,
 ) -> Result<()> {
     let amount = parse_tokens(amount_s)?;
-    let (kp, rollup, from, nonce, fee) = prepare(signer, r, opts).await?;
+    let (kp, rollup, from, nonce, fee) = prepare(signer, r, opts, force_in).await?;
     let recipient = match to {
         Some(h) => {
             PublicKey::from_hex(&h).map_err(|_| anyhow::anyhow!("--to must be 32 bytes of hex"))?
@@ -331,6 +387,9 @@ pub async fn withdraw(
         rollup.name,
         format_tokens(fee)
     );
+    if force_in {
+        return force(&rollup, tx, &kp, signer).await;
+    }
     let v = rollup.send(tx, &kp).await?;
     print_soft(&v);
     let when = match rollup.zk {

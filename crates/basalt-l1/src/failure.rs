@@ -130,6 +130,8 @@ failure_codes! {
     DepositApplied = 316, "deposit_applied", "the settled state applied this deposit: its funds exit with the account";
     AlreadyRefunded = 317, "already_refunded", "the deposit was already refunded";
     OverdueSkipped = 318, "overdue_skipped", "the batch leaves a queued item past its force-inclusion deadline unconsumed";
+    ForcedTxUnsupported = 320, "forced_tx_unsupported", "a ZK rollup cannot take a forced transaction yet";
+    BadForcedTx = 321, "bad_forced_tx", "the forced transaction does not decode as an L2 transfer or withdrawal";
     TooManySteps = 319, "too_many_steps", "the batch's transactions and deposit range are more than a claim tree holds";
 }
 
@@ -210,6 +212,8 @@ impl RollupError {
             RollupError::AlreadyRefunded(_) => FailureCode::AlreadyRefunded,
             RollupError::OverdueSkipped { .. } => FailureCode::OverdueSkipped,
             RollupError::TooManySteps { .. } => FailureCode::TooManySteps,
+            RollupError::ForcedTxUnsupported => FailureCode::ForcedTxUnsupported,
+            RollupError::BadForcedTx(_) => FailureCode::BadForcedTx,
         }
     }
 }

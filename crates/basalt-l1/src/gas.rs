@@ -95,6 +95,7 @@ pub fn intrinsic(action: &Action) -> u64 {
         Action::ProveBatch { .. } => PROVE_BATCH_GAS,
         Action::RevertBatches { .. } => REVERT_GAS,
         Action::Exit(_) => EXIT_GAS,
+        Action::ForceInclude { .. } => DEPOSIT_GAS,
         Action::RefundDeposit { .. } => REFUND_GAS,
     };
     base + PAYLOAD_BYTE_GAS * payload_len(action)
@@ -107,6 +108,7 @@ fn payload_len(action: &Action) -> u64 {
         Action::Step { witness, .. } => witness.len(),
         Action::FinalizeWithdrawal(claim) => claim.proof.len() * 32,
         Action::Exit(claim) => claim.proof.len() * 32 + claim.signature.len(),
+        Action::ForceInclude { tx, .. } => tx.len(),
         Action::RegisterRollup { params } => {
             params.name.len() + params.kind.zk().map_or(0, |z| z.verifying_key.len())
         }
@@ -182,6 +184,7 @@ pub fn known_limit(action: &Action) -> Option<u64> {
         Action::RevertBatches { .. } => REVERT_BATCH_GAS * crate::bridge::MAX_UNPROVEN_BATCHES,
         Action::Exit(_) => ZK_COMMITMENT_GAS + ZK_EXIT_GAS,
         Action::RefundDeposit { .. } => ZK_COMMITMENT_GAS,
+        Action::ForceInclude { .. } => 0,
         Action::ProposeOutput { .. } | Action::Step { .. } => return None,
     };
     Some(intrinsic.saturating_add(extra))

@@ -136,6 +136,15 @@ pub enum Action {
         /// The first unsettled batch (must match, so that a revert meant for other batches fails).
         from: u64,
     },
+    /// Queues a signed L2 transfer or withdrawal (encoded as `l2_sendTransaction` takes it) in the
+    /// rollup's queue, as a deposit is queued: the batches must apply it by its force-inclusion
+    /// deadline, whatever the sequencer wants. Optimistic rollups only, for now.
+    ForceInclude {
+        /// Rollup id.
+        rollup: u32,
+        /// The encoded L2 transaction (at most [`basalt_l2::MAX_L2_TX_BYTES`]).
+        tx: Vec<u8>,
+    },
     /// Pays an account of a frozen rollup its balance in the last settled state, once (anyone
     /// may send it; the account's L2 key signs where the funds go).
     Exit(ExitClaim),
@@ -341,6 +350,11 @@ impl Encode for Action {
                 put_varint(out, *rollup as u128);
                 put_varint(out, *from as u128);
             }
+            Action::ForceInclude { rollup, tx } => {
+                out.push(15);
+                put_varint(out, *rollup as u128);
+                put_bytes(out, tx);
+            }
             Action::Exit(claim) => {
                 out.push(13);
                 claim.encode_to(out);
@@ -461,6 +475,12 @@ impl Decode for Action {
                 from: d.varint_u64()?,
             },
             13 => Action::Exit(ExitClaim::decode_from(d)?),
+            15 => Action::ForceInclude {
+                rollup: varint_u32(d)?,
+                tx: d
+                    .bytes("forced L2 transaction", basalt_l2::MAX_L2_TX_BYTES)?
+                    .to_vec(),
+            },
             14 => Action::RefundDeposit {
                 rollup: varint_u32(d)?,
                 index: d.varint_u64()?,

@@ -599,6 +599,7 @@ fn rollup_actions_roundtrip_through_the_transaction_codec() {
     let l2 = {
         let mut s = L2State::<P>::genesis(rollup_params().l2_config(0), key(1).public());
         let q = [DepositEntry {
+            forced: None,
             account: None,
             key: key(2).public(),
             amount: 50,

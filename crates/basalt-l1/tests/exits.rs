@@ -362,3 +362,87 @@ fn a_censored_deposit_is_forced_in_and_anyone_may_post_once_it_is_overdue() {
     assert_eq!(l2.get(1).unwrap().balance, 10_000);
     assert_eq!(l2.get(1).unwrap().key, key(2).public());
 }
+
+/// The L2 state after each posted batch, derived from L1 data alone as every party does.
+fn derived(n: &Net) -> Vec<L2State<P>> {
+    let r = n.s.rollup(0).unwrap();
+    let queue: Vec<DepositEntry<P>> = r.deposits.iter().map(|d| d.entry).collect();
+    let mut l2 = L2State::genesis(rollup_params().l2_config(0), key(1).public());
+    let (mut from, mut states) = (0, Vec::new());
+    for b in &r.batches {
+        let blob = n.s.blob(&b.data_hash).unwrap();
+        let txs = basalt_l2::batch_trace_txs(
+            basalt_l2::posted_batch_txs::<P>(&blob.data).0,
+            from,
+            b.deposits_end,
+        );
+        l2.apply_batch(&batch_deposits(&queue, b.deposits_end).unwrap(), &txs);
+        from = b.deposits_end;
+        states.push(l2.clone());
+    }
+    states
+}
+
+#[test]
+fn a_censored_withdrawal_is_forced_in_and_paid_on_l1() {
+    let mut n = Net::new();
+    let params = rollup_params();
+    assert_eq!(n.one(0, Action::RegisterRollup { params }), None);
+    assert_eq!(n.deposit(2, 10_000), None);
+    assert_eq!(n.post(&[L2Tx::Deposit { index: 0 }], 1), None);
+    // What is not a signed transfer or withdrawal is refused at the door.
+    let force = |tx: Vec<u8>| Action::ForceInclude { rollup: 0, tx };
+    assert_eq!(
+        n.one(2, force(vec![1, 2, 3])),
+        Some(FailureCode::BadForcedTx)
+    );
+    let deposit = basalt_types::Encode::to_bytes(&L2Tx::<P>::Deposit { index: 0 });
+    assert_eq!(n.one(2, force(deposit)), Some(FailureCode::BadForcedTx));
+    // The user's withdrawal, which the sequencer refuses to sequence, goes in through the L1.
+    let w = withdraw(2, 1, &key(2), 4_000, 0);
+    assert_eq!(n.one(2, force(basalt_types::Encode::to_bytes(&w))), None);
+    let queued = n.s.head().height;
+    assert_eq!(n.header().deposit_count, 2, "queued like a deposit");
+    assert_eq!(n.header().escrow, 10_000, "holding no funds");
+    assert_eq!(n.post(&[], 1), None, "before its deadline it may wait");
+    while n.s.head().height + 1 < queued + FORCE {
+        n.empty();
+    }
+    assert_eq!(n.post(&[], 1), Some(FailureCode::OverdueSkipped));
+    assert_eq!(n.post(&[], 2), None, "the censor must carry it");
+    let states = derived(&n);
+    let last = states.last().unwrap();
+    assert_eq!(last.withdrawals().len(), 1);
+    assert_eq!(last.get(1).unwrap().balance, 10_000 - 4_000 - 1);
+    // Anyone proposes the outputs; they settle; the withdrawal is paid on L1.
+    let mut prior = n.header().genesis_output;
+    for (batch, s) in states.iter().enumerate() {
+        let propose = Action::ProposeOutput {
+            rollup: 0,
+            batch: batch as u64,
+            prior,
+            output: s.output(),
+        };
+        assert_eq!(n.one(4, propose), None);
+        prior = s.output();
+    }
+    while n.header().settled < states.len() as u64 {
+        n.empty();
+    }
+    let c = last.commitment();
+    let (w, proof) = last.withdrawal_proof(0).unwrap();
+    let claim = WithdrawalClaim {
+        rollup: 0,
+        batch: states.len() as u64 - 1,
+        state_root: c.state_root(),
+        withdrawals_tree_root: c.withdrawals_tree_root,
+        withdrawal_count: c.withdrawal_count,
+        index: 0,
+        recipient: w.recipient,
+        amount: w.amount,
+        proof: proof.siblings,
+    };
+    let before = balance(&n.s, &key(2));
+    assert_eq!(n.one(0, Action::FinalizeWithdrawal(claim)), None);
+    assert_eq!(balance(&n.s, &key(2)), before + 4_000, "paid on L1");
+}

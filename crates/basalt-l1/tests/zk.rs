@@ -158,6 +158,7 @@ impl Net {
             .deposits
             .iter()
             .map(|d| basalt_l2::DepositEntry {
+                forced: None,
                 account: d.entry.account,
                 key: zk_key(&d.entry.key).unwrap(),
                 amount: d.entry.amount,
@@ -575,4 +576,15 @@ fn post_action(net: &Net, txs: &[PostedTx]) -> Action {
         deposits_end: h.deposits_end + deposits,
         max_fee_per_blob_byte: 100,
     }
+}
+
+#[test]
+fn a_forced_transaction_is_refused_by_a_zk_rollup_whose_circuit_cannot_apply_it() {
+    let mut net = Net::new();
+    let tx = deposit_and_withdraw(1)[1].to_bytes();
+    net.refused(
+        2,
+        Action::ForceInclude { rollup: ID, tx },
+        FailureCode::ForcedTxUnsupported,
+    );
 }

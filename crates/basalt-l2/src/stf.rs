@@ -137,7 +137,7 @@ pub fn apply_tx<P: Profile, A: Access<P>>(
     sig: SigCheck,
 ) -> Result<Outcome, PartialError> {
     match tx {
-        L2Tx::Deposit { index } => apply_deposit(state, deposits, *index),
+        L2Tx::Deposit { index } => apply_deposit(config, state, deposits, *index),
         L2Tx::Transfer {
             from,
             to,
@@ -193,6 +193,7 @@ pub fn apply_tx<P: Profile, A: Access<P>>(
 }
 
 fn apply_deposit<P: Profile, A: Access<P>>(
+    config: &Config,
     state: &mut A,
     deposits: &impl Deposits<P>,
     index: u64,
@@ -207,6 +208,16 @@ fn apply_deposit<P: Profile, A: Access<P>>(
     let Some(entry) = deposits.get(index) else {
         return Ok(Outcome::Failed(TxFailure::DepositUnavailable(index)));
     };
+    if let Some(tx) = entry.forced {
+        // A forced transaction takes this place in the queue: it runs as if the sequencer had
+        // sent it, signature checked, and its place is consumed whatever it does.
+        let outcome = match tx {
+            L2Tx::Deposit { .. } => Outcome::Failed(TxFailure::DepositUnavailable(index)),
+            _ => apply_tx(config, state, deposits, &tx, SigCheck::Verify)?,
+        };
+        state.set_next_deposit(expected + 1);
+        return Ok(outcome);
+    }
     // Credit the named account if it is the depositor's; otherwise open a new one, so deposited
     // funds always reach an account the depositor's key controls.
     let existing = match entry.account {

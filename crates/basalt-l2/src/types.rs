@@ -107,6 +107,10 @@ pub struct DepositEntry<P: Profile> {
     pub key: P::PublicKey,
     /// Amount escrowed.
     pub amount: Amount,
+    /// A transfer or withdrawal forced in through the L1 in place of a deposit (its amount is
+    /// zero): applied when its place in the queue is consumed, whatever it does, and consumed
+    /// either way.
+    pub forced: Option<L2Tx<P>>,
 }
 
 impl<P: Profile> Encode for DepositEntry<P> {
@@ -120,6 +124,13 @@ impl<P: Profile> Encode for DepositEntry<P> {
         }
         self.key.encode_to(out);
         out.extend_from_slice(&self.amount.to_le_bytes());
+        match &self.forced {
+            None => out.push(0),
+            Some(tx) => {
+                out.push(1);
+                tx.encode_to(out);
+            }
+        }
     }
 }
 
@@ -135,10 +146,23 @@ impl<P: Profile> Decode for DepositEntry<P> {
                 })
             }
         };
+        let key = P::PublicKey::decode_from(d)?;
+        let amount = d.u128()?;
+        let forced = match d.u8()? {
+            0 => None,
+            1 => Some(L2Tx::decode_from(d)?),
+            tag => {
+                return Err(DecodeError::UnknownTag {
+                    what: "forced transaction",
+                    tag: tag as u64,
+                })
+            }
+        };
         Ok(DepositEntry {
             account,
-            key: P::PublicKey::decode_from(d)?,
-            amount: d.u128()?,
+            key,
+            amount,
+            forced,
         })
     }
 }

@@ -22,6 +22,7 @@ fn key(i: u64) -> Keypair {
 
 fn deposit_to(i: u64, amount: u128) -> DepositEntry<P> {
     DepositEntry {
+        forced: None,
         account: None,
         key: key(i).public(),
         amount,
@@ -101,11 +102,13 @@ fn deposits_open_accounts_in_queue_order_and_credit_named_accounts() {
     // Deposit 2 names account 1 with account 1's key: credited. Deposit 3 names account 1 with
     // another key: a new account for that key, never someone else's.
     deposits.push(DepositEntry {
+        forced: None,
         account: Some(1),
         key: key(1).public(),
         amount: 5,
     });
     deposits.push(DepositEntry {
+        forced: None,
         account: Some(1),
         key: key(9).public(),
         amount: 6,
@@ -350,7 +353,7 @@ proptest! {
         let deposits: Vec<DepositEntry<P>> = amounts
             .iter()
             .enumerate()
-            .map(|(i, a)| DepositEntry {
+            .map(|(i, a)| DepositEntry { forced: None,
                 account: if i % 3 == 2 { Some(1) } else { None },
                 key: key(1 + (i as u64 % 3)).public(),
                 amount: *a,

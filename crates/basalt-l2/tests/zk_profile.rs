@@ -40,6 +40,7 @@ fn funded() -> (L2State<Zk>, Vec<DepositEntry<Zk>>) {
     let deposits: Vec<DepositEntry<Zk>> = [(1, 1_000), (2, 500)]
         .iter()
         .map(|(k, amount)| DepositEntry {
+            forced: None,
             account: None,
             key: key(*k).public(),
             amount: *amount,
@@ -174,6 +175,7 @@ fn a_zk_rollup_refuses_accounts_and_withdrawals_past_its_trees() {
         next_deposit: 0,
     };
     let deposits = vec![DepositEntry {
+        forced: None,
         account: None,
         key: key(2).public(),
         amount: 5,

@@ -111,7 +111,11 @@ pub async fn settled_state<S: L1Source>(
     match &rollup.params.zk {
         None => {
             let mut d = Derivation::new(config, rollup.params.sequencer);
-            d.add_deposits(deposits.iter().map(|d| d.entry()));
+            let entries = deposits
+                .iter()
+                .map(|d| d.entry())
+                .collect::<Result<Vec<_>, L1Error>>()?;
+            d.add_deposits(entries);
             for b in batches.iter().take(rollup.settled as usize) {
                 progress(b.index, rollup.settled);
                 let blob = client.blob(&b.data_hash).await?;

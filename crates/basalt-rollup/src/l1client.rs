@@ -6,7 +6,7 @@
 
 use crate::l1source::{HttpSource, L1Source};
 use basalt_l1::{blob_hash, Action, Claim, ClaimTree, Dispute, Params, Rules, Transaction};
-use basalt_l2::{DepositEntry, Optimistic, Zk};
+use basalt_l2::{DepositEntry, L2Tx, Optimistic, Zk};
 use basalt_types::zk::BabyPublicKey;
 use basalt_types::{serde_amount, Amount, Decode, Encode, Hash, Keypair, PublicKey};
 use jsonrpsee::core::params::ArrayParams;
@@ -209,22 +209,48 @@ pub struct DepositInfo {
     pub height: u64,
     /// The L1 account that paid it (and is refunded if a frozen rollup never applied it).
     pub sender: PublicKey,
+    /// A forced L2 transaction in its place (hex, as `l2_sendTransaction` takes it).
+    #[serde(default)]
+    pub forced: Option<String>,
 }
 
 impl DepositInfo {
-    /// The entry the L2 applies.
-    pub fn entry(&self) -> DepositEntry<Optimistic> {
-        DepositEntry {
+    /// The entry the L2 applies, with its forced transaction decoded.
+    pub fn entry(&self) -> Result<DepositEntry<Optimistic>, L1Error> {
+        let forced = match &self.forced {
+            None => None,
+            Some(h) => Some(
+                basalt_types::codec::parse_hex(h)
+                    .ok()
+                    .and_then(|b| L2Tx::<Optimistic>::from_bytes(&b).ok())
+                    .ok_or_else(|| L1Error::Malformed {
+                        method: "l1_getRollupDeposits",
+                        reason: format!("deposit {} holds no forced transaction", self.index),
+                    })?,
+            ),
+        };
+        Ok(DepositEntry {
+            forced,
             account: self.account,
             key: self.key,
             amount: self.amount,
-        }
+        })
     }
 
     /// The entry a ZK rollup applies: its key bytes as a BabyJubJub key (the L1 checked them
     /// when it queued the deposit).
     pub fn zk_entry(&self) -> Result<DepositEntry<Zk>, L1Error> {
+        if self.forced.is_some() {
+            return Err(L1Error::Malformed {
+                method: "l1_getRollupDeposits",
+                reason: format!(
+                    "deposit {} of a ZK rollup is a forced transaction",
+                    self.index
+                ),
+            });
+        }
         Ok(DepositEntry {
+            forced: None,
             account: self.account,
             key: basalt_l1::zk_key(&self.key).ok_or_else(|| L1Error::Malformed {
                 method: "l1_getRollupDeposits",

@@ -410,3 +410,53 @@ fn a_proposal_that_leaves_out_a_deposit_its_batch_range_forces_is_proven_wrong()
     );
     assert_eq!(r.settled_output(0).unwrap().1.output, honest[0]);
 }
+
+#[test]
+fn a_proposal_that_leaves_out_a_forced_withdrawal_is_proven_wrong_and_the_withdrawal_settles() {
+    // A user forces a withdrawal in through the L1; the censoring sequencer's batch carries it only
+    // in its range. A proposer whose view skips it loses its tree; the honest output, with the
+    // withdrawal, settles.
+    let mut l1 = L1::new();
+    l1.block(vec![(0, Action::RegisterRollup { params: params() })]);
+    l1.block(vec![(3, deposit(&key(3), 1_000_000))]);
+    post(
+        &mut l1,
+        encode_batch::<basalt_l2::Optimistic>(&[L2Tx::Deposit { index: 0 }]),
+        1,
+    );
+    let w = withdraw(3, 1, &key(3), 250_000, 0);
+    l1.block(vec![(
+        3,
+        Action::ForceInclude {
+            rollup: 0,
+            tx: basalt_types::Encode::to_bytes(&w),
+        },
+    )]);
+    post(&mut l1, encode_batch::<basalt_l2::Optimistic>(&[]), 2);
+    let mut parties = [
+        party(2, Some((Fault::SkipDeposit, (1, 0))), true),
+        party(6, None, true),
+    ];
+    run_until_settled(&mut l1, &mut parties);
+    assert_honest_outcome(&l1.state, &[key(6).public()]);
+    let mut view = party(9, None, false);
+    view.refresh(&l1.state).unwrap();
+    assert_eq!(view.view.state().withdrawals().len(), 1);
+    let lie = proposals_of(&l1.state, 2);
+    let wrong = lie
+        .iter()
+        .find(|(_, batch, _)| *batch == 1)
+        .expect("proposed");
+    assert!(
+        matches!(wrong.2, Some(DisputeResult::Removed { .. })),
+        "{lie:?}"
+    );
+    let claim = view.view.withdrawal_claim(0, 1, 0).unwrap();
+    let before = l1.state.account(&key(3).public()).unwrap().balance;
+    let paid = l1.try_block(vec![(0, Action::FinalizeWithdrawal(claim))]);
+    assert_eq!(paid[0].failure, None);
+    assert_eq!(
+        l1.state.account(&key(3).public()).unwrap().balance,
+        before + 250_000
+    );
+}

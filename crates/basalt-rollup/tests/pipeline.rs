@@ -212,6 +212,7 @@ fn a_sequencer_killed_and_restarted_loses_no_confirmed_transaction() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("blocks.log");
     let queue = vec![DepositEntry {
+        forced: None,
         account: None,
         key: key(3).public(),
         amount: 1_000_000,

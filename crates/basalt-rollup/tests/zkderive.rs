@@ -27,6 +27,7 @@ fn fee_key() -> BabyKeypair {
 
 fn deposit(amount: u128) -> DepositEntry<Zk> {
     DepositEntry {
+        forced: None,
         account: None,
         key: alice().public(),
         amount,

@@ -300,6 +300,7 @@ fn first_batch() -> (Hash, basalt_zk::batch::BatchWitness) {
     };
     let genesis = basalt_l2::L2State::<Zk>::genesis(config, fee_key().public());
     let entries = [basalt_l2::DepositEntry {
+        forced: None,
         account: None,
         key: alice().public(),
         amount: ONE_TOKEN,

@@ -61,6 +61,7 @@ pub fn transfer_workload(
     let queue: Vec<DepositEntry<Zk>> = keys[1..]
         .iter()
         .map(|k| DepositEntry {
+            forced: None,
             account: None,
             key: k.public(),
             amount: 1_000_000,

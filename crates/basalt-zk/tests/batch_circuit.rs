@@ -27,6 +27,7 @@ fn l1_key(i: u8) -> PublicKey {
 
 fn deposit(account: Option<u32>, owner: u8, amount: u128) -> DepositEntry<Zk> {
     DepositEntry {
+        forced: None,
         account,
         key: key(owner).public(),
         amount,

@@ -4,8 +4,8 @@ use super::{fold, DepositRecord, RollupError, DEPOSITS_DOMAIN};
 use crate::exec::BlockBuilder;
 use crate::state::Account;
 use crate::view::StateRead;
-use basalt_l2::{DepositEntry, Deposits, Optimistic};
-use basalt_types::Encode;
+use basalt_l2::{DepositEntry, Deposits, L2Tx, Optimistic};
+use basalt_types::{Decode, Encode, PublicKey};
 
 impl BlockBuilder<'_> {
     pub(crate) fn deposit(
@@ -35,6 +35,49 @@ impl BlockBuilder<'_> {
         sender.balance = balance;
         let d = self.rollup_diff(h);
         d.header.escrow = escrow;
+        d.header.deposit_count += 1;
+        d.header.deposits_digest = fold(
+            d.header.deposits_digest,
+            DEPOSITS_DOMAIN,
+            &record.to_bytes(),
+        );
+        d.deposits.push(record);
+        Ok(())
+    }
+}
+
+impl BlockBuilder<'_> {
+    /// Queues the signed L2 transaction `tx` of `signer` in an optimistic rollup's queue, as a
+    /// deposit of nothing: the batches apply it (checking its signature) by its deadline.
+    pub(crate) fn force_include(
+        &mut self,
+        rollup: u32,
+        signer: PublicKey,
+        tx: &[u8],
+    ) -> Result<(), RollupError> {
+        let h = self.rollup(rollup)?;
+        self.refuse_frozen(&h)?;
+        if h.params.kind.zk().is_some() {
+            return Err(RollupError::ForcedTxUnsupported);
+        }
+        let tx = L2Tx::<Optimistic>::from_bytes(tx)
+            .map_err(|_| RollupError::BadForcedTx("it does not decode as an L2 transaction"))?;
+        if matches!(tx, L2Tx::Deposit { .. }) {
+            return Err(RollupError::BadForcedTx(
+                "only a transfer or a withdrawal can be forced in",
+            ));
+        }
+        let record = DepositRecord {
+            entry: DepositEntry {
+                account: None,
+                key: signer,
+                amount: 0,
+                forced: Some(tx),
+            },
+            sender: signer,
+            height: self.height,
+        };
+        let d = self.rollup_diff(h);
         d.header.deposit_count += 1;
         d.header.deposits_digest = fold(
             d.header.deposits_digest,

@@ -350,6 +350,9 @@ impl BlockBuilder<'_> {
             .state()
             .deposit(rollup, index)
             .ok_or(RollupError::UnknownDeposit(index))?;
+        if record.entry.amount == 0 {
+            return Err(RollupError::ZeroAmount); // a forced transaction: nothing to refund
+        }
         if index < state.next_deposit {
             return Err(RollupError::DepositApplied {
                 index,

@@ -83,6 +83,7 @@ impl BlockBuilder<'_> {
             } => {
                 let record = DepositRecord {
                     entry: DepositEntry {
+                        forced: None,
                         account: *account,
                         key: *key,
                         amount: *amount,
@@ -91,6 +92,11 @@ impl BlockBuilder<'_> {
                     height: self.height,
                 };
                 if let Err(e) = self.deposit(*rollup, sender, record) {
+                    return failed(e);
+                }
+            }
+            Action::ForceInclude { rollup, tx } => {
+                if let Err(e) = self.force_include(*rollup, signer, tx) {
                     return failed(e);
                 }
             }

@@ -394,6 +394,8 @@ pub fn module(ctx: RpcContext) -> RpcModule<RpcContext> {
                 "index": i, "account": d.entry.account, "key": d.entry.key,
                 "amount": d.entry.amount.to_string(),
                 "sender": d.sender, "height": d.height,
+                // A forced L2 transaction in place of a deposit, as l2_sendTransaction takes it.
+                "forced": d.entry.forced.map(|tx| format!("0x{}", hex::encode(tx.to_bytes()))),
             })
         }))
     })

@@ -99,7 +99,10 @@ impl<S: L1Source> Follower<S> {
             if page.is_empty() {
                 return Ok(());
             }
-            let entries: Vec<_> = page.iter().map(|d| d.entry()).collect();
+            let entries = page
+                .iter()
+                .map(|d| d.entry())
+                .collect::<Result<Vec<_>, _>>()?;
             if let Some(seq) = &self.shared.seq {
                 let mut seq = lock(seq);
                 let have = seq.deposits_known();

@@ -254,7 +254,9 @@ pub async fn start_with<S: L1Source>(
         if page.is_empty() {
             break;
         }
-        deposits.extend(page.iter().map(|d| d.entry()));
+        for d in &page {
+            deposits.push(d.entry()?);
+        }
     }
     let seq = match cfg.role {
         Role::Sequencer => {

@@ -289,6 +289,7 @@ mod tests {
         let mut s = L2State::<Optimistic>::genesis(CONFIG, key(0).public());
         let queue: Vec<DepositEntry<Optimistic>> = (1..=2)
             .map(|n| DepositEntry {
+                forced: None,
                 account: None,
                 key: key(n).public(),
                 amount: balance,
