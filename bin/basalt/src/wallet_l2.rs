@@ -286,6 +286,12 @@ async fn force(
     kp: &Keypair,
     signer: &SignerArgs,
 ) -> Result<()> {
+    if rollup.zk {
+        bail!(
+            "{} is a ZK rollup: its circuit cannot apply a forced transaction yet (deposits are forced in, and if it stalls it freezes and you exit with `basalt wallet exit`)",
+            rollup.name
+        );
+    }
     let l1 = signer.client()?;
     let r = call(&l1, &signer.rpc, "l1_getRollup", rpc_params![rollup.id]).await?;
     let bytes = basalt_types::codec::parse_hex(&signed_hex(rollup.zk, rollup.id, &tx, kp))
@@ -315,6 +321,17 @@ async fn force(
         println!(
             "queued as item {index} at L1 block {h}: deadline block {} (the first batch at or after it carries it)",
             h + wait
+        );
+    }
+    let l2_hash = tx.signed(rollup.id, kp).hash();
+    println!(
+        "follow it with\n  basalt wallet status --rollup {} {l2_hash} --follow",
+        rollup.name
+    );
+    if matches!(tx, L2Tx::Withdraw { .. }) {
+        println!(
+            "and claim it once settled with\n  basalt wallet claim --rollup {} --withdrawal {l2_hash} --dev N|--key FILE",
+            rollup.name
         );
     }
     Ok(())

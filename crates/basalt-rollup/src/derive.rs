@@ -327,24 +327,49 @@ impl Derivation {
             self.plan.injected(index, step);
         }
         let first = self.txs_in_first(index);
-        // The blob's transactions are the posted ones; the range's deposits follow them.
-        for (i, (tx, outcome)) in txs.iter().zip(&outcomes).take(posted).enumerate() {
-            let withdrawal = match (tx, outcome) {
+        // The blob's transactions are the posted ones; the range's deposits follow them. A forced
+        // transaction is known by its own hash, at the place that applied it (the last posted
+        // place when the range did).
+        for (i, (tx, outcome)) in txs.iter().zip(&outcomes).enumerate() {
+            // A deposit step that did not reach its place (applied already, or out of order)
+            // did not run the forced transaction there.
+            let reached = !matches!(
+                outcome,
+                Outcome::Failed(
+                    TxFailure::DepositOutOfOrder { .. } | TxFailure::DepositUnavailable(_)
+                )
+            );
+            let forced = match tx {
+                L2Tx::Deposit { index } if reached => {
+                    self.deposits.get(*index as usize).and_then(|d| d.forced)
+                }
+                _ => None,
+            };
+            if i >= posted && forced.is_none() {
+                continue;
+            }
+            let effective = forced.as_ref().unwrap_or(tx);
+            let withdrawal = match (effective, outcome) {
                 (L2Tx::Withdraw { .. }, Outcome::Applied) => {
                     next_withdrawal += 1;
                     Some(next_withdrawal - 1)
                 }
                 _ => None,
             };
-            self.txs.entry(tx.hash()).or_insert(PostedTx {
+            let sequence = first + i.min(posted.saturating_sub(1)) as u64;
+            let record = PostedTx {
                 batch: index,
-                sequence: first + i as u64,
+                sequence,
                 failure: match outcome {
                     Outcome::Applied => None,
                     Outcome::Failed(why) => Some(*why),
                 },
                 withdrawal,
-            });
+            };
+            self.txs.entry(effective.hash()).or_insert(record);
+            if forced.is_some() && i < posted {
+                self.txs.entry(tx.hash()).or_insert(record);
+            }
         }
         let commitment = self.state.commitment();
         let output = commitment.output();

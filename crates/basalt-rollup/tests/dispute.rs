@@ -451,6 +451,12 @@ fn a_proposal_that_leaves_out_a_forced_withdrawal_is_proven_wrong_and_the_withdr
         matches!(wrong.2, Some(DisputeResult::Removed { .. })),
         "{lie:?}"
     );
+    // The user finds it by its own hash, as every node indexes a forced transaction.
+    let found = view.view.tx(&w.hash()).expect("indexed by its hash");
+    assert_eq!(
+        (found.batch, found.withdrawal, found.failure),
+        (1, Some(0), None)
+    );
     let claim = view.view.withdrawal_claim(0, 1, 0).unwrap();
     let before = l1.state.account(&key(3).public()).unwrap().balance;
     let paid = l1.try_block(vec![(0, Action::FinalizeWithdrawal(claim))]);
