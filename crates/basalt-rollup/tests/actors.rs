@@ -125,7 +125,16 @@ impl Local {
     }
 
     async fn register(&self, window: u64, extension: u64) {
-        let params = RollupParams {
+        self.register_with(window, extension, |_| {}).await;
+    }
+
+    async fn register_with(
+        &self,
+        window: u64,
+        extension: u64,
+        change: impl FnOnce(&mut RollupParams),
+    ) {
+        let mut params = RollupParams {
             name: "alpha".into(),
             kind: RollupKind::Optimistic,
             sequencer: dev_sequencer(0).public(),
@@ -138,6 +147,7 @@ impl Local {
             force_inclusion_blocks: 10,
             escape_blocks: 1_000_000,
         };
+        change(&mut params);
         self.run(&dev_sequencer(0), Action::RegisterRollup { params })
             .await;
     }
@@ -343,4 +353,131 @@ async fn a_faulty_sequencer_an_honest_challenger_and_sybils_on_an_l1_the_test_dr
         tokio::time::sleep(Duration::from_millis(15)).await;
     }
     panic!("no decision after 2,000 blocks");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_exits_a_frozen_rollup_with_a_proof_built_from_l1_data_alone() {
+    let l1 = Local::new(0);
+    l1.register_with(5, 4, |p| {
+        p.force_inclusion_blocks = 2;
+        p.escape_blocks = p.settle_bound() + 1;
+    })
+    .await;
+    let user = dev_account(3);
+    l1.deposit(&user).await;
+    // Batch 0 applies the deposit; its output is proposed and settles. Then the sequencer and
+    // every proposer vanish, with a second deposit queued.
+    let data = basalt_l2::encode_batch::<Optimistic>(&[L2Tx::Deposit { index: 0 }]);
+    let post = Action::PostBatch {
+        rollup: 0,
+        index: 0,
+        data_hash: basalt_l1::blob_hash(&data),
+        data,
+        deposits_end: 1,
+        max_fee_per_blob_byte: 1_000_000,
+    };
+    l1.run(&dev_sequencer(0), post).await;
+    let rollup = l1
+        .client
+        .rollup(&basalt_rollup::RollupRef::Id(0))
+        .await
+        .unwrap();
+    let settled = basalt_rollup::escape::settled_state(&l1.client, &rollup, |_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(
+        settled.account_of(&user.public().0),
+        None,
+        "nothing settled yet"
+    );
+    let mut d = basalt_rollup::Derivation::new(
+        basalt_l2::Config {
+            rollup_id: 0,
+            min_fee: 1,
+        },
+        dev_sequencer(0).public(),
+    );
+    d.add_deposits(
+        l1.client
+            .deposits(0, 0)
+            .await
+            .unwrap()
+            .iter()
+            .map(|x| x.entry().unwrap()),
+    );
+    let blob = l1
+        .client
+        .blob(&rollup_batch_hash(&l1, 0).await)
+        .await
+        .unwrap();
+    let output = d.apply(1, &blob).unwrap().output;
+    let propose = Action::ProposeOutput {
+        rollup: 0,
+        batch: 0,
+        prior: rollup.genesis_output,
+        output,
+    };
+    l1.run(&dev_account(4), propose).await;
+    while l1
+        .client
+        .rollup(&basalt_rollup::RollupRef::Id(0))
+        .await
+        .unwrap()
+        .settled
+        < 1
+    {
+        l1.block();
+    }
+    l1.deposit(&dev_account(5)).await;
+    let frozen = loop {
+        let r = l1
+            .client
+            .rollup(&basalt_rollup::RollupRef::Id(0))
+            .await
+            .unwrap();
+        if r.frozen {
+            break r;
+        }
+        l1.block();
+    };
+    // The wallet's path: the settled state from L1 data alone, an exit signed by the user's key.
+    let state = basalt_rollup::escape::settled_state(&l1.client, &frozen, |_, _| {})
+        .await
+        .unwrap();
+    let (index, balance) = state.account_of(&user.public().0).unwrap();
+    assert_eq!((index, balance), (1, ONE_TOKEN));
+    let to = dev_account(6).public();
+    let before = l1_balance(&l1, &to);
+    let exit = state.exit(index, to, &user).unwrap();
+    l1.run(&dev_account(7), Action::Exit(exit)).await;
+    assert_eq!(l1_balance(&l1, &to), before + ONE_TOKEN);
+    // The deposit it never applied goes back to its sender.
+    let refund = Action::RefundDeposit {
+        rollup: 0,
+        index: 1,
+        state: state.settled_state(),
+    };
+    let payer = dev_account(2).public();
+    let before = l1_balance(&l1, &payer);
+    l1.run(&dev_account(7), refund).await;
+    assert_eq!(l1_balance(&l1, &payer), before + ONE_TOKEN);
+    let r = l1
+        .client
+        .rollup(&basalt_rollup::RollupRef::Id(0))
+        .await
+        .unwrap();
+    assert_eq!(r.escrow, 0, "the escrow ends at zero");
+}
+
+fn l1_balance(l1: &Local, key: &basalt_types::PublicKey) -> u128 {
+    l1.chain
+        .lock()
+        .unwrap()
+        .state()
+        .account(key)
+        .map_or(0, |a| a.balance)
+}
+
+async fn rollup_batch_hash(l1: &Local, batch: u64) -> basalt_types::Hash {
+    l1.client.batches(0, batch).await.unwrap()[0].data_hash
 }
