@@ -33,8 +33,17 @@ impl BlockBuilder<'_> {
             .checked_add(record.entry.amount)
             .ok_or(RollupError::Overflow)?;
         sender.balance = balance;
+        self.queue_item(h, record).header.escrow = escrow;
+        Ok(())
+    }
+
+    /// Appends `record` to the queue of rollup `h`; returns the rollup's diff.
+    fn queue_item(
+        &mut self,
+        h: super::RollupHeader,
+        record: DepositRecord,
+    ) -> &mut super::RollupDiff {
         let d = self.rollup_diff(h);
-        d.header.escrow = escrow;
         d.header.deposit_count += 1;
         d.header.deposits_digest = fold(
             d.header.deposits_digest,
@@ -42,7 +51,7 @@ impl BlockBuilder<'_> {
             &record.to_bytes(),
         );
         d.deposits.push(record);
-        Ok(())
+        d
     }
 }
 
@@ -77,14 +86,7 @@ impl BlockBuilder<'_> {
             sender: signer,
             height: self.height,
         };
-        let d = self.rollup_diff(h);
-        d.header.deposit_count += 1;
-        d.header.deposits_digest = fold(
-            d.header.deposits_digest,
-            DEPOSITS_DOMAIN,
-            &record.to_bytes(),
-        );
-        d.deposits.push(record);
+        self.queue_item(h, record);
         Ok(())
     }
 }
