@@ -40,8 +40,8 @@ pub const DEVNET_ROLLUP_COUNT: u32 = ROLLUPS.len() as u32;
 /// Two optimistic rollups that differ in fees, challenge window and clock extension (DEVNET ONLY
 /// windows and clocks: 200 ms blocks make the windows 10 s and 30 s, the extensions 2 s and 4 s),
 /// and a ZK rollup with no window, whose batches of 6 transactions are final at their proof. Each
-/// forces a queued item in after 50 blocks (10 s; OP Stack's window is 12 h) and freezes after
-/// owing something unsettled for a little more than its settlement bound (80 s, 150 s, 30 s;
+/// forces a queued item in after 150 blocks (30 s; OP Stack's window is 12 h) and freezes after
+/// owing something unsettled for a little more than its settlement bound (100 s, 170 s, 50 s;
 /// production escape hatches wait 7 to 15 days): DEVNET ONLY delays.
 const ROLLUPS: [DevRollup; 3] = [
     DevRollup {
@@ -51,8 +51,8 @@ const ROLLUPS: [DevRollup; 3] = [
         clock_extension: 10,
         bond: 10 * ONE_TOKEN,
         min_fee: ONE_TOKEN / 1_000_000,
-        force_inclusion_blocks: 50,
-        escape_blocks: 400,
+        force_inclusion_blocks: 150,
+        escape_blocks: 500,
     },
     DevRollup {
         name: "beta",
@@ -61,8 +61,8 @@ const ROLLUPS: [DevRollup; 3] = [
         clock_extension: 20,
         bond: 100 * ONE_TOKEN,
         min_fee: ONE_TOKEN / 100_000,
-        force_inclusion_blocks: 50,
-        escape_blocks: 750,
+        force_inclusion_blocks: 150,
+        escape_blocks: 850,
     },
     // The window, clock and bonds are unused: a ZK rollup's batches are proven, not disputed.
     DevRollup {
@@ -72,8 +72,8 @@ const ROLLUPS: [DevRollup; 3] = [
         clock_extension: 10,
         bond: 10 * ONE_TOKEN,
         min_fee: ONE_TOKEN / 1_000_000,
-        force_inclusion_blocks: 50,
-        escape_blocks: 150,
+        force_inclusion_blocks: 150,
+        escape_blocks: 250,
     },
 ];
 

@@ -144,7 +144,7 @@ impl Local {
             clock_extension: extension,
             dispute_bond: ONE_TOKEN,
             slash_reward_percent: 50,
-            force_inclusion_blocks: 10,
+            force_inclusion_blocks: 1_000,
             escape_blocks: 1_000_000,
         };
         change(&mut params);

@@ -127,7 +127,7 @@ async fn register_with(l1: &L1, window: u64, clock_extension: u64) {
                 clock_extension,
                 dispute_bond: ONE_TOKEN,
                 slash_reward_percent: 50,
-                force_inclusion_blocks: 10,
+                force_inclusion_blocks: 1_000,
                 escape_blocks: 1_000_000,
             },
         },

@@ -53,7 +53,7 @@ async fn register(l1: &L1) {
         clock_extension: 4,
         dispute_bond: ONE_TOKEN,
         slash_reward_percent: 50,
-        force_inclusion_blocks: 10,
+        force_inclusion_blocks: 1_000,
         escape_blocks: 1_000_000,
     };
     l1.run(&dev_sequencer(0), Action::RegisterRollup { params })

@@ -219,7 +219,7 @@ mod tests {
     /// against what their parameters say by hand.
     #[test]
     fn the_risk_view_of_each_devnet_rollup_follows_from_its_parameters() {
-        let alpha = rollup_risk(&optimistic(50, 10, 50, 400), &l1());
+        let alpha = rollup_risk(&optimistic(50, 10, 150, 500), &l1());
         assert_eq!(
             levels(&alpha),
             vec![
@@ -244,12 +244,12 @@ mod tests {
             s[1].summary
         );
         assert!(
-            s[3].summary.contains("50 blocks (10 s)"),
+            s[3].summary.contains("150 blocks (30 s)"),
             "{}",
             s[3].summary
         );
         assert!(
-            s[4].summary.contains("400 blocks (80 s)"),
+            s[4].summary.contains("500 blocks (100 s)"),
             "{}",
             s[4].summary
         );
@@ -260,12 +260,12 @@ mod tests {
             Some("a challenge window of at least 7 days")
         );
 
-        let beta = rollup_risk(&optimistic(150, 20, 50, 750), &l1());
+        let beta = rollup_risk(&optimistic(150, 20, 150, 850), &l1());
         assert!(beta.categories[0].summary.contains("620 blocks (2 min)"));
-        assert!(beta.categories[4].summary.contains("750 blocks (2 min)"));
+        assert!(beta.categories[4].summary.contains("850 blocks (2 min)"));
         assert_eq!(beta.stage, 0);
 
-        let mut gamma = optimistic(50, 10, 50, 150);
+        let mut gamma = optimistic(50, 10, 150, 250);
         gamma.kind = RollupKind::Zk(ZkParams {
             fee_key: BabyKeypair::dev(b"risk/fees").public(),
             slots: 6,
@@ -280,7 +280,7 @@ mod tests {
             .starts_with("anyone may prove a batch"));
         assert_eq!(g.stage, 0);
 
-        let fast = rollup_risk(&optimistic(50, 10, 1, 400), &l1());
+        let fast = rollup_risk(&optimistic(50, 10, 1, 500), &l1());
         assert!(
             fast.categories[3].summary.contains("within 1 blocks (0 s)"),
             "{}",

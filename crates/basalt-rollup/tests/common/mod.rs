@@ -97,7 +97,7 @@ pub fn params() -> RollupParams {
         clock_extension: 4,
         dispute_bond: 1_000,
         slash_reward_percent: 50,
-        force_inclusion_blocks: 10,
+        force_inclusion_blocks: 1_000,
         escape_blocks: 1_000_000,
     }
 }
