@@ -23,6 +23,7 @@ mod up;
 mod wallet;
 mod wallet_exit;
 mod wallet_l2;
+mod wallet_rollups;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

@@ -229,7 +229,7 @@ pub enum WalletCommand {
     /// queued like a deposit, the first batch after its deadline must apply it (optimistic
     /// rollups; a ZK rollup's circuit cannot yet).
     #[command(subcommand)]
-    ForceInclude(ForceCommand),
+    ForceInclude(crate::wallet_exit::ForceCommand),
     /// Leave a frozen rollup: prove the signer's balance in its last settled state (rebuilt from
     /// L1 data alone, no L2 node needed) and have the L1 pay it, once.
     Exit {
@@ -267,41 +267,6 @@ pub enum WalletCommand {
         /// L1 JSON-RPC URL (to look the rollup up).
         #[arg(long, default_value = "http://127.0.0.1:8545")]
         rpc: String,
-    },
-}
-
-/// What `force-include` forces in: the same arguments as `l2-transfer` and `withdraw`.
-#[derive(Subcommand, Debug)]
-pub enum ForceCommand {
-    /// A transfer to another L2 account.
-    Transfer {
-        /// Recipient L2 account index, or key (hex; its first account).
-        #[arg(long)]
-        to: String,
-        /// Amount in tokens.
-        #[arg(long)]
-        amount: String,
-        #[command(flatten)]
-        tx: crate::wallet_l2::L2TxArgs,
-        #[command(flatten)]
-        rollup: crate::wallet_l2::RollupArgs,
-        #[command(flatten)]
-        signer: SignerArgs,
-    },
-    /// A withdrawal to an L1 account.
-    Withdraw {
-        /// Amount in tokens.
-        #[arg(long)]
-        amount: String,
-        /// L1 account paid (hex); defaults to the signer's.
-        #[arg(long)]
-        to: Option<String>,
-        #[command(flatten)]
-        tx: crate::wallet_l2::L2TxArgs,
-        #[command(flatten)]
-        rollup: crate::wallet_l2::RollupArgs,
-        #[command(flatten)]
-        signer: SignerArgs,
     },
 }
 
@@ -443,92 +408,7 @@ async fn run_async(cmd: WalletCommand) -> Result<()> {
             let amount = parse_tokens(&amount)?;
             send(&signer, Action::Unstake { amount }).await
         }
-        WalletCommand::Rollups { rpc } => {
-            let client = l1_http(&rpc)?;
-            // The registry may be larger than one page.
-            let mut list = Vec::new();
-            loop {
-                let page =
-                    call(&client, &rpc, "l1_rollups", rpc_params![list.len(), 1_000]).await?;
-                let page = page.as_array().context("rollup list")?.clone();
-                let full = page.len() == 1_000;
-                list.extend(page);
-                if !full {
-                    break;
-                }
-            }
-            if list.is_empty() {
-                println!("no rollups registered");
-            }
-            for r in list {
-                let tokens = |v: &serde_json::Value| {
-                    v.as_str()
-                        .and_then(|s| s.parse::<u128>().ok())
-                        .map_or_else(|| "?".into(), format_tokens)
-                };
-                let risk = call(
-                    &client,
-                    &rpc,
-                    "l1_getRollupRisk",
-                    rpc_params![r["id"].clone()],
-                )
-                .await?;
-                let levels: Vec<String> = risk["categories"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(|c| {
-                        format!(
-                            "{} {}",
-                            c["id"].as_str().unwrap_or("?"),
-                            c["level"].as_str().unwrap_or("?")
-                        )
-                    })
-                    .collect();
-                let frozen = if r["frozen"] == true {
-                    ", FROZEN: exits open"
-                } else {
-                    ""
-                };
-                let risk_row = format!(
-                    "  stage {} ({}){frozen}; `basalt rollup risk {}` says why",
-                    risk["stage"],
-                    levels.join(", "),
-                    r["params"]["name"].as_str().unwrap_or("?"),
-                );
-                if r["params"]["kind"] == "zk" {
-                    println!(
-                        "{} {} (zk): escrow {}, {} deposits, {} batches, {} proven by validity proof, {} transactions per batch at most",
-                        r["id"],
-                        r["params"]["name"].as_str().unwrap_or("?"),
-                        tokens(&r["escrow"]),
-                        r["deposits"],
-                        r["batches"],
-                        r["settled"],
-                        r["params"]["zk"]["slots"],
-                    );
-                    println!("{risk_row}");
-                    continue;
-                }
-                println!(
-                    "{} {} ({}): escrow {}, {} deposits, {} batches, {} proposals ({} batches settled, {} disputes open), window {} blocks, bond {}, dispute bound {} blocks",
-                    r["id"],
-                    r["params"]["name"].as_str().unwrap_or("?"),
-                    r["params"]["kind"].as_str().unwrap_or("?"),
-                    tokens(&r["escrow"]),
-                    r["deposits"],
-                    r["batches"],
-                    r["proposals"],
-                    r["settled"],
-                    r["unresolved"],
-                    r["params"]["challengeWindow"],
-                    tokens(&r["params"]["proposerBond"]),
-                    r["disputeBound"],
-                );
-                println!("{risk_row}");
-            }
-            Ok(())
-        }
+        WalletCommand::Rollups { rpc } => crate::wallet_rollups::list(&rpc).await,
         WalletCommand::RegisterRollup {
             name,
             sequencer,
@@ -680,14 +560,14 @@ async fn run_async(cmd: WalletCommand) -> Result<()> {
             rollup,
             signer,
         } => crate::wallet_l2::transfer(&to, &amount, &tx, &signer, &rollup, false).await,
-        WalletCommand::ForceInclude(ForceCommand::Transfer {
+        WalletCommand::ForceInclude(crate::wallet_exit::ForceCommand::Transfer {
             to,
             amount,
             tx,
             rollup,
             signer,
         }) => crate::wallet_l2::transfer(&to, &amount, &tx, &signer, &rollup, true).await,
-        WalletCommand::ForceInclude(ForceCommand::Withdraw {
+        WalletCommand::ForceInclude(crate::wallet_exit::ForceCommand::Withdraw {
             amount,
             to,
             tx,

@@ -1,4 +1,5 @@
-//! `basalt wallet exit` and `basalt wallet refund`: leaving a frozen rollup with nobody's help.
+//! `basalt wallet exit` and `basalt wallet refund`: leaving a frozen rollup with nobody's help;
+//! and what `basalt wallet force-include` takes.
 //! The last settled state is rebuilt from L1 data alone ([`basalt_rollup::escape`]); no L2 node
 //! is asked anything.
 
@@ -9,6 +10,7 @@ use basalt_rollup::escape::{settled_state, SettledL2};
 use basalt_rollup::l1client::RollupInfo;
 use basalt_rollup::{L1Client, RollupRef};
 use basalt_types::PublicKey;
+use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// The rollup, refused unless frozen, and its last settled state.
@@ -82,14 +84,7 @@ pub async fn refund(rollup: &str, index: Option<u64>, signer: &SignerArgs) -> Re
     let client = L1Client::new(&signer.rpc)?;
     let (r, state) = frozen(&client, rollup).await?;
     let settled = state.settled_state();
-    let mut deposits = Vec::new();
-    while (deposits.len() as u64) < r.deposits {
-        let page = client.deposits(r.id, deposits.len() as u64).await?;
-        if page.is_empty() {
-            break;
-        }
-        deposits.extend(page);
-    }
+    let deposits = client.all_deposits(r.id, r.deposits).await?;
     let owed: Vec<_> = deposits
         .iter()
         .filter(|d| d.index >= settled.next_deposit)
@@ -124,4 +119,39 @@ pub async fn refund(rollup: &str, index: Option<u64>, signer: &SignerArgs) -> Re
         .await?;
     }
     Ok(())
+}
+
+/// What `force-include` forces in: the same arguments as `l2-transfer` and `withdraw`.
+#[derive(Subcommand, Debug)]
+pub enum ForceCommand {
+    /// A transfer to another L2 account.
+    Transfer {
+        /// Recipient L2 account index, or key (hex; its first account).
+        #[arg(long)]
+        to: String,
+        /// Amount in tokens.
+        #[arg(long)]
+        amount: String,
+        #[command(flatten)]
+        tx: crate::wallet_l2::L2TxArgs,
+        #[command(flatten)]
+        rollup: crate::wallet_l2::RollupArgs,
+        #[command(flatten)]
+        signer: SignerArgs,
+    },
+    /// A withdrawal to an L1 account.
+    Withdraw {
+        /// Amount in tokens.
+        #[arg(long)]
+        amount: String,
+        /// L1 account paid (hex); defaults to the signer's.
+        #[arg(long)]
+        to: Option<String>,
+        #[command(flatten)]
+        tx: crate::wallet_l2::L2TxArgs,
+        #[command(flatten)]
+        rollup: crate::wallet_l2::RollupArgs,
+        #[command(flatten)]
+        signer: SignerArgs,
+    },
 }

@@ -252,19 +252,7 @@ fn a_vanished_rollup_freezes_and_every_user_exits_with_exactly_their_balance() {
     let escrow = n.header().escrow;
     assert_eq!(escrow, 10_000 + 4_000 + 700, "nothing was paid yet");
     // The settled withdrawal stays claimable.
-    let c = l2.commitment();
-    let (w, proof) = l2.withdrawal_proof(0).unwrap();
-    let claim = WithdrawalClaim {
-        rollup: 0,
-        batch: 0,
-        state_root: c.state_root(),
-        withdrawals_tree_root: c.withdrawals_tree_root,
-        withdrawal_count: c.withdrawal_count,
-        index: 0,
-        recipient: w.recipient,
-        amount: w.amount,
-        proof: proof.siblings,
-    };
+    let claim = first_withdrawal(&l2, 0);
     assert_eq!(n.one(0, Action::FinalizeWithdrawal(claim)), None);
     assert_eq!(balance(&n.s, &key(6)), 3_000);
 
@@ -417,11 +405,19 @@ fn a_censored_withdrawal_is_forced_in_and_paid_on_l1() {
     while n.header().settled < states.len() as u64 {
         n.empty();
     }
-    let c = last.commitment();
-    let (w, proof) = last.withdrawal_proof(0).unwrap();
-    let claim = WithdrawalClaim {
+    let claim = first_withdrawal(last, states.len() as u64 - 1);
+    let before = balance(&n.s, &key(2));
+    assert_eq!(n.one(0, Action::FinalizeWithdrawal(claim)), None);
+    assert_eq!(balance(&n.s, &key(2)), before + 4_000, "paid on L1");
+}
+
+/// The claim of withdrawal 0 of `l2`, the state after batch `batch`.
+fn first_withdrawal(l2: &L2State<P>, batch: u64) -> WithdrawalClaim {
+    let c = l2.commitment();
+    let (w, proof) = l2.withdrawal_proof(0).unwrap();
+    WithdrawalClaim {
         rollup: 0,
-        batch: states.len() as u64 - 1,
+        batch,
         state_root: c.state_root(),
         withdrawals_tree_root: c.withdrawals_tree_root,
         withdrawal_count: c.withdrawal_count,
@@ -429,8 +425,5 @@ fn a_censored_withdrawal_is_forced_in_and_paid_on_l1() {
         recipient: w.recipient,
         amount: w.amount,
         proof: proof.siblings,
-    };
-    let before = balance(&n.s, &key(2));
-    assert_eq!(n.one(0, Action::FinalizeWithdrawal(claim)), None);
-    assert_eq!(balance(&n.s, &key(2)), before + 4_000, "paid on L1");
+    }
 }

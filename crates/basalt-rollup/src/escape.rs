@@ -92,22 +92,8 @@ pub async fn settled_state<S: L1Source>(
         rollup_id: rollup.id,
         min_fee: rollup.params.min_fee,
     };
-    let mut deposits = Vec::new();
-    while (deposits.len() as u64) < rollup.deposits {
-        let page = client.deposits(rollup.id, deposits.len() as u64).await?;
-        if page.is_empty() {
-            break;
-        }
-        deposits.extend(page);
-    }
-    let mut batches = Vec::new();
-    while (batches.len() as u64) < rollup.batches {
-        let page = client.batches(rollup.id, batches.len() as u64).await?;
-        if page.is_empty() {
-            break;
-        }
-        batches.extend(page);
-    }
+    let deposits = client.all_deposits(rollup.id, rollup.deposits).await?;
+    let batches = client.all_batches(rollup.id, rollup.batches).await?;
     match &rollup.params.zk {
         None => {
             let mut d = Derivation::new(config, rollup.params.sequencer);

@@ -478,6 +478,34 @@ impl<S: L1Source> L1Client<S> {
         Ok(page)
     }
 
+    /// The first `count` queued items of rollup `id` (fewer if the L1 holds fewer), page by page.
+    pub async fn all_deposits(&self, id: u32, count: u64) -> Result<Vec<DepositInfo>, L1Error> {
+        let mut all = Vec::new();
+        while (all.len() as u64) < count {
+            let page = self.deposits(id, all.len() as u64).await?;
+            if page.is_empty() {
+                break;
+            }
+            all.extend(page);
+        }
+        all.truncate(count as usize);
+        Ok(all)
+    }
+
+    /// The first `count` batches of rollup `id` (fewer if the L1 holds fewer), page by page.
+    pub async fn all_batches(&self, id: u32, count: u64) -> Result<Vec<BatchInfo>, L1Error> {
+        let mut all = Vec::new();
+        while (all.len() as u64) < count {
+            let page = self.batches(id, all.len() as u64).await?;
+            if page.is_empty() {
+                break;
+            }
+            all.extend(page);
+        }
+        all.truncate(count as usize);
+        Ok(all)
+    }
+
     /// Up to [`PAGE`] batches of rollup `id` from batch `from`.
     pub async fn batches(&self, id: u32, from: u64) -> Result<Vec<BatchInfo>, L1Error> {
         let page: Vec<BatchInfo> = self

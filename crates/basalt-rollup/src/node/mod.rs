@@ -248,16 +248,12 @@ pub async fn start_with<S: L1Source>(
         return zk::start(cfg, key, client, rollup).await;
     }
     // Every deposit known now, so the sequencer's log replays.
-    let mut deposits = Vec::new();
-    while (deposits.len() as u64) < rollup.deposits {
-        let page = client.deposits(rollup.id, deposits.len() as u64).await?;
-        if page.is_empty() {
-            break;
-        }
-        for d in &page {
-            deposits.push(d.entry()?);
-        }
-    }
+    let deposits = client
+        .all_deposits(rollup.id, rollup.deposits)
+        .await?
+        .iter()
+        .map(|d| d.entry())
+        .collect::<Result<Vec<_>, _>>()?;
     let seq = match cfg.role {
         Role::Sequencer => {
             std::fs::create_dir_all(&cfg.data_dir).map_err(|e| {

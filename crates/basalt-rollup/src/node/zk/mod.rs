@@ -84,16 +84,12 @@ pub(super) async fn start<S: L1Source>(
         rollup_id: rollup.id,
         min_fee: rollup.params.min_fee,
     };
-    let mut deposits = Vec::new();
-    while (deposits.len() as u64) < rollup.deposits {
-        let page = client.deposits(rollup.id, deposits.len() as u64).await?;
-        if page.is_empty() {
-            break;
-        }
-        for d in &page {
-            deposits.push(d.zk_entry()?);
-        }
-    }
+    let deposits = client
+        .all_deposits(rollup.id, rollup.deposits)
+        .await?
+        .iter()
+        .map(|d| d.zk_entry())
+        .collect::<Result<Vec<_>, _>>()?;
     // The prover's keys first: a setup takes a while, and a mismatch must stop the node at once.
     let prover = match cfg.role {
         Role::Sequencer => Some(prover::load_prover(&cfg, &zk).await?),
