@@ -226,8 +226,8 @@ pub enum WalletCommand {
         signer: SignerArgs,
     },
     /// Force an L2 transfer or withdrawal in through the L1, past a sequencer that censors it:
-    /// queued like a deposit, the first batch after its deadline must apply it (optimistic
-    /// rollups; a ZK rollup's circuit cannot yet).
+    /// queued like a deposit, the first batch after its deadline must apply it (both kinds of
+    /// rollup; a ZK batch proves it applied, or proves why it failed).
     #[command(subcommand)]
     ForceInclude(crate::wallet_exit::ForceCommand),
     /// Leave a frozen rollup: prove the signer's balance in its last settled state (rebuilt from

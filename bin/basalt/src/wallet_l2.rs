@@ -286,16 +286,17 @@ async fn force(
     kp: &Keypair,
     signer: &SignerArgs,
 ) -> Result<()> {
-    if rollup.zk {
-        bail!(
-            "{} is a ZK rollup: its circuit cannot apply a forced transaction yet (deposits are forced in, and if it stalls it freezes and you exit with `basalt wallet exit`)",
-            rollup.name
-        );
-    }
     let l1 = signer.client()?;
     let r = call(&l1, &signer.rpc, "l1_getRollup", rpc_params![rollup.id]).await?;
     let bytes = basalt_types::codec::parse_hex(&signed_hex(rollup.zk, rollup.id, &tx, kp))
         .expect("hex we made");
+    // The transaction's own hash, by which every node indexes it.
+    let l2_hash = match rollup.zk {
+        false => tx.signed(rollup.id, kp).hash(),
+        true => basalt_types::Decode::from_bytes(&bytes)
+            .map(|t: L2Tx<Zk>| t.hash())
+            .expect("bytes we made"),
+    };
     let wait = r["params"]["forceInclusionBlocks"].as_u64().unwrap_or(0);
     println!(
         "forcing it in through the L1: the first batch posted {wait} blocks after it is queued must apply it, and anyone may post that batch"
@@ -304,6 +305,7 @@ async fn force(
         signer,
         Action::ForceInclude {
             rollup: rollup.id,
+            key: crate::devnet_rollups::l2_key(kp, rollup.zk),
             tx: bytes,
         },
     )
@@ -323,7 +325,6 @@ async fn force(
             h + wait
         );
     }
-    let l2_hash = tx.signed(rollup.id, kp).hash();
     println!(
         "follow it with\n  basalt wallet status --rollup {} {l2_hash} --follow",
         rollup.name
@@ -422,13 +423,36 @@ pub async fn withdraw(
 
 /// `wallet status`.
 pub async fn status(hash: &str, follow: bool, l1_rpc: &str, r: &RollupArgs) -> Result<()> {
-    Hash::from_hex(hash)
+    let h = Hash::from_hex(hash)
         .map_err(|_| anyhow::anyhow!("expected a transaction hash (0x + 64 hex digits)"))?;
     let rollup = Rollup::resolve(r, &l1_http(l1_rpc)?, l1_rpc).await?;
-    let mut last = String::new();
+    let l1 = basalt_rollup::L1Client::new(l1_rpc)?;
+    let which = basalt_rollup::RollupRef::Id(rollup.id);
+    let (mut last, mut last_forced, mut forced) = (String::new(), String::new(), None);
+    let mut searched = false;
     loop {
         let v = rollup.call("l2_getTransaction", rpc_params![hash]).await?;
         let s = v["status"].as_str().unwrap_or("?").to_string();
+        // Not in a block yet: it may wait in the L1 queue, forced in, with a deadline.
+        let waiting = matches!(s.as_str(), "unknown" | "pending");
+        if waiting && !searched {
+            forced = crate::wallet_exit::ForcedItem::find(&l1, &which, &h)
+                .await?
+                .map(|(item, _)| item);
+            searched = true;
+        }
+        if let (Some(item), true) = (&forced, waiting) {
+            let line = item.describe(&l1.rollup(&which).await?);
+            if line != last_forced {
+                println!("{line}");
+                last_forced = line;
+            }
+            if !follow {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            continue;
+        }
         if s != last {
             let mut line = format!("{s:9}");
             for (k, label) in [

@@ -9,7 +9,7 @@ use crate::bridge::RollupError;
 use crate::dispute::tree::TreeError;
 
 /// Revision of the code table; bumped when codes are added (never when one is reworded).
-pub const FAILURE_CODES_VERSION: u16 = 6;
+pub const FAILURE_CODES_VERSION: u16 = 7;
 
 macro_rules! failure_codes {
     ($($name:ident = $code:literal, $id:literal, $text:literal;)*) => {
@@ -130,8 +130,9 @@ failure_codes! {
     DepositApplied = 316, "deposit_applied", "the settled state applied this deposit: its funds exit with the account";
     AlreadyRefunded = 317, "already_refunded", "the deposit was already refunded";
     OverdueSkipped = 318, "overdue_skipped", "the batch leaves a queued item past its force-inclusion deadline unconsumed";
-    ForcedTxUnsupported = 320, "forced_tx_unsupported", "a ZK rollup cannot take a forced transaction yet";
-    BadForcedTx = 321, "bad_forced_tx", "the forced transaction does not decode as an L2 transfer or withdrawal";
+    // 320 was forced_tx_unsupported, retired in revision 7: ZK rollups take forced transactions.
+    BadForcedTx = 321, "bad_forced_tx", "the forced transaction does not decode as an L2 transfer or withdrawal, or pays less than the rollup's minimum fee";
+    BadForcedSignature = 322, "bad_forced_signature", "the forced transaction is not signed by the key it names";
     TooManySteps = 319, "too_many_steps", "the batch's transactions and deposit range are more than a claim tree holds";
 }
 
@@ -212,7 +213,7 @@ impl RollupError {
             RollupError::AlreadyRefunded(_) => FailureCode::AlreadyRefunded,
             RollupError::OverdueSkipped { .. } => FailureCode::OverdueSkipped,
             RollupError::TooManySteps { .. } => FailureCode::TooManySteps,
-            RollupError::ForcedTxUnsupported => FailureCode::ForcedTxUnsupported,
+            RollupError::BadForcedSignature => FailureCode::BadForcedSignature,
             RollupError::BadForcedTx(_) => FailureCode::BadForcedTx,
         }
     }
@@ -257,6 +258,6 @@ mod tests {
             assert_eq!(FailureCode::from_code(c.code()), Some(*c));
         }
         assert_eq!(FailureCode::from_code(0), None);
-        assert_eq!(FAILURE_CODES_VERSION, 6);
+        assert_eq!(FAILURE_CODES_VERSION, 7);
     }
 }

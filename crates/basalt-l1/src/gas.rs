@@ -61,9 +61,14 @@ pub const ZK_WITHDRAWAL_GAS: u64 = 1_500_000;
 /// Gas of an exit from a frozen rollup: the settled commitment, an account's Merkle path and an
 /// ed25519 signature check.
 pub const EXIT_GAS: u64 = 150_000;
+/// Gas of an EdDSA-Poseidon signature check (`basalt bench zk` times one at about 300 us).
+pub const ZK_SIGNATURE_GAS: u64 = 400_000;
 /// Gas of a ZK exit on top of [`EXIT_GAS`]: the account's key decompressed, its Poseidon path and
-/// an EdDSA-Poseidon check (`basalt bench zk` times one at about 300 us).
-pub const ZK_EXIT_GAS: u64 = ZK_WITHDRAWAL_GAS + ZK_KEY_GAS + 400_000;
+/// an EdDSA-Poseidon check.
+pub const ZK_EXIT_GAS: u64 = ZK_WITHDRAWAL_GAS + ZK_KEY_GAS + ZK_SIGNATURE_GAS;
+/// Gas of forcing an L2 transaction in: a deposit's queue append, the transaction's decode and
+/// an ed25519 signature check (a ZK rollup's key and EdDSA-Poseidon check are charged on top).
+pub const FORCE_INCLUDE_GAS: u64 = DEPOSIT_GAS + 30_000;
 /// Gas of refunding a deposit of a frozen rollup: the settled commitment and the payment.
 pub const REFUND_GAS: u64 = 60_000;
 /// Gas of checking a ZK rollup's settled commitment: three Poseidon hashes.
@@ -95,7 +100,7 @@ pub fn intrinsic(action: &Action) -> u64 {
         Action::ProveBatch { .. } => PROVE_BATCH_GAS,
         Action::RevertBatches { .. } => REVERT_GAS,
         Action::Exit(_) => EXIT_GAS,
-        Action::ForceInclude { .. } => DEPOSIT_GAS,
+        Action::ForceInclude { .. } => FORCE_INCLUDE_GAS,
         Action::RefundDeposit { .. } => REFUND_GAS,
     };
     base + PAYLOAD_BYTE_GAS * payload_len(action)
@@ -184,7 +189,7 @@ pub fn known_limit(action: &Action) -> Option<u64> {
         Action::RevertBatches { .. } => REVERT_BATCH_GAS * crate::bridge::MAX_UNPROVEN_BATCHES,
         Action::Exit(_) => ZK_COMMITMENT_GAS + ZK_EXIT_GAS,
         Action::RefundDeposit { .. } => ZK_COMMITMENT_GAS,
-        Action::ForceInclude { .. } => 0,
+        Action::ForceInclude { .. } => ZK_KEY_GAS + ZK_SIGNATURE_GAS,
         Action::ProposeOutput { .. } | Action::Step { .. } => return None,
     };
     Some(intrinsic.saturating_add(extra))

@@ -138,10 +138,13 @@ pub enum Action {
     },
     /// Queues a signed L2 transfer or withdrawal (encoded as `l2_sendTransaction` takes it) in the
     /// rollup's queue, as a deposit is queued: the batches must apply it by its force-inclusion
-    /// deadline, whatever the sequencer wants. Optimistic rollups only, for now.
+    /// deadline, whatever the sequencer wants. The L1 checks its signature under `key` first; it
+    /// applies if its sender's account holds `key` when its place is consumed.
     ForceInclude {
         /// Rollup id.
         rollup: u32,
+        /// The L2 key that signed `tx` (a ZK rollup's: a packed BabyJubJub point).
+        key: PublicKey,
         /// The encoded L2 transaction (at most [`basalt_l2::MAX_L2_TX_BYTES`]).
         tx: Vec<u8>,
     },
@@ -350,9 +353,10 @@ impl Encode for Action {
                 put_varint(out, *rollup as u128);
                 put_varint(out, *from as u128);
             }
-            Action::ForceInclude { rollup, tx } => {
+            Action::ForceInclude { rollup, key, tx } => {
                 out.push(15);
                 put_varint(out, *rollup as u128);
+                key.encode_to(out);
                 put_bytes(out, tx);
             }
             Action::Exit(claim) => {
@@ -477,6 +481,7 @@ impl Decode for Action {
             13 => Action::Exit(ExitClaim::decode_from(d)?),
             15 => Action::ForceInclude {
                 rollup: varint_u32(d)?,
+                key: PublicKey::decode_from(d)?,
                 tx: d
                     .bytes("forced L2 transaction", basalt_l2::MAX_L2_TX_BYTES)?
                     .to_vec(),

@@ -367,7 +367,11 @@ fn a_censored_withdrawal_is_forced_in_and_paid_on_l1() {
     assert_eq!(n.deposit(2, 10_000), None);
     assert_eq!(n.post(&[L2Tx::Deposit { index: 0 }], 1), None);
     // What is not a signed transfer or withdrawal is refused at the door.
-    let force = |tx: Vec<u8>| Action::ForceInclude { rollup: 0, tx };
+    let force = |tx: Vec<u8>| Action::ForceInclude {
+        rollup: 0,
+        key: key(2).public(),
+        tx,
+    };
     assert_eq!(
         n.one(2, force(vec![1, 2, 3])),
         Some(FailureCode::BadForcedTx)
@@ -376,6 +380,16 @@ fn a_censored_withdrawal_is_forced_in_and_paid_on_l1() {
     assert_eq!(n.one(2, force(deposit)), Some(FailureCode::BadForcedTx));
     // The user's withdrawal, which the sequencer refuses to sequence, goes in through the L1.
     let w = withdraw(2, 1, &key(2), 4_000, 0);
+    let forged = Action::ForceInclude {
+        rollup: 0,
+        key: key(3).public(),
+        tx: basalt_types::Encode::to_bytes(&w),
+    };
+    assert_eq!(
+        n.one(2, forged),
+        Some(FailureCode::BadForcedSignature),
+        "a forced transaction is signed by the key it names"
+    );
     assert_eq!(n.one(2, force(basalt_types::Encode::to_bytes(&w))), None);
     let queued = n.s.head().height;
     assert_eq!(n.header().deposit_count, 2, "queued like a deposit");

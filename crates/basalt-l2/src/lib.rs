@@ -41,5 +41,5 @@ pub use zkbatch::{
 };
 pub use zkverify::{
     apply_posted, data_hash, replayed_tx, unchecked_signature, PostedBatchError, DATA_SEED_TAG,
-    DATA_TAG,
+    DATA_TAG, FORCED_KIND,
 };

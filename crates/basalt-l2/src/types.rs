@@ -108,8 +108,8 @@ pub struct DepositEntry<P: Profile> {
     /// Amount escrowed.
     pub amount: Amount,
     /// A transfer or withdrawal forced in through the L1 in place of a deposit (its amount is
-    /// zero): applied when its place in the queue is consumed, whatever it does, and consumed
-    /// either way.
+    /// zero, and `key` is the L2 key the L1 checked its signature under): applied when its place
+    /// in the queue is consumed if its sender holds `key`, and consumed either way.
     pub forced: Option<L2Tx<P>>,
 }
 

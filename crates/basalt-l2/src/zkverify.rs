@@ -2,7 +2,7 @@
 //! alone, and the data hash that binds the posted transactions and the deposits they consume to the
 //! batch's validity proof.
 
-use crate::profile::{key_halves, Zk};
+use crate::profile::{key_halves, Profile, Zk};
 use crate::state::L2State;
 use crate::stf::{Access, Deposits, Outcome, SigCheck, TxFailure};
 use crate::types::{Config, DepositEntry, L2Tx};
@@ -13,6 +13,9 @@ use basalt_types::zk::{poseidon_tagged, BabyPoint, BabySignature, Felt, SubScala
 pub const DATA_TAG: u64 = 7;
 /// Domain tag of the data hash chain's seed.
 pub const DATA_SEED_TAG: u64 = 8;
+/// The data hash's kind of a queue place holding a forced transaction (0 to 2 are the posted
+/// kinds).
+pub const FORCED_KIND: u128 = 3;
 
 /// Why a posted ZK batch cannot be valid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -78,8 +81,9 @@ pub fn replayed_tx(state: &L2State<Zk>, posted: &PostedTx) -> L2Tx<Zk> {
 }
 
 /// Replays a posted ZK batch on `state` as a verifier does, trusting the signatures to the proof,
-/// and commits. Every transaction must apply (a deposit meeting a full tree is the one failure a
-/// valid batch may hold); otherwise the batch is unprovable and `state` must be discarded.
+/// and commits. Every transaction must apply (a deposit meeting a full tree, and a forced
+/// transaction, are the failures a valid batch may hold); otherwise the batch is unprovable and
+/// `state` must be discarded.
 pub fn apply_posted(
     state: &mut L2State<Zk>,
     deposits: &impl Deposits<Zk>,
@@ -87,8 +91,15 @@ pub fn apply_posted(
 ) -> Result<(), PostedBatchError> {
     for (index, p) in posted.iter().enumerate() {
         let tx = replayed_tx(state, p);
+        let forced = match tx {
+            L2Tx::Deposit { index } => deposits.get(index).is_some_and(|e| e.forced.is_some()),
+            _ => false,
+        };
         match state.apply(deposits, &tx, SigCheck::Known(true)) {
             Outcome::Applied | Outcome::Failed(TxFailure::AccountsFull) => {}
+            // A forced transaction's place is consumed whatever it does: the circuit proves its
+            // failure as it proves its application.
+            Outcome::Failed(_) if forced => {}
             Outcome::Failed(failure) => {
                 state.commit();
                 return Err(PostedBatchError::Fails { index, failure });
@@ -102,7 +113,9 @@ pub fn apply_posted(
 /// The data hash of a ZK batch: a Poseidon chain seeded with
 /// P_8(first deposit, rollup id, min fee), then each transaction as
 /// P_7(h, kind + 2^8·from + 2^41·to + 2^73·fee, amount, x, y) with (x, y) a withdrawal's recipient
-/// halves or a deposit's key (its `account` hint as `from`, plus 2^32 when present). The L1 computes
+/// halves or a deposit's key (its `account` hint as `from`, plus 2^32 when present). A queue place
+/// holding a forced transaction is P_7(h, 3, its signing message, its key's x, y) instead: the
+/// message binds every field the L1 checked the signature over. The L1 computes
 /// it from the posted blob, the rollup's rules and its deposit queue; the circuit computes the same
 /// chain, so the seed binds the proof to the rollup and to where in the queue the batch starts.
 pub fn data_hash(
@@ -128,8 +141,16 @@ pub fn data_hash(
                     .get(next)
                     .ok_or(PostedBatchError::MissingDeposit(next))?;
                 next += 1;
-                let hint = entry.account.map_or(0, |a| a as u64 | 1 << 32);
                 let key = entry.key.point();
+                if let Some(tx) = entry.forced {
+                    let message = Zk::signing_message(config.rollup_id, &tx);
+                    h = poseidon_tagged(
+                        DATA_TAG,
+                        &[h, Felt::from_u128(FORCED_KIND), message, key.x, key.y],
+                    );
+                    continue;
+                }
+                let hint = entry.account.map_or(0, |a| a as u64 | 1 << 32);
                 (0u8, hint, 0u32, entry.amount, 0, [key.x, key.y])
             }
             PostedTx::Transfer {

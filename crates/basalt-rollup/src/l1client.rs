@@ -215,22 +215,34 @@ pub struct DepositInfo {
 }
 
 impl DepositInfo {
+    /// The forced transaction in this place, decoded for profile `P`.
+    fn forced<P: basalt_l2::Profile>(&self) -> Result<Option<L2Tx<P>>, L1Error> {
+        let Some(h) = &self.forced else {
+            return Ok(None);
+        };
+        basalt_types::codec::parse_hex(h)
+            .ok()
+            .and_then(|b| L2Tx::<P>::from_bytes(&b).ok())
+            .map(Some)
+            .ok_or_else(|| L1Error::Malformed {
+                method: "l1_getRollupDeposits",
+                reason: format!("deposit {} holds no forced transaction", self.index),
+            })
+    }
+
+    /// The own hash of the forced transaction in this place (by which the L2 nodes know it), on a
+    /// rollup of kind `zk` or not; `None` for a deposit.
+    pub fn forced_hash(&self, zk: bool) -> Result<Option<Hash>, L1Error> {
+        Ok(match zk {
+            false => self.forced::<Optimistic>()?.map(|t| t.hash()),
+            true => self.forced::<Zk>()?.map(|t| t.hash()),
+        })
+    }
+
     /// The entry the L2 applies, with its forced transaction decoded.
     pub fn entry(&self) -> Result<DepositEntry<Optimistic>, L1Error> {
-        let forced = match &self.forced {
-            None => None,
-            Some(h) => Some(
-                basalt_types::codec::parse_hex(h)
-                    .ok()
-                    .and_then(|b| L2Tx::<Optimistic>::from_bytes(&b).ok())
-                    .ok_or_else(|| L1Error::Malformed {
-                        method: "l1_getRollupDeposits",
-                        reason: format!("deposit {} holds no forced transaction", self.index),
-                    })?,
-            ),
-        };
         Ok(DepositEntry {
-            forced,
+            forced: self.forced()?,
             account: self.account,
             key: self.key,
             amount: self.amount,
@@ -238,19 +250,10 @@ impl DepositInfo {
     }
 
     /// The entry a ZK rollup applies: its key bytes as a BabyJubJub key (the L1 checked them
-    /// when it queued the deposit).
+    /// when it queued the item).
     pub fn zk_entry(&self) -> Result<DepositEntry<Zk>, L1Error> {
-        if self.forced.is_some() {
-            return Err(L1Error::Malformed {
-                method: "l1_getRollupDeposits",
-                reason: format!(
-                    "deposit {} of a ZK rollup is a forced transaction",
-                    self.index
-                ),
-            });
-        }
         Ok(DepositEntry {
-            forced: None,
+            forced: self.forced()?,
             account: self.account,
             key: basalt_l1::zk_key(&self.key).ok_or_else(|| L1Error::Malformed {
                 method: "l1_getRollupDeposits",

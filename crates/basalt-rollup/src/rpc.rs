@@ -149,7 +149,8 @@ fn tx_status<N: L2Node>(shared: &N, hash: &Hash) -> Value {
         if let Some(w) = p.withdrawal {
             out["withdrawalIndex"] = json!(w);
         }
-        out["status"] = json!(shared.finality(p.sequence, &mut out));
+        let status = shared.finality(p.sequence, &mut out);
+        status_or_failure(&mut out, status, p.failure);
         return out;
     }
     if let Some(t) = shared.derived_tx(hash) {
@@ -158,13 +159,7 @@ fn tx_status<N: L2Node>(shared: &N, hash: &Hash) -> Value {
             out["withdrawalIndex"] = json!(w);
         }
         let status = shared.finality(t.sequence, &mut out);
-        match t.failure {
-            Some(why) => {
-                out["status"] = json!("failed");
-                out["reason"] = json!(why.to_string());
-            }
-            None => out["status"] = json!(status),
-        }
+        status_or_failure(&mut out, status, t.failure);
         return out;
     }
     let q = lock(&shared.queue);
@@ -177,6 +172,18 @@ fn tx_status<N: L2Node>(shared: &N, hash: &Hash) -> Value {
         out["status"] = json!("unknown");
     }
     out
+}
+
+/// Sets `status`, or `failed` with the reason for a transaction confirmed as a no-op (a forced
+/// one, whose queue place is consumed whatever it does); its finality stays in the other fields.
+fn status_or_failure(out: &mut Value, status: &str, failure: Option<basalt_l2::TxFailure>) {
+    match failure {
+        Some(why) => {
+            out["status"] = json!("failed");
+            out["reason"] = json!(why.to_string());
+        }
+        None => out["status"] = json!(status),
+    }
 }
 
 fn account_json<P: Profile>(index: u32, a: &basalt_l2::Account<P>) -> Value {

@@ -2,7 +2,9 @@
 //! each block durably before confirming it (soft confirmation).
 //!
 //! A transaction that would fail is refused with its reason and never enters a block; queued L1
-//! deposits are applied at the start of the next block, in queue order.
+//! items are applied at the start of the next block, in queue order, and every one takes its place
+//! in the block whatever it does (a forced transaction may fail: its place is consumed all the
+//! same, so the block, the log and the batch must carry it).
 
 use crate::log::{BlockLog, L2Block, LogError};
 use basalt_l2::{
@@ -24,6 +26,9 @@ pub struct TxPosition {
     pub sequence: u64,
     /// The withdrawal index it created, for a withdrawal.
     pub withdrawal: Option<u64>,
+    /// Why it did nothing: only a forced transaction, whose place is consumed either way, is
+    /// confirmed with a failure.
+    pub failure: Option<TxFailure>,
 }
 
 /// The sequencer's state: the L2 state after its last block, and every block it confirmed.
@@ -61,34 +66,62 @@ impl<P: Profile> Sequencer<P> {
                 entries: &s.deposits,
             };
             let outcomes = s.state.apply_batch(&window, &block.txs);
-            if outcomes.iter().any(|o| *o != Outcome::Applied) || s.state.output() != block.output {
+            // A queue place may fail and still be consumed; anything else in a block applied.
+            let replays = block.txs.iter().zip(&outcomes).all(|(tx, o)| {
+                *o == Outcome::Applied || matches!(tx, L2Tx::Deposit { .. }) && consumed(o)
+            });
+            if !replays || s.state.output() != block.output {
                 return Err(SequencerError::Replay(block.number));
             }
-            s.remember(block);
+            s.remember(block, &outcomes);
         }
         Ok(s)
     }
 
-    /// Records a block already applied to the state.
-    fn remember(&mut self, block: L2Block<P>) {
+    /// Records a block already applied to the state, with the outcome of each of its transactions.
+    /// A forced transaction is known by its own hash (and by its place's) at its queue place.
+    fn remember(&mut self, block: L2Block<P>, outcomes: &[Outcome]) {
         let start = self.next_sequence();
-        let is_withdrawal = |tx: &L2Tx<P>| matches!(tx, L2Tx::Withdraw { .. });
-        // Every transaction in a block applied, so its withdrawals are the newest ones, in order.
+        let effective: Vec<L2Tx<P>> = block
+            .txs
+            .iter()
+            .map(|tx| match tx {
+                L2Tx::Deposit { index } => self
+                    .deposits
+                    .get(*index as usize)
+                    .and_then(|d| d.forced)
+                    .unwrap_or(*tx),
+                _ => *tx,
+            })
+            .collect();
+        let creates_withdrawal = |(tx, o): (&L2Tx<P>, &Outcome)| {
+            matches!(tx, L2Tx::Withdraw { .. }) && *o == Outcome::Applied
+        };
+        // The block's withdrawals are the newest ones, in order.
         let mut next_withdrawal = self.state.withdrawals().len() as u64
-            - block.txs.iter().filter(|t| is_withdrawal(t)).count() as u64;
-        for (i, tx) in block.txs.iter().enumerate() {
-            let withdrawal = is_withdrawal(tx).then(|| {
+            - effective
+                .iter()
+                .zip(outcomes)
+                .filter(|&t| creates_withdrawal(t))
+                .count() as u64;
+        for (i, ((tx, effective), outcome)) in
+            block.txs.iter().zip(&effective).zip(outcomes).enumerate()
+        {
+            let withdrawal = creates_withdrawal((effective, outcome)).then(|| {
                 next_withdrawal += 1;
                 next_withdrawal - 1
             });
-            self.txs.insert(
-                tx.hash(),
-                TxPosition {
-                    block: block.number,
-                    sequence: start + i as u64,
-                    withdrawal,
+            let position = TxPosition {
+                block: block.number,
+                sequence: start + i as u64,
+                withdrawal,
+                failure: match outcome {
+                    Outcome::Applied => None,
+                    Outcome::Failed(why) => Some(*why),
                 },
-            );
+            };
+            self.txs.insert(tx.hash(), position);
+            self.txs.entry(effective.hash()).or_insert(position);
         }
         self.starts.push(start);
         self.blocks.push(block);
@@ -187,22 +220,24 @@ impl<P: Profile> Sequencer<P> {
         };
         let outcomes = self.state.apply_batch(&window, &all);
         let mut included = Vec::with_capacity(all.len());
+        let mut kept = Vec::with_capacity(all.len());
         let mut results = Vec::with_capacity(txs.len());
         for (i, (tx, outcome)) in all.iter().zip(&outcomes).enumerate() {
-            match outcome {
-                Outcome::Applied => {
-                    included.push(*tx);
-                    if i >= deposits {
-                        results.push(Ok(()));
-                    }
+            // Queue places come from L1 in order and are consumed whatever they do (a forced
+            // transaction may fail); a refusal of a submitted transaction is its sender's.
+            let keep = match i < deposits {
+                true => consumed(outcome),
+                false => {
+                    results.push(match outcome {
+                        Outcome::Applied => Ok(()),
+                        Outcome::Failed(why) => Err(*why),
+                    });
+                    *outcome == Outcome::Applied
                 }
-                Outcome::Failed(why) => {
-                    // Deposits come from L1 in order and always apply; a refusal is a user's.
-                    debug_assert!(i >= deposits, "a queued deposit failed: {why}");
-                    if i >= deposits {
-                        results.push(Err(*why));
-                    }
-                }
+            };
+            if keep {
+                included.push(*tx);
+                kept.push(*outcome);
             }
         }
         let block = L2Block {
@@ -216,9 +251,18 @@ impl<P: Profile> Sequencer<P> {
             // confirming on top of it. The caller stops; a restart replays the log.
             return Err(SequencerError::Log(e));
         }
-        self.remember(block);
+        self.remember(block, &kept);
         Ok((self.blocks.last().expect("just pushed"), results))
     }
+}
+
+/// Whether a queue place's outcome consumed it: every outcome but finding it out of order or not
+/// yet fetched.
+fn consumed(outcome: &Outcome) -> bool {
+    !matches!(
+        outcome,
+        Outcome::Failed(TxFailure::DepositOutOfOrder { .. } | TxFailure::DepositUnavailable(_))
+    )
 }
 
 /// Why the sequencer cannot go on.

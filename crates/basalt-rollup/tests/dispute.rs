@@ -429,6 +429,7 @@ fn a_proposal_that_leaves_out_a_forced_withdrawal_is_proven_wrong_and_the_withdr
         3,
         Action::ForceInclude {
             rollup: 0,
+            key: key(3).public(),
             tx: basalt_types::Encode::to_bytes(&w),
         },
     )]);

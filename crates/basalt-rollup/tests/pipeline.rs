@@ -250,3 +250,50 @@ fn a_sequencer_killed_and_restarted_loses_no_confirmed_transaction() {
         "a log that consumed a deposit must not replay without it"
     );
 }
+
+#[test]
+fn a_forced_transaction_that_fails_takes_its_place_in_the_block_the_log_and_the_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("blocks.log");
+    let mut l1 = L1::new();
+    l1.block(vec![(0, Action::RegisterRollup { params: params() })]);
+    l1.block(vec![(3, deposit(&key(3), 50_000))]);
+    // Two forced transactions of account 1 and a deposit after them: a transfer at a nonce the
+    // account has not reached (it fails, its place consumed), then a withdrawal that applies.
+    let (stale, exit) = (transfer(3, 1, 0, 5, 7), withdraw(3, 1, &key(6), 4_000, 0));
+    let force = |tx: &basalt_l2::L2Tx<common::P>| Action::ForceInclude {
+        rollup: 0,
+        key: key(3).public(),
+        tx: basalt_types::Encode::to_bytes(tx),
+    };
+    l1.block(vec![
+        (4, force(&stale)),
+        (4, force(&exit)),
+        (4, deposit(&key(4), 9_000)),
+    ]);
+    let config = params().l2_config(0);
+    let mut seq = Sequencer::open(&log, config, key(1).public(), l1.deposits(0)).unwrap();
+    let (block, _) = seq.produce(10, &[]).unwrap();
+    assert_eq!(block.txs.len(), 4, "every queue place is in the block");
+    let failed = seq.position(&stale.hash()).expect("known by its own hash");
+    assert_eq!(
+        failed.failure,
+        Some(TxFailure::BadNonce {
+            expected: 0,
+            got: 7
+        })
+    );
+    let applied = seq.position(&exit.hash()).unwrap();
+    assert_eq!((applied.failure, applied.withdrawal), (None, Some(0)));
+    assert_eq!(seq.state().commitment().next_deposit, 4);
+    // The batch carries all four places, and a verifier from L1 alone reaches the same state.
+    post_pending(&mut l1, &seq, 0);
+    assert_eq!(l1.state.rollup(0).unwrap().header.deposits_end, 4);
+    assert_eq!(derive(&l1.state).output(0), Some(seq.state().output()));
+    // The log replays after a restart.
+    let output = seq.state().output();
+    drop(seq);
+    let seq = Sequencer::open(&log, config, key(1).public(), l1.deposits(0)).unwrap();
+    assert_eq!(seq.state().output(), output);
+    assert_eq!(seq.position(&stale.hash()).unwrap().failure, failed.failure);
+}

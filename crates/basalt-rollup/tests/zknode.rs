@@ -259,17 +259,34 @@ async fn a_zk_rollup_is_proven_batch_by_batch_and_pays_withdrawals_at_the_proof(
     .signed_zk(0, &alice());
     let a = send(&seq, &again).await;
     reaches(&seq, &a, "proven").await;
+    // A transfer forced in through the L1 (as a censored user would) is sequenced, proven and
+    // derived like any other; the L1 checked alice's signature before it queued it.
+    let forced = L2Tx::Transfer {
+        from: 1,
+        to: 0,
+        amount: 11,
+        fee: FEE,
+        nonce: 3,
+        signature: unchecked_signature(),
+    }
+    .signed_zk(0, &alice());
+    let force = Action::ForceInclude {
+        rollup: 0,
+        key: PublicKey(alice().public().to_bytes().try_into().unwrap()),
+        tx: forced.to_bytes(),
+    };
+    l1.run(&bob, force).await.unwrap();
     // The L1's counts and the derivation meet once a read completes: nothing is left unproven.
     eventually("every posted batch proven", || async {
         let s = info(&seq).await;
         (s["prover"]["lagBatches"] == 0 && s["l1"]["batches"] == s["l1"]["proven"]).then_some(())
     })
     .await;
-    // Three transactions applied, each with its fee; the forged one cost nothing.
-    let expected = ONE_TOKEN - 5_000 - ONE_TOKEN / 2 - 7 - 3 * FEE;
+    // Four transactions applied (one forced), each with its fee; the forged one cost nothing.
+    let expected = ONE_TOKEN - 5_000 - ONE_TOKEN / 2 - 7 - 11 - 4 * FEE;
     let balance = eventually("the verifier at alice's last transaction", || async {
         let (_, balance, nonce) = account(&ver).await?;
-        (nonce == 3).then_some(balance)
+        (nonce == 4).then_some(balance)
     })
     .await;
     assert_eq!(balance, expected);
@@ -284,7 +301,8 @@ async fn a_zk_sequencer_with_a_corrupt_key_cache_stops_with_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let keys = dir.path().join("keys");
     std::fs::create_dir_all(&keys).unwrap();
-    std::fs::write(keys.join(format!("batch-{SLOTS}-dev.keys")), b"not a key").unwrap();
+    let file = basalt_zk::keys::KeyCache::new(&keys).path(SLOTS);
+    std::fs::write(file, b"not a key").unwrap();
     let mut cfg = node_config(&l1, Role::Sequencer, dir.path());
     cfg.zk_keys = Some(keys);
     let e = start(cfg).await.err().expect("refused");

@@ -62,9 +62,11 @@ impl KeyCache {
         KeyCache { dir: dir.into() }
     }
 
-    /// The file of the keys for `slots` slots.
+    /// The file of the keys for `slots` slots of this revision of the circuit (the keys of an
+    /// older one are left alone, never loaded).
     pub fn path(&self, slots: usize) -> PathBuf {
-        self.dir.join(format!("batch-{slots}-dev.keys"))
+        let revision = crate::batch::CIRCUIT_REVISION;
+        self.dir.join(format!("batch-{slots}-dev-r{revision}.keys"))
     }
 
     /// The cached keys for `slots`, or `None` if none are cached.

@@ -4,8 +4,8 @@
 
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystem};
 use basalt_l2::{
-    data_hash, Config, DepositEntry, DepositWindow, L2State, L2Tx, Outcome, PostedTx, SigCheck,
-    TxFailure, Zk,
+    data_hash, Config, DepositEntry, DepositWindow, Deposits, L2State, L2Tx, Outcome, PostedTx,
+    SigCheck, TxFailure, Zk,
 };
 use basalt_types::zk::{BabyKeypair, Fr};
 use basalt_types::{dev_keypair, PublicKey};
@@ -108,10 +108,10 @@ fn both(state: &L2State<Zk>, queue: &[DepositEntry<Zk>], txs: &[L2Tx<Zk>], slots
     };
     let mut after = state.clone();
     let applies = txs.iter().all(|tx| {
-        matches!(
-            after.apply(&window, tx, SigCheck::Verify),
-            Outcome::Applied | Outcome::Failed(TxFailure::AccountsFull)
-        )
+        // A forced transaction's place is consumed whatever it does.
+        let forced = matches!(tx, L2Tx::Deposit { index } if window.get(*index).is_some_and(|e| e.forced.is_some()));
+        let outcome = after.apply(&window, tx, SigCheck::Verify);
+        forced || matches!(outcome, Outcome::Applied | Outcome::Failed(TxFailure::AccountsFull))
     });
     after.commit();
     let witness = match BatchWitness::build(state, &window, txs, slots) {
@@ -313,5 +313,185 @@ proptest! {
         let q = queue();
         let state = funded(&q);
         both(&state, &q, &realize(&state, &q, &intents), 4);
+    }
+}
+
+/// Queue place 3 (after the three openings of `funded`) holding `tx`, forced in under key `signer`.
+fn forced_queue(tx: L2Tx<Zk>, signer: u8) -> Vec<DepositEntry<Zk>> {
+    let mut q = queue()[..3].to_vec();
+    q.push(DepositEntry {
+        forced: Some(tx),
+        account: None,
+        key: key(signer).public(),
+        amount: 0,
+    });
+    q
+}
+
+/// The STF's outcome of a forced place holding `tx` under `signer`, after `before`; the circuit
+/// proves the batch either way, with the STF's output.
+fn forced_outcome(before: &[L2Tx<Zk>], tx: L2Tx<Zk>, signer: u8) -> Outcome {
+    let q = forced_queue(tx, signer);
+    let state = funded(&q);
+    let mut txs = before.to_vec();
+    txs.push(L2Tx::Deposit { index: 3 });
+    assert!(
+        both(&state, &q, &txs, txs.len()),
+        "a forced place did not prove"
+    );
+    let window = DepositWindow {
+        first: 0,
+        entries: &q,
+    };
+    let mut s = state.clone();
+    for tx in before {
+        s.apply(&window, tx, SigCheck::Verify);
+    }
+    s.apply(&window, &L2Tx::Deposit { index: 3 }, SigCheck::Verify)
+}
+
+#[test]
+fn a_forced_transaction_is_proven_applied_or_proven_failed_as_the_stf_decides() {
+    let applied = [
+        ("a transfer", transfer(1, 2, 100, 10, 0, 1), 1),
+        ("a withdrawal", withdraw(3, 1, 35, 10, 0, 3), 3),
+        ("a self-transfer", transfer(2, 2, 5, 10, 0, 2), 2),
+        ("a whole balance", withdraw(3, 1, 40, 10, 0, 3), 3),
+    ];
+    for (name, tx, signer) in applied {
+        assert_eq!(forced_outcome(&[], tx, signer), Outcome::Applied, "{name}");
+    }
+    // The sequencer spends exactly the fees the register holds (20), written to it by no slot.
+    let fees = [transfer(1, 2, 100, 10, 0, 1), transfer(2, 3, 100, 10, 0, 2)];
+    assert_eq!(
+        forced_outcome(&fees, withdraw(0, 1, 10, 10, 0, 0), 0),
+        Outcome::Applied
+    );
+    let failed = [
+        (
+            "a used nonce",
+            withdraw(3, 1, 5, 10, 0, 3),
+            3,
+            vec![withdraw(3, 1, 5, 10, 0, 3)],
+        ),
+        ("a future nonce", withdraw(3, 1, 5, 10, 1, 3), 3, vec![]),
+        (
+            "a key the sender does not hold",
+            withdraw(3, 1, 5, 10, 0, 2),
+            2,
+            vec![],
+        ),
+        ("an unknown sender", transfer(9, 1, 5, 10, 0, 1), 1, vec![]),
+        (
+            "an unknown recipient",
+            transfer(1, 40, 5, 10, 0, 1),
+            1,
+            vec![],
+        ),
+        (
+            "too little balance",
+            withdraw(3, 1, 41, 10, 0, 3),
+            3,
+            vec![],
+        ),
+        (
+            "a balance spent first",
+            withdraw(1, 1, 900, 10, 0, 1),
+            1,
+            vec![transfer(1, 2, 100, 10, 0, 1)],
+        ),
+        (
+            "more than the sequencer's fees",
+            withdraw(0, 1, 11, 10, 0, 0),
+            0,
+            fees.to_vec(),
+        ),
+    ];
+    for (name, tx, signer, before) in failed {
+        assert!(
+            matches!(forced_outcome(&before, tx, signer), Outcome::Failed(_)),
+            "{name} applied"
+        );
+    }
+}
+
+/// A change to a forced slot's claims.
+type Claim = fn(&mut basalt_zk::batch::ForcedWitness);
+
+#[test]
+fn a_prover_cannot_claim_a_forced_transaction_fails_when_it_applies_or_the_reverse() {
+    let enough: Claim = |f| f.enough = !f.enough;
+    let from_in: Claim = |f| f.from_in = !f.from_in;
+    let to_in: Claim = |f| f.to_in = !f.to_in;
+    let cases: [(L2Tx<Zk>, u8, Vec<Claim>); 5] = [
+        (withdraw(3, 1, 40, 10, 0, 3), 3, vec![enough, from_in]),
+        (
+            transfer(1, 2, 100, 10, 0, 1),
+            1,
+            vec![enough, from_in, to_in],
+        ),
+        (withdraw(3, 1, 41, 10, 0, 3), 3, vec![enough]),
+        (transfer(9, 1, 5, 10, 0, 1), 1, vec![from_in]),
+        (transfer(1, 40, 5, 10, 0, 1), 1, vec![to_in]),
+    ];
+    for (tx, signer, claims) in cases {
+        let q = forced_queue(tx, signer);
+        let state = funded(&q);
+        let window = DepositWindow {
+            first: 0,
+            entries: &q,
+        };
+        let place = [L2Tx::Deposit { index: 3 }];
+        let witness = BatchWitness::build(&state, &window, &place, 1).unwrap();
+        assert!(check(&witness).0);
+        let f = witness.slots[0].forced.expect("a forced slot");
+        for claim in claims {
+            let mut w = witness.clone();
+            let mut g = f;
+            claim(&mut g);
+            w.slots[0].forced = Some(g);
+            assert!(!check(&w).0, "a false claim proved {tx:?}");
+        }
+        // Another nonce or key than the L1 queued is another data hash.
+        let mut w = witness.clone();
+        w.slots[0].forced = Some(basalt_zk::batch::ForcedWitness {
+            nonce: f.nonce + 1,
+            ..f
+        });
+        assert!(!check(&w).0);
+        let mut w = witness.clone();
+        w.slots[0].forced = Some(basalt_zk::batch::ForcedWitness {
+            key: [f.key[1], f.key[0]],
+            ..f
+        });
+        assert!(!check(&w).0);
+    }
+}
+
+/// The censor's whole witness: a forced withdrawal that applies, laid out as the failing one of a
+/// larger amount, then given the real amount and data hash back. No claim makes it prove.
+#[test]
+fn a_censor_cannot_prove_a_forced_withdrawal_left_unapplied() {
+    let q = forced_queue(withdraw(3, 1, 40, 10, 0, 3), 3);
+    let state = funded(&q);
+    let window = |q| DepositWindow {
+        first: 0,
+        entries: q,
+    };
+    let place = [L2Tx::Deposit { index: 3 }];
+    let honest = BatchWitness::build(&state, &window(&q), &place, 1).unwrap();
+    let larger = forced_queue(withdraw(3, 1, 41, 10, 0, 3), 3);
+    let mut censored = BatchWitness::build(&state, &window(&larger), &place, 1).unwrap();
+    assert!(check(&censored).0, "the failing withdrawal proves");
+    censored.slots[0].amount = honest.slots[0].amount;
+    censored.data_hash = honest.data_hash;
+    assert_ne!(censored.new_output, honest.new_output);
+    for enough in [false, true] {
+        let mut w = censored.clone();
+        w.slots[0].forced.as_mut().unwrap().enough = enough;
+        assert!(
+            !check(&w).0,
+            "the withdrawal was censored (enough: {enough})"
+        );
     }
 }

@@ -4,7 +4,7 @@ use super::{fold, DepositRecord, RollupError, DEPOSITS_DOMAIN};
 use crate::exec::BlockBuilder;
 use crate::state::Account;
 use crate::view::StateRead;
-use basalt_l2::{DepositEntry, Deposits, L2Tx, Optimistic};
+use basalt_l2::{DepositEntry, Deposits, L2Tx, Optimistic, Profile, Zk};
 use basalt_types::{Decode, Encode, PublicKey};
 
 impl BlockBuilder<'_> {
@@ -56,39 +56,84 @@ impl BlockBuilder<'_> {
 }
 
 impl BlockBuilder<'_> {
-    /// Queues the signed L2 transaction `tx` of `signer` in an optimistic rollup's queue, as a
-    /// deposit of nothing: the batches apply it (checking its signature) by its deadline.
+    /// Queues the signed L2 transaction `tx`, paid for by `signer`, in a rollup's queue as a
+    /// deposit of nothing: the batches apply it by its deadline if its sender holds `key`. Its
+    /// kind, fee and signature under `key` are checked first (charged before the check), so a
+    /// batch never has to prove a place holds nothing it could apply.
     pub(crate) fn force_include(
         &mut self,
         rollup: u32,
         signer: PublicKey,
+        key: PublicKey,
         tx: &[u8],
     ) -> Result<(), RollupError> {
         let h = self.rollup(rollup)?;
         self.refuse_frozen(&h)?;
-        if h.params.kind.zk().is_some() {
-            return Err(RollupError::ForcedTxUnsupported);
-        }
-        let tx = L2Tx::<Optimistic>::from_bytes(tx)
-            .map_err(|_| RollupError::BadForcedTx("it does not decode as an L2 transaction"))?;
-        if matches!(tx, L2Tx::Deposit { .. }) {
-            return Err(RollupError::BadForcedTx(
-                "only a transfer or a withdrawal can be forced in",
-            ));
-        }
-        let record = DepositRecord {
+        let config = basalt_l2::Config {
+            rollup_id: rollup,
+            min_fee: h.params.min_fee,
+        };
+        let mut record = DepositRecord {
             entry: DepositEntry {
                 account: None,
-                key: signer,
+                key,
                 amount: 0,
-                forced: Some(tx),
+                forced: None,
             },
             sender: signer,
             height: self.height,
+            zk_forced: None,
         };
+        if h.params.kind.zk().is_some() {
+            self.charge(crate::gas::ZK_KEY_GAS + crate::gas::ZK_SIGNATURE_GAS)?;
+            let key = super::zk_key(&key).ok_or(RollupError::BadL2Key)?;
+            record.zk_forced = Some(checked_forced::<Zk>(&config, &key, tx)?);
+        } else {
+            record.entry.forced = Some(checked_forced::<Optimistic>(&config, &key, tx)?);
+        }
         self.queue_item(h, record);
         Ok(())
     }
+}
+
+/// `bytes` as a forced transaction of a rollup with rules `config`: a transfer or withdrawal that
+/// pays at least the minimum fee, whose amount and fee add up, signed by `key`.
+fn checked_forced<P: Profile>(
+    config: &basalt_l2::Config,
+    key: &P::PublicKey,
+    bytes: &[u8],
+) -> Result<L2Tx<P>, RollupError> {
+    let tx = L2Tx::<P>::from_bytes(bytes)
+        .map_err(|_| RollupError::BadForcedTx("it does not decode as an L2 transaction"))?;
+    let (L2Tx::Transfer {
+        amount,
+        fee,
+        signature,
+        ..
+    }
+    | L2Tx::Withdraw {
+        amount,
+        fee,
+        signature,
+        ..
+    }) = &tx
+    else {
+        return Err(RollupError::BadForcedTx(
+            "only a transfer or a withdrawal can be forced in",
+        ));
+    };
+    if *fee < config.min_fee {
+        return Err(RollupError::BadForcedTx(
+            "its fee is below the rollup's minimum",
+        ));
+    }
+    if amount.checked_add(*fee).is_none() {
+        return Err(RollupError::BadForcedTx("its amount and fee overflow"));
+    }
+    if !P::verify(key, &tx.signing_message(config.rollup_id), signature) {
+        return Err(RollupError::BadForcedSignature);
+    }
+    Ok(tx)
 }
 
 /// The deposit queue of a rollup as a state read sees it, up to a batch's deposit range end: what

@@ -249,9 +249,9 @@ pub enum RollupError {
         /// The most a claim tree holds.
         max: u64,
     },
-    /// A ZK rollup's circuit cannot apply a forced transaction yet.
-    #[error("a ZK rollup cannot take a forced transaction yet (its circuit has no slot for one): deposits are forced in, and the escape hatch stands")]
-    ForcedTxUnsupported,
+    /// The forced transaction's signature does not verify under the key it names.
+    #[error("forced transaction refused: its signature does not verify under the key it names")]
+    BadForcedSignature,
     /// The forced transaction is not one.
     #[error("forced transaction refused: {0}")]
     BadForcedTx(&'static str),

@@ -1,6 +1,6 @@
 //! The records a rollup's lists hold: deposits, batches, proposed outputs, withdrawal claims.
 
-use basalt_l2::{DepositEntry, Optimistic};
+use basalt_l2::{DepositEntry, L2Tx, Optimistic, Zk};
 use basalt_types::codec::{put_list, put_varint};
 use basalt_types::{hash_parts, Amount, Decode, DecodeError, Decoder, Encode, Hash, PublicKey};
 
@@ -13,6 +13,9 @@ pub struct DepositRecord {
     pub sender: PublicKey,
     /// L1 block that queued it.
     pub height: u64,
+    /// A ZK rollup's forced transaction (an optimistic one's is `entry.forced`; `entry.key` is
+    /// the packed key either way).
+    pub zk_forced: Option<L2Tx<Zk>>,
 }
 
 impl Encode for DepositRecord {
@@ -20,6 +23,13 @@ impl Encode for DepositRecord {
         self.entry.encode_to(out);
         self.sender.encode_to(out);
         put_varint(out, self.height as u128);
+        match &self.zk_forced {
+            None => out.push(0),
+            Some(tx) => {
+                out.push(1);
+                tx.encode_to(out);
+            }
+        }
     }
 }
 
@@ -29,6 +39,16 @@ impl Decode for DepositRecord {
             entry: DepositEntry::decode_from(d)?,
             sender: PublicKey::decode_from(d)?,
             height: d.varint_u64()?,
+            zk_forced: match d.u8()? {
+                0 => None,
+                1 => Some(L2Tx::decode_from(d)?),
+                tag => {
+                    return Err(DecodeError::UnknownTag {
+                        what: "ZK forced transaction",
+                        tag: tag as u64,
+                    })
+                }
+            },
         })
     }
 }

@@ -114,23 +114,13 @@ pub fn rollup_risk(p: &RollupParams, l1: &Params) -> RollupRisk {
         level: RiskLevel::Good,
         summary: "none needed: the rules cannot change (parameters fixed at registration, no upgrade keys)".into(),
     };
-    let sequencer_failure = match p.kind {
-        RollupKind::Optimistic => RiskCategory {
-            id: "sequencer_failure",
-            level: RiskLevel::Good,
-            summary: format!(
-                "self-sequence: a deposit, or an L2 transaction forced in through the L1, must be applied within {}, after which anyone may post the next batch",
-                span(p.force_inclusion_blocks, bt)
-            ),
-        },
-        RollupKind::Zk(_) => RiskCategory {
-            id: "sequencer_failure",
-            level: RiskLevel::Warning,
-            summary: format!(
-                "a deposit must be applied within {}, after which anyone may post the next batch; an L2 transaction cannot be forced in yet (the circuit has no slot for one), so a censored withdrawal waits for the escape hatch",
-                span(p.force_inclusion_blocks, bt)
-            ),
-        },
+    let sequencer_failure = RiskCategory {
+        id: "sequencer_failure",
+        level: RiskLevel::Good,
+        summary: format!(
+            "self-sequence: a deposit, or an L2 transaction forced in through the L1, must be applied within {}, after which anyone may post the next batch",
+            span(p.force_inclusion_blocks, bt)
+        ),
     };
     let who = match p.kind {
         RollupKind::Optimistic => "anyone bonded may propose an output",
@@ -145,12 +135,6 @@ pub fn rollup_risk(p: &RollupParams, l1: &Params) -> RollupRisk {
         ),
     };
     let mut unmet = Vec::new();
-    if let RollupKind::Zk(_) = p.kind {
-        unmet.push((
-            1,
-            "users can force an L2 transaction in (a withdrawal) without the sequencer",
-        ));
-    }
     if p.kind == RollupKind::Optimistic
         && p.challenge_window < days_in_blocks(STAGE1_CHALLENGE_DAYS, bt)
     {
@@ -278,7 +262,15 @@ mod tests {
         assert!(g.categories[4]
             .summary
             .starts_with("anyone may prove a batch"));
+        // Its L2 transactions can be forced in; only the ceremony it cannot show keeps it at 0.
+        assert_eq!(g.categories[3].level, RiskLevel::Good);
+        assert!(g.categories[3].summary.contains("forced in"));
         assert_eq!(g.stage, 0);
+        assert_eq!(
+            g.next_requirement,
+            Some("a verifying key from a public trusted-setup ceremony")
+        );
+        assert_eq!(g.unmet.len(), 1, "{:?}", g.unmet);
 
         let fast = rollup_risk(&optimistic(50, 10, 1, 500), &l1());
         assert!(

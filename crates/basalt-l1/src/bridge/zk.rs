@@ -43,7 +43,7 @@ impl<S: StateRead> Deposits<Zk> for ViewDeposits<'_, S> {
         }
         let r = self.state.deposit(self.rollup, index)?;
         Some(DepositEntry {
-            forced: None,
+            forced: r.zk_forced,
             account: r.entry.account,
             key: zk_key(&r.entry.key)?,
             amount: r.entry.amount,

@@ -90,13 +90,14 @@ impl BlockBuilder<'_> {
                     },
                     sender: signer,
                     height: self.height,
+                    zk_forced: None,
                 };
                 if let Err(e) = self.deposit(*rollup, sender, record) {
                     return failed(e);
                 }
             }
-            Action::ForceInclude { rollup, tx } => {
-                if let Err(e) = self.force_include(*rollup, signer, tx) {
+            Action::ForceInclude { rollup, key, tx } => {
+                if let Err(e) = self.force_include(*rollup, signer, *key, tx) {
                     return failed(e);
                 }
             }

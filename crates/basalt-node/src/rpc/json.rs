@@ -118,8 +118,8 @@ pub(super) fn block_json(b: &Block) -> Value {
                     "type": "exit", "rollup": c.rollup, "account": c.index,
                     "amount": c.balance.to_string(), "recipient": c.recipient,
                 }),
-                Action::ForceInclude { rollup, tx } => json!({
-                    "type": "forceInclude", "rollup": rollup, "txBytes": tx.len(),
+                Action::ForceInclude { rollup, key, tx } => json!({
+                    "type": "forceInclude", "rollup": rollup, "key": key, "txBytes": tx.len(),
                 }),
                 Action::RefundDeposit { rollup, index, .. } => json!({
                     "type": "refundDeposit", "rollup": rollup, "index": index,

@@ -395,7 +395,12 @@ pub fn module(ctx: RpcContext) -> RpcModule<RpcContext> {
                 "amount": d.entry.amount.to_string(),
                 "sender": d.sender, "height": d.height,
                 // A forced L2 transaction in place of a deposit, as l2_sendTransaction takes it.
-                "forced": d.entry.forced.map(|tx| format!("0x{}", hex::encode(tx.to_bytes()))),
+                "forced": d
+                    .entry
+                    .forced
+                    .map(|tx| tx.to_bytes())
+                    .or(d.zk_forced.map(|tx| tx.to_bytes()))
+                    .map(|b| format!("0x{}", hex::encode(b))),
             })
         }))
     })

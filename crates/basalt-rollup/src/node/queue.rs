@@ -4,8 +4,10 @@
 //! rollup one EdDSA-Poseidon verification each). So nothing enters the queue that its block could
 //! refuse: the signature is verified at the door, and a sender's queued transactions must carry
 //! its next nonces in order and together fit its balance. A sender's balance only falls by its own
-//! transactions, so every admitted transaction applies and pays its fee. Each sender holds at most
-//! [`MAX_PENDING_PER_SENDER`] places, so that no one account crowds the others out.
+//! transactions, so every admitted transaction applies and pays its fee, unless the sender's own
+//! transaction forced in through the L1 takes its nonce first: then its queued ones are refused in
+//! the block, at most [`MAX_PENDING_PER_SENDER`] for the price of one L1 `ForceInclude`. Each
+//! sender holds at most that many places, so that no one account crowds the others out.
 
 use super::{lock, Core};
 use basalt_l2::{L2State, L2Tx, Profile, TxFailure};

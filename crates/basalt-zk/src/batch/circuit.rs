@@ -1,19 +1,19 @@
 //! The batch circuit's constraints. Each rule of the STF is named where it is enforced; the ones
 //! that need no constraint of their own say why.
 
-use super::witness::{BatchWitness, Leaf, SlotKind, SlotWitness, UpdateWitness};
+use super::witness::{BatchWitness, ForcedWitness, Leaf, SlotKind, SlotWitness, UpdateWitness};
 use super::INDEX_BITS;
 use crate::gadgets::{
     alloc_scalar_bits, poseidon_tagged_var, update_roots, verify_eddsa, Bit, FrVar, PathLevel,
     PointVar,
 };
-use ark_ff::{AdditiveGroup, BigInteger, Field, PrimeField};
+use ark_ff::{AdditiveGroup, BigInteger, PrimeField};
 use ark_r1cs_std::{
     alloc::AllocVar, boolean::Boolean, eq::EqGadget, fields::FieldVar, select::CondSelectGadget,
     GR1CSVar,
 };
 use ark_relations::gr1cs::{ConstraintSynthesizer, ConstraintSystemRef, SynthesisError};
-use basalt_l2::{zk_tags, Profile, Zk, DATA_SEED_TAG, DATA_TAG};
+use basalt_l2::{zk_tags, Profile, Zk, DATA_SEED_TAG, DATA_TAG, FORCED_KIND};
 use basalt_types::zk::{Felt, Fr};
 
 /// The batch circuit over one witness; its slot count is the witness's.
@@ -261,6 +261,7 @@ fn apply_slot(
     let active = num(&is_dep) + num(&is_tr) + num(&is_wd);
     active.mul_equals(&(FrVar::one() - &active), &FrVar::zero())?;
     let is_send = num(&is_tr) + num(&is_wd);
+    let sends = &is_tr | &is_wd;
     // Amount and fee need no range checks: the data hash binds them to the posted integers (below
     // 2^128); the same holds for the recipient halves and the deposit's key.
     let amount = felt(cs, w.amount)?;
@@ -274,47 +275,97 @@ fn apply_slot(
     let hint_low = Boolean::le_bits_to_fp(&hint_bits[..32])?;
     let hint_in = bit(cs, w.hint_in)?;
 
+    // A forced transaction's place: a send whose signature the L1 checked, bound through the data
+    // hash by its signing message, which applies only if every condition below holds. The fields
+    // are range-checked so that the message's head has one decomposition.
+    let f = w.forced.unwrap_or(ForcedWitness {
+        from: 0,
+        to: 0,
+        nonce: 0,
+        key: [Felt::ZERO; 2],
+        from_in: false,
+        to_in: false,
+        enough: true,
+    });
+    let is_forced = bit(cs, w.forced.is_some())?;
+    num(&is_forced).mul_equals(&(FrVar::one() - &is_send), &FrVar::zero())?;
+    let f_from = felt(cs, Felt::from_u128(f.from as u128))?;
+    let f_to = felt(cs, Felt::from_u128(f.to as u128))?;
+    let f_nonce = felt(cs, Felt::from_u128(f.nonce as u128))?;
+    range_bits(cs, &f_from, 32)?;
+    range_bits(cs, &f_to, 32)?;
+    range_bits(cs, &f_nonce, 64)?;
+    let [kx, ky] = [felt(cs, f.key[0])?, felt(cs, f.key[1])?];
+    let from_in = bit(cs, f.from_in)?;
+    let to_in = bit(cs, f.to_in)?;
+    let enough = bit(cs, f.enough)?;
+    // Anything but a forced place must cover its debit.
+    enough.conditional_enforce_equal(&Boolean::TRUE, &!&is_forced)?;
+
     // Update A: the sender (or, for a deposit, the account its hint names; otherwise a read).
     // UnknownAccount needs no check: the old leaf is a preimage, so the index is allocated (every
     // leaf at or past the account count is empty, and no preimage hashes to zero).
     let a = UpdateVar::alloc(cs, &w.a, false)?;
     let a_zero = a.index.is_zero()?;
     let taken = &FrVar::from(a_zero) * &state.register;
-    let flushed = &is_send * &taken;
-    // InsufficientBalance and Overflow of amount + fee: what is left must be a 128-bit balance.
-    let a_balance = &a.old.balance + &flushed - &is_send * (&amount + &fee);
-    range_bits(cs, &a_balance, 128)?;
-    let a_nonce = &a.old.nonce + &is_send;
-    // A nonce never passes 2^64 - 1: (nonce - (2^64 - 1)) · inverse = is_send.
-    let at_max = &a.old.nonce - constant(u64::MAX as u128);
-    let inverse = FrVar::new_witness(cs.clone(), || {
-        Ok(at_max.value()?.inverse().unwrap_or_default() * is_send.value()?)
-    })?;
-    at_max.mul_equals(&inverse, &is_send)?;
+    // A forced sender: read at its index if allocated, else shown to be at or past the count
+    // (by the shared range check below).
+    let forced_in = &is_forced & &from_in;
+    (&a.index - &f_from).conditional_enforce_equal(&FrVar::zero(), &forced_in)?;
+    let forced_to_in = &(&forced_in & &is_tr) & &to_in;
+    let key_eq = a.old.x.is_eq(&kx)? & a.old.y.is_eq(&ky)?;
+    let nonce_eq = a.old.nonce.is_eq(&f_nonce)?;
+    let nonce_max = a.old.nonce.is_eq(&constant(u64::MAX as u128))?;
+    let withdrawals_full = state
+        .withdrawal_count
+        .is_eq(&constant(Zk::tree_capacity() as u128))?;
+    let room = (&is_wd & !&withdrawals_full) | (&is_tr & &to_in);
+    let ok = &(&(&(&from_in & &key_eq) & &nonce_eq) & !&nonce_max) & &(&enough & &room);
+    // Whether the send takes effect: always unless it is a forced one that fails.
+    let go = !&is_forced | &ok;
+    let (eff_tr, eff_wd) = (&is_tr & &go, &is_wd & &go);
+    let eff_send = num(&eff_tr) + num(&eff_wd);
+    // InsufficientBalance and Overflow of amount + fee: what is left must be a 128-bit balance
+    // (and, for a forced send claimed short, what is missing is; the L1 checked that amount and
+    // fee add up below 2^128).
+    let cost = &amount + &fee;
+    let left = &a.old.balance + &is_send * (&taken - &cost);
+    let short = &cost - &a.old.balance - &taken - FrVar::one();
+    range_bits(
+        cs,
+        &FrVar::conditionally_select(&enough, &left, &short)?,
+        128,
+    )?;
+    let flushed = &eff_send * &taken;
+    let a_balance = &a.old.balance + &eff_send * (&taken - &cost);
+    let a_nonce = &a.old.nonce + &eff_send;
+    // A nonce never passes 2^64 - 1.
+    nonce_max.conditional_enforce_equal(&Boolean::FALSE, &(&eff_tr | &eff_wd))?;
     let a_old = a.old.hash(&a.old.balance, &a.old.nonce)?;
     let a_new = a.old.hash(&a_balance, &a_nonce)?;
     let (old_root, accounts_root) = update_roots(&a_old, &a_new, &a.path)?;
     old_root.enforce_equal(&state.accounts_root)?;
     let register = &state.register - &flushed;
 
-    // BadSignature and BadNonce: the message is signed over the account's own nonce.
+    // BadSignature and BadNonce: the message is signed over the account's own nonce (a forced
+    // one over its own fields, which the conditions above compare with the account's).
     let b = UpdateVar::alloc(cs, &w.b, false)?;
     let to = num(&is_tr) * &b.index;
     let kind = num(&is_tr) + num(&is_wd) * Fr::from(2u8);
+    let select = |forced: &FrVar, own: &FrVar| FrVar::conditionally_select(&is_forced, forced, own);
     let head = &kind
         + &rules.rollup_id * pow2(8)
-        + &a.index * pow2(40)
-        + &to * pow2(72)
-        + &a.old.nonce * pow2(104);
+        + select(&f_from, &a.index)? * pow2(40)
+        + select(&f_to, &to)? * pow2(72)
+        + select(&f_nonce, &a.old.nonce)? * pow2(104);
     let message = poseidon_tagged_var(
         zk_tags::TX,
         &[head, amount.clone(), fee.clone(), x.clone(), y.clone()],
     )?;
     let r8 = PointVar::witness(cs.clone(), Some(w.r8))?;
     let s = alloc_scalar_bits(cs.clone(), Some(w.s))?;
-    let sends = &is_tr | &is_wd;
     verify_eddsa(
-        &sends,
+        &(&sends & !&is_forced),
         &PointVar {
             x: a.old.x.clone(),
             y: a.old.y.clone(),
@@ -333,7 +384,13 @@ fn apply_slot(
     let dep_in = &is_dep & &hint_in;
     (&a.index - &hint_low).conditional_enforce_equal(&FrVar::zero(), &dep_in)?;
     let past = &(&is_dep & &has_hint) & !&hint_in;
-    range_bits(cs, &(num(&past) * (&hint_low - &state.count)), 32)?;
+    // One range check shows whichever index is claimed unallocated to be at or past the count:
+    // a deposit's hint, a forced sender, or (the sender allocated) a forced transfer's recipient.
+    let from_past = &is_forced & !&from_in;
+    let to_past = &(&forced_in & &is_tr) & !&to_in;
+    let beyond = num(&past) * &hint_low + num(&from_past) * &f_from + num(&to_past) * &f_to;
+    let claimed = num(&past) + num(&from_past) + num(&to_past);
+    range_bits(cs, &(beyond - &claimed * &state.count), 32)?;
     let same_key = a.old.x.is_eq(&x)? & a.old.y.is_eq(&y)?;
     let existing = &dep_in & &same_key;
     let full = state.count.is_eq(&constant(Zk::tree_capacity() as u128))?;
@@ -341,9 +398,10 @@ fn apply_slot(
 
     // Update B: the recipient, the credited or opened account, or the next withdrawal leaf.
     b.index
-        .conditional_enforce_equal(&state.withdrawal_count, &is_wd)?;
+        .conditional_enforce_equal(&state.withdrawal_count, &eff_wd)?;
     b.index.conditional_enforce_equal(&state.count, &opens)?;
     b.index.conditional_enforce_equal(&hint_low, &existing)?;
+    (&b.index - &f_to).conditional_enforce_equal(&FrVar::zero(), &forced_to_in)?;
     let credits_deposit = &existing | &opens;
     b.old.x.conditional_enforce_equal(&x, &credits_deposit)?;
     b.old.y.conditional_enforce_equal(&y, &credits_deposit)?;
@@ -353,7 +411,7 @@ fn apply_slot(
     b.old
         .nonce
         .conditional_enforce_equal(&FrVar::zero(), &opens)?;
-    let credited = num(&is_tr) + num(&credits_deposit);
+    let credited = num(&eff_tr) + num(&credits_deposit);
     let b_zero = b.index.is_zero()?;
     let taken = &FrVar::from(b_zero) * &register;
     let flushed = &credited * &taken;
@@ -361,27 +419,37 @@ fn apply_slot(
     let b_balance = &b.old.balance + &flushed + &credited * &amount;
     range_bits(cs, &b_balance, 128)?;
     let b_account_old = b.old.hash(&b.old.balance, &b.old.nonce)?;
-    let empty = &is_wd | &opens;
+    let empty = &eff_wd | &opens;
     let b_old = FrVar::conditionally_select(&empty, &FrVar::zero(), &b_account_old)?;
     let b_account_new = b.old.hash(&b_balance, &b.old.nonce)?;
     let withdrawal =
         poseidon_tagged_var(zk_tags::WITHDRAWAL, &[x.clone(), y.clone(), amount.clone()])?;
-    let b_new = FrVar::conditionally_select(&is_wd, &withdrawal, &b_account_new)?;
-    let tree = FrVar::conditionally_select(&is_wd, &state.withdrawals_root, &accounts_root)?;
+    let b_new = FrVar::conditionally_select(&eff_wd, &withdrawal, &b_account_new)?;
+    let tree = FrVar::conditionally_select(&eff_wd, &state.withdrawals_root, &accounts_root)?;
     let (old_root, new_root) = update_roots(&b_old, &b_new, &b.path)?;
     old_root.enforce_equal(&tree)?;
-    state.accounts_root = FrVar::conditionally_select(&is_wd, &accounts_root, &new_root)?;
+    state.accounts_root = FrVar::conditionally_select(&eff_wd, &accounts_root, &new_root)?;
     state.withdrawals_root =
-        FrVar::conditionally_select(&is_wd, &new_root, &state.withdrawals_root)?;
+        FrVar::conditionally_select(&eff_wd, &new_root, &state.withdrawals_root)?;
     state.count = &state.count + num(&opens);
-    state.withdrawal_count = &state.withdrawal_count + num(&is_wd);
-    state.next_deposit = &state.next_deposit + num(&is_dep);
-    state.register = register - flushed + &is_send * &fee;
+    state.withdrawal_count = &state.withdrawal_count + num(&eff_wd);
+    state.next_deposit = &state.next_deposit + num(&is_dep) + num(&is_forced);
+    state.register = register - flushed + &eff_send * &fee;
 
-    // The data hash: kind + 2^8·from + 2^41·to + 2^73·fee, amount, x, y.
+    // The data hash: kind + 2^8·from + 2^41·to + 2^73·fee, amount, x, y; a forced place's is
+    // FORCED_KIND, its signing message and its key (what the L1 hashes from its queue).
     let from = num(&is_dep) * &hint + &is_send * &a.index;
     let head = kind + from * pow2(8) + to * pow2(41) + &fee * pow2(73);
-    let next = poseidon_tagged_var(DATA_TAG, &[state.data.clone(), head, amount, x, y])?;
+    let next = poseidon_tagged_var(
+        DATA_TAG,
+        &[
+            state.data.clone(),
+            select(&constant(FORCED_KIND), &head)?,
+            select(&message, &amount)?,
+            select(&kx, &x)?,
+            select(&ky, &y)?,
+        ],
+    )?;
     let is_active = &sends | &is_dep;
     state.data = FrVar::conditionally_select(&is_active, &next, &state.data)?;
     Ok(())

@@ -13,7 +13,13 @@ mod circuit;
 mod witness;
 
 pub use circuit::BatchCircuit;
-pub use witness::{BatchWitness, Leaf, SlotKind, SlotWitness, UpdateWitness, WitnessError};
+pub use witness::{
+    BatchWitness, ForcedWitness, Leaf, SlotKind, SlotWitness, UpdateWitness, WitnessError,
+};
+
+/// Revision of the batch circuit's constraints: its keys are cached under it, since keys set up
+/// for another revision prove nothing this one accepts. 2: forced transactions.
+pub const CIRCUIT_REVISION: u32 = 2;
 
 /// Bits of an account or withdrawal index: two per level of the ZK trees.
 pub const INDEX_BITS: usize = 2 * <basalt_l2::Zk as basalt_l2::Profile>::TREE_DEPTH as usize;

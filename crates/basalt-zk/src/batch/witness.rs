@@ -6,7 +6,10 @@
 
 use super::INDEX_BITS;
 use crate::gadgets::circuit_siblings;
-use basalt_l2::{data_hash, zk_tags, Config, Deposits, L2State, L2Tx, PostedTx, Profile, Zk};
+use ark_ff::PrimeField;
+use basalt_l2::{
+    data_hash, zk_tags, Config, DepositEntry, Deposits, L2State, L2Tx, PostedTx, Profile, Zk,
+};
 use basalt_merkle::{MerkleTree, PoseidonHasher};
 use basalt_types::zk::{poseidon_tagged, BabyPoint, Felt, Fr, SubScalar};
 use std::collections::BTreeMap;
@@ -82,6 +85,30 @@ pub struct SlotWitness {
     pub r8: BabyPoint,
     /// The signature's S.
     pub s: SubScalar,
+    /// A forced transaction's place in the queue: the kind is its transaction's, and it applies
+    /// only if `ok` (its signature was checked by the L1 under `key`).
+    pub forced: Option<ForcedWitness>,
+}
+
+/// What a forced transaction's slot proves: the fields the L1 checked its signature over, and
+/// each condition of its application, true or false.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ForcedWitness {
+    /// The sender it names.
+    pub from: u32,
+    /// A transfer's recipient (zero for a withdrawal).
+    pub to: u32,
+    /// The nonce it was signed at.
+    pub nonce: u64,
+    /// The key the L1 checked its signature under.
+    pub key: [Felt; 2],
+    /// The sender is allocated (update A reads it; else `from` is at or past the count).
+    pub from_in: bool,
+    /// A transfer's recipient is allocated (update B reads it; else `to` is at or past the
+    /// count). Unused by a withdrawal.
+    pub to_in: bool,
+    /// The sender's balance covers amount and fee.
+    pub enough: bool,
 }
 
 /// The whole witness of one batch, with its public inputs.
@@ -206,6 +233,30 @@ fn fr(v: u128) -> Fr {
     Felt::from_u128(v).0
 }
 
+/// A slot of `kind` with no signature, hint or forced transaction.
+fn empty_slot(
+    kind: SlotKind,
+    amount: u128,
+    fee: u128,
+    xy: [Felt; 2],
+    a: UpdateWitness,
+    b: UpdateWitness,
+) -> SlotWitness {
+    SlotWitness {
+        kind,
+        amount: Felt::from_u128(amount),
+        fee: Felt::from_u128(fee),
+        xy,
+        hint: 0,
+        hint_in: false,
+        a,
+        b,
+        r8: BabyPoint::base8(),
+        s: SubScalar::from(0u8),
+        forced: None,
+    }
+}
+
 /// The batch replayed in the circuit's order of updates.
 struct Sim<'a> {
     state: &'a L2State<Zk>,
@@ -297,24 +348,10 @@ impl<'a> Sim<'a> {
         tx: Option<&L2Tx<Zk>>,
         deposits: &impl Deposits<Zk>,
     ) -> Result<SlotWitness, WitnessError> {
-        let none = (BabyPoint::base8(), SubScalar::from(0u8));
-        let slot = |kind, amount: u128, fee: u128, xy, a, b| SlotWitness {
-            kind,
-            amount: Felt::from_u128(amount),
-            fee: Felt::from_u128(fee),
-            xy,
-            hint: 0,
-            hint_in: false,
-            a,
-            b,
-            r8: none.0,
-            s: none.1,
-        };
-        let zero = [Felt::ZERO; 2];
         Ok(match tx {
             None => {
                 let a = self.read(0)?;
-                slot(SlotKind::Pad, 0, 0, zero, a.clone(), a)
+                empty_slot(SlotKind::Pad, 0, 0, [Felt::ZERO; 2], a.clone(), a)
             }
             Some(L2Tx::Deposit { index }) => {
                 if *index != self.next_deposit {
@@ -326,121 +363,209 @@ impl<'a> Sim<'a> {
                 }
                 let entry = deposits.get(*index).ok_or(WitnessError::MissingDeposit)?;
                 self.next_deposit += 1;
-                let key = *entry.key.point();
-                let hint_in = entry.account.is_some_and(|i| (i as u64) < self.count);
-                let a = self.read(if hint_in {
-                    entry.account.unwrap_or(0) as u64
-                } else {
-                    0
-                })?;
-                let existing = hint_in && a.old.x == key.x && a.old.y == key.y;
-                let amount = fr(entry.amount);
-                let b = if existing {
-                    let b = self.read(a.index as u64)?;
-                    let balance = self.seen(&b) + amount;
-                    self.write(
-                        b.index,
-                        Leaf {
-                            balance: Felt(balance),
-                            ..b.old
-                        },
-                    );
-                    b
-                } else if self.count < Zk::tree_capacity() {
-                    let mut b = self.read(self.count)?;
-                    let opened = Leaf {
-                        x: key.x,
-                        y: key.y,
-                        balance: Felt::ZERO,
-                        nonce: Felt::ZERO,
-                    };
-                    b.old = opened;
-                    self.write(
-                        b.index,
-                        Leaf {
-                            balance: Felt(amount),
-                            ..opened
-                        },
-                    );
-                    self.count += 1;
-                    b
-                } else {
-                    self.read(0)?
-                };
-                let mut s = slot(SlotKind::Deposit, entry.amount, 0, [key.x, key.y], a, b);
-                s.hint = entry.account.map_or(0, |i| i as u64 | 1 << 32);
-                s.hint_in = hint_in;
-                s
-            }
-            Some(
-                tx @ (L2Tx::Transfer {
-                    from,
-                    amount,
-                    fee,
-                    signature,
-                    ..
+                match entry.forced {
+                    Some(tx) => self.forced(&entry, &tx)?,
+                    None => self.deposit(&entry)?,
                 }
-                | L2Tx::Withdraw {
-                    from,
-                    amount,
-                    fee,
-                    signature,
-                    ..
-                }),
-            ) => {
-                let a = self.read(*from as u64)?;
-                let balance = self.seen(&a) - fr(*amount) - fr(*fee);
-                let nonce = a.old.nonce.0 + Fr::from(1u8);
+            }
+            Some(tx) => self.send(tx)?,
+        })
+    }
+
+    /// A deposit's slot (the queue cursor already moved past it).
+    fn deposit(&mut self, entry: &DepositEntry<Zk>) -> Result<SlotWitness, WitnessError> {
+        let key = *entry.key.point();
+        let hint_in = entry.account.is_some_and(|i| (i as u64) < self.count);
+        let a = self.read(if hint_in {
+            entry.account.unwrap_or(0) as u64
+        } else {
+            0
+        })?;
+        let existing = hint_in && a.old.x == key.x && a.old.y == key.y;
+        let amount = fr(entry.amount);
+        let b = if existing {
+            let b = self.read(a.index as u64)?;
+            let balance = self.seen(&b) + amount;
+            self.write(
+                b.index,
+                Leaf {
+                    balance: Felt(balance),
+                    ..b.old
+                },
+            );
+            b
+        } else if self.count < Zk::tree_capacity() {
+            let mut b = self.read(self.count)?;
+            let opened = Leaf {
+                x: key.x,
+                y: key.y,
+                balance: Felt::ZERO,
+                nonce: Felt::ZERO,
+            };
+            b.old = opened;
+            self.write(
+                b.index,
+                Leaf {
+                    balance: Felt(amount),
+                    ..opened
+                },
+            );
+            self.count += 1;
+            b
+        } else {
+            self.read(0)?
+        };
+        let mut s = empty_slot(SlotKind::Deposit, entry.amount, 0, [key.x, key.y], a, b);
+        s.hint = entry.account.map_or(0, |i| i as u64 | 1 << 32);
+        s.hint_in = hint_in;
+        Ok(s)
+    }
+
+    /// The slot of a forced transaction in queue place `entry` (the cursor already moved past
+    /// it): applied as a send if every condition holds, otherwise two reads that prove which one
+    /// fails, in the rules' own terms (`basalt_l2`'s forced-place rule).
+    fn forced(
+        &mut self,
+        entry: &DepositEntry<Zk>,
+        tx: &L2Tx<Zk>,
+    ) -> Result<SlotWitness, WitnessError> {
+        let (kind, from, to, amount, fee, nonce, xy) = match *tx {
+            L2Tx::Transfer {
+                from,
+                to,
+                amount,
+                fee,
+                nonce,
+                ..
+            } => (
+                SlotKind::Transfer,
+                from,
+                to,
+                amount,
+                fee,
+                nonce,
+                [Felt::ZERO; 2],
+            ),
+            L2Tx::Withdraw {
+                from,
+                recipient,
+                amount,
+                fee,
+                nonce,
+                ..
+            } => {
+                let xy = basalt_l2::key_halves(&recipient);
+                (SlotKind::Withdraw, from, 0, amount, fee, nonce, xy)
+            }
+            // The L1 queues only transfers and withdrawals.
+            L2Tx::Deposit { .. } => return Err(WitnessError::MissingDeposit),
+        };
+        let key = *entry.key.point();
+        let from_in = (from as u64) < self.count;
+        let a = self.read(if from_in { from as u64 } else { 0 })?;
+        let register = if a.index == 0 {
+            self.register
+        } else {
+            Fr::from(0u8)
+        };
+        let seen = a.old.balance.0 + register;
+        let enough = seen.into_bigint() >= (fr(amount) + fr(fee)).into_bigint();
+        let to_in = kind == SlotKind::Transfer && (to as u64) < self.count;
+        let nonce_felt = Felt::from_u128(nonce as u128);
+        let ok = from_in
+            && [a.old.x, a.old.y] == [key.x, key.y]
+            && a.old.nonce == nonce_felt
+            && nonce != u64::MAX
+            && enough
+            && match kind {
+                SlotKind::Withdraw => self.withdrawal_count < Zk::tree_capacity(),
+                _ => to_in,
+            };
+        let mut slot = if ok {
+            self.send(tx)?
+        } else {
+            let b = self.read(if to_in { to as u64 } else { 0 })?;
+            empty_slot(kind, amount, fee, xy, a, b)
+        };
+        (slot.r8, slot.s) = (BabyPoint::base8(), SubScalar::from(0u8));
+        slot.forced = Some(ForcedWitness {
+            from,
+            to,
+            nonce,
+            key: [key.x, key.y],
+            from_in,
+            to_in,
+            enough,
+        });
+        Ok(slot)
+    }
+
+    /// A signed transfer's or withdrawal's slot, applied.
+    fn send(&mut self, tx: &L2Tx<Zk>) -> Result<SlotWitness, WitnessError> {
+        let (from, amount, fee, signature) = match tx {
+            L2Tx::Transfer {
+                from,
+                amount,
+                fee,
+                signature,
+                ..
+            }
+            | L2Tx::Withdraw {
+                from,
+                amount,
+                fee,
+                signature,
+                ..
+            } => (*from, *amount, *fee, signature),
+            L2Tx::Deposit { .. } => unreachable!("a deposit is not sent"),
+        };
+        let a = self.read(from as u64)?;
+        let balance = self.seen(&a) - fr(amount) - fr(fee);
+        let nonce = a.old.nonce.0 + Fr::from(1u8);
+        self.write(
+            a.index,
+            Leaf {
+                balance: Felt(balance),
+                nonce: Felt(nonce),
+                ..a.old
+            },
+        );
+        let (kind, xy, b) = match tx {
+            L2Tx::Transfer { to, .. } => {
+                let b = self.read(*to as u64)?;
+                let balance = self.seen(&b) + fr(amount);
                 self.write(
-                    a.index,
+                    b.index,
                     Leaf {
                         balance: Felt(balance),
-                        nonce: Felt(nonce),
-                        ..a.old
+                        ..b.old
                     },
                 );
-                let (kind, xy, b) = match tx {
-                    L2Tx::Transfer { to, .. } => {
-                        let b = self.read(*to as u64)?;
-                        let balance = self.seen(&b) + fr(*amount);
-                        self.write(
-                            b.index,
-                            Leaf {
-                                balance: Felt(balance),
-                                ..b.old
-                            },
-                        );
-                        (SlotKind::Transfer, zero, b)
-                    }
-                    L2Tx::Withdraw { recipient, .. } => {
-                        let (index, siblings) =
-                            Sim::path(&self.withdrawals, self.withdrawal_count)?;
-                        let xy = basalt_l2::key_halves(recipient);
-                        let leaf = poseidon_tagged(
-                            zk_tags::WITHDRAWAL,
-                            &[xy[0], xy[1], Felt(fr(*amount))],
-                        );
-                        self.withdrawals.set(index, leaf);
-                        self.withdrawals.commit();
-                        self.withdrawal_count += 1;
-                        (
-                            SlotKind::Withdraw,
-                            xy,
-                            UpdateWitness {
-                                index,
-                                old: Leaf::default(),
-                                siblings,
-                            },
-                        )
-                    }
-                    L2Tx::Deposit { .. } => unreachable!("matched above"),
-                };
-                self.register += fr(*fee);
-                let mut s = slot(kind, *amount, *fee, xy, a, b);
-                (s.r8, s.s) = (signature.r8, signature.s);
-                s
+                (SlotKind::Transfer, [Felt::ZERO; 2], b)
             }
-        })
+            L2Tx::Withdraw { recipient, .. } => {
+                let (index, siblings) = Sim::path(&self.withdrawals, self.withdrawal_count)?;
+                let xy = basalt_l2::key_halves(recipient);
+                let leaf = poseidon_tagged(zk_tags::WITHDRAWAL, &[xy[0], xy[1], Felt(fr(amount))]);
+                self.withdrawals.set(index, leaf);
+                self.withdrawals.commit();
+                self.withdrawal_count += 1;
+                (
+                    SlotKind::Withdraw,
+                    xy,
+                    UpdateWitness {
+                        index,
+                        old: Leaf::default(),
+                        siblings,
+                    },
+                )
+            }
+            L2Tx::Deposit { .. } => unreachable!("matched above"),
+        };
+        self.register += fr(fee);
+        let mut s = empty_slot(kind, amount, fee, xy, a, b);
+        (s.r8, s.s) = (signature.r8, signature.s);
+        Ok(s)
     }
 
     /// Writes the fee register into account 0.

@@ -3,7 +3,9 @@
 //! proof is refused with no state change; a batch no proof can exist for is reverted, freeing the
 //! deposits it consumed. The keys are the insecure development setup (devnet only).
 
+#[path = "../common/mod.rs"]
 mod common;
+mod escape;
 
 use basalt_l1::*;
 use basalt_l2::{
@@ -158,7 +160,7 @@ impl Net {
             .deposits
             .iter()
             .map(|d| basalt_l2::DepositEntry {
-                forced: None,
+                forced: d.zk_forced,
                 account: d.entry.account,
                 key: zk_key(&d.entry.key).unwrap(),
                 amount: d.entry.amount,
@@ -465,106 +467,8 @@ fn a_bad_verifying_key_is_refused_at_registration() {
     assert_eq!(RollupParams::from_bytes(&good.to_bytes()).unwrap(), good);
 }
 
-#[test]
-fn a_frozen_zk_rollup_pays_every_account_its_proven_balance_and_refunds_the_rest() {
-    let mut net = Net::with(|p| {
-        p.force_inclusion_blocks = 2;
-        p.escape_blocks = p.settle_bound() + 1;
-    });
-    net.deposit(1_000);
-    let txs = deposit_and_withdraw(400);
-    assert_eq!(net.post(&posted(&txs)), None);
-    let (output, proof) = net.prove(&txs);
-    net.ok(3, Net::prove_action(0, output, proof));
-    net.ok(2, Action::FinalizeWithdrawal(claim(&net, 0, 0)));
-    // A second deposit the vanished sequencer never consumes.
-    net.deposit(500);
-    let hash = |f: &basalt_types::zk::Felt| felt_hash(*f);
-    let exit = |net: &Net, index, signer: &BabyKeypair, to: u64| {
-        ExitClaim::build(
-            &net.l2,
-            index,
-            key(to).public(),
-            unchecked_signature(),
-            hash,
-            |tx| tx.signed_zk(ID, signer),
-        )
-        .unwrap()
-    };
-    net.refused(
-        4,
-        Action::Exit(exit(&net, 1, &alice(), 4)),
-        FailureCode::NotFrozen,
-    );
-    let at = net.s.rollup(ID).unwrap().frozen_from().unwrap();
-    while net.s.head().height + 1 < at {
-        step(&mut net.s, vec![]);
-    }
-    let refund = |net: &Net, index| Action::RefundDeposit {
-        rollup: ID,
-        index,
-        state: SettledState::of(&net.l2.commitment(), hash),
-    };
-    net.refused(
-        4,
-        Action::Exit(exit(&net, 1, &fee_key(), 4)),
-        FailureCode::BadExitSignature,
-    );
-    let before = balance(&net.s, &key(4));
-    net.ok(4, Action::Exit(exit(&net, 1, &alice(), 4)));
-    assert_eq!(
-        balance(&net.s, &key(4)),
-        before + 1_000 - 400 - 1 - net.last_fee,
-        "alice's proven balance"
-    );
-    net.refused(
-        4,
-        Action::Exit(exit(&net, 1, &alice(), 4)),
-        FailureCode::AlreadyExited,
-    );
-    net.ok(3, Action::Exit(exit(&net, 0, &fee_key(), 3)));
-    net.refused(4, refund(&net, 0), FailureCode::DepositApplied);
-    let before = balance(&net.s, &key(2));
-    net.ok(4, refund(&net, 1));
-    assert_eq!(
-        balance(&net.s, &key(2)),
-        before + 500,
-        "refunded to its sender"
-    );
-    assert_eq!(net.header().escrow, 0, "the escrow ends at zero");
-}
-
-#[test]
-fn a_zk_batch_that_skips_an_overdue_deposit_cannot_be_posted_and_anyone_may_post_one_that_does_not()
-{
-    let mut net = Net::with(|p| {
-        p.force_inclusion_blocks = 2;
-        p.escape_blocks = p.settle_bound() + 1;
-    });
-    net.deposit(1_000);
-    let queued = net.s.head().height;
-    assert_eq!(
-        net.post_by(3, &[PostedTx::Deposit]),
-        Some(FailureCode::NotSequencer)
-    );
-    while net.s.head().height + 1 < queued + 2 {
-        step(&mut net.s, vec![]);
-    }
-    // No proof could cover a batch without the overdue deposit: the L1 refuses it at its post.
-    net.refused(1, post_action(&net, &[]), FailureCode::OverdueSkipped);
-    assert_eq!(
-        net.post_by(3, &[PostedTx::Deposit]),
-        None,
-        "anyone posts it now"
-    );
-    // The deposit is proven in, by anyone, from the batch someone else posted.
-    let (output, proof) = net.prove(&[L2Tx::Deposit { index: 0 }]);
-    net.ok(4, Net::prove_action(0, output, proof));
-    assert_eq!(net.header().settled_deposits, 1);
-}
-
 /// The post of `txs` as the next batch, consuming its deposits in queue order.
-fn post_action(net: &Net, txs: &[PostedTx]) -> Action {
+pub(crate) fn post_action(net: &Net, txs: &[PostedTx]) -> Action {
     let h = net.header();
     let data = encode_zk_batch(txs, Effort::Fast);
     let deposits = txs.iter().filter(|t| **t == PostedTx::Deposit).count() as u64;
@@ -576,15 +480,4 @@ fn post_action(net: &Net, txs: &[PostedTx]) -> Action {
         deposits_end: h.deposits_end + deposits,
         max_fee_per_blob_byte: 100,
     }
-}
-
-#[test]
-fn a_forced_transaction_is_refused_by_a_zk_rollup_whose_circuit_cannot_apply_it() {
-    let mut net = Net::new();
-    let tx = deposit_and_withdraw(1)[1].to_bytes();
-    net.refused(
-        2,
-        Action::ForceInclude { rollup: ID, tx },
-        FailureCode::ForcedTxUnsupported,
-    );
 }
