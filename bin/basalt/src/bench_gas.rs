@@ -22,6 +22,8 @@ use basalt_types::{dev_keypair, hash_parts, Hash, Keypair, Signature};
 use clap::Args;
 use std::time::Duration;
 
+#[path = "bench_gas_escape.rs"]
+mod escape;
 #[path = "bench_gas_zk.rs"]
 mod zk;
 
@@ -328,6 +330,10 @@ pub fn run(args: GasArgs) -> Result<()> {
         ),
     ])?;
     let (a, b, w, d, e) = (base_id, base_id + 1, base_id + 2, base_id + 3, base_id + 4);
+    // Batch 0, which the competing proposals below name, is small and ranges over no deposit:
+    // each proposal pays for its batch's decode (declared bytes and trace steps, the range's
+    // deposits included), and the row measures the proposals, not a decode.
+    m.l1.block(vec![(SEQUENCER, post(a, 0, noise(8_999, 64), 0))])?;
     rows.push(m.row("deposit", "2,000 opening L2 accounts", n, |_, _| {
         (0..2_000)
             .map(|j| {
@@ -410,6 +416,7 @@ pub fn run(args: GasArgs) -> Result<()> {
         tiny,
     )?);
     rows.push(crowded_tree(&mut m, e, n)?);
+    rows.push(escape::force_include(&mut m, n)?);
     rows.push(withdrawals(&mut m, w, n)?);
     rows.extend(zk::rows(&mut m, n)?);
     if !args.no_one_step {

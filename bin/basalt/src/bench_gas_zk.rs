@@ -2,7 +2,9 @@
 //! the L1 decodes and hashes, validity proofs it verifies and Poseidon withdrawal proofs. Each
 //! input is the most work its price must cover: distinct keys, deposits (the costliest transaction
 //! to hash, its key decompressed), proofs that decode and fail only at the pairing, and claims
-//! that fail only at the root. The keys are the insecure development setup (devnet only).
+//! that fail only at the root; forced transactions whose signatures the L1 checks, and exits
+//! from a frozen rollup that fail only at the signature, their account path proven. The keys are
+//! the insecure development setup (devnet only).
 
 use super::{next_batch, post, signer, Meter, Row, SENDER, SEQUENCER};
 use anyhow::{ensure, Context, Result};
@@ -28,6 +30,12 @@ const POSTED: usize = 250;
 const PROOFS: usize = 20;
 /// Withdrawal claims per block.
 const CLAIMS: usize = 100;
+/// Forced transactions per block (each pays for a key check and a signature check).
+const FORCED: usize = 200;
+/// Exit claims per block.
+const EXITS: usize = 50;
+/// Blocks the proven rollup may owe a batch before it freezes (above its settle bound).
+const ESCAPE_BLOCKS: u64 = 200;
 
 /// The packed key of a BabyJubJub key pair, as a deposit carries it.
 fn packed(k: &BabyKeypair) -> PublicKey {
@@ -48,6 +56,7 @@ pub(super) fn rows(m: &mut Meter, n: usize) -> Result<Vec<Row>> {
     let (proven, posted) = (first, first + 1);
     let register = |name: &str, slots: u32| {
         let mut params = super::rollup(name, 100);
+        params.escape_blocks = ESCAPE_BLOCKS;
         params.kind = RollupKind::Zk(ZkParams {
             fee_key: fee_key.public(),
             slots,
@@ -82,6 +91,33 @@ pub(super) fn rows(m: &mut Meter, n: usize) -> Result<Vec<Row>> {
                 .collect()
         })?,
     );
+    rows.push(m.row(
+        "force include (zk)",
+        "200 transfers, each a distinct key",
+        n,
+        |i, _| {
+            (0..FORCED)
+                .map(|j| {
+                    let k = user(1_000_000 + i * FORCED + j);
+                    let tx = L2Tx::Transfer {
+                        from: 1,
+                        to: 0,
+                        amount: 1,
+                        fee: 0,
+                        nonce: 0,
+                        signature: basalt_l2::unchecked_signature(),
+                    }
+                    .signed_zk(posted, &k);
+                    let action = Action::ForceInclude {
+                        rollup: posted,
+                        key: packed(&k),
+                        tx: tx.to_bytes(),
+                    };
+                    (SENDER, action)
+                })
+                .collect()
+        },
+    )?);
     // A ZK sequencer prices its posts itself (`gas::zk_post_limit`): the limit is the same for
     // every post of this row.
     let deposits = encode_zk_batch(&vec![PostedTx::Deposit; POSTED], Effort::Fast);
@@ -199,6 +235,29 @@ pub(super) fn rows(m: &mut Meter, n: usize) -> Result<Vec<Row>> {
         "20 proofs failing at the pairing",
         n,
         |_, _| vec![(SENDER, prove(1, wrong, &proof)); PROOFS],
+    )?);
+
+    // Batch 1 is never proven: the rollup freezes, and alice's exit from the settled state is
+    // claimed with a proven path and another key's signature (the last check, so all the work).
+    let frozen_from = m.l1.state.rollup(proven).and_then(|r| r.frozen_from());
+    let frozen_from = frozen_from.context("the proven rollup owes batch 1")?;
+    while m.l1.state.head().height <= frozen_from {
+        m.l1.block(vec![])?;
+    }
+    let exit = basalt_l1::ExitClaim::build(
+        &l2,
+        1,
+        signer(SENDER).public(),
+        unsigned,
+        |f| felt_hash(*f),
+        |tx| tx.signed_zk(proven, &fee_key),
+    )
+    .context("alice's account in the settled state")?;
+    rows.push(m.row(
+        "exit (zk)",
+        "50 claims failing at the signature",
+        n,
+        |_, _| vec![(SENDER, Action::Exit(exit.clone())); EXITS],
     )?);
     m.failing = false;
     Ok(rows)
