@@ -155,6 +155,7 @@ async fn setup(
             propose: Some(true),
             challenge: None,
             fault: None,
+            censor: None,
             block_time_ms: 50,
             l1_poll_ms: 100,
             zk_keys: None,

@@ -215,6 +215,7 @@ pub async fn start(l1_url: &str, data_dir: &Path, l1_port: u16) -> Result<Vec<Ro
             propose: Some(true),
             challenge: None,
             fault: None,
+            censor: None,
             block_time_ms: 50,
             l1_poll_ms: block_time,
             zk_keys: Some(key_dir.clone()),

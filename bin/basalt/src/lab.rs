@@ -206,6 +206,7 @@ async fn dispute(args: DisputeArgs) -> Result<()> {
         propose: Some(propose),
         challenge: Some(true),
         fault: None,
+        censor: None,
         block_time_ms: 50,
         l1_poll_ms: block_ms,
         zk_keys: None,

@@ -11,7 +11,7 @@
 //!   rollup without any L2 node.
 //! - [`plan_batch`]: what the batcher posts next.
 //! - [`start`]: the node process around them: actors by role (block loop, L1 follower, batcher,
-//!   proposer, challenger, and the outbox that owns the L1 nonces) and the L2 JSON-RPC API,
+//!   proposer, challenger, rescuer, and the outbox that owns the L1 nonces) and the L2 JSON-RPC API,
 //!   reaching the L1 through an [`L1Source`] ([`HttpSource`] for JSON-RPC, an in-process one in
 //!   tests).
 //! - `faults` and `lab` (cargo feature `faults`, for tests, benchmarks and demos only): dishonest
@@ -44,6 +44,8 @@ pub use game::{dispute_actions, trace_at, OpenTree, Traces};
 pub use l1client::{L1Client, L1Error, RollupRef};
 pub use l1source::{HttpSource, L1Source};
 pub use log::{BlockLog, L2Block, LogError};
+#[cfg(feature = "faults")]
+pub use node::censor_margin;
 pub use node::{
     start, start_with, BatcherConfig, NodeConfig, NodeError, Role, RollupNode, EXAMPLE_CONFIG,
     MAX_PENDING_PER_SENDER, MAX_PENDING_TXS,

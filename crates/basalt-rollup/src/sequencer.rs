@@ -40,6 +40,9 @@ pub struct Sequencer<P: Profile = Optimistic> {
     starts: Vec<u64>,
     txs: HashMap<Hash, TxPosition>,
     log: BlockLog<P>,
+    /// FAULT INJECTION: a censor holds the L1 queue before this item.
+    #[cfg(feature = "faults")]
+    hold: Option<u64>,
 }
 
 impl<P: Profile> Sequencer<P> {
@@ -59,6 +62,8 @@ impl<P: Profile> Sequencer<P> {
             starts: Vec::new(),
             txs: HashMap::new(),
             log,
+            #[cfg(feature = "faults")]
+            hold: None,
         };
         for block in blocks {
             let window = DepositWindow {
@@ -195,6 +200,34 @@ impl<P: Profile> Sequencer<P> {
         self.deposits.len() as u64
     }
 
+    /// Where the queue items the next block applies end: every one known, unless a censor holds
+    /// the queue.
+    pub fn deposits_due(&self) -> u64 {
+        let known = self.deposits.len() as u64;
+        #[cfg(feature = "faults")]
+        if let Some(at) = self.hold {
+            return known.min(at);
+        }
+        known
+    }
+
+    /// FAULT INJECTION: holds the L1 queue before item `at`, or releases it (`None`).
+    #[cfg(feature = "faults")]
+    pub fn hold_deposits(&mut self, at: Option<u64>) {
+        self.hold = at;
+    }
+
+    /// FAULT INJECTION: the queue item a censor holds the queue before, if any.
+    #[cfg(feature = "faults")]
+    pub fn held(&self) -> Option<u64> {
+        self.hold
+    }
+
+    /// Every queue item known, in order.
+    pub fn deposit_entries(&self) -> &[DepositEntry<P>] {
+        &self.deposits
+    }
+
     /// Adds deposits that L1 queued after the ones already known.
     pub fn add_deposits(&mut self, entries: impl IntoIterator<Item = DepositEntry<P>>) {
         self.deposits.extend(entries);
@@ -209,7 +242,7 @@ impl<P: Profile> Sequencer<P> {
         txs: &[L2Tx<P>],
     ) -> Result<(&L2Block<P>, Vec<Admission>), SequencerError> {
         let next = self.state.commitment().next_deposit;
-        let mut all: Vec<L2Tx<P>> = (next..self.deposits.len() as u64)
+        let mut all: Vec<L2Tx<P>> = (next..self.deposits_due())
             .map(|index| L2Tx::Deposit { index })
             .collect();
         let deposits = all.len();

@@ -179,6 +179,7 @@ impl Local {
             propose: Some(true),
             challenge: None,
             fault: fault.map(str::to_string),
+            censor: None,
             block_time_ms: 20,
             l1_poll_ms: 10,
             zk_keys: None,

@@ -38,6 +38,7 @@ fn node_config(l1: &L1, role: Role, dir: &Path) -> NodeConfig {
         propose: None,
         challenge: None,
         fault: None,
+        censor: None,
         block_time_ms: 20,
         l1_poll_ms: 20,
         zk_keys: None,
@@ -532,23 +533,8 @@ async fn deposit_transfer_withdraw_settle_claim_over_rpc_with_a_verifier_and_a_r
         .await
         .unwrap();
     assert_eq!(proof["ready"], true);
-    let c = &proof["claim"];
-    let claim = WithdrawalClaim {
-        rollup: 0,
-        batch: c["batch"].as_u64().unwrap(),
-        state_root: Hash::from_hex(c["stateRoot"].as_str().unwrap()).unwrap(),
-        withdrawals_tree_root: Hash::from_hex(c["withdrawalsTreeRoot"].as_str().unwrap()).unwrap(),
-        withdrawal_count: c["withdrawalCount"].as_u64().unwrap(),
-        index: 0,
-        recipient: carol.public(),
-        amount: c["amount"].as_str().unwrap().parse().unwrap(),
-        proof: c["proof"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|h| Hash::from_hex(h.as_str().unwrap()).unwrap())
-            .collect(),
-    };
+    let claim = claim_of(&proof["claim"]);
+    assert_eq!((claim.index, claim.recipient), (0, carol.public()));
     assert_eq!(claim.amount, 3 * ONE_TOKEN);
     let before = l1.balance(&carol.public()).await;
     // Dev account 4 pays the claim's fee; the withdrawal goes to its recipient whoever submits.

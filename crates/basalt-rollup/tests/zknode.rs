@@ -72,6 +72,7 @@ fn node_config(l1: &L1, role: Role, dir: &Path) -> NodeConfig {
         propose: None,
         challenge: None,
         fault: None,
+        censor: None,
         block_time_ms: 20,
         l1_poll_ms: 20,
         zk_keys: Some(key_dir()),

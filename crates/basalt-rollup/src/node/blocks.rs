@@ -15,12 +15,15 @@ pub(crate) async fn run<
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
+        if shared.is_frozen() {
+            continue;
+        }
         let txs = std::mem::take(&mut lock(&shared.queue).txs);
         let s = shared.clone();
         let made = tokio::task::spawn_blocking(move || {
             let seq = s.seq.as_ref().expect("the block actor runs on a sequencer");
             let mut seq = lock(seq);
-            let deposits_waiting = seq.deposits_known() > seq.state().commitment().next_deposit;
+            let deposits_waiting = seq.deposits_due() > seq.state().commitment().next_deposit;
             if txs.is_empty() && !deposits_waiting {
                 return Ok(None);
             }

@@ -69,6 +69,12 @@ pub struct NodeConfig {
     /// proposes, challenges and plays as a dishonest party would.
     #[serde(default)]
     pub fault: Option<String>,
+    /// FOR TESTS AND DEMOS: a censoring sequencer (cargo feature `faults`; optimistic rollups):
+    /// it refuses every transaction of accounts holding this L2 key (hex) and holds the L1 queue
+    /// at the key's first item until the item is almost overdue, when the L1 would refuse its
+    /// batches.
+    #[serde(default)]
+    pub censor: Option<String>,
     /// Milliseconds between L2 blocks.
     #[serde(default = "default_block_time_ms")]
     pub block_time_ms: u64,
@@ -144,6 +150,24 @@ impl NodeConfig {
                 )));
             }
         }
+        #[cfg(not(feature = "faults"))]
+        if self.censor.is_some() {
+            return bad(
+                "censor: this build has no fault injection (it is for tests and demos: build \
+                 basalt-rollup with the cargo feature `faults`, as the `basalt` binary does)",
+            );
+        }
+        #[cfg(feature = "faults")]
+        if let Some(c) = &self.censor {
+            if basalt_types::PublicKey::from_hex(c).is_err() {
+                return bad("censor must be an L2 key: 32 bytes of hex");
+            }
+            if self.role != Role::Sequencer {
+                return bad(
+                    "censor needs role = \"sequencer\": only the sequencer can refuse transactions",
+                );
+            }
+        }
         Ok(())
     }
 
@@ -151,6 +175,14 @@ impl NodeConfig {
     #[cfg(feature = "faults")]
     pub fn fault(&self) -> Option<Fault> {
         self.fault.as_deref().and_then(Fault::parse)
+    }
+
+    /// The L2 key this node censors, if any (checked by [`NodeConfig::validate`]).
+    #[cfg(feature = "faults")]
+    pub fn censor(&self) -> Option<basalt_types::PublicKey> {
+        self.censor
+            .as_deref()
+            .and_then(|c| basalt_types::PublicKey::from_hex(c).ok())
     }
 
     /// Whether this node proposes outputs.
@@ -231,6 +263,10 @@ rpc = "127.0.0.1:8650"
 # behave as a dishonest party with this fault injected (see `basalt rollup --help`): balance,
 # skip-deposit, reorder-deposits, bad-signature, replay, mint, withdrawals-root, undecodable.
 # fault = "mint"
+# FOR TESTS AND DEMOS ONLY (same feature; a sequencer of an optimistic rollup): censor the accounts of
+# this L2 key (hex), refusing their transactions and holding the L1 queue at the key's first item
+# until just before its force-inclusion deadline (`basalt lab censorship` shows it).
+# censor = "00...00"
 # A ZK rollup's sequencer: the directory of its cached proving keys (default: zk-keys in data_dir).
 # Without keys there, the DEVELOPMENT setup makes them (seconds to minutes; insecure, devnet only:
 # its randomness is public); keys that are not the ones the rollup registered stop the node.

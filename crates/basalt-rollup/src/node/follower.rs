@@ -27,6 +27,7 @@ pub(super) async fn follow<F: std::future::Future<Output = Result<RollupInfo, No
                 record(None);
                 synced.send_replace(Synced {
                     height: rollup.height,
+                    frozen: rollup.frozen,
                 });
             }
             Err(e) => {
@@ -55,8 +56,8 @@ pub(super) fn upto<T>(mut page: Vec<T>, count: u64) -> Vec<T> {
 
 /// The follower: the only writer of the node's view of the L1.
 pub(super) struct Follower<S> {
-    shared: Arc<Shared>,
-    client: L1Client<S>,
+    pub(super) shared: Arc<Shared>,
+    pub(super) client: L1Client<S>,
 }
 
 impl<S: L1Source> Follower<S> {
@@ -76,6 +77,8 @@ impl<S: L1Source> Follower<S> {
     pub(super) async fn sync(&self) -> Result<RollupInfo, NodeError> {
         let rollup = self.client.rollup(&RollupRef::Id(self.shared.id)).await?;
         self.sync_deposits(rollup.deposits).await?;
+        #[cfg(feature = "faults")]
+        self.censor(&rollup).await?;
         self.sync_batches(rollup.batches).await?;
         self.sync_outputs(&rollup).await?;
         let mut view = lock(&self.shared.view);
@@ -83,6 +86,8 @@ impl<S: L1Source> Follower<S> {
         let keep = rollup.oldest_open_batch.unwrap_or(u64::MAX);
         view.derivation.settle_to(rollup.settled.min(keep));
         view.rollup = rollup.clone();
+        drop(view);
+        self.shared.note_frozen(&rollup);
         Ok(rollup)
     }
 
@@ -109,6 +114,11 @@ impl<S: L1Source> Follower<S> {
                 // The sequencer may already hold some (it read the queue when it opened).
                 let skip = have.saturating_sub(known) as usize;
                 seq.add_deposits(entries.iter().skip(skip).copied());
+                // A censor holds its queue before any new item of its victim, under this lock.
+                #[cfg(feature = "faults")]
+                if let Some(key) = self.shared.censor {
+                    super::censor::hold_first(&mut seq, key, have);
+                }
             }
             lock(&self.shared.view).derivation.add_deposits(entries);
             debug!(from = known, count = page.len(), "deposits read from L1");

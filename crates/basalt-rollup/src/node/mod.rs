@@ -9,8 +9,10 @@
 //!   unresolved trees), derives the L2 state from it, checks every proposal, and announces each
 //!   read ([`Synced`]) to the planners;
 //! - the planners, woken by each [`Synced`]: [`challenger`] (every dispute move the node owes),
-//!   [`batcher`] (sequencer: the next batches, pipelined past those in flight) and [`proposer`]
-//!   (the derived output of every batch that lacks it); each hands its transactions to
+//!   [`batcher`] (sequencer: the next batches, pipelined past those in flight), [`proposer`]
+//!   (the derived output of every batch that lacks it) and [`rescuer`] (a proposing verifier:
+//!   the next batch, when the sequencer leaves a queued item overdue); each hands its
+//!   transactions to
 //! - [`outbox`], the L1 driver: the only owner of the key's nonces. It sends at consecutive
 //!   nonces, follows every transaction to finality, sends a lost one again with the same nonce
 //!   and content (so nothing is ever included twice), and never sends a move twice.
@@ -39,17 +41,22 @@ type P = Optimistic;
 
 mod batcher;
 mod blocks;
+#[cfg(feature = "faults")]
+mod censor;
 mod challenger;
 mod config;
 mod follower;
 mod outbox;
 mod proposer;
 mod queue;
+mod rescuer;
 mod tasks;
 mod zk;
 
 use tasks::Tasks;
 
+#[cfg(feature = "faults")]
+pub use censor::margin as censor_margin;
 pub use config::{BatcherConfig, NodeConfig, NodeError, Role, EXAMPLE_CONFIG};
 pub(crate) use outbox::{Pending, Posting};
 pub(crate) use queue::{admit, Queue};
@@ -65,6 +72,8 @@ const LOST_TX_AFTER: Duration = Duration::from_secs(30);
 pub(crate) struct Synced {
     /// The L1's finalized height at the read.
     pub height: u64,
+    /// Whether the rollup was frozen at that height: then nothing more is posted to it.
+    pub frozen: bool,
 }
 
 /// A proposed output and how it compares with the derived one.
@@ -128,6 +137,11 @@ pub(crate) struct Core<Q: Profile> {
     /// Signature checks at the door running at once: half the cores (at least one), so that a
     /// flood of transactions to check leaves the other half to blocks, proofs and the L1.
     pub verifying: tokio::sync::Semaphore,
+    /// Whether the L1 has frozen the rollup: the sequencer takes and makes nothing more.
+    pub frozen: std::sync::atomic::AtomicBool,
+    /// FAULT INJECTION: the L2 key whose transactions this sequencer refuses.
+    #[cfg(feature = "faults")]
+    pub censor: Option<Q::PublicKey>,
 }
 
 impl<Q: Profile> Core<Q> {
@@ -153,7 +167,29 @@ impl<Q: Profile> Core<Q> {
             verifying: tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1)),
             ),
+            frozen: std::sync::atomic::AtomicBool::new(false),
+            #[cfg(feature = "faults")]
+            censor: None,
         }
+    }
+
+    /// Records whether the L1 read `rollup` frozen, saying so once when it first is.
+    pub fn note_frozen(&self, rollup: &RollupInfo) {
+        use std::sync::atomic::Ordering;
+        if rollup.frozen && !self.frozen.swap(true, Ordering::Relaxed) {
+            error!(
+                since = rollup.frozen_from,
+                "THE ROLLUP IS FROZEN: it settled nothing for {} L1 blocks while it owed something; \
+                 it takes no more batches, outputs or proofs, and its users exit on L1 \
+                 (`basalt wallet exit`, `basalt wallet refund`)",
+                rollup.params.escape_blocks
+            );
+        }
+    }
+
+    /// Whether the L1 has frozen the rollup, as last read.
+    pub fn is_frozen(&self) -> bool {
+        self.frozen.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 
@@ -245,6 +281,12 @@ pub async fn start_with<S: L1Source>(
         }
     }
     if rollup.params.kind == "zk" {
+        if cfg.censor.is_some() {
+            return Err(NodeError::Config(
+                "censor is for optimistic rollups: a ZK sequencer does not censor in this build"
+                    .into(),
+            ));
+        }
         return zk::start(cfg, key, client, rollup).await;
     }
     // Every deposit known now, so the sequencer's log replays.
@@ -284,15 +326,25 @@ pub async fn start_with<S: L1Source>(
     }
     derivation.add_deposits(deposits);
     let name = rollup.params.name.clone();
+    #[cfg_attr(not(feature = "faults"), allow(unused_mut))]
+    let mut core = Core::new(
+        rollup.id,
+        config,
+        cfg.role,
+        client.url().to_string(),
+        seq,
+        &name,
+    );
+    #[cfg(feature = "faults")]
+    if let Some(censored) = cfg.censor() {
+        warn!(key = %censored, "FAULT INJECTION: this sequencer censors an L2 key (tests and demos only)");
+        core.censor = Some(censored);
+        if let Some(seq) = &core.seq {
+            censor::hold_first(&mut lock(seq), censored, 0);
+        }
+    }
     let shared = Arc::new(Shared {
-        core: Core::new(
-            rollup.id,
-            config,
-            cfg.role,
-            client.url().to_string(),
-            seq,
-            &name,
-        ),
+        core,
         view: Mutex::new(L1View {
             derivation,
             rollup: rollup.clone(),
@@ -323,6 +375,7 @@ pub async fn start_with<S: L1Source>(
     let every = Duration::from_millis(cfg.l1_poll_ms);
     let (synced_tx, synced) = watch::channel(Synced {
         height: caught_up.height,
+        frozen: caught_up.frozen,
     });
     tasks.spawn("follower", follower.run(every, synced_tx));
     if let Some(key) = key {
@@ -341,6 +394,10 @@ pub async fn start_with<S: L1Source>(
                 cfg.data_dir.display().to_string(),
             );
             tasks.spawn("batcher", plan_loop(b, synced.clone(), mailbox.clone()));
+        }
+        if cfg.proposes() && shared.seq.is_none() {
+            let r = rescuer::Rescuer::new(shared.clone(), client.clone(), cfg.batcher.max_blob_fee);
+            tasks.spawn("rescuer", plan_loop(r, synced.clone(), mailbox.clone()));
         }
         if cfg.proposes() {
             let p = proposer::Proposer::new(shared.clone());
@@ -410,6 +467,10 @@ pub(crate) async fn plan_loop<T: Planner>(
 ) {
     let mut quiet = Quiet::default();
     while synced.changed().await.is_ok() {
+        // A frozen rollup takes nothing more (the follower said so once).
+        if synced.borrow_and_update().frozen {
+            continue;
+        }
         match planner.plan().await {
             Ok(txs) if txs.is_empty() => quiet.clear(),
             Ok(txs) => {

@@ -242,10 +242,25 @@ impl<Q: Profile> Queue<Q> {
 /// no trace.
 pub(crate) async fn admit<Q: Profile>(core: &Core<Q>, tx: L2Tx<Q>) -> Result<(), String> {
     let seq = core.seq.as_ref().expect("only a sequencer queues");
+    if core.is_frozen() {
+        return Err(
+            "the rollup is frozen: it takes no more transactions; exit on L1 with \
+             `basalt wallet exit` (and `basalt wallet refund` for unapplied deposits)"
+                .into(),
+        );
+    }
     let key = {
         let seq = lock(seq);
         lock(&core.queue).check(seq.state(), core.config.min_fee, &tx)?
     };
+    #[cfg(feature = "faults")]
+    if core.censor == Some(key) {
+        return Err(format!(
+            "refused: this sequencer censors the key of account {} (FAULT INJECTION, `censor`); \
+             force it in through the L1 with `basalt wallet force-include`",
+            tx.signer().map_or(0, |(from, _)| from)
+        ));
+    }
     let rollup_id = core.config.rollup_id;
     let verified = {
         let _permit = core

@@ -3,13 +3,13 @@
 
 #![allow(dead_code)]
 
-use basalt_l1::{Action, Params};
+use basalt_l1::{Action, Params, WithdrawalClaim};
 use basalt_node::devnet::devnet_genesis;
 use basalt_node::mempool::MempoolLimits;
 use basalt_node::rpc::{serve, RpcContext};
 use basalt_node::validator::open_chain;
 use basalt_rollup::l1client::{L1Client, L1TxStatus};
-use basalt_types::{Amount, Keypair, PublicKey};
+use basalt_types::{Amount, Hash, Keypair, PublicKey};
 use jsonrpsee::core::client::ClientT;
 use jsonrpsee::http_client::HttpClient;
 use serde_json::Value;
@@ -97,6 +97,22 @@ pub async fn call(
         jsonrpsee::core::ClientError::Call(o) => o.message().to_string(),
         other => panic!("{method}: {other}"),
     })
+}
+
+/// The withdrawal claim in an `l2_getWithdrawalProof` answer.
+pub fn claim_of(c: &Value) -> WithdrawalClaim {
+    let hash = |v: &Value| Hash::from_hex(v.as_str().unwrap()).unwrap();
+    WithdrawalClaim {
+        rollup: c["rollup"].as_u64().unwrap() as u32,
+        batch: c["batch"].as_u64().unwrap(),
+        state_root: hash(&c["stateRoot"]),
+        withdrawals_tree_root: hash(&c["withdrawalsTreeRoot"]),
+        withdrawal_count: c["withdrawalCount"].as_u64().unwrap(),
+        index: c["index"].as_u64().unwrap(),
+        recipient: PublicKey::from_hex(c["recipient"].as_str().unwrap()).unwrap(),
+        amount: c["amount"].as_str().unwrap().parse().unwrap(),
+        proof: c["proof"].as_array().unwrap().iter().map(hash).collect(),
+    }
 }
 
 /// Polls until `f` gives a value (the loops run on their own clocks).

@@ -32,6 +32,7 @@ impl<S: L1Source> ZkFollower<S> {
         self.sync_batches(rollup.batches).await?;
         self.sync_settled(rollup.settled).await?;
         lock(&self.shared.view).rollup = rollup.clone();
+        self.shared.note_frozen(&rollup);
         Ok(rollup)
     }
 

@@ -157,6 +157,7 @@ pub(super) async fn start<S: L1Source>(
     let every = Duration::from_millis(cfg.l1_poll_ms);
     let (synced_tx, synced) = watch::channel(Synced {
         height: caught_up.height,
+        frozen: caught_up.frozen,
     });
     tasks.spawn("follower", follower.run(every, synced_tx));
     if let (Some(key), Some(prover)) = (key, prover) {
