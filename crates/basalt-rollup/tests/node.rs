@@ -6,7 +6,7 @@
 //! the verifier reaches the sequencer's outputs from L1 data alone; the bridge invariant holds;
 //! a sequencer stopped and restarted loses nothing and posts nothing twice.
 
-use basalt_l1::{Action, Claims, RollupKind, RollupParams, WithdrawalClaim, ONE_TOKEN};
+use basalt_l1::{Action, Claims, RollupKind, RollupParams, ONE_TOKEN};
 use basalt_l2::{L2Tx, Optimistic};
 use basalt_node::devnet::{dev_account, dev_sequencer};
 use basalt_rollup::l1client::L1Error;
