@@ -30,6 +30,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 pub enum LabCommand {
     /// A dishonest proposer against the honest challenger on the running devnet, move by move.
     Dispute(DisputeArgs),
+    /// A sequencer that censors a user, then vanishes: forced inclusion, a rescue batch, a
+    /// freeze and every exit, step by step.
+    Censorship(crate::lab_censorship::CensorshipArgs),
 }
 
 /// Options of `basalt lab dispute`.
@@ -72,6 +75,7 @@ pub fn run(cmd: LabCommand) -> Result<()> {
         .build()?;
     match cmd {
         LabCommand::Dispute(a) => rt.block_on(dispute(a)),
+        LabCommand::Censorship(a) => rt.block_on(crate::lab_censorship::censorship(a)),
     }
 }
 
@@ -104,7 +108,7 @@ impl Keys {
 }
 
 /// The first bytes of a hash or key, for reading along.
-fn short(h: &impl std::fmt::Display) -> String {
+pub(crate) fn short(h: &impl std::fmt::Display) -> String {
     h.to_string()[..12].to_string()
 }
 
@@ -340,7 +344,8 @@ async fn settled_honestly(
     }
 }
 
-fn l2_client(url: &str) -> Result<HttpClient> {
+/// An HTTP client of the L2 node at `url`.
+pub(crate) fn l2_client(url: &str) -> Result<HttpClient> {
     jsonrpsee::http_client::HttpClientBuilder::default()
         .request_timeout(Duration::from_secs(10))
         .build(url)

@@ -14,6 +14,7 @@ mod config;
 mod devnet;
 mod devnet_rollups;
 mod lab;
+mod lab_censorship;
 mod metrics;
 mod node;
 mod preflight;

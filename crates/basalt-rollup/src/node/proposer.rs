@@ -1,5 +1,6 @@
 //! The proposer actor: proposes, with the bond, the derived output of every unsettled batch
-//! that has no proposal of it on the derived prior. Competing proposals do not stop it: each
+//! that has no proposal of it on the derived prior (a verifier leaves the sequencer a few blocks
+//! to propose first). Competing proposals do not stop it: each
 //! has its own tree. All that are due go at once, in batch order (a proposal's prior must be
 //! proposed first, and the outbox sends in order).
 
@@ -7,6 +8,9 @@ use super::*;
 
 /// Most proposals planned in one round.
 const MAX_PROPOSALS_PER_ROUND: usize = 64;
+/// L1 blocks a verifier leaves the sequencer, after a batch is posted, to propose its output
+/// first: a right output proposed twice costs the second proposer a failed transaction.
+pub(super) const VERIFIER_GRACE_BLOCKS: u64 = 5;
 
 /// The proposer.
 pub(super) struct Proposer {
@@ -29,7 +33,16 @@ impl Planner for Proposer {
         let view = lock(&self.shared.view);
         let d = &view.derivation;
         let posted = d.batches().min(view.rollup.batches);
+        let grace = match self.shared.role {
+            Role::Sequencer => 0,
+            Role::Verifier => VERIFIER_GRACE_BLOCKS,
+        };
+        let height = view.rollup.height;
         Ok((view.rollup.settled..posted)
+            .take_while(|&batch| {
+                let at = view.batch_heights.get(batch as usize).copied();
+                at.is_some_and(|at| at.saturating_add(grace) <= height)
+            })
             .filter_map(|batch| {
                 let (prior, output) = (d.prior(batch)?, d.output(batch)?);
                 let proposed = view
