@@ -129,10 +129,9 @@ impl Lab {
 
     /// The L2 account index of `who` on the node behind `l2`, once it has one.
     async fn account(&self, l2: &(HttpClient, String), who: &Keypair) -> Result<Option<u32>> {
-        let v: Result<serde_json::Value, _> = l2
-            .0
-            .request("l2_getAccount", rpc_params![who.public().to_hex()])
-            .await;
+        let v: Result<serde_json::Value, _> =
+            l2.0.request("l2_getAccount", rpc_params![who.public().to_hex()])
+                .await;
         Ok(v.ok().and_then(|v| v["index"].as_u64()).map(|i| i as u32))
     }
 
@@ -186,8 +185,13 @@ impl Lab {
     async fn claim(&self, l2: &(HttpClient, String), hash: &Hash, who: &Keypair) -> Result<Amount> {
         let proof = self
             .until("the withdrawal proof", || async {
-                let v = call(&l2.0, &l2.1, "l2_getWithdrawalProof", rpc_params![hash.to_hex()])
-                    .await?;
+                let v = call(
+                    &l2.0,
+                    &l2.1,
+                    "l2_getWithdrawalProof",
+                    rpc_params![hash.to_hex()],
+                )
+                .await?;
                 Ok((v["ready"] == true).then_some(v))
             })
             .await?;
@@ -261,9 +265,7 @@ pub async fn censorship(args: CensorshipArgs) -> Result<()> {
         escape_blocks: 0,
     };
     params.escape_blocks = args.escape.unwrap_or(params.settle_bound() + 10);
-    params
-        .validate()
-        .context("--delay, --window or --escape")?;
+    params.validate().context("--delay, --window or --escape")?;
     if params.escape_blocks >= chain.params.blob_retention_blocks {
         bail!(
             "the escape delay ({} blocks) must be under the devnet's blob retention of {} blocks: exits need the data",
@@ -293,12 +295,16 @@ pub async fn censorship(args: CensorshipArgs) -> Result<()> {
         };
         hashes.push(client.submit(&funder, action).await?);
     }
-    wait_final(&client, &hashes).await.context("funding the lab keys")?;
+    wait_final(&client, &hashes)
+        .await
+        .context("funding the lab keys")?;
     let h = client
         .submit(&keys.sequencer, Action::RegisterRollup { params })
         .await
         .context("registering the lab rollup")?;
-    wait_final(&client, &[h]).await.context("registering the lab rollup")?;
+    wait_final(&client, &[h])
+        .await
+        .context("registering the lab rollup")?;
     let id = client.rollup(&RollupRef::Name(name.clone())).await?.id;
 
     let tmp = tempfile::tempdir()?;
@@ -406,12 +412,16 @@ async fn censored(
         user_item.height + delay
     ))
     .await?;
-    lab.until("the bystander's deposit on L2", || lab.account(censor, &keys.bystander))
-        .await?;
+    lab.until("the bystander's deposit on L2", || {
+        lab.account(censor, &keys.bystander)
+    })
+    .await?;
     lab.say("the sequencer credits the bystander's deposit on L2; the user's waits")
         .await?;
     let user_index = lab
-        .until("the user's deposit on L2", || lab.account(censor, &keys.user))
+        .until("the user's deposit on L2", || {
+            lab.account(censor, &keys.user)
+        })
         .await?;
     let (batch, at, _) = lab.carried(user_item.index).await?;
     lab.say(format!(
@@ -603,7 +613,11 @@ async fn frozen(lab: &Lab) -> Result<()> {
             .context("a lab deposit paid by someone else")?;
         let paid = lab.paid(who, refund).await?;
         if paid != d.amount {
-            bail!("the refund of deposit {} paid {}", d.index, format_tokens(paid));
+            bail!(
+                "the refund of deposit {} paid {}",
+                d.index,
+                format_tokens(paid)
+            );
         }
         lab.say(format!(
             "deposit {} ({} tokens), never consumed, is refunded to its L1 sender, {label} ({})",
@@ -627,8 +641,10 @@ async fn frozen(lab: &Lab) -> Result<()> {
                 }
             },
         };
-        lab.say(format!("a second exit of the user's account is refused: {why}"))
-            .await?;
+        lab.say(format!(
+            "a second exit of the user's account is refused: {why}"
+        ))
+        .await?;
     }
     let r = lab.rollup().await?;
     if r.escrow != 0 {
@@ -645,4 +661,34 @@ async fn frozen(lab: &Lab) -> Result<()> {
     ))
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use basalt_l1::Params;
+    use basalt_node::local::LocalL1;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_censorship_lab_runs_from_the_refusal_to_an_empty_escrow() {
+        let dir = tempfile::tempdir().unwrap();
+        let params = Params {
+            block_time_ms: 50,
+            ..Params::default()
+        };
+        let l1 = LocalL1::start(params, dir.path(), Duration::from_millis(50))
+            .await
+            .unwrap();
+        let args = CensorshipArgs {
+            rpc: l1.url.clone(),
+            // 40 blocks of 50 ms: the censor gives in 10 blocks (0.5 s) before a deadline.
+            delay: 40,
+            window: 10,
+            escape: None,
+            funder: DEV_ACCOUNTS - 1,
+            data_dir: None,
+        };
+        // The lab checks every step itself and fails on the first that does not happen.
+        censorship(args).await.unwrap();
+    }
 }

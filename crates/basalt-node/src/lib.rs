@@ -4,10 +4,12 @@
 //! - [`mempool`]: the bounded transaction pool.
 //! - [`store`]: durable state in redb, one atomic commit per finalized block.
 //! - [`rpc`]: the JSON-RPC API.
+//! - [`local`]: a single-process L1 with that API, for tests and labs.
 
 pub mod chain;
 pub mod consensus;
 pub mod devnet;
+pub mod local;
 pub mod mempool;
 pub mod metrics;
 pub mod net;

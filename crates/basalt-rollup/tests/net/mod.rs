@@ -4,64 +4,32 @@
 #![allow(dead_code)]
 
 use basalt_l1::{Action, Params, WithdrawalClaim};
-use basalt_node::devnet::devnet_genesis;
-use basalt_node::mempool::MempoolLimits;
-use basalt_node::rpc::{serve, RpcContext};
-use basalt_node::validator::open_chain;
+use basalt_node::local::LocalL1;
 use basalt_rollup::l1client::{L1Client, L1TxStatus};
 use basalt_types::{Amount, Hash, Keypair, PublicKey};
 use jsonrpsee::core::client::ClientT;
 use jsonrpsee::http_client::HttpClient;
 use serde_json::Value;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// An L1 node core and its RPC.
 pub struct L1 {
     pub url: String,
     pub client: L1Client,
-    _server: jsonrpsee::server::ServerHandle,
-    _blocks: tokio::task::JoinHandle<()>,
+    _local: LocalL1,
     _dir: tempfile::TempDir,
 }
 
 /// An L1 node core with its RPC, finalizing a block of its mempool every 20 ms.
 pub async fn l1() -> L1 {
     let dir = tempfile::tempdir().unwrap();
-    let genesis = devnet_genesis(1, Params::default(), 1_000);
-    let chain = open_chain(
-        &genesis,
-        &dir.path().join("state.redb"),
-        MempoolLimits::default(),
-    )
-    .unwrap()
-    .chain;
-    let chain = Arc::new(Mutex::new(chain));
-    let (finalized, _) = tokio::sync::broadcast::channel(16);
-    let (addr, server) = serve(
-        "127.0.0.1:0".parse().unwrap(),
-        RpcContext::new(chain.clone(), finalized),
-    )
-    .await
-    .unwrap();
-    let blocks = tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-            let mut c = chain.lock().unwrap();
-            let head = c.state().head().clone();
-            let who = c.state().committee()[0];
-            let block = c
-                .propose(head.hash(), head.timestamp_ms + 200, who, 1_000)
-                .unwrap();
-            c.finalize(&block).unwrap();
-        }
-    });
-    let url = format!("http://{addr}");
+    let local = LocalL1::start(Params::default(), dir.path(), Duration::from_millis(20))
+        .await
+        .unwrap();
     L1 {
-        client: L1Client::new(&url).unwrap(),
-        url,
-        _server: server,
-        _blocks: blocks,
+        client: L1Client::new(&local.url).unwrap(),
+        url: local.url.clone(),
+        _local: local,
         _dir: dir,
     }
 }
