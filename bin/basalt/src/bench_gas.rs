@@ -417,6 +417,7 @@ pub fn run(args: GasArgs) -> Result<()> {
     )?);
     rows.push(crowded_tree(&mut m, e, n)?);
     rows.push(escape::force_include(&mut m, n)?);
+    rows.extend(escape::exits_and_refunds(&mut m, n)?);
     rows.push(withdrawals(&mut m, w, n)?);
     rows.extend(zk::rows(&mut m, n)?);
     if !args.no_one_step {
