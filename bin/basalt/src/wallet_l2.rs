@@ -138,13 +138,22 @@ impl Rollup {
 /// `tx` (its signature a placeholder) signed with the L2 key of `kp` for rollup `id`, of the ZK
 /// kind if `zk`, as `l2_sendTransaction` takes it.
 pub fn signed_hex(zk: bool, id: u32, tx: &L2Tx<Optimistic>, kp: &Keypair) -> String {
-    let bytes = match zk {
-        false => (*tx).signed(id, kp).to_bytes(),
-        true => zk_form(tx)
-            .signed_zk(id, &BabyKeypair::of_l1_key(kp))
-            .to_bytes(),
-    };
-    format!("0x{}", hex::encode(bytes))
+    format!("0x{}", hex::encode(signed(zk, id, tx, kp).0))
+}
+
+/// `tx` signed for rollup `id` (a ZK one if `zk`): its encoding, and its hash, by which every
+/// node indexes it.
+fn signed(zk: bool, id: u32, tx: &L2Tx<Optimistic>, kp: &Keypair) -> (Vec<u8>, Hash) {
+    match zk {
+        false => {
+            let t = (*tx).signed(id, kp);
+            (t.to_bytes(), t.hash())
+        }
+        true => {
+            let t = zk_form(tx).signed_zk(id, &BabyKeypair::of_l1_key(kp));
+            (t.to_bytes(), t.hash())
+        }
+    }
 }
 
 /// The same transaction for a ZK rollup, unsigned.
@@ -288,15 +297,7 @@ async fn force(
 ) -> Result<()> {
     let l1 = signer.client()?;
     let r = call(&l1, &signer.rpc, "l1_getRollup", rpc_params![rollup.id]).await?;
-    let bytes = basalt_types::codec::parse_hex(&signed_hex(rollup.zk, rollup.id, &tx, kp))
-        .expect("hex we made");
-    // The transaction's own hash, by which every node indexes it.
-    let l2_hash = match rollup.zk {
-        false => tx.signed(rollup.id, kp).hash(),
-        true => basalt_types::Decode::from_bytes(&bytes)
-            .map(|t: L2Tx<Zk>| t.hash())
-            .expect("bytes we made"),
-    };
+    let (bytes, l2_hash) = signed(rollup.zk, rollup.id, &tx, kp);
     let wait = r["params"]["forceInclusionBlocks"].as_u64().unwrap_or(0);
     println!(
         "forcing it in through the L1: the first batch posted {wait} blocks after it is queued must apply it, and anyone may post that batch"

@@ -255,6 +255,15 @@ impl<P: Profile> L2Tx<P> {
         P::signing_message(rollup_id, self)
     }
 
+    /// The transaction forced in at the queue place this deposit step consumes in `queue`, if
+    /// the place holds one: what the step runs, and the hash it is known by.
+    pub fn forced_in(&self, queue: &[DepositEntry<P>]) -> Option<L2Tx<P>> {
+        match self {
+            L2Tx::Deposit { index } => queue.get(usize::try_from(*index).ok()?)?.forced,
+            _ => None,
+        }
+    }
+
     /// The signature and signed fields, for transactions a user signs.
     pub fn signer(&self) -> Option<(u32, &P::Signature)> {
         match self {

@@ -339,12 +339,7 @@ impl Derivation {
                     TxFailure::DepositOutOfOrder { .. } | TxFailure::DepositUnavailable(_)
                 )
             );
-            let forced = match tx {
-                L2Tx::Deposit { index } if reached => {
-                    self.deposits.get(*index as usize).and_then(|d| d.forced)
-                }
-                _ => None,
-            };
+            let forced = tx.forced_in(&self.deposits).filter(|_| reached);
             if i >= posted && forced.is_none() {
                 continue;
             }

@@ -90,14 +90,7 @@ impl<P: Profile> Sequencer<P> {
         let effective: Vec<L2Tx<P>> = block
             .txs
             .iter()
-            .map(|tx| match tx {
-                L2Tx::Deposit { index } => self
-                    .deposits
-                    .get(*index as usize)
-                    .and_then(|d| d.forced)
-                    .unwrap_or(*tx),
-                _ => *tx,
-            })
+            .map(|tx| tx.forced_in(&self.deposits).unwrap_or(*tx))
             .collect();
         let creates_withdrawal = |(tx, o): (&L2Tx<P>, &Outcome)| {
             matches!(tx, L2Tx::Withdraw { .. }) && *o == Outcome::Applied
