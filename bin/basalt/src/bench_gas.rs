@@ -513,8 +513,10 @@ fn opening_proposals(
 
 /// Withdrawal claims with full-depth proofs against a settled output.
 fn withdrawals(m: &mut Meter, rollup: u32, n: usize) -> Result<Row> {
-    // Every claim's withdrawal is in one batch, which must fit one blob.
+    // The withdrawals are posted in batches a blob holds; every claim is against the last one's
+    // output, whose withdrawals tree holds them all.
     let per_block = 300;
+    let per_batch = 900;
     let count = per_block * n;
     let user = signer(SENDER);
     m.l1.block(vec![(
@@ -543,23 +545,29 @@ fn withdrawals(m: &mut Meter, rollup: u32, n: usize) -> Result<Row> {
     }
     let deposits: Vec<DepositEntry<Optimistic>> = r.deposits.iter().map(|d| d.entry).collect();
     let window = batch_deposits(&deposits, 1).context("one deposit queued")?;
-    l2.apply_batch(&window, &txs);
+    let mut prior = genesis_output(&m.l1.state, rollup)?;
+    let mut last = 0;
+    for chunk in txs.chunks(per_batch) {
+        l2.apply_batch(&window, chunk);
+        last = next_batch(&m.l1.state, rollup);
+        m.l1.block(vec![(
+            SEQUENCER,
+            post(rollup, last, encode_batch(chunk), 1),
+        )])?;
+        let output = l2.output();
+        let propose = Action::ProposeOutput {
+            rollup,
+            batch: last,
+            prior,
+            output,
+        };
+        m.l1.block(vec![(SEQUENCER, propose)])?;
+        prior = output;
+    }
     ensure!(
         l2.withdrawals().len() == count,
         "the bench withdrawals apply"
     );
-    let next = next_batch(&m.l1.state, rollup);
-    m.l1.block(vec![(SEQUENCER, post(rollup, next, encode_batch(&txs), 1))])?;
-    let prior_w = genesis_output(&m.l1.state, rollup)?;
-    m.l1.block(vec![(
-        SEQUENCER,
-        Action::ProposeOutput {
-            rollup,
-            batch: 0,
-            prior: prior_w,
-            output: l2.output(),
-        },
-    )])?;
     while m
         .l1
         .state
@@ -567,7 +575,7 @@ fn withdrawals(m: &mut Meter, rollup: u32, n: usize) -> Result<Row> {
         .context("rollup w")?
         .header
         .settled
-        == 0
+        <= last
     {
         m.l1.block(vec![])?;
     }
@@ -584,7 +592,7 @@ fn withdrawals(m: &mut Meter, rollup: u32, n: usize) -> Result<Row> {
                         .expect("withdrawal exists");
                     let claim = WithdrawalClaim {
                         rollup,
-                        batch: 0,
+                        batch: last,
                         state_root: c.state_root(),
                         withdrawals_tree_root: c.withdrawals_tree_root,
                         withdrawal_count: c.withdrawal_count,

@@ -29,16 +29,7 @@ pub fn parse_tokens(s: &str) -> Result<u128> {
         .context("amount too large")
 }
 
-/// Formats base units as tokens, trimming trailing zeros.
-pub fn format_tokens(units: u128) -> String {
-    let whole = units / ONE_TOKEN;
-    let frac = units % ONE_TOKEN;
-    if frac == 0 {
-        return whole.to_string();
-    }
-    let frac = format!("{frac:018}");
-    format!("{whole}.{}", frac.trim_end_matches('0'))
-}
+pub use basalt_l1::format_tokens;
 
 #[cfg(test)]
 mod tests {

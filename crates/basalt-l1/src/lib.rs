@@ -58,8 +58,8 @@ pub use gas::{
     PROPOSE_OUTPUT_GAS, REGISTER_ROLLUP_GAS, STAKE_GAS, STEP_GAS, TRANSFER_GAS,
 };
 pub use params::{
-    Genesis, GenesisAccount, GenesisError, GenesisValidator, Params, MAX_BLOB_BYTES, MAX_BLOCK_TXS,
-    MAX_TX_BYTES, ONE_TOKEN,
+    format_tokens, Genesis, GenesisAccount, GenesisError, GenesisValidator, Params, MAX_BLOB_BYTES,
+    MAX_BLOCK_TXS, MAX_TX_BYTES, ONE_TOKEN,
 };
 pub use state::{
     blob_hash, committee_hash, select_committee, state_root, Account, L1State, StateDiff,

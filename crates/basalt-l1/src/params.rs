@@ -71,6 +71,17 @@ impl Default for Params {
 /// One whole token in base units.
 pub const ONE_TOKEN: Amount = 1_000_000_000_000_000_000;
 
+/// Base units as tokens, for people: "1.5", trailing zeros trimmed.
+pub fn format_tokens(units: Amount) -> String {
+    let whole = units / ONE_TOKEN;
+    let frac = units % ONE_TOKEN;
+    if frac == 0 {
+        return whole.to_string();
+    }
+    let frac = format!("{frac:018}");
+    format!("{whole}.{}", frac.trim_end_matches('0'))
+}
+
 /// Why a genesis or its parameters were rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GenesisError {

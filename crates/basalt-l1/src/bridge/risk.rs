@@ -67,7 +67,10 @@ fn span(blocks: u64, block_time_ms: u64) -> String {
         s if s < 172_800 => format!("{} h", s / 3_600),
         s => format!("{} days", s / 86_400),
     };
-    format!("{blocks} blocks ({t})")
+    match blocks {
+        1 => format!("1 block ({t})"),
+        n => format!("{n} blocks ({t})"),
+    }
 }
 
 /// Stage 1 asks an optimistic rollup's challenge window to be at least this long: the OP Stack's
@@ -83,9 +86,9 @@ pub fn rollup_risk(p: &RollupParams, l1: &Params) -> RollupRisk {
             id: "state_validation",
             level: RiskLevel::Good,
             summary: format!(
-                "fraud proofs, permissionless: anyone who bonds {} proposes an output, and anyone who bonds {} a claim counters one; every claim tree resolves within {} of its proposal, however many play, and an output waits {} unchallenged",
-                p.proposer_bond,
-                p.dispute_bond,
+                "fraud proofs, permissionless: anyone who bonds {} tokens proposes an output, and anyone who bonds {} tokens a claim counters one; every claim tree resolves within {} of its proposal, however many play, and an output waits {} unchallenged",
+                crate::format_tokens(p.proposer_bond),
+                crate::format_tokens(p.dispute_bond),
                 span(bound, bt),
                 span(p.challenge_window, bt)
             ),
@@ -182,10 +185,10 @@ mod tests {
             kind: RollupKind::Optimistic,
             sequencer: Keypair::from_secret([1; 32]).public(),
             challenge_window: window,
-            proposer_bond: 10,
+            proposer_bond: 10 * crate::ONE_TOKEN,
             min_fee: 1,
             clock_extension: extension,
-            dispute_bond: 20,
+            dispute_bond: 20 * crate::ONE_TOKEN,
             slash_reward_percent: 50,
             force_inclusion_blocks: force,
             escape_blocks: escape,
@@ -221,7 +224,11 @@ mod tests {
             "{}",
             s[0].summary
         );
-        assert!(s[0].summary.contains("bonds 10") && s[0].summary.contains("bonds 20"));
+        assert!(
+            s[0].summary.contains("bonds 10 tokens") && s[0].summary.contains("bonds 20 tokens"),
+            "{}",
+            s[0].summary
+        );
         assert!(
             s[1].summary.contains("50000 blocks (2 h)"),
             "{}",
@@ -274,7 +281,7 @@ mod tests {
 
         let fast = rollup_risk(&optimistic(50, 10, 1, 500), &l1());
         assert!(
-            fast.categories[3].summary.contains("within 1 blocks (0 s)"),
+            fast.categories[3].summary.contains("within 1 block (0 s)"),
             "{}",
             fast.categories[3].summary
         );
