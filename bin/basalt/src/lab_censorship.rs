@@ -200,6 +200,20 @@ impl Lab {
     }
 }
 
+/// What the batch `batch`, posted at L1 height `at`, says of the censor's hold on `what`, queued
+/// at `queued` with deadline `deadline`.
+fn given_in(what: &str, batch: u64, at: u64, queued: u64, deadline: u64) -> String {
+    let held = at.saturating_sub(queued);
+    match deadline.checked_sub(at) {
+        Some(early) if early > 0 => format!(
+            "the sequencer gives in: batch {batch}, posted at block {at}, carries {what} {early} blocks before its deadline (held {held} blocks); from block {deadline} the L1 would refuse any batch without it"
+        ),
+        _ => format!(
+            "batch {batch}, posted at block {at}, carries {what}, past its deadline (block {deadline}): the L1 refused every batch without it until then (held {held} blocks)"
+        ),
+    }
+}
+
 /// `n` things, in words: "1 exit", "3 exits".
 fn count(n: u64, thing: &str) -> String {
     match n {
@@ -412,22 +426,30 @@ async fn censored(
         user_item.height + delay
     ))
     .await?;
+    let deadline = user_item.height + delay;
     lab.until("the bystander's deposit on L2", || {
         lab.account(censor, &keys.bystander)
     })
     .await?;
-    lab.say("the sequencer credits the bystander's deposit on L2; the user's waits")
+    let early = lab.account(censor, &keys.user).await?;
+    let height = lab
+        .say("the sequencer credits the bystander's deposit on L2; the user's waits")
         .await?;
+    if early.is_some() && height + basalt_rollup::censor_margin(delay) < deadline {
+        bail!("the censor credited the user's deposit at once");
+    }
     let user_index = lab
         .until("the user's deposit on L2", || {
             lab.account(censor, &keys.user)
         })
         .await?;
     let (batch, at, _) = lab.carried(user_item.index).await?;
-    lab.say(format!(
-        "the sequencer gives in: batch {batch}, posted at block {at}, carries the user's deposit {} blocks before its deadline (it held it {} blocks)",
-        (user_item.height + delay).saturating_sub(at),
-        at.saturating_sub(user_item.height)
+    lab.say(given_in(
+        "the user's deposit",
+        batch,
+        at,
+        user_item.height,
+        deadline,
     ))
     .await?;
 
@@ -458,9 +480,12 @@ async fn censored(
     ))
     .await?;
     let (batch, at, _) = lab.carried(item.index).await?;
-    lab.say(format!(
-        "batch {batch}, posted at block {at}, carries it: the L1 would refuse any batch without it from block {}",
-        item.deadline
+    lab.say(given_in(
+        "the forced withdrawal",
+        batch,
+        at,
+        item.queued_at,
+        item.deadline,
     ))
     .await?;
     let settled_at = lab.settled(batch).await?;
@@ -508,7 +533,8 @@ async fn vanished(lab: &Lab, honest: &(HttpClient, String)) -> Result<()> {
     .await?;
     let (batch, at, txs) = lab.carried(item.index).await?;
     lab.say(format!(
-        "the honest verifier posts batch {batch} at block {at}, past the deadline, when anyone may: {txs} transactions of its own, the queue items up to {} (the rule: the next batch must consume what is overdue)",
+        "the honest verifier posts batch {batch} at block {at}, {} blocks past the deadline (anyone may post then; the verifier leaves a late sequencer 5 blocks first): {txs} transactions of its own, the queue items up to {} (the rule: the next batch must consume what is overdue)",
+        at.saturating_sub(item.deadline),
         item.index
     ))
     .await?;

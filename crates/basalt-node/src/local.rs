@@ -47,12 +47,18 @@ impl LocalL1 {
         let blocks = tokio::spawn(async move {
             loop {
                 tokio::time::sleep(pace).await;
-                let mut c = chain.lock().unwrap_or_else(|p| p.into_inner());
-                let head = c.state().head().clone();
-                let who = c.state().committee()[0];
-                let made = c
-                    .propose(head.hash(), head.timestamp_ms + step, who, 1_000)
-                    .and_then(|block| c.finalize(&block).map(|_| ()));
+                // Executing a block is CPU work under a lock: off the async threads.
+                let chain = chain.clone();
+                let made = tokio::task::spawn_blocking(move || {
+                    let mut c = chain.lock().unwrap_or_else(|p| p.into_inner());
+                    let head = c.state().head().clone();
+                    let who = c.state().committee()[0];
+                    c.propose(head.hash(), head.timestamp_ms + step, who, 1_000)
+                        .and_then(|block| c.finalize(&block).map(|_| ()))
+                        .map_err(|e| e.to_string())
+                })
+                .await
+                .unwrap_or_else(|e| Err(e.to_string()));
                 if let Err(e) = made {
                     tracing::error!("local L1 stopped: {e}");
                     return;

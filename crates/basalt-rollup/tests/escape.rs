@@ -56,11 +56,15 @@ async fn start(cfg: NodeConfig, key: Keypair) -> (RollupNode, HttpClient) {
 }
 
 async fn register(l1: &L1, force_inclusion_blocks: u64, escape_blocks: u64) {
+    register_with(l1, WINDOW, force_inclusion_blocks, escape_blocks).await
+}
+
+async fn register_with(l1: &L1, window: u64, force_inclusion_blocks: u64, escape_blocks: u64) {
     let params = RollupParams {
         name: "alpha".into(),
         kind: RollupKind::Optimistic,
         sequencer: dev_sequencer(0).public(),
-        challenge_window: WINDOW,
+        challenge_window: window,
         proposer_bond: ONE_TOKEN,
         min_fee: FEE,
         clock_extension: CLOCK,
@@ -247,12 +251,14 @@ async fn a_vanished_sequencer_is_replaced_by_a_verifier_then_the_frozen_rollup_t
         r.frozen.then_some(r)
     })
     .await;
-    // A node started on the frozen rollup posts nothing and takes no transaction.
+    // A node started on the frozen rollup makes no block of the items it has not applied (Bob's,
+    // Alice's and Carol's), posts nothing and takes no transaction.
     let (seq_node, seq) = start(
         node_config(&l1, Role::Sequencer, seq_dir.path()),
         dev_sequencer(0),
     )
     .await;
+    let soft = call(&seq, "l2_chainInfo", rpc_params![]).await.unwrap()["soft"].clone();
     // (The restarted sequencer never saw Alice's forced withdrawal: nonce 0 would be admissible.)
     let t = withdrawal(alice_index, 1, 0, &alice);
     let hex = format!("0x{}", hex::encode(t.to_bytes()));
@@ -260,8 +266,9 @@ async fn a_vanished_sequencer_is_replaced_by_a_verifier_then_the_frozen_rollup_t
         .await
         .unwrap_err();
     assert!(refused.contains("frozen"), "{refused}");
-    // Carol's deposit, left unconsumed, would be a batch's worth for a live sequencer.
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let after = call(&seq, "l2_chainInfo", rpc_params![]).await.unwrap()["soft"].clone();
+    assert_eq!(soft, after, "the sequencer made a block on a frozen rollup");
     let r = l1.client.rollup(&RollupRef::Id(0)).await.unwrap();
     assert_eq!((r.batches, r.proposals), (frozen.batches, frozen.proposals));
 
@@ -298,4 +305,71 @@ async fn a_vanished_sequencer_is_replaced_by_a_verifier_then_the_frozen_rollup_t
     let r2 = l1.client.rollup(&RollupRef::Id(0)).await.unwrap();
     assert_eq!(r2.escrow, 0, "escrow left after every exit and refund");
     seq_node.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_counter_to_an_honest_output_after_the_freeze_is_still_answered() {
+    const F: u64 = 10;
+    let l1 = l1().await;
+    // A window of 40 blocks, so that a proposal made 30 blocks before the freeze is still open at
+    // it; the escape delay must exceed F plus the dispute bound (2 x 40 + 16 x 4) and a block.
+    register_with(&l1, 40, F, F + 160).await;
+    let (seq_dir, ver_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    // A sequencer that posts one batch, proposes nothing, and goes.
+    let mut cfg = node_config(&l1, Role::Sequencer, seq_dir.path());
+    cfg.propose = Some(false);
+    cfg.challenge = Some(false);
+    let (seq_node, _seq) = start(cfg, dev_sequencer(0)).await;
+    deposit(&l1, &dev_account(1), 5).await;
+    eventually("batch 0", || async {
+        let r = l1.client.rollup(&RollupRef::Id(0)).await.ok()?;
+        (r.batches == 1).then_some(())
+    })
+    .await;
+    seq_node.stop();
+    // An honest verifier proposes batch 0's output shortly before the rollup freezes.
+    let frozen_from = eventually("the freeze height", || async {
+        let r = l1.client.rollup(&RollupRef::Id(0)).await.ok()?;
+        let at = r.frozen_from?;
+        (r.height + 30 >= at).then_some(at)
+    })
+    .await;
+    let mut cfg = node_config(&l1, Role::Verifier, ver_dir.path());
+    cfg.propose = Some(true);
+    let honest = dev_account(6);
+    let (ver_node, _ver) = start(cfg, honest.clone()).await;
+    let proposal = eventually("the honest proposal", || async {
+        let page = l1.client.proposals(0, 0).await.ok()?;
+        page.into_iter().find(|o| o.proposer == honest.public())
+    })
+    .await;
+    assert!(
+        proposal.height < frozen_from,
+        "{proposal:?} came after the freeze"
+    );
+    eventually("the freeze", || async {
+        let r = l1.client.rollup(&RollupRef::Id(0)).await.ok()?;
+        r.frozen.then_some(())
+    })
+    .await;
+    // A lie against it after the freeze: the honest node, frozen or not, answers it, or the lie
+    // would win its bond by default.
+    let lie = Action::Counter {
+        rollup: 0,
+        proposal: proposal.proposal,
+        parent: 0,
+        attack: true,
+        value: basalt_types::Hash([7; 32]),
+    };
+    l1.run(&dev_account(7), lie).await.unwrap();
+    eventually("the honest node's answer", || async {
+        let (_, tree) = l1.client.tree(0, proposal.proposal).await.ok()?;
+        let answered = tree
+            .claims()
+            .iter()
+            .any(|c| c.parent == Some(1) && c.claimant == honest.public());
+        answered.then_some(())
+    })
+    .await;
+    ver_node.stop();
 }

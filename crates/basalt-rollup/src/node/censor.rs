@@ -48,10 +48,13 @@ impl<S: L1Source> Follower<S> {
         while let Some(index) = at {
             let page = self.client.deposits(self.shared.id, index).await?;
             let Some(item) = page.first().filter(|d| d.index == index) else {
-                return Ok(()); // not readable yet: the next round decides
+                break; // not readable yet: hold here, and the next round decides
             };
-            let deadline = item.height + rollup.params.force_inclusion_blocks;
-            if rollup.height + margin(rollup.params.force_inclusion_blocks) < deadline {
+            let deadline = item
+                .height
+                .saturating_add(rollup.params.force_inclusion_blocks);
+            let margin = margin(rollup.params.force_inclusion_blocks);
+            if rollup.height.saturating_add(margin) < deadline {
                 break;
             }
             warn!(

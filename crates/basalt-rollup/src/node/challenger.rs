@@ -44,6 +44,8 @@ impl<S: L1Source> Challenger<S> {
 
 impl<S: L1Source> Planner for Challenger<S> {
     const ROLE: &'static str = "challenger";
+    // A counter to an honest claim after the freeze would otherwise win its bond by default.
+    const WHEN_FROZEN: bool = true;
 
     async fn plan(&mut self) -> Result<Vec<(Action, Posting)>, NodeError> {
         if lock(&self.shared.view).unresolved.is_empty() {

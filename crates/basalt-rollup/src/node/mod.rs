@@ -451,6 +451,10 @@ pub(crate) trait Planner: Send + 'static {
     /// Its role, for logs.
     const ROLE: &'static str;
 
+    /// Whether it plays on once the rollup is frozen: the L1 takes no more batches, outputs or
+    /// proofs then, but open claim trees still resolve and pay their bonds.
+    const WHEN_FROZEN: bool = false;
+
     /// The transactions to send now, in order.
     fn plan(
         &mut self,
@@ -467,8 +471,8 @@ pub(crate) async fn plan_loop<T: Planner>(
 ) {
     let mut quiet = Quiet::default();
     while synced.changed().await.is_ok() {
-        // A frozen rollup takes nothing more (the follower said so once).
-        if synced.borrow_and_update().frozen {
+        // A frozen rollup takes no more batches, outputs or proofs (the follower said so once).
+        if synced.borrow_and_update().frozen && !T::WHEN_FROZEN {
             continue;
         }
         match planner.plan().await {

@@ -3,14 +3,19 @@
 //! force-inclusion deadline unconsumed, the L1 lets anyone post the rollup's next batch, which
 //! must consume it; the rescuer then posts one with no transactions of its own that consumes the
 //! queue from where the last batch left it, and the proposer proposes its derived output like any
-//! other. A live sequencer consumes items long before their deadline, so the rescuer posts only
-//! for one that vanished or censors.
+//! other. A live sequencer consumes items long before their deadline, and the rescuer leaves a
+//! late one [`GRACE_BLOCKS`] past it, so it posts only for one that vanished or censors.
 
 use super::*;
 use basalt_l1::{blob_hash, MAX_FORCED_PER_BATCH};
 
-/// Most queue items one rescue batch consumes: what one claim tree's trace holds, and no more
-/// than the L1 may demand.
+/// L1 blocks past an item's deadline the rescuer leaves the sequencer to post the batch itself:
+/// two posts of one batch number waste one, and a rescue batch ahead of a late sequencer's
+/// reorders what its own state applied.
+pub(super) const GRACE_BLOCKS: u64 = 5;
+
+/// Most queue items one rescue batch consumes: what the L1 may demand of one batch
+/// (`MAX_FORCED_PER_BATCH`), within what one claim tree's trace holds.
 const MAX_RESCUED: u64 = {
     let trace = basalt_l2::MAX_BATCH_TXS as u64;
     if trace < MAX_FORCED_PER_BATCH {
@@ -53,10 +58,12 @@ impl<S: L1Source> Rescuer<S> {
 }
 
 /// The batch a rescuer posts for rollup `rollup` as last read: `(index, deposits_end)` when its
-/// first unconsumed item, queued at `first_queued_at`, is overdue; `None` otherwise.
+/// first unconsumed item, queued at `first_queued_at`, is overdue by [`GRACE_BLOCKS`]; `None`
+/// otherwise.
 pub(super) fn rescue(rollup: &RollupInfo, first_queued_at: u64) -> Option<(u64, u64)> {
     let deadline = first_queued_at.saturating_add(rollup.params.force_inclusion_blocks);
-    (rollup.deposits > rollup.deposits_end && rollup.height >= deadline).then(|| {
+    let due = deadline.saturating_add(GRACE_BLOCKS);
+    (rollup.deposits > rollup.deposits_end && rollup.height >= due).then(|| {
         let end = rollup
             .deposits
             .min(rollup.deposits_end.saturating_add(MAX_RESCUED));
@@ -94,7 +101,7 @@ impl<S: L1Source> Planner for Rescuer<S> {
         warn!(
             batch = index,
             item = rollup.deposits_end,
-            deadline = queued_at + rollup.params.force_inclusion_blocks,
+            deadline = queued_at.saturating_add(rollup.params.force_inclusion_blocks),
             "the sequencer left a queued item past its force-inclusion deadline: posting the \
              rollup's next batch for it (anyone may, past a deadline)"
         );
