@@ -126,14 +126,8 @@ async fn dispute(args: DisputeArgs) -> Result<()> {
     if args.transfers == 0 || args.transfers > 2_000 {
         bail!("--transfers must be in 1..=2000");
     }
-    let client = L1Client::new(&args.rpc)?;
+    let (client, chain) = connect(&args.rpc).await?;
     let http = l1_http(&args.rpc)?;
-    let chain = client.chain_info().await.with_context(|| {
-        format!(
-            "no L1 at {}: start the devnet with `basalt up` first (or pass --rpc)",
-            args.rpc
-        )
-    })?;
     let block_ms = chain.params.block_time_ms;
     let seed = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
     let keys = Keys::new(seed);
@@ -176,45 +170,21 @@ async fn dispute(args: DisputeArgs) -> Result<()> {
 
     // Fund the lab's two L1 parties, register the rollup.
     let funder = dev_account(args.funder);
-    let mut hashes = Vec::new();
-    for to in [&keys.sequencer, &keys.challenger] {
-        let action = Action::Transfer {
-            to: to.public(),
-            amount: 100 * ONE_TOKEN,
-        };
-        hashes.push(client.submit(&funder, action).await?);
-    }
-    wait_final(&client, &hashes)
-        .await
-        .context("funding the lab keys")?;
-    let h = client
-        .submit(&keys.sequencer, Action::RegisterRollup { params })
-        .await
-        .context("registering the lab rollup")?;
-    wait_final(&client, &[h])
-        .await
-        .context("registering the lab rollup")?;
-    let rollup = client.rollup(&RollupRef::Name(name.clone())).await?;
-    let id = rollup.id;
+    let id = fund_and_register(
+        &client,
+        &funder,
+        &[&keys.sequencer, &keys.challenger],
+        &keys.sequencer,
+        params,
+    )
+    .await?;
     println!("registered rollup {name} (id {id}); sequencer and proposer: the dishonest node");
 
     let tmp = tempfile::tempdir()?;
     let data = args.data_dir.clone().unwrap_or_else(|| tmp.path().into());
     let node_cfg = |role: Role, dir: &str, propose: bool| NodeConfig {
-        l1_rpc: args.rpc.clone(),
-        rollup: name.clone(),
-        role,
-        data_dir: data.join(dir),
-        rpc: SocketAddr::from(([127, 0, 0, 1], 0)),
-        key: None,
         propose: Some(propose),
-        challenge: Some(true),
-        fault: None,
-        censor: None,
-        block_time_ms: 50,
-        l1_poll_ms: block_ms,
-        zk_keys: None,
-        batcher: BatcherConfig::default(),
+        ..lab_node(&args.rpc, &name, data.join(dir), role, block_ms)
     };
     let mut liar_cfg = node_cfg(Role::Sequencer, "dishonest-sequencer", true);
     liar_cfg.fault = Some(fault.name().into());
@@ -342,6 +312,73 @@ async fn settled_honestly(
         }
         tokio::time::sleep(Duration::from_millis(block_ms)).await;
     }
+}
+
+/// A client of the devnet's L1 at `rpc`, and its chain as it answers.
+pub(crate) async fn connect(rpc: &str) -> Result<(L1Client, basalt_rollup::l1client::ChainInfo)> {
+    let client = L1Client::new(rpc)?;
+    let chain = client.chain_info().await.with_context(|| {
+        format!("no L1 at {rpc}: start the devnet with `basalt up` first (or pass --rpc)")
+    })?;
+    Ok((client, chain))
+}
+
+/// The config of a lab node of rollup `rollup` on the L1 at `rpc`, with data in `dir`: it
+/// proposes and challenges with the key it is started with, and reads the L1 every block.
+pub(crate) fn lab_node(
+    rpc: &str,
+    rollup: &str,
+    dir: PathBuf,
+    role: Role,
+    block_ms: u64,
+) -> NodeConfig {
+    NodeConfig {
+        l1_rpc: rpc.to_string(),
+        rollup: rollup.to_string(),
+        role,
+        data_dir: dir,
+        rpc: SocketAddr::from(([127, 0, 0, 1], 0)),
+        key: None,
+        propose: Some(true),
+        challenge: Some(true),
+        fault: None,
+        censor: None,
+        block_time_ms: 50,
+        l1_poll_ms: block_ms,
+        zk_keys: None,
+        batcher: BatcherConfig::default(),
+    }
+}
+
+/// Gives each of `parties` 100 tokens from `funder`, then registers the rollup `params` from
+/// `registrar`; its id.
+pub(crate) async fn fund_and_register(
+    client: &L1Client,
+    funder: &Keypair,
+    parties: &[&Keypair],
+    registrar: &Keypair,
+    params: RollupParams,
+) -> Result<u32> {
+    let mut hashes = Vec::new();
+    for to in parties {
+        let action = Action::Transfer {
+            to: to.public(),
+            amount: 100 * ONE_TOKEN,
+        };
+        hashes.push(client.submit(funder, action).await?);
+    }
+    wait_final(client, &hashes)
+        .await
+        .context("funding the lab keys")?;
+    let name = params.name.clone();
+    let h = client
+        .submit(registrar, Action::RegisterRollup { params })
+        .await
+        .context("registering the lab rollup")?;
+    wait_final(client, &[h])
+        .await
+        .context("registering the lab rollup")?;
+    Ok(client.rollup(&RollupRef::Name(name)).await?.id)
 }
 
 /// An HTTP client of the L2 node at `url`.

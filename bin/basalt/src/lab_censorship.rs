@@ -14,7 +14,7 @@
 //! windows are seconds long.
 
 use crate::devnet_rollups::wait_final;
-use crate::lab::{l2_client, short};
+use crate::lab::{connect, fund_and_register, l2_client, lab_node, short};
 use crate::units::format_tokens;
 use crate::wallet::call;
 use crate::wallet_exit::ForcedItem;
@@ -24,14 +24,13 @@ use basalt_l2::{L2Tx, Optimistic};
 use basalt_node::devnet::{dev_account, DEV_ACCOUNTS};
 use basalt_rollup::escape::settled_state;
 use basalt_rollup::l1client::{L1TxStatus, RollupInfo};
-use basalt_rollup::{BatcherConfig, L1Client, NodeConfig, Role, RollupNode, RollupRef};
+use basalt_rollup::{L1Client, Role, RollupNode, RollupRef};
 use basalt_types::{dev_keypair, Amount, Encode, Hash, Keypair, Signature};
 use clap::Args;
 use jsonrpsee::core::client::ClientT;
 use jsonrpsee::http_client::HttpClient;
 use jsonrpsee::rpc_params;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -248,13 +247,7 @@ pub async fn censorship(args: CensorshipArgs) -> Result<()> {
     if args.funder >= DEV_ACCOUNTS {
         bail!("--funder must be a dev account, 0..{DEV_ACCOUNTS}");
     }
-    let client = L1Client::new(&args.rpc)?;
-    let chain = client.chain_info().await.with_context(|| {
-        format!(
-            "no L1 at {}: start the devnet with `basalt up` first (or pass --rpc)",
-            args.rpc
-        )
-    })?;
+    let (client, chain) = connect(&args.rpc).await?;
     let block_ms = chain.params.block_time_ms;
     let seed = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
     let k = |i: u64| dev_keypair("basalt-lab-censorship", seed * 8 + i);
@@ -300,47 +293,16 @@ pub async fn censorship(args: CensorshipArgs) -> Result<()> {
         params.escape_blocks,
         secs(params.escape_blocks),
     );
+    let parties = [&keys.sequencer, &keys.verifier, &keys.user, &keys.bystander];
     let funder = dev_account(args.funder);
-    let mut hashes = Vec::new();
-    for to in [&keys.sequencer, &keys.verifier, &keys.user, &keys.bystander] {
-        let action = Action::Transfer {
-            to: to.public(),
-            amount: 100 * ONE_TOKEN,
-        };
-        hashes.push(client.submit(&funder, action).await?);
-    }
-    wait_final(&client, &hashes)
-        .await
-        .context("funding the lab keys")?;
-    let h = client
-        .submit(&keys.sequencer, Action::RegisterRollup { params })
-        .await
-        .context("registering the lab rollup")?;
-    wait_final(&client, &[h])
-        .await
-        .context("registering the lab rollup")?;
-    let id = client.rollup(&RollupRef::Name(name.clone())).await?.id;
+    let id = fund_and_register(&client, &funder, &parties, &keys.sequencer, params).await?;
 
     let tmp = tempfile::tempdir()?;
     let data = args.data_dir.clone().unwrap_or_else(|| tmp.path().into());
-    let node_cfg = |role: Role, dir: &str| NodeConfig {
-        l1_rpc: args.rpc.clone(),
-        rollup: name.clone(),
-        role,
-        data_dir: data.join(dir),
-        rpc: SocketAddr::from(([127, 0, 0, 1], 0)),
-        key: None,
-        propose: Some(true),
-        challenge: Some(true),
-        fault: None,
-        censor: None,
-        block_time_ms: 50,
-        l1_poll_ms: block_ms,
-        zk_keys: None,
-        batcher: BatcherConfig {
-            max_delay_ms: block_ms,
-            ..BatcherConfig::default()
-        },
+    let node_cfg = |role: Role, dir: &str| {
+        let mut cfg = lab_node(&args.rpc, &name, data.join(dir), role, block_ms);
+        cfg.batcher.max_delay_ms = block_ms;
+        cfg
     };
     let mut censor_cfg = node_cfg(Role::Sequencer, "censoring-sequencer");
     censor_cfg.censor = Some(keys.user.public().to_hex());

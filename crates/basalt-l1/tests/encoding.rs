@@ -205,6 +205,19 @@ fn actions() -> Vec<(&'static str, Action)> {
     ]
 }
 
+/// `action` in the vectors' transaction header, signed by key 0.
+fn signed(action: Action) -> basalt_l1::SignedTransaction {
+    Transaction {
+        chain_id: 31337,
+        nonce: 7,
+        max_fee_per_gas: 1_000,
+        priority_fee_per_gas: 10,
+        gas_limit: 100_000,
+        action,
+    }
+    .sign(&key(0))
+}
+
 /// The L2 transactions of the optimistic profile, on rollup 0, signed by key 0.
 fn l2_optimistic() -> Vec<(&'static str, L2Tx<Optimistic>)> {
     let unsigned = Signature([0; 64]);
@@ -301,15 +314,7 @@ fn render() -> String {
          a gas and gas limit 100,000.\n"
     );
     for (what, action) in actions() {
-        let tx = Transaction {
-            chain_id: 31337,
-            nonce: 7,
-            max_fee_per_gas: 1_000,
-            priority_fee_per_gas: 10,
-            gas_limit: 100_000,
-            action: action.clone(),
-        }
-        .sign(&k0);
+        let tx = signed(action.clone());
         let _ = writeln!(s, "{what}:\n\n```text");
         let _ = writeln!(s, "action       {}", hex(&action.to_bytes()));
         let _ = writeln!(s, "transaction  {}", hex(&tx.to_bytes()));
@@ -391,15 +396,7 @@ fn the_documented_vectors_are_what_the_code_encodes_hashes_and_signs() {
 #[test]
 fn every_vector_decodes_to_what_made_it_and_its_signature_verifies() {
     for (what, action) in actions() {
-        let tx = Transaction {
-            chain_id: 31337,
-            nonce: 7,
-            max_fee_per_gas: 1_000,
-            priority_fee_per_gas: 10,
-            gas_limit: 100_000,
-            action,
-        }
-        .sign(&key(0));
+        let tx = signed(action);
         let back = basalt_l1::SignedTransaction::decode_untrusted(&tx.to_bytes()).unwrap();
         assert_eq!(back, tx, "{what}");
         assert!(back.verify().is_ok(), "{what}");

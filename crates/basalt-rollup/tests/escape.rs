@@ -9,7 +9,7 @@ use basalt_l2::{L2Tx, Optimistic};
 use basalt_node::devnet::{dev_account, dev_sequencer};
 use basalt_rollup::escape::settled_state;
 use basalt_rollup::l1client::BatchInfo;
-use basalt_rollup::{BatcherConfig, NodeConfig, Role, RollupNode, RollupRef};
+use basalt_rollup::{NodeConfig, Role, RollupNode, RollupRef};
 use basalt_types::{Amount, Encode, Keypair, Signature};
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
 use jsonrpsee::rpc_params;
@@ -25,26 +25,12 @@ const FEE: Amount = 1_000;
 const WINDOW: u64 = 5;
 const CLOCK: u64 = 4;
 
+/// A node of the escape tests: a batcher that posts within 20 ms, so that a censor's batch
+/// lands well inside its margin.
 fn node_config(l1: &L1, role: Role, dir: &Path) -> NodeConfig {
-    NodeConfig {
-        l1_rpc: l1.url.clone(),
-        rollup: "alpha".into(),
-        role,
-        data_dir: dir.to_path_buf(),
-        rpc: "127.0.0.1:0".parse().unwrap(),
-        key: None,
-        propose: None,
-        challenge: None,
-        fault: None,
-        censor: None,
-        block_time_ms: 20,
-        l1_poll_ms: 20,
-        zk_keys: None,
-        batcher: BatcherConfig {
-            max_delay_ms: 20,
-            ..BatcherConfig::default()
-        },
-    }
+    let mut cfg = net::node_config(l1, role, dir);
+    cfg.batcher.max_delay_ms = 20;
+    cfg
 }
 
 async fn start(cfg: NodeConfig, key: Keypair) -> (RollupNode, HttpClient) {

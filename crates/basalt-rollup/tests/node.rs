@@ -10,7 +10,7 @@ use basalt_l1::{Action, Claims, RollupKind, RollupParams, ONE_TOKEN};
 use basalt_l2::{L2Tx, Optimistic};
 use basalt_node::devnet::{dev_account, dev_sequencer};
 use basalt_rollup::l1client::L1Error;
-use basalt_rollup::{BatcherConfig, NodeConfig, Role, RollupNode, RollupRef};
+use basalt_rollup::{NodeConfig, Role, RollupNode, RollupRef};
 use basalt_types::{Amount, Encode, Hash, Keypair, Signature};
 use jsonrpsee::core::client::{Subscription, SubscriptionClientT};
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
@@ -26,28 +26,6 @@ use net::*;
 type P = Optimistic;
 const WINDOW: u64 = 8;
 const FEE: Amount = 1_000;
-
-fn node_config(l1: &L1, role: Role, dir: &Path) -> NodeConfig {
-    NodeConfig {
-        l1_rpc: l1.url.clone(),
-        rollup: "alpha".into(),
-        role,
-        data_dir: dir.to_path_buf(),
-        rpc: "127.0.0.1:0".parse().unwrap(),
-        key: None,
-        propose: None,
-        challenge: None,
-        fault: None,
-        censor: None,
-        block_time_ms: 20,
-        l1_poll_ms: 20,
-        zk_keys: None,
-        batcher: BatcherConfig {
-            max_delay_ms: 100,
-            ..BatcherConfig::default()
-        },
-    }
-}
 
 async fn start(l1: &L1, role: Role, dir: &Path) -> (RollupNode, HttpClient) {
     start_with(node_config(l1, role, dir)).await

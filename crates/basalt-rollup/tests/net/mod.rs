@@ -6,10 +6,12 @@
 use basalt_l1::{Action, Params, WithdrawalClaim};
 use basalt_node::local::LocalL1;
 use basalt_rollup::l1client::{L1Client, L1TxStatus};
+use basalt_rollup::{BatcherConfig, NodeConfig, Role};
 use basalt_types::{Amount, Hash, Keypair, PublicKey};
 use jsonrpsee::core::client::ClientT;
 use jsonrpsee::http_client::HttpClient;
 use serde_json::Value;
+use std::path::Path;
 use std::time::Duration;
 
 /// An L1 node core and its RPC.
@@ -65,6 +67,29 @@ pub async fn call(
         jsonrpsee::core::ClientError::Call(o) => o.message().to_string(),
         other => panic!("{method}: {other}"),
     })
+}
+
+/// A node of rollup `alpha` on `l1` with data in `dir`, no key, fast blocks and a fast batcher.
+pub fn node_config(l1: &L1, role: Role, dir: &Path) -> NodeConfig {
+    NodeConfig {
+        l1_rpc: l1.url.clone(),
+        rollup: "alpha".into(),
+        role,
+        data_dir: dir.to_path_buf(),
+        rpc: "127.0.0.1:0".parse().unwrap(),
+        key: None,
+        propose: None,
+        challenge: None,
+        fault: None,
+        censor: None,
+        block_time_ms: 20,
+        l1_poll_ms: 20,
+        zk_keys: None,
+        batcher: BatcherConfig {
+            max_delay_ms: 100,
+            ..BatcherConfig::default()
+        },
+    }
 }
 
 /// The withdrawal claim in an `l2_getWithdrawalProof` answer.
