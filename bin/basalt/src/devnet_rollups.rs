@@ -8,16 +8,16 @@
 //! are the development setup, whose randomness is public: anyone can forge its proofs.
 
 use crate::units::format_tokens;
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use basalt_l1::{Action, RollupKind, RollupParams, ZkParams, ONE_TOKEN};
+pub use basalt_lab::client::{dev_keys, l2_key, wait_final};
 use basalt_node::devnet::{dev_account, dev_sequencer, DEV_ACCOUNTS};
-use basalt_rollup::l1client::{L1Client, L1Error, L1TxStatus};
+use basalt_rollup::l1client::{L1Client, L1Error};
 use basalt_rollup::{BatcherConfig, NodeConfig, Role, RollupNode, RollupRef};
 use basalt_types::zk::BabyKeypair;
-use basalt_types::{Amount, Encode, Hash, Keypair, PublicKey};
+use basalt_types::Amount;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 /// One devnet rollup's parameters.
 struct DevRollup {
@@ -82,67 +82,12 @@ const ROLLUPS: [DevRollup; 3] = [
 /// 96% of the 2^17 evaluation domain (4 would leave a third of it, and of its work, unused).
 const GAMMA_SLOTS: usize = 6;
 
-/// The L2 key of dev account (or any L1 key) `kp` on rollup kind `zk`, as deposits name it.
-pub fn l2_key(kp: &Keypair, zk: bool) -> PublicKey {
-    match zk {
-        false => kp.public(),
-        true => zk_public(&BabyKeypair::of_l1_key(kp)),
-    }
-}
-
-/// A BabyJubJub key as the 32 bytes a deposit carries (circomlib's packed point).
-pub fn zk_public(kp: &BabyKeypair) -> PublicKey {
-    let bytes = kp.public().to_bytes();
-    PublicKey(
-        bytes
-            .try_into()
-            .expect("a packed BabyJubJub point is 32 bytes"),
-    )
-}
-
-/// The development keys of a `slots`-slot circuit, cached in `dir` (made there on the first run,
-/// with a note, as it takes a while).
-pub async fn dev_keys(dir: &Path, slots: usize) -> Result<basalt_zk::Keys> {
-    let cache = basalt_zk::keys::KeyCache::new(dir);
-    tokio::task::spawn_blocking(move || {
-        cache.load_or_setup(slots, |path| {
-            println!(
-                "setting up the {slots}-slot batch circuit's DEVELOPMENT proving keys in {} (once; insecure, devnet only) ...",
-                path.display()
-            )
-        })
-    })
-    .await?
-    .map_err(Into::into)
-}
-
 /// What each dev account deposits into each rollup on the first run.
 pub const DEV_DEPOSIT: Amount = 1_000 * ONE_TOKEN;
 
 /// The port of rollup `id`'s L2 JSON-RPC under `basalt up`: the L1 port plus 100 plus the id.
 pub fn l2_port(l1_port: u16, id: u32) -> Option<u16> {
     u16::try_from(u32::from(l1_port) + 100 + id).ok()
-}
-
-/// Waits until every transaction is final and succeeded.
-pub async fn wait_final(client: &L1Client, hashes: &[Hash]) -> Result<()> {
-    let started = Instant::now();
-    for h in hashes {
-        loop {
-            match client.tx_status(h).await? {
-                L1TxStatus::Finalized { error: None, .. } => break,
-                L1TxStatus::Finalized { error: Some(e), .. } => {
-                    bail!("transaction {h} failed: {e}")
-                }
-                L1TxStatus::Rejected { error } => bail!("transaction {h} dropped: {error}"),
-                _ if started.elapsed() > Duration::from_secs(120) => {
-                    bail!("transaction {h} not final after 120 s: is the chain making blocks?")
-                }
-                _ => tokio::time::sleep(Duration::from_millis(100)).await,
-            }
-        }
-    }
-    Ok(())
 }
 
 /// Registers the devnet rollups if needed, starts their sequencer nodes, and funds the dev

@@ -13,15 +13,15 @@ use crate::wallet::{call, l1_http};
 use anyhow::{bail, Context, Result};
 use basalt_l1::{Action, ClaimTree, Claims, RollupKind, RollupParams, ONE_TOKEN};
 use basalt_l2::{L2Tx, Optimistic};
+pub(crate) use basalt_lab::client::lab_node;
 use basalt_node::devnet::{dev_account, DEV_ACCOUNTS};
 use basalt_rollup::l1client::L1Client;
-use basalt_rollup::{BatcherConfig, Fault, NodeConfig, Role, RollupNode, RollupRef};
+use basalt_rollup::{Fault, NodeConfig, Role, RollupNode, RollupRef};
 use basalt_types::{dev_keypair, Encode, Hash, Keypair, PublicKey, Signature};
 use clap::{Args, Subcommand};
 use jsonrpsee::http_client::HttpClient;
 use jsonrpsee::rpc_params;
 use serde_json::Value;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -33,6 +33,10 @@ pub enum LabCommand {
     /// A sequencer that censors a user, then vanishes: forced inclusion, a rescue batch, a
     /// freeze and every exit, step by step.
     Censorship(crate::lab_censorship::CensorshipArgs),
+    /// The same seeded workload through the L1 alone, optimistic rollups (1 to 8 sharing the
+    /// L1) and a ZK rollup, at rising load, on an in-process L1: what each costs the L1's
+    /// validator and gives its users. Writes report.json, report.md and plots.
+    Scaling(crate::lab_scaling::ScalingArgs),
 }
 
 /// Options of `basalt lab dispute`.
@@ -76,6 +80,7 @@ pub fn run(cmd: LabCommand) -> Result<()> {
     match cmd {
         LabCommand::Dispute(a) => rt.block_on(dispute(a)),
         LabCommand::Censorship(a) => rt.block_on(crate::lab_censorship::censorship(a)),
+        LabCommand::Scaling(a) => rt.block_on(crate::lab_scaling::scaling(a)),
     }
 }
 
@@ -321,33 +326,6 @@ pub(crate) async fn connect(rpc: &str) -> Result<(L1Client, basalt_rollup::l1cli
         format!("no L1 at {rpc}: start the devnet with `basalt up` first (or pass --rpc)")
     })?;
     Ok((client, chain))
-}
-
-/// The config of a lab node of rollup `rollup` on the L1 at `rpc`, with data in `dir`: it
-/// proposes and challenges with the key it is started with, and reads the L1 every block.
-pub(crate) fn lab_node(
-    rpc: &str,
-    rollup: &str,
-    dir: PathBuf,
-    role: Role,
-    block_ms: u64,
-) -> NodeConfig {
-    NodeConfig {
-        l1_rpc: rpc.to_string(),
-        rollup: rollup.to_string(),
-        role,
-        data_dir: dir,
-        rpc: SocketAddr::from(([127, 0, 0, 1], 0)),
-        key: None,
-        propose: Some(true),
-        challenge: Some(true),
-        fault: None,
-        censor: None,
-        block_time_ms: 50,
-        l1_poll_ms: block_ms,
-        zk_keys: None,
-        batcher: BatcherConfig::default(),
-    }
 }
 
 /// Gives each of `parties` 100 tokens from `funder`, then registers the rollup `params` from

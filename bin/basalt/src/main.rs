@@ -15,6 +15,7 @@ mod devnet;
 mod devnet_rollups;
 mod lab;
 mod lab_censorship;
+mod lab_scaling;
 mod metrics;
 mod node;
 mod preflight;

@@ -5,15 +5,15 @@
 use crate::units::{format_tokens, parse_tokens};
 use crate::wallet::{call, l1_http, send, SignerArgs};
 use anyhow::{bail, Context, Result};
-use basalt_l1::{Action, WithdrawalClaim};
-use basalt_l2::{unchecked_signature, L2Tx, Optimistic, Zk};
-use basalt_types::zk::BabyKeypair;
-use basalt_types::{serde_amount, Amount, Encode, Hash, Keypair, PublicKey, Signature};
+use basalt_l1::Action;
+use basalt_l2::{L2Tx, Optimistic};
+use basalt_lab::client::signed;
+pub use basalt_lab::client::{claim_of, signed_hex};
+use basalt_types::{Amount, Hash, Keypair, PublicKey, Signature};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
 use jsonrpsee::rpc_params;
-use serde::Deserialize;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
@@ -132,64 +132,6 @@ impl Rollup {
         let hex_tx = signed_hex(self.zk, self.id, &tx, kp);
         self.call("l2_sendTransaction", rpc_params![hex_tx, true])
             .await
-    }
-}
-
-/// `tx` (its signature a placeholder) signed with the L2 key of `kp` for rollup `id`, of the ZK
-/// kind if `zk`, as `l2_sendTransaction` takes it.
-pub fn signed_hex(zk: bool, id: u32, tx: &L2Tx<Optimistic>, kp: &Keypair) -> String {
-    format!("0x{}", hex::encode(signed(zk, id, tx, kp).0))
-}
-
-/// `tx` signed for rollup `id` (a ZK one if `zk`): its encoding, and its hash, by which every
-/// node indexes it.
-fn signed(zk: bool, id: u32, tx: &L2Tx<Optimistic>, kp: &Keypair) -> (Vec<u8>, Hash) {
-    match zk {
-        false => {
-            let t = (*tx).signed(id, kp);
-            (t.to_bytes(), t.hash())
-        }
-        true => {
-            let t = zk_form(tx).signed_zk(id, &BabyKeypair::of_l1_key(kp));
-            (t.to_bytes(), t.hash())
-        }
-    }
-}
-
-/// The same transaction for a ZK rollup, unsigned.
-fn zk_form(tx: &L2Tx<Optimistic>) -> L2Tx<Zk> {
-    match *tx {
-        L2Tx::Deposit { index } => L2Tx::Deposit { index },
-        L2Tx::Transfer {
-            from,
-            to,
-            amount,
-            fee,
-            nonce,
-            ..
-        } => L2Tx::Transfer {
-            from,
-            to,
-            amount,
-            fee,
-            nonce,
-            signature: unchecked_signature(),
-        },
-        L2Tx::Withdraw {
-            from,
-            recipient,
-            amount,
-            fee,
-            nonce,
-            ..
-        } => L2Tx::Withdraw {
-            from,
-            recipient,
-            amount,
-            fee,
-            nonce,
-            signature: unchecked_signature(),
-        },
     }
 }
 
@@ -479,22 +421,6 @@ pub async fn status(hash: &str, follow: bool, l1_rpc: &str, r: &RollupArgs) -> R
     }
 }
 
-/// The claim as `l2_getWithdrawalProof` gives it.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ClaimJson {
-    rollup: u32,
-    batch: u64,
-    state_root: Hash,
-    withdrawals_tree_root: Hash,
-    withdrawal_count: u64,
-    index: u64,
-    recipient: PublicKey,
-    #[serde(with = "serde_amount")]
-    amount: Amount,
-    proof: Vec<Hash>,
-}
-
 /// `wallet claim`: waits until the withdrawal's batch settles, then has the L1 pay it.
 pub async fn claim(withdrawal: &str, signer: &SignerArgs, r: &RollupArgs) -> Result<()> {
     let which = match withdrawal.parse::<u64>() {
@@ -561,20 +487,4 @@ pub async fn claim(withdrawal: &str, signer: &SignerArgs, r: &RollupArgs) -> Res
         claim.batch
     );
     send(signer, Action::FinalizeWithdrawal(claim)).await
-}
-
-/// The claim in an `l2_getWithdrawalProof` answer.
-pub fn claim_of(v: &Value) -> Result<WithdrawalClaim> {
-    let c: ClaimJson = serde_json::from_value(v.clone()).context("withdrawal proof")?;
-    Ok(WithdrawalClaim {
-        rollup: c.rollup,
-        batch: c.batch,
-        state_root: c.state_root,
-        withdrawals_tree_root: c.withdrawals_tree_root,
-        withdrawal_count: c.withdrawal_count,
-        index: c.index,
-        recipient: c.recipient,
-        amount: c.amount,
-        proof: c.proof,
-    })
 }

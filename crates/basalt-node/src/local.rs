@@ -7,7 +7,7 @@ use crate::mempool::MempoolLimits;
 use crate::rpc::{serve, RpcContext};
 use crate::store::StoreError;
 use crate::validator::open_chain;
-use basalt_l1::Params;
+use basalt_l1::{Block, Params};
 use jsonrpsee::server::ServerHandle;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -37,6 +37,17 @@ impl LocalL1 {
     /// Starts an L1 with `params` keeping its state in `dir`, finalizing a block every `pace` of
     /// wall time (each block's timestamp `params.block_time_ms` after the last).
     pub async fn start(params: Params, dir: &Path, pace: Duration) -> Result<Self, LocalL1Error> {
+        Self::start_with(params, dir, pace, None).await
+    }
+
+    /// Like [`LocalL1::start`], handing each finalized block to `sink` (for a validator that
+    /// follows it); block-making waits while the sink is full.
+    pub async fn start_with(
+        params: Params,
+        dir: &Path,
+        pace: Duration,
+        sink: Option<tokio::sync::mpsc::Sender<Block>>,
+    ) -> Result<Self, LocalL1Error> {
         let step = params.block_time_ms;
         let genesis = devnet_genesis(1, params, 1_000);
         let chain = open_chain(&genesis, &dir.join("state.redb"), MempoolLimits::default())?.chain;
@@ -54,14 +65,24 @@ impl LocalL1 {
                     let head = c.state().head().clone();
                     let who = c.state().committee()[0];
                     c.propose(head.hash(), head.timestamp_ms + step, who, 1_000)
-                        .and_then(|block| c.finalize(&block).map(|_| ()))
+                        .and_then(|block| c.finalize(&block).map(|_| block))
                         .map_err(|e| e.to_string())
                 })
                 .await
                 .unwrap_or_else(|e| Err(e.to_string()));
-                if let Err(e) = made {
-                    tracing::error!("local L1 stopped: {e}");
-                    return;
+                match made {
+                    Err(e) => {
+                        tracing::error!("local L1 stopped: {e}");
+                        return;
+                    }
+                    Ok(block) => {
+                        if let Some(sink) = &sink {
+                            if sink.send(block).await.is_err() {
+                                tracing::error!("local L1 stopped: its follower is gone");
+                                return;
+                            }
+                        }
+                    }
                 }
             }
         });

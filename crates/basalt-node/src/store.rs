@@ -378,6 +378,15 @@ impl Store {
         .map_err(StoreError::from)
     }
 
+    /// Bytes of the keys and values stored, with the trees' own metadata but not free pages:
+    /// what the state and its history take.
+    pub fn stored_bytes(&self) -> Result<u64, StoreError> {
+        let w = self.db.begin_write()?;
+        let stats = w.stats()?;
+        w.abort()?;
+        Ok(stats.stored_bytes() + stats.metadata_bytes())
+    }
+
     /// Commits a finalized block and its diff durably, in one transaction.
     pub fn commit_block(&self, block: &Block, diff: &StateDiff) -> Result<(), StoreError> {
         let mut w = self.db.begin_write()?;

@@ -1,0 +1,9 @@
+//! Basalt's lab: experiments that run a real L1 and real rollups side by side and measure what
+//! scales, the in-process L1 harness they run on, seeded workloads, and reports (JSON,
+//! Markdown, SVG and PNG plots).
+
+pub mod client;
+pub mod harness;
+pub mod plot;
+pub mod scaling;
+pub mod workload;

@@ -1,0 +1,176 @@
+//! Following sampled transactions through the finality levels their rollup node reports, and
+//! withdrawals to their funds on L1.
+
+use crate::client::{claim_of, wait_final};
+use anyhow::{bail, Context, Result};
+use basalt_l1::Action;
+use basalt_rollup::l1client::L1Client;
+use basalt_types::{Hash, Keypair};
+use jsonrpsee::core::client::ClientT;
+use jsonrpsee::http_client::HttpClient;
+use jsonrpsee::rpc_params;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// When each accepted transaction was sent, by hash.
+pub type Sent = Arc<Mutex<HashMap<Hash, Instant>>>;
+
+/// A finality level.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Level {
+    /// In a sequencer's block.
+    Soft,
+    /// In an L1 block.
+    Posted,
+    /// In a finalized L1 block.
+    L1Final,
+    /// Settled or proven.
+    Settled,
+}
+
+impl Level {
+    const ALL: [Level; 4] = [Level::Soft, Level::Posted, Level::L1Final, Level::Settled];
+
+    /// The level a rollup node's status names, if it names one.
+    fn of(status: &str) -> Option<Level> {
+        match status {
+            "soft" => Some(Level::Soft),
+            "posted" => Some(Level::Posted),
+            "l1_final" => Some(Level::L1Final),
+            // Settled on an optimistic rollup, proven on a ZK one.
+            "settled" | "proven" => Some(Level::Settled),
+            _ => None,
+        }
+    }
+}
+
+/// Latencies seen at each level, milliseconds.
+#[derive(Default, Debug)]
+pub struct Levels(HashMap<Level, Vec<f64>>);
+
+impl Levels {
+    /// Adds a latency at `level`.
+    pub fn push(&mut self, level: Level, ms: f64) {
+        self.0.entry(level).or_default().push(ms);
+    }
+
+    /// The median latency at `level`.
+    pub fn median(&self, level: Level) -> Option<f64> {
+        self.percentile(level, 0.5)
+    }
+
+    /// The `q` quantile (0 to 1) of the latencies at `level`.
+    pub fn percentile(&self, level: Level, q: f64) -> Option<f64> {
+        let mut v = self.0.get(&level)?.clone();
+        v.sort_by(f64::total_cmp);
+        let i = ((v.len() as f64 - 1.0) * q).round() as usize;
+        v.get(i).copied()
+    }
+}
+
+/// Polls each sampled transaction's status on its rollup's node until it settles (or `patience`
+/// passes), noting when it first reached each level. A level passed between two polls is noted
+/// at the poll that saw the next one.
+pub async fn track_samples(
+    l2: Vec<HttpClient>,
+    samples: Vec<(usize, Hash)>,
+    sent: Sent,
+    patience: Duration,
+) -> Levels {
+    let started = Instant::now();
+    let mut seen: Vec<Option<Level>> = vec![None; samples.len()];
+    let mut levels = Levels::default();
+    loop {
+        let mut open = 0;
+        for (i, (rollup, hash)) in samples.iter().enumerate() {
+            if seen[i] == Some(Level::Settled) {
+                continue;
+            }
+            let at = sent
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(hash)
+                .copied();
+            let Some(at) = at else {
+                // Not sent yet, or refused: open until the load is over.
+                open += usize::from(started.elapsed() < patience);
+                continue;
+            };
+            open += 1;
+            let r: Result<Value, _> = l2[*rollup]
+                .request("l2_getTransaction", rpc_params![hash.to_string()])
+                .await;
+            let Ok(status) = r else { continue };
+            let Some(now) = status["status"].as_str().and_then(Level::of) else {
+                if status["status"] == "failed" {
+                    seen[i] = Some(Level::Settled);
+                }
+                continue;
+            };
+            let ms = at.elapsed().as_secs_f64() * 1_000.0;
+            for l in Level::ALL {
+                if l <= now && seen[i].is_none_or(|s| l > s) {
+                    levels.push(l, ms);
+                }
+            }
+            seen[i] = Some(seen[i].map_or(now, |s| s.max(now)));
+        }
+        if open == 0 || started.elapsed() > patience {
+            return levels;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Follows the withdrawal with transaction `hash` to its claim final on L1, made by `who`:
+/// seconds from its sending.
+pub async fn track_withdrawal(
+    l2: HttpClient,
+    l1: L1Client,
+    who: Keypair,
+    hash: Hash,
+    sent: Sent,
+) -> Result<f64> {
+    let give_up = Instant::now() + Duration::from_secs(600);
+    let wait = || async {
+        if Instant::now() > give_up {
+            bail!("withdrawal {hash} not paid within 600 s");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        Ok(())
+    };
+    let (at, index) = loop {
+        let at = sent
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&hash)
+            .copied();
+        if let Some(at) = at {
+            let s: Value = l2
+                .request("l2_getTransaction", rpc_params![hash.to_string()])
+                .await?;
+            if s["status"] == "failed" {
+                bail!("withdrawal {hash} failed: {}", s["reason"]);
+            }
+            if let Some(i) = s["withdrawalIndex"].as_u64() {
+                break (at, i);
+            }
+        }
+        wait().await?;
+    };
+    let proof = loop {
+        let p: Value = l2
+            .request("l2_getWithdrawalProof", rpc_params![index])
+            .await?;
+        if p["ready"] == true {
+            break p;
+        }
+        wait().await?;
+    };
+    let claim = claim_of(&proof["claim"]).context("a withdrawal proof")?;
+    let h = l1.submit(&who, Action::FinalizeWithdrawal(claim)).await?;
+    wait_final(&l1, &[h]).await?;
+    Ok(at.elapsed().as_secs_f64())
+}
