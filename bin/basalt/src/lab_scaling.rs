@@ -1,7 +1,7 @@
 //! `basalt lab scaling`: the arguments of the experiment in `basalt_lab::scaling`.
 
 use anyhow::{ensure, Result};
-use basalt_lab::scaling::{run, Options};
+use basalt_lab::scaling::{run, Options, ScalingReport};
 use clap::Args;
 use std::path::PathBuf;
 
@@ -39,10 +39,18 @@ pub struct ScalingArgs {
     /// up` caches its own there too).
     #[arg(long, default_value = "./.basalt/zk-keys")]
     pub zk_keys: PathBuf,
+    /// Run nothing: rewrite report.md and the plots from the report.json in --out.
+    #[arg(long)]
+    pub replot: bool,
 }
 
 /// Runs `basalt lab scaling`.
 pub async fn scaling(args: ScalingArgs) -> Result<()> {
+    if args.replot {
+        ScalingReport::read(&args.out)?.write(&args.out)?;
+        println!("rewrote {}/report.md and the plots", args.out.display());
+        return Ok(());
+    }
     let mut opts = Options::new(args.quick, args.seed, args.out, args.zk_keys);
     if let Some(l) = args.loads {
         opts.loads = l;

@@ -216,3 +216,77 @@ fn follow(
         costs.lock().unwrap_or_else(|p| p.into_inner()).push(cost);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use basalt_l1::{Action, Transaction, TRANSFER_GAS};
+    use basalt_node::devnet::dev_account;
+    use basalt_rollup::l1client::L1Client;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_follower_verifies_every_block_and_records_what_each_transaction_paid() {
+        let params = Params {
+            block_time_ms: 50,
+            ..Params::default()
+        };
+        let lab = LabL1::start(params).await.unwrap();
+        let client = L1Client::new(&lab.url).unwrap();
+        let chain = client.chain_info().await.unwrap();
+        let (from, to) = (dev_account(0), dev_account(1));
+        let tx = Transaction {
+            chain_id: chain.chain_id,
+            nonce: 0,
+            max_fee_per_gas: chain.next_base_fee_per_gas * 4,
+            priority_fee_per_gas: 0,
+            gas_limit: TRANSFER_GAS,
+            action: Action::Transfer {
+                to: to.public(),
+                amount: 5,
+            },
+        }
+        .sign(&from);
+        let hash = tx.hash();
+        let hex_tx = format!("0x{}", hex::encode(tx.to_bytes()));
+        let sent: Hash = jsonrpsee::core::client::ClientT::request(
+            &jsonrpsee::http_client::HttpClientBuilder::default()
+                .build(&lab.url)
+                .unwrap(),
+            "l1_sendTransaction",
+            jsonrpsee::rpc_params![hex_tx],
+        )
+        .await
+        .unwrap();
+        assert_eq!(sent, hash);
+        let started = Instant::now();
+        let (block, paid) = loop {
+            let found = lab.costs(0, u64::MAX).into_iter().find_map(|b| {
+                let t = b.txs.iter().find(|t| t.hash == hash).cloned();
+                t.map(|t| (b, t))
+            });
+            if let Some(f) = found {
+                break f;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "never followed"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        // The follower re-executed the block to the proposer's header, or it would have stopped.
+        assert!(lab.height().unwrap() >= block.height);
+        assert_eq!(paid.signer, from.public());
+        assert_eq!(paid.gas, TRANSFER_GAS);
+        assert_eq!(
+            paid.fee,
+            u128::from(block.base_fee) * u128::from(TRANSFER_GAS)
+        );
+        assert_eq!(paid.bytes, tx.to_bytes().len());
+        assert!(block.cpu_ns > 0 && block.bytes > paid.bytes);
+        // Every block since genesis, in order, with none missing.
+        let all = lab.costs(0, u64::MAX);
+        assert!(all.windows(2).all(|w| w[1].height == w[0].height + 1));
+        assert_eq!(all[0].height, 1);
+        assert!(lab.store_bytes().unwrap() > 0);
+    }
+}

@@ -68,17 +68,19 @@ impl Chart<'_> {
             .map(|p| p.1)
             .filter(|v| v.is_finite() && positive(*v, self.log_y))
             .collect();
-        let range = |v: &[f64], log: bool| {
+        // `room`: how far below the lowest value the axis starts (a logarithmic x axis leaves a
+        // decade on the left for the legend).
+        let range = |v: &[f64], log: bool, room: f64| {
             let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
             let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
             match (lo.is_finite(), log) {
                 (false, _) => (1.0, 10.0),
-                (true, true) => (lo / 1.5, hi * 1.5),
+                (true, true) => (lo / room, hi * 1.5),
                 (true, false) => (0.0f64.min(lo), if hi > 0.0 { hi * 1.1 } else { 1.0 }),
             }
         };
-        let (x0, x1) = range(&xs, self.log_x);
-        let (y0, y1) = range(&ys, self.log_y);
+        let (x0, x1) = range(&xs, self.log_x, 12.0);
+        let (y0, y1) = range(&ys, self.log_y, 1.5);
         let mut builder = ChartBuilder::on(area);
         builder
             .caption(self.title, ("sans-serif", 24))
@@ -159,7 +161,7 @@ impl Chart<'_> {
 /// An axis label: whole numbers plainly, small ones with the digits they need.
 fn number(v: f64) -> String {
     match v.abs() {
-        a if a == 0.0 => "0".into(),
+        0.0 => "0".into(),
         a if a >= 100.0 => format!("{v:.0}"),
         a if a >= 1.0 => format!("{v:.1}").trim_end_matches(".0").into(),
         a if a >= 0.001 => format!("{v:.3}").trim_end_matches('0').into(),

@@ -17,11 +17,15 @@ use serde::Serialize;
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How long a configuration may take to carry what it accepted, or to settle it.
 const PATIENCE: Duration = Duration::from_secs(180);
+/// How long carrying may make no progress before the rest counts as not carried (an L1 whose
+/// base fee has risen past what the waiting transactions offer never includes them).
+const STALL: Duration = Duration::from_secs(10);
 /// Sampled transactions whose finality is followed, a point.
 const SAMPLES: usize = 30;
 /// Withdrawals followed to their funds on L1, a point.
@@ -125,6 +129,7 @@ pub async fn measure(
     ));
 
     let sent: Sent = Arc::new(Mutex::new(HashMap::new()));
+    let sending = Arc::new(AtomicBool::new(true));
     let mut order: Vec<(Duration, usize, usize)> = signed
         .iter()
         .enumerate()
@@ -185,6 +190,7 @@ pub async fn measure(
             rollup_l2.clone(),
             samples,
             sent.clone(),
+            sending.clone(),
             PATIENCE + Duration::from_secs_f64(w.seconds),
         ))),
     };
@@ -203,6 +209,7 @@ pub async fn measure(
             refused.get_or_insert(e);
         }
     }
+    sending.store(false, Ordering::Relaxed);
     let accepted = sent.lock().unwrap_or_else(|e| e.into_inner()).len();
     say(format!("{accepted} accepted; waiting for L1 finality"));
 
@@ -225,7 +232,8 @@ pub async fn measure(
     };
     let mut paid = Vec::new();
     for c in claims {
-        if let Ok(Ok(s)) = tokio::time::timeout(PATIENCE, c).await? {
+        // A withdrawal that failed or took too long is left out of the median.
+        if let Ok(Ok(Ok(s))) = tokio::time::timeout(PATIENCE, c).await {
             paid.push(s);
         }
     }
@@ -237,7 +245,16 @@ pub async fn measure(
         false => p.rollups.iter().map(|r| r.sequencer.public()).collect(),
     };
     let all = p.lab.costs(h0 + 1, h_settled);
-    let carrying = p.lab.costs(h0 + 1, h_drained);
+    let mut carrying = p.lab.costs(h0 + 1, h_drained);
+    // On the L1 alone, up to the block that carried the last one (a stalled drain waits past it).
+    let mut last_carried = None;
+    if p.rollups.is_empty() {
+        let last = carrying
+            .iter()
+            .rposition(|b| b.txs.iter().any(|t| carriers.contains(&t.signer)));
+        carrying.truncate(last.map_or(0, |i| i + 1));
+        last_carried = carrying.last().map(|b| b.at);
+    }
     let theirs = || {
         all.iter()
             .flat_map(|b| &b.txs)
@@ -273,7 +290,7 @@ pub async fn measure(
         accepted,
         carried,
         refused,
-        tps: carried as f64 / (t_drained - t0).as_secs_f64(),
+        tps: carried as f64 / (last_carried.unwrap_or(t_drained) - t0).as_secs_f64(),
         l1_bytes_per_tx: per(theirs().map(|t| t.bytes as f64).sum()),
         blob_bytes_per_tx: match p.rollups.is_empty() {
             true => 0.0,
@@ -420,8 +437,9 @@ async fn soft_counts(p: &Prepared) -> Result<Vec<u64>> {
     Ok(out)
 }
 
-/// Waits until everything accepted is in a final L1 block (or the patience runs out): how many
-/// transactions that carried, and whether it was all of them.
+/// Waits until everything accepted is in a final L1 block (or the patience runs out, or nothing
+/// more has been carried for [`STALL`]): how many transactions that carried, and whether it was
+/// all of them.
 async fn drain(
     p: &Prepared,
     users: &HashSet<PublicKey>,
@@ -430,6 +448,7 @@ async fn drain(
     soft0: &[u64],
 ) -> Result<(u64, bool)> {
     let started = Instant::now();
+    let mut progress = (0, Instant::now());
     loop {
         let (carried, done) = match p.rollups.is_empty() {
             true => {
@@ -454,7 +473,10 @@ async fn drain(
                 (carried, done)
             }
         };
-        if done || started.elapsed() > PATIENCE {
+        if carried > progress.0 {
+            progress = (carried, Instant::now());
+        }
+        if done || started.elapsed() > PATIENCE || progress.1.elapsed() > STALL {
             return Ok((carried, done));
         }
         tokio::time::sleep(Duration::from_millis(50)).await;

@@ -3,7 +3,7 @@
 
 use super::{Options, Point};
 use crate::plot::{Chart, Series};
-use anyhow::Result;
+use anyhow::{Context, Result};
 use basalt_l1::Params;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -92,6 +92,14 @@ impl ScalingReport {
             }
         }
         out
+    }
+
+    /// Reads the report a run wrote into `dir`.
+    pub fn read(dir: &Path) -> Result<ScalingReport> {
+        let path = dir.join("report.json");
+        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        serde_json::from_slice(&bytes)
+            .with_context(|| format!("{} is not a scaling report", path.display()))
     }
 
     /// Writes report.json, report.md and the plots into `dir`.

@@ -11,6 +11,7 @@ use jsonrpsee::http_client::HttpClient;
 use jsonrpsee::rpc_params;
 use serde_json::Value;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -72,11 +73,12 @@ impl Levels {
 
 /// Polls each sampled transaction's status on its rollup's node until it settles (or `patience`
 /// passes), noting when it first reached each level. A level passed between two polls is noted
-/// at the poll that saw the next one.
+/// at the poll that saw the next one. A sample not accepted once `sending` is false is dropped.
 pub async fn track_samples(
     l2: Vec<HttpClient>,
     samples: Vec<(usize, Hash)>,
     sent: Sent,
+    sending: Arc<AtomicBool>,
     patience: Duration,
 ) -> Levels {
     let started = Instant::now();
@@ -95,7 +97,7 @@ pub async fn track_samples(
                 .copied();
             let Some(at) = at else {
                 // Not sent yet, or refused: open until the load is over.
-                open += usize::from(started.elapsed() < patience);
+                open += usize::from(sending.load(Ordering::Relaxed));
                 continue;
             };
             open += 1;
