@@ -14,8 +14,6 @@ mod config;
 mod devnet;
 mod devnet_rollups;
 mod lab;
-mod lab_censorship;
-mod lab_scaling;
 mod metrics;
 mod node;
 mod preflight;
@@ -58,7 +56,7 @@ enum Command {
     /// Keys, balances, transfers and blobs against a node's JSON-RPC.
     #[command(subcommand)]
     Wallet(wallet::WalletCommand),
-    /// Experiments on the running devnet that show a mechanism step by step (`basalt lab dispute`).
+    /// Experiments: a dispute and a censor step by step on the running devnet, and what scales, measured on an in-process L1 (docs/lab.md).
     #[command(subcommand)]
     Lab(lab::LabCommand),
     /// Measure throughput and latency (release builds: `cargo run --release -- bench l1`).

@@ -4,15 +4,14 @@ use crate::config::{read_key, write_key};
 use crate::units::{format_tokens, parse_tokens};
 use anyhow::{bail, Context, Result};
 use basalt_l1::Action;
+pub use basalt_lab::client::{call, l1_http};
 use basalt_node::devnet::{dev_account, DEV_ACCOUNTS};
 use basalt_rollup::l1client::{L1Client, L1TxStatus, RollupRef};
 use basalt_types::{Keypair, PublicKey};
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use jsonrpsee::core::client::ClientT;
-use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
+use jsonrpsee::http_client::HttpClient;
 use jsonrpsee::rpc_params;
-use serde_json::Value;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -304,14 +303,6 @@ impl SignerArgs {
     }
 }
 
-/// A client of the L1 node at `rpc` (the `--rpc` URL).
-pub fn l1_http(rpc: &str) -> Result<HttpClient> {
-    HttpClientBuilder::default()
-        .request_timeout(Duration::from_secs(10))
-        .build(rpc)
-        .with_context(|| format!("bad --rpc URL {rpc:?}"))
-}
-
 /// Prints the dev accounts with their (public, DEVNET ONLY) secrets, one per line.
 pub fn print_dev_accounts(indent: &str) {
     for i in 0..DEV_ACCOUNTS {
@@ -330,21 +321,6 @@ pub fn run(cmd: WalletCommand) -> Result<()> {
         .enable_all()
         .build()?;
     rt.block_on(run_async(cmd))
-}
-
-/// Calls `method`, turning errors into messages that say what to do.
-pub async fn call(
-    client: &HttpClient,
-    rpc: &str,
-    method: &str,
-    params: jsonrpsee::core::params::ArrayParams,
-) -> Result<Value> {
-    client.request(method, params).await.map_err(|e| match e {
-        jsonrpsee::core::ClientError::Call(obj) => anyhow::anyhow!("{method}: {}", obj.message()),
-        other => anyhow::anyhow!(
-            "{method} at {rpc}: {other} (is a node running there? `basalt up` starts one)"
-        ),
-    })
 }
 
 async fn run_async(cmd: WalletCommand) -> Result<()> {

@@ -6,67 +6,13 @@
 use crate::wallet::{send, SignerArgs};
 use anyhow::{bail, Context, Result};
 use basalt_l1::Action;
+pub use basalt_lab::client::ForcedItem;
 use basalt_rollup::escape::{settled_state, SettledL2};
 use basalt_rollup::l1client::RollupInfo;
 use basalt_rollup::{L1Client, RollupRef};
-use basalt_types::{Hash, PublicKey};
+use basalt_types::PublicKey;
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
-
-/// Where a forced transaction waits in its rollup's L1 queue.
-pub struct ForcedItem {
-    /// Its queue index.
-    pub index: u64,
-    /// The L1 height it was queued at.
-    pub queued_at: u64,
-    /// The first L1 height at which no batch may be posted that leaves it out.
-    pub deadline: u64,
-}
-
-impl ForcedItem {
-    /// Finds the forced item of rollup `which` holding the L2 transaction `hash` (its own hash, as
-    /// `force-include` prints it), newest items first; with the rollup as read.
-    pub async fn find(
-        client: &L1Client,
-        which: &RollupRef,
-        hash: &Hash,
-    ) -> Result<Option<(ForcedItem, RollupInfo)>> {
-        let r = client.rollup(which).await?;
-        let zk = r.params.zk.is_some();
-        let mut end = r.deposits;
-        while end > 0 {
-            let from = end.saturating_sub(basalt_rollup::l1client::PAGE);
-            let page = client.deposits(r.id, from).await?;
-            for d in page.iter().take((end - from) as usize).rev() {
-                if d.forced_hash(zk)? == Some(*hash) {
-                    let item = ForcedItem {
-                        index: d.index,
-                        queued_at: d.height,
-                        deadline: d.height + r.params.force_inclusion_blocks,
-                    };
-                    return Ok(Some((item, r)));
-                }
-            }
-            end = from;
-        }
-        Ok(None)
-    }
-
-    /// Where it stands on rollup `r` (as read at L1 height `r.height`), in a sentence.
-    pub fn describe(&self, r: &RollupInfo) -> String {
-        let (i, q, d) = (self.index, self.queued_at, self.deadline);
-        if i < r.deposits_end {
-            format!("forced: queue item {i} (queued at L1 block {q}, deadline block {d}), carried by a posted batch")
-        } else if r.height >= d {
-            format!("forced: queue item {i} (queued at L1 block {q}) is overdue since block {d}: no batch may be posted without it, and anyone may post one")
-        } else {
-            format!(
-                "forced: queue item {i}, queued at L1 block {q}; deadline block {d} ({} blocks from now): the first batch posted at or after it must carry it",
-                d - r.height
-            )
-        }
-    }
-}
 
 /// The rollup, refused unless frozen, and its last settled state.
 async fn frozen(client: &L1Client, rollup: &str) -> Result<(RollupInfo, SettledL2)> {

@@ -1,14 +1,17 @@
-//! What a client of the nodes does, shared by the lab, the wallet and the benches: sign L2
-//! transactions for either rollup kind, read a withdrawal claim, wait for L1 transactions, and the
-//! L2 keys and development proving keys of the devnet. DEVNET ONLY keys where it says so.
+//! What a client of the nodes does, shared by the labs, the wallet and the benches: sign L2
+//! transactions for either rollup kind, read a withdrawal claim, call and wait for the L1, find a
+//! forced transaction in its queue, fund and register a lab rollup, and the L2 keys and
+//! development proving keys of the devnet. DEVNET ONLY keys where it says so.
 
 use anyhow::{bail, Context, Result};
-use basalt_l1::WithdrawalClaim;
+use basalt_l1::{Action, RollupParams, WithdrawalClaim, ONE_TOKEN};
 use basalt_l2::{unchecked_signature, L2Tx, Optimistic, Zk};
-use basalt_rollup::l1client::{L1Client, L1TxStatus};
-use basalt_rollup::{BatcherConfig, NodeConfig, Role};
+use basalt_rollup::l1client::{L1Client, L1TxStatus, RollupInfo};
+use basalt_rollup::{BatcherConfig, NodeConfig, Role, RollupRef};
 use basalt_types::zk::BabyKeypair;
 use basalt_types::{serde_amount, Amount, Encode, Hash, Keypair, PublicKey};
+use jsonrpsee::core::client::ClientT;
+use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
 use serde::Deserialize;
 use serde_json::Value;
 use std::net::SocketAddr;
@@ -178,5 +181,136 @@ pub fn lab_node(rpc: &str, rollup: &str, dir: PathBuf, role: Role, block_ms: u64
         l1_poll_ms: block_ms,
         zk_keys: None,
         batcher: BatcherConfig::default(),
+    }
+}
+
+/// The first bytes of a hash or key, for reading along.
+pub fn short(h: &impl std::fmt::Display) -> String {
+    h.to_string()[..12].to_string()
+}
+
+/// A client of the devnet's L1 at `rpc`, and its chain as it answers.
+pub async fn connect(rpc: &str) -> Result<(L1Client, basalt_rollup::l1client::ChainInfo)> {
+    let client = L1Client::new(rpc)?;
+    let chain = client.chain_info().await.with_context(|| {
+        format!("no L1 at {rpc}: start the devnet with `basalt up` first (or pass --rpc)")
+    })?;
+    Ok((client, chain))
+}
+
+/// Gives each of `parties` 100 tokens from `funder`, then registers the rollup `params` from
+/// `registrar`; its id.
+pub async fn fund_and_register(
+    client: &L1Client,
+    funder: &Keypair,
+    parties: &[&Keypair],
+    registrar: &Keypair,
+    params: RollupParams,
+) -> Result<u32> {
+    let mut hashes = Vec::new();
+    for to in parties {
+        let action = Action::Transfer {
+            to: to.public(),
+            amount: 100 * ONE_TOKEN,
+        };
+        hashes.push(client.submit(funder, action).await?);
+    }
+    wait_final(client, &hashes)
+        .await
+        .context("funding the lab keys")?;
+    let name = params.name.clone();
+    let h = client
+        .submit(registrar, Action::RegisterRollup { params })
+        .await
+        .context("registering the lab rollup")?;
+    wait_final(client, &[h])
+        .await
+        .context("registering the lab rollup")?;
+    Ok(client.rollup(&RollupRef::Name(name)).await?.id)
+}
+
+/// An HTTP client of the L2 node at `url`.
+pub fn l2_client(url: &str) -> Result<HttpClient> {
+    jsonrpsee::http_client::HttpClientBuilder::default()
+        .request_timeout(Duration::from_secs(10))
+        .build(url)
+        .with_context(|| format!("L2 client of {url}"))
+}
+
+/// A client of the L1 node at `rpc` (the `--rpc` URL).
+pub fn l1_http(rpc: &str) -> Result<HttpClient> {
+    HttpClientBuilder::default()
+        .request_timeout(Duration::from_secs(10))
+        .build(rpc)
+        .with_context(|| format!("bad --rpc URL {rpc:?}"))
+}
+
+/// Calls `method`, turning errors into messages that say what to do.
+pub async fn call(
+    client: &HttpClient,
+    rpc: &str,
+    method: &str,
+    params: jsonrpsee::core::params::ArrayParams,
+) -> Result<Value> {
+    client.request(method, params).await.map_err(|e| match e {
+        jsonrpsee::core::ClientError::Call(obj) => anyhow::anyhow!("{method}: {}", obj.message()),
+        other => anyhow::anyhow!(
+            "{method} at {rpc}: {other} (is a node running there? `basalt up` starts one)"
+        ),
+    })
+}
+
+/// Where a forced transaction waits in its rollup's L1 queue.
+pub struct ForcedItem {
+    /// Its queue index.
+    pub index: u64,
+    /// The L1 height it was queued at.
+    pub queued_at: u64,
+    /// The first L1 height at which no batch may be posted that leaves it out.
+    pub deadline: u64,
+}
+
+impl ForcedItem {
+    /// Finds the forced item of rollup `which` holding the L2 transaction `hash` (its own hash, as
+    /// `force-include` prints it), newest items first; with the rollup as read.
+    pub async fn find(
+        client: &L1Client,
+        which: &RollupRef,
+        hash: &Hash,
+    ) -> Result<Option<(ForcedItem, RollupInfo)>> {
+        let r = client.rollup(which).await?;
+        let zk = r.params.zk.is_some();
+        let mut end = r.deposits;
+        while end > 0 {
+            let from = end.saturating_sub(basalt_rollup::l1client::PAGE);
+            let page = client.deposits(r.id, from).await?;
+            for d in page.iter().take((end - from) as usize).rev() {
+                if d.forced_hash(zk)? == Some(*hash) {
+                    let item = ForcedItem {
+                        index: d.index,
+                        queued_at: d.height,
+                        deadline: d.height + r.params.force_inclusion_blocks,
+                    };
+                    return Ok(Some((item, r)));
+                }
+            }
+            end = from;
+        }
+        Ok(None)
+    }
+
+    /// Where it stands on rollup `r` (as read at L1 height `r.height`), in a sentence.
+    pub fn describe(&self, r: &RollupInfo) -> String {
+        let (i, q, d) = (self.index, self.queued_at, self.deadline);
+        if i < r.deposits_end {
+            format!("forced: queue item {i} (queued at L1 block {q}, deadline block {d}), carried by a posted batch")
+        } else if r.height >= d {
+            format!("forced: queue item {i} (queued at L1 block {q}) is overdue since block {d}: no batch may be posted without it, and anyone may post one")
+        } else {
+            format!(
+                "forced: queue item {i}, queued at L1 block {q}; deadline block {d} ({} blocks from now): the first batch posted at or after it must carry it",
+                d - r.height
+            )
+        }
     }
 }

@@ -2,7 +2,9 @@
 //! scales, the in-process L1 harness they run on, seeded workloads, and reports (JSON,
 //! Markdown, SVG and PNG plots).
 
+pub mod censorship;
 pub mod client;
+pub mod dispute;
 pub mod harness;
 pub mod plot;
 pub mod scaling;

@@ -2,11 +2,13 @@
 //! and through K optimistic rollups sharing one L1, at rising offered load; what each costs the
 //! L1's validator (measured in it) and what its users get.
 
+mod cli;
 mod point;
 mod report;
 mod setup;
 mod track;
 
+pub use cli::{scaling, ScalingArgs};
 pub use point::{Latency, Point};
 pub use report::{Relation, ScalingReport};
 pub use setup::{Setup, LAB_L2_FEE, LAB_WINDOW};

@@ -1,7 +1,7 @@
-//! `basalt lab scaling`: the arguments of the experiment in `basalt_lab::scaling`.
+//! `basalt lab scaling`: its options, and the run that prints the report.
 
+use super::{run, Options, ScalingReport};
 use anyhow::{ensure, Result};
-use basalt_lab::scaling::{run, Options, ScalingReport};
 use clap::Args;
 use std::path::PathBuf;
 

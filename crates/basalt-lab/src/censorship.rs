@@ -13,13 +13,11 @@
 //! DEVNET ONLY: the lab keys are derived from a public seed and funded from a dev account; the
 //! windows are seconds long.
 
-use crate::devnet_rollups::wait_final;
-use crate::lab::{connect, fund_and_register, l2_client, lab_node, short};
-use crate::units::format_tokens;
-use crate::wallet::call;
-use crate::wallet_exit::ForcedItem;
+use crate::client::{
+    call, claim_of, connect, fund_and_register, l2_client, lab_node, short, wait_final, ForcedItem,
+};
 use anyhow::{bail, Context, Result};
-use basalt_l1::{Action, RollupKind, RollupParams, ONE_TOKEN};
+use basalt_l1::{format_tokens, Action, RollupKind, RollupParams, ONE_TOKEN};
 use basalt_l2::{L2Tx, Optimistic};
 use basalt_node::devnet::{dev_account, DEV_ACCOUNTS};
 use basalt_rollup::escape::settled_state;
@@ -194,7 +192,7 @@ impl Lab {
                 Ok((v["ready"] == true).then_some(v))
             })
             .await?;
-        let claim = crate::wallet_l2::claim_of(&proof["claim"])?;
+        let claim = claim_of(&proof["claim"])?;
         self.paid(who, Action::FinalizeWithdrawal(claim)).await
     }
 }
