@@ -88,6 +88,7 @@ pub(crate) fn run_crowd(n: usize, args: &DisputeArgs, params: &Params) -> Result
         slash_reward_percent: 50,
         force_inclusion_blocks: 10,
         escape_blocks: 1_000_000,
+        fee_model: basalt_l1::FeeModel::Fixed,
     };
     rollup.validate().context("--window or --clock")?;
     l1.block(vec![(

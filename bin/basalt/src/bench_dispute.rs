@@ -229,6 +229,7 @@ pub(crate) fn run_one(n: u64, fault: Fault, args: &DisputeArgs, params: &Params)
         slash_reward_percent: 50,
         force_inclusion_blocks: 10,
         escape_blocks: 1_000_000,
+        fee_model: basalt_l1::FeeModel::Fixed,
     };
     l1.block(vec![(
         SEQUENCER,

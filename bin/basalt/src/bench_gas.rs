@@ -142,6 +142,7 @@ fn rollup(name: &str, window: u64) -> RollupParams {
         slash_reward_percent: 50,
         force_inclusion_blocks: 10,
         escape_blocks: 1_000_000,
+        fee_model: basalt_l1::FeeModel::Fixed,
     }
 }
 

@@ -19,7 +19,7 @@ use basalt_node::net::{start_networked_validator, Peer};
 use basalt_node::rpc::{serve, RpcContext};
 use basalt_rollup::l1client::L1Client;
 use basalt_rollup::{BatcherConfig, NodeConfig, Role, RollupNode, RollupRef};
-use basalt_types::{dev_keypair, hash_parts, Encode, Keypair, Signature};
+use basalt_types::{dev_keypair, hash_parts, Amount, Encode, Keypair, Signature};
 use commonware_runtime::{tokio as cw_tokio, Runner as _};
 use jsonrpsee::core::client::ClientT;
 use jsonrpsee::core::params::BatchRequestBuilder;
@@ -82,6 +82,9 @@ struct Bench {
     keys: Vec<Keypair>,
     index: Vec<u32>,
     nonces: Vec<u64>,
+    /// The fee every pre-signed transfer pays: ten times the sequencer's quote when the users
+    /// were funded, so that the L1's fees may rise under the load.
+    fee: Amount,
 }
 
 impl Bench {
@@ -98,7 +101,7 @@ impl Bench {
                     from: self.index[s],
                     to: self.index[to],
                     amount: 1_000,
-                    fee: 1,
+                    fee: self.fee,
                     nonce,
                     signature: Signature([0; 64]),
                 }
@@ -187,7 +190,9 @@ async fn setup(
             .await?;
         index.push(a["index"].as_u64().context("account index")? as u32);
     }
+    let fee = basalt_lab::client::quote_fee(&client, "transfer").await? * 10;
     Ok(Bench {
+        fee,
         node,
         client,
         url,
@@ -357,6 +362,7 @@ async fn register(l1: &L1Client, sequencer: &Keypair, name: &str) -> Result<u32>
         slash_reward_percent: 50,
         force_inclusion_blocks: 10,
         escape_blocks: 1_000_000,
+        fee_model: basalt_l1::FeeModel::Fixed,
     };
     let register = l1
         .submit(sequencer, Action::RegisterRollup { params })

@@ -130,11 +130,7 @@ async fn measure(
         ),
     };
     let key = l2_key(who, zk).to_hex();
-    let info = l2_call(&l2, "l2_chainInfo", rpc_params![]).await?;
-    let fee: Amount = info["minFee"]
-        .as_str()
-        .and_then(|s| s.parse().ok())
-        .context("minFee")?;
+    let fee: Amount = basalt_lab::client::quote_fee(&l2, "withdraw").await?;
     let mut out = Vec::new();
     for _ in 0..samples {
         let a = l2_call(&l2, "l2_getAccount", rpc_params![key.clone()]).await?;

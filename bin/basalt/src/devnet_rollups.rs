@@ -9,7 +9,7 @@
 
 use crate::units::format_tokens;
 use anyhow::{Context, Result};
-use basalt_l1::{Action, RollupKind, RollupParams, ZkParams, ONE_TOKEN};
+use basalt_l1::{Action, FeeModel, RollupKind, RollupParams, ZkParams, ONE_TOKEN};
 pub use basalt_lab::client::{dev_keys, l2_key, wait_final};
 use basalt_node::devnet::{dev_account, dev_sequencer, DEV_ACCOUNTS};
 use basalt_rollup::l1client::{L1Client, L1Error};
@@ -32,14 +32,18 @@ struct DevRollup {
     force_inclusion_blocks: u64,
     /// Blocks the rollup may owe something, settling nothing, before it freezes.
     escape_blocks: u64,
+    /// How its sequencer prices execution and fills blocks.
+    fee_model: FeeModel,
 }
 
 /// How many rollups `basalt up` runs.
 pub const DEVNET_ROLLUP_COUNT: u32 = ROLLUPS.len() as u32;
 
-/// Two optimistic rollups that differ in fees, challenge window and clock extension (DEVNET ONLY
+/// Two optimistic rollups that differ in fees, fee model, challenge window and clock extension (DEVNET ONLY
 /// windows and clocks: 200 ms blocks make the windows 10 s and 30 s, the extensions 2 s and 4 s),
-/// and a ZK rollup with no window, whose batches of 6 transactions are final at their proof. Each
+/// and a ZK rollup with no window, whose batches of 6 transactions are final at their proof.
+/// `alpha` charges a fixed execution price, `beta` an EIP-1559 L2 base fee aiming at 250
+/// transactions a block, `gamma` auctions blocks of 24, highest fee first. Each
 /// forces a queued item in after 150 blocks (30 s; OP Stack's window is 12 h) and freezes after
 /// owing something unsettled for a little more than its settlement bound (100 s, 170 s, 50 s;
 /// production escape hatches wait 7 to 15 days): DEVNET ONLY delays.
@@ -53,6 +57,7 @@ const ROLLUPS: [DevRollup; 3] = [
         min_fee: ONE_TOKEN / 1_000_000,
         force_inclusion_blocks: 150,
         escape_blocks: 500,
+        fee_model: FeeModel::Fixed,
     },
     DevRollup {
         name: "beta",
@@ -63,6 +68,7 @@ const ROLLUPS: [DevRollup; 3] = [
         min_fee: ONE_TOKEN / 100_000,
         force_inclusion_blocks: 150,
         escape_blocks: 850,
+        fee_model: FeeModel::Eip1559 { target_txs: 250 },
     },
     // The window, clock and bonds are unused: a ZK rollup's batches are proven, not disputed.
     DevRollup {
@@ -74,6 +80,7 @@ const ROLLUPS: [DevRollup; 3] = [
         min_fee: ONE_TOKEN / 1_000_000,
         force_inclusion_blocks: 150,
         escape_blocks: 250,
+        fee_model: FeeModel::Auction { block_txs: 24 },
     },
 ];
 
@@ -132,6 +139,7 @@ pub async fn start(l1_url: &str, data_dir: &Path, l1_port: u16) -> Result<Vec<Ro
                     slash_reward_percent: 50,
                     force_inclusion_blocks: spec.force_inclusion_blocks,
                     escape_blocks: spec.escape_blocks,
+                    fee_model: spec.fee_model,
                 };
                 let hash = client
                     .submit(&sequencer, Action::RegisterRollup { params })

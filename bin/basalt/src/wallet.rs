@@ -112,6 +112,12 @@ pub enum WalletCommand {
         /// every user exits on L1 (default: the least the other parameters allow, plus 100).
         #[arg(long)]
         escape_blocks: Option<u64>,
+        /// How the sequencer prices execution and fills blocks: `fixed` (the minimum fee),
+        /// `eip1559:TARGET` (an L2 base fee keeping blocks near TARGET transactions, at most
+        /// twice that) or `auction:SIZE` (blocks of SIZE, highest fees first). Every model adds
+        /// the L1 price of the transaction's data.
+        #[arg(long, default_value = "fixed", value_parser = parse_fee_model)]
+        fee_model: basalt_l1::FeeModel,
         #[command(flatten)]
         signer: SignerArgs,
     },
@@ -396,6 +402,7 @@ async fn run_async(cmd: WalletCommand) -> Result<()> {
             slash_reward,
             force_inclusion_blocks,
             escape_blocks,
+            fee_model,
             signer,
         } => {
             let proposer_bond = parse_tokens(&bond)?;
@@ -415,6 +422,7 @@ async fn run_async(cmd: WalletCommand) -> Result<()> {
                 slash_reward_percent: slash_reward,
                 force_inclusion_blocks,
                 escape_blocks: 0,
+                fee_model,
             };
             params.escape_blocks = escape_blocks.unwrap_or(params.settle_bound() + 100);
             params.validate()?;
@@ -664,4 +672,9 @@ pub async fn send(signer: &SignerArgs, action: Action) -> Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// `--fee-model`: `fixed`, `eip1559:TARGET` or `auction:SIZE`.
+fn parse_fee_model(s: &str) -> std::result::Result<basalt_l1::FeeModel, String> {
+    s.parse()
 }

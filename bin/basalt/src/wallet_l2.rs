@@ -126,6 +126,51 @@ impl Rollup {
         amount(&self.call("l2_chainInfo", rpc_params![]).await?["minFee"])
     }
 
+    /// The fee to sign `tx` with, and how it is made up: `--fee`; for a transaction forced in
+    /// through the L1, the rollup's floor (its sender pays the L1 itself); otherwise the
+    /// sequencer's quote (`l2_estimateFee`).
+    async fn fee_for(
+        &self,
+        tx: &L2Tx<Optimistic>,
+        fee: Option<&str>,
+        forced: bool,
+    ) -> Result<(Amount, String)> {
+        if let Some(f) = fee {
+            return Ok((parse_tokens(f)?, "given with --fee".into()));
+        }
+        if forced {
+            return Ok((self.min_fee().await?, "the rollup's minimum".into()));
+        }
+        let query = match *tx {
+            L2Tx::Transfer {
+                from,
+                to,
+                amount,
+                nonce,
+                ..
+            } => json!({"kind": "transfer", "from": from, "to": to,
+                        "amount": amount.to_string(), "nonce": nonce}),
+            L2Tx::Withdraw {
+                from,
+                recipient,
+                amount,
+                nonce,
+                ..
+            } => json!({"kind": "withdraw", "from": from, "recipient": recipient,
+                        "amount": amount.to_string(), "nonce": nonce}),
+            L2Tx::Deposit { .. } => bail!("a deposit is not signed on L2"),
+        };
+        let q = self.call("l2_estimateFee", rpc_params![query]).await?;
+        let how = format!(
+            "{} model: {} execution + {} for {} bytes of L1 data",
+            q["model"]["kind"].as_str().unwrap_or("?"),
+            format_tokens(amount(&q["execution"])?),
+            format_tokens(amount(&q["l1Data"])?),
+            q["bytes"]
+        );
+        Ok((amount(&q["fee"])?, how))
+    }
+
     /// Signs `tx` (its signature a placeholder) with the L2 key of `kp` for this rollup's kind,
     /// sends it and waits for the sequencer's block.
     async fn send(&self, tx: L2Tx<Optimistic>, kp: &Keypair) -> Result<Value> {
@@ -195,7 +240,8 @@ pub async fn balance(account: Option<String>, signer: &SignerArgs, r: &RollupArg
 /// Options shared by the signed L2 transactions.
 #[derive(Args, Debug)]
 pub struct L2TxArgs {
-    /// Fee in tokens; defaults to the rollup's minimum.
+    /// Fee in tokens; defaults to the sequencer's quote (`l2_estimateFee`: its fee model's price
+    /// and the L1 price of the transaction's data), or the rollup's minimum for a forced one.
     #[arg(long)]
     pub fee: Option<String>,
     /// Send from this L2 account of the signer (default: its first).
@@ -208,16 +254,20 @@ async fn prepare(
     r: &RollupArgs,
     opts: &L2TxArgs,
     force: bool,
-) -> Result<(Keypair, Rollup, u32, u64, Amount)> {
+) -> Result<(Keypair, Rollup, u32, u64)> {
     let kp = signer.keypair()?;
     let l1 = signer.client()?;
     let rollup = Rollup::resolve(r, &l1, &signer.rpc).await?;
     let (from, nonce) = rollup.my_account(&kp, opts.from, force).await?;
-    let fee = match &opts.fee {
-        Some(f) => parse_tokens(f)?,
-        None => rollup.min_fee().await?,
-    };
-    Ok((kp, rollup, from, nonce, fee))
+    Ok((kp, rollup, from, nonce))
+}
+
+/// Sets a user transaction's fee.
+fn with_fee(mut tx: L2Tx<Optimistic>, to: Amount) -> L2Tx<Optimistic> {
+    if let L2Tx::Transfer { fee, .. } | L2Tx::Withdraw { fee, .. } = &mut tx {
+        *fee = to;
+    }
+    tx
 }
 
 fn print_soft(v: &Value) {
@@ -291,7 +341,7 @@ pub async fn transfer(
     force_in: bool,
 ) -> Result<()> {
     let amount = parse_tokens(amount_s)?;
-    let (kp, rollup, from, nonce, fee) = prepare(signer, r, opts, force_in).await?;
+    let (kp, rollup, from, nonce) = prepare(signer, r, opts, force_in).await?;
     let to_v = rollup
         .call("l2_getAccount", rpc_params![account_param(to)?])
         .await?;
@@ -300,12 +350,14 @@ pub async fn transfer(
         from,
         to: to_index,
         amount,
-        fee,
+        fee: 0,
         nonce,
         signature: Signature([0; 64]),
     };
+    let (fee, how) = rollup.fee_for(&tx, opts.fee.as_deref(), force_in).await?;
+    let tx = with_fee(tx, fee);
     println!(
-        "transferring {} from L2 account {from} to {to_index} on {} (fee {})",
+        "transferring {} from L2 account {from} to {to_index} on {} (fee {}: {how})",
         format_tokens(amount),
         rollup.name,
         format_tokens(fee)
@@ -327,7 +379,7 @@ pub async fn withdraw(
     force_in: bool,
 ) -> Result<()> {
     let amount = parse_tokens(amount_s)?;
-    let (kp, rollup, from, nonce, fee) = prepare(signer, r, opts, force_in).await?;
+    let (kp, rollup, from, nonce) = prepare(signer, r, opts, force_in).await?;
     let recipient = match to {
         Some(h) => {
             PublicKey::from_hex(&h).map_err(|_| anyhow::anyhow!("--to must be 32 bytes of hex"))?
@@ -338,12 +390,14 @@ pub async fn withdraw(
         from,
         recipient,
         amount,
-        fee,
+        fee: 0,
         nonce,
         signature: Signature([0; 64]),
     };
+    let (fee, how) = rollup.fee_for(&tx, opts.fee.as_deref(), force_in).await?;
+    let tx = with_fee(tx, fee);
     println!(
-        "withdrawing {} from L2 account {from} on {} to L1 account {recipient} (fee {})",
+        "withdrawing {} from L2 account {from} on {} to L1 account {recipient} (fee {}: {how})",
         format_tokens(amount),
         rollup.name,
         format_tokens(fee)

@@ -14,6 +14,7 @@
 //! action kind, against a transfer, in the same run (see BENCHMARKS.md).
 
 use crate::tx::Action;
+use basalt_types::Amount;
 
 /// Gas charged for a transfer.
 pub const TRANSFER_GAS: u64 = 21_000;
@@ -196,4 +197,32 @@ pub fn known_limit(action: &Action) -> Option<u64> {
         Action::ProposeOutput { .. } | Action::Step { .. } => return None,
     };
     Some(intrinsic.saturating_add(extra))
+}
+
+/// L1 gas one L2 transaction of `bytes` batch bytes adds to what its sequencer pays the L1: the
+/// bytes' payload gas, and on a ZK rollup of `zk_slots` slots the per-transaction data hash and
+/// decode, and a full batch's share of its post and its proof. (An optimistic rollup's post
+/// and output are shared by a batch of thousands: left out.)
+pub fn l2_tx_gas(zk_slots: Option<u32>, bytes: u64) -> u64 {
+    let payload = PAYLOAD_BYTE_GAS.saturating_mul(bytes);
+    let Some(slots) = zk_slots else {
+        return payload;
+    };
+    let per_batch = POST_BATCH_GAS
+        + BATCH_DECODE_GAS
+        + PROVE_BATCH_GAS
+        + PAYLOAD_BYTE_GAS * basalt_zk::PROOF_BYTES as u64;
+    payload
+        .saturating_add(ZK_DATA_TX_GAS + BATCH_TX_GAS)
+        .saturating_add(BATCH_BYTE_GAS.saturating_mul(bytes))
+        .saturating_add(per_batch.div_ceil(slots.max(1) as u64))
+}
+
+/// What the L1 charges for one L2 transaction of `bytes` batch bytes ([`l2_tx_gas`] at
+/// `base_fee` a gas, and its bytes as blob data at `blob_base_fee` a byte): the L1 data part of
+/// its L2 fee.
+pub fn l2_data_fee(zk_slots: Option<u32>, bytes: u64, base_fee: u64, blob_base_fee: u64) -> Amount {
+    (l2_tx_gas(zk_slots, bytes) as Amount)
+        .saturating_mul(base_fee as Amount)
+        .saturating_add((bytes as Amount).saturating_mul(blob_base_fee as Amount))
 }

@@ -30,6 +30,7 @@ mod state;
 mod tx;
 mod view;
 
+pub use basalt_l2::FeeModel;
 pub use blobs::{BlobSource, Blobs};
 pub use block::{Block, Header, Receipt, HEADER_VERSION, MAX_BLOCK_BYTES};
 pub use bridge::{

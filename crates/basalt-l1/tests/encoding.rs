@@ -67,7 +67,7 @@ fn actions() -> Vec<(&'static str, Action)> {
         ),
         (
             "register the optimistic rollup `demo`: sequencer key 1, window 100, bonds 1,000 and 500, \
-             minimum fee 1, clock 10, reward 50 %, force-inclusion 150, escape 500",
+             minimum fee 1, clock 10, reward 50 %, force-inclusion 150, escape 500, an EIP-1559 fee model aiming at 250 transactions a block",
             Action::RegisterRollup {
                 params: RollupParams {
                     name: "demo".into(),
@@ -81,6 +81,7 @@ fn actions() -> Vec<(&'static str, Action)> {
                     slash_reward_percent: 50,
                     force_inclusion_blocks: 150,
                     escape_blocks: 500,
+                    fee_model: basalt_l1::FeeModel::Eip1559 { target_txs: 250 },
                 },
             },
         ),

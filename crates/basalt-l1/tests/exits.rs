@@ -32,6 +32,7 @@ fn rollup_params() -> RollupParams {
         slash_reward_percent: 50,
         force_inclusion_blocks: FORCE,
         escape_blocks: 0,
+        fee_model: basalt_l1::FeeModel::Fixed,
     };
     p.escape_blocks = p.settle_bound() + 1;
     p

@@ -14,6 +14,7 @@
 //! Pure: no I/O, no clocks, no randomness.
 
 mod batch;
+mod fees;
 mod profile;
 mod state;
 mod stf;
@@ -27,6 +28,7 @@ pub use batch::{
     encode_batch_with, encode_payload, posted_batch_txs, BatchError, BatchHeader, Codec, Effort,
     BATCH_VERSION, MAX_BATCH_RAW_BYTES, MAX_BATCH_TXS,
 };
+pub use fees::{posted_bytes, FeeMarket, FeeModel, BASE_FEE_CHANGE_DENOMINATOR, MAX_BLOCK_TXS};
 pub use profile::{key_halves, zk_tags, Optimistic, Profile, Zk};
 pub use state::{output, withdrawals_root, Commitment, L2State, TraceStep};
 pub use stf::{

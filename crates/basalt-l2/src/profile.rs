@@ -55,6 +55,10 @@ pub trait Profile: Copy + Eq + Debug + Default + Send + Sync + 'static {
     /// An output: H(state root, withdrawals root).
     fn output(state_root: &Self::Digest, withdrawals_root: &Self::Digest) -> Self::Digest;
 
+    /// A signature of the scheme's size that signs nothing: what a transaction is priced with
+    /// before it is signed.
+    fn placeholder_signature() -> Self::Signature;
+
     /// Whether `signature` by `key` over `message` is valid.
     fn verify(key: &Self::PublicKey, message: &Self::Digest, signature: &Self::Signature) -> bool;
 
@@ -80,6 +84,10 @@ impl Profile for Optimistic {
     type Signature = basalt_types::Signature;
 
     const NAME: &'static str = "optimistic";
+
+    fn placeholder_signature() -> Self::Signature {
+        basalt_types::Signature([0; 64])
+    }
     const TREE_DEPTH: u8 = basalt_merkle::DEFAULT_DEPTH;
 
     fn account_leaf(account: &Account<Self>) -> Self::Digest {
@@ -190,6 +198,10 @@ impl Profile for Zk {
     type Signature = BabySignature;
 
     const NAME: &'static str = "zk";
+
+    fn placeholder_signature() -> Self::Signature {
+        crate::zkverify::unchecked_signature()
+    }
     const TREE_DEPTH: u8 = 10;
 
     fn account_leaf(account: &Account<Self>) -> Felt {

@@ -219,13 +219,20 @@ fn count(n: u64, thing: &str) -> String {
     }
 }
 
-/// A signed withdrawal of `amount` from account `from` to `who`'s own L1 account.
-fn withdrawal(id: u32, from: u32, amount: Amount, nonce: u64, who: &Keypair) -> L2Tx<Optimistic> {
+/// A signed withdrawal of `amount` from account `from` to `who`'s own L1 account, paying `fee`.
+fn withdrawal(
+    id: u32,
+    from: u32,
+    amount: Amount,
+    fee: Amount,
+    nonce: u64,
+    who: &Keypair,
+) -> L2Tx<Optimistic> {
     L2Tx::Withdraw {
         from,
         recipient: who.public(),
         amount,
-        fee: MIN_FEE,
+        fee,
         nonce,
         signature: Signature([0; 64]),
     }
@@ -268,6 +275,7 @@ pub async fn censorship(args: CensorshipArgs) -> Result<()> {
         slash_reward_percent: 50,
         force_inclusion_blocks: args.delay,
         escape_blocks: 0,
+        fee_model: basalt_l1::FeeModel::Fixed,
     };
     params.escape_blocks = args.escape.unwrap_or(params.settle_bound() + 10);
     params.validate().context("--delay, --window or --escape")?;
@@ -414,7 +422,9 @@ async fn censored(
     .await?;
 
     let amount = 4 * ONE_TOKEN;
-    let w = withdrawal(id, user_index, amount, 0, &keys.user);
+    // The sequencer's own price, so that a refusal is its censoring and nothing else.
+    let fee = crate::client::quote_fee(&censor.0, "withdraw").await?;
+    let w = withdrawal(id, user_index, amount, fee, 0, &keys.user);
     let hex = format!("0x{}", hex::encode(w.to_bytes()));
     let sent: Result<serde_json::Value, _> = censor
         .0
@@ -480,7 +490,8 @@ async fn vanished(lab: &Lab, honest: &(HttpClient, String)) -> Result<()> {
         .await?
         .context("the bystander's account on the verifier")?;
     let amount = 3 * ONE_TOKEN;
-    let w = withdrawal(id, index, amount, 0, &keys.bystander);
+    // Forced in through the L1: only the rollup's minimum applies.
+    let w = withdrawal(id, index, amount, MIN_FEE, 0, &keys.bystander);
     lab.run(&keys.bystander, force(id, &w, &keys.bystander))
         .await?;
     let item = lab.item(&w.hash()).await?;

@@ -314,3 +314,19 @@ impl ForcedItem {
         }
     }
 }
+
+/// The sequencer's quote (`l2_estimateFee`) for a typical transaction of `kind` (`transfer` or
+/// `withdraw`): the fee its model and the L1 ask now, with room for a block or two of rises.
+pub async fn quote_fee(l2: &HttpClient, kind: &str) -> Result<Amount> {
+    let q: Value = l2
+        .request(
+            "l2_estimateFee",
+            jsonrpsee::rpc_params![serde_json::json!({ "kind": kind })],
+        )
+        .await
+        .context("l2_estimateFee")?;
+    q["fee"]
+        .as_str()
+        .and_then(|f| f.parse().ok())
+        .with_context(|| format!("l2_estimateFee answered no fee: {q}"))
+}

@@ -130,6 +130,7 @@ pub async fn dispute(args: DisputeArgs) -> Result<()> {
         slash_reward_percent: SLASH_REWARD_PERCENT,
         force_inclusion_blocks: 10,
         escape_blocks: 1_000_000,
+        fee_model: basalt_l1::FeeModel::Fixed,
     };
     params.validate().context("--window or --clock")?;
     if params.dispute_horizon() >= chain.params.blob_retention_blocks {
@@ -173,7 +174,7 @@ pub async fn dispute(args: DisputeArgs) -> Result<()> {
         "started the dishonest sequencer node (L2 JSON-RPC http://{}) and the honest verifier node (http://{})",
         liar.rpc_addr, honest.rpc_addr
     );
-    let played = play(&client, &http, &args, &keys, id, min_fee, &liar, &honest).await;
+    let played = play(&client, &http, &args, &keys, id, &liar, &honest).await;
     let result = match played {
         Ok(batch) => settled_honestly(&client, id, batch, &args).await,
         Err(e) => Err(e),
@@ -196,7 +197,6 @@ async fn play(
     args: &DisputeArgs,
     keys: &Keys,
     id: u32,
-    min_fee: u128,
     liar: &RollupNode,
     honest: &RollupNode,
 ) -> Result<u64> {
@@ -216,7 +216,9 @@ async fn play(
     println!("deposited 10 tokens on L1 for each of three L2 users");
     let liar_url = format!("http://{}", liar.rpc_addr);
     let liar_l2 = l2_client(&liar_url)?;
-    send_traffic(&liar_l2, &liar_url, id, keys, args.transfers, min_fee).await?;
+    // What the sequencer asks of its largest kind, a withdrawal, for every transaction.
+    let fee = crate::client::quote_fee(&liar_l2, "withdraw").await?;
+    send_traffic(&liar_l2, &liar_url, id, keys, args.transfers, fee).await?;
     println!(
         "sent {} L2 transfers and a withdrawal through the dishonest sequencer\n",
         args.transfers

@@ -55,6 +55,7 @@ async fn the_quick_scaling_sweep_writes_a_report_whose_relations_hold() {
         "l1-bytes.png",
         "fees.svg",
         "latency.png",
+        "user-fee.png",
     ] {
         assert!(out.path().join(f).exists(), "{f} missing");
     }

@@ -387,6 +387,7 @@ async fn rollup_registry_reads_and_refuses_doomed_rollup_actions_with_their_reas
         slash_reward_percent: 50,
         force_inclusion_blocks: 10,
         escape_blocks: 1_000_000,
+        fee_model: basalt_l1::FeeModel::Fixed,
     };
     let r = call(
         &n,
@@ -486,6 +487,7 @@ async fn dispute_and_registry_reads_are_pages_of_bounded_size() {
         slash_reward_percent: 50,
         force_inclusion_blocks: 10,
         escape_blocks: 1_000_000,
+        fee_model: basalt_l1::FeeModel::Fixed,
     };
     let send = |tx: String| {
         let n = &n;

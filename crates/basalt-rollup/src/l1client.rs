@@ -114,6 +114,9 @@ pub struct RollupParamsInfo {
     /// Blocks the rollup may owe something with no batch settled before it freezes.
     #[serde(default)]
     pub escape_blocks: u64,
+    /// How the sequencer prices execution and fills blocks.
+    #[serde(default)]
+    pub fee_model: basalt_l2::FeeModel,
     /// A ZK rollup's circuit and fee account.
     #[serde(default)]
     pub zk: Option<ZkParamsInfo>,

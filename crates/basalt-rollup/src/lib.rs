@@ -33,6 +33,7 @@ mod log;
 pub mod metrics;
 mod node;
 pub mod rpc;
+mod rpc_fee;
 mod sequencer;
 mod zkderive;
 

@@ -39,7 +39,7 @@ pub(crate) fn err(code: i32, msg: impl Into<String>) -> ErrorObjectOwned {
     ErrorObject::owned(code, msg.into(), None::<()>)
 }
 
-fn invalid(msg: impl Into<String>) -> ErrorObjectOwned {
+pub(crate) fn invalid(msg: impl Into<String>) -> ErrorObjectOwned {
     err(INVALID_PARAMS, msg)
 }
 
@@ -407,6 +407,8 @@ fn chain_info(shared: &Shared) -> Value {
         })
     });
     let pending = lock(&shared.queue).txs.len();
+    // Before the view's lock: the fees take the sequencer's and the queue's.
+    let fees = crate::rpc_fee::fees_json(&shared.core);
     let view = lock(&shared.view);
     let d = &view.derivation;
     let r = &view.rollup;
@@ -431,6 +433,7 @@ fn chain_info(shared: &Shared) -> Value {
         "role": match shared.role { Role::Sequencer => "sequencer", Role::Verifier => "verifier" },
         "sequencer": r.params.sequencer,
         "minFee": r.params.min_fee.to_string(),
+        "fees": fees,
         "challengeWindow": r.params.challenge_window,
         "proposerBond": r.params.proposer_bond.to_string(),
         "l1Rpc": shared.l1_url,
@@ -526,6 +529,16 @@ pub(crate) fn module<N: L2Node>(shared: Arc<N>) -> RpcModule<Arc<N>> {
             }
         },
     )
+    .expect("unique method");
+    m.register_method("l2_estimateFee", |params, s, _| {
+        let (query,): (crate::rpc_fee::FeeQuery,) = params.parse().map_err(|e| {
+            invalid(format!(
+                "expected one object: {{\"kind\": \"transfer\" or \"withdraw\", and \
+                 optionally from, to, recipient, amount, nonce}} ({e})"
+            ))
+        })?;
+        crate::rpc_fee::estimate_fee(&**s, &query)
+    })
     .expect("unique method");
     m.register_method("l2_getTransaction", |params, s, _| {
         let (h,): (String,) = params

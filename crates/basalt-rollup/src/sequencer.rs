@@ -8,7 +8,8 @@
 
 use crate::log::{BlockLog, L2Block, LogError};
 use basalt_l2::{
-    Config, DepositEntry, DepositWindow, L2State, L2Tx, Optimistic, Outcome, Profile, TxFailure,
+    Config, DepositEntry, DepositWindow, FeeMarket, FeeModel, L2State, L2Tx, Optimistic, Outcome,
+    Profile, TxFailure,
 };
 use basalt_types::Hash;
 use std::collections::HashMap;
@@ -40,6 +41,8 @@ pub struct Sequencer<P: Profile = Optimistic> {
     starts: Vec<u64>,
     txs: HashMap<Hash, TxPosition>,
     log: BlockLog<P>,
+    /// The execution price after the last block.
+    market: FeeMarket,
     /// FAULT INJECTION: a censor holds the L1 queue before this item.
     #[cfg(feature = "faults")]
     hold: Option<u64>,
@@ -62,6 +65,7 @@ impl<P: Profile> Sequencer<P> {
             starts: Vec::new(),
             txs: HashMap::new(),
             log,
+            market: FeeMarket::new(FeeModel::Fixed, config.min_fee),
             #[cfg(feature = "faults")]
             hold: None,
         };
@@ -121,8 +125,24 @@ impl<P: Profile> Sequencer<P> {
             self.txs.insert(tx.hash(), position);
             self.txs.entry(effective.hash()).or_insert(position);
         }
+        self.market.after_block(user_txs(&block.txs));
         self.starts.push(start);
         self.blocks.push(block);
+    }
+
+    /// Prices by `model` from now on, as if it had priced every block already confirmed (the
+    /// rollup registered it; the market follows from the blocks alone).
+    pub fn set_fee_model(&mut self, model: FeeModel) {
+        let mut market = FeeMarket::new(model, self.state.config().min_fee);
+        for block in &self.blocks {
+            market.after_block(user_txs(&block.txs));
+        }
+        self.market = market;
+    }
+
+    /// The execution price as the confirmed blocks left it.
+    pub fn market(&self) -> &FeeMarket {
+        &self.market
     }
 
     /// The L2 state after the last confirmed block.
@@ -280,6 +300,13 @@ impl<P: Profile> Sequencer<P> {
         self.remember(block, &kept);
         Ok((self.blocks.last().expect("just pushed"), results))
     }
+}
+
+/// Users' transactions among `txs` (the rest are L1 queue places): what fills a block.
+fn user_txs<P: Profile>(txs: &[L2Tx<P>]) -> usize {
+    txs.iter()
+        .filter(|tx| !matches!(tx, L2Tx::Deposit { .. }))
+        .count()
 }
 
 /// Whether a queue place's outcome consumed it: every outcome but finding it out of order or not

@@ -146,6 +146,7 @@ impl Local {
             slash_reward_percent: 50,
             force_inclusion_blocks: 1_000,
             escape_blocks: 1_000_000,
+            fee_model: basalt_l1::FeeModel::Fixed,
         };
         change(&mut params);
         self.run(&dev_sequencer(0), Action::RegisterRollup { params })
@@ -218,7 +219,8 @@ async fn send_transfers(http: &HttpClient, user: &Keypair, count: u64) {
             from: 1,
             to: 1,
             amount: 1,
-            fee: 1,
+            // Above what the sequencer asks at the test L1's initial 1 gwei base fee.
+            fee: 10_000_000_000_000,
             nonce,
             signature: Signature([0; 64]),
         }

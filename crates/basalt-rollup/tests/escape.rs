@@ -20,7 +20,11 @@ mod net;
 use net::*;
 
 type P = Optimistic;
-const FEE: Amount = 1_000;
+/// An L2 fee above what the sequencer asks while the test L1's base fee is at its initial 1 gwei:
+/// the L1 data of a transaction (about 110 bytes at 4 gas a byte) costs under 1e12.
+const FEE: Amount = 10_000_000_000_000;
+/// The rollup's registered minimum: the floor of its execution price.
+const MIN_FEE: Amount = 1_000;
 /// The shortest challenge window and clock: the dispute bound is 74 blocks.
 const WINDOW: u64 = 5;
 const CLOCK: u64 = 4;
@@ -52,12 +56,13 @@ async fn register_with(l1: &L1, window: u64, force_inclusion_blocks: u64, escape
         sequencer: dev_sequencer(0).public(),
         challenge_window: window,
         proposer_bond: ONE_TOKEN,
-        min_fee: FEE,
+        min_fee: MIN_FEE,
         clock_extension: CLOCK,
         dispute_bond: ONE_TOKEN,
         slash_reward_percent: 50,
         force_inclusion_blocks,
         escape_blocks,
+        fee_model: basalt_l1::FeeModel::Fixed,
     };
     let action = Action::RegisterRollup { params };
     l1.run(&dev_sequencer(0), action).await.unwrap();

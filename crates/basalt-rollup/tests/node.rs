@@ -25,7 +25,11 @@ use net::*;
 
 type P = Optimistic;
 const WINDOW: u64 = 8;
-const FEE: Amount = 1_000;
+/// An L2 fee above what the sequencer asks while the test L1's base fee is at its initial 1 gwei:
+/// the L1 data of a transaction (about 110 bytes at 4 gas a byte) costs under 1e12.
+const FEE: Amount = 10_000_000_000_000;
+/// The rollup's registered minimum: the floor of its execution price.
+const MIN_FEE: Amount = 1_000;
 
 async fn start(l1: &L1, role: Role, dir: &Path) -> (RollupNode, HttpClient) {
     start_with(node_config(l1, role, dir)).await
@@ -102,12 +106,13 @@ async fn register_with(l1: &L1, window: u64, clock_extension: u64) {
                 sequencer: dev_sequencer(0).public(),
                 challenge_window: window,
                 proposer_bond: ONE_TOKEN,
-                min_fee: FEE,
+                min_fee: MIN_FEE,
                 clock_extension,
                 dispute_bond: ONE_TOKEN,
                 slash_reward_percent: 50,
                 force_inclusion_blocks: 1_000,
                 escape_blocks: 1_000_000,
+                fee_model: basalt_l1::FeeModel::Fixed,
             },
         },
     )

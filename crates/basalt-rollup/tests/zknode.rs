@@ -19,7 +19,11 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 const SLOTS: usize = 2;
-const FEE: Amount = 1_000;
+/// An L2 fee above what the sequencer asks while the test L1's base fee is at its initial 1 gwei:
+/// a ZK transaction's share of its 2-slot batch's post and proof is under 3e6 gas, 3e15.
+const FEE: Amount = 10_000_000_000_000_000;
+/// The rollup's registered minimum: the floor of its execution price.
+const MIN_FEE: Amount = 1_000;
 
 fn alice() -> BabyKeypair {
     BabyKeypair::dev(b"zknode-test/alice")
@@ -49,12 +53,13 @@ async fn register(l1: &L1) {
         sequencer: dev_sequencer(0).public(),
         challenge_window: 8,
         proposer_bond: ONE_TOKEN,
-        min_fee: FEE,
+        min_fee: MIN_FEE,
         clock_extension: 4,
         dispute_bond: ONE_TOKEN,
         slash_reward_percent: 50,
         force_inclusion_blocks: 1_000,
         escape_blocks: 1_000_000,
+        fee_model: basalt_l1::FeeModel::Fixed,
     };
     l1.run(&dev_sequencer(0), Action::RegisterRollup { params })
         .await
@@ -301,7 +306,7 @@ async fn a_zk_sequencer_with_a_corrupt_key_cache_stops_with_a_clear_error() {
 fn first_batch() -> (Hash, basalt_zk::batch::BatchWitness) {
     let config = basalt_l2::Config {
         rollup_id: 0,
-        min_fee: FEE,
+        min_fee: MIN_FEE,
     };
     let genesis = basalt_l2::L2State::<Zk>::genesis(config, fee_key().public());
     let entries = [basalt_l2::DepositEntry {

@@ -2,7 +2,7 @@
 
 use super::RollupError;
 use crate::dispute::tree::MAX_TREE_DEPTH;
-use basalt_l2::Config;
+use basalt_l2::{Config, FeeModel};
 use basalt_types::codec::{put_bytes, put_varint};
 use basalt_types::zk::BabyPublicKey;
 use basalt_types::{Amount, Decode, DecodeError, Decoder, Encode, Hash, PublicKey};
@@ -116,6 +116,8 @@ pub struct RollupParams {
     /// Blocks the rollup may owe something (a queued item, a posted batch) with no batch settled
     /// before it freezes: no more batches or outputs, and every user exits on L1.
     pub escape_blocks: u64,
+    /// How the sequencer prices execution and fills blocks, from `min_fee` up.
+    pub fee_model: FeeModel,
 }
 
 impl RollupParams {
@@ -160,6 +162,7 @@ impl RollupParams {
                  (the dispute bound, or 10 blocks of proving), and be at most 10,000,000 blocks",
             );
         }
+        self.fee_model.validate().map_err(RollupError::BadParams)?;
         if let RollupKind::Zk(z) = &self.kind {
             if z.slots == 0 || z.slots > MAX_ZK_SLOTS {
                 return bad("a ZK rollup must have 1 to 1,024 slots");
@@ -226,6 +229,12 @@ impl Encode for RollupParams {
         out.push(self.slash_reward_percent);
         put_varint(out, self.force_inclusion_blocks as u128);
         put_varint(out, self.escape_blocks as u128);
+        out.push(self.fee_model.code());
+        match self.fee_model {
+            FeeModel::Fixed => {}
+            FeeModel::Eip1559 { target_txs } => put_varint(out, target_txs as u128),
+            FeeModel::Auction { block_txs } => put_varint(out, block_txs as u128),
+        }
     }
 }
 
@@ -259,6 +268,26 @@ impl Decode for RollupParams {
             slash_reward_percent: d.u8()?,
             force_inclusion_blocks: d.varint_u64()?,
             escape_blocks: d.varint_u64()?,
+            fee_model: decode_fee_model(d)?,
         })
+    }
+}
+
+/// Reads a fee model: its code, then its parameter.
+fn decode_fee_model(d: &mut Decoder<'_>) -> Result<FeeModel, DecodeError> {
+    let count =
+        |d: &mut Decoder<'_>| u32::try_from(d.varint_u64()?).map_err(|_| DecodeError::BadVarint);
+    match d.u8()? {
+        0 => Ok(FeeModel::Fixed),
+        1 => Ok(FeeModel::Eip1559 {
+            target_txs: count(d)?,
+        }),
+        2 => Ok(FeeModel::Auction {
+            block_txs: count(d)?,
+        }),
+        tag => Err(DecodeError::UnknownTag {
+            what: "fee model",
+            tag: tag as u64,
+        }),
     }
 }

@@ -192,6 +192,7 @@ mod tests {
             slash_reward_percent: 50,
             force_inclusion_blocks: force,
             escape_blocks: escape,
+            fee_model: crate::FeeModel::Fixed,
         }
     }
 

@@ -23,6 +23,7 @@ fn params(challenge_window: u64, clock_extension: u64) -> RollupParams {
         slash_reward_percent: 50,
         force_inclusion_blocks: 10,
         escape_blocks: 1_000_000,
+        fee_model: basalt_l1::FeeModel::Fixed,
     }
 }
 

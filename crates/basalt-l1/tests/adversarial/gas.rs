@@ -114,6 +114,7 @@ fn posted(s: &mut L1State, (data, raw_len, count): (Vec<u8>, u64, u64)) -> (Hash
         slash_reward_percent: 50,
         force_inclusion_blocks: 10,
         escape_blocks: 1_000_000,
+        fee_model: basalt_l1::FeeModel::Fixed,
     };
     ok(s, 0, 0, Action::RegisterRollup { params });
     let post = Action::PostBatch {

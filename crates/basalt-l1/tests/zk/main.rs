@@ -54,6 +54,7 @@ fn zk_params(keys: &basalt_zk::Keys) -> RollupParams {
         slash_reward_percent: 50,
         force_inclusion_blocks: 10,
         escape_blocks: 1_000_000,
+        fee_model: basalt_l1::FeeModel::Fixed,
     }
 }
 

@@ -1,15 +1,15 @@
 //! One measured point of the scaling experiment: a configuration carrying the workload at one
 //! offered load, and what that cost the L1's validator and gave its users.
 
-use super::setup::{prepare, Prepared, Setup, LAB_L2_FEE};
-use super::track::{track_samples, track_withdrawal, Level, Sent};
+use super::setup::{prepare, Prepared, Setup};
+use super::track::{track_samples, track_withdrawal, Level, Sent, Ticket, Tickets};
 use crate::harness::BlockCost;
 use crate::workload::{Intent, Workload};
 use anyhow::{Context, Result};
 use basalt_l1::{Action, Params, Transaction, ONE_TOKEN};
-use basalt_l2::L2Tx;
+use basalt_l2::{L2Tx, Optimistic};
 use basalt_rollup::RollupRef;
-use basalt_types::{Encode, Hash, PublicKey, Signature};
+use basalt_types::{Amount, Encode, Hash, PublicKey, Signature};
 use jsonrpsee::core::client::ClientT;
 use jsonrpsee::http_client::HttpClient;
 use jsonrpsee::rpc_params;
@@ -84,8 +84,12 @@ pub struct Point {
     pub bandwidth_bytes_per_s: f64,
     /// The validator's store growth a second.
     pub storage_bytes_per_s: f64,
-    /// The fee a user paid a transaction, in tokens.
+    /// The fee a user paid a transaction, in tokens: on a rollup its sequencer's quote at the
+    /// time, on the L1 alone its fee paid.
     pub user_fee: f64,
+    /// Of which, a transfer's (the L1 alone carries only transfers).
+    #[serde(default)]
+    pub transfer_fee: f64,
     /// What the configuration paid the L1 a transaction (on the L1 alone, the user's fee), in
     /// tokens.
     pub l1_cost_per_tx: f64,
@@ -103,13 +107,34 @@ pub struct Point {
     pub drained: bool,
 }
 
-/// One user's signed transactions, in nonce order.
+/// One of a user's transactions, in nonce order: signed ahead on the L1 alone (its fee is a
+/// cap per gas), signed when sent on a rollup (at the fee its sequencer quotes then).
 struct Signed {
     at: Duration,
-    hex: String,
-    hash: Hash,
+    tx: Planned,
     withdraw: bool,
 }
+
+/// A transaction as planned for sending.
+enum Planned {
+    /// An L1 transaction, signed.
+    Ready { hex: String, hash: Hash },
+    /// An L2 transaction to sign at the quoted fee.
+    Later(L2Tx<Optimistic>),
+}
+
+/// How often each rollup's quote is read while the load runs.
+const QUOTE_EVERY: Duration = Duration::from_millis(100);
+
+/// The most a lab user pays for one transaction on any layer: an L1 transfer's gas at the cap
+/// the L1 users sign ([`L1_FEE_CAP`] times the floor base fee). A quote above it is not sent: the
+/// user is priced out, as on the L1.
+fn max_user_fee(params: &Params) -> Amount {
+    basalt_l1::TRANSFER_GAS as Amount * params.initial_base_fee as Amount * L1_FEE_CAP as Amount
+}
+
+/// The L1 users' fee cap per gas, in multiples of the initial base fee.
+const L1_FEE_CAP: u64 = 10_000;
 
 /// Sets `setup` up on a fresh lab L1 and runs `w` through it.
 pub async fn measure(
@@ -120,6 +145,7 @@ pub async fn measure(
     say: &(dyn Fn(String) + Sync),
 ) -> Result<Point> {
     say(format!("setting up {} users", w.users));
+    let max_fee = max_user_fee(&params);
     let p = prepare(setup, params, w.users, w.seed, zk_keys).await?;
     let signed = sign(&p, setup, w).await?;
     say(format!(
@@ -129,6 +155,14 @@ pub async fn measure(
     ));
 
     let sent: Sent = Arc::new(Mutex::new(HashMap::new()));
+    let tickets: Tickets = Arc::new(Mutex::new(HashMap::new()));
+    for (u, txs) in signed.iter().enumerate() {
+        for (k, t) in txs.iter().enumerate() {
+            if let Planned::Ready { hash, .. } = t.tx {
+                lock(&tickets).insert((u, k), hash);
+            }
+        }
+    }
     let sending = Arc::new(AtomicBool::new(true));
     let mut order: Vec<(Duration, usize, usize)> = signed
         .iter()
@@ -137,43 +171,93 @@ pub async fn measure(
         .collect();
     order.sort();
     let stride = (order.len() / SAMPLES).max(1);
-    let mut samples: Vec<(usize, Hash)> = order
+    let mut samples: Vec<(usize, Ticket)> = order
         .iter()
         .step_by(stride)
-        .map(|&(_, u, k)| (p.users[u].rollup, signed[u][k].hash))
+        .map(|&(_, u, k)| (p.users[u].rollup, (u, k)))
         .collect();
     if let Some(&(_, u, k)) = order.last() {
-        samples.push((p.users[u].rollup, signed[u][k].hash));
+        samples.push((p.users[u].rollup, (u, k)));
     }
-    let withdrawals: Vec<(usize, Hash, PublicKey)> = order
+    let withdrawals: Vec<Ticket> = order
         .iter()
         .filter(|&&(_, u, k)| signed[u][k].withdraw)
         .take(WITHDRAWAL_SAMPLES)
-        .map(|&(_, u, k)| (u, signed[u][k].hash, p.users[u].key.public()))
+        .map(|&(_, u, k)| (u, k))
         .collect();
+    // Each rollup's quotes for a transfer and a withdrawal, read while the load runs.
+    let quotes: Arc<Vec<Mutex<(Amount, Amount)>>> = Arc::new(
+        p.rollups
+            .iter()
+            .map(|_| Mutex::new((Amount::MAX, Amount::MAX)))
+            .collect(),
+    );
+    let rollup_l2: Vec<HttpClient> = p.rollups.iter().map(|r| r.l2.clone()).collect();
+    for (i, l2) in rollup_l2.iter().enumerate() {
+        *lock_q(&quotes[i]) = read_quotes(l2).await?;
+    }
+    let quoting = tokio::spawn(follow_quotes(
+        rollup_l2.clone(),
+        quotes.clone(),
+        sending.clone(),
+    ));
+    let paid: Arc<Mutex<Vec<(bool, Amount)>>> = Arc::new(Mutex::new(Vec::new()));
 
     let h0 = p.lab.height()?;
     let store0 = p.lab.store_bytes()?;
     let soft0 = soft_counts(&p).await?;
     let t0 = Instant::now();
     let mut senders = Vec::new();
+    let zk = setup.zk();
     for (u, txs) in signed.into_iter().enumerate() {
-        let (client, method) = match p.rollups.get(p.users[u].rollup) {
-            Some(r) => (r.l2.clone(), "l2_sendTransaction"),
-            None => (p.l1.clone(), "l1_sendTransaction"),
+        let user = p.users[u].rollup;
+        let (client, method, id) = match p.rollups.get(user) {
+            Some(r) => (r.l2.clone(), "l2_sendTransaction", r.id),
+            None => (p.l1.clone(), "l1_sendTransaction", 0),
         };
-        let sent = sent.clone();
+        let (sent, tickets, quotes, paid) =
+            (sent.clone(), tickets.clone(), quotes.clone(), paid.clone());
+        let key = p.users[u].key.clone();
         senders.push(tokio::spawn(async move {
             let mut refused = None;
-            for t in txs {
+            // A user priced out of one transaction sends its next at the same nonce.
+            let mut nonce = 0;
+            for (k, t) in txs.into_iter().enumerate() {
                 tokio::time::sleep_until((t0 + t.at).into()).await;
+                let (hex, hash, fee) = match t.tx {
+                    Planned::Ready { hex, hash } => (hex, hash, None),
+                    Planned::Later(mut tx) => {
+                        let (transfer, withdraw) = *lock_q(&quotes[user]);
+                        let fee = if t.withdraw { withdraw } else { transfer };
+                        if fee > max_fee {
+                            refused.get_or_insert(format!(
+                                "priced out: the quote {fee} is above the {max_fee} a user pays"
+                            ));
+                            continue;
+                        }
+                        if let L2Tx::Transfer {
+                            fee: f, nonce: n, ..
+                        }
+                        | L2Tx::Withdraw {
+                            fee: f, nonce: n, ..
+                        } = &mut tx
+                        {
+                            (*f, *n) = (fee, nonce);
+                        }
+                        let (bytes, hash) = crate::client::signed(zk, id, &tx, &key);
+                        lock(&tickets).insert((u, k), hash);
+                        (format!("0x{}", hex::encode(bytes)), hash, Some(fee))
+                    }
+                };
                 let at = Instant::now();
-                let r: Result<Value, _> = client.request(method, rpc_params![t.hex]).await;
+                let r: Result<Value, _> = client.request(method, rpc_params![hex]).await;
                 match r {
                     Ok(_) => {
-                        sent.lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .insert(t.hash, at);
+                        lock(&sent).insert(hash, at);
+                        nonce += 1;
+                        if let Some(fee) = fee {
+                            lock(&paid).push((t.withdraw, fee));
+                        }
                     }
                     Err(e) => {
                         refused.get_or_insert(e.to_string());
@@ -183,12 +267,12 @@ pub async fn measure(
             refused
         }));
     }
-    let rollup_l2: Vec<HttpClient> = p.rollups.iter().map(|r| r.l2.clone()).collect();
     let tracker = match p.rollups.is_empty() {
         true => None,
         false => Some(tokio::spawn(track_samples(
             rollup_l2.clone(),
             samples,
+            tickets.clone(),
             sent.clone(),
             sending.clone(),
             PATIENCE + Duration::from_secs_f64(w.seconds),
@@ -196,11 +280,12 @@ pub async fn measure(
     };
     let claims: Vec<_> = withdrawals
         .into_iter()
-        .map(|(u, hash, _)| {
+        .map(|(u, k)| {
             let l2 = rollup_l2[p.users[u].rollup].clone();
             let key = p.users[u].key.clone();
             let client = p.client.clone();
-            tokio::spawn(track_withdrawal(l2, client, key, hash, sent.clone()))
+            let (tickets, sent) = (tickets.clone(), sent.clone());
+            tokio::spawn(track_withdrawal(l2, client, key, (u, k), tickets, sent))
         })
         .collect();
     let mut refused = None;
@@ -210,7 +295,8 @@ pub async fn measure(
         }
     }
     sending.store(false, Ordering::Relaxed);
-    let accepted = sent.lock().unwrap_or_else(|e| e.into_inner()).len();
+    quoting.await?;
+    let accepted = lock(&sent).len();
     say(format!("{accepted} accepted; waiting for L1 finality"));
 
     let user_keys: HashSet<PublicKey> = p.users.iter().map(|u| u.key.public()).collect();
@@ -230,11 +316,11 @@ pub async fn measure(
         Some(t) => t.await?,
         None => l1_latencies(&p.lab.costs(h0 + 1, h_drained), &sent),
     };
-    let mut paid = Vec::new();
+    let mut withdrawn = Vec::new();
     for c in claims {
         // A withdrawal that failed or took too long is left out of the median.
         if let Ok(Ok(Ok(s))) = tokio::time::timeout(PATIENCE, c).await {
-            paid.push(s);
+            withdrawn.push(s);
         }
     }
 
@@ -277,9 +363,18 @@ pub async fn measure(
     let mean = |f: fn(&BlockCost) -> f64| sum(f) / carrying.len().max(1) as f64;
     let tokens = |units: f64| units / ONE_TOKEN as f64;
     let l1_fees = theirs().map(|t| t.fee as f64).sum::<f64>();
-    let user_fee = match p.rollups.is_empty() {
-        true => per(l1_fees),
-        false => LAB_L2_FEE as f64,
+    let paid = lock(&paid).clone();
+    let mean_fee = |which: Option<bool>| {
+        let fees: Vec<f64> = paid
+            .iter()
+            .filter(|(w, _)| which.is_none_or(|x| x == *w))
+            .map(|&(_, f)| f as f64)
+            .collect();
+        fees.iter().sum::<f64>() / fees.len().max(1) as f64
+    };
+    let (user_fee, transfer_fee) = match p.rollups.is_empty() {
+        true => (per(l1_fees), per(l1_fees)),
+        false => (mean_fee(None), mean_fee(Some(false))),
     };
     Ok(Point {
         setup: setup.key(),
@@ -303,6 +398,7 @@ pub async fn measure(
         bandwidth_bytes_per_s: sum(|b| b.bytes as f64) / span,
         storage_bytes_per_s: store1.saturating_sub(store0) as f64 / span,
         user_fee: tokens(user_fee),
+        transfer_fee: tokens(transfer_fee),
         l1_cost_per_tx: tokens(per(l1_fees)),
         base_fee: mean(|b| b.base_fee as f64),
         blob_base_fee: mean(|b| b.blob_base_fee as f64),
@@ -313,7 +409,7 @@ pub async fn measure(
             settled_ms: levels.median(Level::Settled),
         },
         l1_final_p99_ms: levels.percentile(Level::L1Final, 0.99),
-        withdrawal_s: median(paid),
+        withdrawal_s: median(withdrawn),
         drained,
     })
 }
@@ -330,7 +426,6 @@ async fn sign(p: &Prepared, setup: Setup, w: &Workload) -> Result<Vec<Vec<Signed
     let chain = p.client.chain_info().await?;
     let n = p.users.len();
     let k = setup.rollups().max(1);
-    let zk = setup.zk();
     let mut out = Vec::with_capacity(n);
     for (u, txs) in plan.iter().enumerate() {
         let user = &p.users[u];
@@ -361,23 +456,30 @@ async fn sign(p: &Prepared, setup: Setup, w: &Workload) -> Result<Vec<Vec<Signed
                     let tx = Transaction {
                         chain_id: chain.chain_id,
                         nonce: nonce as u64,
-                        max_fee_per_gas: chain.params.initial_base_fee.saturating_mul(10_000),
+                        max_fee_per_gas: chain.params.initial_base_fee.saturating_mul(L1_FEE_CAP),
                         priority_fee_per_gas: 0,
                         gas_limit: basalt_l1::gas::known_limit(&action)
                             .unwrap_or(basalt_l1::TRANSFER_GAS),
                         action,
                     }
                     .sign(&user.key);
-                    (tx.to_bytes(), tx.hash(), false)
+                    let hex = format!("0x{}", hex::encode(tx.to_bytes()));
+                    (
+                        Planned::Ready {
+                            hex,
+                            hash: tx.hash(),
+                        },
+                        false,
+                    )
                 }
-                Some(r) => {
+                Some(_) => {
                     let (tx, withdraw) = match t.intent {
                         Intent::Transfer { to, amount } => (
                             L2Tx::Transfer {
                                 from: user.l2_index,
                                 to: p.users[peer(to)].l2_index,
                                 amount,
-                                fee: LAB_L2_FEE,
+                                fee: 0,
                                 nonce: nonce as u64,
                                 signature: Signature([0; 64]),
                             },
@@ -388,22 +490,20 @@ async fn sign(p: &Prepared, setup: Setup, w: &Workload) -> Result<Vec<Vec<Signed
                                 from: user.l2_index,
                                 recipient: user.key.public(),
                                 amount,
-                                fee: LAB_L2_FEE,
+                                fee: 0,
                                 nonce: nonce as u64,
                                 signature: Signature([0; 64]),
                             },
                             true,
                         ),
                     };
-                    let (bytes, hash) = crate::client::signed(zk, r.id, &tx, &user.key);
-                    (bytes, hash, withdraw)
+                    (Planned::Later(tx), withdraw)
                 }
             };
             mine.push(Signed {
                 at: t.at,
-                hex: format!("0x{}", hex::encode(signed.0)),
-                hash: signed.1,
-                withdraw: signed.2,
+                tx: signed.0,
+                withdraw: signed.1,
             });
         }
         out.push(mine);
@@ -511,4 +611,39 @@ fn l1_latencies(blocks: &[BlockCost], sent: &Sent) -> super::track::Levels {
         }
     }
     levels
+}
+
+/// Locks a mutex, through a poisoning.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Locks a rollup's quotes.
+fn lock_q(m: &Mutex<(Amount, Amount)>) -> std::sync::MutexGuard<'_, (Amount, Amount)> {
+    lock(m)
+}
+
+/// A rollup's quotes for a typical transfer and withdrawal.
+async fn read_quotes(l2: &HttpClient) -> Result<(Amount, Amount)> {
+    Ok((
+        crate::client::quote_fee(l2, "transfer").await?,
+        crate::client::quote_fee(l2, "withdraw").await?,
+    ))
+}
+
+/// Reads each rollup's quotes every [`QUOTE_EVERY`] while `sending` (a failed read keeps the
+/// last).
+async fn follow_quotes(
+    l2: Vec<HttpClient>,
+    quotes: Arc<Vec<Mutex<(Amount, Amount)>>>,
+    sending: Arc<AtomicBool>,
+) {
+    while sending.load(Ordering::Relaxed) {
+        for (i, c) in l2.iter().enumerate() {
+            if let Ok(q) = read_quotes(c).await {
+                *lock_q(&quotes[i]) = q;
+            }
+        }
+        tokio::time::sleep(QUOTE_EVERY).await;
+    }
 }

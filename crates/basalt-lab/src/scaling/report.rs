@@ -169,6 +169,15 @@ impl ScalingReport {
                 ),
             ),
             (
+                "user-fee",
+                chart(
+                    "What a user paid for a transfer",
+                    "fee per transfer, tokens",
+                    self.series(|p| p.transfer_fee),
+                    true,
+                ),
+            ),
+            (
                 "latency",
                 chart(
                     "Median time to L1 finality",
@@ -203,12 +212,13 @@ impl ScalingReport {
             self.seconds,
             self.withdraw_percent,
         );
-        md += "| configuration | offered tx/s | carried tx/s | L1 bytes/tx | of which blob | L1 gas/tx | validator CPU us/tx | validator CPU ms/s | bandwidth KB/s | storage KB/s | L1 fee/tx (tokens) | user fee (tokens) | soft / posted / L1-final / settled p50 (ms) | L1-final p99 (ms) | withdrawal to L1 (s) |\n";
-        md += "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|\n";
+        md += "| configuration | offered tx/s | carried tx/s | L1 bytes/tx | of which blob | L1 gas/tx | validator CPU us/tx | validator CPU ms/s | bandwidth KB/s | storage KB/s | L1 fee/tx (tokens) | user fee (tokens) | transfer fee (tokens) | L1 base fee / blob base fee | soft / posted / L1-final / settled p50 (ms) | L1-final p99 (ms) | withdrawal to L1 (s) |\n";
+        md +=
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|\n";
         let ms = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:.0}"));
         for p in &self.points {
             md += &format!(
-                "| {} | {} | {:.0}{} | {:.0} | {:.0} | {:.0} | {:.1} | {:.1} | {:.1} | {:.1} | {:.2e} | {:.2e} | {} / {} / {} / {} | {} | {} |\n",
+                "| {} | {} | {:.0}{} | {:.0} | {:.0} | {:.0} | {:.1} | {:.1} | {:.1} | {:.1} | {:.2e} | {:.2e} | {:.2e} | {:.2e} / {:.0} | {} / {} / {} / {} | {} | {} |\n",
                 p.label,
                 p.offered_tps,
                 p.tps,
@@ -222,6 +232,9 @@ impl ScalingReport {
                 p.storage_bytes_per_s / 1_000.0,
                 p.l1_cost_per_tx,
                 p.user_fee,
+                p.transfer_fee,
+                p.base_fee,
+                p.blob_base_fee,
                 ms(p.latency.soft_ms),
                 ms(p.latency.posted_ms),
                 ms(p.latency.l1_final_ms),

@@ -18,7 +18,7 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// The fee every L2 transaction of the lab pays (its rollups' minimum fee).
+/// The lab rollups' minimum fee: the floor of their execution price.
 pub const LAB_L2_FEE: Amount = 100_000_000;
 /// What each user is given on L1.
 const USER_FUNDS: Amount = 10 * ONE_TOKEN;
@@ -246,6 +246,7 @@ async fn start_rollup(
         slash_reward_percent: 50,
         force_inclusion_blocks: 100,
         escape_blocks: 0,
+        fee_model: fee_model(setup),
     };
     params.escape_blocks = params.settle_bound() + 10_000;
     let h = client
@@ -269,6 +270,18 @@ async fn start_rollup(
         l2,
         node: Some(node),
     })
+}
+
+/// The lab rollups' fee models: an optimistic rollup's L2 base fee aims at 250 transactions a
+/// 100 ms block (2,500 a second, at most twice that), so that it climbs on one rollup carrying
+/// the heaviest load; the ZK rollup auctions blocks of its circuit's slots.
+fn fee_model(setup: Setup) -> basalt_l1::FeeModel {
+    match setup {
+        Setup::Zk(slots) => basalt_l1::FeeModel::Auction {
+            block_txs: slots as u32,
+        },
+        _ => basalt_l1::FeeModel::Eip1559 { target_txs: 250 },
+    }
 }
 
 /// The L2 account index of `key`'s first account, once its deposit is applied.

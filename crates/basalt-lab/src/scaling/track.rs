@@ -18,6 +18,23 @@ use std::time::{Duration, Instant};
 /// When each accepted transaction was sent, by hash.
 pub type Sent = Arc<Mutex<HashMap<Hash, Instant>>>;
 
+/// A planned transaction: its user and its place among the user's.
+pub type Ticket = (usize, usize);
+
+/// The hash each planned transaction was signed with, once signed (a rollup's are signed when
+/// sent, at the fee quoted then).
+pub type Tickets = Arc<Mutex<HashMap<Ticket, Hash>>>;
+
+/// The hash and send time of `ticket`, once it was sent and accepted.
+fn sent_as(ticket: Ticket, tickets: &Tickets, sent: &Sent) -> Option<(Hash, Instant)> {
+    let hash = *tickets
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&ticket)?;
+    let at = *sent.lock().unwrap_or_else(|e| e.into_inner()).get(&hash)?;
+    Some((hash, at))
+}
+
 /// A finality level.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Level {
@@ -76,7 +93,8 @@ impl Levels {
 /// at the poll that saw the next one. A sample not accepted once `sending` is false is dropped.
 pub async fn track_samples(
     l2: Vec<HttpClient>,
-    samples: Vec<(usize, Hash)>,
+    samples: Vec<(usize, Ticket)>,
+    tickets: Tickets,
     sent: Sent,
     sending: Arc<AtomicBool>,
     patience: Duration,
@@ -86,22 +104,17 @@ pub async fn track_samples(
     let mut levels = Levels::default();
     loop {
         let mut open = 0;
-        for (i, (rollup, hash)) in samples.iter().enumerate() {
+        for (i, &(rollup, ticket)) in samples.iter().enumerate() {
             if seen[i] == Some(Level::Settled) {
                 continue;
             }
-            let at = sent
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .get(hash)
-                .copied();
-            let Some(at) = at else {
+            let Some((hash, at)) = sent_as(ticket, &tickets, &sent) else {
                 // Not sent yet, or refused: open until the load is over.
                 open += usize::from(sending.load(Ordering::Relaxed));
                 continue;
             };
             open += 1;
-            let r: Result<Value, _> = l2[*rollup]
+            let r: Result<Value, _> = l2[rollup]
                 .request("l2_getTransaction", rpc_params![hash.to_string()])
                 .await;
             let Ok(status) = r else { continue };
@@ -126,30 +139,26 @@ pub async fn track_samples(
     }
 }
 
-/// Follows the withdrawal with transaction `hash` to its claim final on L1, made by `who`:
-/// seconds from its sending.
+/// Follows the withdrawal `ticket` to its claim final on L1, made by `who`: seconds from its
+/// sending.
 pub async fn track_withdrawal(
     l2: HttpClient,
     l1: L1Client,
     who: Keypair,
-    hash: Hash,
+    ticket: Ticket,
+    tickets: Tickets,
     sent: Sent,
 ) -> Result<f64> {
     let give_up = Instant::now() + Duration::from_secs(600);
     let wait = || async {
         if Instant::now() > give_up {
-            bail!("withdrawal {hash} not paid within 600 s");
+            bail!("withdrawal {ticket:?} not paid within 600 s");
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
         Ok(())
     };
     let (at, index) = loop {
-        let at = sent
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&hash)
-            .copied();
-        if let Some(at) = at {
+        if let Some((hash, at)) = sent_as(ticket, &tickets, &sent) {
             let s: Value = l2
                 .request("l2_getTransaction", rpc_params![hash.to_string()])
                 .await?;

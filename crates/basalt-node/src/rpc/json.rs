@@ -153,6 +153,7 @@ pub(super) fn params_json(p: &RollupParams) -> Value {
         "slashRewardPercent": p.slash_reward_percent,
         "forceInclusionBlocks": p.force_inclusion_blocks,
         "escapeBlocks": p.escape_blocks,
+        "feeModel": p.fee_model,
         "zk": p.kind.zk().map(|z| json!({
             "feeKey": format!("0x{}", hex::encode(z.fee_key.to_bytes())),
             "slots": z.slots,

@@ -1,4 +1,5 @@
-//! The sequencer's block actor: makes a block of the queued transactions every `block_time_ms`,
+//! The sequencer's block actor: makes a block of the queued transactions (as many as the fee
+//! model's blocks hold) every `block_time_ms`,
 //! while there is anything to apply, and logs it durably before anyone sees it confirmed.
 
 use super::*;
@@ -18,7 +19,7 @@ pub(crate) async fn run<
         if shared.is_frozen() {
             continue;
         }
-        let txs = std::mem::take(&mut lock(&shared.queue).txs);
+        let txs = lock(&shared.queue).take_block();
         let s = shared.clone();
         let made = tokio::task::spawn_blocking(move || {
             let seq = s.seq.as_ref().expect("the block actor runs on a sequencer");

@@ -47,6 +47,7 @@ mod challenger;
 mod config;
 mod follower;
 mod outbox;
+mod pricing;
 mod proposer;
 mod queue;
 mod rescuer;
@@ -59,6 +60,7 @@ use tasks::Tasks;
 pub use censor::margin as censor_margin;
 pub use config::{BatcherConfig, NodeConfig, NodeError, Role, EXAMPLE_CONFIG};
 pub(crate) use outbox::{Pending, Posting};
+pub(crate) use pricing::{L1Prices, Pricing};
 pub(crate) use queue::{admit, Queue};
 pub use queue::{MAX_PENDING_PER_SENDER, MAX_PENDING_TXS};
 
@@ -130,6 +132,10 @@ pub(crate) struct Core<Q: Profile> {
     pub l1_url: String,
     pub seq: Option<Mutex<Sequencer<Q>>>,
     pub queue: Mutex<Queue<Q>>,
+    /// What the rollup's prices depend on.
+    pub pricing: Pricing,
+    /// The L1's next-block fees, as last read.
+    pub l1_prices: Mutex<L1Prices>,
     pub blocks: broadcast::Sender<Value>,
     /// Why the sequencer stopped making blocks, if it did.
     pub halted: Mutex<Option<String>>,
@@ -145,7 +151,8 @@ pub(crate) struct Core<Q: Profile> {
 }
 
 impl<Q: Profile> Core<Q> {
-    /// A node's core; `seq` for a sequencer.
+    /// A node's core; `seq` for a sequencer, priced by `pricing` from the L1's `l1_prices`.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         id: u32,
         config: Config,
@@ -153,14 +160,22 @@ impl<Q: Profile> Core<Q> {
         l1_url: String,
         seq: Option<Sequencer<Q>>,
         name: &str,
+        pricing: Pricing,
+        l1_prices: L1Prices,
     ) -> Self {
+        let seq = seq.map(|mut s| {
+            s.set_fee_model(pricing.model);
+            Mutex::new(s)
+        });
         Core {
             id,
             config,
             role,
             l1_url,
-            seq: seq.map(Mutex::new),
-            queue: Mutex::new(Queue::default()),
+            seq,
+            queue: Mutex::new(Queue::new(pricing.model)),
+            pricing,
+            l1_prices: Mutex::new(l1_prices),
             blocks: broadcast::channel(256).0,
             halted: Mutex::new(None),
             metrics: RollupMetrics::new(name),
@@ -334,6 +349,11 @@ pub async fn start_with<S: L1Source>(
         client.url().to_string(),
         seq,
         &name,
+        Pricing {
+            model: rollup.params.fee_model,
+            zk_slots: None,
+        },
+        L1Prices::from(&client.chain_info().await?),
     );
     #[cfg(feature = "faults")]
     if let Some(censored) = cfg.censor() {
@@ -378,6 +398,10 @@ pub async fn start_with<S: L1Source>(
         frozen: caught_up.frozen,
     });
     tasks.spawn("follower", follower.run(every, synced_tx));
+    if shared.seq.is_some() {
+        let prices = pricing::follow_l1_prices(shared.clone(), client.clone(), every);
+        tasks.spawn("prices", prices);
+    }
     if let Some(key) = key {
         let (mailbox, inbox) = outbox::mailbox();
         let out = outbox::Outbox::new(shared.clone(), client.clone(), key);

@@ -8,11 +8,20 @@
 //! transaction forced in through the L1 takes its nonce first: then its queued ones are refused in
 //! the block, at most [`MAX_PENDING_PER_SENDER`] for the price of one L1 `ForceInclude`. Each
 //! sender holds at most that many places, so that no one account crowds the others out.
+//!
+//! A transaction pays at least what the fee model and the L1 ask now ([`super::pricing`]). A
+//! block takes what the model lets it: every queued transaction (fixed price), the oldest up to
+//! twice the target (EIP-1559), or the highest fees first up to the block's size (auction; each
+//! sender's in nonce order). Under an auction a full queue takes a higher bid in place of the
+//! lowest one waiting (the last of its sender's, so that nonces stay in order): whoever floods the
+//! queue at the floor is outbid, not waited behind.
 
+use super::pricing::Asked;
 use super::{lock, Core};
-use basalt_l2::{L2State, L2Tx, Profile, TxFailure};
+use basalt_l2::{FeeModel, L2State, L2Tx, Profile, TxFailure};
 use basalt_types::{Amount, Hash};
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
 
 /// Most transactions waiting for the next block; more are refused until it is made.
 pub const MAX_PENDING_TXS: usize = 65_536;
@@ -37,16 +46,24 @@ pub(crate) struct Queue<Q: Profile> {
     refused_order: VecDeque<Hash>,
     /// By sender, the transactions admitted and not yet decided by a block.
     owed: HashMap<u32, Owed>,
+    /// How blocks take transactions.
+    model: FeeModel,
+    /// Under an auction, the least fee that would have made the last block with what still
+    /// waits after it (0 when everything waiting fits the next block).
+    pub clearing: Amount,
 }
 
-impl<Q: Profile> Default for Queue<Q> {
-    fn default() -> Self {
+impl<Q: Profile> Queue<Q> {
+    /// An empty queue whose blocks take transactions as `model` says.
+    pub fn new(model: FeeModel) -> Self {
         Queue {
             txs: Vec::new(),
             hashes: HashSet::new(),
             refused: HashMap::new(),
             refused_order: VecDeque::new(),
             owed: HashMap::new(),
+            model,
+            clearing: 0,
         }
     }
 }
@@ -126,20 +143,35 @@ impl<Q: Profile> Queue<Q> {
     pub fn check(
         &self,
         state: &L2State<Q>,
-        min_fee: Amount,
+        asked: &Asked,
         tx: &L2Tx<Q>,
     ) -> Result<Q::PublicKey, String> {
         let Some(s) = spend_of(tx) else {
             return Err("a deposit is not a user's transaction: it comes from the L1 queue".into());
         };
-        if s.fee < min_fee {
+        if s.fee < asked.total() {
             return Err(format!(
-                "fee {} below the rollup's minimum {min_fee}",
-                s.fee
+                "fee {} below the {} the rollup asks now ({} execution + {} for its {} bytes \
+                 of L1 data): quote one with l2_estimateFee",
+                s.fee,
+                asked.total(),
+                asked.execution,
+                asked.l1_data,
+                asked.bytes
             ));
         }
         if self.txs.len() >= MAX_PENDING_TXS {
-            return Err("the sequencer's queue is full: retry shortly".into());
+            match self.outbid(s.fee) {
+                Some(_) => {}
+                None if matches!(self.model, FeeModel::Auction { .. }) => {
+                    return Err(format!(
+                        "the sequencer's queue is full and its lowest bid is {}: bid more, or \
+                         retry shortly",
+                        self.lowest_tail().map_or(0, |(_, fee)| fee)
+                    ))
+                }
+                None => return Err("the sequencer's queue is full: retry shortly".into()),
+            }
         }
         let Some(account) = state.get(s.from) else {
             return Err(format!("account {} does not exist", s.from));
@@ -192,10 +224,105 @@ impl<Q: Profile> Queue<Q> {
         Ok(account.key)
     }
 
+    /// The last waiting transaction of some sender with the lowest fee, and that fee: what an
+    /// auction's full queue gives up for a higher bid.
+    fn lowest_tail(&self) -> Option<(usize, Amount)> {
+        let mut last: HashMap<u32, usize> = HashMap::new();
+        for (i, tx) in self.txs.iter().enumerate() {
+            if let Some(s) = spend_of(tx) {
+                last.insert(s.from, i);
+            }
+        }
+        last.into_values()
+            .filter_map(|i| spend_of(&self.txs[i]).map(|s| (i, s.fee)))
+            .min_by_key(|&(i, fee)| (fee, Reverse(i)))
+    }
+
+    /// Under an auction, the waiting transaction a bid of `fee` would take the place of.
+    fn outbid(&self, fee: Amount) -> Option<usize> {
+        if !matches!(self.model, FeeModel::Auction { .. }) {
+            return None;
+        }
+        self.lowest_tail()
+            .filter(|&(_, lowest)| lowest < fee)
+            .map(|(i, _)| i)
+    }
+
+    /// The transactions the next block takes, in the order it applies them; the rest wait.
+    pub fn take_block(&mut self) -> Vec<L2Tx<Q>> {
+        let Some(cap) = self.model.block_capacity() else {
+            return std::mem::take(&mut self.txs);
+        };
+        if self.txs.len() <= cap {
+            self.clearing = 0;
+            return std::mem::take(&mut self.txs);
+        }
+        if let FeeModel::Eip1559 { .. } = self.model {
+            return self.txs.drain(..cap).collect();
+        }
+        // Highest fee first among each sender's next transaction; ties to the oldest.
+        let fee = |i: usize| spend_of(&self.txs[i]).map_or(0, |s| s.fee);
+        let mut chains: HashMap<u32, VecDeque<usize>> = HashMap::new();
+        for (i, tx) in self.txs.iter().enumerate() {
+            let from = spend_of(tx).map_or(u32::MAX, |s| s.from);
+            chains.entry(from).or_default().push_back(i);
+        }
+        let mut heads: BinaryHeap<(Amount, Reverse<usize>, u32)> = chains
+            .iter()
+            .filter_map(|(&from, c)| c.front().map(|&i| (fee(i), Reverse(i), from)))
+            .collect();
+        let mut picked = Vec::with_capacity(cap);
+        while picked.len() < cap {
+            let Some((_, Reverse(i), from)) = heads.pop() else {
+                break;
+            };
+            picked.push(i);
+            let chain = chains.get_mut(&from).expect("a head's chain");
+            chain.pop_front();
+            if let Some(&next) = chain.front() {
+                heads.push((fee(next), Reverse(next), from));
+            }
+        }
+        let mut taken = vec![false; self.txs.len()];
+        for &i in &picked {
+            taken[i] = true;
+        }
+        let block: Vec<L2Tx<Q>> = picked.iter().map(|&i| self.txs[i]).collect();
+        let mut rest = Vec::with_capacity(self.txs.len() - picked.len());
+        for (i, tx) in self.txs.drain(..).enumerate() {
+            if !taken[i] {
+                rest.push(tx);
+            }
+        }
+        self.txs = rest;
+        // What would have made this block against what still waits: the cap-th highest fee.
+        let mut waiting: Vec<Amount> = self
+            .txs
+            .iter()
+            .filter_map(spend_of)
+            .map(|s| s.fee)
+            .collect();
+        self.clearing = match waiting.len() >= cap {
+            true => {
+                let k = cap - 1;
+                let (_, kth, _) = waiting.select_nth_unstable_by(k, |a, b| b.cmp(a));
+                kth.saturating_add(1)
+            }
+            false => 0,
+        };
+        block
+    }
+
     /// Queues `tx`, which [`Queue::check`] passed against the current state and whose signature
-    /// verified.
+    /// verified; under an auction with a full queue, in place of the lowest bid it beats.
     fn admit(&mut self, tx: L2Tx<Q>) {
         let s = spend_of(&tx).expect("checked");
+        if self.txs.len() >= MAX_PENDING_TXS {
+            if let Some(i) = self.outbid(s.fee) {
+                let out = self.txs.remove(i);
+                self.decided(&out, None);
+            }
+        }
         let owed = self.owed.entry(s.from).or_default();
         owed.count += 1;
         owed.spend += s.amount + s.fee;
@@ -251,7 +378,8 @@ pub(crate) async fn admit<Q: Profile>(core: &Core<Q>, tx: L2Tx<Q>) -> Result<(),
     }
     let key = {
         let seq = lock(seq);
-        lock(&core.queue).check(seq.state(), core.config.min_fee, &tx)?
+        let asked = core.asked(seq.market(), &tx);
+        lock(&core.queue).check(seq.state(), &asked, &tx)?
     };
     #[cfg(feature = "faults")]
     if core.censor == Some(key) {
@@ -279,8 +407,9 @@ pub(crate) async fn admit<Q: Profile>(core: &Core<Q>, tx: L2Tx<Q>) -> Result<(),
         return Err(TxFailure::BadSignature.to_string());
     }
     let seq = lock(seq);
+    let asked = core.asked(seq.market(), &tx);
     let mut q = lock(&core.queue);
-    q.check(seq.state(), core.config.min_fee, &tx)?;
+    q.check(seq.state(), &asked, &tx)?;
     q.admit(tx);
     Ok(())
 }
@@ -295,6 +424,13 @@ mod tests {
     const CONFIG: Config = Config {
         rollup_id: 0,
         min_fee: 1,
+    };
+
+    /// What the tests' rollup asks: its floor of 1, no L1 data part.
+    const FLOOR: Asked = Asked {
+        execution: 1,
+        l1_data: 0,
+        bytes: 0,
     };
 
     fn key(n: u64) -> Keypair {
@@ -335,8 +471,30 @@ mod tests {
         .signed(CONFIG.rollup_id, &key(from as u64))
     }
 
+    /// An unsigned transfer of 1 from `from` paying `fee` (the queue's own rules never look at
+    /// the signature: admission verifies it before).
+    fn bid(from: u32, fee: Amount, nonce: u64) -> L2Tx<Optimistic> {
+        L2Tx::Transfer {
+            from,
+            to: 3 - from,
+            amount: 1,
+            fee,
+            nonce,
+            signature: Signature([0; 64]),
+        }
+    }
+
+    fn fees(txs: &[L2Tx<Optimistic>]) -> Vec<(u32, Amount, u64)> {
+        txs.iter()
+            .map(|tx| {
+                let s = spend_of(tx).unwrap();
+                (s.from, s.fee, s.nonce)
+            })
+            .collect()
+    }
+
     fn check(q: &Q, s: &L2State<Optimistic>, tx: &L2Tx<Optimistic>) -> Result<(), String> {
-        q.check(s, CONFIG.min_fee, tx).map(|_| ())
+        q.check(s, &FLOOR, tx).map(|_| ())
     }
 
     fn refused(r: Result<(), String>, want: &str) {
@@ -346,12 +504,12 @@ mod tests {
 
     #[test]
     fn a_forged_signature_fails_at_the_door() {
-        let (s, q) = (state(100), Q::default());
+        let (s, q) = (state(100), Q::new(FeeModel::Fixed));
         // Account 1's transaction, signed by account 2's key.
         let forged = transfer(1, 5, 0).signed(CONFIG.rollup_id, &key(2));
         let ticket = |tx: &L2Tx<Optimistic>| {
             let key = q
-                .check(&s, CONFIG.min_fee, tx)
+                .check(&s, &FLOOR, tx)
                 .expect("only the signature is wrong");
             Ticket::new(key, tx, CONFIG.rollup_id).unwrap()
         };
@@ -361,7 +519,7 @@ mod tests {
 
     #[test]
     fn one_sender_cannot_hold_more_than_its_share_of_the_queue() {
-        let (s, mut q) = (state(1_000_000), Q::default());
+        let (s, mut q) = (state(1_000_000), Q::new(FeeModel::Fixed));
         for nonce in 0..MAX_PENDING_PER_SENDER {
             let tx = transfer(1, 1, nonce);
             check(&q, &s, &tx).unwrap();
@@ -376,7 +534,7 @@ mod tests {
 
     #[test]
     fn queued_transactions_cannot_together_spend_more_than_the_balance() {
-        let (s, mut q) = (state(100), Q::default());
+        let (s, mut q) = (state(100), Q::new(FeeModel::Fixed));
         let first = transfer(1, 60, 0);
         check(&q, &s, &first).unwrap();
         q.admit(first);
@@ -390,7 +548,7 @@ mod tests {
 
     #[test]
     fn a_nonce_already_queued_or_ahead_is_refused() {
-        let (s, mut q) = (state(100), Q::default());
+        let (s, mut q) = (state(100), Q::new(FeeModel::Fixed));
         let first = transfer(1, 1, 0);
         q.admit(first);
         refused(check(&q, &s, &transfer(1, 2, 0)), "already queued");
@@ -401,7 +559,7 @@ mod tests {
 
     #[test]
     fn a_decided_transaction_frees_its_place_and_its_spend() {
-        let (mut s, mut q) = (state(100), Q::default());
+        let (mut s, mut q) = (state(100), Q::new(FeeModel::Fixed));
         let first = transfer(1, 90, 0);
         q.admit(first);
         let window = DepositWindow {
@@ -416,5 +574,96 @@ mod tests {
         // 9 left after the block: 8 and its fee fit, 9 does not.
         refused(check(&q, &s, &transfer(1, 9, 1)), "insufficient");
         check(&q, &s, &transfer(1, 8, 1)).expect("the balance left after the block");
+    }
+
+    #[test]
+    fn a_fee_below_what_the_rollup_asks_now_is_refused_with_its_parts() {
+        let (s, q) = (state(1_000), Q::new(FeeModel::Fixed));
+        let asked = Asked {
+            execution: 1,
+            l1_data: 40,
+            bytes: 100,
+        };
+        refused(
+            q.check(&s, &asked, &bid(1, 40, 0)).map(|_| ()),
+            "below the 41 the rollup asks now (1 execution + 40 for its 100 bytes",
+        );
+        q.check(&s, &asked, &bid(1, 41, 0))
+            .expect("the whole price");
+    }
+
+    #[test]
+    fn an_eip1559_block_takes_at_most_twice_the_target_oldest_first() {
+        let (s, mut q) = (state(1_000), Q::new(FeeModel::Eip1559 { target_txs: 2 }));
+        for nonce in 0..3 {
+            q.admit(bid(1, 10 - nonce as Amount, nonce));
+            q.admit(bid(2, 20, nonce));
+        }
+        let block = q.take_block();
+        assert_eq!(
+            fees(&block),
+            vec![(1, 10, 0), (2, 20, 0), (1, 9, 1), (2, 20, 1)]
+        );
+        assert_eq!(q.txs.len(), 2, "the rest wait for the next block");
+        assert_eq!(q.next_nonce(1, &s), Some(3), "and keep their nonces");
+    }
+
+    #[test]
+    fn an_auction_block_takes_the_highest_fees_first_each_senders_in_nonce_order() {
+        let mut q = Q::new(FeeModel::Auction { block_txs: 3 });
+        // Account 1 bids low then high: its high bid can only follow its low one.
+        q.admit(bid(1, 5, 0));
+        q.admit(bid(1, 100, 1));
+        q.admit(bid(2, 50, 0));
+        q.admit(bid(2, 40, 1));
+        q.admit(bid(2, 30, 2));
+        let block = q.take_block();
+        assert_eq!(fees(&block), vec![(2, 50, 0), (2, 40, 1), (2, 30, 2)]);
+        assert_eq!(fees(&q.txs), vec![(1, 5, 0), (1, 100, 1)]);
+        assert_eq!(q.clearing, 0, "what waits fits the next block");
+        let block = q.take_block();
+        assert_eq!(fees(&block), vec![(1, 5, 0), (1, 100, 1)]);
+    }
+
+    #[test]
+    fn an_auction_quotes_the_least_fee_that_would_have_made_the_block() {
+        let mut q = Q::new(FeeModel::Auction { block_txs: 2 });
+        for (from, fee) in [(1, 7), (2, 9)] {
+            for nonce in 0..3 {
+                q.admit(bid(from, fee, nonce));
+            }
+        }
+        q.take_block();
+        // Four wait (one of 9, three of 7): the next block's second place goes above 7.
+        assert_eq!(q.clearing, 8);
+    }
+
+    #[test]
+    fn a_flood_at_the_floor_is_outbid_in_a_full_auction_queue() {
+        let (s, mut q) = (
+            state(Amount::MAX / 4),
+            Q::new(FeeModel::Auction { block_txs: 100 }),
+        );
+        // The attacker (account 1) fills the whole queue at the floor.
+        for nonce in 0..MAX_PENDING_TXS as u64 {
+            q.admit(bid(1, 1, nonce));
+        }
+        refused(check(&q, &s, &bid(2, 1, 0)), "lowest bid is 1");
+        let honest = bid(2, 2, 0);
+        check(&q, &s, &honest).expect("a higher bid takes a place");
+        q.admit(honest);
+        assert_eq!(q.txs.len(), MAX_PENDING_TXS);
+        assert_eq!(q.next_nonce(1, &s), Some(MAX_PENDING_TXS as u64 - 1));
+        let block = q.take_block();
+        assert_eq!(fees(&block)[0], (2, 2, 0), "the honest bid goes first");
+    }
+
+    #[test]
+    fn a_full_fixed_price_queue_refuses_whatever_the_fee() {
+        let (s, mut q) = (state(Amount::MAX / 4), Q::new(FeeModel::Fixed));
+        for nonce in 0..MAX_PENDING_TXS as u64 {
+            q.admit(bid(1, 1, nonce));
+        }
+        refused(check(&q, &s, &bid(2, 1_000, 0)), "queue is full");
     }
 }

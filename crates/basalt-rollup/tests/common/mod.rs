@@ -99,6 +99,7 @@ pub fn params() -> RollupParams {
         slash_reward_percent: 50,
         force_inclusion_blocks: 1_000,
         escape_blocks: 1_000_000,
+        fee_model: basalt_l1::FeeModel::Fixed,
     }
 }
 

@@ -8,6 +8,7 @@
 //! `ProveBatch`. There are no proposals and no disputes: a batch's output is final at its proof.
 
 use super::*;
+use crate::node::pricing;
 use crate::zkderive::ZkDerivation;
 use basalt_l2::Zk;
 
@@ -127,6 +128,11 @@ pub(super) async fn start<S: L1Source>(
             client.url().to_string(),
             seq,
             &name,
+            Pricing {
+                model: rollup.params.fee_model,
+                zk_slots: Some(zk.slots),
+            },
+            L1Prices::from(&client.chain_info().await?),
         ),
         view: Mutex::new(ZkView {
             derivation,
@@ -160,6 +166,10 @@ pub(super) async fn start<S: L1Source>(
         frozen: caught_up.frozen,
     });
     tasks.spawn("follower", follower.run(every, synced_tx));
+    if shared.seq.is_some() {
+        let prices = pricing::follow_l1_prices(shared.clone(), client.clone(), every);
+        tasks.spawn("prices", prices);
+    }
     if let (Some(key), Some(prover)) = (key, prover) {
         let (mailbox, inbox) = outbox::mailbox();
         let out = outbox::Outbox::new(shared.clone(), client.clone(), key);

@@ -74,6 +74,8 @@ impl L2Node for ZkShared {
             })
         });
         let pending = lock(&self.queue).txs.len();
+        // Before the view's lock: the fees take the sequencer's and the queue's.
+        let fees = crate::rpc_fee::fees_json(&self.core);
         let view = lock(&self.view);
         let d = &view.derivation;
         let r = &view.rollup;
@@ -105,6 +107,7 @@ impl L2Node for ZkShared {
             "role": match self.role { Role::Sequencer => "sequencer", Role::Verifier => "verifier" },
             "sequencer": r.params.sequencer,
             "minFee": r.params.min_fee.to_string(),
+            "fees": fees,
             "slots": self.slots,
             "l1Rpc": self.l1_url,
             "l1Height": r.height,

@@ -1,0 +1,129 @@
+//! What the sequencer asks of a transaction: its fee model's execution price plus the L1 price
+//! of the bytes the transaction adds to its batch (the L1's own gas rule,
+//! [`basalt_l1::gas::l2_data_fee`], at the L1's next-block base and blob base fees, as last read).
+//! Admission asks exactly that; a quote (`l2_estimateFee`) adds room for the prices to rise for a
+//! block or two while the user signs.
+
+use super::{lock, Core};
+use crate::l1client::ChainInfo;
+use basalt_l2::{posted_bytes, FeeMarket, FeeModel, L2Tx, Profile};
+use basalt_types::Amount;
+
+/// The L1 prices the data part is charged at: the next L1 block's, as last read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct L1Prices {
+    /// Base fee per gas.
+    pub base_fee: u64,
+    /// Blob base fee per byte.
+    pub blob_base_fee: u64,
+}
+
+impl From<&ChainInfo> for L1Prices {
+    fn from(c: &ChainInfo) -> Self {
+        L1Prices {
+            base_fee: c.next_base_fee_per_gas,
+            blob_base_fee: c.next_blob_base_fee,
+        }
+    }
+}
+
+/// What a rollup fixed at registration that its prices depend on.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Pricing {
+    /// Its fee model.
+    pub model: FeeModel,
+    /// Its circuit's slots, for a ZK rollup (its batches carry a proof each).
+    pub zk_slots: Option<u32>,
+}
+
+/// The fee asked of one transaction, in parts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Asked {
+    /// The fee model's execution price.
+    pub execution: Amount,
+    /// The L1 price of its batch bytes.
+    pub l1_data: Amount,
+    /// Its batch bytes.
+    pub bytes: u64,
+}
+
+impl Asked {
+    /// The whole fee.
+    pub fn total(&self) -> Amount {
+        self.execution.saturating_add(self.l1_data)
+    }
+}
+
+/// A quote rises by a quarter of its L1 part: two L1 blocks' worth of the L1's fastest rise.
+const L1_QUOTE_MARGIN: Amount = 4;
+
+impl<Q: Profile> Core<Q> {
+    /// The least fee `tx` must pay to be admitted now, with the sequencer's `market`.
+    pub fn asked(&self, market: &FeeMarket, tx: &L2Tx<Q>) -> Asked {
+        let bytes = posted_bytes(tx, self.pricing.zk_slots.is_some());
+        let p = *lock(&self.l1_prices);
+        Asked {
+            execution: market.execution_price(),
+            l1_data: basalt_l1::gas::l2_data_fee(
+                self.pricing.zk_slots,
+                bytes,
+                p.base_fee,
+                p.blob_base_fee,
+            ),
+            bytes,
+        }
+    }
+
+    /// A fee for `tx` (whose own fee field is ignored) that stays enough while the L1's fees rise
+    /// for two blocks and the L2 base fee for one, and, in an auction, bids into the next block
+    /// (`clearing`, the least fee that would have).
+    pub fn quote(&self, market: &FeeMarket, clearing: Amount, tx: &L2Tx<Q>) -> (Asked, Asked) {
+        // The fee is part of the bytes priced: settle on a fee whose own encoding it pays for.
+        let mut tx = *tx;
+        let (mut least, mut quoted) = (self.asked(market, &tx), self.asked(market, &tx));
+        for _ in 0..4 {
+            least = self.asked(market, &tx);
+            quoted = Asked {
+                execution: market.execution_quote(),
+                l1_data: least
+                    .l1_data
+                    .saturating_add(least.l1_data.div_ceil(L1_QUOTE_MARGIN)),
+                bytes: least.bytes,
+            };
+            if clearing > quoted.total() {
+                quoted.execution = clearing - quoted.l1_data;
+            }
+            let before = posted_bytes(&tx, self.pricing.zk_slots.is_some());
+            set_fee(&mut tx, quoted.total());
+            if posted_bytes(&tx, self.pricing.zk_slots.is_some()) == before {
+                break;
+            }
+        }
+        (least, quoted)
+    }
+}
+
+/// Sets a user transaction's fee.
+pub(crate) fn set_fee<Q: Profile>(tx: &mut L2Tx<Q>, to: Amount) {
+    match tx {
+        L2Tx::Transfer { fee, .. } | L2Tx::Withdraw { fee, .. } => *fee = to,
+        L2Tx::Deposit { .. } => {}
+    }
+}
+
+/// Reads the L1's next-block fees every `every` into the node's prices (a failed read keeps the
+/// last; the follower reports an unreachable L1).
+pub(crate) async fn follow_l1_prices<Q: Profile, S: crate::L1Source>(
+    core: std::sync::Arc<impl std::ops::Deref<Target = Core<Q>>>,
+    client: crate::l1client::L1Client<S>,
+    every: std::time::Duration,
+) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Ok(chain) = client.chain_info().await {
+            *lock(&core.l1_prices) = L1Prices::from(&chain);
+        }
+    }
+}
