@@ -199,14 +199,16 @@ pub fn known_limit(action: &Action) -> Option<u64> {
     Some(intrinsic.saturating_add(extra))
 }
 
-/// L1 gas one L2 transaction of `bytes` batch bytes adds to what its sequencer pays the L1: the
-/// bytes' payload gas, and on a ZK rollup of `zk_slots` slots the per-transaction data hash and
-/// decode, and a full batch's share of its post and its proof. (An optimistic rollup's post
-/// and output are shared by a batch of thousands: left out.)
-pub fn l2_tx_gas(zk_slots: Option<u32>, bytes: u64) -> u64 {
+/// L1 gas one L2 transaction of `bytes` batch bytes adds to what its sequencer pays the L1, in
+/// batches of `batch_txs` transactions: the bytes' payload gas and its share of each batch's
+/// fixed cost (the post and its output proposal; on a ZK rollup of `zk_slots` slots the post,
+/// its decode and its proof's check, in batches of at most `zk_slots`), and on a ZK rollup the
+/// per-transaction data hash and decode.
+pub fn l2_tx_gas(zk_slots: Option<u32>, bytes: u64, batch_txs: u64) -> u64 {
     let payload = PAYLOAD_BYTE_GAS.saturating_mul(bytes);
     let Some(slots) = zk_slots else {
-        return payload;
+        let per_batch = POST_BATCH_GAS + PROPOSE_OUTPUT_GAS;
+        return payload.saturating_add(per_batch.div_ceil(batch_txs.max(1)));
     };
     let per_batch = POST_BATCH_GAS
         + BATCH_DECODE_GAS
@@ -215,14 +217,43 @@ pub fn l2_tx_gas(zk_slots: Option<u32>, bytes: u64) -> u64 {
     payload
         .saturating_add(ZK_DATA_TX_GAS + BATCH_TX_GAS)
         .saturating_add(BATCH_BYTE_GAS.saturating_mul(bytes))
-        .saturating_add(per_batch.div_ceil(slots.max(1) as u64))
+        .saturating_add(per_batch.div_ceil(batch_txs.clamp(1, slots.max(1) as u64)))
 }
 
-/// What the L1 charges for one L2 transaction of `bytes` batch bytes ([`l2_tx_gas`] at
-/// `base_fee` a gas, and its bytes as blob data at `blob_base_fee` a byte): the L1 data part of
+/// What the L1 charges for one L2 transaction of `bytes` batch bytes in batches of `batch_txs`
+/// ([`l2_tx_gas`] at
+/// `gas_price` a gas, and its bytes as blob data at `blob_base_fee` a byte): the L1 data part of
 /// its L2 fee.
-pub fn l2_data_fee(zk_slots: Option<u32>, bytes: u64, base_fee: u64, blob_base_fee: u64) -> Amount {
-    (l2_tx_gas(zk_slots, bytes) as Amount)
-        .saturating_mul(base_fee as Amount)
+pub fn l2_data_fee(
+    zk_slots: Option<u32>,
+    bytes: u64,
+    batch_txs: u64,
+    gas_price: u64,
+    blob_base_fee: u64,
+) -> Amount {
+    (l2_tx_gas(zk_slots, bytes, batch_txs) as Amount)
+        .saturating_mul(gas_price as Amount)
         .saturating_add((bytes as Amount).saturating_mul(blob_base_fee as Amount))
+}
+
+#[cfg(test)]
+mod l2_fee_tests {
+    use super::*;
+
+    #[test]
+    fn a_transactions_share_of_its_batch_falls_as_batches_fill() {
+        let lone = l2_tx_gas(None, 100, 1);
+        let shared = l2_tx_gas(None, 100, 1_000);
+        assert_eq!(lone, 400 + POST_BATCH_GAS + PROPOSE_OUTPUT_GAS);
+        assert_eq!(shared, 400 + 110);
+        // A ZK batch holds at most its slots: a larger size is priced as full.
+        assert_eq!(l2_tx_gas(Some(6), 10, 6), l2_tx_gas(Some(6), 10, 1_000));
+        assert!(l2_tx_gas(Some(6), 10, 6) < l2_tx_gas(Some(6), 10, 2));
+    }
+
+    #[test]
+    fn the_data_fee_prices_gas_and_blob_bytes() {
+        let gas = l2_tx_gas(None, 100, 10) as Amount;
+        assert_eq!(l2_data_fee(None, 100, 10, 7, 3), gas * 7 + 300);
+    }
 }

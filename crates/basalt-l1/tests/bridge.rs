@@ -555,6 +555,14 @@ fn registration_checks_names_and_parameters_and_deposits_need_a_rollup_and_an_am
             },
             "bond",
         ),
+        (
+            RollupParams {
+                name: "beta".into(),
+                fee_model: basalt_l1::FeeModel::Auction { block_txs: 0 },
+                ..rollup_params()
+            },
+            "an auction of empty blocks",
+        ),
     ] {
         let err = n.one(0, Action::RegisterRollup { params }).unwrap();
         assert_eq!(err, FailureCode::BadRollupParams, "{why}");

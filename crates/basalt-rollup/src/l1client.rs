@@ -69,6 +69,12 @@ pub enum L1Error {
     },
 }
 
+/// The priority fee a gas this client offers at a base fee of `base_fee`: as much again, up to
+/// 1 gwei.
+pub fn priority_tip(base_fee: u64) -> u64 {
+    1_000_000_000u64.min(base_fee)
+}
+
 /// The parts of `l1_chainInfo` a rollup node uses.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -759,7 +765,7 @@ impl<S: L1Source> L1Client<S> {
         zk_posts: bool,
     ) -> Result<Hash, L1Error> {
         let info = self.chain_info().await?;
-        let tip = 1_000_000_000u64.min(info.next_base_fee_per_gas);
+        let tip = priority_tip(info.next_base_fee_per_gas);
         let gas_limit = self
             .gas_limit(key, &action, info.params.block_gas_limit, zk_posts)
             .await?;

@@ -406,7 +406,7 @@ fn chain_info(shared: &Shared) -> Value {
             "output": c.output(),
         })
     });
-    let pending = lock(&shared.queue).txs.len();
+    let pending = lock(&shared.queue).len();
     // Before the view's lock: the fees take the sequencer's and the queue's.
     let fees = crate::rpc_fee::fees_json(&shared.core);
     let view = lock(&shared.view);

@@ -91,7 +91,7 @@ pub(crate) fn estimate_fee<Q: Profile>(
         "bytes": quoted.bytes,
         "model": core.pricing.model,
         "l2BaseFee": market.base_fee.to_string(),
-        "l1BaseFee": l1.base_fee,
+        "l1GasPrice": l1.gas_price,
         "l1BlobBaseFee": l1.blob_base_fee,
     }))
 }
@@ -109,7 +109,7 @@ pub(crate) fn fees_json<Q: Profile>(core: &Core<Q>) -> Value {
         "minFee": core.config.min_fee.to_string(),
         "l2BaseFee": base_fee,
         "clearingFee": clearing.to_string(),
-        "l1BaseFee": l1.base_fee,
+        "l1GasPrice": l1.gas_price,
         "l1BlobBaseFee": l1.blob_base_fee,
     })
 }

@@ -219,8 +219,9 @@ async fn send_transfers(http: &HttpClient, user: &Keypair, count: u64) {
             from: 1,
             to: 1,
             amount: 1,
-            // Above what the sequencer asks at the test L1's initial 1 gwei base fee.
-            fee: 10_000_000_000_000,
+            // Above what the sequencer asks even at the test L1's initial 1 gwei base fee: a
+            // lone transaction pays its batch's post and output, 2.2e14.
+            fee: 1_000_000_000_000_000,
             nonce,
             signature: Signature([0; 64]),
         }

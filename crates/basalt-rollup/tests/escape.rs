@@ -20,9 +20,9 @@ mod net;
 use net::*;
 
 type P = Optimistic;
-/// An L2 fee above what the sequencer asks while the test L1's base fee is at its initial 1 gwei:
-/// the L1 data of a transaction (about 110 bytes at 4 gas a byte) costs under 1e12.
-const FEE: Amount = 10_000_000_000_000;
+/// An L2 fee above what the sequencer asks even at the test L1's initial 1 gwei base fee (and as
+/// much again in tip): a lone transaction pays its batch's post and output, 110,000 gas, 2.2e14.
+const FEE: Amount = 1_000_000_000_000_000;
 /// The rollup's registered minimum: the floor of its execution price.
 const MIN_FEE: Amount = 1_000;
 /// The shortest challenge window and clock: the dispute bound is 74 blocks.

@@ -19,9 +19,9 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 const SLOTS: usize = 2;
-/// An L2 fee above what the sequencer asks while the test L1's base fee is at its initial 1 gwei:
-/// a ZK transaction's share of its 2-slot batch's post and proof is under 3e6 gas, 3e15.
-const FEE: Amount = 10_000_000_000_000_000;
+/// An L2 fee above what the sequencer asks even at the test L1's initial 1 gwei base fee (and as
+/// much again in tip): a lone transaction pays its batch's post and proof, about 5.2e6 gas, 1e16.
+const FEE: Amount = 50_000_000_000_000_000;
 /// The rollup's registered minimum: the floor of its execution price.
 const MIN_FEE: Amount = 1_000;
 

@@ -136,6 +136,9 @@ pub(crate) struct Core<Q: Profile> {
     pub pricing: Pricing,
     /// The L1's next-block fees, as last read.
     pub l1_prices: Mutex<L1Prices>,
+    /// The running size of this sequencer's batches, in sixteenths of a transaction (0 before
+    /// the first): what a transaction's share of a batch's fixed cost is priced by.
+    pub batch_size: std::sync::atomic::AtomicU64,
     pub blocks: broadcast::Sender<Value>,
     /// Why the sequencer stopped making blocks, if it did.
     pub halted: Mutex<Option<String>>,
@@ -176,6 +179,7 @@ impl<Q: Profile> Core<Q> {
             queue: Mutex::new(Queue::new(pricing.model)),
             pricing,
             l1_prices: Mutex::new(l1_prices),
+            batch_size: std::sync::atomic::AtomicU64::new(0),
             blocks: broadcast::channel(256).0,
             halted: Mutex::new(None),
             metrics: RollupMetrics::new(name),

@@ -1,6 +1,7 @@
 //! What the sequencer asks of a transaction: its fee model's execution price plus the L1 price
 //! of the bytes the transaction adds to its batch (the L1's own gas rule,
-//! [`basalt_l1::gas::l2_data_fee`], at the L1's next-block base and blob base fees, as last read).
+//! [`basalt_l1::gas::l2_data_fee`], at what the sequencer pays the L1 a gas, its next-block base
+//! fee and the tip its client adds, and at the next blob base fee, as last read).
 //! Admission asks exactly that; a quote (`l2_estimateFee`) adds room for the prices to rise for a
 //! block or two while the user signs.
 
@@ -8,20 +9,23 @@ use super::{lock, Core};
 use crate::l1client::ChainInfo;
 use basalt_l2::{posted_bytes, FeeMarket, FeeModel, L2Tx, Profile};
 use basalt_types::Amount;
+use std::sync::atomic::Ordering;
 
 /// The L1 prices the data part is charged at: the next L1 block's, as last read.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct L1Prices {
-    /// Base fee per gas.
-    pub base_fee: u64,
+    /// What the sequencer pays a gas: the base fee and its client's tip
+    /// ([`crate::l1client::priority_tip`]).
+    pub gas_price: u64,
     /// Blob base fee per byte.
     pub blob_base_fee: u64,
 }
 
 impl From<&ChainInfo> for L1Prices {
     fn from(c: &ChainInfo) -> Self {
+        let base = c.next_base_fee_per_gas;
         L1Prices {
-            base_fee: c.next_base_fee_per_gas,
+            gas_price: base.saturating_add(crate::l1client::priority_tip(base)),
             blob_base_fee: c.next_blob_base_fee,
         }
     }
@@ -54,10 +58,33 @@ impl Asked {
     }
 }
 
+/// The running batch size is kept in sixteenths of a transaction.
+const BATCH_SIZE_SCALE: u64 = 16;
+
 /// A quote rises by a quarter of its L1 part: two L1 blocks' worth of the L1's fastest rise.
 const L1_QUOTE_MARGIN: Amount = 4;
 
 impl<Q: Profile> Core<Q> {
+    /// The transactions a batch of this sequencer carries, as its recent batches went (1 before
+    /// the first: a lone transaction pays its whole batch).
+    pub fn batch_txs(&self) -> u64 {
+        (self.batch_size.load(Ordering::Relaxed) / BATCH_SIZE_SCALE).max(1)
+    }
+
+    /// Counts a batch of `txs` transactions into the running batch size (each batch weighs an
+    /// eighth).
+    pub fn note_batch(&self, txs: u64) {
+        let new = txs.saturating_mul(BATCH_SIZE_SCALE);
+        let _ = self
+            .batch_size
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |old| {
+                Some(match old {
+                    0 => new,
+                    old => old - old / 8 + new / 8,
+                })
+            });
+    }
+
     /// The least fee `tx` must pay to be admitted now, with the sequencer's `market`.
     pub fn asked(&self, market: &FeeMarket, tx: &L2Tx<Q>) -> Asked {
         let bytes = posted_bytes(tx, self.pricing.zk_slots.is_some());
@@ -67,7 +94,8 @@ impl<Q: Profile> Core<Q> {
             l1_data: basalt_l1::gas::l2_data_fee(
                 self.pricing.zk_slots,
                 bytes,
-                p.base_fee,
+                self.batch_txs(),
+                p.gas_price,
                 p.blob_base_fee,
             ),
             bytes,

@@ -14,14 +14,15 @@
 //! twice the target (EIP-1559), or the highest fees first up to the block's size (auction; each
 //! sender's in nonce order). Under an auction a full queue takes a higher bid in place of the
 //! lowest one waiting (the last of its sender's, so that nonces stay in order): whoever floods the
-//! queue at the floor is outbid, not waited behind.
+//! queue at the floor is outbid, not waited behind. Each sender's last transaction is kept
+//! ordered by fee, so finding the one to outbid costs a logarithm, not a scan of the queue.
 
 use super::pricing::Asked;
 use super::{lock, Core};
 use basalt_l2::{FeeModel, L2State, L2Tx, Profile, TxFailure};
 use basalt_types::{Amount, Hash};
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet, VecDeque};
 
 /// Most transactions waiting for the next block; more are refused until it is made.
 pub const MAX_PENDING_TXS: usize = 65_536;
@@ -40,7 +41,14 @@ struct Owed {
 /// Transactions waiting for the next block (or taken by the block being made), and recent
 /// refusals.
 pub(crate) struct Queue<Q: Profile> {
-    pub txs: Vec<L2Tx<Q>>,
+    /// The transactions waiting, by arrival number.
+    waiting: BTreeMap<u64, L2Tx<Q>>,
+    next_arrival: u64,
+    /// By sender, the arrival numbers of its waiting transactions, in nonce order.
+    chains: HashMap<u32, VecDeque<u64>>,
+    /// Each sender's last waiting transaction by fee, the newest first among equal fees: the one
+    /// an auction's full queue gives up for a higher bid.
+    tails: BTreeSet<(Amount, Reverse<u64>)>,
     pub hashes: HashSet<Hash>,
     pub refused: HashMap<Hash, TxFailure>,
     refused_order: VecDeque<Hash>,
@@ -57,7 +65,10 @@ impl<Q: Profile> Queue<Q> {
     /// An empty queue whose blocks take transactions as `model` says.
     pub fn new(model: FeeModel) -> Self {
         Queue {
-            txs: Vec::new(),
+            waiting: BTreeMap::new(),
+            next_arrival: 0,
+            chains: HashMap::new(),
+            tails: BTreeSet::new(),
             hashes: HashSet::new(),
             refused: HashMap::new(),
             refused_order: VecDeque::new(),
@@ -65,6 +76,71 @@ impl<Q: Profile> Queue<Q> {
             model,
             clearing: 0,
         }
+    }
+
+    /// Transactions waiting for a block.
+    pub fn len(&self) -> usize {
+        self.waiting.len()
+    }
+
+    /// The fee of waiting transaction `arrival`.
+    fn fee_at(&self, arrival: u64) -> Amount {
+        self.waiting
+            .get(&arrival)
+            .and_then(spend_of)
+            .map_or(0, |s| s.fee)
+    }
+
+    /// Adds `tx` behind its sender's waiting transactions.
+    fn push(&mut self, tx: L2Tx<Q>) {
+        let Some(s) = spend_of(&tx) else { return };
+        let arrival = self.next_arrival;
+        self.next_arrival += 1;
+        if let Some(&last) = self.chains.get(&s.from).and_then(|c| c.back()) {
+            self.tails.remove(&(self.fee_at(last), Reverse(last)));
+        }
+        self.waiting.insert(arrival, tx);
+        self.chains.entry(s.from).or_default().push_back(arrival);
+        self.tails.insert((s.fee, Reverse(arrival)));
+    }
+
+    /// Takes sender `from`'s first waiting transaction.
+    fn pop_front(&mut self, from: u32) -> Option<L2Tx<Q>> {
+        let chain = self.chains.get_mut(&from)?;
+        let first = chain.pop_front()?;
+        let empty = chain.is_empty();
+        let fee = self.fee_at(first);
+        let tx = self.waiting.remove(&first)?;
+        if empty {
+            self.chains.remove(&from);
+            self.tails.remove(&(fee, Reverse(first)));
+        }
+        Some(tx)
+    }
+
+    /// Takes sender `from`'s last waiting transaction.
+    fn pop_back(&mut self, from: u32) -> Option<L2Tx<Q>> {
+        let chain = self.chains.get_mut(&from)?;
+        let last = chain.pop_back()?;
+        let before = chain.back().copied();
+        let fee = self.fee_at(last);
+        let tx = self.waiting.remove(&last)?;
+        self.tails.remove(&(fee, Reverse(last)));
+        match before {
+            Some(b) => {
+                self.tails.insert((self.fee_at(b), Reverse(b)));
+            }
+            None => {
+                self.chains.remove(&from);
+            }
+        }
+        Some(tx)
+    }
+
+    /// The waiting transactions, in arrival order.
+    #[cfg(test)]
+    fn waiting(&self) -> Vec<L2Tx<Q>> {
+        self.waiting.values().copied().collect()
     }
 }
 
@@ -160,14 +236,14 @@ impl<Q: Profile> Queue<Q> {
                 asked.bytes
             ));
         }
-        if self.txs.len() >= MAX_PENDING_TXS {
+        if self.len() >= MAX_PENDING_TXS {
             match self.outbid(s.fee) {
                 Some(_) => {}
                 None if matches!(self.model, FeeModel::Auction { .. }) => {
                     return Err(format!(
                         "the sequencer's queue is full and its lowest bid is {}: bid more, or \
                          retry shortly",
-                        self.lowest_tail().map_or(0, |(_, fee)| fee)
+                        self.tails.first().map_or(0, |&(fee, _)| fee)
                     ))
                 }
                 None => return Err("the sequencer's queue is full: retry shortly".into()),
@@ -224,88 +300,68 @@ impl<Q: Profile> Queue<Q> {
         Ok(account.key)
     }
 
-    /// The last waiting transaction of some sender with the lowest fee, and that fee: what an
-    /// auction's full queue gives up for a higher bid.
-    fn lowest_tail(&self) -> Option<(usize, Amount)> {
-        let mut last: HashMap<u32, usize> = HashMap::new();
-        for (i, tx) in self.txs.iter().enumerate() {
-            if let Some(s) = spend_of(tx) {
-                last.insert(s.from, i);
-            }
-        }
-        last.into_values()
-            .filter_map(|i| spend_of(&self.txs[i]).map(|s| (i, s.fee)))
-            .min_by_key(|&(i, fee)| (fee, Reverse(i)))
-    }
-
-    /// Under an auction, the waiting transaction a bid of `fee` would take the place of.
-    fn outbid(&self, fee: Amount) -> Option<usize> {
+    /// Under an auction, the sender whose last waiting transaction a bid of `fee` would take
+    /// the place of: the lowest such fee, if below `fee`.
+    fn outbid(&self, fee: Amount) -> Option<u32> {
         if !matches!(self.model, FeeModel::Auction { .. }) {
             return None;
         }
-        self.lowest_tail()
-            .filter(|&(_, lowest)| lowest < fee)
-            .map(|(i, _)| i)
+        let &(lowest, Reverse(arrival)) = self.tails.first()?;
+        if lowest >= fee {
+            return None;
+        }
+        self.waiting
+            .get(&arrival)
+            .and_then(spend_of)
+            .map(|s| s.from)
     }
 
     /// The transactions the next block takes, in the order it applies them; the rest wait.
     pub fn take_block(&mut self) -> Vec<L2Tx<Q>> {
-        let Some(cap) = self.model.block_capacity() else {
-            return std::mem::take(&mut self.txs);
-        };
-        if self.txs.len() <= cap {
+        let cap = self.model.block_capacity().unwrap_or(usize::MAX);
+        if self.len() <= cap {
             self.clearing = 0;
-            return std::mem::take(&mut self.txs);
+            self.chains.clear();
+            self.tails.clear();
+            return std::mem::take(&mut self.waiting).into_values().collect();
         }
+        let mut block = Vec::with_capacity(cap);
         if let FeeModel::Eip1559 { .. } = self.model {
-            return self.txs.drain(..cap).collect();
+            // The oldest: each is the first waiting of its sender.
+            let senders: Vec<u32> = self
+                .waiting
+                .values()
+                .take(cap)
+                .filter_map(|tx| spend_of(tx).map(|s| s.from))
+                .collect();
+            block.extend(senders.into_iter().filter_map(|from| self.pop_front(from)));
+            return block;
         }
         // Highest fee first among each sender's next transaction; ties to the oldest.
-        let fee = |i: usize| spend_of(&self.txs[i]).map_or(0, |s| s.fee);
-        let mut chains: HashMap<u32, VecDeque<usize>> = HashMap::new();
-        for (i, tx) in self.txs.iter().enumerate() {
-            let from = spend_of(tx).map_or(u32::MAX, |s| s.from);
-            chains.entry(from).or_default().push_back(i);
-        }
-        let mut heads: BinaryHeap<(Amount, Reverse<usize>, u32)> = chains
+        let mut heads: BinaryHeap<(Amount, Reverse<u64>, u32)> = self
+            .chains
             .iter()
-            .filter_map(|(&from, c)| c.front().map(|&i| (fee(i), Reverse(i), from)))
+            .filter_map(|(&from, c)| c.front().map(|&a| (self.fee_at(a), Reverse(a), from)))
             .collect();
-        let mut picked = Vec::with_capacity(cap);
-        while picked.len() < cap {
-            let Some((_, Reverse(i), from)) = heads.pop() else {
+        while block.len() < cap {
+            let Some((_, _, from)) = heads.pop() else {
                 break;
             };
-            picked.push(i);
-            let chain = chains.get_mut(&from).expect("a head's chain");
-            chain.pop_front();
-            if let Some(&next) = chain.front() {
-                heads.push((fee(next), Reverse(next), from));
+            block.extend(self.pop_front(from));
+            if let Some(&next) = self.chains.get(&from).and_then(|c| c.front()) {
+                heads.push((self.fee_at(next), Reverse(next), from));
             }
         }
-        let mut taken = vec![false; self.txs.len()];
-        for &i in &picked {
-            taken[i] = true;
-        }
-        let block: Vec<L2Tx<Q>> = picked.iter().map(|&i| self.txs[i]).collect();
-        let mut rest = Vec::with_capacity(self.txs.len() - picked.len());
-        for (i, tx) in self.txs.drain(..).enumerate() {
-            if !taken[i] {
-                rest.push(tx);
-            }
-        }
-        self.txs = rest;
         // What would have made this block against what still waits: the cap-th highest fee.
-        let mut waiting: Vec<Amount> = self
-            .txs
-            .iter()
+        let mut fees: Vec<Amount> = self
+            .waiting
+            .values()
             .filter_map(spend_of)
             .map(|s| s.fee)
             .collect();
-        self.clearing = match waiting.len() >= cap {
+        self.clearing = match fees.len() >= cap {
             true => {
-                let k = cap - 1;
-                let (_, kth, _) = waiting.select_nth_unstable_by(k, |a, b| b.cmp(a));
+                let (_, kth, _) = fees.select_nth_unstable_by(cap - 1, |a, b| b.cmp(a));
                 kth.saturating_add(1)
             }
             false => 0,
@@ -317,10 +373,11 @@ impl<Q: Profile> Queue<Q> {
     /// verified; under an auction with a full queue, in place of the lowest bid it beats.
     fn admit(&mut self, tx: L2Tx<Q>) {
         let s = spend_of(&tx).expect("checked");
-        if self.txs.len() >= MAX_PENDING_TXS {
-            if let Some(i) = self.outbid(s.fee) {
-                let out = self.txs.remove(i);
-                self.decided(&out, None);
+        if self.len() >= MAX_PENDING_TXS {
+            if let Some(from) = self.outbid(s.fee) {
+                if let Some(out) = self.pop_back(from) {
+                    self.decided(&out, None);
+                }
             }
         }
         let owed = self.owed.entry(s.from).or_default();
@@ -329,7 +386,7 @@ impl<Q: Profile> Queue<Q> {
         let hash = tx.hash();
         self.refused.remove(&hash);
         self.hashes.insert(hash);
-        self.txs.push(tx);
+        self.push(tx);
     }
 
     /// Forgets `tx`, which a block just decided (in it, or refused for `refused`). Called under
@@ -604,7 +661,7 @@ mod tests {
             fees(&block),
             vec![(1, 10, 0), (2, 20, 0), (1, 9, 1), (2, 20, 1)]
         );
-        assert_eq!(q.txs.len(), 2, "the rest wait for the next block");
+        assert_eq!(q.len(), 2, "the rest wait for the next block");
         assert_eq!(q.next_nonce(1, &s), Some(3), "and keep their nonces");
     }
 
@@ -619,7 +676,7 @@ mod tests {
         q.admit(bid(2, 30, 2));
         let block = q.take_block();
         assert_eq!(fees(&block), vec![(2, 50, 0), (2, 40, 1), (2, 30, 2)]);
-        assert_eq!(fees(&q.txs), vec![(1, 5, 0), (1, 100, 1)]);
+        assert_eq!(fees(&q.waiting()), vec![(1, 5, 0), (1, 100, 1)]);
         assert_eq!(q.clearing, 0, "what waits fits the next block");
         let block = q.take_block();
         assert_eq!(fees(&block), vec![(1, 5, 0), (1, 100, 1)]);
@@ -652,7 +709,7 @@ mod tests {
         let honest = bid(2, 2, 0);
         check(&q, &s, &honest).expect("a higher bid takes a place");
         q.admit(honest);
-        assert_eq!(q.txs.len(), MAX_PENDING_TXS);
+        assert_eq!(q.len(), MAX_PENDING_TXS);
         assert_eq!(q.next_nonce(1, &s), Some(MAX_PENDING_TXS as u64 - 1));
         let block = q.take_block();
         assert_eq!(fees(&block)[0], (2, 2, 0), "the honest bid goes first");
@@ -665,5 +722,23 @@ mod tests {
             q.admit(bid(1, 1, nonce));
         }
         refused(check(&q, &s, &bid(2, 1_000, 0)), "queue is full");
+    }
+
+    #[test]
+    fn an_outbid_senders_previous_transaction_becomes_the_one_to_outbid() {
+        let mut q = Q::new(FeeModel::Auction { block_txs: 10 });
+        q.admit(bid(1, 3, 0));
+        q.admit(bid(1, 9, 1));
+        q.admit(bid(2, 5, 0));
+        // Account 1's last (9) and account 2's (5): the lowest tail is account 2's.
+        assert_eq!(q.outbid(6), Some(2));
+        assert_eq!(q.outbid(5), None, "a bid must beat it");
+        q.pop_back(2);
+        // Account 1's last is 9: its 3 cannot go before the 9 that follows it.
+        assert_eq!(q.outbid(9), None);
+        assert_eq!(q.outbid(10), Some(1));
+        q.pop_back(1);
+        assert_eq!(q.outbid(4), Some(1), "then its 3 is its last");
+        assert_eq!(fees(&q.waiting()), vec![(1, 3, 0)]);
     }
 }

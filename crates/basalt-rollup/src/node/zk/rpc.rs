@@ -73,7 +73,7 @@ impl L2Node for ZkShared {
                 "output": hex_of(&c.output()),
             })
         });
-        let pending = lock(&self.queue).txs.len();
+        let pending = lock(&self.queue).len();
         // Before the view's lock: the fees take the sequencer's and the queue's.
         let fees = crate::rpc_fee::fees_json(&self.core);
         let view = lock(&self.view);
