@@ -80,8 +80,8 @@ pub(crate) fn estimate_fee<Q: Profile>(
         (tx, q.clearing)
     };
     let market = *seq.market();
+    let (least, quoted) = core.quote(&seq, clearing, &tx);
     drop(seq);
-    let (least, quoted) = core.quote(&market, clearing, &tx);
     let l1 = *lock(&core.l1_prices);
     Ok(json!({
         "fee": quoted.total().to_string(),

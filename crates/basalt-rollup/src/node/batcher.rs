@@ -212,7 +212,7 @@ impl<S: L1Source> Planner for Batcher<S> {
             };
             #[cfg(feature = "faults")]
             self.mislead(&mut plan.data);
-            self.shared.note_batch(plan.to - plan.from);
+            self.shared.note_batch(plan.from, plan.to);
             let what = Posting::Batch {
                 index: c.index,
                 from: plan.from,

@@ -139,6 +139,8 @@ pub(crate) struct Core<Q: Profile> {
     /// The running size of this sequencer's batches, in sixteenths of a transaction (0 before
     /// the first): what a transaction's share of a batch's fixed cost is priced by.
     pub batch_size: std::sync::atomic::AtomicU64,
+    /// Where the batches this sequencer planned end, in confirmed transactions.
+    pub batched_to: std::sync::atomic::AtomicU64,
     pub blocks: broadcast::Sender<Value>,
     /// Why the sequencer stopped making blocks, if it did.
     pub halted: Mutex<Option<String>>,
@@ -180,6 +182,7 @@ impl<Q: Profile> Core<Q> {
             pricing,
             l1_prices: Mutex::new(l1_prices),
             batch_size: std::sync::atomic::AtomicU64::new(0),
+            batched_to: std::sync::atomic::AtomicU64::new(0),
             blocks: broadcast::channel(256).0,
             halted: Mutex::new(None),
             metrics: RollupMetrics::new(name),
@@ -383,6 +386,12 @@ pub async fn start_with<S: L1Source>(
     // Catch up with the L1 before answering anyone, so that the first answers are not stale.
     let follower = follower::Follower::new(shared.clone(), client.clone());
     let caught_up = follower.sync().await?;
+    {
+        // The batches the L1 holds already end here: what waits for the next one starts there.
+        let view = lock(&shared.view);
+        let to = view.derivation.txs_in_first(view.rollup.batches);
+        shared.note_batched_to(to);
+    }
     info!(
         rollup = %name,
         batches = caught_up.batches,

@@ -7,7 +7,8 @@
 
 use super::{lock, Core};
 use crate::l1client::ChainInfo;
-use basalt_l2::{posted_bytes, FeeMarket, FeeModel, L2Tx, Profile};
+use crate::Sequencer;
+use basalt_l2::{posted_bytes, FeeModel, L2Tx, Profile};
 use basalt_types::Amount;
 use std::sync::atomic::Ordering;
 
@@ -65,16 +66,27 @@ const BATCH_SIZE_SCALE: u64 = 16;
 const L1_QUOTE_MARGIN: Amount = 4;
 
 impl<Q: Profile> Core<Q> {
-    /// The transactions a batch of this sequencer carries, as its recent batches went (1 before
-    /// the first: a lone transaction pays its whole batch).
-    pub fn batch_txs(&self) -> u64 {
-        (self.batch_size.load(Ordering::Relaxed) / BATCH_SIZE_SCALE).max(1)
+    /// The transactions the next batch of `seq` will carry, as estimated: as many as its recent
+    /// batches carried, and at least those already waiting for it and the one being priced (a
+    /// lone transaction pays its whole batch).
+    pub fn batch_txs(&self, seq: &Sequencer<Q>) -> u64 {
+        let recent = self.batch_size.load(Ordering::Relaxed) / BATCH_SIZE_SCALE;
+        let waiting = seq
+            .next_sequence()
+            .saturating_sub(self.batched_to.load(Ordering::Relaxed));
+        recent.max(waiting.saturating_add(1))
     }
 
-    /// Counts a batch of `txs` transactions into the running batch size (each batch weighs an
-    /// eighth).
-    pub fn note_batch(&self, txs: u64) {
-        let new = txs.saturating_mul(BATCH_SIZE_SCALE);
+    /// Records that the batches planned or on L1 end at transaction `to`.
+    pub fn note_batched_to(&self, to: u64) {
+        self.batched_to.fetch_max(to, Ordering::Relaxed);
+    }
+
+    /// Counts a batch of the transactions `from..to` into the running batch size (each batch
+    /// weighs an eighth).
+    pub fn note_batch(&self, from: u64, to: u64) {
+        self.note_batched_to(to);
+        let new = to.saturating_sub(from).saturating_mul(BATCH_SIZE_SCALE);
         let _ = self
             .batch_size
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |old| {
@@ -85,16 +97,16 @@ impl<Q: Profile> Core<Q> {
             });
     }
 
-    /// The least fee `tx` must pay to be admitted now, with the sequencer's `market`.
-    pub fn asked(&self, market: &FeeMarket, tx: &L2Tx<Q>) -> Asked {
+    /// The least fee `tx` must pay to be admitted now by the sequencer `seq`.
+    pub fn asked(&self, seq: &Sequencer<Q>, tx: &L2Tx<Q>) -> Asked {
         let bytes = posted_bytes(tx, self.pricing.zk_slots.is_some());
         let p = *lock(&self.l1_prices);
         Asked {
-            execution: market.execution_price(),
+            execution: seq.market().execution_price(),
             l1_data: basalt_l1::gas::l2_data_fee(
                 self.pricing.zk_slots,
                 bytes,
-                self.batch_txs(),
+                self.batch_txs(seq),
                 p.gas_price,
                 p.blob_base_fee,
             ),
@@ -102,17 +114,17 @@ impl<Q: Profile> Core<Q> {
         }
     }
 
-    /// A fee for `tx` (whose own fee field is ignored) that stays enough while the L1's fees rise
+    /// A fee for `tx` (whose own fee field is ignored) from the sequencer `seq` that stays enough while the L1's fees rise
     /// for two blocks and the L2 base fee for one, and, in an auction, bids into the next block
     /// (`clearing`, the least fee that would have).
-    pub fn quote(&self, market: &FeeMarket, clearing: Amount, tx: &L2Tx<Q>) -> (Asked, Asked) {
+    pub fn quote(&self, seq: &Sequencer<Q>, clearing: Amount, tx: &L2Tx<Q>) -> (Asked, Asked) {
         // The fee is part of the bytes priced: settle on a fee whose own encoding it pays for.
         let mut tx = *tx;
-        let (mut least, mut quoted) = (self.asked(market, &tx), self.asked(market, &tx));
+        let (mut least, mut quoted) = (self.asked(seq, &tx), self.asked(seq, &tx));
         for _ in 0..4 {
-            least = self.asked(market, &tx);
+            least = self.asked(seq, &tx);
             quoted = Asked {
-                execution: market.execution_quote(),
+                execution: seq.market().execution_quote(),
                 l1_data: least
                     .l1_data
                     .saturating_add(least.l1_data.div_ceil(L1_QUOTE_MARGIN)),

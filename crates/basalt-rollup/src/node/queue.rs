@@ -435,7 +435,7 @@ pub(crate) async fn admit<Q: Profile>(core: &Core<Q>, tx: L2Tx<Q>) -> Result<(),
     }
     let key = {
         let seq = lock(seq);
-        let asked = core.asked(seq.market(), &tx);
+        let asked = core.asked(&seq, &tx);
         lock(&core.queue).check(seq.state(), &asked, &tx)?
     };
     #[cfg(feature = "faults")]
@@ -464,7 +464,7 @@ pub(crate) async fn admit<Q: Profile>(core: &Core<Q>, tx: L2Tx<Q>) -> Result<(),
         return Err(TxFailure::BadSignature.to_string());
     }
     let seq = lock(seq);
-    let asked = core.asked(seq.market(), &tx);
+    let asked = core.asked(&seq, &tx);
     let mut q = lock(&core.queue);
     q.check(seq.state(), &asked, &tx)?;
     q.admit(tx);

@@ -89,7 +89,7 @@ impl<S: L1Source> Planner for ZkBatcher<S> {
             let data = encode_zk_batch(&posted, Effort::Best);
             let deposits = posted.iter().filter(|p| **p == PostedTx::Deposit).count() as u64;
             let to = c.from + posted.len() as u64;
-            self.shared.note_batch(posted.len() as u64);
+            self.shared.note_batch(c.from, to);
             let deposits_end = c.deposits_end + deposits;
             let what = Posting::Batch {
                 index: c.index,

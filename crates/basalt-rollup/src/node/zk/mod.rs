@@ -147,6 +147,12 @@ pub(super) async fn start<S: L1Source>(
     });
     let follower = follower::ZkFollower::new(shared.clone(), client.clone());
     let caught_up = follower.sync().await?;
+    {
+        // The batches the L1 holds already end here: what waits for the next one starts there.
+        let view = lock(&shared.view);
+        let to = view.derivation.txs_in_first(view.rollup.batches);
+        shared.note_batched_to(to);
+    }
     info!(
         rollup = %name,
         batches = caught_up.batches,
