@@ -114,9 +114,9 @@ impl<Q: Profile> Core<Q> {
         }
     }
 
-    /// A fee for `tx` (whose own fee field is ignored) from the sequencer `seq` that stays enough while the L1's fees rise
-    /// for two blocks and the L2 base fee for one, and, in an auction, bids into the next block
-    /// (`clearing`, the least fee that would have).
+    /// A fee for `tx` (whose own fee field is ignored) from the sequencer `seq` that stays enough
+    /// while the L1's fees rise for two blocks and the L2 base fee for one, and, in an auction,
+    /// bids into the next block (`clearing`, the least fee that would have).
     pub fn quote(&self, seq: &Sequencer<Q>, clearing: Amount, tx: &L2Tx<Q>) -> (Asked, Asked) {
         // The fee is part of the bytes priced: settle on a fee whose own encoding it pays for.
         let mut tx = *tx;
