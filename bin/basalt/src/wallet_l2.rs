@@ -262,14 +262,6 @@ async fn prepare(
     Ok((kp, rollup, from, nonce))
 }
 
-/// Sets a user transaction's fee.
-fn with_fee(mut tx: L2Tx<Optimistic>, to: Amount) -> L2Tx<Optimistic> {
-    if let L2Tx::Transfer { fee, .. } | L2Tx::Withdraw { fee, .. } = &mut tx {
-        *fee = to;
-    }
-    tx
-}
-
 fn print_soft(v: &Value) {
     println!(
         "transaction {} soft-confirmed in L2 block {} (finality: {})",
@@ -355,7 +347,7 @@ pub async fn transfer(
         signature: Signature([0; 64]),
     };
     let (fee, how) = rollup.fee_for(&tx, opts.fee.as_deref(), force_in).await?;
-    let tx = with_fee(tx, fee);
+    let tx = tx.with_fee(fee);
     println!(
         "transferring {} from L2 account {from} to {to_index} on {} (fee {}: {how})",
         format_tokens(amount),
@@ -395,7 +387,7 @@ pub async fn withdraw(
         signature: Signature([0; 64]),
     };
     let (fee, how) = rollup.fee_for(&tx, opts.fee.as_deref(), force_in).await?;
-    let tx = with_fee(tx, fee);
+    let tx = tx.with_fee(fee);
     println!(
         "withdrawing {} from L2 account {from} on {} to L1 account {recipient} (fee {}: {how})",
         format_tokens(amount),

@@ -264,6 +264,22 @@ impl<P: Profile> L2Tx<P> {
         }
     }
 
+    /// The same transaction paying `to` (a deposit pays none and stays as it is).
+    pub fn with_fee(mut self, to: Amount) -> Self {
+        if let L2Tx::Transfer { fee, .. } | L2Tx::Withdraw { fee, .. } = &mut self {
+            *fee = to;
+        }
+        self
+    }
+
+    /// The same transaction at nonce `to` (a deposit has none and stays as it is).
+    pub fn with_nonce(mut self, to: u64) -> Self {
+        if let L2Tx::Transfer { nonce, .. } | L2Tx::Withdraw { nonce, .. } = &mut self {
+            *nonce = to;
+        }
+        self
+    }
+
     /// The signature and signed fields, for transactions a user signs.
     pub fn signer(&self) -> Option<(u32, &P::Signature)> {
         match self {

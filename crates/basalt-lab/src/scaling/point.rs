@@ -194,7 +194,7 @@ pub async fn measure(
     );
     let rollup_l2: Vec<HttpClient> = p.rollups.iter().map(|r| r.l2.clone()).collect();
     for (i, l2) in rollup_l2.iter().enumerate() {
-        *lock_q(&quotes[i]) = read_quotes(l2).await?;
+        *lock(&quotes[i]) = read_quotes(l2).await?;
     }
     let quoting = tokio::spawn(follow_quotes(
         rollup_l2.clone(),
@@ -226,8 +226,8 @@ pub async fn measure(
                 tokio::time::sleep_until((t0 + t.at).into()).await;
                 let (hex, hash, fee) = match t.tx {
                     Planned::Ready { hex, hash } => (hex, hash, None),
-                    Planned::Later(mut tx) => {
-                        let (transfer, withdraw) = *lock_q(&quotes[user]);
+                    Planned::Later(tx) => {
+                        let (transfer, withdraw) = *lock(&quotes[user]);
                         let fee = if t.withdraw { withdraw } else { transfer };
                         if fee > max_fee {
                             refused.get_or_insert(format!(
@@ -235,15 +235,7 @@ pub async fn measure(
                             ));
                             continue;
                         }
-                        if let L2Tx::Transfer {
-                            fee: f, nonce: n, ..
-                        }
-                        | L2Tx::Withdraw {
-                            fee: f, nonce: n, ..
-                        } = &mut tx
-                        {
-                            (*f, *n) = (fee, nonce);
-                        }
+                        let tx = tx.with_fee(fee).with_nonce(nonce);
                         let (bytes, hash) = crate::client::signed(zk, id, &tx, &key);
                         lock(&tickets).insert((u, k), hash);
                         (format!("0x{}", hex::encode(bytes)), hash, Some(fee))
@@ -618,11 +610,6 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Locks a rollup's quotes.
-fn lock_q(m: &Mutex<(Amount, Amount)>) -> std::sync::MutexGuard<'_, (Amount, Amount)> {
-    lock(m)
-}
-
 /// A rollup's quotes for a typical transfer and withdrawal.
 async fn read_quotes(l2: &HttpClient) -> Result<(Amount, Amount)> {
     Ok((
@@ -641,7 +628,7 @@ async fn follow_quotes(
     while sending.load(Ordering::Relaxed) {
         for (i, c) in l2.iter().enumerate() {
             if let Ok(q) = read_quotes(c).await {
-                *lock_q(&quotes[i]) = q;
+                *lock(&quotes[i]) = q;
             }
         }
         tokio::time::sleep(QUOTE_EVERY).await;

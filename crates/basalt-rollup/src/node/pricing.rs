@@ -134,20 +134,12 @@ impl<Q: Profile> Core<Q> {
                 quoted.execution = clearing - quoted.l1_data;
             }
             let before = posted_bytes(&tx, self.pricing.zk_slots.is_some());
-            set_fee(&mut tx, quoted.total());
+            tx = tx.with_fee(quoted.total());
             if posted_bytes(&tx, self.pricing.zk_slots.is_some()) == before {
                 break;
             }
         }
         (least, quoted)
-    }
-}
-
-/// Sets a user transaction's fee.
-pub(crate) fn set_fee<Q: Profile>(tx: &mut L2Tx<Q>, to: Amount) {
-    match tx {
-        L2Tx::Transfer { fee, .. } | L2Tx::Withdraw { fee, .. } => *fee = to,
-        L2Tx::Deposit { .. } => {}
     }
 }
 
