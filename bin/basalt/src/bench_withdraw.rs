@@ -4,13 +4,14 @@
 //! once, through the same RPCs a user's wallet calls. Prints a Markdown table.
 
 use crate::devnet_rollups::{l2_key, wait_final};
-use crate::wallet_l2::{claim_of, default_l2_url, signed_hex};
+use crate::wallet_l2::{default_l2_url, signed_hex};
 use anyhow::{bail, ensure, Context, Result};
 use basalt_l1::{Action, ONE_TOKEN};
 use basalt_l2::L2Tx;
 use basalt_node::devnet::{dev_account, DEV_ACCOUNTS};
 use basalt_rollup::l1client::L1Client;
 use basalt_rollup::RollupRef;
+use basalt_rpc::l2::WithdrawalProof;
 use basalt_types::{Amount, Keypair, Signature};
 use clap::Args;
 use jsonrpsee::core::client::ClientT;
@@ -155,10 +156,12 @@ async fn measure(
         let index = sent["withdrawalIndex"]
             .as_u64()
             .with_context(|| format!("the withdrawal was not applied: {sent}"))?;
-        let proof = loop {
-            let p = l2_call(&l2, "l2_getWithdrawalProof", rpc_params![index]).await?;
-            if p["ready"] == true {
-                break p;
+        let claim = loop {
+            let v = l2_call(&l2, "l2_getWithdrawalProof", rpc_params![index]).await?;
+            let p: WithdrawalProof =
+                serde_json::from_value(v).context("l2_getWithdrawalProof's answer")?;
+            if let Some(claim) = p.claim.filter(|_| p.ready) {
+                break basalt_l1::WithdrawalClaim::from(claim);
             }
             if started.elapsed() > GIVE_UP {
                 bail!(
@@ -169,7 +172,6 @@ async fn measure(
             tokio::time::sleep(Duration::from_millis(50)).await;
         };
         let claimable = started.elapsed().as_secs_f64();
-        let claim = claim_of(&proof["claim"])?;
         let hash = l1.submit(who, Action::FinalizeWithdrawal(claim)).await?;
         wait_final(&l1, &[hash]).await?;
         out.push(Sample {

@@ -644,7 +644,7 @@ pub async fn send(signer: &SignerArgs, action: Action) -> Result<()> {
     let started = Instant::now();
     loop {
         match client.tx_status(&hash).await? {
-            L1TxStatus::Finalized { height, error } => {
+            L1TxStatus::Finalized { height, error, .. } => {
                 bar.finish_and_clear();
                 println!(
                     "finalized at height {height} in {:.2}s",

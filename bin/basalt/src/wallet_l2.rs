@@ -8,7 +8,8 @@ use anyhow::{bail, Context, Result};
 use basalt_l1::Action;
 use basalt_l2::{L2Tx, Optimistic};
 use basalt_lab::client::signed;
-pub use basalt_lab::client::{claim_of, signed_hex};
+pub use basalt_lab::client::signed_hex;
+use basalt_rpc::l2::WithdrawalProof;
 use basalt_types::{Amount, Hash, Keypair, PublicKey, Signature};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -486,19 +487,21 @@ pub async fn claim(withdrawal: &str, signer: &SignerArgs, r: &RollupArgs) -> Res
     );
     bar.enable_steady_tick(Duration::from_millis(100));
     let started = Instant::now();
-    let proof = loop {
+    let claim = loop {
         let v = rollup
             .call("l2_getWithdrawalProof", rpc_params![which.clone()])
             .await?;
-        if v["ready"] == json!(true) {
-            break v;
+        let p: WithdrawalProof =
+            serde_json::from_value(v).context("l2_getWithdrawalProof's answer")?;
+        if let Some(claim) = p.claim.filter(|_| p.ready) {
+            break basalt_l1::WithdrawalClaim::from(claim);
         }
         let mut msg = format!(
             "withdrawal {}: {}",
-            v["index"],
-            v["reason"].as_str().unwrap_or("waiting")
+            p.index,
+            p.reason.as_deref().unwrap_or("waiting")
         );
-        if let (Some(at), Some(now)) = (v["settlesBy"].as_u64(), v["l1Height"].as_u64()) {
+        if let (Some(at), Some(now)) = (p.settles_by, p.l1_height) {
             msg.push_str(&format!(" (settles by L1 height {at}, now {now})"));
         }
         bar.set_message(msg);
@@ -509,7 +512,6 @@ pub async fn claim(withdrawal: &str, signer: &SignerArgs, r: &RollupArgs) -> Res
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
     bar.finish_and_clear();
-    let claim = claim_of(&proof["claim"])?;
     let claimed = call(
         &l1,
         &signer.rpc,

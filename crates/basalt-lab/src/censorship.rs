@@ -14,7 +14,7 @@
 //! windows are seconds long.
 
 use crate::client::{
-    call, claim_of, connect, fund_and_register, l2_client, lab_node, short, wait_final, ForcedItem,
+    connect, fund_and_register, l2_client, lab_node, ready_claim, short, wait_final, ForcedItem,
 };
 use anyhow::{bail, Context, Result};
 use basalt_l1::{format_tokens, Action, RollupKind, RollupParams, ONE_TOKEN};
@@ -23,6 +23,7 @@ use basalt_node::devnet::{dev_account, DEV_ACCOUNTS};
 use basalt_rollup::escape::settled_state;
 use basalt_rollup::l1client::{L1TxStatus, RollupInfo};
 use basalt_rollup::{L1Client, Role, RollupNode, RollupRef};
+use basalt_rpc::WithdrawalRef;
 use basalt_types::{dev_keypair, Amount, Encode, Hash, Keypair, Signature};
 use clap::Args;
 use jsonrpsee::core::client::ClientT;
@@ -180,19 +181,11 @@ impl Lab {
     /// Claims the withdrawal of L2 transaction `hash` on L1 with the proof the node behind `l2`
     /// serves; the tokens its recipient `who` gained.
     async fn claim(&self, l2: &(HttpClient, String), hash: &Hash, who: &Keypair) -> Result<Amount> {
-        let proof = self
+        let claim = self
             .until("the withdrawal proof", || async {
-                let v = call(
-                    &l2.0,
-                    &l2.1,
-                    "l2_getWithdrawalProof",
-                    rpc_params![hash.to_hex()],
-                )
-                .await?;
-                Ok((v["ready"] == true).then_some(v))
+                ready_claim(&l2.0, WithdrawalRef::Tx(*hash)).await
             })
             .await?;
-        let claim = claim_of(&proof["claim"])?;
         self.paid(who, Action::FinalizeWithdrawal(claim)).await
     }
 }

@@ -6,13 +6,14 @@
 use anyhow::{bail, Context, Result};
 use basalt_l1::{Action, RollupParams, WithdrawalClaim, ONE_TOKEN};
 use basalt_l2::{unchecked_signature, L2Tx, Optimistic, Zk};
-use basalt_rollup::l1client::{L1Client, L1TxStatus, RollupInfo};
+use basalt_rollup::l1client::{L1Client, L1TxStatus, QueueItem, RollupInfo};
 use basalt_rollup::{BatcherConfig, NodeConfig, Role, RollupRef};
+use basalt_rpc::l2::FeeQuery;
+use basalt_rpc::{L2ApiClient, WithdrawalRef};
 use basalt_types::zk::BabyKeypair;
-use basalt_types::{serde_amount, Amount, Encode, Hash, Keypair, PublicKey};
+use basalt_types::{Amount, Encode, Hash, Keypair, PublicKey};
 use jsonrpsee::core::client::ClientT;
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
-use serde::Deserialize;
 use serde_json::Value;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -76,36 +77,14 @@ pub fn zk_form(tx: &L2Tx<Optimistic>) -> L2Tx<Zk> {
     }
 }
 
-/// The claim as `l2_getWithdrawalProof` gives it.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ClaimJson {
-    rollup: u32,
-    batch: u64,
-    state_root: Hash,
-    withdrawals_tree_root: Hash,
-    withdrawal_count: u64,
-    index: u64,
-    recipient: PublicKey,
-    #[serde(with = "serde_amount")]
-    amount: Amount,
-    proof: Vec<Hash>,
-}
-
-/// The claim in an `l2_getWithdrawalProof` answer.
-pub fn claim_of(v: &Value) -> Result<WithdrawalClaim> {
-    let c: ClaimJson = serde_json::from_value(v.clone()).context("withdrawal proof")?;
-    Ok(WithdrawalClaim {
-        rollup: c.rollup,
-        batch: c.batch,
-        state_root: c.state_root,
-        withdrawals_tree_root: c.withdrawals_tree_root,
-        withdrawal_count: c.withdrawal_count,
-        index: c.index,
-        recipient: c.recipient,
-        amount: c.amount,
-        proof: c.proof,
-    })
+/// The claim of withdrawal `which` (its index, or its transaction's hash) as the L2 node
+/// behind `l2` serves it, once it is ready.
+pub async fn ready_claim(l2: &HttpClient, which: WithdrawalRef) -> Result<Option<WithdrawalClaim>> {
+    let p = l2
+        .get_withdrawal_proof(which)
+        .await
+        .context("l2_getWithdrawalProof")?;
+    Ok(p.claim.filter(|_| p.ready).map(Into::into))
 }
 
 /// The L2 key of dev account (or any L1 key) `kp` on rollup kind `zk`, as deposits name it.
@@ -318,15 +297,9 @@ impl ForcedItem {
 /// The sequencer's quote (`l2_estimateFee`) for a typical transaction of `kind` (`transfer` or
 /// `withdraw`): the fee its model and the L1 ask now, with room for a block or two of rises.
 pub async fn quote_fee(l2: &HttpClient, kind: &str) -> Result<Amount> {
-    let q: Value = l2
-        .request(
-            "l2_estimateFee",
-            jsonrpsee::rpc_params![serde_json::json!({ "kind": kind })],
-        )
+    let q = l2
+        .estimate_fee(FeeQuery::of(kind))
         .await
         .context("l2_estimateFee")?;
-    q["fee"]
-        .as_str()
-        .and_then(|f| f.parse().ok())
-        .with_context(|| format!("l2_estimateFee answered no fee: {q}"))
+    Ok(q.fee)
 }

@@ -180,13 +180,13 @@ async fn good_requests_answer_and_bad_ones_are_rejected_without_effect() {
             "l1_sendTransaction",
             json!([]),
             INVALID_PARAMS as i64,
-            "expected one string",
+            "no more params",
         ),
         (
             "l1_sendTransaction",
             json!([12]),
             INVALID_PARAMS as i64,
-            "expected one string",
+            "expected a string",
         ),
         (
             "l1_getAccount",
@@ -229,7 +229,8 @@ async fn good_requests_answer_and_bad_ones_are_rejected_without_effect() {
     for (method, params, code, needle) in cases {
         let r = call(&n, method, params.clone()).await;
         assert_eq!(error_code(&r), code, "{method} {params}: {r}");
-        let msg = r["error"]["message"].as_str().unwrap().to_lowercase();
+        // A parameter that does not parse says why in `data`.
+        let msg = format!("{} {}", r["error"]["message"], r["error"]["data"]).to_lowercase();
         assert!(
             msg.contains(&needle.to_lowercase()),
             "{method}: message {msg:?} should mention {needle:?}"

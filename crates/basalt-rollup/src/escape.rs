@@ -5,6 +5,7 @@
 //! The blobs must still be retained by the L1 (or kept by someone): a rollup's data is its users'
 //! way out, which is why the risk view reports the retention beside the dispute bound.
 
+use crate::l1client::QueueItem;
 use crate::l1client::{L1Client, L1Error, RollupInfo};
 use crate::l1source::L1Source;
 use crate::{Derivation, NodeError, ZkDerivation};
@@ -110,7 +111,7 @@ pub async fn settled_state<S: L1Source>(
             Ok(SettledL2::Optimistic(d.state().clone()))
         }
         Some(zk) => {
-            let mut d = ZkDerivation::new(config, zk.fee_key()?);
+            let mut d = ZkDerivation::new(config, crate::l1client::fee_key(zk)?);
             let entries = deposits
                 .iter()
                 .map(|d| d.zk_entry())

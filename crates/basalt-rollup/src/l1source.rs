@@ -1,29 +1,22 @@
-//! Where a rollup node meets the L1: one JSON-RPC call, answered by an L1 node over HTTP
-//! ([`HttpSource`]) or by an L1 in the same process (tests run the node's actors against an L1
-//! whose blocks they make themselves). Every answer goes through the same typed, bounded
-//! parsing of [`crate::L1Client`], whatever the source.
+//! Where a rollup node meets the L1: a jsonrpsee client of the L1 API, an L1 node over HTTP
+//! ([`HttpSource`]) or an L1 in the same process (tests run the node's actors against an L1
+//! whose blocks they make themselves). Every answer is parsed into the API's types
+//! ([`basalt_rpc::l1`]) with bounded sizes by [`crate::L1Client`], whatever the source.
 
 use crate::l1client::L1Error;
-use jsonrpsee::core::client::ClientT;
-use jsonrpsee::core::params::ArrayParams;
+use jsonrpsee::core::client::{BatchResponse, ClientT, Error as ClientError};
+use jsonrpsee::core::params::BatchRequestBuilder;
+use jsonrpsee::core::traits::ToRpcParams;
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
-use serde_json::Value;
-use std::future::Future;
+use serde::de::DeserializeOwned;
 use std::time::Duration;
 
 /// Largest L1 answer accepted: a page of records or one blob in hex, with room.
 const MAX_RESPONSE_BYTES: u32 = 8 * 1024 * 1024;
 
-/// An L1 JSON-RPC endpoint.
-pub trait L1Source: Clone + Send + Sync + 'static {
-    /// Calls `method` with `params`. An error object from the L1 is [`L1Error::Refused`]; a
-    /// transport failure is [`L1Error::Unreachable`].
-    fn call(
-        &self,
-        method: &'static str,
-        params: ArrayParams,
-    ) -> impl Future<Output = Result<Value, L1Error>> + Send;
-
+/// An L1 JSON-RPC endpoint: any jsonrpsee client, so [`basalt_rpc::L1ApiClient`]'s calls work
+/// on it.
+pub trait L1Source: ClientT + Clone + Send + Sync + 'static {
     /// Where it reads, for logs and errors.
     fn url(&self) -> &str;
 }
@@ -53,24 +46,34 @@ impl HttpSource {
     }
 }
 
-impl L1Source for HttpSource {
-    async fn call(&self, method: &'static str, params: ArrayParams) -> Result<Value, L1Error> {
-        self.http
-            .request(method, params)
-            .await
-            .map_err(|e| match e {
-                jsonrpsee::core::ClientError::Call(obj) => L1Error::Refused {
-                    method,
-                    message: obj.message().to_string(),
-                },
-                other => L1Error::Unreachable {
-                    method,
-                    url: self.url.clone(),
-                    reason: other.to_string(),
-                },
-            })
+impl ClientT for HttpSource {
+    async fn notification<Params>(&self, method: &str, params: Params) -> Result<(), ClientError>
+    where
+        Params: ToRpcParams + Send,
+    {
+        self.http.notification(method, params).await
     }
 
+    async fn request<R, Params>(&self, method: &str, params: Params) -> Result<R, ClientError>
+    where
+        R: DeserializeOwned,
+        Params: ToRpcParams + Send,
+    {
+        self.http.request(method, params).await
+    }
+
+    async fn batch_request<'a, R>(
+        &self,
+        batch: BatchRequestBuilder<'a>,
+    ) -> Result<BatchResponse<'a, R>, ClientError>
+    where
+        R: DeserializeOwned + std::fmt::Debug + 'a,
+    {
+        self.http.batch_request(batch).await
+    }
+}
+
+impl L1Source for HttpSource {
     fn url(&self) -> &str {
         &self.url
     }

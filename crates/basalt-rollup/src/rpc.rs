@@ -1,15 +1,19 @@
-//! The L2 JSON-RPC API of a rollup node (HTTP and WebSocket on one port), documented in
-//! `docs/rpc.md`. Every parameter is untrusted: sizes are bounded, hex is parsed strictly, and a
-//! refusal is a JSON-RPC error that says why and changes nothing.
+//! The L2 JSON-RPC API of a rollup node (HTTP and WebSocket on one port):
+//! [`basalt_rpc::L2ApiServer`] and [`basalt_rpc::L2SubscriptionsServer`] over a node of either
+//! kind, documented in `docs/rpc.md`. Every parameter is untrusted: it is parsed into its typed
+//! form, sizes are bounded, and a refusal is a JSON-RPC error that says why and changes nothing.
 
 use crate::node::{lock, Core, L1View, Posting, Role, Shared};
 use crate::L2Block;
 use basalt_l2::{L2State, L2Tx, Profile, MAX_L2_TX_BYTES};
-use basalt_types::{codec::parse_hex, Decode, Encode, Hash};
+use basalt_rpc::l2::*;
+use basalt_rpc::WithdrawalRef;
+use basalt_rpc::{AccountRef, BlockNumber, HexBytes, L2ApiServer, L2SubscriptionsServer};
+use basalt_types::{Decode, Encode, Hash};
+use jsonrpsee::core::{RpcResult, SubscriptionResult};
 use jsonrpsee::server::{BatchRequestConfig, Server, ServerConfig, ServerHandle};
-use jsonrpsee::types::{ErrorObject, ErrorObjectOwned, Params};
+use jsonrpsee::types::ErrorObjectOwned;
 use jsonrpsee::{PendingSubscriptionSink, RpcModule, SubscriptionMessage};
-use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,27 +30,13 @@ pub const MAX_CONNECTIONS: u32 = 256;
 /// How long `l2_sendTransaction` with `wait` waits for the next block.
 const WAIT_FOR_BLOCK: Duration = Duration::from_secs(10);
 
-/// Error code: invalid parameters.
-pub const INVALID_PARAMS: i32 = -32602;
-/// Error code: the transaction was refused.
-pub const TX_REJECTED: i32 = -32000;
-/// Error code: no such thing.
-pub const NOT_FOUND: i32 = -32001;
-/// Error code: this node does not do that (a verifier asked to sequence).
-pub const UNSUPPORTED: i32 = -32002;
+pub(crate) use basalt_rpc::{error as err, invalid};
+pub use basalt_rpc::{INVALID_PARAMS, NOT_FOUND, TX_REJECTED, UNSUPPORTED};
 
-pub(crate) fn err(code: i32, msg: impl Into<String>) -> ErrorObjectOwned {
-    ErrorObject::owned(code, msg.into(), None::<()>)
-}
-
-pub(crate) fn invalid(msg: impl Into<String>) -> ErrorObjectOwned {
-    err(INVALID_PARAMS, msg)
-}
-
-/// A transaction as JSON.
-pub fn tx_json<P: Profile>(tx: &L2Tx<P>) -> Value {
-    let mut v = match tx {
-        L2Tx::Deposit { index } => json!({"type": "deposit", "index": index}),
+/// A transaction as the API shows it.
+pub fn tx_info<P: Profile>(tx: &L2Tx<P>) -> L2TxInfo {
+    let kind = match tx {
+        L2Tx::Deposit { index } => L2TxKind::Deposit { index: *index },
         L2Tx::Transfer {
             from,
             to,
@@ -54,10 +44,13 @@ pub fn tx_json<P: Profile>(tx: &L2Tx<P>) -> Value {
             fee,
             nonce,
             ..
-        } => json!({
-            "type": "transfer", "from": from, "to": to, "amount": amount.to_string(),
-            "fee": fee.to_string(), "nonce": nonce,
-        }),
+        } => L2TxKind::Transfer {
+            from: *from,
+            to: *to,
+            amount: *amount,
+            fee: *fee,
+            nonce: *nonce,
+        },
         L2Tx::Withdraw {
             from,
             recipient,
@@ -65,38 +58,42 @@ pub fn tx_json<P: Profile>(tx: &L2Tx<P>) -> Value {
             fee,
             nonce,
             ..
-        } => json!({
-            "type": "withdraw", "from": from, "recipient": recipient,
-            "amount": amount.to_string(), "fee": fee.to_string(), "nonce": nonce,
-        }),
+        } => L2TxKind::Withdraw {
+            from: *from,
+            recipient: *recipient,
+            amount: *amount,
+            fee: *fee,
+            nonce: *nonce,
+        },
     };
-    v["hash"] = json!(tx.hash());
-    v
+    L2TxInfo {
+        hash: tx.hash(),
+        tx: kind,
+    }
 }
 
-/// A block as JSON, with its transactions.
-pub fn block_json<P: Profile>(b: &L2Block<P>) -> Value {
-    let txs: Vec<Value> = b.txs.iter().map(tx_json).collect();
-    json!({
-        "number": b.number,
-        "timestampMs": b.timestamp_ms,
-        "output": hex_of(&b.output),
-        "transactions": txs,
-    })
+/// A block as the API shows it, with its transactions.
+pub fn block_info<P: Profile>(b: &L2Block<P>) -> L2BlockInfo {
+    L2BlockInfo {
+        number: b.number,
+        timestamp_ms: b.timestamp_ms,
+        output: HexBytes(b.output.to_bytes()),
+        transactions: b.txs.iter().map(tx_info).collect(),
+    }
 }
 
 /// The status of a transaction with sequence number `sequence`, from what the L1 shows.
-fn finality(view: &L1View, sequence: u64, out: &mut Value) -> &'static str {
+fn finality(view: &L1View, sequence: u64, out: &mut L2TxStatus) -> L2TxState {
     if let Some(batch) = view.derivation.batch_of(sequence) {
-        out["batch"] = json!(batch);
-        out["l1Height"] = json!(view.batch_heights.get(batch as usize));
+        out.batch = Some(batch);
+        out.l1_height = view.batch_heights.get(batch as usize).copied();
         if let Some(o) = view.proposal_for(batch) {
-            out["settlesBy"] = json!(o.bound);
+            out.settles_by = Some(o.bound());
         }
         return if view.settled(batch) {
-            "settled"
+            L2TxState::Settled
         } else {
-            "l1_final"
+            L2TxState::L1Final
         };
     }
     in_flight_finality(&view.in_flight, sequence, out)
@@ -107,29 +104,28 @@ fn finality(view: &L1View, sequence: u64, out: &mut Value) -> &'static str {
 pub(crate) fn in_flight_finality(
     in_flight: &[crate::node::Pending],
     sequence: u64,
-    out: &mut Value,
-) -> &'static str {
+    out: &mut L2TxStatus,
+) -> L2TxState {
     for f in in_flight {
         if let Posting::Batch { from, to, .. } = f.what {
             if (from..to).contains(&sequence) && !f.failed {
                 if let Some(h) = f.included_at {
-                    out["l1Height"] = json!(h);
-                    return "posted";
+                    out.l1_height = Some(h);
+                    return L2TxState::Posted;
                 }
             }
         }
     }
-    "soft"
+    L2TxState::Soft
 }
 
-fn parse_tx<P: Profile>(hex: &str) -> Result<L2Tx<P>, ErrorObjectOwned> {
-    if hex.len() > 2 + 2 * MAX_L2_TX_BYTES {
+fn parse_tx<P: Profile>(bytes: &[u8]) -> Result<L2Tx<P>, ErrorObjectOwned> {
+    if bytes.len() > MAX_L2_TX_BYTES {
         return Err(invalid(format!(
             "transaction longer than {MAX_L2_TX_BYTES} bytes"
         )));
     }
-    let bytes = parse_hex(hex).map_err(|_| invalid("transaction must be hex"))?;
-    let tx = L2Tx::<P>::decode_untrusted(&bytes)
+    let tx = L2Tx::<P>::decode_untrusted(bytes)
         .map_err(|e| invalid(format!("undecodable L2 transaction: {e}")))?;
     if matches!(tx, L2Tx::Deposit { .. }) {
         return Err(invalid(
@@ -139,94 +135,92 @@ fn parse_tx<P: Profile>(hex: &str) -> Result<L2Tx<P>, ErrorObjectOwned> {
     Ok(tx)
 }
 
-/// Status of a transaction: pending, soft, posted, l1_final, settled or failed.
-fn tx_status<N: L2Node>(shared: &N, hash: &Hash) -> Value {
-    let mut out = json!({"hash": hash});
+/// Status of a transaction: pending, soft, posted, l1_final, proven, settled or failed.
+fn tx_status<N: L2Node>(shared: &N, hash: &Hash) -> L2TxStatus {
+    let mut out = L2TxStatus::new(*hash, L2TxState::Unknown);
     let position = shared.seq.as_ref().and_then(|s| lock(s).position(hash));
     if let Some(p) = position {
-        out["block"] = json!(p.block);
-        out["sequence"] = json!(p.sequence);
-        if let Some(w) = p.withdrawal {
-            out["withdrawalIndex"] = json!(w);
-        }
+        out.block = Some(p.block);
+        out.sequence = Some(p.sequence);
+        out.withdrawal_index = p.withdrawal;
         let status = shared.finality(p.sequence, &mut out);
         status_or_failure(&mut out, status, p.failure);
         return out;
     }
     if let Some(t) = shared.derived_tx(hash) {
-        out["sequence"] = json!(t.sequence);
-        if let Some(w) = t.withdrawal {
-            out["withdrawalIndex"] = json!(w);
-        }
+        out.sequence = Some(t.sequence);
+        out.withdrawal_index = t.withdrawal;
         let status = shared.finality(t.sequence, &mut out);
         status_or_failure(&mut out, status, t.failure);
         return out;
     }
     let q = lock(&shared.queue);
     if let Some(why) = q.refused.get(hash) {
-        out["status"] = json!("failed");
-        out["reason"] = json!(why.to_string());
+        out.status = L2TxState::Failed;
+        out.reason = Some(why.to_string());
     } else if q.hashes.contains(hash) {
-        out["status"] = json!("pending");
-    } else {
-        out["status"] = json!("unknown");
+        out.status = L2TxState::Pending;
     }
     out
 }
 
 /// Sets `status`, or `failed` with the reason for a transaction confirmed as a no-op (a forced
 /// one, whose queue place is consumed whatever it does); its finality stays in the other fields.
-fn status_or_failure(out: &mut Value, status: &str, failure: Option<basalt_l2::TxFailure>) {
+fn status_or_failure(
+    out: &mut L2TxStatus,
+    status: L2TxState,
+    failure: Option<basalt_l2::TxFailure>,
+) {
     match failure {
         Some(why) => {
-            out["status"] = json!("failed");
-            out["reason"] = json!(why.to_string());
+            out.status = L2TxState::Failed;
+            out.reason = Some(why.to_string());
         }
-        None => out["status"] = json!(status),
+        None => out.status = status,
     }
 }
 
-fn account_json<P: Profile>(index: u32, a: &basalt_l2::Account<P>) -> Value {
-    json!({"index": index, "key": hex_of(&a.key), "balance": a.balance.to_string(), "nonce": a.nonce})
+fn account_info<P: Profile>(index: u32, a: &basalt_l2::Account<P>, at: &str) -> L2AccountInfo {
+    L2AccountInfo {
+        index,
+        key: HexBytes(a.key.to_bytes()),
+        balance: a.balance,
+        nonce: a.nonce,
+        indices: None,
+        pending_nonce: None,
+        at: at.to_string(),
+    }
 }
 
-fn get_account<N: L2Node>(shared: &N, which: &Value) -> Result<Value, ErrorObjectOwned> {
-    let (mut out, at) = match &shared.seq {
+fn get_account<N: L2Node>(shared: &N, which: &AccountRef) -> RpcResult<L2AccountInfo> {
+    match &shared.seq {
         Some(s) => {
             let seq = lock(s);
-            let mut out = account_in(seq.state(), which)?;
-            let index = out["index"].as_u64().unwrap_or_default() as u32;
+            let mut out = account_in(seq.state(), which, "soft")?;
             // The nonce its next transaction must carry, after those still queued.
-            out["pendingNonce"] = json!(lock(&shared.queue).next_nonce(index, seq.state()));
-            (out, "soft")
+            out.pending_nonce = lock(&shared.queue).next_nonce(out.index, seq.state());
+            Ok(out)
         }
-        None => (
-            shared.with_derived(|state| account_in(state, which))?,
-            "l1_final",
-        ),
-    };
-    out["at"] = json!(at);
-    Ok(out)
+        None => shared.with_derived(|state| account_in(state, which, "l1_final")),
+    }
 }
 
-/// Account `which` (an index, or the first account of a key) in `state`.
-fn account_in<P: Profile>(state: &L2State<P>, which: &Value) -> Result<Value, ErrorObjectOwned> {
+/// Account `which` (an index, or the first account of a key) in `state`, read `at` a level.
+fn account_in<P: Profile>(
+    state: &L2State<P>,
+    which: &AccountRef,
+    at: &str,
+) -> RpcResult<L2AccountInfo> {
     Ok(match which {
-        Value::Number(n) => {
-            let index = n
-                .as_u64()
-                .and_then(|i| u32::try_from(i).ok())
-                .ok_or_else(|| invalid("account index must be a u32"))?;
+        AccountRef::Index(index) => {
             let a = state
-                .get(index)
+                .get(*index)
                 .ok_or_else(|| err(NOT_FOUND, format!("no L2 account {index}")))?;
-            account_json(index, a)
+            account_info(*index, a, at)
         }
-        Value::String(s) => {
-            let key = parse_hex(s)
-                .ok()
-                .and_then(|b| P::PublicKey::from_bytes(&b).ok())
-                .ok_or_else(|| invalid("key must be a 32-byte L2 key in hex"))?;
+        AccountRef::Key(bytes) => {
+            let key = P::PublicKey::from_bytes(&bytes.0)
+                .map_err(|_| invalid("key must be a 32-byte L2 key in hex"))?;
             let owned: Vec<u32> = state
                 .accounts()
                 .iter()
@@ -237,45 +231,44 @@ fn account_in<P: Profile>(state: &L2State<P>, which: &Value) -> Result<Value, Er
             let first = *owned.first().ok_or_else(|| {
                 err(
                     NOT_FOUND,
-                    format!("no L2 account for key {s}: a deposit to it opens one"),
+                    format!(
+                        "no L2 account for key {}: a deposit to it opens one",
+                        bytes.to_hex()
+                    ),
                 )
             })?;
-            let mut v = account_json(first, &state.accounts()[first as usize]);
-            v["indices"] = json!(owned);
+            let mut v = account_info(first, &state.accounts()[first as usize], at);
+            v.indices = Some(owned);
             v
-        }
-        _ => {
-            return Err(invalid(
-                "expected an account index (number) or a key (hex string)",
-            ))
         }
     })
 }
 
-fn withdrawal_proof<N: L2Node>(shared: &N, which: &Value) -> Result<Value, ErrorObjectOwned> {
+fn withdrawal_proof<N: L2Node>(shared: &N, which: WithdrawalRef) -> RpcResult<WithdrawalProof> {
     let index = match which {
-        Value::Number(n) => n
-            .as_u64()
-            .ok_or_else(|| invalid("withdrawal index must be a non-negative integer"))?,
-        Value::String(s) => {
-            let hash = Hash::from_hex(s)
-                .map_err(|_| invalid("expected a withdrawal index or a transaction hash"))?;
-            let status = tx_status(shared, &hash);
-            status["withdrawalIndex"].as_u64().ok_or_else(|| {
-                err(
-                    NOT_FOUND,
-                    format!("transaction {hash} is not an applied withdrawal known to this node"),
-                )
-            })?
-        }
-        _ => return Err(invalid("expected a withdrawal index or a transaction hash")),
+        WithdrawalRef::Index(i) => i,
+        WithdrawalRef::Tx(hash) => tx_status(shared, &hash).withdrawal_index.ok_or_else(|| {
+            err(
+                NOT_FOUND,
+                format!("transaction {hash} is not an applied withdrawal known to this node"),
+            )
+        })?,
     };
     shared.withdrawal_proof(index)
 }
 
-/// The hex of a digest's or key's canonical bytes (how hashes and keys appear in JSON).
-pub(crate) fn hex_of(x: &impl Encode) -> String {
-    format!("0x{}", hex::encode(x.to_bytes()))
+/// `l2_getWithdrawalProof`'s answer for a withdrawal not ready, and why.
+pub(crate) fn not_ready(index: u64, reason: &str) -> WithdrawalProof {
+    WithdrawalProof {
+        ready: false,
+        index,
+        reason: Some(reason.to_string()),
+        batch: None,
+        settles_by: None,
+        proven_batches: None,
+        l1_height: None,
+        claim: None,
+    }
 }
 
 /// What the L2 RPC asks of a node beyond its [`Core`]: what its kind derives from the L1.
@@ -287,7 +280,7 @@ pub(crate) trait L2Node:
 
     /// Where confirmed transaction `sequence` stands on L1 (fills its batch and heights in `out`):
     /// `soft`, `posted`, `l1_final`, `proven` or `settled`.
-    fn finality(&self, sequence: u64, out: &mut Value) -> &'static str;
+    fn finality(&self, sequence: u64, out: &mut L2TxStatus) -> L2TxState;
 
     /// A transaction known from the L1's data alone.
     fn derived_tx(&self, hash: &Hash) -> Option<crate::derive::PostedTx>;
@@ -296,16 +289,16 @@ pub(crate) trait L2Node:
     fn with_derived<R>(&self, f: impl FnOnce(&L2State<Self::P>) -> R) -> R;
 
     /// The claim of withdrawal `index`, or why it is not ready.
-    fn withdrawal_proof(&self, index: u64) -> Result<Value, ErrorObjectOwned>;
+    fn withdrawal_proof(&self, index: u64) -> RpcResult<WithdrawalProof>;
 
     /// `l2_chainInfo`.
-    fn chain_info(&self) -> Value;
+    fn chain_info(&self) -> L2ChainInfo;
 }
 
 impl L2Node for Shared {
     type P = basalt_l2::Optimistic;
 
-    fn finality(&self, sequence: u64, out: &mut Value) -> &'static str {
+    fn finality(&self, sequence: u64, out: &mut L2TxStatus) -> L2TxState {
         finality(&lock(&self.view), sequence, out)
     }
 
@@ -317,262 +310,254 @@ impl L2Node for Shared {
         f(lock(&self.view).derivation.state())
     }
 
-    fn withdrawal_proof(&self, index: u64) -> Result<Value, ErrorObjectOwned> {
+    fn withdrawal_proof(&self, index: u64) -> RpcResult<WithdrawalProof> {
         let view = lock(&self.view);
         let d = &view.derivation;
         let Some(batch) = d.batch_with_withdrawal(index) else {
-            return Ok(json!({
-                "ready": false, "index": index,
-                "reason": "not in a batch final on L1 yet",
-            }));
+            return Ok(not_ready(index, "not in a batch final on L1 yet"));
         };
         let settled = view.rollup.settled;
         if settled <= batch {
             let o = view.proposal_for(batch);
-            return Ok(json!({
-                "ready": false, "index": index, "batch": batch,
-                "reason": match o {
-                    Some(_) => "the output of its batch has not settled yet",
-                    None => "no output proposed for its batch yet",
-                },
-                "settlesBy": o.map(|o| o.bound),
-                "l1Height": view.rollup.height,
-            }));
+            let reason = match o {
+                Some(_) => "the output of its batch has not settled yet",
+                None => "no output proposed for its batch yet",
+            };
+            return Ok(WithdrawalProof {
+                batch: Some(batch),
+                settles_by: o.map(|o| o.bound()),
+                l1_height: Some(view.rollup.height),
+                ..not_ready(index, reason)
+            });
         }
         // Prove against the newest settled output: it contains every older withdrawal too.
         let claim = d
             .withdrawal_claim(self.id, settled - 1, index)
             .ok_or_else(|| err(NOT_FOUND, format!("no withdrawal {index}")))?;
-        Ok(ready_claim_json(&claim))
+        Ok(ready_claim(&claim))
     }
 
-    fn chain_info(&self) -> Value {
+    fn chain_info(&self) -> L2ChainInfo {
         chain_info(self)
     }
 }
 
 /// `l2_getWithdrawalProof`'s answer for a claim that is ready.
-pub(crate) fn ready_claim_json(claim: &basalt_l1::WithdrawalClaim) -> Value {
-    json!({
-        "ready": true,
-        "index": claim.index,
-        "claim": {
-            "rollup": claim.rollup,
-            "batch": claim.batch,
-            "stateRoot": claim.state_root,
-            "withdrawalsTreeRoot": claim.withdrawals_tree_root,
-            "withdrawalCount": claim.withdrawal_count,
-            "index": claim.index,
-            "recipient": claim.recipient,
-            "amount": claim.amount.to_string(),
-            "proof": claim.proof,
-        },
-    })
+pub(crate) fn ready_claim(claim: &basalt_l1::WithdrawalClaim) -> WithdrawalProof {
+    WithdrawalProof {
+        ready: true,
+        claim: Some(claim.into()),
+        reason: None,
+        ..not_ready(claim.index, "")
+    }
 }
 
-/// The node's own L1 transactions not yet released, as JSON.
-pub(crate) fn in_flight_json(pending: &[crate::node::Pending]) -> Vec<Value> {
+/// The node's own L1 transactions not yet released.
+pub(crate) fn in_flight_info(pending: &[crate::node::Pending]) -> Vec<InFlight> {
     pending
         .iter()
-        .map(|f| {
-            let what = match f.what {
-                Posting::Batch {
+        .map(|f| InFlight {
+            hash: f.hash,
+            what: match f.what {
+                crate::node::Posting::Batch {
                     index, from, to, ..
-                } => {
-                    json!({"type": "batch", "batch": index, "fromTx": from, "toTx": to})
-                }
-                Posting::Output { batch } => json!({"type": "output", "batch": batch}),
-                Posting::Proof { batch } => json!({"type": "proof", "batch": batch}),
-                Posting::Dispute { batch, what } => {
-                    json!({"type": "dispute", "batch": batch, "action": what})
-                }
-                Posting::Filler => json!({"type": "filler"}),
-            };
-            json!({"hash": f.hash, "what": what, "includedAt": f.included_at, "failed": f.failed})
+                } => basalt_rpc::l2::Posting::Batch {
+                    batch: index,
+                    from_tx: from,
+                    to_tx: to,
+                },
+                crate::node::Posting::Output { batch } => basalt_rpc::l2::Posting::Output { batch },
+                crate::node::Posting::Proof { batch } => basalt_rpc::l2::Posting::Proof { batch },
+                crate::node::Posting::Dispute { batch, what } => basalt_rpc::l2::Posting::Dispute {
+                    batch,
+                    action: what.to_string(),
+                },
+                crate::node::Posting::Filler => basalt_rpc::l2::Posting::Filler,
+            },
+            included_at: f.included_at,
+            failed: f.failed,
         })
         .collect()
 }
 
-fn chain_info(shared: &Shared) -> Value {
-    let halted = lock(&shared.halted).clone();
-    let soft = shared.seq.as_ref().map(|s| {
+/// The sequencer's soft chain, for `l2_chainInfo` (none on a verifier).
+pub(crate) fn soft_info<P: Profile>(core: &Core<P>) -> Option<SoftInfo> {
+    core.seq.as_ref().map(|s| {
         let s = lock(s);
         let c = s.state().commitment();
-        json!({
-            "blocks": s.blocks().len(),
-            "transactions": s.next_sequence(),
-            "accounts": c.account_count,
-            "depositsApplied": c.next_deposit,
-            "output": c.output(),
-        })
-    });
-    let pending = lock(&shared.queue).len();
+        SoftInfo {
+            blocks: s.blocks().len() as u64,
+            transactions: s.next_sequence(),
+            accounts: c.account_count as u64,
+            deposits_applied: c.next_deposit,
+            output: HexBytes(c.output().to_bytes()),
+        }
+    })
+}
+
+/// `sequencer` or `verifier`.
+pub(crate) fn role_name(role: Role) -> String {
+    match role {
+        Role::Sequencer => "sequencer",
+        Role::Verifier => "verifier",
+    }
+    .to_string()
+}
+
+fn chain_info(shared: &Shared) -> L2ChainInfo {
+    let halted = lock(&shared.halted).clone();
+    let soft = soft_info(&shared.core);
+    let pending = lock(&shared.queue).len() as u64;
     // Before the view's lock: the fees take the sequencer's and the queue's.
-    let fees = crate::rpc_fee::fees_json(&shared.core);
+    let fees = crate::rpc_fee::fees_info(&shared.core);
     let view = lock(&shared.view);
     let d = &view.derivation;
     let r = &view.rollup;
-    let mismatches: Vec<Value> = view
+    let mismatches = view
         .outputs
         .iter()
         .filter(|o| o.info.status != "removed")
         .filter_map(|o| match o.verdict {
-            crate::Verdict::Mismatch { derived } => Some(json!({
-                "batch": o.info.batch, "proposed": o.info.output, "derived": derived,
-                "proposal": o.info.proposal, "proposer": o.info.proposer,
-                "resolvesBy": o.info.bound,
-            })),
+            crate::Verdict::Mismatch { derived } => Some(Mismatch {
+                batch: o.info.batch,
+                proposed: o.info.output,
+                derived,
+                proposal: o.info.proposal,
+                proposer: o.info.proposer,
+                resolves_by: o.info.bound(),
+            }),
             _ => None,
         })
         .collect();
-    let in_flight = in_flight_json(&view.in_flight);
-    json!({
-        "rollupId": shared.id,
-        "name": r.params.name,
-        "kind": r.params.kind,
-        "role": match shared.role { Role::Sequencer => "sequencer", Role::Verifier => "verifier" },
-        "sequencer": r.params.sequencer,
-        "minFee": r.params.min_fee.to_string(),
-        "fees": fees,
-        "challengeWindow": r.params.challenge_window,
-        "proposerBond": r.params.proposer_bond.to_string(),
-        "l1Rpc": shared.l1_url,
-        "l1Height": r.height,
-        "l1Error": view.last_error,
-        "soft": soft,
-        "pending": pending,
-        "halted": halted,
-        "derived": {
-            "batches": d.batches(),
-            "transactions": d.txs_in_first(d.batches()),
-            "depositsKnown": d.deposits_known(),
-            "output": d.batches().checked_sub(1).and_then(|b| d.output(b)),
+    L2ChainInfo {
+        rollup_id: shared.id,
+        name: r.params.name.clone(),
+        kind: r.params.kind.clone(),
+        role: role_name(shared.role),
+        sequencer: r.params.sequencer,
+        min_fee: r.params.min_fee,
+        fees,
+        challenge_window: Some(r.params.challenge_window),
+        proposer_bond: Some(r.params.proposer_bond),
+        slots: None,
+        l1_rpc: shared.l1_url.clone(),
+        l1_height: r.height,
+        l1_error: view.last_error.clone(),
+        soft,
+        pending,
+        halted,
+        derived: DerivedInfo {
+            batches: d.batches(),
+            transactions: d.txs_in_first(d.batches()),
+            deposits_known: d.deposits_known(),
+            output: d.batches().checked_sub(1).and_then(|b| d.output(b)),
+            proven_batches: None,
+            reverted: None,
+            stuck: None,
         },
-        "l1": {
-            "escrow": r.escrow.to_string(),
-            "deposits": r.deposits,
-            "batches": r.batches,
-            "proposals": r.proposals,
-            "settled": r.settled,
-            "unresolved": r.unresolved,
-            "disputeBound": r.dispute_bound,
-            "withdrawalsPaid": r.withdrawals_paid,
+        l1: L1SideInfo {
+            escrow: r.escrow,
+            deposits: r.deposits,
+            batches: r.batches,
+            proposals: Some(r.proposals),
+            settled: Some(r.settled),
+            unresolved: Some(r.unresolved),
+            dispute_bound: Some(r.dispute_bound),
+            proven: None,
+            withdrawals_paid: r.withdrawals_paid,
         },
-        "mismatches": mismatches,
-        "inFlight": in_flight,
-    })
+        mismatches: Some(mismatches),
+        prover: None,
+        in_flight: in_flight_info(&view.in_flight),
+    }
 }
 
-/// Builds the RPC module.
-pub(crate) fn module<N: L2Node>(shared: Arc<N>) -> RpcModule<Arc<N>> {
-    let mut m = RpcModule::new(shared);
-    m.register_method("l2_chainInfo", |_, s, _| {
-        Ok::<_, ErrorObjectOwned>(s.chain_info())
-    })
-    .expect("unique method");
-    m.register_async_method(
-        "l2_sendTransaction",
-        |params: Params<'static>, s, _| async move {
-            let usage =
-                || invalid("expected [hex-encoded signed L2 transaction, optional wait (bool)]");
-            let mut seq_params = params.sequence();
-            let hex: String = seq_params.next().map_err(|_| usage())?;
-            let wait: Option<bool> = seq_params.optional_next().map_err(|_| usage())?;
-            let tx = parse_tx::<N::P>(&hex)?;
-            if s.seq.is_none() {
-                return Err(err(
-                    UNSUPPORTED,
-                    "this node is a verifier: send transactions to the rollup's sequencer",
-                ));
-            }
-            if let Some(why) = lock(&s.halted).clone() {
-                return Err(err(
-                    TX_REJECTED,
-                    format!("the sequencer has stopped: {why}"),
-                ));
-            }
-            let hash = tx.hash();
-            let known = tx_status(&**s, &hash);
-            if known["status"] != "unknown" && known["status"] != "failed" {
-                return Err(err(
-                    TX_REJECTED,
-                    format!("transaction {hash} is already known ({})", known["status"]),
-                ));
-            }
-            // Subscribe before queueing so the block that holds it cannot be missed.
-            let mut blocks = s.blocks.subscribe();
-            crate::node::admit(&s, tx)
-                .await
-                .map_err(|why| err(TX_REJECTED, why))?;
-            if wait != Some(true) {
-                return Ok(json!({"hash": hash, "status": "pending"}));
-            }
-            let deadline = tokio::time::Instant::now() + WAIT_FOR_BLOCK;
-            loop {
-                let status = tx_status(&**s, &hash);
-                match status["status"].as_str() {
-                    Some("failed") => {
-                        return Err(err(
-                            TX_REJECTED,
-                            format!("refused: {}", status["reason"].as_str().unwrap_or("?")),
-                        ))
-                    }
-                    Some("pending") => {}
-                    _ => return Ok(status),
+/// The L2 API over a node of either kind.
+pub(crate) struct L2Rpc<N>(pub Arc<N>);
+
+#[jsonrpsee::core::async_trait]
+impl<N: L2Node> L2ApiServer for L2Rpc<N> {
+    fn chain_info(&self) -> RpcResult<L2ChainInfo> {
+        Ok(self.0.chain_info())
+    }
+
+    async fn send_transaction(&self, tx: HexBytes, wait: Option<bool>) -> RpcResult<L2TxStatus> {
+        let s = &self.0;
+        let tx = parse_tx::<N::P>(&tx.0)?;
+        if s.seq.is_none() {
+            return Err(err(
+                UNSUPPORTED,
+                "this node is a verifier: send transactions to the rollup's sequencer",
+            ));
+        }
+        if let Some(why) = lock(&s.halted).clone() {
+            return Err(err(
+                TX_REJECTED,
+                format!("the sequencer has stopped: {why}"),
+            ));
+        }
+        let hash = tx.hash();
+        let known = tx_status(&**s, &hash).status;
+        if !matches!(known, L2TxState::Unknown | L2TxState::Failed) {
+            let name = serde_json::to_value(known).unwrap_or_default();
+            return Err(err(
+                TX_REJECTED,
+                format!("transaction {hash} is already known ({name})"),
+            ));
+        }
+        // Subscribe before queueing so the block that holds it cannot be missed.
+        let mut blocks = s.blocks.subscribe();
+        crate::node::admit(s, tx)
+            .await
+            .map_err(|why| err(TX_REJECTED, why))?;
+        if wait != Some(true) {
+            return Ok(L2TxStatus::new(hash, L2TxState::Pending));
+        }
+        let deadline = tokio::time::Instant::now() + WAIT_FOR_BLOCK;
+        loop {
+            let status = tx_status(&**s, &hash);
+            match status.status {
+                L2TxState::Failed => {
+                    return Err(err(
+                        TX_REJECTED,
+                        format!("refused: {}", status.reason.as_deref().unwrap_or("?")),
+                    ))
                 }
-                match tokio::time::timeout_at(deadline, blocks.recv()).await {
-                    Ok(Ok(_)) | Ok(Err(broadcast::error::RecvError::Lagged(_))) => {}
-                    Ok(Err(broadcast::error::RecvError::Closed)) | Err(_) => {
-                        return Ok(tx_status(&**s, &hash))
-                    }
+                L2TxState::Pending => {}
+                _ => return Ok(status),
+            }
+            match tokio::time::timeout_at(deadline, blocks.recv()).await {
+                Ok(Ok(_)) | Ok(Err(broadcast::error::RecvError::Lagged(_))) => {}
+                Ok(Err(broadcast::error::RecvError::Closed)) | Err(_) => {
+                    return Ok(tx_status(&**s, &hash))
                 }
             }
-        },
-    )
-    .expect("unique method");
-    m.register_method("l2_estimateFee", |params, s, _| {
-        let (query,): (crate::rpc_fee::FeeQuery,) = params.parse().map_err(|e| {
-            invalid(format!(
-                "expected one object: {{\"kind\": \"transfer\" or \"withdraw\", and \
-                 optionally from, to, recipient, amount, nonce}} ({e})"
-            ))
-        })?;
-        crate::rpc_fee::estimate_fee(&**s, &query)
-    })
-    .expect("unique method");
-    m.register_method("l2_getTransaction", |params, s, _| {
-        let (h,): (String,) = params
-            .parse()
-            .map_err(|_| invalid("expected one string parameter: transaction hash"))?;
-        let hash = Hash::from_hex(&h)
-            .map_err(|_| invalid("hash must be 32 bytes of hex (0x + 64 hex digits)"))?;
-        Ok::<_, ErrorObjectOwned>(tx_status(&**s, &hash))
-    })
-    .expect("unique method");
-    m.register_method("l2_getAccount", |params, s, _| {
-        let (which,): (Value,) = params
-            .parse()
-            .map_err(|_| invalid("expected one parameter: account index or key"))?;
-        get_account(&**s, &which)
-    })
-    .expect("unique method");
-    m.register_method("l2_getBlock", |params, s, _| {
-        let (which,): (Value,) = params
-            .parse()
-            .map_err(|_| invalid("expected one parameter: a block number or \"latest\""))?;
-        let Some(seq) = &s.seq else {
+        }
+    }
+
+    fn estimate_fee(&self, query: FeeQuery) -> RpcResult<FeeEstimate> {
+        crate::rpc_fee::estimate_fee(&self.0, &query)
+    }
+
+    fn get_transaction(&self, hash: Hash) -> RpcResult<L2TxStatus> {
+        Ok(tx_status(&*self.0, &hash))
+    }
+
+    fn get_account(&self, account: AccountRef) -> RpcResult<L2AccountInfo> {
+        get_account(&*self.0, &account)
+    }
+
+    fn get_block(&self, number: BlockNumber) -> RpcResult<L2BlockInfo> {
+        let Some(seq) = &self.0.seq else {
             return Err(err(
                 UNSUPPORTED,
                 "this node is a verifier: it sees batches on L1, not the sequencer's blocks",
             ));
         };
         let seq = lock(seq);
-        let number = match &which {
-            Value::String(x) if x == "latest" => seq.blocks().len() as u64,
-            Value::Number(n) => n
-                .as_u64()
-                .ok_or_else(|| invalid("block number must be a non-negative integer"))?,
-            _ => return Err(invalid("expected a block number or \"latest\"")),
+        let number = match number {
+            BlockNumber::Latest => seq.blocks().len() as u64,
+            BlockNumber::Number(n) => n,
         };
         let b = seq.block(number).ok_or_else(|| {
             err(
@@ -580,51 +565,50 @@ pub(crate) fn module<N: L2Node>(shared: Arc<N>) -> RpcModule<Arc<N>> {
                 format!("no block {number} (the newest is {})", seq.blocks().len()),
             )
         })?;
-        Ok(block_json(b))
-    })
-    .expect("unique method");
-    m.register_method("l2_getWithdrawalProof", |params, s, _| {
-        let (which,): (Value,) = params.parse().map_err(|_| {
-            invalid(
-                "expected one parameter: a withdrawal index or the withdrawal's transaction hash",
-            )
-        })?;
-        withdrawal_proof(&**s, &which)
-    })
-    .expect("unique method");
-    m.register_subscription(
-        "l2_subscribeBlocks",
-        "l2_block",
-        "l2_unsubscribeBlocks",
-        |_, pending: PendingSubscriptionSink, s, _| async move {
-            if s.seq.is_none() {
-                pending
-                    .reject(err(
-                        UNSUPPORTED,
-                        "this node is a verifier: it makes no blocks",
-                    ))
-                    .await;
-                return Ok(());
-            }
-            let mut rx = s.blocks.subscribe();
-            let sink = pending.accept().await?;
-            loop {
-                match rx.recv().await {
-                    Ok(b) => {
-                        let msg: SubscriptionMessage = serde_json::value::to_raw_value(&b)?.into();
-                        if sink.send(msg).await.is_err() {
-                            break;
-                        }
+        Ok(block_info(b))
+    }
+
+    fn get_withdrawal_proof(&self, withdrawal: WithdrawalRef) -> RpcResult<WithdrawalProof> {
+        withdrawal_proof(&*self.0, withdrawal)
+    }
+}
+
+#[jsonrpsee::core::async_trait]
+impl<N: L2Node> L2SubscriptionsServer for L2Rpc<N> {
+    async fn subscribe_blocks(&self, pending: PendingSubscriptionSink) -> SubscriptionResult {
+        if self.0.seq.is_none() {
+            pending
+                .reject(err(
+                    UNSUPPORTED,
+                    "this node is a verifier: it makes no blocks",
+                ))
+                .await;
+            return Ok(());
+        }
+        let mut rx = self.0.blocks.subscribe();
+        let sink = pending.accept().await?;
+        loop {
+            match rx.recv().await {
+                Ok(b) => {
+                    let msg: SubscriptionMessage = serde_json::value::to_raw_value(&b)?.into();
+                    if sink.send(msg).await.is_err() {
+                        break;
                     }
-                    // A slow subscriber misses blocks rather than stalling the sequencer.
-                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
-                    Err(broadcast::error::RecvError::Closed) => break,
                 }
+                // A slow subscriber misses blocks rather than stalling the sequencer.
+                Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(broadcast::error::RecvError::Closed) => break,
             }
-            Ok(())
-        },
-    )
-    .expect("unique method");
+        }
+        Ok(())
+    }
+}
+
+/// Builds the RPC module: the calls and the subscriptions.
+pub(crate) fn module<N: L2Node>(shared: Arc<N>) -> RpcModule<L2Rpc<N>> {
+    let mut m = L2ApiServer::into_rpc(L2Rpc(shared.clone()));
+    m.merge(L2SubscriptionsServer::into_rpc(L2Rpc(shared)))
+        .expect("the calls and the subscriptions have distinct names");
     m
 }
 

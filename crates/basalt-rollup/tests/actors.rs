@@ -14,15 +14,17 @@ use basalt_node::mempool::MempoolLimits;
 use basalt_node::rpc::{module, RpcContext};
 use basalt_node::validator::open_chain;
 use basalt_rollup::faults::Sybil;
-use basalt_rollup::l1client::{L1Client, L1Error, L1TxStatus};
+use basalt_rollup::l1client::{L1Client, L1TxStatus, QueueItem};
 use basalt_rollup::{BatcherConfig, L1Source, NodeConfig, Role, RollupNode};
 use basalt_types::{dev_keypair, Encode, Keypair, Signature};
-use jsonrpsee::core::client::ClientT;
-use jsonrpsee::core::params::ArrayParams;
+use jsonrpsee::core::client::{BatchResponse, ClientT, Error as ClientError};
+use jsonrpsee::core::params::BatchRequestBuilder;
 use jsonrpsee::core::server::MethodsError;
+use jsonrpsee::core::traits::ToRpcParams;
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
 use jsonrpsee::rpc_params;
 use jsonrpsee::RpcModule;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -31,24 +33,40 @@ use std::time::Duration;
 #[derive(Clone)]
 struct InProcess(Arc<RpcModule<RpcContext>>);
 
-impl L1Source for InProcess {
-    async fn call(&self, method: &'static str, params: ArrayParams) -> Result<Value, L1Error> {
-        self.0
-            .call::<_, Value>(method, params)
-            .await
-            .map_err(|e| match e {
-                MethodsError::JsonRpc(obj) => L1Error::Refused {
-                    method,
-                    message: obj.message().to_string(),
-                },
-                other => L1Error::Unreachable {
-                    method,
-                    url: "in-process".into(),
-                    reason: other.to_string(),
-                },
-            })
+impl ClientT for InProcess {
+    async fn notification<P: ToRpcParams + Send>(&self, _: &str, _: P) -> Result<(), ClientError> {
+        Err(ClientError::Custom(
+            "the in-process L1 takes no notifications".into(),
+        ))
     }
 
+    async fn request<R, P>(&self, method: &str, params: P) -> Result<R, ClientError>
+    where
+        R: DeserializeOwned,
+        P: ToRpcParams + Send,
+    {
+        let v: Value = self.0.call(method, params).await.map_err(|e| match e {
+            MethodsError::JsonRpc(obj) => ClientError::Call(obj),
+            MethodsError::Parse(e) => ClientError::ParseError(e),
+            other => ClientError::Custom(other.to_string()),
+        })?;
+        serde_json::from_value(v).map_err(ClientError::ParseError)
+    }
+
+    async fn batch_request<'a, R>(
+        &self,
+        _: BatchRequestBuilder<'a>,
+    ) -> Result<BatchResponse<'a, R>, ClientError>
+    where
+        R: DeserializeOwned + std::fmt::Debug + 'a,
+    {
+        Err(ClientError::Custom(
+            "the in-process L1 takes no batches".into(),
+        ))
+    }
+}
+
+impl L1Source for InProcess {
     fn url(&self) -> &str {
         "in-process"
     }
@@ -329,7 +347,7 @@ async fn a_faulty_sequencer_an_honest_challenger_and_sybils_on_an_l1_the_test_dr
             lie = proposals
                 .iter()
                 .find(|o| o.proposer == dev_sequencer(0).public())
-                .map(|o| (o.proposal, o.bound));
+                .map(|o| (o.proposal, o.bound()));
         }
         if let Some((proposal, bound)) = lie {
             let o = l1.client.output(0, proposal).await.unwrap();

@@ -180,7 +180,11 @@ impl serde::Serialize for PublicKey {
 impl<'de> serde::Deserialize<'de> for PublicKey {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        PublicKey::from_hex(&s).map_err(|e| serde::de::Error::custom(format!("public key: {e}")))
+        PublicKey::from_hex(&s).map_err(|e| {
+            serde::de::Error::custom(format!(
+                "public key must be 32 bytes of hex (0x + 64 hex digits): {e}"
+            ))
+        })
     }
 }
 

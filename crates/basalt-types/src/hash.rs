@@ -76,7 +76,11 @@ impl serde::Serialize for Hash {
 impl<'de> serde::Deserialize<'de> for Hash {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        Hash::from_hex(&s).map_err(|e| serde::de::Error::custom(format!("hash: {e}")))
+        Hash::from_hex(&s).map_err(|e| {
+            serde::de::Error::custom(format!(
+                "hash must be 32 bytes of hex (0x + 64 hex digits): {e}"
+            ))
+        })
     }
 }
 

@@ -1,15 +1,14 @@
 //! Following sampled transactions through the finality levels their rollup node reports, and
 //! withdrawals to their funds on L1.
 
-use crate::client::{claim_of, wait_final};
+use crate::client::wait_final;
 use anyhow::{bail, Context, Result};
 use basalt_l1::Action;
 use basalt_rollup::l1client::L1Client;
+use basalt_rpc::l2::L2TxState;
+use basalt_rpc::L2ApiClient;
 use basalt_types::{Hash, Keypair};
-use jsonrpsee::core::client::ClientT;
 use jsonrpsee::http_client::HttpClient;
-use jsonrpsee::rpc_params;
-use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -52,13 +51,13 @@ impl Level {
     const ALL: [Level; 4] = [Level::Soft, Level::Posted, Level::L1Final, Level::Settled];
 
     /// The level a rollup node's status names, if it names one.
-    fn of(status: &str) -> Option<Level> {
+    fn of(status: L2TxState) -> Option<Level> {
         match status {
-            "soft" => Some(Level::Soft),
-            "posted" => Some(Level::Posted),
-            "l1_final" => Some(Level::L1Final),
+            L2TxState::Soft => Some(Level::Soft),
+            L2TxState::Posted => Some(Level::Posted),
+            L2TxState::L1Final => Some(Level::L1Final),
             // Settled on an optimistic rollup, proven on a ZK one.
-            "settled" | "proven" => Some(Level::Settled),
+            L2TxState::Settled | L2TxState::Proven => Some(Level::Settled),
             _ => None,
         }
     }
@@ -114,12 +113,11 @@ pub async fn track_samples(
                 continue;
             };
             open += 1;
-            let r: Result<Value, _> = l2[rollup]
-                .request("l2_getTransaction", rpc_params![hash.to_string()])
-                .await;
-            let Ok(status) = r else { continue };
-            let Some(now) = status["status"].as_str().and_then(Level::of) else {
-                if status["status"] == "failed" {
+            let Ok(status) = l2[rollup].get_transaction(hash).await else {
+                continue;
+            };
+            let Some(now) = Level::of(status.status) else {
+                if status.status == L2TxState::Failed {
                     seen[i] = Some(Level::Settled);
                 }
                 continue;
@@ -159,28 +157,23 @@ pub async fn track_withdrawal(
     };
     let (at, index) = loop {
         if let Some((hash, at)) = sent_as(ticket, &tickets, &sent) {
-            let s: Value = l2
-                .request("l2_getTransaction", rpc_params![hash.to_string()])
-                .await?;
-            if s["status"] == "failed" {
-                bail!("withdrawal {hash} failed: {}", s["reason"]);
+            let s = l2.get_transaction(hash).await?;
+            if s.status == L2TxState::Failed {
+                bail!("withdrawal {hash} failed: {}", s.reason.unwrap_or_default());
             }
-            if let Some(i) = s["withdrawalIndex"].as_u64() {
+            if let Some(i) = s.withdrawal_index {
                 break (at, i);
             }
         }
         wait().await?;
     };
-    let proof = loop {
-        let p: Value = l2
-            .request("l2_getWithdrawalProof", rpc_params![index])
-            .await?;
-        if p["ready"] == true {
-            break p;
+    let claim = loop {
+        let ready = crate::client::ready_claim(&l2, basalt_rpc::WithdrawalRef::Index(index));
+        if let Some(claim) = ready.await.context("a withdrawal proof")? {
+            break claim;
         }
         wait().await?;
     };
-    let claim = claim_of(&proof["claim"]).context("a withdrawal proof")?;
     let h = l1.submit(&who, Action::FinalizeWithdrawal(claim)).await?;
     wait_final(&l1, &[h]).await?;
     Ok(at.elapsed().as_secs_f64())

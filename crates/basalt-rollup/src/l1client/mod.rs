@@ -1,17 +1,16 @@
-//! A typed client of the L1 JSON-RPC API (`docs/rpc.md`), for rollup nodes and wallets.
+//! A client of the L1 JSON-RPC API (`docs/rpc.md`), for rollup nodes and wallets: the calls of
+//! [`basalt_rpc::L1ApiClient`], with the checks a party that acts on the answers needs.
 //!
-//! The L1 endpoint is not trusted for more than it can prove: every answer is parsed into typed
-//! values with bounded sizes, and a blob is accepted only if it hashes to the data hash the L1
+//! The L1 endpoint is not trusted for more than it can prove: every answer is parsed into the
+//! API's types with bounded sizes, pages must hold the items asked for, a claim tree must hash
+//! to its record's digest, and a blob is accepted only if it hashes to the data hash the L1
 //! committed to.
 
 use crate::l1source::{HttpSource, L1Source};
 use basalt_l1::{blob_hash, Action, Claim, ClaimTree, Dispute, Rules, Transaction};
+use basalt_rpc::{HexBytes, L1ApiClient};
 use basalt_types::{Decode, Encode, Hash, Keypair, PublicKey};
-use jsonrpsee::core::params::ArrayParams;
-use jsonrpsee::rpc_params;
-use serde::de::DeserializeOwned;
-use serde::Deserialize;
-use serde_json::Value;
+use jsonrpsee::core::client::Error as ClientError;
 
 mod answers;
 pub use answers::*;
@@ -102,38 +101,51 @@ impl<S: L1Source> L1Client<S> {
         self.source.url()
     }
 
-    async fn call<T: DeserializeOwned>(
-        &self,
-        method: &'static str,
-        params: ArrayParams,
-    ) -> Result<T, L1Error> {
-        let v = self.source.call(method, params).await?;
-        serde_json::from_value(v).map_err(|e| L1Error::Malformed {
-            method,
-            reason: e.to_string(),
-        })
+    /// The error of a failed call of `method`: refused by the node, not understood, or not
+    /// answered.
+    fn fail(&self, method: &'static str, e: ClientError) -> L1Error {
+        match e {
+            ClientError::Call(obj) => L1Error::Refused {
+                method,
+                message: basalt_rpc::error_text(&obj),
+            },
+            ClientError::ParseError(e) => L1Error::Malformed {
+                method,
+                reason: e.to_string(),
+            },
+            other => L1Error::Unreachable {
+                method,
+                url: self.url().to_string(),
+                reason: other.to_string(),
+            },
+        }
     }
 
     /// Chain id, finalized height, next fees and parameters.
     pub async fn chain_info(&self) -> Result<ChainInfo, L1Error> {
-        self.call("l1_chainInfo", rpc_params![]).await
+        let r = self.source.chain_info().await;
+        r.map_err(|e| self.fail("l1_chainInfo", e))
     }
 
     /// A rollup's registry entry and counters.
     pub async fn rollup(&self, which: &RollupRef) -> Result<RollupInfo, L1Error> {
-        self.call("l1_getRollup", rpc_params![which.json()]).await
+        let r = self.source.get_rollup(which.clone()).await;
+        r.map_err(|e| self.fail("l1_getRollup", e))
     }
 
     /// Up to [`PAGE`] registered rollups from id `from`.
     pub async fn rollups(&self, from: u32) -> Result<Vec<RollupInfo>, L1Error> {
-        self.call("l1_rollups", rpc_params![from, PAGE]).await
+        let r = self.source.rollups(Some(from as u64), Some(PAGE)).await;
+        r.map_err(|e| self.fail("l1_rollups", e))
     }
 
     /// Up to [`PAGE`] deposits of rollup `id` from queue index `from`.
     pub async fn deposits(&self, id: u32, from: u64) -> Result<Vec<DepositInfo>, L1Error> {
-        let page: Vec<DepositInfo> = self
-            .call("l1_getRollupDeposits", rpc_params![id, from, PAGE])
-            .await?;
+        let r = self
+            .source
+            .get_rollup_deposits(id.into(), from, Some(PAGE))
+            .await;
+        let page = r.map_err(|e| self.fail("l1_getRollupDeposits", e))?;
         check_indices("l1_getRollupDeposits", from, page.iter().map(|d| d.index))?;
         Ok(page)
     }
@@ -168,25 +180,30 @@ impl<S: L1Source> L1Client<S> {
 
     /// Up to [`PAGE`] batches of rollup `id` from batch `from`.
     pub async fn batches(&self, id: u32, from: u64) -> Result<Vec<BatchInfo>, L1Error> {
-        let page: Vec<BatchInfo> = self
-            .call("l1_getRollupBatches", rpc_params![id, from, PAGE])
-            .await?;
+        let r = self
+            .source
+            .get_rollup_batches(id.into(), from, Some(PAGE))
+            .await;
+        let page = r.map_err(|e| self.fail("l1_getRollupBatches", e))?;
         check_indices("l1_getRollupBatches", from, page.iter().map(|b| b.index))?;
         Ok(page)
     }
 
     /// Up to [`PAGE`] outputs of rollup `id` from batch `from`.
     pub async fn outputs(&self, id: u32, from: u64) -> Result<Vec<OutputInfo>, L1Error> {
-        let page: Vec<OutputInfo> = self
-            .call("l1_getRollupOutputs", rpc_params![id, from, PAGE])
-            .await?;
+        let r = self
+            .source
+            .get_rollup_outputs(id.into(), from, Some(PAGE))
+            .await;
+        let page = r.map_err(|e| self.fail("l1_getRollupOutputs", e))?;
         check_indices("l1_getRollupOutputs", from, page.iter().map(|o| o.batch))?;
         Ok(page)
     }
 
     /// Proposal `proposal` of rollup `id`, removed ones included, with its status.
     pub async fn output(&self, id: u32, proposal: u64) -> Result<OutputInfo, L1Error> {
-        let o: OutputInfo = self.call("l1_getOutput", rpc_params![id, proposal]).await?;
+        let r = self.source.get_output(id.into(), proposal).await;
+        let o = r.map_err(|e| self.fail("l1_getOutput", e))?;
         if o.proposal != proposal {
             return Err(L1Error::Malformed {
                 method: "l1_getOutput",
@@ -198,18 +215,19 @@ impl<S: L1Source> L1Client<S> {
 
     /// Up to [`PAGE`] proposals of rollup `id` from proposal `from`, competing ones included.
     pub async fn proposals(&self, id: u32, from: u64) -> Result<Vec<OutputInfo>, L1Error> {
-        let page: Vec<OutputInfo> = self
-            .call("l1_getProposals", rpc_params![id, from, PAGE])
-            .await?;
+        let r = self.source.get_proposals(id.into(), from, Some(PAGE)).await;
+        let page = r.map_err(|e| self.fail("l1_getProposals", e))?;
         check_indices("l1_getProposals", from, page.iter().map(|o| o.proposal))?;
         Ok(page)
     }
 
     /// Up to [`PAGE`] ids of unresolved proposals of rollup `id`, from id `from` on.
     pub async fn unresolved(&self, id: u32, from: u64) -> Result<Vec<u64>, L1Error> {
-        let ids: Vec<u64> = self
-            .call("l1_listUnresolved", rpc_params![id, from, PAGE])
-            .await?;
+        let r = self
+            .source
+            .list_unresolved(id.into(), from, Some(PAGE))
+            .await;
+        let ids = r.map_err(|e| self.fail("l1_listUnresolved", e))?;
         if ids.first().is_some_and(|f| *f < from) || ids.windows(2).any(|w| w[0] >= w[1]) {
             return Err(L1Error::Malformed {
                 method: "l1_listUnresolved",
@@ -224,23 +242,12 @@ impl<S: L1Source> L1Client<S> {
     /// read across blocks agree). A tree of more than [`MAX_TREE_CLAIMS`] claims is refused
     /// rather than buffered.
     pub async fn tree(&self, id: u32, proposal: u64) -> Result<(Dispute, ClaimTree), L1Error> {
-        #[derive(Deserialize)]
-        struct Page {
-            total: u64,
-            from: u64,
-            claims: Vec<ClaimData>,
-        }
-        #[derive(Deserialize)]
-        struct ClaimData {
-            data: String,
-        }
         let bad = |reason: String| L1Error::Malformed {
             method: "l1_getClaims",
             reason,
         };
-        let d: DisputeInfo = self
-            .call("l1_getDispute", rpc_params![id, proposal])
-            .await?;
+        let r = self.source.get_dispute(id.into(), proposal).await;
+        let d = r.map_err(|e| self.fail("l1_getDispute", e))?;
         if d.proposal != proposal {
             return Err(bad(format!(
                 "asked for proposal {proposal}, got {}",
@@ -256,16 +263,16 @@ impl<S: L1Source> L1Client<S> {
         let mut claims = Vec::with_capacity(d.claims as usize);
         while (claims.len() as u64) < d.claims {
             let from = claims.len() as u64;
-            let p: Page = self
-                .call("l1_getClaims", rpc_params![id, proposal, from, PAGE])
-                .await?;
+            let r = self
+                .source
+                .get_claims(id.into(), proposal, from, Some(PAGE))
+                .await;
+            let p = r.map_err(|e| self.fail("l1_getClaims", e))?;
             if p.from != from || p.total < d.claims || p.claims.is_empty() {
                 return Err(bad(format!("a page from {from} of {} claims", d.claims)));
             }
             for c in p.claims.into_iter().take((d.claims - from) as usize) {
-                let bytes = basalt_types::codec::parse_hex(&c.data)
-                    .map_err(|_| bad("claim data is not hex".into()))?;
-                claims.push(Claim::from_bytes(&bytes).map_err(|e| bad(e.to_string()))?);
+                claims.push(Claim::from_bytes(&c.data.0).map_err(|e| bad(e.to_string()))?);
             }
         }
         let record = Dispute {
@@ -292,15 +299,8 @@ impl<S: L1Source> L1Client<S> {
 
     /// The blob with hash `hash`, checked against it.
     pub async fn blob(&self, hash: &Hash) -> Result<Vec<u8>, L1Error> {
-        #[derive(Deserialize)]
-        struct Blob {
-            data: String,
-        }
-        let b: Blob = self.call("l1_getBlob", rpc_params![hash.to_hex()]).await?;
-        let data = basalt_types::codec::parse_hex(&b.data).map_err(|_| L1Error::Malformed {
-            method: "l1_getBlob",
-            reason: "data is not hex".into(),
-        })?;
+        let r = self.source.get_blob(*hash).await;
+        let data = r.map_err(|e| self.fail("l1_getBlob", e))?.data.0;
         let got = blob_hash(&data);
         if got != *hash {
             return Err(L1Error::BlobMismatch {
@@ -313,40 +313,27 @@ impl<S: L1Source> L1Client<S> {
 
     /// An account's balance and nonces.
     pub async fn account(&self, key: &PublicKey) -> Result<AccountInfo, L1Error> {
-        self.call("l1_getAccount", rpc_params![key.to_hex()]).await
+        let r = self.source.get_account(*key).await;
+        r.map_err(|e| self.fail("l1_getAccount", e))
     }
 
     /// Whether withdrawal `index` of rollup `id` was paid.
     pub async fn withdrawal_claimed(&self, id: u32, index: u64) -> Result<bool, L1Error> {
-        self.call("l1_isWithdrawalClaimed", rpc_params![id, index])
-            .await
+        let r = self.source.is_withdrawal_claimed(id.into(), index).await;
+        r.map_err(|e| self.fail("l1_isWithdrawalClaimed", e))
     }
 
     /// Where a transaction is.
     pub async fn tx_status(&self, hash: &Hash) -> Result<L1TxStatus, L1Error> {
-        let v: Value = self
-            .call("l1_getTransaction", rpc_params![hash.to_hex()])
-            .await?;
-        let height = || v["height"].as_u64().unwrap_or(0);
-        let error = || v["error"].as_str().map(str::to_string);
-        Ok(match v["status"].as_str() {
-            Some("pending") => L1TxStatus::Pending,
-            Some("included") => L1TxStatus::Included { height: height() },
-            Some("finalized") => L1TxStatus::Finalized {
-                height: height(),
-                error: error(),
-            },
-            Some("rejected") => L1TxStatus::Rejected {
-                error: error().unwrap_or_default(),
-            },
-            Some("unknown") => L1TxStatus::Unknown,
-            other => {
-                return Err(L1Error::Malformed {
-                    method: "l1_getTransaction",
-                    reason: format!("status {other:?}"),
-                })
-            }
-        })
+        let r = self.source.get_transaction(*hash).await;
+        let info = r.map_err(|e| self.fail("l1_getTransaction", e))?;
+        if info.hash != *hash {
+            return Err(L1Error::Malformed {
+                method: "l1_getTransaction",
+                reason: format!("asked about {hash}, got {}", info.hash),
+            });
+        }
+        Ok(info.status)
     }
 
     /// Signs `action` with `key` at its next nonce, with fees that leave room for the base fee to
@@ -360,9 +347,11 @@ impl<S: L1Source> L1Client<S> {
 
     /// The gas `key`'s `action` would use now, as the node estimates it on its finalized state.
     pub async fn estimate_gas(&self, key: &PublicKey, action: &Action) -> Result<u64, L1Error> {
-        let action = format!("0x{}", hex::encode(action.to_bytes()));
-        self.call("l1_estimateGas", rpc_params![key.to_string(), action])
-            .await
+        let r = self
+            .source
+            .estimate_gas(*key, HexBytes(action.to_bytes()))
+            .await;
+        r.map_err(|e| self.fail("l1_estimateGas", e))
     }
 
     /// The gas limit to send `action` with: the most it can use when the action alone says so, else
@@ -386,9 +375,11 @@ impl<S: L1Source> L1Client<S> {
             // Known before it runs: its own gas and its batch's decode. Not estimated, so that
             // a proposal on a prior still in flight (the proposal of the batch before it, sent
             // at the nonce before) is priced as it will run.
-            let one: Vec<BatchInfo> = self
-                .call("l1_getRollupBatches", rpc_params![rollup, batch, 1])
-                .await?;
+            let r = self
+                .source
+                .get_rollup_batches((*rollup).into(), *batch, Some(1))
+                .await;
+            let one = r.map_err(|e| self.fail("l1_getRollupBatches", e))?;
             if let Some(b) = one.first().filter(|b| b.index == *batch) {
                 let gas =
                     action.intrinsic_gas() + basalt_l1::gas::batch_decode(b.raw_bytes, b.steps);
@@ -429,8 +420,8 @@ impl<S: L1Source> L1Client<S> {
             action,
         }
         .sign(key);
-        let hex_tx = format!("0x{}", hex::encode(tx.to_bytes()));
-        self.call("l1_sendTransaction", rpc_params![hex_tx]).await
+        let r = self.source.send_transaction(HexBytes(tx.to_bytes())).await;
+        r.map_err(|e| self.fail("l1_sendTransaction", e))
     }
 }
 

@@ -30,7 +30,7 @@ pub(crate) async fn run<
             }
             let (block, admissions) = seq.produce(now_ms(), &txs)?;
             s.metrics.block(block.number, block.txs.len());
-            let summary = rpc::block_json(block);
+            let summary = rpc::block_info(block);
             // Under the sequencer's lock: no admission sees the new state with the old queue.
             let mut q = lock(&s.queue);
             for (tx, a) in txs.iter().zip(&admissions) {

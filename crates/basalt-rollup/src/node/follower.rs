@@ -3,6 +3,7 @@
 //! derivation, and announces each read to the planners.
 
 use super::*;
+use crate::l1client::QueueItem;
 
 /// Reads the L1 with `sync` every `every`, announces each read on `synced` (every read wakes the
 /// planners, even at the same height: what they sent may have been released since), and hands
@@ -200,7 +201,7 @@ impl<S: L1Source> Follower<S> {
                                 proposed = %o.output,
                                 %derived,
                                 proposer = %o.proposer,
-                                resolves_by = o.bound,
+                                resolves_by = o.bound(),
                                 "PROPOSED OUTPUT DOES NOT MATCH THE STATE DERIVED FROM L1: it must be countered before its clock runs out"
                             )
                         }

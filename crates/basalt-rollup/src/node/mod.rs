@@ -19,6 +19,7 @@
 
 use crate::derive::{Derivation, DeriveError, Verdict};
 use crate::game::OpenTree;
+use crate::l1client::QueueItem;
 use crate::l1client::{L1Client, L1Error, L1TxStatus, OutputInfo, RollupInfo, RollupRef};
 use crate::l1source::L1Source;
 use crate::metrics::RollupMetrics;
@@ -28,7 +29,6 @@ use basalt_l1::Action;
 use basalt_l2::{Config, L2Tx, Optimistic, Profile};
 use basalt_types::{Encode, Hash, Keypair};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -141,7 +141,7 @@ pub(crate) struct Core<Q: Profile> {
     pub batch_size: std::sync::atomic::AtomicU64,
     /// Where the batches this sequencer planned end, in confirmed transactions.
     pub batched_to: std::sync::atomic::AtomicU64,
-    pub blocks: broadcast::Sender<Value>,
+    pub blocks: broadcast::Sender<basalt_rpc::l2::L2BlockInfo>,
     /// Why the sequencer stopped making blocks, if it did.
     pub halted: Mutex<Option<String>>,
     pub metrics: RollupMetrics,

@@ -310,7 +310,7 @@ impl<S: L1Source, B: Board> Outbox<S, B> {
             match status {
                 L1TxStatus::Pending => break,
                 L1TxStatus::Included { height } => p.included_at = Some(height),
-                L1TxStatus::Finalized { height, error } => {
+                L1TxStatus::Finalized { height, error, .. } => {
                     p.final_at = Some((height, error.clone()));
                     match error {
                         None => debug!(what = ?p.what, height, "L1 transaction final"),

@@ -4,6 +4,7 @@
 //! to, stops the follower there and is reported loudly.
 
 use super::*;
+use crate::l1client::QueueItem;
 use crate::node::follower::upto;
 
 /// The follower: the only writer of the node's view of the L1.

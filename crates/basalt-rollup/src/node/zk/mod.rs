@@ -8,6 +8,7 @@
 //! `ProveBatch`. There are no proposals and no disputes: a batch's output is final at its proof.
 
 use super::*;
+use crate::l1client::QueueItem;
 use crate::node::pricing;
 use crate::zkderive::ZkDerivation;
 use basalt_l2::Zk;
@@ -80,7 +81,7 @@ pub(super) async fn start<S: L1Source>(
             "fault injection plays dishonest optimistic parties: a ZK rollup has none".into(),
         ));
     }
-    let fee_key = zk.fee_key()?;
+    let fee_key = crate::l1client::fee_key(&zk)?;
     let config = Config {
         rollup_id: rollup.id,
         min_fee: rollup.params.min_fee,

@@ -3,27 +3,28 @@
 
 use super::*;
 use crate::rpc::{
-    err, hex_of, in_flight_finality, in_flight_json, ready_claim_json, L2Node, NOT_FOUND,
+    err, in_flight_finality, in_flight_info, not_ready, ready_claim, role_name, soft_info, L2Node,
+    NOT_FOUND,
 };
 use basalt_l1::felt_hash;
 use basalt_l2::L2State;
-use jsonrpsee::types::ErrorObjectOwned;
-use serde_json::json;
+use basalt_rpc::l2::*;
+use jsonrpsee::core::RpcResult;
 
 impl L2Node for ZkShared {
     type P = Zk;
 
-    fn finality(&self, sequence: u64, out: &mut Value) -> &'static str {
+    fn finality(&self, sequence: u64, out: &mut L2TxStatus) -> L2TxState {
         let view = lock(&self.view);
         let d = &view.derivation;
         if let Some(batch) = d.batch_of(sequence) {
-            out["batch"] = json!(batch);
-            out["l1Height"] = json!(view.batch_heights.get(batch as usize));
+            out.batch = Some(batch);
+            out.l1_height = view.batch_heights.get(batch as usize).copied();
             if batch < d.settled_batches() {
-                out["provenAt"] = json!(view.proven_heights.get(batch as usize));
-                return "proven";
+                out.proven_at = view.proven_heights.get(batch as usize).copied();
+                return L2TxState::Proven;
             }
-            return "l1_final";
+            return L2TxState::L1Final;
         }
         in_flight_finality(&view.in_flight, sequence, out)
     }
@@ -37,45 +38,32 @@ impl L2Node for ZkShared {
         f(lock(&self.view).derivation.state())
     }
 
-    fn withdrawal_proof(&self, index: u64) -> Result<Value, ErrorObjectOwned> {
+    fn withdrawal_proof(&self, index: u64) -> RpcResult<WithdrawalProof> {
         let view = lock(&self.view);
         let d = &view.derivation;
         let Some(batch) = d.batch_with_withdrawal(index) else {
-            return Ok(json!({
-                "ready": false, "index": index,
-                "reason": "not in a batch final on L1 yet",
-            }));
+            return Ok(not_ready(index, "not in a batch final on L1 yet"));
         };
         if d.settled_batches() <= batch {
-            return Ok(json!({
-                "ready": false, "index": index, "batch": batch,
-                "reason": "its batch is not proven yet",
-                "provenBatches": d.settled_batches(),
-                "l1Height": view.rollup.height,
-            }));
+            return Ok(WithdrawalProof {
+                batch: Some(batch),
+                proven_batches: Some(d.settled_batches()),
+                l1_height: Some(view.rollup.height),
+                ..not_ready(index, "its batch is not proven yet")
+            });
         }
         let claim = d
             .withdrawal_claim(self.id, index)
             .ok_or_else(|| err(NOT_FOUND, format!("no withdrawal {index}")))?;
-        Ok(ready_claim_json(&claim))
+        Ok(ready_claim(&claim))
     }
 
-    fn chain_info(&self) -> Value {
+    fn chain_info(&self) -> L2ChainInfo {
         let halted = lock(&self.halted).clone();
-        let soft = self.seq.as_ref().map(|s| {
-            let s = lock(s);
-            let c = s.state().commitment();
-            json!({
-                "blocks": s.blocks().len(),
-                "transactions": s.next_sequence(),
-                "accounts": c.account_count,
-                "depositsApplied": c.next_deposit,
-                "output": hex_of(&c.output()),
-            })
-        });
-        let pending = lock(&self.queue).len();
+        let soft = soft_info(&self.core);
+        let pending = lock(&self.queue).len() as u64;
         // Before the view's lock: the fees take the sequencer's and the queue's.
-        let fees = crate::rpc_fee::fees_json(&self.core);
+        let fees = crate::rpc_fee::fees_info(&self.core);
         let view = lock(&self.view);
         let d = &view.derivation;
         let r = &view.rollup;
@@ -83,56 +71,70 @@ impl L2Node for ZkShared {
         let prover = self.seq.as_ref().map(|_| {
             let p = lock(&self.prover);
             let mean = p.mean_seconds();
-            let current = p.proving.map(|(batch, since)| {
-                json!({"batch": batch, "elapsedMs": since.elapsed().as_millis() as u64})
-            });
             let elapsed = p
                 .proving
                 .map_or(0.0, |(_, since)| since.elapsed().as_secs_f64());
-            json!({
-                "nextBatch": p.next,
-                "proving": current,
-                "proven": p.proven,
-                "reused": p.reused,
-                "meanSeconds": mean,
-                "lagBatches": lag,
-                "etaSeconds": mean.map(|m| (m * lag as f64 - elapsed).max(0.0)),
-                "error": p.error,
-            })
+            ProverInfo {
+                next_batch: p.next,
+                proving: p.proving.map(|(batch, since)| Proving {
+                    batch,
+                    elapsed_ms: since.elapsed().as_millis() as u64,
+                }),
+                proven: p.proven,
+                reused: p.reused,
+                mean_seconds: mean,
+                lag_batches: lag,
+                eta_seconds: mean.map(|m| (m * lag as f64 - elapsed).max(0.0)),
+                error: p.error.clone(),
+            }
         });
-        json!({
-            "rollupId": self.id,
-            "name": r.params.name,
-            "kind": r.params.kind,
-            "role": match self.role { Role::Sequencer => "sequencer", Role::Verifier => "verifier" },
-            "sequencer": r.params.sequencer,
-            "minFee": r.params.min_fee.to_string(),
-            "fees": fees,
-            "slots": self.slots,
-            "l1Rpc": self.l1_url,
-            "l1Height": r.height,
-            "l1Error": view.last_error,
-            "soft": soft,
-            "pending": pending,
-            "halted": halted,
-            "derived": {
-                "batches": d.batches(),
-                "transactions": d.txs_in_first(d.batches()),
-                "depositsKnown": d.deposits_known(),
-                "output": d.batches().checked_sub(1).and_then(|b| d.output(b)).map(felt_hash),
-                "provenBatches": d.settled_batches(),
-                "reverted": d.reverted(),
-                "stuck": d.stuck().map(|(batch, why)| json!({"batch": batch, "reason": why.to_string()})),
+        L2ChainInfo {
+            rollup_id: self.id,
+            name: r.params.name.clone(),
+            kind: r.params.kind.clone(),
+            role: role_name(self.role),
+            sequencer: r.params.sequencer,
+            min_fee: r.params.min_fee,
+            fees,
+            challenge_window: None,
+            proposer_bond: None,
+            slots: Some(self.slots),
+            l1_rpc: self.l1_url.clone(),
+            l1_height: r.height,
+            l1_error: view.last_error.clone(),
+            soft,
+            pending,
+            halted,
+            derived: DerivedInfo {
+                batches: d.batches(),
+                transactions: d.txs_in_first(d.batches()),
+                deposits_known: d.deposits_known(),
+                output: d
+                    .batches()
+                    .checked_sub(1)
+                    .and_then(|b| d.output(b))
+                    .map(felt_hash),
+                proven_batches: Some(d.settled_batches()),
+                reverted: Some(d.reverted()),
+                stuck: d.stuck().map(|(batch, why)| Stuck {
+                    batch,
+                    reason: why.to_string(),
+                }),
             },
-            "l1": {
-                "escrow": r.escrow.to_string(),
-                "deposits": r.deposits,
-                "batches": r.batches,
-                "proven": r.settled,
-                "withdrawalsPaid": r.withdrawals_paid,
+            l1: L1SideInfo {
+                escrow: r.escrow,
+                deposits: r.deposits,
+                batches: r.batches,
+                proposals: None,
+                settled: None,
+                unresolved: None,
+                dispute_bound: None,
+                proven: Some(r.settled),
+                withdrawals_paid: r.withdrawals_paid,
             },
-            "prover": prover,
-            "inFlight": in_flight_json(&view.in_flight),
-        })
+            mismatches: None,
+            prover,
+            in_flight: in_flight_info(&view.in_flight),
+        }
     }
 }
