@@ -19,13 +19,14 @@ use basalt_node::net::{start_networked_validator, Peer};
 use basalt_node::rpc::{serve, RpcContext};
 use basalt_rollup::l1client::L1Client;
 use basalt_rollup::{BatcherConfig, NodeConfig, Role, RollupNode, RollupRef};
+use basalt_rpc::l2::{L2ChainInfo, L2TxStatus};
+use basalt_rpc::{AccountRef, HexBytes, L2ApiClient};
 use basalt_types::{dev_keypair, hash_parts, Amount, Encode, Keypair, Signature};
 use commonware_runtime::{tokio as cw_tokio, Runner as _};
 use jsonrpsee::core::client::ClientT;
 use jsonrpsee::core::params::BatchRequestBuilder;
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
 use jsonrpsee::rpc_params;
-use serde_json::Value;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -62,8 +63,8 @@ fn user(rollup: usize, i: u32) -> Keypair {
     dev_keypair(&format!("basalt-bench-rpc-user-{rollup}"), i as u64)
 }
 
-async fn l2_info(c: &HttpClient) -> Result<Value> {
-    Ok(c.request("l2_chainInfo", rpc_params![]).await?)
+async fn l2_info(c: &HttpClient) -> Result<L2ChainInfo> {
+    Ok(L2ApiClient::chain_info(c).await?)
 }
 
 fn http(url: &str) -> Result<HttpClient> {
@@ -114,12 +115,8 @@ impl Bench {
     /// Soft-confirmed and L1-final (derived) transaction counts.
     async fn counts(&self) -> Result<(u64, u64)> {
         let v = l2_info(&self.client).await?;
-        Ok((
-            v["soft"]["transactions"].as_u64().context("soft count")?,
-            v["derived"]["transactions"]
-                .as_u64()
-                .context("derived count")?,
-        ))
+        let soft = v.soft.context("the bench's node is no sequencer")?;
+        Ok((soft.transactions, v.derived.transactions))
     }
 }
 
@@ -175,7 +172,7 @@ async fn setup(
     let client = http(&url)?;
     // The sequencer applies the deposits; then read the index each key got.
     let started = Instant::now();
-    while l2_info(&client).await?["soft"]["accounts"].as_u64() < Some(accounts as u64 + 1) {
+    while l2_info(&client).await?.soft.map(|s| s.accounts) < Some(accounts as u64 + 1) {
         ensure!(
             started.elapsed() < Duration::from_secs(120),
             "deposits not applied after 120 s"
@@ -185,10 +182,8 @@ async fn setup(
     let keys: Vec<Keypair> = (0..accounts).map(|i| user(which, i)).collect();
     let mut index = Vec::with_capacity(accounts as usize);
     for k in &keys {
-        let a: Value = client
-            .request("l2_getAccount", rpc_params![k.public().to_hex()])
-            .await?;
-        index.push(a["index"].as_u64().context("account index")? as u32);
+        let key = AccountRef::Key(HexBytes(k.public().0.to_vec()));
+        index.push(L2ApiClient::get_account(&client, key).await?.index);
     }
     let fee = basalt_lab::client::quote_fee(&client, "transfer").await? * 10;
     Ok(Bench {
@@ -228,7 +223,8 @@ async fn send(
                     for t in &todo {
                         b.insert("l2_sendTransaction", rpc_params![t])?;
                     }
-                    let answers = client.batch_request::<Value>(b).await?;
+                    // JSON-RPC batches, which the API's generated client does not make.
+                    let answers = client.batch_request::<L2TxStatus>(b).await?;
                     let mut retry = Vec::new();
                     for (t, a) in todo.iter().zip(answers) {
                         if let Err(e) = a {

@@ -4,20 +4,18 @@
 //! once, through the same RPCs a user's wallet calls. Prints a Markdown table.
 
 use crate::devnet_rollups::{l2_key, wait_final};
-use crate::wallet_l2::{default_l2_url, signed_hex};
+use crate::wallet_l2::default_l2_url;
 use anyhow::{bail, ensure, Context, Result};
 use basalt_l1::{Action, ONE_TOKEN};
 use basalt_l2::L2Tx;
+use basalt_lab::client::signed;
 use basalt_node::devnet::{dev_account, DEV_ACCOUNTS};
 use basalt_rollup::l1client::L1Client;
 use basalt_rollup::RollupRef;
-use basalt_rpc::l2::WithdrawalProof;
+use basalt_rpc::{AccountRef, HexBytes, L2ApiClient, WithdrawalRef};
 use basalt_types::{Amount, Keypair, Signature};
 use clap::Args;
-use jsonrpsee::core::client::ClientT;
-use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
-use jsonrpsee::rpc_params;
-use serde_json::Value;
+use jsonrpsee::http_client::HttpClientBuilder;
 use std::time::{Duration, Instant};
 
 /// Options of `basalt bench withdrawals`.
@@ -97,16 +95,6 @@ pub fn run(args: WithdrawArgs) -> Result<()> {
     })
 }
 
-async fn l2_call(
-    c: &HttpClient,
-    method: &str,
-    params: jsonrpsee::core::params::ArrayParams,
-) -> Result<Value> {
-    c.request(method, params)
-        .await
-        .with_context(|| format!("{method} on the rollup node"))
-}
-
 /// `samples` withdrawals of `who` on rollup `name`: its kind, its settlement rule, the samples.
 async fn measure(
     rpc: &str,
@@ -130,13 +118,13 @@ async fn measure(
             r.params.challenge_window * block_ms / 1_000
         ),
     };
-    let key = l2_key(who, zk).to_hex();
+    let key = AccountRef::Key(HexBytes(l2_key(who, zk).0.to_vec()));
     let fee: Amount = basalt_lab::client::quote_fee(&l2, "withdraw").await?;
     let mut out = Vec::new();
     for _ in 0..samples {
-        let a = l2_call(&l2, "l2_getAccount", rpc_params![key.clone()]).await?;
-        let from = a["index"].as_u64().context("account index")? as u32;
-        let nonce = a["nonce"].as_u64().context("account nonce")?;
+        let a = l2.get_account(key.clone()).await;
+        let a = a.context("l2_getAccount on the rollup node")?;
+        let (from, nonce) = (a.index, a.nonce);
         let tx = L2Tx::Withdraw {
             from,
             recipient: who.public(),
@@ -146,20 +134,16 @@ async fn measure(
             signature: Signature([0; 64]),
         };
         let started = Instant::now();
-        let sent = l2_call(
-            &l2,
-            "l2_sendTransaction",
-            rpc_params![signed_hex(zk, r.id, &tx, who), true],
-        )
-        .await?;
+        let (bytes, _) = signed(zk, r.id, &tx, who);
+        let sent = l2.send_transaction(HexBytes(bytes), Some(true)).await;
+        let sent = sent.context("l2_sendTransaction on the rollup node")?;
         let soft = started.elapsed().as_secs_f64();
-        let index = sent["withdrawalIndex"]
-            .as_u64()
-            .with_context(|| format!("the withdrawal was not applied: {sent}"))?;
+        let index = sent
+            .withdrawal_index
+            .with_context(|| format!("the withdrawal was not applied: {sent:?}"))?;
         let claim = loop {
-            let v = l2_call(&l2, "l2_getWithdrawalProof", rpc_params![index]).await?;
-            let p: WithdrawalProof =
-                serde_json::from_value(v).context("l2_getWithdrawalProof's answer")?;
+            let p = l2.get_withdrawal_proof(WithdrawalRef::Index(index)).await;
+            let p = p.context("l2_getWithdrawalProof on the rollup node")?;
             if let Some(claim) = p.claim.filter(|_| p.ready) {
                 break basalt_l1::WithdrawalClaim::from(claim);
             }

@@ -57,17 +57,10 @@ fn risk(rollup: &str, rpc: &str, as_json: bool) -> Result<()> {
         .build()?;
     let v = rt.block_on(async {
         let client = crate::wallet::l1_http(rpc)?;
-        let which = match rollup.parse::<u32>() {
-            Ok(id) => serde_json::json!(id),
-            Err(_) => serde_json::json!(rollup),
-        };
-        crate::wallet::call(
-            &client,
-            rpc,
-            "l1_getRollupRisk",
-            jsonrpsee::rpc_params![which],
-        )
-        .await
+        let which = basalt_rpc::RollupRef::parse(rollup);
+        basalt_rpc::L1ApiClient::get_rollup_risk(&client, which)
+            .await
+            .map_err(|e| basalt_lab::client::rpc_error("l1_getRollupRisk", rpc, e))
     })?;
     if as_json {
         println!("{}", serde_json::to_string_pretty(&v)?);
@@ -75,21 +68,15 @@ fn risk(rollup: &str, rpc: &str, as_json: bool) -> Result<()> {
     }
     println!(
         "{} ({}): stage {}{}",
-        v["name"].as_str().unwrap_or("?"),
-        v["kind"].as_str().unwrap_or("?"),
-        v["stage"],
-        v["nextRequirement"]
-            .as_str()
+        v.name,
+        v.kind,
+        v.stage,
+        v.next_requirement
             .map(|r| format!(" (next needs: {r})"))
             .unwrap_or_default()
     );
-    for c in v["categories"].as_array().into_iter().flatten() {
-        println!(
-            "  {:<18} {:<8} {}",
-            c["id"].as_str().unwrap_or("?"),
-            c["level"].as_str().unwrap_or("?"),
-            c["summary"].as_str().unwrap_or("")
-        );
+    for c in &v.categories {
+        println!("  {:<18} {:<8} {}", c.id, c.level, c.summary);
     }
     Ok(())
 }

@@ -4,14 +4,13 @@ use crate::config::{read_key, write_key};
 use crate::units::{format_tokens, parse_tokens};
 use anyhow::{bail, Context, Result};
 use basalt_l1::Action;
-pub use basalt_lab::client::{call, l1_http};
+pub use basalt_lab::client::l1_http;
 use basalt_node::devnet::{dev_account, DEV_ACCOUNTS};
 use basalt_rollup::l1client::{L1Client, L1TxStatus, RollupRef};
 use basalt_types::{Keypair, PublicKey};
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use jsonrpsee::http_client::HttpClient;
-use jsonrpsee::rpc_params;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -349,31 +348,18 @@ async fn run_async(cmd: WalletCommand) -> Result<()> {
                     .map_err(|_| anyhow::anyhow!("account must be 32 bytes of hex"))?,
                 None => signer.keypair()?.public(),
             };
-            let client = signer.client()?;
-            let acc = call(
-                &client,
-                &signer.rpc,
-                "l1_getAccount",
-                rpc_params![key.to_hex()],
-            )
-            .await?;
-            let amount = |f: &str| {
-                acc[f]
-                    .as_str()
-                    .and_then(|s| s.parse::<u128>().ok())
-                    .unwrap_or(0)
-            };
+            let acc = L1Client::new(&signer.rpc)?.account(&key).await?;
             println!("account  {key}");
-            println!("balance  {} tokens", format_tokens(amount("balance")));
-            if amount("stake") > 0 || amount("unbonding") > 0 {
+            println!("balance  {} tokens", format_tokens(acc.balance));
+            if acc.stake > 0 || acc.unbonding > 0 {
                 println!(
                     "stake    {} tokens ({} unbonding)",
-                    format_tokens(amount("stake")),
-                    format_tokens(amount("unbonding"))
+                    format_tokens(acc.stake),
+                    format_tokens(acc.unbonding)
                 );
             }
-            println!("nonce    {}", acc["nonce"]);
-            println!("as of finalized height {}", acc["height"]);
+            println!("nonce    {}", acc.nonce);
+            println!("as of finalized height {}", acc.height);
             Ok(())
         }
         WalletCommand::Transfer { to, amount, signer } => {
@@ -502,15 +488,12 @@ async fn run_async(cmd: WalletCommand) -> Result<()> {
             signer,
         } => {
             let amount = parse_tokens(&amount)?;
-            let which = match rollup.parse::<u32>() {
-                Ok(id) => serde_json::json!(id),
-                Err(_) => serde_json::json!(rollup),
-            };
-            let client = signer.client()?;
-            let r = call(&client, &signer.rpc, "l1_getRollup", rpc_params![which]).await?;
-            let id = r["id"].as_u64().context("rollup without id")? as u32;
+            let r = L1Client::new(&signer.rpc)?
+                .rollup(&RollupRef::parse(&rollup))
+                .await?;
+            let id = r.id;
             // On a ZK rollup, the signer's BabyJubJub key derived from its L1 key.
-            let zk = r["params"]["kind"] == "zk";
+            let zk = r.params.zk.is_some();
             let key = match to {
                 Some(hex) => PublicKey::from_hex(&hex)
                     .map_err(|_| anyhow::anyhow!("--to must be 32 bytes of hex"))?,
@@ -519,7 +502,7 @@ async fn run_async(cmd: WalletCommand) -> Result<()> {
             println!(
                 "depositing {} into rollup {id} ({}) for L2 key {key}",
                 format_tokens(amount),
-                r["params"]["name"].as_str().unwrap_or("?")
+                r.params.name
             );
             send(
                 &signer,
@@ -593,11 +576,10 @@ async fn run_async(cmd: WalletCommand) -> Result<()> {
                     .map_err(|_| anyhow::anyhow!("--hex must be hex"))?,
                 (None, None) => bail!("give the blob with --file PATH or --hex BYTES"),
             };
-            let client = signer.client()?;
-            let info = call(&client, &signer.rpc, "l1_chainInfo", rpc_params![]).await?;
-            let blob_fee = info["nextBlobBaseFee"]
-                .as_u64()
-                .context("chain info without blob fee")?;
+            let blob_fee = L1Client::new(&signer.rpc)?
+                .chain_info()
+                .await?
+                .next_blob_base_fee;
             let h = basalt_l1::blob_hash(&data);
             println!("blob {h} ({} bytes)", data.len());
             send(

@@ -3,19 +3,19 @@
 //! its L1 key ([`BabyKeypair::of_l1_key`]); the commands are the same.
 
 use crate::units::{format_tokens, parse_tokens};
-use crate::wallet::{call, l1_http, send, SignerArgs};
+use crate::wallet::{l1_http, send, SignerArgs};
 use anyhow::{bail, Context, Result};
 use basalt_l1::Action;
 use basalt_l2::{L2Tx, Optimistic};
-use basalt_lab::client::signed;
-pub use basalt_lab::client::signed_hex;
-use basalt_rpc::l2::WithdrawalProof;
+use basalt_lab::client::{rpc_error, signed};
+use basalt_rollup::{L1Client, RollupRef};
+use basalt_rpc::l2::{FeeQuery, L2TxState, L2TxStatus};
+use basalt_rpc::{AccountRef, HexBytes, L2ApiClient, WithdrawalRef};
 use basalt_types::{Amount, Hash, Keypair, PublicKey, Signature};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
+use jsonrpsee::core::ClientError;
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
-use jsonrpsee::rpc_params;
-use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
 /// Which rollup, and where its node listens.
@@ -47,12 +47,10 @@ pub struct Rollup {
 impl Rollup {
     /// Looks the rollup up on the L1 at `l1_rpc` and connects to its node.
     pub async fn resolve(args: &RollupArgs, l1: &HttpClient, l1_rpc: &str) -> Result<Self> {
-        let which = match args.rollup.parse::<u32>() {
-            Ok(id) => json!(id),
-            Err(_) => json!(args.rollup),
-        };
-        let r = call(l1, l1_rpc, "l1_getRollup", rpc_params![which]).await?;
-        let id = r["id"].as_u64().context("rollup without id")? as u32;
+        let r = basalt_rpc::L1ApiClient::get_rollup(l1, RollupRef::parse(&args.rollup))
+            .await
+            .map_err(|e| rpc_error("l1_getRollup", l1_rpc, e))?;
+        let id = r.id;
         let url = match &args.l2_rpc {
             Some(u) => u.clone(),
             None => default_l2_url(l1_rpc, id)?,
@@ -63,26 +61,21 @@ impl Rollup {
             .with_context(|| format!("bad --l2-rpc URL {url:?}"))?;
         Ok(Rollup {
             id,
-            name: r["params"]["name"].as_str().unwrap_or("?").to_string(),
-            zk: r["params"]["kind"] == "zk",
+            zk: r.params.zk.is_some(),
+            name: r.params.name,
             url,
             l2,
         })
     }
 
-    async fn call(
-        &self,
-        method: &str,
-        params: jsonrpsee::core::params::ArrayParams,
-    ) -> Result<Value> {
-        call(&self.l2, &self.url, method, params)
-            .await
-            .with_context(|| {
-                format!(
-                    "rollup {} node at {} (another URL: --l2-rpc)",
-                    self.name, self.url
-                )
-            })
+    /// What a failed call of `method` to the rollup's node says.
+    fn fail(&self, method: &'static str) -> impl FnOnce(ClientError) -> anyhow::Error + '_ {
+        move |e| {
+            rpc_error(method, &self.url, e).context(format!(
+                "rollup {} node at {} (another URL: --l2-rpc)",
+                self.name, self.url
+            ))
+        }
     }
 
     /// The L2 key of the holder of L1 key `kp` on this rollup, in hex.
@@ -99,32 +92,31 @@ impl Rollup {
         index: Option<u32>,
         applied: bool,
     ) -> Result<(u32, u64)> {
-        let key = self.key_of(kp);
+        let key = HexBytes(crate::devnet_rollups::l2_key(kp, self.zk).0.to_vec());
         let which = match index {
-            Some(i) => json!(i),
-            None => json!(key),
+            Some(i) => AccountRef::Index(i),
+            None => AccountRef::Key(key.clone()),
         };
-        let a = self.call("l2_getAccount", rpc_params![which]).await?;
-        if a["key"] != json!(key) {
+        let a = self
+            .l2
+            .get_account(which)
+            .await
+            .map_err(self.fail("l2_getAccount"))?;
+        if a.key != key {
             bail!(
                 "L2 account {} belongs to {}, not to the signer",
-                a["index"],
-                a["key"]
+                a.index,
+                a.key.to_hex()
             );
         }
-        Ok((
-            a["index"].as_u64().context("account index")? as u32,
-            // A sequencer counts the sender's queued transactions; a verifier knows only its state.
-            a["pendingNonce"]
-                .as_u64()
-                .filter(|_| !applied)
-                .or(a["nonce"].as_u64())
-                .context("account nonce")?,
-        ))
+        // A sequencer counts the sender's queued transactions; a verifier knows only its state.
+        let nonce = a.pending_nonce.filter(|_| !applied).unwrap_or(a.nonce);
+        Ok((a.index, nonce))
     }
 
     async fn min_fee(&self) -> Result<Amount> {
-        amount(&self.call("l2_chainInfo", rpc_params![]).await?["minFee"])
+        let info = self.l2.chain_info().await;
+        Ok(info.map_err(self.fail("l2_chainInfo"))?.min_fee)
     }
 
     /// The fee to sign `tx` with, and how it is made up: `--fee`; for a transaction forced in
@@ -149,35 +141,46 @@ impl Rollup {
                 amount,
                 nonce,
                 ..
-            } => json!({"kind": "transfer", "from": from, "to": to,
-                        "amount": amount.to_string(), "nonce": nonce}),
+            } => FeeQuery {
+                from: Some(from),
+                to: Some(to),
+                amount: Some(amount.to_string()),
+                nonce: Some(nonce),
+                ..FeeQuery::of("transfer")
+            },
             L2Tx::Withdraw {
                 from,
                 recipient,
                 amount,
                 nonce,
                 ..
-            } => json!({"kind": "withdraw", "from": from, "recipient": recipient,
-                        "amount": amount.to_string(), "nonce": nonce}),
+            } => FeeQuery {
+                from: Some(from),
+                recipient: Some(recipient),
+                amount: Some(amount.to_string()),
+                nonce: Some(nonce),
+                ..FeeQuery::of("withdraw")
+            },
             L2Tx::Deposit { .. } => bail!("a deposit is not signed on L2"),
         };
-        let q = self.call("l2_estimateFee", rpc_params![query]).await?;
+        let q = self.l2.estimate_fee(query).await;
+        let q = q.map_err(self.fail("l2_estimateFee"))?;
         let how = format!(
             "{} model: {} execution + {} for {} bytes of L1 data",
-            q["model"]["kind"].as_str().unwrap_or("?"),
-            format_tokens(amount(&q["execution"])?),
-            format_tokens(amount(&q["l1Data"])?),
-            q["bytes"]
+            q.model.name(),
+            format_tokens(q.execution),
+            format_tokens(q.l1_data),
+            q.bytes
         );
-        Ok((amount(&q["fee"])?, how))
+        Ok((q.fee, how))
     }
 
     /// Signs `tx` (its signature a placeholder) with the L2 key of `kp` for this rollup's kind,
     /// sends it and waits for the sequencer's block.
-    async fn send(&self, tx: L2Tx<Optimistic>, kp: &Keypair) -> Result<Value> {
-        let hex_tx = signed_hex(self.zk, self.id, &tx, kp);
-        self.call("l2_sendTransaction", rpc_params![hex_tx, true])
-            .await
+    async fn send(&self, tx: L2Tx<Optimistic>, kp: &Keypair) -> Result<L2TxStatus> {
+        let (bytes, _) = signed(self.zk, self.id, &tx, kp);
+        let sent = self.l2.send_transaction(HexBytes(bytes), Some(true)).await;
+        sent.map_err(self.fail("l2_sendTransaction"))
     }
 }
 
@@ -195,20 +198,14 @@ pub fn default_l2_url(l1_rpc: &str, id: u32) -> Result<String> {
     Ok(format!("{base}:{l2}"))
 }
 
-fn amount(v: &Value) -> Result<Amount> {
-    v.as_str()
-        .and_then(|s| s.parse().ok())
-        .with_context(|| format!("expected an amount, got {v}"))
-}
-
 /// An L2 account: an index, or a key (its first account).
-fn account_param(s: &str) -> Result<Value> {
+fn account_param(s: &str) -> Result<AccountRef> {
     if let Ok(i) = s.parse::<u32>() {
-        return Ok(json!(i));
+        return Ok(AccountRef::Index(i));
     }
-    PublicKey::from_hex(s)
+    let key = PublicKey::from_hex(s)
         .map_err(|_| anyhow::anyhow!("expected an L2 account index or a 32-byte hex key"))?;
-    Ok(json!(s))
+    Ok(AccountRef::Key(HexBytes(key.0.to_vec())))
 }
 
 /// `wallet l2-balance`.
@@ -217,22 +214,19 @@ pub async fn balance(account: Option<String>, signer: &SignerArgs, r: &RollupArg
     let rollup = Rollup::resolve(r, &l1, &signer.rpc).await?;
     let which = match account {
         Some(a) => account_param(&a)?,
-        None => json!(rollup.key_of(&signer.keypair()?)),
+        None => account_param(&rollup.key_of(&signer.keypair()?))?,
     };
-    let a = rollup.call("l2_getAccount", rpc_params![which]).await?;
+    let a = rollup.l2.get_account(which).await;
+    let a = a.map_err(rollup.fail("l2_getAccount"))?;
     println!("rollup   {} (id {})", rollup.name, rollup.id);
-    println!(
-        "account  {}  key {}",
-        a["index"],
-        a["key"].as_str().unwrap_or("?")
-    );
-    println!("balance  {} tokens", format_tokens(amount(&a["balance"])?));
-    println!("nonce    {}", a["nonce"]);
-    if let Some(all) = a["indices"].as_array().filter(|v| v.len() > 1) {
-        println!("the key owns accounts {}", Value::Array(all.clone()));
+    println!("account  {}  key {}", a.index, a.key.to_hex());
+    println!("balance  {} tokens", format_tokens(a.balance));
+    println!("nonce    {}", a.nonce);
+    if let Some(all) = a.indices.filter(|v| v.len() > 1) {
+        println!("the key owns accounts {all:?}");
     }
-    match a["at"].as_str() {
-        Some("soft") => println!("as of the sequencer's latest block (soft)"),
+    match a.at.as_str() {
+        "soft" => println!("as of the sequencer's latest block (soft)"),
         _ => println!("as derived from finalized L1 data (l1_final)"),
     }
     Ok(())
@@ -263,13 +257,21 @@ async fn prepare(
     Ok((kp, rollup, from, nonce))
 }
 
-fn print_soft(v: &Value) {
+fn print_soft(v: &L2TxStatus) {
+    let block = v.block.map_or("?".to_string(), |b| b.to_string());
     println!(
-        "transaction {} soft-confirmed in L2 block {} (finality: {})",
-        v["hash"].as_str().unwrap_or("?"),
-        v["block"],
-        v["status"].as_str().unwrap_or("?")
+        "transaction {} soft-confirmed in L2 block {block} (finality: {})",
+        v.hash,
+        state_name(v.status)
     );
+}
+
+/// How a status reads, as the API names it.
+fn state_name(s: L2TxState) -> String {
+    serde_json::to_value(s)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 /// Queues `tx`, signed with the L2 key of `kp`, in the rollup's L1 queue: the batches must apply
@@ -280,10 +282,11 @@ async fn force(
     kp: &Keypair,
     signer: &SignerArgs,
 ) -> Result<()> {
-    let l1 = signer.client()?;
-    let r = call(&l1, &signer.rpc, "l1_getRollup", rpc_params![rollup.id]).await?;
+    let l1 = L1Client::new(&signer.rpc)?;
+    let which = RollupRef::Id(rollup.id);
+    let r = l1.rollup(&which).await?;
     let (bytes, l2_hash) = signed(rollup.zk, rollup.id, &tx, kp);
-    let wait = r["params"]["forceInclusionBlocks"].as_u64().unwrap_or(0);
+    let wait = r.params.force_inclusion_blocks;
     println!(
         "forcing it in through the L1: the first batch posted {wait} blocks after it is queued must apply it, and anyone may post that batch"
     );
@@ -296,16 +299,9 @@ async fn force(
         },
     )
     .await?;
-    let queued = call(&l1, &signer.rpc, "l1_getRollup", rpc_params![rollup.id]).await?;
-    let index = queued["deposits"].as_u64().unwrap_or(1).saturating_sub(1);
-    let deposits = call(
-        &l1,
-        &signer.rpc,
-        "l1_getRollupDeposits",
-        rpc_params![rollup.id, index, 1],
-    )
-    .await?;
-    if let Some(h) = deposits[0]["height"].as_u64() {
+    let index = l1.rollup(&which).await?.deposits.saturating_sub(1);
+    let item = l1.deposits(rollup.id, index).await?;
+    if let Some(h) = item.first().map(|d| d.height) {
         println!(
             "queued as item {index} at L1 block {h}: deadline block {} (the first batch at or after it carries it)",
             h + wait
@@ -335,10 +331,8 @@ pub async fn transfer(
 ) -> Result<()> {
     let amount = parse_tokens(amount_s)?;
     let (kp, rollup, from, nonce) = prepare(signer, r, opts, force_in).await?;
-    let to_v = rollup
-        .call("l2_getAccount", rpc_params![account_param(to)?])
-        .await?;
-    let to_index = to_v["index"].as_u64().context("recipient index")? as u32;
+    let to_v = rollup.l2.get_account(account_param(to)?).await;
+    let to_index = to_v.map_err(rollup.fail("l2_getAccount"))?.index;
     let tx = L2Tx::Transfer {
         from,
         to: to_index,
@@ -404,9 +398,12 @@ pub async fn withdraw(
         true => "once its batch is proven on L1",
         false => "once its batch settles on L1",
     };
+    let index = v
+        .withdrawal_index
+        .map_or("?".to_string(), |i| i.to_string());
     println!(
-        "withdrawal {}: {when}, claim it with\n  basalt wallet claim --rollup {} --withdrawal {} --dev N|--key FILE",
-        v["withdrawalIndex"], rollup.name, v["withdrawalIndex"]
+        "withdrawal {index}: {when}, claim it with\n  basalt wallet claim --rollup {} --withdrawal {index} --dev N|--key FILE",
+        rollup.name
     );
     Ok(())
 }
@@ -421,8 +418,9 @@ pub async fn status(hash: &str, follow: bool, l1_rpc: &str, r: &RollupArgs) -> R
     let (mut last, mut last_forced, mut forced) = (String::new(), String::new(), None);
     let mut searched = false;
     loop {
-        let v = rollup.call("l2_getTransaction", rpc_params![hash]).await?;
-        let s = v["status"].as_str().unwrap_or("?").to_string();
+        let v = rollup.l2.get_transaction(h).await;
+        let v = v.map_err(rollup.fail("l2_getTransaction"))?;
+        let s = state_name(v.status);
         // Not in a block yet: it may wait in the L1 queue, forced in, with a deadline.
         let waiting = matches!(s.as_str(), "unknown" | "pending");
         if waiting && !searched {
@@ -445,18 +443,20 @@ pub async fn status(hash: &str, follow: bool, l1_rpc: &str, r: &RollupArgs) -> R
         }
         if s != last {
             let mut line = format!("{s:9}");
-            for (k, label) in [
-                ("block", "L2 block"),
-                ("batch", "batch"),
-                ("l1Height", "L1 height"),
-                ("settlesBy", "settles by L1 height"),
-                ("provenAt", "proven at L1 height"),
-                ("withdrawalIndex", "withdrawal"),
-                ("reason", "reason"),
+            for (n, label) in [
+                (v.block, "L2 block"),
+                (v.batch, "batch"),
+                (v.l1_height, "L1 height"),
+                (v.settles_by, "settles by L1 height"),
+                (v.proven_at, "proven at L1 height"),
+                (v.withdrawal_index, "withdrawal"),
             ] {
-                if !v[k].is_null() {
-                    line.push_str(&format!("  {label} {}", v[k]));
+                if let Some(n) = n {
+                    line.push_str(&format!("  {label} {n}"));
                 }
+            }
+            if let Some(why) = &v.reason {
+                line.push_str(&format!("  reason {why}"));
             }
             println!("{line}");
             last = s.clone();
@@ -471,13 +471,10 @@ pub async fn status(hash: &str, follow: bool, l1_rpc: &str, r: &RollupArgs) -> R
 /// `wallet claim`: waits until the withdrawal's batch settles, then has the L1 pay it.
 pub async fn claim(withdrawal: &str, signer: &SignerArgs, r: &RollupArgs) -> Result<()> {
     let which = match withdrawal.parse::<u64>() {
-        Ok(i) => json!(i),
-        Err(_) => {
-            Hash::from_hex(withdrawal).map_err(|_| {
-                anyhow::anyhow!("--withdrawal takes a withdrawal index or its transaction hash")
-            })?;
-            json!(withdrawal)
-        }
+        Ok(i) => WithdrawalRef::Index(i),
+        Err(_) => WithdrawalRef::Tx(Hash::from_hex(withdrawal).map_err(|_| {
+            anyhow::anyhow!("--withdrawal takes a withdrawal index or its transaction hash")
+        })?),
     };
     let l1 = signer.client()?;
     let rollup = Rollup::resolve(r, &l1, &signer.rpc).await?;
@@ -488,11 +485,8 @@ pub async fn claim(withdrawal: &str, signer: &SignerArgs, r: &RollupArgs) -> Res
     bar.enable_steady_tick(Duration::from_millis(100));
     let started = Instant::now();
     let claim = loop {
-        let v = rollup
-            .call("l2_getWithdrawalProof", rpc_params![which.clone()])
-            .await?;
-        let p: WithdrawalProof =
-            serde_json::from_value(v).context("l2_getWithdrawalProof's answer")?;
+        let p = rollup.l2.get_withdrawal_proof(which).await;
+        let p = p.map_err(rollup.fail("l2_getWithdrawalProof"))?;
         if let Some(claim) = p.claim.filter(|_| p.ready) {
             break basalt_l1::WithdrawalClaim::from(claim);
         }
@@ -512,14 +506,10 @@ pub async fn claim(withdrawal: &str, signer: &SignerArgs, r: &RollupArgs) -> Res
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
     bar.finish_and_clear();
-    let claimed = call(
-        &l1,
-        &signer.rpc,
-        "l1_isWithdrawalClaimed",
-        rpc_params![claim.rollup, claim.index],
-    )
-    .await?;
-    if claimed == json!(true) {
+    let claimed = L1Client::new(&signer.rpc)?
+        .withdrawal_claimed(claim.rollup, claim.index)
+        .await?;
+    if claimed {
         bail!(
             "withdrawal {} of {} was already claimed",
             claim.index,

@@ -2,9 +2,10 @@
 //! risks and stage.
 
 use crate::units::format_tokens;
-use crate::wallet::{call, l1_http};
-use anyhow::{Context, Result};
-use jsonrpsee::rpc_params;
+use crate::wallet::l1_http;
+use anyhow::Result;
+use basalt_lab::client::rpc_error;
+use basalt_rpc::{L1ApiClient, RollupRef, MAX_LIST_ITEMS};
 
 /// Prints every registered rollup of the L1 at `rpc`.
 pub async fn list(rpc: &str) -> Result<()> {
@@ -12,9 +13,11 @@ pub async fn list(rpc: &str) -> Result<()> {
     // The registry may be larger than one page.
     let mut list = Vec::new();
     loop {
-        let page = call(&client, rpc, "l1_rollups", rpc_params![list.len(), 1_000]).await?;
-        let page = page.as_array().context("rollup list")?.clone();
-        let full = page.len() == 1_000;
+        let page = client
+            .rollups(Some(list.len() as u64), Some(MAX_LIST_ITEMS))
+            .await
+            .map_err(|e| rpc_error("l1_rollups", rpc, e))?;
+        let full = page.len() as u64 == MAX_LIST_ITEMS;
         list.extend(page);
         if !full {
             break;
@@ -24,69 +27,51 @@ pub async fn list(rpc: &str) -> Result<()> {
         println!("no rollups registered");
     }
     for r in list {
-        let tokens = |v: &serde_json::Value| {
-            v.as_str()
-                .and_then(|s| s.parse::<u128>().ok())
-                .map_or_else(|| "?".into(), format_tokens)
-        };
-        let risk = call(
-            &client,
-            rpc,
-            "l1_getRollupRisk",
-            rpc_params![r["id"].clone()],
-        )
-        .await?;
-        let levels: Vec<String> = risk["categories"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|c| {
-                format!(
-                    "{} {}",
-                    c["id"].as_str().unwrap_or("?"),
-                    c["level"].as_str().unwrap_or("?")
-                )
-            })
+        let risk = client
+            .get_rollup_risk(RollupRef::Id(r.id))
+            .await
+            .map_err(|e| rpc_error("l1_getRollupRisk", rpc, e))?;
+        let levels: Vec<String> = risk
+            .categories
+            .iter()
+            .map(|c| format!("{} {}", c.id, c.level))
             .collect();
-        let frozen = if r["frozen"] == true {
-            ", FROZEN: exits open"
-        } else {
-            ""
-        };
+        let frozen = if r.frozen { ", FROZEN: exits open" } else { "" };
+        let p = &r.params;
         let risk_row = format!(
             "  stage {} ({}){frozen}; `basalt rollup risk {}` says why",
-            risk["stage"],
+            risk.stage,
             levels.join(", "),
-            r["params"]["name"].as_str().unwrap_or("?"),
+            p.name,
         );
-        if r["params"]["kind"] == "zk" {
+        if let Some(zk) = &p.zk {
             println!(
                 "{} {} (zk): escrow {}, {} deposits, {} batches, {} proven by validity proof, {} transactions per batch at most",
-                r["id"],
-                r["params"]["name"].as_str().unwrap_or("?"),
-                tokens(&r["escrow"]),
-                r["deposits"],
-                r["batches"],
-                r["settled"],
-                r["params"]["zk"]["slots"],
+                r.id,
+                p.name,
+                format_tokens(r.escrow),
+                r.deposits,
+                r.batches,
+                r.settled,
+                zk.slots,
             );
             println!("{risk_row}");
             continue;
         }
         println!(
             "{} {} ({}): escrow {}, {} deposits, {} batches, {} proposals ({} batches settled, {} disputes open), window {} blocks, bond {}, dispute bound {} blocks",
-            r["id"],
-            r["params"]["name"].as_str().unwrap_or("?"),
-            r["params"]["kind"].as_str().unwrap_or("?"),
-            tokens(&r["escrow"]),
-            r["deposits"],
-            r["batches"],
-            r["proposals"],
-            r["settled"],
-            r["unresolved"],
-            r["params"]["challengeWindow"],
-            tokens(&r["params"]["proposerBond"]),
-            r["disputeBound"],
+            r.id,
+            p.name,
+            p.kind,
+            format_tokens(r.escrow),
+            r.deposits,
+            r.batches,
+            r.proposals,
+            r.settled,
+            r.unresolved,
+            p.challenge_window,
+            format_tokens(p.proposer_bond),
+            r.dispute_bound,
         );
         println!("{risk_row}");
     }

@@ -23,12 +23,10 @@ use basalt_node::devnet::{dev_account, DEV_ACCOUNTS};
 use basalt_rollup::escape::settled_state;
 use basalt_rollup::l1client::{L1TxStatus, RollupInfo};
 use basalt_rollup::{L1Client, Role, RollupNode, RollupRef};
-use basalt_rpc::WithdrawalRef;
+use basalt_rpc::{AccountRef, HexBytes, L2ApiClient, WithdrawalRef};
 use basalt_types::{dev_keypair, Amount, Encode, Hash, Keypair, Signature};
 use clap::Args;
-use jsonrpsee::core::client::ClientT;
 use jsonrpsee::http_client::HttpClient;
-use jsonrpsee::rpc_params;
 use std::future::Future;
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -127,10 +125,8 @@ impl Lab {
 
     /// The L2 account index of `who` on the node behind `l2`, once it has one.
     async fn account(&self, l2: &(HttpClient, String), who: &Keypair) -> Result<Option<u32>> {
-        let v: Result<serde_json::Value, _> =
-            l2.0.request("l2_getAccount", rpc_params![who.public().to_hex()])
-                .await;
-        Ok(v.ok().and_then(|v| v["index"].as_u64()).map(|i| i as u32))
+        let key = AccountRef::Key(HexBytes(who.public().0.to_vec()));
+        Ok(l2.0.get_account(key).await.ok().map(|a| a.index))
     }
 
     /// The queue item holding `hash`, forced in through the L1, waiting for it to be readable.
@@ -418,13 +414,12 @@ async fn censored(
     // The sequencer's own price, so that a refusal is its censoring and nothing else.
     let fee = crate::client::quote_fee(&censor.0, "withdraw").await?;
     let w = withdrawal(id, user_index, amount, fee, 0, &keys.user);
-    let hex = format!("0x{}", hex::encode(w.to_bytes()));
-    let sent: Result<serde_json::Value, _> = censor
+    let sent = censor
         .0
-        .request("l2_sendTransaction", rpc_params![hex])
+        .send_transaction(HexBytes(w.to_bytes()), None)
         .await;
     let refusal = match sent {
-        Err(jsonrpsee::core::ClientError::Call(o)) => o.message().to_string(),
+        Err(jsonrpsee::core::ClientError::Call(o)) => basalt_rpc::error_text(&o),
         Err(e) => bail!("l2_sendTransaction at {}: {e}", censor.1),
         Ok(_) => bail!("the censoring sequencer admitted the user's withdrawal"),
     };

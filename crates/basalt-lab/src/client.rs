@@ -12,9 +12,7 @@ use basalt_rpc::l2::FeeQuery;
 use basalt_rpc::{L2ApiClient, WithdrawalRef};
 use basalt_types::zk::BabyKeypair;
 use basalt_types::{Amount, Encode, Hash, Keypair, PublicKey};
-use jsonrpsee::core::client::ClientT;
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
-use serde_json::Value;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -224,19 +222,17 @@ pub fn l1_http(rpc: &str) -> Result<HttpClient> {
         .with_context(|| format!("bad --rpc URL {rpc:?}"))
 }
 
-/// Calls `method`, turning errors into messages that say what to do.
-pub async fn call(
-    client: &HttpClient,
-    rpc: &str,
-    method: &str,
-    params: jsonrpsee::core::params::ArrayParams,
-) -> Result<Value> {
-    client.request(method, params).await.map_err(|e| match e {
-        jsonrpsee::core::ClientError::Call(obj) => anyhow::anyhow!("{method}: {}", obj.message()),
+/// What a failed call of `method` to the node at `url` says: the node's refusal and its reason,
+/// or that no node answered there and what to do.
+pub fn rpc_error(method: &str, url: &str, e: jsonrpsee::core::ClientError) -> anyhow::Error {
+    match e {
+        jsonrpsee::core::ClientError::Call(obj) => {
+            anyhow::anyhow!("{method}: {}", basalt_rpc::error_text(&obj))
+        }
         other => anyhow::anyhow!(
-            "{method} at {rpc}: {other} (is a node running there? `basalt up` starts one)"
+            "{method} at {url}: {other} (is a node running there? `basalt up` starts one)"
         ),
-    })
+    }
 }
 
 /// Where a forced transaction waits in its rollup's L1 queue.

@@ -6,7 +6,7 @@
 //! DEVNET ONLY: the lab keys are derived from a public seed and funded from a dev account.
 
 use crate::client::{
-    call, connect, fund_and_register, l1_http, l2_client, lab_node, short, wait_final,
+    connect, fund_and_register, l1_http, l2_client, lab_node, rpc_error, short, wait_final,
 };
 use anyhow::{bail, Context, Result};
 use basalt_l1::{format_tokens, Action, ClaimTree, Claims, RollupKind, RollupParams, ONE_TOKEN};
@@ -14,11 +14,11 @@ use basalt_l2::{L2Tx, Optimistic};
 use basalt_node::devnet::{dev_account, DEV_ACCOUNTS};
 use basalt_rollup::l1client::L1Client;
 use basalt_rollup::{Fault, NodeConfig, Role, RollupNode, RollupRef};
-use basalt_types::{dev_keypair, Encode, Hash, Keypair, PublicKey, Signature};
+use basalt_rpc::l1::ActionInfo;
+use basalt_rpc::{AccountRef, BlockId, HexBytes, L1ApiClient, L2ApiClient};
+use basalt_types::{dev_keypair, Encode, Keypair, PublicKey, Signature};
 use clap::Args;
 use jsonrpsee::http_client::HttpClient;
-use jsonrpsee::rpc_params;
-use serde_json::Value;
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -229,20 +229,17 @@ async fn play(
     let honest_l2 = l2_client(&honest_url)?;
     let deadline = Instant::now() + blocks(block_ms, args.window + 300);
     let (batch, proposal) = loop {
-        let info = call(&honest_l2, &honest_url, "l2_chainInfo", rpc_params![]).await?;
-        if let Some(m) = info["mismatches"].as_array().and_then(|m| m.first()) {
-            let batch = m["batch"].as_u64().context("mismatch without batch")?;
-            let proposal = m["proposal"]
-                .as_u64()
-                .context("mismatch without proposal")?;
-            let derived = parse_hash(&m["derived"])?;
-            let proposed = parse_hash(&m["proposed"])?;
+        let info = L2ApiClient::chain_info(&honest_l2)
+            .await
+            .map_err(|e| rpc_error("l2_chainInfo", &honest_url, e))?;
+        if let Some(m) = info.mismatches.as_ref().and_then(|m| m.first()) {
             println!(
-                "the dishonest node proposed output {} for batch {batch}; the honest node derives {}",
-                short(&proposed),
-                short(&derived)
+                "the dishonest node proposed output {} for batch {}; the honest node derives {}",
+                short(&m.proposed),
+                m.batch,
+                short(&m.derived)
             );
-            break (batch, proposal);
+            break (m.batch, m.proposal);
         }
         if Instant::now() > deadline {
             bail!(
@@ -285,11 +282,6 @@ async fn settled_honestly(
         }
         tokio::time::sleep(Duration::from_millis(block_ms)).await;
     }
-}
-
-fn parse_hash(v: &Value) -> Result<Hash> {
-    let s = v.as_str().context("expected a hash")?;
-    Hash::from_hex(s).map_err(|e| anyhow::anyhow!("bad hash {s}: {e}"))
 }
 
 fn blocks(block_ms: u64, n: u64) -> Duration {
@@ -401,16 +393,27 @@ async fn summary(
     }
     let (mut txs, mut bytes, mut gas) = (0u64, 0u64, 0u64);
     for height in opened..=resolved {
-        let b = call(http, rpc, "l1_getBlock", rpc_params![height]).await?;
-        for t in b["transactions"].as_array().into_iter().flatten() {
-            let a = &t["action"];
-            let ours = a["rollup"].as_u64() == Some(id as u64)
-                && matches!(a["type"].as_str(), Some("counter" | "step"))
-                && a["proposal"].as_u64() == Some(proposal);
+        let b = L1ApiClient::get_block(http, BlockId::Height(height))
+            .await
+            .map_err(|e| rpc_error("l1_getBlock", rpc, e))?;
+        for t in &b.transactions {
+            let ours = match t.action {
+                ActionInfo::Counter {
+                    rollup,
+                    proposal: p,
+                    ..
+                }
+                | ActionInfo::Step {
+                    rollup,
+                    proposal: p,
+                    ..
+                } => rollup == id && p == proposal,
+                _ => false,
+            };
             if ours {
                 txs += 1;
-                bytes += t["bytes"].as_u64().unwrap_or(0);
-                gas += t["gasLimit"].as_u64().unwrap_or(0);
+                bytes += t.bytes;
+                gas += t.gas_limit;
             }
         }
     }
@@ -446,15 +449,19 @@ async fn send_traffic(
     for u in &keys.users[..2] {
         let started = Instant::now();
         loop {
-            match call(l2, url, "l2_getAccount", rpc_params![u.public().to_hex()]).await {
+            let key = AccountRef::Key(HexBytes(u.public().0.to_vec()));
+            match L2ApiClient::get_account(l2, key).await {
                 Ok(v) => {
-                    index.push(v["index"].as_u64().context("account without index")? as u32);
+                    index.push(v.index);
                     break;
                 }
                 Err(_) if started.elapsed() < Duration::from_secs(60) => {
                     tokio::time::sleep(Duration::from_millis(100)).await
                 }
-                Err(e) => return Err(e.context("the sequencer never applied the deposits")),
+                Err(e) => {
+                    return Err(rpc_error("l2_getAccount", url, e)
+                        .context("the sequencer never applied the deposits"))
+                }
             }
         }
     }
@@ -491,7 +498,8 @@ async fn send_traffic(
 }
 
 async fn submit_l2(l2: &HttpClient, url: &str, tx: &L2Tx<Optimistic>) -> Result<()> {
-    let hex = format!("0x{}", hex::encode(tx.to_bytes()));
-    call(l2, url, "l2_sendTransaction", rpc_params![hex, true]).await?;
+    L2ApiClient::send_transaction(l2, HexBytes(tx.to_bytes()), Some(true))
+        .await
+        .map_err(|e| rpc_error("l2_sendTransaction", url, e))?;
     Ok(())
 }

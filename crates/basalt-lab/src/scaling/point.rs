@@ -9,12 +9,10 @@ use anyhow::{Context, Result};
 use basalt_l1::{Action, Params, Transaction, ONE_TOKEN};
 use basalt_l2::{L2Tx, Optimistic};
 use basalt_rollup::RollupRef;
+use basalt_rpc::{HexBytes, L1ApiClient, L2ApiClient};
 use basalt_types::{Amount, Encode, Hash, PublicKey, Signature};
-use jsonrpsee::core::client::ClientT;
 use jsonrpsee::http_client::HttpClient;
-use jsonrpsee::rpc_params;
 use serde::Serialize;
-use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -118,7 +116,7 @@ struct Signed {
 /// A transaction as planned for sending.
 enum Planned {
     /// An L1 transaction, signed.
-    Ready { hex: String, hash: Hash },
+    Ready { bytes: Vec<u8>, hash: Hash },
     /// An L2 transaction to sign at the quoted fee.
     Later(L2Tx<Optimistic>),
 }
@@ -211,9 +209,9 @@ pub async fn measure(
     let zk = setup.zk();
     for (u, txs) in signed.into_iter().enumerate() {
         let user = p.users[u].rollup;
-        let (client, method, id) = match p.rollups.get(user) {
-            Some(r) => (r.l2.clone(), "l2_sendTransaction", r.id),
-            None => (p.l1.clone(), "l1_sendTransaction", 0),
+        let (client, on_l2, id) = match p.rollups.get(user) {
+            Some(r) => (r.l2.clone(), true, r.id),
+            None => (p.l1.clone(), false, 0),
         };
         let (sent, tickets, quotes, paid) =
             (sent.clone(), tickets.clone(), quotes.clone(), paid.clone());
@@ -224,8 +222,8 @@ pub async fn measure(
             let mut nonce = 0;
             for (k, t) in txs.into_iter().enumerate() {
                 tokio::time::sleep_until((t0 + t.at).into()).await;
-                let (hex, hash, fee) = match t.tx {
-                    Planned::Ready { hex, hash } => (hex, hash, None),
+                let (bytes, hash, fee) = match t.tx {
+                    Planned::Ready { bytes, hash } => (bytes, hash, None),
                     Planned::Later(tx) => {
                         let (transfer, withdraw) = *lock(&quotes[user]);
                         let fee = if t.withdraw { withdraw } else { transfer };
@@ -238,11 +236,18 @@ pub async fn measure(
                         let tx = tx.with_fee(fee).with_nonce(nonce);
                         let (bytes, hash) = crate::client::signed(zk, id, &tx, &key);
                         lock(&tickets).insert((u, k), hash);
-                        (format!("0x{}", hex::encode(bytes)), hash, Some(fee))
+                        (bytes, hash, Some(fee))
                     }
                 };
                 let at = Instant::now();
-                let r: Result<Value, _> = client.request(method, rpc_params![hex]).await;
+                let r = match on_l2 {
+                    true => L2ApiClient::send_transaction(&client, HexBytes(bytes), None)
+                        .await
+                        .map(|_| ()),
+                    false => L1ApiClient::send_transaction(&client, HexBytes(bytes))
+                        .await
+                        .map(|_| ()),
+                };
                 match r {
                     Ok(_) => {
                         lock(&sent).insert(hash, at);
@@ -455,10 +460,9 @@ async fn sign(p: &Prepared, setup: Setup, w: &Workload) -> Result<Vec<Vec<Signed
                         action,
                     }
                     .sign(&user.key);
-                    let hex = format!("0x{}", hex::encode(tx.to_bytes()));
                     (
                         Planned::Ready {
-                            hex,
+                            bytes: tx.to_bytes(),
                             hash: tx.hash(),
                         },
                         false,
@@ -519,11 +523,11 @@ async fn idle_cpu_per_block(p: &Prepared) -> Result<f64> {
 async fn soft_counts(p: &Prepared) -> Result<Vec<u64>> {
     let mut out = Vec::new();
     for r in &p.rollups {
-        let info: Value = r.l2.request("l2_chainInfo", rpc_params![]).await?;
+        let info = L2ApiClient::chain_info(&r.l2).await?;
         out.push(
-            info["soft"]["transactions"]
-                .as_u64()
-                .context("soft.transactions")?,
+            info.soft
+                .context("the rollup node is no sequencer")?
+                .transactions,
         );
     }
     Ok(out)
@@ -556,11 +560,11 @@ async fn drain(
             false => {
                 let (mut carried, mut done) = (0, true);
                 for (r, s0) in p.rollups.iter().zip(soft0) {
-                    let info: Value = r.l2.request("l2_chainInfo", rpc_params![]).await?;
-                    let soft = info["soft"]["transactions"].as_u64().unwrap_or(0);
-                    let fin = info["derived"]["transactions"].as_u64().unwrap_or(0);
+                    let info = L2ApiClient::chain_info(&r.l2).await?;
+                    let soft = info.soft.map_or(0, |s| s.transactions);
+                    let fin = info.derived.transactions;
                     carried += fin.min(soft).saturating_sub(*s0);
-                    done &= info["pending"] == 0 && fin >= soft;
+                    done &= info.pending == 0 && fin >= soft;
                 }
                 (carried, done)
             }

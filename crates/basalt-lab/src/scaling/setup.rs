@@ -9,12 +9,10 @@ use basalt_l1::{Action, RollupKind, RollupParams, ZkParams, ONE_TOKEN};
 use basalt_node::devnet::{dev_account, DEV_ACCOUNTS};
 use basalt_rollup::l1client::L1Client;
 use basalt_rollup::{Role, RollupNode, RollupRef};
+use basalt_rpc::{AccountRef, HexBytes, L2ApiClient};
 use basalt_types::zk::BabyKeypair;
 use basalt_types::{dev_keypair, Amount, Keypair};
-use jsonrpsee::core::client::ClientT;
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
-use jsonrpsee::rpc_params;
-use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -286,12 +284,11 @@ fn fee_model(setup: Setup) -> basalt_l1::FeeModel {
 
 /// The L2 account index of `key`'s first account, once its deposit is applied.
 async fn l2_account(l2: &HttpClient, key: &Keypair, zk: bool) -> Result<u32> {
-    let who = l2_key(key, zk).to_hex();
+    let who = AccountRef::Key(HexBytes(l2_key(key, zk).0.to_vec()));
     let started = Instant::now();
     loop {
-        let a: Result<Value, _> = l2.request("l2_getAccount", rpc_params![who.clone()]).await;
-        if let Some(i) = a.ok().and_then(|a| a["index"].as_u64()) {
-            return Ok(i as u32);
+        if let Ok(a) = l2.get_account(who.clone()).await {
+            return Ok(a.index);
         }
         if started.elapsed() > Duration::from_secs(300) {
             bail!("a lab user's deposit was not applied on its rollup within 300 s");
