@@ -381,7 +381,7 @@ pub(crate) fn in_flight_info(pending: &[crate::node::Pending]) -> Vec<InFlight> 
 }
 
 /// The sequencer's soft chain, for `l2_chainInfo` (none on a verifier).
-pub(crate) fn soft_info<P: Profile>(core: &Core<P>) -> Option<SoftInfo> {
+fn soft_info<P: Profile>(core: &Core<P>) -> Option<SoftInfo> {
     core.seq.as_ref().map(|s| {
         let s = lock(s);
         let c = s.state().commitment();
@@ -404,12 +404,72 @@ pub(crate) fn role_name(role: Role) -> String {
     .to_string()
 }
 
+/// What `l2_chainInfo` reads of a node's core, taken before its view's lock (the fees take the
+/// sequencer's and the queue's).
+pub(crate) struct CoreInfo {
+    soft: Option<SoftInfo>,
+    fees: FeesInfo,
+    pending: u64,
+    halted: Option<String>,
+}
+
+impl CoreInfo {
+    /// Reads `core`.
+    pub(crate) fn read<P: Profile>(core: &Core<P>) -> Self {
+        // One lock at a time, each released at the end of its statement (a guard in a struct
+        // literal would live to the end of the literal, and the fees take the queue's again).
+        let halted = lock(&core.halted).clone();
+        let soft = soft_info(core);
+        let pending = lock(&core.queue).len() as u64;
+        let fees = crate::rpc_fee::fees_info(core);
+        CoreInfo {
+            soft,
+            fees,
+            pending,
+            halted,
+        }
+    }
+}
+
+/// `l2_chainInfo` of a node of either kind: its core as read, the rollup as it last read it on
+/// L1 with the error of that read, its transactions in flight, and what it derived; the fields of
+/// the other kind left empty.
+pub(crate) fn chain_info_of<P: Profile>(
+    core: &Core<P>,
+    read: CoreInfo,
+    r: &crate::l1client::RollupInfo,
+    last_error: Option<String>,
+    in_flight: &[crate::node::Pending],
+    derived: DerivedInfo,
+    l1: L1SideInfo,
+) -> L2ChainInfo {
+    L2ChainInfo {
+        rollup_id: core.id,
+        name: r.params.name.clone(),
+        kind: r.params.kind.clone(),
+        role: role_name(core.role),
+        sequencer: r.params.sequencer,
+        min_fee: r.params.min_fee,
+        fees: read.fees,
+        challenge_window: None,
+        proposer_bond: None,
+        slots: None,
+        l1_rpc: core.l1_url.clone(),
+        l1_height: r.height,
+        l1_error: last_error,
+        soft: read.soft,
+        pending: read.pending,
+        halted: read.halted,
+        derived,
+        l1,
+        mismatches: None,
+        prover: None,
+        in_flight: in_flight_info(in_flight),
+    }
+}
+
 fn chain_info(shared: &Shared) -> L2ChainInfo {
-    let halted = lock(&shared.halted).clone();
-    let soft = soft_info(&shared.core);
-    let pending = lock(&shared.queue).len() as u64;
-    // Before the view's lock: the fees take the sequencer's and the queue's.
-    let fees = crate::rpc_fee::fees_info(&shared.core);
+    let read = CoreInfo::read(&shared.core);
     let view = lock(&shared.view);
     let d = &view.derivation;
     let r = &view.rollup;
@@ -429,46 +489,40 @@ fn chain_info(shared: &Shared) -> L2ChainInfo {
             _ => None,
         })
         .collect();
+    let derived = DerivedInfo {
+        batches: d.batches(),
+        transactions: d.txs_in_first(d.batches()),
+        deposits_known: d.deposits_known(),
+        output: d.batches().checked_sub(1).and_then(|b| d.output(b)),
+        proven_batches: None,
+        reverted: None,
+        stuck: None,
+    };
+    let l1 = L1SideInfo {
+        escrow: r.escrow,
+        deposits: r.deposits,
+        batches: r.batches,
+        proposals: Some(r.proposals),
+        settled: Some(r.settled),
+        unresolved: Some(r.unresolved),
+        dispute_bound: Some(r.dispute_bound),
+        proven: None,
+        withdrawals_paid: r.withdrawals_paid,
+    };
+    let last_error = view.last_error.clone();
     L2ChainInfo {
-        rollup_id: shared.id,
-        name: r.params.name.clone(),
-        kind: r.params.kind.clone(),
-        role: role_name(shared.role),
-        sequencer: r.params.sequencer,
-        min_fee: r.params.min_fee,
-        fees,
         challenge_window: Some(r.params.challenge_window),
         proposer_bond: Some(r.params.proposer_bond),
-        slots: None,
-        l1_rpc: shared.l1_url.clone(),
-        l1_height: r.height,
-        l1_error: view.last_error.clone(),
-        soft,
-        pending,
-        halted,
-        derived: DerivedInfo {
-            batches: d.batches(),
-            transactions: d.txs_in_first(d.batches()),
-            deposits_known: d.deposits_known(),
-            output: d.batches().checked_sub(1).and_then(|b| d.output(b)),
-            proven_batches: None,
-            reverted: None,
-            stuck: None,
-        },
-        l1: L1SideInfo {
-            escrow: r.escrow,
-            deposits: r.deposits,
-            batches: r.batches,
-            proposals: Some(r.proposals),
-            settled: Some(r.settled),
-            unresolved: Some(r.unresolved),
-            dispute_bound: Some(r.dispute_bound),
-            proven: None,
-            withdrawals_paid: r.withdrawals_paid,
-        },
         mismatches: Some(mismatches),
-        prover: None,
-        in_flight: in_flight_info(&view.in_flight),
+        ..chain_info_of(
+            &shared.core,
+            read,
+            r,
+            last_error,
+            &view.in_flight,
+            derived,
+            l1,
+        )
     }
 }
 

@@ -3,8 +3,7 @@
 
 use super::*;
 use crate::rpc::{
-    err, in_flight_finality, in_flight_info, not_ready, ready_claim, role_name, soft_info, L2Node,
-    NOT_FOUND,
+    chain_info_of, err, in_flight_finality, not_ready, ready_claim, CoreInfo, L2Node, NOT_FOUND,
 };
 use basalt_l1::felt_hash;
 use basalt_l2::L2State;
@@ -59,11 +58,7 @@ impl L2Node for ZkShared {
     }
 
     fn chain_info(&self) -> L2ChainInfo {
-        let halted = lock(&self.halted).clone();
-        let soft = soft_info(&self.core);
-        let pending = lock(&self.queue).len() as u64;
-        // Before the view's lock: the fees take the sequencer's and the queue's.
-        let fees = crate::rpc_fee::fees_info(&self.core);
+        let read = CoreInfo::read(&self.core);
         let view = lock(&self.view);
         let d = &view.derivation;
         let r = &view.rollup;
@@ -88,53 +83,46 @@ impl L2Node for ZkShared {
                 error: p.error.clone(),
             }
         });
+        let derived = DerivedInfo {
+            batches: d.batches(),
+            transactions: d.txs_in_first(d.batches()),
+            deposits_known: d.deposits_known(),
+            output: d
+                .batches()
+                .checked_sub(1)
+                .and_then(|b| d.output(b))
+                .map(felt_hash),
+            proven_batches: Some(d.settled_batches()),
+            reverted: Some(d.reverted()),
+            stuck: d.stuck().map(|(batch, why)| Stuck {
+                batch,
+                reason: why.to_string(),
+            }),
+        };
+        let l1 = L1SideInfo {
+            escrow: r.escrow,
+            deposits: r.deposits,
+            batches: r.batches,
+            proposals: None,
+            settled: None,
+            unresolved: None,
+            dispute_bound: None,
+            proven: Some(r.settled),
+            withdrawals_paid: r.withdrawals_paid,
+        };
+        let last_error = view.last_error.clone();
         L2ChainInfo {
-            rollup_id: self.id,
-            name: r.params.name.clone(),
-            kind: r.params.kind.clone(),
-            role: role_name(self.role),
-            sequencer: r.params.sequencer,
-            min_fee: r.params.min_fee,
-            fees,
-            challenge_window: None,
-            proposer_bond: None,
             slots: Some(self.slots),
-            l1_rpc: self.l1_url.clone(),
-            l1_height: r.height,
-            l1_error: view.last_error.clone(),
-            soft,
-            pending,
-            halted,
-            derived: DerivedInfo {
-                batches: d.batches(),
-                transactions: d.txs_in_first(d.batches()),
-                deposits_known: d.deposits_known(),
-                output: d
-                    .batches()
-                    .checked_sub(1)
-                    .and_then(|b| d.output(b))
-                    .map(felt_hash),
-                proven_batches: Some(d.settled_batches()),
-                reverted: Some(d.reverted()),
-                stuck: d.stuck().map(|(batch, why)| Stuck {
-                    batch,
-                    reason: why.to_string(),
-                }),
-            },
-            l1: L1SideInfo {
-                escrow: r.escrow,
-                deposits: r.deposits,
-                batches: r.batches,
-                proposals: None,
-                settled: None,
-                unresolved: None,
-                dispute_bound: None,
-                proven: Some(r.settled),
-                withdrawals_paid: r.withdrawals_paid,
-            },
-            mismatches: None,
             prover,
-            in_flight: in_flight_info(&view.in_flight),
+            ..chain_info_of(
+                &self.core,
+                read,
+                r,
+                last_error,
+                &view.in_flight,
+                derived,
+                l1,
+            )
         }
     }
 }
