@@ -240,6 +240,36 @@ async fn good_requests_answer_and_bad_ones_are_rejected_without_effect() {
 }
 
 #[tokio::test]
+async fn a_call_whose_parameters_do_not_parse_is_told_the_documented_signature() {
+    let n = node().await;
+    for (method, params, usage) in [
+        ("l1_sendTransaction", json!([]), "l1_sendTransaction(hex)"),
+        (
+            "l1_getRollupDeposits",
+            json!(["alpha"]),
+            "l1_getRollupDeposits(rollup, from, limit?)",
+        ),
+        ("l1_getAccount", json!([7]), "l1_getAccount(publicKey)"),
+    ] {
+        let r = call(&n, method, params.clone()).await;
+        assert_eq!(
+            error_code(&r),
+            INVALID_PARAMS as i64,
+            "{method} {params}: {r}"
+        );
+        assert_eq!(r["error"]["message"], "Invalid params");
+        let data = r["error"]["data"].as_str().unwrap_or_default();
+        assert!(
+            data.contains(usage),
+            "{method} {params}: {data:?} should give {usage:?}"
+        );
+    }
+    // A parameter that parses but is refused keeps its own message and no signature.
+    let r = call(&n, "l1_sendTransaction", json!(["0x0102"])).await;
+    assert!(r["error"]["data"].is_null(), "{r}");
+}
+
+#[tokio::test]
 async fn bad_signatures_replays_and_oversized_requests_are_refused() {
     let n = node().await;
     let base = call(&n, "l1_chainInfo", json!([])).await["result"]["nextBaseFeePerGas"]

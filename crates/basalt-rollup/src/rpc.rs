@@ -11,6 +11,7 @@ use basalt_rpc::WithdrawalRef;
 use basalt_rpc::{AccountRef, BlockNumber, HexBytes, L2ApiServer, L2SubscriptionsServer};
 use basalt_types::{Decode, Encode, Hash};
 use jsonrpsee::core::{RpcResult, SubscriptionResult};
+use jsonrpsee::server::middleware::rpc::RpcServiceBuilder;
 use jsonrpsee::server::{BatchRequestConfig, Server, ServerConfig, ServerHandle};
 use jsonrpsee::types::ErrorObjectOwned;
 use jsonrpsee::{PendingSubscriptionSink, RpcModule, SubscriptionMessage};
@@ -677,7 +678,13 @@ pub(crate) async fn serve<N: L2Node>(
         .max_connections(MAX_CONNECTIONS)
         .set_batch_request_config(BatchRequestConfig::Limit(MAX_BATCH_CALLS))
         .build();
-    let server = Server::builder().set_config(config).build(addr).await?;
+    // A call with parameters that do not parse is answered with the method's signature.
+    let usage = RpcServiceBuilder::new().layer_fn(basalt_rpc::ParamsUsage);
+    let server = Server::builder()
+        .set_config(config)
+        .set_rpc_middleware(usage)
+        .build(addr)
+        .await?;
     let bound = server.local_addr()?;
     Ok((bound, server.start(module(shared))))
 }

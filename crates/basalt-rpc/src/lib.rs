@@ -11,6 +11,7 @@ pub mod l1;
 mod l1_api;
 pub mod l2;
 mod l2_api;
+mod usage;
 
 pub use hex_bytes::HexBytes;
 pub use l1_api::{
@@ -20,6 +21,7 @@ pub use l2_api::{
     AccountRef, BlockNumber, L2ApiClient, L2ApiServer, L2SubscriptionsClient,
     L2SubscriptionsServer, WithdrawalRef,
 };
+pub use usage::{documented_methods, ParamsUsage};
 
 /// Error code: invalid parameters (JSON-RPC standard).
 pub const INVALID_PARAMS: i32 = -32602;

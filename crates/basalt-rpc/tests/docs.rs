@@ -40,28 +40,16 @@ fn trait_methods(source: &str, ns: &str) -> BTreeMap<String, usize> {
     out
 }
 
-/// The methods `docs/rpc.md` documents (as headings or list items), with their parameter counts.
-fn documented(doc: &str) -> BTreeMap<String, usize> {
-    let mut out = BTreeMap::new();
-    for line in doc.lines() {
-        let Some(rest) = line
-            .strip_prefix("### `")
-            .or_else(|| line.strip_prefix("- `"))
-        else {
-            continue;
-        };
-        if !(rest.starts_with("l1_") || rest.starts_with("l2_")) {
-            continue;
-        }
-        let Some(open) = rest.find('(') else { continue };
-        let close = rest.find(')').expect("a documented signature closes");
-        let params = rest[open + 1..close]
-            .split(',')
-            .filter(|p| !p.trim().is_empty())
-            .count();
-        out.insert(rest[..open].to_string(), params);
-    }
-    out
+/// The methods `docs/rpc.md` documents, with their parameter counts.
+fn documented() -> BTreeMap<String, usize> {
+    basalt_rpc::documented_methods()
+        .iter()
+        .map(|(name, sig)| {
+            let args = &sig[sig.find('(').unwrap() + 1..sig.len() - 1];
+            let params = args.split(',').filter(|p| !p.trim().is_empty()).count();
+            (name.clone(), params)
+        })
+        .collect()
 }
 
 #[test]
@@ -81,7 +69,7 @@ fn docs_rpc_md_documents_exactly_the_methods_of_the_traits() {
             "docs/rpc.md names notification {n}"
         );
     }
-    let mut docs = documented(doc);
+    let mut docs = documented();
     // The unsubscribe methods are named in their subscription's text.
     for u in ["l1_unsubscribeBlocks", "l2_unsubscribeBlocks"] {
         assert!(doc.contains(&format!("`{u}(")), "docs/rpc.md names {u}");

@@ -15,6 +15,7 @@ use basalt_rpc::{
 };
 use basalt_types::{Decode, Hash, PublicKey};
 use jsonrpsee::core::{RpcResult, SubscriptionResult};
+use jsonrpsee::server::middleware::rpc::RpcServiceBuilder;
 use jsonrpsee::server::{Server, ServerConfig, ServerHandle};
 use jsonrpsee::types::ErrorObjectOwned;
 use jsonrpsee::{PendingSubscriptionSink, RpcModule, SubscriptionMessage};
@@ -478,7 +479,13 @@ pub async fn serve(
         .max_response_body_size(MAX_RESPONSE_BYTES)
         .max_connections(MAX_CONNECTIONS)
         .build();
-    let server = Server::builder().set_config(config).build(addr).await?;
+    // A call with parameters that do not parse is answered with the method's signature.
+    let usage = RpcServiceBuilder::new().layer_fn(basalt_rpc::ParamsUsage);
+    let server = Server::builder()
+        .set_config(config)
+        .set_rpc_middleware(usage)
+        .build(addr)
+        .await?;
     let bound = server.local_addr()?;
     Ok((bound, server.start(module(ctx))))
 }
