@@ -3,7 +3,7 @@
 
 use anyhow::{Context, Result};
 use basalt_l1::{
-    verify_block, Action, Block, BlockBuilder, Genesis, GenesisAccount, L1State, Params,
+    verify_block_threads, Action, Block, BlockBuilder, Genesis, GenesisAccount, L1State, Params,
     SignedTransaction, StateView, Transaction, ONE_TOKEN,
 };
 use basalt_node::devnet::{devnet_genesis, validator_keypair};
@@ -90,13 +90,31 @@ pub(crate) fn now_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-/// `count` signed transfers spread over the senders, nonces in order.
-fn signed_transfers(chain_id: u64, count: usize, max_fee: u64) -> Vec<SignedTransaction> {
+/// Who pays whom in a bench load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mix {
+    /// Each sender pays sender `7s + 3` (mod the senders): the load the L1 rows have always used.
+    Spread,
+    /// Senders in pairs paying each other: a thousand groups of disjoint accounts.
+    Disjoint,
+    /// Half the transfers pay one hot account, the rest as `Disjoint`: one group holds half the
+    /// block.
+    Contended,
+}
+
+/// `count` signed transfers spread over the senders, nonces in order, paying as `mix` says.
+fn signed_transfers(chain_id: u64, count: usize, max_fee: u64, mix: Mix) -> Vec<SignedTransaction> {
     let keys: Vec<Keypair> = (0..SENDERS).map(sender).collect();
     (0..count)
         .map(|n| {
             let s = n as u64 % SENDERS;
-            let to = keys[((s * 7 + 3) % SENDERS) as usize].public();
+            let to = match mix {
+                Mix::Spread => (s * 7 + 3) % SENDERS,
+                Mix::Disjoint => s ^ 1,
+                Mix::Contended if n % 2 == 0 => SENDERS - 1,
+                Mix::Contended => s ^ 1,
+            };
+            let to = keys[to as usize].public();
             Transaction {
                 chain_id,
                 nonce: n as u64 / SENDERS,
@@ -142,16 +160,17 @@ pub fn batch_ceiling(n: usize, threads: usize) -> f64 {
     n as f64 / start.elapsed().as_secs_f64()
 }
 
-/// Verifying and applying pre-built blocks of transfers, as a validator does: transfers per second.
-fn state_machine(txs: usize) -> Result<(f64, usize)> {
+/// Transfers in each block of the state-machine runs.
+const PER_BLOCK: usize = 4_000;
+
+/// Blocks of `txs` transfers paying as `mix` says, built on the bench genesis.
+fn bench_blocks(txs: usize, mix: Mix) -> Result<(Genesis, Vec<Block>)> {
     let params = Params::default();
     let genesis = bench_genesis(1, params.clone());
     let (mut builder_state, _) = L1State::genesis(&genesis)?;
-    let (mut verifier_state, _) = L1State::genesis(&genesis)?;
-    let signed = signed_transfers(genesis.chain_id, txs, 10 * params.initial_base_fee);
-    let per_block = 4_000;
+    let signed = signed_transfers(genesis.chain_id, txs, 10 * params.initial_base_fee, mix);
     let mut blocks: Vec<Block> = Vec::new();
-    for chunk in signed.chunks(per_block) {
+    for chunk in signed.chunks(PER_BLOCK) {
         let view = StateView::new(&builder_state, vec![]);
         let mut b = BlockBuilder::new(&view);
         for t in chunk {
@@ -164,14 +183,39 @@ fn state_machine(txs: usize) -> Result<(f64, usize)> {
         builder_state.apply(&exec.diff);
         blocks.push(exec.block);
     }
+    Ok((genesis, blocks))
+}
+
+/// Verifying and applying `blocks` from `genesis`, as a validator does, on `threads` threads:
+/// transfers per second.
+fn verify_rate(genesis: &Genesis, blocks: &[Block], threads: usize) -> Result<f64> {
+    let (mut state, _) = L1State::genesis(genesis)?;
     let start = Instant::now();
-    for block in &blocks {
-        let view = StateView::new(&verifier_state, vec![]);
-        let exec = verify_block(&view, block).context("bench block failed verification")?;
+    for block in blocks {
+        let view = StateView::new(&state, vec![]);
+        let exec = verify_block_threads(&view, block, threads)
+            .context("bench block failed verification")?;
         drop(view);
-        verifier_state.apply(&exec.diff);
+        state.apply(&exec.diff);
     }
-    Ok((txs as f64 / start.elapsed().as_secs_f64(), per_block))
+    let txs: usize = blocks.iter().map(|b| b.txs.len()).sum();
+    Ok(txs as f64 / start.elapsed().as_secs_f64())
+}
+
+/// The state machine on 1 and 2 threads over the same blocks of `mix`: the median rate of
+/// `rounds` runs each, alternating so that a slow spell of the machine weighs on both.
+fn thread_speedup(txs: usize, mix: Mix, rounds: usize) -> Result<(f64, f64)> {
+    let (genesis, blocks) = bench_blocks(txs, mix)?;
+    let (mut one, mut two) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        one.push(verify_rate(&genesis, &blocks, 1)?);
+        two.push(verify_rate(&genesis, &blocks, 2)?);
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    Ok((median(&mut one), median(&mut two)))
 }
 
 /// Result of an end-to-end run.
@@ -203,6 +247,7 @@ fn end_to_end(validators: u64, args: &L1Args, port: u16) -> Result<E2e> {
         genesis.chain_id,
         (args.seconds as usize * 40_000).max(SENDERS as usize),
         50 * params.initial_base_fee,
+        Mix::Spread,
     );
     let dir = tempfile::tempdir()?;
     let peers: Vec<Peer> = (0..validators)
@@ -352,7 +397,27 @@ fn l1(args: L1Args) -> Result<()> {
         "measuring the state machine alone ({} transfers)…",
         args.txs
     );
-    let (stf, per_block) = state_machine(args.txs)?;
+    let (genesis, blocks) = bench_blocks(args.txs, Mix::Spread)?;
+    let stf = verify_rate(&genesis, &blocks, 1)?;
+    let per_block = PER_BLOCK;
+    eprintln!("measuring parallel execution (1 and 2 threads, disjoint and contended transfers, the median of 5 runs each)…");
+    let mut parallel_rows = Vec::new();
+    for (mix, what) in [
+        (
+            Mix::Disjoint,
+            "disjoint: senders in pairs paying each other",
+        ),
+        (
+            Mix::Contended,
+            "contended: half the transfers pay one account",
+        ),
+    ] {
+        let (one, two) = thread_speedup(args.txs, mix, 5)?;
+        parallel_rows.push(format!(
+            "| {what} | {one:.0} transfers/s | {two:.0} transfers/s | {:.2} |",
+            two / one
+        ));
+    }
     let mut rows = vec![
         format!("| ed25519 batch verification, 1 thread (ceiling) | {ceiling1:.0} /s | 1.00 |"),
         format!("| ed25519 batch verification, 2 threads | {ceiling2:.0} /s | {:.2} |", ceiling2 / ceiling1),
@@ -384,6 +449,11 @@ fn l1(args: L1Args) -> Result<()> {
     println!("## L1 (`basalt bench l1`)\n");
     println!("| measurement | result | ratio to 1-thread ceiling |\n|---|---|---|");
     for r in rows {
+        println!("{r}");
+    }
+    println!("\nParallel execution: the state machine (verify + execute + apply, {per_block}-transfer blocks) on 1 and 2 threads, the same blocks and state roots (the 2-thread ceiling above is {:.2} times the 1-thread one on this machine):\n", ceiling2 / ceiling1);
+    println!("| transfers | 1 thread | 2 threads | speedup |\n|---|---|---|---|");
+    for r in parallel_rows {
         println!("{r}");
     }
     if !latency_rows.is_empty() {

@@ -50,8 +50,8 @@ pub use dispute::tree::{
 pub use dispute::{Dispute, DisputeResult, LayeredTree, MAX_WITNESS_BYTES};
 pub use exec::{
     check_tx, child_fees, estimate_gas, max_cost, next_base_fee, precheck_action, verify_block,
-    verify_block_with, ActionFailure, BlockBuilder, BlockError, BlockOverlay, ExecutedBlock,
-    PrecheckError, TxError,
+    verify_block_threads, verify_block_with, verify_block_with_threads, ActionFailure,
+    BlockBuilder, BlockError, BlockOverlay, ExecutedBlock, PrecheckError, TxError,
 };
 pub use failure::{FailureCode, FAILURE_CODES_VERSION};
 pub use gas::{
@@ -66,5 +66,7 @@ pub use state::{
     blob_hash, committee_hash, select_committee, state_root, Account, L1State, StateDiff,
     StoredBlob,
 };
-pub use tx::{verify_all, Action, SignedTransaction, Transaction, VerifiedTx, TX_VERSION};
+pub use tx::{
+    verify_all, verify_all_threads, Action, SignedTransaction, Transaction, VerifiedTx, TX_VERSION,
+};
 pub use view::{Layer, StateRead, StateView};

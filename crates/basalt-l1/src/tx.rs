@@ -659,6 +659,73 @@ pub fn verify_all(txs: Vec<SignedTransaction>) -> Result<Vec<VerifiedTx>, (usize
     Ok(txs.into_iter().map(VerifiedTx::new).collect())
 }
 
+/// A bad signature: its transaction's index, and why.
+type BadSignature = (usize, SignatureError);
+
+/// As [`verify_all`], on `threads` threads, with the same verdict (the lowest index of an invalid
+/// signature, with its error). The transactions are shared out by signer, so that each key is
+/// in one share: a batch check's cost grows with its distinct keys as well as its signatures.
+pub fn verify_all_threads(
+    txs: Vec<SignedTransaction>,
+    threads: usize,
+) -> Result<Vec<VerifiedTx>, (usize, SignatureError)> {
+    let threads = threads.clamp(1, txs.len().max(1));
+    if threads == 1 {
+        return verify_all(txs);
+    }
+    let mut shares: Vec<Vec<usize>> = vec![Vec::new(); threads];
+    for (i, t) in txs.iter().enumerate() {
+        shares[t.signer.0[0] as usize % threads].push(i);
+    }
+    let txs = &txs;
+    let checked: Vec<(Vec<VerifiedTx>, Option<BadSignature>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = shares
+            .iter()
+            .map(|share| {
+                s.spawn(move || {
+                    let items: Vec<(PublicKey, [u8; 32], Signature)> = share
+                        .iter()
+                        .map(|&i| (txs[i].signer, txs[i].signing_hash().0, txs[i].signature))
+                        .collect();
+                    let failed = basalt_types::verify_each(&items)
+                        .into_iter()
+                        .zip(share)
+                        .find_map(|(r, &i)| r.err().map(|e| (i, e)));
+                    let verified = match failed {
+                        Some(_) => Vec::new(),
+                        None => share
+                            .iter()
+                            .map(|&i| VerifiedTx::new(txs[i].clone()))
+                            .collect(),
+                    };
+                    (verified, failed)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a signature check does not panic"))
+            .collect()
+    });
+    if let Some(first) = checked
+        .iter()
+        .filter_map(|(_, f)| f.clone())
+        .min_by_key(|(i, _)| *i)
+    {
+        return Err(first);
+    }
+    let mut out: Vec<Option<VerifiedTx>> = (0..txs.len()).map(|_| None).collect();
+    for (share, (verified, _)) in shares.iter().zip(checked) {
+        for (&i, v) in share.iter().zip(verified) {
+            out[i] = Some(v);
+        }
+    }
+    Ok(out
+        .into_iter()
+        .map(|v| v.expect("every transaction is in one share"))
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

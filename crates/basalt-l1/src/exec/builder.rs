@@ -41,6 +41,19 @@ pub struct BlockBuilder<'a> {
     pub(crate) verifiers: HashMap<u32, Arc<basalt_zk::Verifier>>,
     /// Charge for work without doing it (estimates and admission prechecks): nothing heavy runs.
     pub(crate) pricing_only: bool,
+    /// Whether `apply` checks the block's transaction count, gas and blob space: off in a share
+    /// of a block executed apart ([`super::parallel`]), whose merge checks them in block order.
+    pub(crate) block_limits: bool,
+}
+
+/// What a share of a block executed apart hands to the merge.
+pub(crate) struct Share {
+    pub txs: Vec<SignedTransaction>,
+    pub tx_hashes: Vec<Hash>,
+    pub receipts: Vec<Receipt>,
+    pub changes: Changes,
+    pub tips: Amount,
+    pub burned: Amount,
 }
 
 /// A decoded batch's transactions, shared by the actions of one block.
@@ -80,6 +93,7 @@ impl<'a> BlockBuilder<'a> {
             decoded: HashMap::new(),
             verifiers: HashMap::new(),
             pricing_only: false,
+            block_limits: true,
         }
     }
 
@@ -135,7 +149,7 @@ impl<'a> BlockBuilder<'a> {
     pub fn apply(&mut self, vtx: &VerifiedTx) -> Result<&Receipt, TxError> {
         let stx = vtx.tx();
         let t = &stx.tx;
-        if self.txs.len() >= MAX_BLOCK_TXS {
+        if self.block_limits && self.txs.len() >= MAX_BLOCK_TXS {
             return Err(TxError::BlockTxCountFull);
         }
         let sender_before = self.account(&stx.signer);
@@ -155,12 +169,9 @@ impl<'a> BlockBuilder<'a> {
                 got: t.nonce,
             });
         }
-        if self.gas_used + t.gas_limit > self.params.block_gas_limit {
-            return Err(TxError::BlockGasFull);
-        }
         let blob_len = t.action.blob_bytes();
-        if self.blob_bytes + blob_len > self.params.blob_max_bytes_per_block {
-            return Err(TxError::BlockBlobSpaceFull);
+        if self.block_limits {
+            self.check_limits(t.gas_limit, blob_len)?;
         }
 
         // Valid: from here on the transaction is included and pays, even if its action fails.
@@ -194,6 +205,61 @@ impl<'a> BlockBuilder<'a> {
             fee_paid: fee,
         });
         Ok(self.receipts.last().expect("just pushed"))
+    }
+
+    /// Whether a transaction of `gas_limit` and `blob_len` blob bytes fits the block after those
+    /// applied so far.
+    pub(crate) fn check_limits(&self, gas_limit: u64, blob_len: u64) -> Result<(), TxError> {
+        if self.txs.len() >= MAX_BLOCK_TXS {
+            return Err(TxError::BlockTxCountFull);
+        }
+        if self.gas_used + gas_limit > self.params.block_gas_limit {
+            return Err(TxError::BlockGasFull);
+        }
+        if self.blob_bytes + blob_len > self.params.blob_max_bytes_per_block {
+            return Err(TxError::BlockBlobSpaceFull);
+        }
+        Ok(())
+    }
+
+    /// The transactions applied, in order, each with its hash, receipt and blob bytes, and the
+    /// block's changes, tips and burn: what a share executed apart hands to the merge.
+    pub(crate) fn into_share(self) -> Share {
+        Share {
+            txs: self.txs,
+            tx_hashes: self.tx_hashes,
+            receipts: self.receipts,
+            changes: self.changes,
+            tips: self.tips,
+            burned: self.burned,
+        }
+    }
+
+    /// Appends a share's transactions, in order, and adds its tips and burn; its account changes
+    /// are the caller's to merge. The block limits are checked before each, as `apply` does.
+    /// On error the transactions before the failing one are appended; its index in the share is
+    /// returned.
+    pub(crate) fn append(
+        &mut self,
+        txs: impl IntoIterator<Item = (SignedTransaction, Hash, Receipt)>,
+    ) -> Result<(), (usize, TxError)> {
+        for (i, (tx, hash, receipt)) in txs.into_iter().enumerate() {
+            let blob_len = tx.tx.action.blob_bytes();
+            self.check_limits(tx.tx.gas_limit, blob_len)
+                .map_err(|e| (i, e))?;
+            self.gas_used += receipt.gas_used;
+            self.blob_bytes += blob_len;
+            self.txs.push(tx);
+            self.tx_hashes.push(hash);
+            self.receipts.push(receipt);
+        }
+        Ok(())
+    }
+
+    /// Adds tips and burn of transactions applied apart.
+    pub(crate) fn add_fees(&mut self, tips: Amount, burned: Amount) {
+        self.tips += tips;
+        self.burned += burned;
     }
 
     /// Charges `gas` to the transaction being applied, before the work it pays for. When its

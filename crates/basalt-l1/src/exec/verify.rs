@@ -20,6 +20,26 @@ pub fn verify_block_with(
     header: &Header,
     txs: &[VerifiedTx],
 ) -> Result<ExecutedBlock, BlockError> {
+    check_link(view, header)?;
+    let mut builder = BlockBuilder::new(view);
+    for (index, tx) in txs.iter().enumerate() {
+        builder
+            .apply(tx)
+            .map_err(|err| BlockError::InvalidTx { index, err })?;
+    }
+    let executed = builder
+        .finish(header.timestamp_ms, header.proposer)
+        .map_err(|err| BlockError::InvalidTx {
+            index: txs.len(),
+            err,
+        })?;
+    check_header(&executed.block.header, header)?;
+    Ok(executed)
+}
+
+/// Whether `header` extends the view's head: parent, height, chain, a later timestamp, and a
+/// proposer of the committee.
+pub(super) fn check_link(view: &StateView<'_>, header: &Header) -> Result<(), BlockError> {
     let parent = view.head();
     if header.parent != parent.hash() {
         return Err(BlockError::BadLink("parent hash"));
@@ -39,19 +59,11 @@ pub fn verify_block_with(
     if !view.committee().contains(&header.proposer) {
         return Err(BlockError::UnknownProposer(header.proposer));
     }
-    let mut builder = BlockBuilder::new(view);
-    for (index, tx) in txs.iter().enumerate() {
-        builder
-            .apply(tx)
-            .map_err(|err| BlockError::InvalidTx { index, err })?;
-    }
-    let executed = builder
-        .finish(header.timestamp_ms, header.proposer)
-        .map_err(|err| BlockError::InvalidTx {
-            index: txs.len(),
-            err,
-        })?;
-    let h = &executed.block.header;
+    Ok(())
+}
+
+/// Whether the header re-execution made (`h`) is the proposed one, field by field.
+pub(super) fn check_header(h: &Header, header: &Header) -> Result<(), BlockError> {
     let fields: [(&'static str, bool); 8] = [
         ("state_root", h.state_root == header.state_root),
         ("tx_root", h.tx_root == header.tx_root),
@@ -69,5 +81,5 @@ pub fn verify_block_with(
         return Err(BlockError::HeaderMismatch(name));
     }
     debug_assert_eq!(h, header);
-    Ok(executed)
+    Ok(())
 }
