@@ -20,7 +20,7 @@ use basalt_node::rpc::{serve, RpcContext};
 use basalt_rollup::l1client::L1Client;
 use basalt_rollup::{BatcherConfig, NodeConfig, Role, RollupNode, RollupRef};
 use basalt_rpc::l2::{L2ChainInfo, L2TxStatus};
-use basalt_rpc::{AccountRef, HexBytes, L2ApiClient};
+use basalt_rpc::{AccountRef, L2ApiClient};
 use basalt_types::{dev_keypair, hash_parts, Amount, Encode, Keypair, Signature};
 use commonware_runtime::{tokio as cw_tokio, Runner as _};
 use jsonrpsee::core::client::ClientT;
@@ -182,7 +182,7 @@ async fn setup(
     let keys: Vec<Keypair> = (0..accounts).map(|i| user(which, i)).collect();
     let mut index = Vec::with_capacity(accounts as usize);
     for k in &keys {
-        let key = AccountRef::Key(HexBytes(k.public().0.to_vec()));
+        let key = AccountRef::from(k.public());
         index.push(L2ApiClient::get_account(&client, key).await?.index);
     }
     let fee = basalt_lab::client::quote_fee(&client, "transfer").await? * 10;

@@ -118,7 +118,7 @@ async fn measure(
             r.params.challenge_window * block_ms / 1_000
         ),
     };
-    let key = AccountRef::Key(HexBytes(l2_key(who, zk).0.to_vec()));
+    let key = AccountRef::from(l2_key(who, zk));
     let fee: Amount = basalt_lab::client::quote_fee(&l2, "withdraw").await?;
     let mut out = Vec::new();
     for _ in 0..samples {

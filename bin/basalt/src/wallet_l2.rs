@@ -205,7 +205,7 @@ fn account_param(s: &str) -> Result<AccountRef> {
     }
     let key = PublicKey::from_hex(s)
         .map_err(|_| anyhow::anyhow!("expected an L2 account index or a 32-byte hex key"))?;
-    Ok(AccountRef::Key(HexBytes(key.0.to_vec())))
+    Ok(AccountRef::from(key))
 }
 
 /// `wallet l2-balance`.

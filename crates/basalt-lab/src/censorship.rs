@@ -125,7 +125,7 @@ impl Lab {
 
     /// The L2 account index of `who` on the node behind `l2`, once it has one.
     async fn account(&self, l2: &(HttpClient, String), who: &Keypair) -> Result<Option<u32>> {
-        let key = AccountRef::Key(HexBytes(who.public().0.to_vec()));
+        let key = AccountRef::from(who.public());
         Ok(l2.0.get_account(key).await.ok().map(|a| a.index))
     }
 

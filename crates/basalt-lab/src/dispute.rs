@@ -449,7 +449,7 @@ async fn send_traffic(
     for u in &keys.users[..2] {
         let started = Instant::now();
         loop {
-            let key = AccountRef::Key(HexBytes(u.public().0.to_vec()));
+            let key = AccountRef::from(u.public());
             match L2ApiClient::get_account(l2, key).await {
                 Ok(v) => {
                     index.push(v.index);

@@ -44,6 +44,14 @@ impl<'de> Deserialize<'de> for AccountRef {
     }
 }
 
+impl From<basalt_types::PublicKey> for AccountRef {
+    /// The first account of an L2 key given as 32 bytes (an optimistic rollup's ed25519 key, or
+    /// a ZK rollup's packed BabyJubJub point).
+    fn from(key: basalt_types::PublicKey) -> Self {
+        AccountRef::Key(HexBytes(key.0.to_vec()))
+    }
+}
+
 /// A sequencer block: by number, or the newest (`"latest"`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BlockNumber {

@@ -31,7 +31,7 @@ pub fn verify_block_threads(
     block: &Block,
     threads: usize,
 ) -> Result<ExecutedBlock, BlockError> {
-    let threads = threads.clamp(1, (block.txs.len() / MIN_TXS_PER_THREAD).max(1));
+    let threads = worth(threads, block.txs.len());
     let verified = verify_all_threads(block.txs.clone(), threads)
         .map_err(|(index, err)| BlockError::BadSignature { index, err })?;
     verify_block_with_threads(view, &block.header, &verified, threads)
@@ -44,6 +44,7 @@ pub fn verify_block_with_threads(
     txs: &[VerifiedTx],
     threads: usize,
 ) -> Result<ExecutedBlock, BlockError> {
+    let threads = worth(threads, txs.len());
     let all_transfers = txs
         .iter()
         .all(|t| matches!(t.tx().tx.action, Action::Transfer { .. }));
@@ -77,6 +78,12 @@ pub fn verify_block_with_threads(
         })?;
     super::verify::check_header(&executed.block.header, header)?;
     Ok(executed)
+}
+
+/// The threads worth using for `txs` transactions: at most `threads`, each with at least
+/// [`MIN_TXS_PER_THREAD`].
+fn worth(threads: usize, txs: usize) -> usize {
+    threads.clamp(1, (txs / MIN_TXS_PER_THREAD).max(1))
 }
 
 /// The transactions' indices grouped by the accounts they touch, each group in block order,

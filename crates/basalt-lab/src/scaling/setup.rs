@@ -9,7 +9,7 @@ use basalt_l1::{Action, RollupKind, RollupParams, ZkParams, ONE_TOKEN};
 use basalt_node::devnet::{dev_account, DEV_ACCOUNTS};
 use basalt_rollup::l1client::L1Client;
 use basalt_rollup::{Role, RollupNode, RollupRef};
-use basalt_rpc::{AccountRef, HexBytes, L2ApiClient};
+use basalt_rpc::{AccountRef, L2ApiClient};
 use basalt_types::zk::BabyKeypair;
 use basalt_types::{dev_keypair, Amount, Keypair};
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
@@ -284,7 +284,7 @@ fn fee_model(setup: Setup) -> basalt_l1::FeeModel {
 
 /// The L2 account index of `key`'s first account, once its deposit is applied.
 async fn l2_account(l2: &HttpClient, key: &Keypair, zk: bool) -> Result<u32> {
-    let who = AccountRef::Key(HexBytes(l2_key(key, zk).0.to_vec()));
+    let who = AccountRef::from(l2_key(key, zk));
     let started = Instant::now();
     loop {
         if let Ok(a) = l2.get_account(who.clone()).await {
