@@ -222,8 +222,8 @@ impl<'a> BlockBuilder<'a> {
         Ok(())
     }
 
-    /// The transactions applied, in order, each with its hash, receipt and blob bytes, and the
-    /// block's changes, tips and burn: what a share executed apart hands to the merge.
+    /// The transactions applied, in order, with their hashes and receipts, and the changes, tips
+    /// and burn they made: what a share executed apart hands to the merge.
     pub(crate) fn into_share(self) -> Share {
         Share {
             txs: self.txs,
@@ -235,10 +235,10 @@ impl<'a> BlockBuilder<'a> {
         }
     }
 
-    /// Appends a share's transactions, in order, and adds its tips and burn; its account changes
-    /// are the caller's to merge. The block limits are checked before each, as `apply` does.
-    /// On error the transactions before the failing one are appended; its index in the share is
-    /// returned.
+    /// Appends transactions applied apart, in block order, checking the block's limits before
+    /// each as `apply` does; their fees ([`Self::add_fees`]) and account changes are the caller's
+    /// to merge. On error those before the failing one are appended, and its position in `txs`
+    /// is returned.
     pub(crate) fn append(
         &mut self,
         txs: impl IntoIterator<Item = (SignedTransaction, Hash, Receipt)>,
