@@ -272,6 +272,7 @@ fn end_to_end(validators: u64, args: &L1Args, port: u16) -> Result<E2e> {
                     &path,
                     p.address,
                     &peers,
+                    1,
                 )
                 .await
                 .map_err(|e| anyhow::anyhow!(e))?,

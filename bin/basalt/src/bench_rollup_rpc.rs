@@ -440,6 +440,7 @@ pub fn run(args: &RollupArgs, accounts: u32) -> Result<RpcRun> {
             &dir.path().join("l1.redb"),
             peer.address,
             std::slice::from_ref(&peer),
+            1,
         )
         .await
         .map_err(|e| anyhow::anyhow!(e))?;

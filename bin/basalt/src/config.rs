@@ -22,6 +22,14 @@ pub struct NodeConfig {
     pub rpc: Option<SocketAddr>,
     /// Every validator of the chain, this one included.
     pub peers: Vec<PeerConfig>,
+    /// Threads a peer's block is verified on, 1 to 64 (default 1: sequential). Any count gives
+    /// the same verdict and state; more help only a node with the cores.
+    #[serde(default = "one_thread")]
+    pub execution_threads: usize,
+}
+
+fn one_thread() -> usize {
+    1
 }
 
 /// One validator's identity and p2p address.
@@ -46,6 +54,13 @@ impl NodeConfig {
             if p.is_relative() {
                 *p = base.join(&*p);
             }
+        }
+        if !(1..=64).contains(&cfg.execution_threads) {
+            bail!(
+                "config {}: execution_threads must be 1 to 64, not {}",
+                path.display(),
+                cfg.execution_threads
+            );
         }
         if cfg.peers.is_empty() {
             bail!(
@@ -118,4 +133,41 @@ pub fn read_genesis(path: &Path) -> Result<basalt_l1::Genesis> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("reading genesis {}", path.display()))?;
     basalt_l1::Genesis::from_json(&text).with_context(|| format!("genesis {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CONFIG: &str = r#"
+genesis = "genesis.json"
+key = "key.json"
+data_dir = "data"
+listen = "127.0.0.1:30300"
+rpc = "127.0.0.1:8545"
+
+[[peers]]
+key = "0x0101010101010101010101010101010101010101010101010101010101010101"
+address = "127.0.0.1:30300"
+"#;
+
+    fn load(extra: &str) -> Result<NodeConfig> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("node.toml");
+        std::fs::write(&path, format!("execution_threads = {extra}\n{CONFIG}"))?;
+        NodeConfig::load(&path)
+    }
+
+    #[test]
+    fn execution_threads_default_to_one_and_out_of_range_counts_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("node.toml");
+        std::fs::write(&path, CONFIG).unwrap();
+        assert_eq!(NodeConfig::load(&path).unwrap().execution_threads, 1);
+        assert_eq!(load("4").unwrap().execution_threads, 4);
+        for bad in ["0", "65"] {
+            let err = format!("{:#}", load(bad).unwrap_err());
+            assert!(err.contains("execution_threads must be 1 to 64"), "{err}");
+        }
+    }
 }

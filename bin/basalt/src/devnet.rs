@@ -44,6 +44,9 @@ pub struct InitArgs {
     /// Use fresh random validator keys instead of the deterministic dev keys.
     #[arg(long)]
     pub random_keys: bool,
+    /// Threads each validator verifies a peer's block on (1 to 64), written to its config.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub execution_threads: u16,
 }
 
 /// Runs a devnet subcommand.
@@ -115,6 +118,7 @@ fn init(a: InitArgs) -> Result<()> {
             listen: SocketAddr::new(host(i), a.p2p_port + i as u16),
             rpc: Some(SocketAddr::new(host(i), a.rpc_port + i as u16)),
             peers: peers.clone(),
+            execution_threads: a.execution_threads.into(),
         };
         std::fs::write(dir.join("node.toml"), toml::to_string_pretty(&cfg)?)?;
     }

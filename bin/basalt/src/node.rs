@@ -63,6 +63,7 @@ pub fn run(args: NodeArgs) -> Result<()> {
             &cfg.data_dir.join("state.redb"),
             cfg.listen,
             &peers,
+            cfg.execution_threads,
         )
         .await
         .map_err(|e| anyhow::anyhow!(e))?;

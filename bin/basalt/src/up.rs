@@ -47,6 +47,9 @@ pub struct UpArgs {
     /// --rpc-port + 100 + rollup id).
     #[arg(long)]
     pub no_rollups: bool,
+    /// Threads each validator verifies a peer's block on (1 to 64; the same state on any count).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub execution_threads: u16,
 }
 
 /// The devnet genesis in `dir`, created on first run.
@@ -142,6 +145,7 @@ pub fn run(args: UpArgs) -> Result<()> {
                 &dir.join("state.redb"),
                 peer.address,
                 &peers,
+                args.execution_threads.into(),
             )
             .await
             .map_err(|e| anyhow::anyhow!("validator {i}: {e}"))?;

@@ -92,6 +92,9 @@ fn four_processes_finalize_survive_a_sigkill_and_resync() {
             // Short epochs, so the node killed below misses several of them.
             "--epoch-length",
             "10",
+            // Blocks verified on two threads: the nodes still agree (see basalt-node's chain tests).
+            "--execution-threads",
+            "2",
         ])
         .arg("--out")
         .arg(&out)

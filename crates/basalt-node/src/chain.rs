@@ -6,7 +6,8 @@ use crate::mempool::{AdmissionError, Mempool, MempoolLimits};
 use crate::metrics::ChainMetrics;
 use crate::store::{Store, StoreError};
 use basalt_l1::{
-    check_tx, child_fees, precheck_action, verify_all, verify_block, verify_block_with, Action,
+    check_tx, child_fees, precheck_action, threads_worth, verify_all_threads, verify_block_threads,
+    verify_block_with_threads, Action,
     Block, BlockBuilder, BlockError, ExecutedBlock, FailureCode, Header, L1State, PrecheckError,
     SignedTransaction, StateDiff, StateView, VerifiedTx,
 };
@@ -132,6 +133,8 @@ pub struct Chain {
     outbox: VecDeque<Vec<u8>>,
     /// Set once the chain knows whose it is ([`Chain::label_metrics`]).
     metrics: Option<ChainMetrics>,
+    /// Threads a peer's block is verified on ([`Chain::set_execution_threads`]).
+    threads: usize,
 }
 
 impl Chain {
@@ -146,7 +149,14 @@ impl Chain {
             rejected_order: VecDeque::new(),
             outbox: VecDeque::new(),
             metrics: None,
+            threads: 1,
         }
+    }
+
+    /// Verifies peers' blocks on `threads` threads (at least 1): the same verdict, block and
+    /// state on any count, faster on a node with the cores.
+    pub fn set_execution_threads(&mut self, threads: usize) {
+        self.threads = threads.max(1);
     }
 
     /// Labels this chain's metrics with its validator's key.
@@ -309,7 +319,7 @@ impl Chain {
                 }
             }
         }
-        let verified = verify_all(unknown).map_err(|(i, err)| BlockError::BadSignature {
+        let verified = verify_all_threads(unknown, threads_worth(self.threads, positions.len())).map_err(|(i, err)| BlockError::BadSignature {
             index: positions[i],
             err,
         })?;
@@ -393,7 +403,7 @@ impl Chain {
             &self.state,
             ancestry(&self.state, &self.pending, &block.header.parent)?,
         );
-        let executed = verify_block_with(&view, &block.header, &txs)?;
+        let executed = verify_block_with_threads(&view, &block.header, &txs, self.threads)?;
         drop(view);
         self.remember(executed);
         if let Some(m) = &self.metrics {
@@ -427,7 +437,7 @@ impl Chain {
             Some(p) => p,
             None => {
                 let view = StateView::new(&self.state, vec![]);
-                let executed = verify_block(&view, block)?;
+                let executed = verify_block_threads(&view, block, self.threads)?;
                 PendingBlock {
                     block: executed.block,
                     diff: executed.diff,

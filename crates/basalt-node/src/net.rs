@@ -49,7 +49,8 @@ pub enum NetError {
     Store(#[from] crate::store::StoreError),
 }
 
-/// Starts p2p and a validator on the tokio runtime.
+/// Starts p2p and a validator on the tokio runtime, verifying peers' blocks on
+/// `execution_threads` threads.
 pub async fn start_networked_validator(
     context: &cw_tokio::Context,
     genesis: &Genesis,
@@ -57,6 +58,7 @@ pub async fn start_networked_validator(
     state_path: &Path,
     listen: SocketAddr,
     peers: &[Peer],
+    execution_threads: usize,
 ) -> Result<Validator, NetError> {
     let signer = crate::devnet::consensus_key(&key);
     let mut set = Vec::with_capacity(peers.len());
@@ -111,6 +113,7 @@ pub async fn start_networked_validator(
         state_path,
         mempool: MempoolLimits::default(),
         fault: ProposerFault::None,
+        execution_threads,
     };
     let ctx = context.child("validator").with_attribute("listen", listen);
     Ok(launch(ctx, cfg, oracle.clone(), oracle, ch).await?)

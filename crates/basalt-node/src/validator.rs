@@ -51,6 +51,8 @@ pub struct ValidatorConfig<'a> {
     pub mempool: MempoolLimits,
     /// Misbehaviour to inject (tests and demos).
     pub fault: ProposerFault,
+    /// Threads a peer's block is verified on (1: sequential).
+    pub execution_threads: usize,
 }
 
 /// The consensus keys of a committee.
@@ -138,6 +140,7 @@ where
 {
     let mut opened = open_chain(cfg.genesis, cfg.state_path, cfg.mempool)?;
     opened.chain.label_metrics(&cfg.key.public());
+    opened.chain.set_execution_threads(cfg.execution_threads);
     let signer = crate::devnet::consensus_key(&cfg.key);
     let committees = Committees::new(signer.clone());
     let start = resume_epoch(&opened, &committees)?;

@@ -62,6 +62,72 @@ fn verifiers_reuse_admitted_signatures_but_still_reject_forged_ones() {
     assert_eq!(verifier.state().head().state_root, block.header.state_root);
 }
 
+/// A transfer of one token from dev account `from` to a fresh account numbered `to`.
+fn transfer_to_new(from: u64, nonce: u64, to: u64) -> Vec<u8> {
+    Transaction {
+        chain_id: DEVNET_CHAIN_ID,
+        nonce,
+        max_fee_per_gas: 10_000_000_000,
+        priority_fee_per_gas: 1,
+        gas_limit: basalt_l1::TRANSFER_GAS,
+        action: Action::Transfer {
+            to: basalt_types::Keypair::from_secret([(to % 251) as u8 + 1; 32]).public(),
+            amount: ONE_TOKEN,
+        },
+    }
+    .sign(&dev_account(from))
+    .to_bytes()
+}
+
+#[test]
+fn validators_verifying_on_different_thread_counts_agree_on_every_block() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut proposer = chain(&dir, "p.redb");
+    let mut one = chain(&dir, "one.redb");
+    let mut two = chain(&dir, "two.redb");
+    let mut four = chain(&dir, "four.redb");
+    two.set_execution_threads(2);
+    four.set_execution_threads(4);
+    let txs: Vec<Vec<u8>> = (0..300u64)
+        .map(|i| transfer_to_new(i % 10, i / 10, i % 37))
+        .collect();
+    for (i, t) in txs.iter().enumerate() {
+        proposer.submit(t).unwrap();
+        if i % 3 == 0 {
+            two.submit(t).unwrap(); // the others' signatures are checked in the block, threaded
+        }
+    }
+    let head = proposer.state().head().clone();
+    let who = proposer.state().committee()[0];
+    let block = proposer
+        .propose(head.hash(), head.timestamp_ms + 200, who, 1_000)
+        .unwrap();
+    assert_eq!(block.txs.len(), 300);
+
+    let mut forged = block.clone();
+    forged.txs[250].signature.0[0] ^= 1;
+    for v in [&mut one, &mut two, &mut four] {
+        match v.verify(&forged) {
+            Err(ChainError::Invalid(basalt_l1::BlockError::BadSignature { index: 250, .. })) => {}
+            other => panic!("forged signature accepted or misreported: {other:?}"),
+        }
+    }
+    let mut wrong_root = block.clone();
+    wrong_root.header.state_root.0[0] ^= 1;
+    for v in [&mut one, &mut two, &mut four] {
+        assert!(v.verify(&wrong_root).is_err(), "a wrong state root passed");
+        v.verify(&block).unwrap();
+        v.finalize(&block).unwrap();
+        assert_eq!(v.state().head().state_root, block.header.state_root);
+        assert_eq!(v.state().head().hash(), block.header.hash());
+    }
+    // A validator that finalizes a block it never verified executes it then, threaded too.
+    let mut late = chain(&dir, "late.redb");
+    late.set_execution_threads(2);
+    late.finalize(&block).unwrap();
+    assert_eq!(late.state().head().state_root, block.header.state_root);
+}
+
 #[test]
 fn a_restarted_chain_resumes_from_its_store() {
     let dir = tempfile::tempdir().unwrap();

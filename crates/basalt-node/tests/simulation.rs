@@ -124,6 +124,7 @@ impl Sim {
             state_path: &path,
             mempool: MempoolLimits::default(),
             fault,
+            execution_threads: 1 + i as usize % 2,
         };
         launch(
             context.child("validator").with_attribute("index", i),

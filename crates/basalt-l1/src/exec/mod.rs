@@ -19,6 +19,6 @@ pub use error::{ActionFailure, BlockError, PrecheckError, TxError};
 pub use fees::{check_tx, child_fees, max_cost, next_base_fee};
 pub use overlay::BlockOverlay;
 pub(crate) use overlay::Changes;
-pub use parallel::{verify_block_threads, verify_block_with_threads};
+pub use parallel::{verify_block_threads, verify_block_with_threads, worth as threads_worth};
 pub use precheck::{estimate_gas, precheck_action};
 pub use verify::{verify_block, verify_block_with};

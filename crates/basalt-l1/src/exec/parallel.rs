@@ -82,7 +82,7 @@ pub fn verify_block_with_threads(
 
 /// The threads worth using for `txs` transactions: at most `threads`, each with at least
 /// [`MIN_TXS_PER_THREAD`].
-fn worth(threads: usize, txs: usize) -> usize {
+pub fn worth(threads: usize, txs: usize) -> usize {
     threads.clamp(1, (txs / MIN_TXS_PER_THREAD).max(1))
 }
 
