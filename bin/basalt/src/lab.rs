@@ -15,6 +15,11 @@ pub enum LabCommand {
     /// L1) and a ZK rollup, at rising load, on an in-process L1: what each costs the L1's
     /// validator and gives its users. Writes report.json, report.md and plots.
     Scaling(basalt_lab::scaling::ScalingArgs),
+    /// What the L1's levers (block size, block time, validator count, execution threads) cost
+    /// the validators that must keep up, on separate `basalt node` processes in network
+    /// namespaces, some capped as home nodes (needs root; uncapped only without). Writes
+    /// report.json, report.md and plots.
+    Trilemma(basalt_lab::trilemma::TrilemmaArgs),
 }
 
 /// Runs a lab experiment.
@@ -27,5 +32,6 @@ pub fn run(cmd: LabCommand) -> Result<()> {
         LabCommand::Dispute(a) => rt.block_on(basalt_lab::dispute::dispute(a)),
         LabCommand::Censorship(a) => rt.block_on(basalt_lab::censorship::censorship(a)),
         LabCommand::Scaling(a) => rt.block_on(basalt_lab::scaling::scaling(a)),
+        LabCommand::Trilemma(a) => rt.block_on(basalt_lab::trilemma::trilemma(a)),
     }
 }

@@ -50,8 +50,8 @@ pub use dispute::tree::{
 pub use dispute::{Dispute, DisputeResult, LayeredTree, MAX_WITNESS_BYTES};
 pub use exec::{
     check_tx, child_fees, estimate_gas, max_cost, next_base_fee, precheck_action, threads_worth,
-    verify_block, verify_block_threads, verify_block_with, verify_block_with_threads, ActionFailure,
-    BlockBuilder, BlockError, BlockOverlay, ExecutedBlock, PrecheckError, TxError,
+    verify_block, verify_block_threads, verify_block_with, verify_block_with_threads,
+    ActionFailure, BlockBuilder, BlockError, BlockOverlay, ExecutedBlock, PrecheckError, TxError,
 };
 pub use failure::{FailureCode, FAILURE_CODES_VERSION};
 pub use gas::{

@@ -8,4 +8,5 @@ pub mod dispute;
 pub mod harness;
 pub mod plot;
 pub mod scaling;
+pub mod trilemma;
 pub mod workload;

@@ -7,9 +7,8 @@ use crate::metrics::ChainMetrics;
 use crate::store::{Store, StoreError};
 use basalt_l1::{
     check_tx, child_fees, precheck_action, threads_worth, verify_all_threads, verify_block_threads,
-    verify_block_with_threads, Action,
-    Block, BlockBuilder, BlockError, ExecutedBlock, FailureCode, Header, L1State, PrecheckError,
-    SignedTransaction, StateDiff, StateView, VerifiedTx,
+    verify_block_with_threads, Action, Block, BlockBuilder, BlockError, ExecutedBlock, FailureCode,
+    Header, L1State, PrecheckError, SignedTransaction, StateDiff, StateView, VerifiedTx,
 };
 use basalt_types::{DecodeError, Hash, PublicKey};
 use std::collections::{HashMap, VecDeque};
@@ -319,10 +318,11 @@ impl Chain {
                 }
             }
         }
-        let verified = verify_all_threads(unknown, threads_worth(self.threads, positions.len())).map_err(|(i, err)| BlockError::BadSignature {
-            index: positions[i],
-            err,
-        })?;
+        let verified = verify_all_threads(unknown, threads_worth(self.threads, positions.len()))
+            .map_err(|(i, err)| BlockError::BadSignature {
+                index: positions[i],
+                err,
+            })?;
         for (i, v) in positions.into_iter().zip(verified) {
             out[i] = Some(v);
         }

@@ -108,7 +108,9 @@ fn validators_verifying_on_different_thread_counts_agree_on_every_block() {
     forged.txs[250].signature.0[0] ^= 1;
     for v in [&mut one, &mut two, &mut four] {
         match v.verify(&forged) {
-            Err(ChainError::Invalid(basalt_l1::BlockError::BadSignature { index: 250, .. })) => {}
+            Err(ChainError::Invalid(basalt_l1::BlockError::BadSignature {
+                index: 250, ..
+            })) => {}
             other => panic!("forged signature accepted or misreported: {other:?}"),
         }
     }

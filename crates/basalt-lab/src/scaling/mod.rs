@@ -10,6 +10,7 @@ mod track;
 
 pub use cli::{scaling, ScalingArgs};
 pub use point::{Latency, Point};
+pub(crate) use report::machine;
 pub use report::{Relation, ScalingReport};
 pub use setup::{Setup, LAB_L2_FEE, LAB_WINDOW};
 

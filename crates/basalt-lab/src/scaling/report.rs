@@ -50,7 +50,7 @@ pub struct ScalingReport {
 }
 
 /// "model, N cores" of this machine.
-fn machine() -> String {
+pub(crate) fn machine() -> String {
     let model = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|s| {

@@ -1,0 +1,83 @@
+//! `basalt lab trilemma`: its options, and the run that prints the report.
+
+use super::sandbox::Caps;
+use super::{run, Options, TrilemmaReport};
+use anyhow::{Context, Result};
+use clap::Args;
+use std::path::PathBuf;
+
+/// Options of `basalt lab trilemma`.
+#[derive(Args, Debug)]
+pub struct TrilemmaArgs {
+    /// The small sweep: 4 validators, two block sizes and one point with a capped home node
+    /// (about a minute).
+    #[arg(long)]
+    pub quick: bool,
+    /// Seeds the load's accounts.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Where the report goes (report.json, report.md, SVG and PNG plots).
+    #[arg(long, default_value = "lab-reports/trilemma")]
+    pub out: PathBuf,
+    /// Seconds of load a point (default 10; quick 3).
+    #[arg(long)]
+    pub seconds: Option<f64>,
+    /// Accounts that send (default 256; quick 16).
+    #[arg(long)]
+    pub users: Option<usize>,
+    /// A home node's CPU quota, percent of one core of this machine.
+    #[arg(long, default_value_t = 25, value_parser = clap::value_parser!(u32).range(1..=800))]
+    pub home_cpu_percent: u32,
+    /// A home node's bandwidth each way, Mbit/s.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub home_mbit: u32,
+    /// Run every validator on 127.0.0.1 without namespaces or caps, even as root (the
+    /// home-node points are skipped and traffic is not measured).
+    #[arg(long)]
+    pub no_sandbox: bool,
+    /// The `basalt` binary the validators run (default: this one).
+    #[arg(long)]
+    pub binary: Option<PathBuf>,
+    /// Run nothing: rewrite report.md and the plots from the report.json in --out.
+    #[arg(long)]
+    pub replot: bool,
+}
+
+/// Runs `basalt lab trilemma`.
+pub async fn trilemma(args: TrilemmaArgs) -> Result<()> {
+    if args.replot {
+        TrilemmaReport::read(&args.out)?.write(&args.out)?;
+        println!("rewrote {}/report.md and the plots", args.out.display());
+        return Ok(());
+    }
+    let binary = match args.binary {
+        Some(b) => b,
+        None => std::env::current_exe().context("finding the basalt binary")?,
+    };
+    let mut opts = Options::new(args.quick, args.seed, args.out, binary);
+    if let Some(s) = args.seconds {
+        opts.seconds = s;
+    }
+    if let Some(u) = args.users {
+        opts.users = u;
+    }
+    opts.home = Caps {
+        cpu_percent: Some(args.home_cpu_percent),
+        mbit: Some(args.home_mbit),
+    };
+    if args.no_sandbox {
+        opts.sandboxed = Some(false);
+    }
+    eprintln!(
+        "basalt lab trilemma: {} points, each a chain of separate `basalt node` processes; report in {}",
+        opts.specs.len(),
+        opts.out.display()
+    );
+    let report = run(&opts).await?;
+    println!("{}", std::fs::read_to_string(opts.out.join("report.md"))?);
+    let failed = report.relations.iter().filter(|r| !r.holds).count();
+    if failed > 0 {
+        eprintln!("{failed} relation(s) did not hold on this run: see report.md");
+    }
+    Ok(())
+}

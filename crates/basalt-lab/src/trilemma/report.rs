@@ -1,0 +1,368 @@
+//! The trilemma report: `report.json` (everything measured), `report.md` (tables and what they
+//! show) and the plots.
+
+use super::sandbox::Caps;
+use super::{Options, Point};
+use crate::plot::{Chart, Series};
+use crate::scaling::Relation;
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// Everything `basalt lab trilemma` measured, and how.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TrilemmaReport {
+    /// `trilemma`.
+    pub experiment: String,
+    /// The load's seed.
+    pub seed: u64,
+    /// Whether this was the small sweep.
+    pub quick: bool,
+    /// The machine it ran on.
+    pub machine: String,
+    /// Whether validators ran in sandboxes (caps applied, traffic measured).
+    pub sandboxed: bool,
+    /// Why not, if they did not.
+    pub no_sandbox_reason: Option<String>,
+    /// A home node's CPU quota, percent of one core of this machine.
+    pub home_cpu_percent: Option<u32>,
+    /// A home node's bandwidth each way, Mbit/s.
+    pub home_mbit: Option<u32>,
+    /// Seconds of load a point.
+    pub seconds: f64,
+    /// Accounts that sent.
+    pub users: usize,
+    /// The points, in the order run.
+    pub points: Vec<Point>,
+    /// Relations checked on the points.
+    pub relations: Vec<Relation>,
+}
+
+impl TrilemmaReport {
+    /// The report of `points`, run with `opts`.
+    pub fn new(
+        opts: &Options,
+        sandboxed: bool,
+        no_sandbox_reason: Option<String>,
+        points: Vec<Point>,
+    ) -> TrilemmaReport {
+        let Caps { cpu_percent, mbit } = opts.home;
+        TrilemmaReport {
+            experiment: "trilemma".into(),
+            seed: opts.seed,
+            quick: opts.quick,
+            machine: crate::scaling::machine(),
+            sandboxed,
+            no_sandbox_reason,
+            home_cpu_percent: cpu_percent,
+            home_mbit: mbit,
+            seconds: opts.seconds,
+            users: opts.users,
+            relations: relations(&points),
+            points,
+        }
+    }
+
+    /// Reads the report a run wrote into `dir`.
+    pub fn read(dir: &Path) -> Result<TrilemmaReport> {
+        let path = dir.join("report.json");
+        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        serde_json::from_slice(&bytes)
+            .with_context(|| format!("{} is not a trilemma report", path.display()))
+    }
+
+    /// Writes report.json, report.md and the plots into `dir`.
+    pub fn write(&self, dir: &Path) -> Result<()> {
+        std::fs::write(
+            dir.join("report.json"),
+            serde_json::to_string_pretty(self)? + "\n",
+        )?;
+        let charts = self.charts();
+        for (stem, chart) in &charts {
+            chart.write(dir, stem)?;
+        }
+        std::fs::write(dir.join("report.md"), self.markdown(&charts))?;
+        Ok(())
+    }
+
+    fn of<'a>(&'a self, lever: &'a str) -> impl Iterator<Item = &'a Point> + 'a {
+        self.points.iter().filter(move |p| p.spec.lever == lever)
+    }
+
+    /// One line over the points of `lever`, x and y read off each.
+    fn line(
+        &self,
+        name: &str,
+        lever: &str,
+        x: impl Fn(&Point) -> f64,
+        y: impl Fn(&Point) -> Option<f64>,
+    ) -> Series {
+        Series {
+            name: name.into(),
+            points: self
+                .of(lever)
+                .filter_map(|p| y(p).map(|v| (x(p), v)))
+                .collect(),
+        }
+    }
+
+    fn charts(&self) -> Vec<(&'static str, Chart<'static>)> {
+        let size = |p: &Point| p.spec.txs_per_block as f64;
+        let time = |p: &Point| p.spec.block_time_ms as f64;
+        let count = |p: &Point| p.spec.validators as f64;
+        let cpu = |p: &Point| p.peer_mean(|v| Some(v.cpu_per_s * 1_000.0));
+        let kb = |f: fn(&super::ValidatorUse) -> Option<f64>| {
+            move |p: &Point| p.peer_mean(|v| f(v).map(|b| b / 1_000.0))
+        };
+        let home_lag = |p: &Point| {
+            let lags: Vec<f64> = p
+                .validators
+                .iter()
+                .filter(|v| v.home)
+                .map(|v| v.lag_blocks as f64)
+                .collect();
+            lags.iter().copied().reduce(f64::max)
+        };
+        let chart = |title, x, y, series, log_x| Chart {
+            title,
+            x,
+            y,
+            series,
+            log_x,
+            log_y: false,
+        };
+        vec![
+            (
+                "throughput-block-size",
+                chart(
+                    "Throughput against block size (200 ms blocks)",
+                    "transfers a block",
+                    "transfers a second",
+                    vec![
+                        self.line("finalized", "block size", size, |p| Some(p.tps)),
+                        self.line("capacity", "block size", size, |p| Some(p.capacity_tps)),
+                    ],
+                    true,
+                ),
+            ),
+            (
+                "finality-block-size",
+                chart(
+                    "Finality latency against block size",
+                    "transfers a block",
+                    "seconds from block timestamp to finality",
+                    vec![
+                        self.line("4 validators", "block size", size, |p| p.finality_s),
+                        self.line("a third home nodes", "home validators", size, |p| {
+                            p.finality_s
+                        }),
+                    ],
+                    true,
+                ),
+            ),
+            (
+                "block-time",
+                chart(
+                    "Throughput and finality against block time (200 transfers a block)",
+                    "block time, ms",
+                    "transfers a second / ms to finality",
+                    vec![
+                        self.line("finalized tx/s", "block time", time, |p| Some(p.tps)),
+                        self.line("finality, ms", "block time", time, |p| {
+                            p.finality_s.map(|s| s * 1_000.0)
+                        }),
+                    ],
+                    true,
+                ),
+            ),
+            (
+                "validator-cost",
+                chart(
+                    "What a validator must sustain, against block size",
+                    "transfers a block",
+                    "CPU ms / KB received / KB sent / KB stored, a second",
+                    vec![
+                        self.line("CPU ms/s", "block size", size, cpu),
+                        self.line("KB/s in", "block size", size, kb(|v| v.in_bytes_per_s)),
+                        self.line("KB/s out", "block size", size, kb(|v| v.out_bytes_per_s)),
+                        self.line(
+                            "KB/s stored",
+                            "block size",
+                            size,
+                            kb(|v| Some(v.disk_bytes_per_s)),
+                        ),
+                    ],
+                    true,
+                ),
+            ),
+            (
+                "finality-validators",
+                chart(
+                    "Finality latency against validator count (one machine)",
+                    "validators",
+                    "seconds from block timestamp to finality",
+                    vec![
+                        self.line("finality", "block size", count, |p| {
+                            (p.spec.txs_per_block == 200)
+                                .then_some(p.finality_s)
+                                .flatten()
+                        }),
+                        self.line("finality", "validators", count, |p| p.finality_s),
+                    ],
+                    false,
+                ),
+            ),
+            (
+                "home-lag",
+                chart(
+                    "How far the capped home nodes fell behind",
+                    "transfers a block",
+                    "blocks behind the chain at the end of the load",
+                    vec![self.line("home nodes", "home validators", size, home_lag)],
+                    true,
+                ),
+            ),
+        ]
+    }
+
+    fn markdown(&self, charts: &[(&str, Chart<'_>)]) -> String {
+        let mut md = format!(
+            "# basalt lab trilemma{}\n\nMachine: {}. Seed {}. {} s of load a point from {} \
+             accounts, sent to validator 0's JSON-RPC; the chain's base fee stays at its floor \
+             (DEVNET ONLY parameters).\n\n",
+            if self.quick { " (quick)" } else { "" },
+            self.machine,
+            self.seed,
+            self.seconds,
+            self.users
+        );
+        md += &match (
+            &self.no_sandbox_reason,
+            self.home_cpu_percent,
+            self.home_mbit,
+        ) {
+            (Some(why), _, _) => format!(
+                "**Uncapped only**: no sandboxes ({why}). Every validator ran on 127.0.0.1; \
+                 traffic was not measured and the home-node points were skipped.\n\n"
+            ),
+            (None, cpu, mbit) => format!(
+                "Each validator ran as its own `basalt node` process in its own network \
+                 namespace. A home node is capped at {}% of one core (cgroup v1 CPU quota) and \
+                 {} Mbit/s each way (`tc tbf` on its veth pair).\n\n",
+                cpu.map_or("no".into(), |c| c.to_string()),
+                mbit.map_or("no".into(), |m| m.to_string())
+            ),
+        };
+        md += "A validator's costs are the mean over the validators that are neither home nodes \
+               nor validator 0 (which also answered the load's JSON-RPC calls). Finality is the \
+               median over the non-home validators of their mean time from a block's timestamp \
+               to its finalization.\n\n";
+        md += "| lever | validators (home) | tx/block | block ms | threads | offered tx/s | \
+               finalized tx/s | capacity | finality ms | CPU ms/s | KB/s in | KB/s out | \
+               MB stored/day | home lag (blocks) |\n";
+        md += "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+        let opt =
+            |v: Option<f64>, scale: f64| v.map_or("-".into(), |v| format!("{:.1}", v * scale));
+        for p in &self.points {
+            let s = &p.spec;
+            let lags: Vec<String> = p
+                .validators
+                .iter()
+                .filter(|v| v.home)
+                .map(|v| v.lag_blocks.to_string())
+                .collect();
+            md += &format!(
+                "| {} | {} ({}) | {} | {} | {} | {:.0} | {:.0} | {:.0} | {} | {} | {} | {} | {} | {} |\n",
+                s.lever,
+                s.validators,
+                s.home,
+                s.txs_per_block,
+                s.block_time_ms,
+                s.threads,
+                s.load,
+                p.tps,
+                p.capacity_tps,
+                opt(p.finality_s, 1_000.0),
+                opt(p.peer_mean(|v| Some(v.cpu_per_s)), 1_000.0),
+                opt(p.peer_mean(|v| v.in_bytes_per_s), 1e-3),
+                opt(p.peer_mean(|v| v.out_bytes_per_s), 1e-3),
+                opt(p.peer_mean(|v| Some(v.disk_bytes_per_s)), 86_400.0 / 1e6),
+                if lags.is_empty() { "-".into() } else { lags.join(", ") },
+            );
+        }
+        md += "\n## Relations\n\n";
+        for r in &self.relations {
+            md += &format!(
+                "- [{}] {} ({}): {}\n",
+                if r.holds { "x" } else { " " },
+                r.claim,
+                if r.by_construction {
+                    "by construction"
+                } else {
+                    "observed on this run"
+                },
+                r.detail
+            );
+        }
+        md += "\n## Plots\n\n";
+        for (stem, c) in charts {
+            md += &format!("![{}]({stem}.png)\n\n", c.title);
+        }
+        md
+    }
+}
+
+fn relations(points: &[Point]) -> Vec<Relation> {
+    let mut out = Vec::new();
+    let over: Vec<String> = points
+        .iter()
+        .filter(|p| p.max_block_txs > p.spec.txs_per_block)
+        .map(|p| p.spec.label())
+        .collect();
+    out.push(Relation {
+        claim: "no block holds more transfers than its gas limit allows".into(),
+        holds: over.is_empty(),
+        by_construction: true,
+        detail: match over.is_empty() {
+            true => format!("{} points", points.len()),
+            false => format!("over the limit at: {}", over.join("; ")),
+        },
+    });
+    let stalled: Vec<String> = points
+        .iter()
+        .filter(|p| p.blocks == 0)
+        .map(|p| p.spec.label())
+        .collect();
+    out.push(Relation {
+        claim: "the chain finalized blocks under load at every point".into(),
+        holds: stalled.is_empty(),
+        by_construction: false,
+        detail: match stalled.is_empty() {
+            true => "every point".into(),
+            false => format!("no block at: {}", stalled.join("; ")),
+        },
+    });
+    let sizes: Vec<&Point> = points
+        .iter()
+        .filter(|p| p.spec.lever == "block size")
+        .collect();
+    if let (Some(small), Some(big)) = (
+        sizes.iter().min_by_key(|p| p.spec.txs_per_block),
+        sizes.iter().max_by_key(|p| p.spec.txs_per_block),
+    ) {
+        let cpu = |p: &Point| p.peer_mean(|v| Some(v.cpu_per_s)).unwrap_or(0.0);
+        out.push(Relation {
+            claim: "bigger blocks ask each validator for more CPU a second".into(),
+            holds: big.spec.txs_per_block > small.spec.txs_per_block && cpu(big) > cpu(small),
+            by_construction: false,
+            detail: format!(
+                "{:.0} ms/s at {} transfers a block, {:.0} ms/s at {}",
+                cpu(small) * 1e3,
+                small.spec.txs_per_block,
+                cpu(big) * 1e3,
+                big.spec.txs_per_block
+            ),
+        });
+    }
+    out
+}
