@@ -65,14 +65,18 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    // Output piped into a reader that closes early (`basalt wallet dev-accounts | head`) ends the
-    // process quietly, as other command-line tools do, instead of a panic on the failed write.
-    #[cfg(unix)]
-    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
     let cli = Cli::parse();
+    // Output piped into a reader that closes early (`basalt wallet dev-accounts | head`) ends a
+    // command that prints and exits quietly, as other command-line tools do, instead of a panic
+    // on the failed write. Never a server: a peer that hangs up while a response is written
+    // with `writev` (which, unlike `send`, cannot be told not to raise SIGPIPE) would kill it.
+    if matches!(cli.command, Command::Wallet(_) | Command::Devnet(_)) {
+        #[cfg(unix)]
+        // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     // The lab prints its own account of what happens; its nodes log only warnings and errors.
     let default_filter = match cli.command {
         Command::Lab(_) => "warn",

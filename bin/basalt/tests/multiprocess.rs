@@ -64,6 +64,17 @@ fn spawn(dir: &Path, i: usize) -> Child {
         .expect("start basalt node")
 }
 
+/// Whether process `pid` ignores SIGPIPE (bit 12 of its `SigIgn` mask).
+fn ignores_sigpipe(pid: u32) -> bool {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let mask = status
+        .lines()
+        .find_map(|l| l.strip_prefix("SigIgn:"))
+        .map(|m| u64::from_str_radix(m.trim(), 16).unwrap())
+        .unwrap();
+    mask & (1 << (13 - 1)) != 0
+}
+
 struct Nodes(Vec<Option<Child>>);
 
 impl Drop for Nodes {
@@ -112,6 +123,12 @@ fn four_processes_finalize_survive_a_sigkill_and_resync() {
     wait_until("four nodes finalizing", Duration::from_secs(60), || {
         (0..4).all(|i| height(rpc_port(i)).unwrap_or(0) >= 3)
     });
+    for c in nodes.0.iter().flatten() {
+        assert!(
+            ignores_sigpipe(c.id()),
+            "a node that a peer hanging up mid-write can kill"
+        );
+    }
 
     // Transfers through the wallet against node 1.
     let url = format!("http://127.0.0.1:{}", rpc_port(1));

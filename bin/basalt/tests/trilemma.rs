@@ -56,6 +56,7 @@ fn the_quick_trilemma_writes_its_report_and_cleans_up() {
         "validator-cost",
         "finality-validators",
         "home-lag",
+        "keep-up",
     ] {
         for ext in ["svg", "png"] {
             let f = out.join(format!("{stem}.{ext}"));
@@ -64,6 +65,8 @@ fn the_quick_trilemma_writes_its_report_and_cleans_up() {
     }
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(md.contains("| lever |") && md.contains("## Relations"));
+    assert!(md.contains("## Who keeps up") && md.contains("data-center server"));
+    assert_eq!(r.profiles.len(), 4);
     // --replot rewrites the same report from its JSON.
     std::fs::remove_file(out.join("report.md")).unwrap();
     let ok = Command::new(BIN)

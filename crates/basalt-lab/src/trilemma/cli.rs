@@ -26,10 +26,10 @@ pub struct TrilemmaArgs {
     #[arg(long)]
     pub users: Option<usize>,
     /// A home node's CPU quota, percent of one core of this machine.
-    #[arg(long, default_value_t = 25, value_parser = clap::value_parser!(u32).range(1..=800))]
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=800))]
     pub home_cpu_percent: u32,
     /// A home node's bandwidth each way, Mbit/s.
-    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub home_mbit: u32,
     /// Run every validator on 127.0.0.1 without namespaces or caps, even as root (the
     /// home-node points are skipped and traffic is not measured).
@@ -38,6 +38,13 @@ pub struct TrilemmaArgs {
     /// The `basalt` binary the validators run (default: this one).
     #[arg(long)]
     pub binary: Option<PathBuf>,
+    /// Run only the points of these levers (comma-separated: block-size, block-time,
+    /// validators, threads, home-validators).
+    #[arg(long, value_delimiter = ',')]
+    pub lever: Vec<String>,
+    /// Keep each point's validator files (configs, data, node logs) under --out/points/N.
+    #[arg(long)]
+    pub keep: bool,
     /// Run nothing: rewrite report.md and the plots from the report.json in --out.
     #[arg(long)]
     pub replot: bool,
@@ -67,6 +74,23 @@ pub async fn trilemma(args: TrilemmaArgs) -> Result<()> {
     };
     if args.no_sandbox {
         opts.sandboxed = Some(false);
+    }
+    opts.keep = args.keep;
+    if !args.lever.is_empty() {
+        let known: Vec<String> = opts
+            .specs
+            .iter()
+            .map(|s| s.lever.replace(' ', "-"))
+            .collect();
+        for l in &args.lever {
+            anyhow::ensure!(
+                known.contains(l),
+                "--lever {l}: not a lever of this sweep (block-size, block-time, validators, \
+                 threads, home-validators)"
+            );
+        }
+        opts.specs
+            .retain(|s| args.lever.contains(&s.lever.replace(' ', "-")));
     }
     eprintln!(
         "basalt lab trilemma: {} points, each a chain of separate `basalt node` processes; report in {}",

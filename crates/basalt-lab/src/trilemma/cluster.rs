@@ -35,6 +35,8 @@ pub struct ClusterSpec {
     pub users: Vec<Keypair>,
     /// Whether to build sandboxes (else every node runs on 127.0.0.1, uncapped).
     pub sandboxed: bool,
+    /// Where to keep the validators' files (configs, data, logs); none: a temporary directory.
+    pub keep: Option<PathBuf>,
 }
 
 /// One validator process.
@@ -51,7 +53,7 @@ pub struct Cluster {
     metrics: Vec<SocketAddr>,
     // Dropped after the nodes are stopped (see `Drop`), then the files.
     sandbox: Option<Sandbox>,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
 }
 
 /// What the lab reads off one validator at one moment.
@@ -74,7 +76,16 @@ impl Cluster {
     pub async fn start(spec: &ClusterSpec) -> Result<Cluster> {
         let n = spec.caps.len();
         anyhow::ensure!((1..=64).contains(&n), "1 to 64 validators");
-        let dir = tempfile::tempdir().context("a directory for the lab's validators")?;
+        let (root, dir) = match &spec.keep {
+            Some(k) => {
+                std::fs::create_dir_all(k)?;
+                (k.clone(), None)
+            }
+            None => {
+                let t = tempfile::tempdir().context("a directory for the lab's validators")?;
+                (t.path().to_path_buf(), Some(t))
+            }
+        };
         let sandbox = match spec.sandboxed {
             true => Some(Sandbox::create(&spec.caps)?),
             false => None,
@@ -83,7 +94,7 @@ impl Cluster {
             Some(sb) => ((0..n).map(|i| sb.ip(i)).collect::<Vec<_>>(), 0),
             None => (vec![IpAddr::V4(Ipv4Addr::LOCALHOST); n], free_base(n)?),
         };
-        let out = dir.path().join("devnet");
+        let out = root.join("devnet");
         init(spec, &out, &hosts, base)?;
         let mut cluster = Cluster {
             nodes: Vec::new(),
@@ -164,7 +175,13 @@ impl Cluster {
             self.check_alive()?;
             let mut ready = 0;
             for i in 0..self.len() {
-                if scrape(self.metrics[i]).await.is_ok_and(|m| m.height >= 2) {
+                // Connected to every peer, and past the first views (whose leaders may have
+                // proposed before their peers were up, and timed out).
+                let n = self.len() as u64;
+                if scrape(self.metrics[i])
+                    .await
+                    .is_ok_and(|m| m.height >= 3 && m.peers + 1 >= n)
+                {
                     ready += 1;
                 }
             }
@@ -341,6 +358,7 @@ fn disk_bytes(dir: &Path) -> u64 {
 #[derive(Clone, Copy, Debug, Default)]
 struct Scraped {
     height: u64,
+    peers: u64,
     latency: (f64, u64),
 }
 
@@ -372,6 +390,7 @@ fn parse_metrics(text: &str) -> Scraped {
     };
     Scraped {
         height: value("basalt_l1_finalized_height").unwrap_or(0.0) as u64,
+        peers: value("basalt_l1_peers").unwrap_or(0.0) as u64,
         latency: (
             value("basalt_l1_finality_latency_seconds_sum").unwrap_or(0.0),
             value("basalt_l1_finality_latency_seconds_count").unwrap_or(0.0) as u64,
@@ -389,10 +408,12 @@ mod tests {
             basalt_l1_finalized_height{validator=\"ab\"} 42\n\
             basalt_l1_finality_latency_seconds{validator=\"ab\",quantile=\"0.5\"} 0.3\n\
             basalt_l1_finality_latency_seconds_sum{validator=\"ab\"} 12.5\n\
-            basalt_l1_finality_latency_seconds_count{validator=\"ab\"} 40\n";
+            basalt_l1_finality_latency_seconds_count{validator=\"ab\"} 40\n\
+            basalt_l1_peers{validator=\"ab\"} 3\n";
         let m = parse_metrics(page);
         assert_eq!(m.height, 42);
         assert_eq!(m.latency, (12.5, 40));
+        assert_eq!(m.peers, 3);
         assert_eq!(parse_metrics("").height, 0);
     }
 

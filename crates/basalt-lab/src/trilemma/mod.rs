@@ -7,6 +7,7 @@
 mod cli;
 mod cluster;
 mod point;
+pub mod profiles;
 mod report;
 pub mod sandbox;
 
@@ -41,13 +42,16 @@ pub struct Options {
     pub home: Caps,
     /// Whether to use sandboxes; none means decide from the privileges this process has.
     pub sandboxed: Option<bool>,
+    /// Keep each point's validator files (configs, data, logs) under `out/points/`.
+    pub keep: bool,
 }
 
-/// The home node of the capped points: a quarter of one of this machine's cores and 20 Mbit/s
-/// each way, a laptop on home broadband sharing its CPU with its owner.
+/// The home node of the capped points: a tenth of one of this machine's cores (a third of a
+/// Raspberry Pi 4 core, by the profiles' CPU factors) and 10 Mbit/s each way, a small machine
+/// at home sharing its CPU and a slow uplink.
 pub const HOME: Caps = Caps {
-    cpu_percent: Some(25),
-    mbit: Some(20),
+    cpu_percent: Some(10),
+    mbit: Some(10),
 };
 
 /// A point of `lever`, from the base setting with `f` applied; the load offered is 1.5 times
@@ -120,6 +124,7 @@ impl Options {
             users: if quick { 16 } else { 256 },
             home: HOME,
             sandboxed: None,
+            keep: false,
         }
     }
 
@@ -206,6 +211,9 @@ pub async fn run(opts: &Options) -> Result<TrilemmaReport> {
                 home: opts.home,
                 seconds: opts.seconds,
                 users: &users,
+                keep: opts
+                    .keep
+                    .then(|| opts.out.join("points").join((i + 1).to_string())),
                 say: &say,
             };
             let p = point::measure(s, &env).await?;

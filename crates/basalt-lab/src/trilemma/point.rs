@@ -149,6 +149,8 @@ pub struct Env<'a> {
     pub seconds: f64,
     /// Accounts that send (funded at genesis).
     pub users: &'a [Keypair],
+    /// Where to keep this point's validator files, if anywhere.
+    pub keep: Option<PathBuf>,
     /// Progress lines.
     pub say: &'a dyn Fn(String),
 }
@@ -168,6 +170,7 @@ pub async fn measure(spec: &Spec, env: &Env<'_>) -> Result<Point> {
         threads: spec.threads,
         users: env.users.to_vec(),
         sandboxed: env.sandboxed,
+        keep: env.keep.clone(),
     };
     (env.say)("starting validators".into());
     let mut cluster = Cluster::start(&cluster_spec).await?;

@@ -1,6 +1,7 @@
 //! The trilemma report: `report.json` (everything measured), `report.md` (tables and what they
 //! show) and the plots.
 
+use super::profiles::{self, Profile};
 use super::sandbox::Caps;
 use super::{Options, Point};
 use crate::plot::{Chart, Series};
@@ -34,6 +35,9 @@ pub struct TrilemmaReport {
     pub users: usize,
     /// The points, in the order run.
     pub points: Vec<Point>,
+    /// The reference node profiles the points are judged against.
+    #[serde(default = "profiles::reference")]
+    pub profiles: Vec<Profile>,
     /// Relations checked on the points.
     pub relations: Vec<Relation>,
 }
@@ -60,6 +64,7 @@ impl TrilemmaReport {
             users: opts.users,
             relations: relations(&points),
             points,
+            profiles: profiles::reference(),
         }
     }
 
@@ -109,6 +114,9 @@ impl TrilemmaReport {
     fn charts(&self) -> Vec<(&'static str, Chart<'static>)> {
         let size = |p: &Point| p.spec.txs_per_block as f64;
         let time = |p: &Point| p.spec.block_time_ms as f64;
+        let cap = |p: &Point| p.capacity_tps;
+        let pace = |p: &Point| Some(profiles::share(&self.profiles, p, profiles::keeps_pace));
+        let all = |p: &Point| Some(profiles::share(&self.profiles, p, profiles::keeps_up));
         let count = |p: &Point| p.spec.validators as f64;
         let cpu = |p: &Point| p.peer_mean(|v| Some(v.cpu_per_s * 1_000.0));
         let kb = |f: fn(&super::ValidatorUse) -> Option<f64>| {
@@ -213,6 +221,21 @@ impl TrilemmaReport {
                 ),
             ),
             (
+                "keep-up",
+                chart(
+                    "Share of the reference node profiles that keep up",
+                    "capacity, transfers a second (block size or block time varied)",
+                    "share of profiles",
+                    vec![
+                        self.line("block size: CPU and link", "block size", cap, pace),
+                        self.line("block size: and a year on disk", "block size", cap, all),
+                        self.line("block time: CPU and link", "block time", cap, pace),
+                        self.line("block time: and a year on disk", "block time", cap, all),
+                    ],
+                    true,
+                ),
+            ),
+            (
                 "home-lag",
                 chart(
                     "How far the capped home nodes fell behind",
@@ -290,6 +313,7 @@ impl TrilemmaReport {
                 if lags.is_empty() { "-".into() } else { lags.join(", ") },
             );
         }
+        md += &self.keep_up_table();
         md += "\n## Relations\n\n";
         for r in &self.relations {
             md += &format!(
@@ -307,6 +331,51 @@ impl TrilemmaReport {
         md += "\n## Plots\n\n";
         for (stem, c) in charts {
             md += &format!("![{}]({stem}.png)\n\n", c.title);
+        }
+        md
+    }
+}
+
+impl TrilemmaReport {
+    /// Which profile keeps up with which point, and what stops the others.
+    fn keep_up_table(&self) -> String {
+        let mut md = format!(
+            "\n## Who keeps up\n\nA validator keeps up when what a validator used at the point, scaled \
+             by its CPU factor, fits in {:.0}% of its cores and of each direction of its link, and a \
+             year of the point's storage growth fits on its disk.\n\n| profile | CPU | factor | cores | \
+             Mbit/s down / up | disk GB |\n|---|---|---|---|---|---|\n",
+            profiles::HEADROOM * 100.0
+        );
+        for p in &self.profiles {
+            md += &format!(
+                "| {} | {} | {:.2} | {} | {} / {} | {} |\n",
+                p.name, p.cpu, p.cpu_factor, p.cores, p.down_mbit, p.up_mbit, p.disk_gb
+            );
+        }
+        md += &format!(
+            "\nSources: {}\n\nThe share counts the profiles that keep pace (CPU and link) and, \
+             in brackets, those that also store a year of the chain's growth (Basalt does not \
+             prune history yet).\n\n| point | share |",
+            profiles::SOURCES
+        );
+        for p in &self.profiles {
+            md += &format!(" {} |", p.name);
+        }
+        md += &format!("\n|---|---|{}\n", "---|".repeat(self.profiles.len()));
+        for pt in &self.points {
+            md += &format!(
+                "| {} | {:.0}% ({:.0}%) |",
+                pt.spec.label(),
+                profiles::share(&self.profiles, pt, profiles::keeps_pace) * 100.0,
+                profiles::share(&self.profiles, pt, profiles::keeps_up) * 100.0
+            );
+            for p in &self.profiles {
+                md += &match profiles::keeps_up(p, pt) {
+                    Ok(()) => " keeps up |".to_string(),
+                    Err(why) => format!(" no ({why}) |"),
+                };
+            }
+            md += "\n";
         }
         md
     }
