@@ -2,6 +2,7 @@
 //! privileges to build sandboxes), and an interrupted or failed run leaves no network namespace,
 //! veth link or cgroup behind.
 
+use basalt_lab::report::Report;
 use basalt_lab::trilemma::sandbox::{leftovers, privileges};
 use basalt_lab::trilemma::TrilemmaReport;
 use std::process::{Command, Stdio};
@@ -55,7 +56,7 @@ fn the_quick_trilemma_writes_its_report_and_cleans_up() {
         "block-time",
         "validator-cost",
         "finality-validators",
-        "home-lag",
+        "home-nodes",
         "keep-up",
     ] {
         for ext in ["svg", "png"] {
@@ -110,22 +111,18 @@ fn sandboxed_processes(pid: u32, names: &[String]) -> Vec<u32> {
         .collect()
 }
 
-#[test]
-fn an_interrupted_trilemma_leaves_no_namespace_veth_or_cgroup_behind() {
-    if let Err(why) = privileges() {
-        eprintln!("skipped: this machine cannot build sandboxes ({why})");
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let mut lab = Command::new(BIN)
+/// Starts a quick lab with long points in `dir`; once its first point's four validators run in
+/// their namespaces (the first quick point has a capped home node, so a cgroup too), the lab,
+/// its process id and the validators' process ids.
+fn lab_with_running_validators(dir: &std::path::Path) -> (std::process::Child, u32, Vec<u32>) {
+    let lab = Command::new(BIN)
         .args(["lab", "trilemma", "--quick", "--seconds", "120", "--out"])
-        .arg(dir.path().join("t"))
+        .arg(dir.join("t"))
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let pid = lab.id();
-    // The first quick point has a capped home node: wait for its cgroup and running nodes.
     let made = wait_leftovers(pid, Duration::from_secs(120), |l| {
         l.iter().any(|m| m.starts_with("cgroup"))
             && l.iter().filter(|m| m.starts_with("netns")).count() == 4
@@ -138,6 +135,17 @@ fn an_interrupted_trilemma_leaves_no_namespace_veth_or_cgroup_behind() {
         std::thread::sleep(Duration::from_millis(200));
     }
     assert_eq!(nodes.len(), 4, "four validators in their namespaces");
+    (lab, pid, nodes)
+}
+
+#[test]
+fn an_interrupted_trilemma_leaves_no_namespace_veth_or_cgroup_behind() {
+    if let Err(why) = privileges() {
+        eprintln!("skipped: this machine cannot build sandboxes ({why})");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (mut lab, pid, nodes) = lab_with_running_validators(dir.path());
     // Ctrl-C.
     // SAFETY: signalling a child this test spawned and has not reaped.
     unsafe {
@@ -191,24 +199,7 @@ fn a_lab_killed_outright_takes_its_validators_along_and_the_next_lab_removes_its
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let mut lab = Command::new(BIN)
-        .args(["lab", "trilemma", "--quick", "--seconds", "120", "--out"])
-        .arg(dir.path().join("t"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let pid = lab.id();
-    let made = wait_leftovers(pid, Duration::from_secs(120), |l| {
-        l.iter().filter(|m| m.starts_with("netns")).count() == 4
-    });
-    let mut nodes = Vec::new();
-    let start = Instant::now();
-    while nodes.len() < 4 && start.elapsed() < Duration::from_secs(60) {
-        nodes = sandboxed_processes(pid, &made);
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    assert_eq!(nodes.len(), 4, "four validators in their namespaces");
+    let (mut lab, pid, nodes) = lab_with_running_validators(dir.path());
     // SIGKILL: no handler runs, no Drop.
     lab.kill().unwrap();
     lab.wait().unwrap();

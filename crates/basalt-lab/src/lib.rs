@@ -7,6 +7,7 @@ pub mod client;
 pub mod dispute;
 pub mod harness;
 pub mod plot;
+pub mod report;
 pub mod scaling;
 pub mod trilemma;
 pub mod workload;

@@ -15,6 +15,11 @@ fn chain(dir: &tempfile::TempDir, name: &str) -> Chain {
 }
 
 fn transfer(from: u64, nonce: u64) -> Vec<u8> {
+    transfer_to(from, nonce, dev_account(9).public())
+}
+
+/// A transfer of one token from dev account `from` to `to`.
+fn transfer_to(from: u64, nonce: u64, to: basalt_types::PublicKey) -> Vec<u8> {
     Transaction {
         chain_id: DEVNET_CHAIN_ID,
         nonce,
@@ -22,7 +27,7 @@ fn transfer(from: u64, nonce: u64) -> Vec<u8> {
         priority_fee_per_gas: 1,
         gas_limit: basalt_l1::TRANSFER_GAS,
         action: Action::Transfer {
-            to: dev_account(9).public(),
+            to,
             amount: ONE_TOKEN,
         },
     }
@@ -64,19 +69,8 @@ fn verifiers_reuse_admitted_signatures_but_still_reject_forged_ones() {
 
 /// A transfer of one token from dev account `from` to a fresh account numbered `to`.
 fn transfer_to_new(from: u64, nonce: u64, to: u64) -> Vec<u8> {
-    Transaction {
-        chain_id: DEVNET_CHAIN_ID,
-        nonce,
-        max_fee_per_gas: 10_000_000_000,
-        priority_fee_per_gas: 1,
-        gas_limit: basalt_l1::TRANSFER_GAS,
-        action: Action::Transfer {
-            to: basalt_types::Keypair::from_secret([(to % 251) as u8 + 1; 32]).public(),
-            amount: ONE_TOKEN,
-        },
-    }
-    .sign(&dev_account(from))
-    .to_bytes()
+    let key = basalt_types::Keypair::from_secret([(to % 251) as u8 + 1; 32]).public();
+    transfer_to(from, nonce, key)
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! `basalt lab scaling`: its options, and the run that prints the report.
 
 use super::{run, Options, ScalingReport};
+use crate::report::Report;
 use anyhow::{ensure, Result};
 use clap::Args;
 use std::path::PathBuf;

@@ -14,6 +14,7 @@ pub(crate) use report::machine;
 pub use report::{Relation, ScalingReport};
 pub use setup::{Setup, LAB_L2_FEE, LAB_WINDOW};
 
+use crate::report::Report;
 use crate::workload::Workload;
 use anyhow::{ensure, Result};
 use basalt_l1::Params;

@@ -3,10 +3,9 @@
 
 use super::{Options, Point};
 use crate::plot::{Chart, Series};
-use anyhow::{Context, Result};
+use crate::report::Report;
 use basalt_l1::Params;
 use serde::{Deserialize, Serialize};
-use std::path::Path;
 
 /// A relation the report checks on its own data.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -94,28 +93,6 @@ impl ScalingReport {
         out
     }
 
-    /// Reads the report a run wrote into `dir`.
-    pub fn read(dir: &Path) -> Result<ScalingReport> {
-        let path = dir.join("report.json");
-        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-        serde_json::from_slice(&bytes)
-            .with_context(|| format!("{} is not a scaling report", path.display()))
-    }
-
-    /// Writes report.json, report.md and the plots into `dir`.
-    pub fn write(&self, dir: &Path) -> Result<()> {
-        std::fs::write(
-            dir.join("report.json"),
-            serde_json::to_string_pretty(self)? + "\n",
-        )?;
-        let charts = self.charts();
-        for (stem, chart) in &charts {
-            chart.write(dir, stem)?;
-        }
-        std::fs::write(dir.join("report.md"), self.markdown(&charts))?;
-        Ok(())
-    }
-
     fn series(&self, y: impl Fn(&Point) -> f64) -> Vec<Series> {
         self.setups()
             .into_iter()
@@ -130,6 +107,10 @@ impl ScalingReport {
             })
             .collect()
     }
+}
+
+impl Report for ScalingReport {
+    const EXPERIMENT: &'static str = "scaling";
 
     fn charts(&self) -> Vec<(&'static str, Chart<'static>)> {
         let chart = |title, y, series, log_y| Chart {

@@ -2,6 +2,7 @@
 
 use super::sandbox::Caps;
 use super::{run, Options, TrilemmaReport};
+use crate::report::Report;
 use anyhow::{Context, Result};
 use clap::Args;
 use std::path::PathBuf;

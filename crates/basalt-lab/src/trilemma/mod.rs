@@ -15,6 +15,7 @@ pub use cli::{trilemma, TrilemmaArgs};
 pub use point::{Point, Spec, ValidatorUse};
 pub use report::TrilemmaReport;
 
+use crate::report::Report;
 use anyhow::{bail, ensure, Result};
 use basalt_types::Keypair;
 use sandbox::Caps;

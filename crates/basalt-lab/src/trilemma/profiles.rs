@@ -139,3 +139,111 @@ pub fn share(
     let ok = profiles.iter().filter(|p| test(p, point).is_ok()).count();
     ok as f64 / profiles.len().max(1) as f64
 }
+
+/// A straight line fitted to a cost against throughput: `fixed + per_tx * tps`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Fit {
+    /// The cost at no load, a second.
+    pub fixed: f64,
+    /// The cost of one more transfer a second.
+    pub per_tx: f64,
+}
+
+/// The least-squares line through `(tps, cost)` pairs; none with fewer than two distinct loads.
+pub fn fit(pairs: &[(f64, f64)]) -> Option<Fit> {
+    let n = pairs.len() as f64;
+    let (sx, sy) = pairs
+        .iter()
+        .fold((0.0, 0.0), |(a, b), (x, y)| (a + x, b + y));
+    let (mx, my) = (sx / n, sy / n);
+    let sxx: f64 = pairs.iter().map(|(x, _)| (x - mx) * (x - mx)).sum();
+    let sxy: f64 = pairs.iter().map(|(x, y)| (x - mx) * (y - my)).sum();
+    if pairs.len() < 2 || sxx <= 0.0 {
+        return None;
+    }
+    let per_tx = sxy / sxx;
+    Some(Fit {
+        fixed: my - per_tx * mx,
+        per_tx,
+    })
+}
+
+/// What a validator's costs grow by with throughput: CPU (cores of this machine), bytes in and
+/// out, and bytes stored, each a second.
+#[derive(Clone, Copy, Debug)]
+pub struct Costs {
+    /// CPU, cores of the reference machine.
+    pub cpu: Fit,
+    /// Bytes received.
+    pub down: Option<Fit>,
+    /// Bytes sent.
+    pub up: Option<Fit>,
+    /// Bytes stored.
+    pub disk: Fit,
+}
+
+impl Costs {
+    /// The lines through `points` (one validator count, rising block size).
+    pub fn of(points: &[&Point]) -> Option<Costs> {
+        let pairs = |f: &dyn Fn(&Point) -> Option<f64>| -> Vec<(f64, f64)> {
+            points
+                .iter()
+                .filter_map(|p| f(p).map(|y| (p.tps, y)))
+                .collect()
+        };
+        let line = |f: &dyn Fn(&Point) -> Option<f64>| fit(&pairs(f));
+        Some(Costs {
+            cpu: line(&|p| p.peer_mean(|v| Some(v.cpu_per_s)))?,
+            down: line(&|p| p.peer_mean(|v| v.in_bytes_per_s)),
+            up: line(&|p| p.peer_mean(|v| v.out_bytes_per_s)),
+            disk: line(&|p| p.peer_mean(|v| Some(v.disk_bytes_per_s)))?,
+        })
+    }
+}
+
+/// The transfers a second at which `cost` reaches `budget` (infinite if it does not grow).
+fn reach(cost: Fit, budget: f64) -> f64 {
+    match cost.per_tx > 0.0 {
+        true => ((budget - cost.fixed) / cost.per_tx).max(0.0),
+        false => f64::INFINITY,
+    }
+}
+
+/// The throughput a validator on `profile` sustains by each resource: CPU, download, upload
+/// (within [`HEADROOM`]) and a year on its disk, in that order.
+pub fn sustainable(profile: &Profile, costs: &Costs) -> [f64; 4] {
+    let link = |mbit: f64| mbit * 1e6 / 8.0 * HEADROOM;
+    let opt = |f: Option<Fit>, budget: f64| f.map_or(f64::INFINITY, |f| reach(f, budget));
+    [
+        reach(costs.cpu, profile.cores * HEADROOM * profile.cpu_factor),
+        opt(costs.down, link(profile.down_mbit)),
+        opt(costs.up, link(profile.up_mbit)),
+        reach(
+            costs.disk,
+            profile.disk_gb * 1e9 / (86_400.0 * HISTORY_DAYS),
+        ),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_through_exact_points_is_found_and_a_single_load_has_none() {
+        let f = fit(&[(100.0, 30.0), (200.0, 50.0), (400.0, 90.0)]).unwrap();
+        assert!((f.fixed - 10.0).abs() < 1e-9 && (f.per_tx - 0.2).abs() < 1e-9);
+        assert_eq!(fit(&[(100.0, 30.0), (100.0, 40.0)]), None);
+        assert!((reach(f, 90.0) - 400.0).abs() < 1e-6);
+        assert_eq!(
+            reach(
+                Fit {
+                    fixed: 1.0,
+                    per_tx: 0.0
+                },
+                5.0
+            ),
+            f64::INFINITY
+        );
+    }
+}

@@ -5,10 +5,9 @@ use super::profiles::{self, Profile};
 use super::sandbox::Caps;
 use super::{Options, Point};
 use crate::plot::{Chart, Series};
+use crate::report::Report;
 use crate::scaling::Relation;
-use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
-use std::path::Path;
 
 /// Everything `basalt lab trilemma` measured, and how.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -68,28 +67,6 @@ impl TrilemmaReport {
         }
     }
 
-    /// Reads the report a run wrote into `dir`.
-    pub fn read(dir: &Path) -> Result<TrilemmaReport> {
-        let path = dir.join("report.json");
-        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-        serde_json::from_slice(&bytes)
-            .with_context(|| format!("{} is not a trilemma report", path.display()))
-    }
-
-    /// Writes report.json, report.md and the plots into `dir`.
-    pub fn write(&self, dir: &Path) -> Result<()> {
-        std::fs::write(
-            dir.join("report.json"),
-            serde_json::to_string_pretty(self)? + "\n",
-        )?;
-        let charts = self.charts();
-        for (stem, chart) in &charts {
-            chart.write(dir, stem)?;
-        }
-        std::fs::write(dir.join("report.md"), self.markdown(&charts))?;
-        Ok(())
-    }
-
     fn of<'a>(&'a self, lever: &'a str) -> impl Iterator<Item = &'a Point> + 'a {
         self.points.iter().filter(move |p| p.spec.lever == lever)
     }
@@ -110,6 +87,10 @@ impl TrilemmaReport {
                 .collect(),
         }
     }
+}
+
+impl Report for TrilemmaReport {
+    const EXPERIMENT: &'static str = "trilemma";
 
     fn charts(&self) -> Vec<(&'static str, Chart<'static>)> {
         let size = |p: &Point| p.spec.txs_per_block as f64;
@@ -122,14 +103,23 @@ impl TrilemmaReport {
         let kb = |f: fn(&super::ValidatorUse) -> Option<f64>| {
             move |p: &Point| p.peer_mean(|v| f(v).map(|b| b / 1_000.0))
         };
-        let home_lag = |p: &Point| {
-            let lags: Vec<f64> = p
+        let quota = self.home_cpu_percent.map(|q| f64::from(q) / 100.0);
+        let home_cpu = |p: &Point| {
+            let cpu: Vec<f64> = p
                 .validators
                 .iter()
                 .filter(|v| v.home)
-                .map(|v| v.lag_blocks as f64)
+                .map(|v| v.cpu_per_s)
                 .collect();
-            lags.iter().copied().reduce(f64::max)
+            let mean = cpu.iter().sum::<f64>() / cpu.len().max(1) as f64;
+            quota.map(|q| mean / q * 100.0)
+        };
+        let home_lag = |p: &Point| {
+            p.validators
+                .iter()
+                .filter(|v| v.home)
+                .map(|v| v.lag_blocks as f64)
+                .reduce(f64::max)
         };
         let chart = |title, x, y, series, log_x| Chart {
             title,
@@ -236,12 +226,23 @@ impl TrilemmaReport {
                 ),
             ),
             (
-                "home-lag",
+                "home-nodes",
                 chart(
-                    "How far the capped home nodes fell behind",
+                    "A third of the validators are capped home nodes (6 validators, 2 capped)",
                     "transfers a block",
-                    "blocks behind the chain at the end of the load",
-                    vec![self.line("home nodes", "home validators", size, home_lag)],
+                    "percent / blocks",
+                    vec![
+                        self.line("finalized, % of capacity", "home validators", size, |p| {
+                            Some(p.tps / p.capacity_tps * 100.0)
+                        }),
+                        self.line(
+                            "home nodes' CPU, % of quota",
+                            "home validators",
+                            size,
+                            home_cpu,
+                        ),
+                        self.line("home nodes' lag, blocks", "home validators", size, home_lag),
+                    ],
                     true,
                 ),
             ),
@@ -376,6 +377,52 @@ impl TrilemmaReport {
                 };
             }
             md += "\n";
+        }
+        md += &self.sustainable_table();
+        md
+    }
+
+    /// The throughput each profile sustains, from lines fitted to the block-size points.
+    fn sustainable_table(&self) -> String {
+        let sizes: Vec<&Point> = self.of("block size").collect();
+        let Some(costs) = profiles::Costs::of(&sizes) else {
+            return String::new();
+        };
+        let mut md = format!(
+            "\nWhat each profile would sustain, from straight lines fitted to the block-size points \
+             (a validator's cost a second = fixed + per transfer x transfers a second: CPU {:.1} ms \
+             + {:.1} us a transfer; storage {:.0} bytes a transfer). It extrapolates beyond the \
+             loads this machine could offer, for {} validators; upload grows with the validator \
+             count.\n\n| profile | CPU | download | upload | a year on disk | bound by |\n\
+             |---|---|---|---|---|---|\n",
+            costs.cpu.fixed * 1e3,
+            costs.cpu.per_tx * 1e6,
+            costs.disk.per_tx,
+            sizes.first().map_or(0, |p| p.spec.validators)
+        );
+        let names = ["CPU", "download", "upload", "disk"];
+        let show = |v: f64| match v.is_finite() {
+            true => format!("{v:.0} tx/s"),
+            false => "-".into(),
+        };
+        for p in &self.profiles {
+            let s = profiles::sustainable(p, &costs);
+            let (i, _) = s
+                .iter()
+                .enumerate()
+                .fold((0, f64::INFINITY), |(bi, bv), (i, &v)| match v < bv {
+                    true => (i, v),
+                    false => (bi, bv),
+                });
+            md += &format!(
+                "| {} | {} | {} | {} | {} | {} |\n",
+                p.name,
+                show(s[0]),
+                show(s[1]),
+                show(s[2]),
+                show(s[3]),
+                names[i]
+            );
         }
         md
     }
