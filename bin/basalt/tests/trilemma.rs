@@ -218,3 +218,28 @@ fn a_lab_killed_outright_takes_its_validators_along_and_the_next_lab_removes_its
     basalt_lab::trilemma::sandbox::clean_stale();
     assert_eq!(leftovers(pid), Vec::<String>::new());
 }
+
+#[test]
+fn home_node_points_without_sandboxes_are_refused_not_run_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = Command::new(BIN)
+        .args([
+            "lab",
+            "trilemma",
+            "--quick",
+            "--no-sandbox",
+            "--lever",
+            "home-validators",
+        ])
+        .arg("--out")
+        .arg(dir.path().join("t"))
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("need sandboxes") && err.contains("--no-sandbox"),
+        "{err}"
+    );
+    assert!(!dir.path().join("t/report.json").exists());
+}

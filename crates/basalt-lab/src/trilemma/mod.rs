@@ -188,6 +188,9 @@ pub async fn run(opts: &Options) -> Result<TrilemmaReport> {
         .filter(|s| sandboxed || s.home == 0)
         .cloned()
         .collect();
+    if let (true, Some(why)) = (specs.is_empty(), &why_not) {
+        bail!("every point asked for has home nodes, which need sandboxes ({why}): run as root");
+    }
     if let Some(why) = &why_not {
         eprintln!(
             "basalt lab trilemma: no sandboxes ({why}): every validator runs uncapped on \
