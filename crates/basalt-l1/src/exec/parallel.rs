@@ -70,14 +70,7 @@ pub fn verify_block_with_threads(
     let mut builder = BlockBuilder::new(view);
     merge(&mut builder, &shares, results)
         .map_err(|(index, err)| BlockError::InvalidTx { index, err })?;
-    let executed = builder
-        .finish(header.timestamp_ms, header.proposer)
-        .map_err(|err| BlockError::InvalidTx {
-            index: txs.len(),
-            err,
-        })?;
-    super::verify::check_header(&executed.block.header, header)?;
-    Ok(executed)
+    super::verify::finish_as(builder, header, txs.len())
 }
 
 /// The threads worth using for `txs` transactions: at most `threads`, each with at least

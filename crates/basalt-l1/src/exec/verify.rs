@@ -27,12 +27,19 @@ pub fn verify_block_with(
             .apply(tx)
             .map_err(|err| BlockError::InvalidTx { index, err })?;
     }
+    finish_as(builder, header, txs.len())
+}
+
+/// Finishes a block of `txs` transactions as `header` says it was made, and holds the result
+/// to that header.
+pub(super) fn finish_as(
+    builder: BlockBuilder<'_>,
+    header: &Header,
+    txs: usize,
+) -> Result<ExecutedBlock, BlockError> {
     let executed = builder
         .finish(header.timestamp_ms, header.proposer)
-        .map_err(|err| BlockError::InvalidTx {
-            index: txs.len(),
-            err,
-        })?;
+        .map_err(|err| BlockError::InvalidTx { index: txs, err })?;
     check_header(&executed.block.header, header)?;
     Ok(executed)
 }
