@@ -47,6 +47,13 @@ fn the_quick_trilemma_writes_its_report_and_cleans_up() {
         assert!(p.validators.iter().all(|v| v.cpu_per_s > 0.0));
         assert!(p.capacity_tps > 0.0 && p.sent_tps > 0.0);
     }
+    // The two simulated geographic points: every validator on the same blocks, and a global
+    // chain's finality later than a one-region chain's.
+    assert_eq!(r.geography.len(), 2);
+    for g in &r.geography {
+        assert!(g.agreed && g.blocks_per_s > 0.0, "{g:?}");
+        assert_eq!(g.placement.len(), g.spec.validators);
+    }
     for rel in r.relations.iter().filter(|r| r.by_construction) {
         assert!(rel.holds, "{}: {}", rel.claim, rel.detail);
     }
@@ -58,6 +65,7 @@ fn the_quick_trilemma_writes_its_report_and_cleans_up() {
         "finality-validators",
         "home-nodes",
         "keep-up",
+        "geography",
     ] {
         for ext in ["svg", "png"] {
             let f = out.join(format!("{stem}.{ext}"));
@@ -66,6 +74,7 @@ fn the_quick_trilemma_writes_its_report_and_cleans_up() {
     }
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(md.contains("| lever |") && md.contains("## Relations"));
+    assert!(md.contains("## Geography") && md.contains("cloudping"));
     assert!(md.contains("## Who keeps up") && md.contains("data-center server"));
     assert_eq!(r.profiles.len(), 4);
     // --replot rewrites the same report from its JSON.

@@ -5,6 +5,7 @@
 //! - [`store`]: durable state in redb, one atomic commit per finalized block.
 //! - [`rpc`]: the JSON-RPC API.
 //! - [`local`]: a single-process L1 with that API, for tests and labs.
+//! - [`simnet`]: validators on a simulated network in simulated time.
 
 pub mod chain;
 pub mod consensus;
@@ -14,5 +15,6 @@ pub mod mempool;
 pub mod metrics;
 pub mod net;
 pub mod rpc;
+pub mod simnet;
 pub mod store;
 pub mod validator;

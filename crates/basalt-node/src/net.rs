@@ -13,12 +13,12 @@ use commonware_cryptography::ChaCha20Poly1305;
 use commonware_p2p::authenticated::lookup;
 use commonware_p2p::{Address, AddressableManager as _};
 use commonware_runtime::{
-    tokio as cw_tokio, Clock as _, Metrics as _, Quota, Spawner as _, Supervisor as _,
+    tokio as cw_tokio, Clock as _, Metrics as _, Spawner as _, Supervisor as _,
 };
 use commonware_stream::cups::{self, Cups};
 use commonware_stream::sake::{self, Sake};
 use commonware_utils::ordered::Map;
-use commonware_utils::{NZUsize, NZU32};
+use commonware_utils::NZUsize;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
@@ -89,17 +89,16 @@ pub async fn start_networked_validator(
     let label = context.child("p2p").with_attribute("listen", listen);
     let (mut network, mut oracle) = lookup::Network::new(label, cfg);
     oracle.track(0, set);
-    let votes = Quota::per_second(NZU32!(2_000));
-    let bulk = Quota::per_second(NZU32!(500));
+    let mut register = |c| network.register(c, channels::quota(c));
     let ch = Channels {
         engine: EngineChannels {
-            votes: network.register(channels::VOTES, votes),
-            certificates: network.register(channels::CERTIFICATES, votes),
-            resolver: network.register(channels::RESOLVER, bulk),
-            blocks: network.register(channels::BLOCKS, bulk),
-            backfill: network.register(channels::BACKFILL, bulk),
+            votes: register(channels::VOTES),
+            certificates: register(channels::CERTIFICATES),
+            resolver: register(channels::RESOLVER),
+            blocks: register(channels::BLOCKS),
+            backfill: register(channels::BACKFILL),
         },
-        txs: network.register(channels::TXS, bulk),
+        txs: register(channels::TXS),
     };
     network.start();
     let gauge =

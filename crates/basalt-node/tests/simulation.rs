@@ -3,28 +3,20 @@
 
 use basalt_l1::{Action, Params, Transaction, ONE_TOKEN};
 use basalt_node::consensus::application::ProposerFault;
-use basalt_node::consensus::engine::{channels, max_message_size, Channels, EngineChannels};
-use basalt_node::devnet::{
-    consensus_key, dev_account, devnet_genesis, validator_keypair, DEVNET_CHAIN_ID,
-};
-use basalt_node::mempool::MempoolLimits;
-use basalt_node::validator::{launch, Validator, ValidatorConfig};
+use basalt_node::devnet::{dev_account, devnet_genesis, validator_keypair, DEVNET_CHAIN_ID};
+use basalt_node::simnet::SimNet;
+use basalt_node::validator::Validator;
 use basalt_types::{Encode, Hash};
-use commonware_cryptography::ed25519::PublicKey;
-use commonware_cryptography::Signer as _;
-use commonware_p2p::simulated::{self, Link, Network, Oracle};
-use commonware_runtime::{deterministic, Clock, Quota, Runner as _, Supervisor as _};
-use commonware_utils::{probability, NZUsize, NZU32};
-use std::path::PathBuf;
+use commonware_p2p::simulated::Link;
+use commonware_runtime::{deterministic, Clock, Runner as _};
+use commonware_utils::probability;
 use std::time::Duration;
 
 const N: u64 = 4;
 
 struct Sim {
-    oracle: Oracle<PublicKey, deterministic::Context>,
-    keys: Vec<PublicKey>,
-    dir: tempfile::TempDir,
-    genesis: basalt_l1::Genesis,
+    net: SimNet,
+    _dir: tempfile::TempDir,
 }
 
 fn params() -> Params {
@@ -32,6 +24,20 @@ fn params() -> Params {
         block_time_ms: 200,
         ..Params::default()
     }
+}
+
+/// A link of the simulated LAN: 10 ms, 2 ms jitter, nothing lost.
+fn lan() -> Link {
+    Link {
+        latency: Duration::from_millis(10),
+        jitter: Duration::from_millis(2),
+        success_rate: probability!(1.0),
+    }
+}
+
+/// Validator `i` verifies peers' blocks on 1 or 2 threads, so that both paths run.
+fn threads(i: u64) -> usize {
+    1 + i as usize % 2
 }
 
 impl Sim {
@@ -45,58 +51,18 @@ impl Sim {
         nodes: u64,
         genesis: basalt_l1::Genesis,
     ) -> Sim {
-        let keys: Vec<PublicKey> = (0..nodes)
-            .map(|i| consensus_key(&validator_keypair(i)).public_key())
-            .collect();
-        let (network, oracle) = Network::new_with_peers(
-            context.child("network"),
-            simulated::Config {
-                max_size: max_message_size(nodes as u32),
-                max_peers_per_set: NZUsize!(nodes as usize),
-                disconnect_on_block: true,
-                tracked_peer_sets: NZUsize!(1),
-            },
-            keys.clone(),
-        )
-        .await;
-        network.start();
-        let sim = Sim {
-            oracle,
-            keys,
-            dir: tempfile::tempdir().unwrap(),
-            genesis,
-        };
-        for a in 0..nodes as usize {
-            for b in 0..nodes as usize {
-                if a != b {
-                    sim.link(a, b).await;
-                }
-            }
-        }
-        sim
+        let dir = tempfile::tempdir().unwrap();
+        let net = SimNet::new(context, nodes as usize, genesis, dir.path()).await;
+        net.link_all(|_, _| lan()).await.unwrap();
+        Sim { net, _dir: dir }
     }
 
     async fn link(&self, a: usize, b: usize) {
-        let link = Link {
-            latency: Duration::from_millis(10),
-            jitter: Duration::from_millis(2),
-            success_rate: probability!(1.0),
-        };
-        self.oracle
-            .add_link(self.keys[a].clone(), self.keys[b].clone(), link)
-            .await
-            .unwrap();
+        self.net.link(a, b, lan()).await.unwrap();
     }
 
     async fn cut(&self, a: usize, b: usize) {
-        self.oracle
-            .remove_link(self.keys[a].clone(), self.keys[b].clone())
-            .await
-            .unwrap();
-    }
-
-    fn state_path(&self, i: u64) -> PathBuf {
-        self.dir.path().join(format!("validator-{i}.redb"))
+        self.net.cut(a, b).await.unwrap();
     }
 
     async fn start(
@@ -105,49 +71,14 @@ impl Sim {
         i: u64,
         fault: ProposerFault,
     ) -> Validator {
-        let control = self.oracle.control(self.keys[i as usize].clone());
-        let q = Quota::per_second(NZU32!(10_000));
-        let ch = Channels {
-            engine: EngineChannels {
-                votes: control.register(channels::VOTES, q).await.unwrap(),
-                certificates: control.register(channels::CERTIFICATES, q).await.unwrap(),
-                resolver: control.register(channels::RESOLVER, q).await.unwrap(),
-                blocks: control.register(channels::BLOCKS, q).await.unwrap(),
-                backfill: control.register(channels::BACKFILL, q).await.unwrap(),
-            },
-            txs: control.register(channels::TXS, q).await.unwrap(),
-        };
-        let path = self.state_path(i);
-        let cfg = ValidatorConfig {
-            genesis: &self.genesis,
-            key: validator_keypair(i),
-            state_path: &path,
-            mempool: MempoolLimits::default(),
-            fault,
-            execution_threads: 1 + i as usize % 2,
-        };
-        launch(
-            context.child("validator").with_attribute("index", i),
-            cfg,
-            self.oracle.manager(),
-            control,
-            ch,
-        )
-        .await
-        .expect("validator starts")
+        let v = self.net.start(context, i as usize, fault, threads(i));
+        v.await.expect("validator starts")
     }
-}
 
-impl Sim {
     /// Starts validator `i` again once its aborted tasks have released the state database.
     async fn restart(&self, context: &deterministic::Context, i: u64) -> Validator {
-        loop {
-            if let Ok(store) = basalt_node::store::Store::open(&self.state_path(i)) {
-                drop(store);
-                return self.start(context, i, ProposerFault::None).await;
-            }
-            context.sleep(Duration::from_millis(100)).await;
-        }
+        let v = self.net.restart(context, i as usize, threads(i));
+        v.await.expect("validator restarts")
     }
 }
 

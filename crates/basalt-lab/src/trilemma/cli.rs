@@ -10,8 +10,8 @@ use std::path::PathBuf;
 /// Options of `basalt lab trilemma`.
 #[derive(Args, Debug)]
 pub struct TrilemmaArgs {
-    /// The small sweep: 4 validators, two block sizes and one point with a capped home node
-    /// (about a minute).
+    /// The small sweep: 4 validators, two block sizes and one point with a capped home node,
+    /// and two simulated geographic points (about a minute).
     #[arg(long)]
     pub quick: bool,
     /// Seeds the load's accounts.
@@ -39,8 +39,12 @@ pub struct TrilemmaArgs {
     /// The `basalt` binary the validators run (default: this one).
     #[arg(long)]
     pub binary: Option<PathBuf>,
+    /// Simulated seconds a geographic point (default 10; quick 2).
+    #[arg(long)]
+    pub geo_seconds: Option<f64>,
     /// Run only the points of these levers (comma-separated: block-size, block-time,
-    /// validators, threads, home-validators).
+    /// validators, threads, home-validators, geography). The geography points place 4 to 100
+    /// validators in cloud regions on a simulated network; at 100 they take minutes each.
     #[arg(long, value_delimiter = ',')]
     pub lever: Vec<String>,
     /// Keep each point's validator files (configs, data, node logs) under --out/points/N.
@@ -50,6 +54,9 @@ pub struct TrilemmaArgs {
     #[arg(long)]
     pub replot: bool,
 }
+
+/// The `--lever` of the geographic points.
+const GEOGRAPHY: &str = "geography";
 
 /// Runs `basalt lab trilemma`.
 pub async fn trilemma(args: TrilemmaArgs) -> Result<()> {
@@ -77,25 +84,38 @@ pub async fn trilemma(args: TrilemmaArgs) -> Result<()> {
         opts.sandboxed = Some(false);
     }
     opts.keep = args.keep;
+    if let Some(s) = args.geo_seconds {
+        anyhow::ensure!(
+            (0.5..=600.0).contains(&s),
+            "--geo-seconds must be 0.5 to 600"
+        );
+        opts.geo_seconds = s;
+    }
     if !args.lever.is_empty() {
-        let known: Vec<String> = opts
+        let mut known: Vec<String> = opts
             .specs
             .iter()
             .map(|s| s.lever.replace(' ', "-"))
             .collect();
+        known.push(GEOGRAPHY.into());
         for l in &args.lever {
             anyhow::ensure!(
                 known.contains(l),
                 "--lever {l}: not a lever of this sweep (block-size, block-time, validators, \
-                 threads, home-validators)"
+                 threads, home-validators, geography)"
             );
         }
         opts.specs
             .retain(|s| args.lever.contains(&s.lever.replace(' ', "-")));
+        if !args.lever.iter().any(|l| l == GEOGRAPHY) {
+            opts.geo.clear();
+        }
     }
     eprintln!(
-        "basalt lab trilemma: {} points, each a chain of separate `basalt node` processes; report in {}",
+        "basalt lab trilemma: {} points, each a chain of separate `basalt node` processes, then \
+         {} geographic points on a simulated network; report in {}",
         opts.specs.len(),
+        opts.geo.len(),
         opts.out.display()
     );
     let report = run(&opts).await?;

@@ -2,16 +2,19 @@
 //! execution threads) cost the validators that must keep up, measured on separate `basalt node`
 //! processes, each in its own network namespace, some of them capped "home" nodes with a
 //! bandwidth cap (`tc tbf`) and a CPU quota (cgroup v1). Without root, the points run uncapped
-//! on 127.0.0.1, their traffic unmeasured, and the report says so.
+//! on 127.0.0.1, their traffic unmeasured, and the report says so. Its geographic points
+//! place validators in cloud regions on a simulated network ([`geography`]).
 
 mod cli;
 mod cluster;
+pub mod geography;
 mod point;
 pub mod profiles;
 mod report;
 pub mod sandbox;
 
 pub use cli::{trilemma, TrilemmaArgs};
+pub use geography::{GeoPoint, GeoSpec};
 pub use point::{Point, Spec, ValidatorUse};
 pub use report::TrilemmaReport;
 
@@ -45,6 +48,10 @@ pub struct Options {
     pub sandboxed: Option<bool>,
     /// Keep each point's validator files (configs, data, logs) under `out/points/`.
     pub keep: bool,
+    /// The geographic points, run after the others.
+    pub geo: Vec<GeoSpec>,
+    /// Simulated seconds a geographic point.
+    pub geo_seconds: f64,
 }
 
 /// The home node of the capped points: a tenth of one of this machine's cores (a third of a
@@ -115,7 +122,20 @@ impl Options {
                 v
             }
         };
+        let geo = match quick {
+            true => vec![GeoSpec::new(4, "one region"), GeoSpec::new(4, "global")],
+            false => FULL_GEO_COUNTS
+                .iter()
+                .flat_map(|&n| {
+                    geography::SPREADS
+                        .iter()
+                        .map(move |s| GeoSpec::new(n, s.name))
+                })
+                .collect(),
+        };
         Options {
+            geo,
+            geo_seconds: if quick { 2.0 } else { 10.0 },
             seed,
             quick,
             out,
@@ -139,6 +159,9 @@ impl Options {
     }
 }
 
+/// The validator counts of the full sweep's geographic points.
+pub const FULL_GEO_COUNTS: [usize; 5] = [4, 10, 25, 50, 100];
+
 /// Whether the points run in sandboxes, and if not, why.
 pub fn sandboxing(wanted: Option<bool>) -> Result<(bool, Option<String>)> {
     let can = sandbox::privileges();
@@ -158,7 +181,13 @@ pub async fn run(opts: &Options) -> Result<TrilemmaReport> {
         (0.5..=600.0).contains(&opts.seconds),
         "seconds must be 0.5 to 600"
     );
-    ensure!(!opts.specs.is_empty(), "no points to run");
+    ensure!(
+        !opts.specs.is_empty() || !opts.geo.is_empty(),
+        "no points to run"
+    );
+    for g in &opts.geo {
+        ensure!(g.spread().is_some(), "{}: unknown spread", g.label());
+    }
     for s in &opts.specs {
         ensure!(
             (1..=64).contains(&s.validators) && s.home < s.validators,
@@ -172,7 +201,7 @@ pub async fn run(opts: &Options) -> Result<TrilemmaReport> {
         );
     }
     ensure!(
-        opts.binary.exists(),
+        opts.specs.is_empty() || opts.binary.exists(),
         "no basalt binary at {}",
         opts.binary.display()
     );
@@ -188,7 +217,7 @@ pub async fn run(opts: &Options) -> Result<TrilemmaReport> {
         .filter(|s| sandboxed || s.home == 0)
         .cloned()
         .collect();
-    if let (true, Some(why)) = (specs.is_empty(), &why_not) {
+    if let (true, false, Some(why)) = (specs.is_empty(), opts.specs.is_empty(), &why_not) {
         bail!("every point asked for has home nodes, which need sandboxes ({why}): run as root");
     }
     if let Some(why) = &why_not {
@@ -229,10 +258,33 @@ pub async fn run(opts: &Options) -> Result<TrilemmaReport> {
             ));
             points.push(p);
         }
-        anyhow::Ok(points)
+        let mut geo = Vec::new();
+        for (i, g) in opts.geo.iter().enumerate() {
+            let head = format!("[geography {}/{}] {}", i + 1, opts.geo.len(), g.label());
+            eprintln!(
+                "{:>6.1} s  {head}: simulating",
+                started.elapsed().as_secs_f64()
+            );
+            let stop = geography::Stop::default();
+            // Dropped when the sweep is interrupted: the simulation thread then ends.
+            let _guard = stop.on_drop();
+            let (g, seconds, seed) = (g.clone(), opts.geo_seconds, opts.seed);
+            let p =
+                tokio::task::spawn_blocking(move || geography::measure(&g, seconds, seed, &stop))
+                    .await??;
+            eprintln!(
+                "{:>6.1} s  {head}: finality {} ms, {:.1} blocks/s, {:.0} s real",
+                started.elapsed().as_secs_f64(),
+                p.finality_ms.map_or("-".into(), |f| format!("{f:.0}")),
+                p.blocks_per_s,
+                p.wall_s
+            );
+            geo.push(p);
+        }
+        anyhow::Ok((points, geo))
     };
-    let points = interruptible(sweep).await?;
-    let report = TrilemmaReport::new(opts, sandboxed, why_not, points);
+    let (points, geo) = interruptible(sweep).await?;
+    let report = TrilemmaReport::new(opts, sandboxed, why_not, points, geo);
     report.write(&opts.out)?;
     eprintln!(
         "{:>6.1} s  wrote {}/report.md, report.json and the plots",

@@ -1,9 +1,10 @@
 //! The trilemma report: `report.json` (everything measured), `report.md` (tables and what they
 //! show) and the plots.
 
+use super::geography as geo;
 use super::profiles::{self, Profile};
 use super::sandbox::Caps;
-use super::{Options, Point};
+use super::{GeoPoint, Options, Point};
 use crate::plot::{Chart, Series};
 use crate::report::Report;
 use crate::scaling::Relation;
@@ -37,6 +38,12 @@ pub struct TrilemmaReport {
     /// The reference node profiles the points are judged against.
     #[serde(default = "profiles::reference")]
     pub profiles: Vec<Profile>,
+    /// Simulated seconds a geographic point.
+    #[serde(default)]
+    pub geo_seconds: f64,
+    /// The geographic points, in the order run.
+    #[serde(default)]
+    pub geography: Vec<GeoPoint>,
     /// Relations checked on the points.
     pub relations: Vec<Relation>,
 }
@@ -48,6 +55,7 @@ impl TrilemmaReport {
         sandboxed: bool,
         no_sandbox_reason: Option<String>,
         points: Vec<Point>,
+        geography: Vec<GeoPoint>,
     ) -> TrilemmaReport {
         let Caps { cpu_percent, mbit } = opts.home;
         TrilemmaReport {
@@ -61,8 +69,13 @@ impl TrilemmaReport {
             home_mbit: mbit,
             seconds: opts.seconds,
             users: opts.users,
-            relations: relations(&points),
+            relations: relations(&points)
+                .into_iter()
+                .chain(geo::relations(&geography))
+                .collect(),
             points,
+            geo_seconds: opts.geo_seconds,
+            geography,
             profiles: profiles::reference(),
         }
     }
@@ -246,6 +259,7 @@ impl Report for TrilemmaReport {
                     true,
                 ),
             ),
+            ("geography", geo::chart(&self.geography)),
         ]
     }
 
@@ -315,6 +329,7 @@ impl Report for TrilemmaReport {
             );
         }
         md += &self.keep_up_table();
+        md += &geo::markdown(&self.geography, self.geo_seconds);
         md += "\n## Relations\n\n";
         for r in &self.relations {
             md += &format!(

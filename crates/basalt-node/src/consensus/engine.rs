@@ -47,6 +47,17 @@ pub mod channels {
     pub const BACKFILL: u64 = 4;
     /// transaction gossip.
     pub const TXS: u64 = 5;
+
+    /// Messages a second each peer may send on `channel`, on every network a validator runs on:
+    /// votes and certificates (a few a view from each peer) get more than the bulk channels.
+    /// A receiver holds one quota burst from every peer, so these bound its queues too.
+    pub fn quota(channel: u64) -> commonware_runtime::Quota {
+        use commonware_utils::NZU32;
+        match channel {
+            VOTES | CERTIFICATES => commonware_runtime::Quota::per_second(NZU32!(2_000)),
+            _ => commonware_runtime::Quota::per_second(NZU32!(500)),
+        }
+    }
 }
 
 /// The six p2p channels a validator uses.
