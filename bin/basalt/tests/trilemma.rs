@@ -46,6 +46,16 @@ fn the_quick_trilemma_writes_its_report_and_cleans_up() {
         assert!(p.validators[0].rpc && !p.validators[0].home);
         assert!(p.validators.iter().all(|v| v.cpu_per_s > 0.0));
         assert!(p.capacity_tps > 0.0 && p.sent_tps > 0.0);
+        // Every finalization certificate holds at least a quorum of votes, so the shares of
+        // validator 0's certificates that carry each validator's vote add up to a quorum or more.
+        let n = p.spec.validators;
+        let quorum = (n - (n - 1) / 3) as f64;
+        let shares: f64 = p.validators.iter().filter_map(|v| v.votes_certified).sum();
+        assert!(
+            shares >= quorum - 1e-9,
+            "{shares} < {quorum}: {:?}",
+            p.validators
+        );
     }
     // The two simulated geographic points: every validator on the same blocks, and a global
     // chain's finality later than a one-region chain's.

@@ -160,7 +160,9 @@ impl Chain {
 
     /// Labels this chain's metrics with its validator's key.
     pub fn label_metrics(&mut self, validator: &PublicKey) {
-        self.metrics = Some(ChainMetrics::new(&validator.to_hex()[..10]));
+        self.metrics = Some(ChainMetrics::new(&crate::metrics::validator_name(
+            &validator.0,
+        )));
     }
 
     fn record_mempool(&self) {

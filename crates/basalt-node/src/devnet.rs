@@ -26,6 +26,25 @@ pub fn dev_account(i: u64) -> Keypair {
     dev_keypair("basalt-devnet-account", i)
 }
 
+/// A signed transfer of one token from dev account `from` to dev account `to`, at `nonce`, with
+/// a fee cap far above the devnet's base fee (DEVNET ONLY keys).
+pub fn dev_transfer(from: u64, nonce: u64, to: u64) -> Vec<u8> {
+    use basalt_types::Encode as _;
+    basalt_l1::Transaction {
+        chain_id: DEVNET_CHAIN_ID,
+        nonce,
+        max_fee_per_gas: 10_000_000_000,
+        priority_fee_per_gas: 1,
+        gas_limit: basalt_l1::TRANSFER_GAS,
+        action: basalt_l1::Action::Transfer {
+            to: dev_account(to).public(),
+            amount: ONE_TOKEN,
+        },
+    }
+    .sign(&dev_account(from))
+    .to_bytes()
+}
+
 /// Number of funded devnet rollup sequencer accounts (`basalt up` runs one rollup on each).
 pub const DEV_SEQUENCERS: u64 = 3;
 

@@ -2,7 +2,13 @@
 //! `basalt up` process). The handles are no-ops until a binary installs an exporter.
 
 use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
-use metrics::{Gauge, Histogram, Unit};
+use metrics::{Counter, Gauge, Histogram, Unit};
+
+/// A validator's name in metrics, from its key's bytes: `0x` and the first 8 hex digits.
+pub fn validator_name(key: &[u8]) -> String {
+    let digits: String = hex::encode(key).chars().take(8).collect();
+    format!("0x{digits}")
+}
 
 /// The metrics one validator's chain records.
 #[derive(Clone)]
@@ -63,6 +69,40 @@ impl ChainMetrics {
     }
 }
 
+/// One validator's counts of the finalization certificates it learned and of each committee
+/// member's votes in them.
+#[derive(Clone)]
+pub struct VoteMetrics {
+    finalizations: Counter,
+    signers: Vec<Counter>,
+}
+
+impl VoteMetrics {
+    /// Handles for the validator named `validator`, whose committee's members (in participant
+    /// order) are named `signers` (key prefixes).
+    pub fn new(validator: &str, signers: &[String]) -> Self {
+        VoteMetrics {
+            finalizations: counter!("basalt_l1_finalizations_total", "validator" => validator.to_string()),
+            signers: signers
+                .iter()
+                .map(|s| {
+                    counter!("basalt_l1_certified_votes_total", "validator" => validator.to_string(), "signer" => s.clone())
+                })
+                .collect(),
+        }
+    }
+
+    /// A finalization certificate learned, signed by the participants `signers`.
+    pub fn finalization(&self, signers: impl Iterator<Item = usize>) {
+        self.finalizations.increment(1);
+        for s in signers {
+            if let Some(c) = self.signers.get(s) {
+                c.increment(1);
+            }
+        }
+    }
+}
+
 /// Describes every L1 metric to the installed exporter (its HELP lines).
 pub fn describe() {
     describe_gauge!(
@@ -97,6 +137,15 @@ pub fn describe() {
     describe_counter!(
         "basalt_l1_admissions_total",
         "Submitted transactions by result: accepted, or the reason they were refused"
+    );
+    describe_counter!(
+        "basalt_l1_finalizations_total",
+        "Finalization certificates this validator learned of while in the committee"
+    );
+    describe_counter!(
+        "basalt_l1_certified_votes_total",
+        "Finalize votes of each committee member (signer) in those certificates; a certificate \
+         holds the first quorum of votes to arrive"
     );
     describe_gauge!(
         "basalt_l1_peers",

@@ -101,8 +101,7 @@ pub async fn start_networked_validator(
         txs: register(channels::TXS),
     };
     network.start();
-    let gauge =
-        metrics::gauge!("basalt_l1_peers", "validator" => key.public().to_hex()[..10].to_string());
+    let gauge = metrics::gauge!("basalt_l1_peers", "validator" => crate::metrics::validator_name(&key.public().0));
     context
         .child("peers")
         .spawn(move |ctx| sample_connected_peers(ctx, listen, gauge));

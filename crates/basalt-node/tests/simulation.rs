@@ -3,7 +3,9 @@
 
 use basalt_l1::{Action, Params, Transaction, ONE_TOKEN};
 use basalt_node::consensus::application::ProposerFault;
-use basalt_node::devnet::{dev_account, devnet_genesis, validator_keypair, DEVNET_CHAIN_ID};
+use basalt_node::devnet::{
+    dev_account, dev_transfer, devnet_genesis, validator_keypair, DEVNET_CHAIN_ID,
+};
 use basalt_node::simnet::SimNet;
 use basalt_node::validator::Validator;
 use basalt_types::{Encode, Hash};
@@ -119,22 +121,6 @@ fn block_hash_at(v: &Validator, h: u64) -> Hash {
         .hash()
 }
 
-fn transfer(from: u64, nonce: u64, to: u64) -> Vec<u8> {
-    Transaction {
-        chain_id: DEVNET_CHAIN_ID,
-        nonce,
-        max_fee_per_gas: 10_000_000_000,
-        priority_fee_per_gas: 1,
-        gas_limit: basalt_l1::TRANSFER_GAS,
-        action: Action::Transfer {
-            to: dev_account(to).public(),
-            amount: ONE_TOKEN,
-        },
-    }
-    .sign(&dev_account(from))
-    .to_bytes()
-}
-
 #[test]
 fn four_validators_finalize_identical_blocks_with_transfers() {
     deterministic::Runner::timed(Duration::from_secs(120)).start(|context| async move {
@@ -148,7 +134,7 @@ fn four_validators_finalize_identical_blocks_with_transfers() {
                 .chain
                 .lock()
                 .unwrap()
-                .submit_local(&transfer(0, n, 1))
+                .submit_local(&dev_transfer(0, n, 1))
                 .unwrap();
         }
         let refs: Vec<&Validator> = vs.iter().collect();
@@ -245,7 +231,7 @@ fn three_validators_keep_finalizing_while_one_is_down() {
                 .chain
                 .lock()
                 .unwrap()
-                .submit_local(&transfer(2, n, 3))
+                .submit_local(&dev_transfer(2, n, 3))
                 .unwrap();
         }
         wait_for(&context, &live, at + 15).await;

@@ -7,7 +7,10 @@
 use super::sandbox::{Caps, Sandbox};
 use anyhow::{bail, Context, Result};
 use basalt_l1::{Genesis, GenesisAccount, Params};
+use basalt_node::devnet::validator_keypair;
+use basalt_node::metrics::validator_name;
 use basalt_types::{Amount, Keypair};
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
@@ -69,6 +72,9 @@ pub struct Reading {
     pub height: u64,
     /// Sum and count of its finality latencies, seconds.
     pub latency: (f64, u64),
+    /// Finalization certificates validator 0 learned of, and how many carry this validator's
+    /// vote (validator 0 is never a home node: its certificates are the chain's view).
+    pub certificates: (u64, u64),
 }
 
 impl Cluster {
@@ -214,8 +220,13 @@ impl Cluster {
     /// What each validator has used and reached so far.
     pub async fn read(&self) -> Result<Vec<Reading>> {
         let mut out = Vec::with_capacity(self.len());
+        let mut observer = None;
         for (i, node) in self.nodes.iter().enumerate() {
             let m = scrape(self.metrics[i]).await.unwrap_or_default();
+            let first = observer.get_or_insert_with(|| m.clone());
+            // The devnet's validator i holds dev key i (DEVNET ONLY).
+            let name = validator_name(&validator_keypair(i as u64).public().0);
+            let certified = first.certified.get(&name).copied().unwrap_or(0);
             out.push(Reading {
                 cpu_s: cpu_seconds(node.child.id())?,
                 bytes: match &self.sandbox {
@@ -225,6 +236,7 @@ impl Cluster {
                 disk: disk_bytes(&node.data),
                 height: m.height,
                 latency: m.latency,
+                certificates: (first.finalizations, certified),
             });
         }
         Ok(out)
@@ -355,11 +367,15 @@ fn disk_bytes(dir: &Path) -> u64 {
 }
 
 /// What a validator's metrics say.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 struct Scraped {
     height: u64,
     peers: u64,
     latency: (f64, u64),
+    /// Finalization certificates it learned of.
+    finalizations: u64,
+    /// Votes in them, by signer (key prefix).
+    certified: BTreeMap<String, u64>,
 }
 
 /// Reads a validator's Prometheus metrics (`GET /metrics`).
@@ -379,7 +395,8 @@ async fn scrape(addr: SocketAddr) -> Result<Scraped> {
     Ok(parse_metrics(&text))
 }
 
-/// The finalized height and the finality latency's sum and count in a Prometheus text page.
+/// The finalized height, the finality latency's sum and count, and the finalization
+/// certificates learned and signed, in a Prometheus text page.
 fn parse_metrics(text: &str) -> Scraped {
     let value = |name: &str| -> Option<f64> {
         text.lines()
@@ -395,6 +412,16 @@ fn parse_metrics(text: &str) -> Scraped {
             value("basalt_l1_finality_latency_seconds_sum").unwrap_or(0.0),
             value("basalt_l1_finality_latency_seconds_count").unwrap_or(0.0) as u64,
         ),
+        finalizations: value("basalt_l1_finalizations_total").unwrap_or(0.0) as u64,
+        certified: text
+            .lines()
+            .filter_map(|l| l.strip_prefix("basalt_l1_certified_votes_total{"))
+            .filter_map(|l| {
+                let (labels, v) = l.rsplit_once(' ')?;
+                let signer = labels.split("signer=\"").nth(1)?.split('"').next()?;
+                Some((signer.to_string(), v.parse::<f64>().ok()? as u64))
+            })
+            .collect(),
     }
 }
 
@@ -409,9 +436,15 @@ mod tests {
             basalt_l1_finality_latency_seconds{validator=\"ab\",quantile=\"0.5\"} 0.3\n\
             basalt_l1_finality_latency_seconds_sum{validator=\"ab\"} 12.5\n\
             basalt_l1_finality_latency_seconds_count{validator=\"ab\"} 40\n\
-            basalt_l1_peers{validator=\"ab\"} 3\n";
+            basalt_l1_peers{validator=\"ab\"} 3\n\
+            basalt_l1_finalizations_total{validator=\"ab\"} 40\n\
+            basalt_l1_certified_votes_total{validator=\"ab\",signer=\"cd\"} 31\n\
+            basalt_l1_certified_votes_total{signer=\"ef\",validator=\"ab\"} 9\n";
         let m = parse_metrics(page);
         assert_eq!(m.height, 42);
+        assert_eq!(m.finalizations, 40);
+        assert_eq!(m.certified.get("cd"), Some(&31));
+        assert_eq!(m.certified.get("ef"), Some(&9));
         assert_eq!(m.latency, (12.5, 40));
         assert_eq!(m.peers, 3);
         assert_eq!(parse_metrics("").height, 0);

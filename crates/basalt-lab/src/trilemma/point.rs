@@ -93,6 +93,11 @@ pub struct ValidatorUse {
     pub progress: f64,
     /// Mean seconds from a block's timestamp to its finalization here, if it finalized any.
     pub finality_s: Option<f64>,
+    /// The share of the finalization certificates validator 0 learned during the load that
+    /// carry this validator's vote, if it learned any: a certificate holds the first quorum of
+    /// votes to arrive, so a slow validator's votes are left out.
+    #[serde(default)]
+    pub votes_certified: Option<f64>,
 }
 
 /// What one point measured.
@@ -211,6 +216,8 @@ fn summarize(
         .map(|(i, (b, a))| {
             let bytes = b.bytes.zip(a.bytes);
             let count = a.latency.1.saturating_sub(b.latency.1);
+            let learned = a.certificates.0.saturating_sub(b.certificates.0);
+            let signed = a.certificates.1.saturating_sub(b.certificates.1);
             ValidatorUse {
                 home: i >= spec.validators - spec.home,
                 rpc: i == 0,
@@ -224,6 +231,7 @@ fn summarize(
                     false => 0.0,
                 },
                 finality_s: (count > 0).then(|| (a.latency.0 - b.latency.0) / count as f64),
+                votes_certified: (learned > 0).then(|| signed as f64 / learned as f64),
             }
         })
         .collect();

@@ -127,6 +127,15 @@ impl Report for TrilemmaReport {
             let mean = cpu.iter().sum::<f64>() / cpu.len().max(1) as f64;
             quota.map(|q| mean / q * 100.0)
         };
+        let home_votes = |p: &Point| {
+            let shares: Vec<f64> = p
+                .validators
+                .iter()
+                .filter(|v| v.home)
+                .filter_map(|v| v.votes_certified)
+                .collect();
+            (!shares.is_empty()).then(|| shares.iter().sum::<f64>() / shares.len() as f64 * 100.0)
+        };
         let home_lag = |p: &Point| {
             p.validators
                 .iter()
@@ -255,6 +264,12 @@ impl Report for TrilemmaReport {
                             home_cpu,
                         ),
                         self.line("home nodes' lag, blocks", "home validators", size, home_lag),
+                        self.line(
+                            "home nodes' votes in certificates, %",
+                            "home validators",
+                            size,
+                            home_votes,
+                        ),
                     ],
                     true,
                 ),
@@ -294,11 +309,15 @@ impl Report for TrilemmaReport {
         md += "A validator's costs are the mean over the validators that are neither home nodes \
                nor validator 0 (which also answered the load's JSON-RPC calls). Finality is the \
                median over the non-home validators of their mean time from a block's timestamp \
-               to its finalization.\n\n";
+               to its finalization. *Votes in certificates* is the share of the finalization \
+               certificates validator 0 learned during the load that carry a validator's vote \
+               (home nodes, and in brackets the others but validator 0): a certificate holds the \
+               first quorum of votes to arrive, so a validator too slow to vote in time is left \
+               out.\n\n";
         md += "| lever | validators (home) | tx/block | block ms | threads | offered tx/s | \
                finalized tx/s | capacity | finality ms | CPU ms/s | KB/s in | KB/s out | \
-               MB stored/day | home lag (blocks) |\n";
-        md += "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+               MB stored/day | home lag (blocks) | votes in certificates, home (others) |\n";
+        md += "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
         let opt =
             |v: Option<f64>, scale: f64| v.map_or("-".into(), |v| format!("{:.1}", v * scale));
         for p in &self.points {
@@ -309,8 +328,20 @@ impl Report for TrilemmaReport {
                 .filter(|v| v.home)
                 .map(|v| v.lag_blocks.to_string())
                 .collect();
+            let share = |home: bool| {
+                let v: Vec<f64> = p
+                    .validators
+                    .iter()
+                    .filter(|v| v.home == home && !v.rpc)
+                    .filter_map(|v| v.votes_certified)
+                    .collect();
+                match v.is_empty() {
+                    true => "-".to_string(),
+                    false => format!("{:.0}%", v.iter().sum::<f64>() / v.len() as f64 * 100.0),
+                }
+            };
             md += &format!(
-                "| {} | {} ({}) | {} | {} | {} | {:.0} | {:.0} | {:.0} | {} | {} | {} | {} | {} | {} |\n",
+                "| {} | {} ({}) | {} | {} | {} | {:.0} | {:.0} | {:.0} | {} | {} | {} | {} | {} | {} | {} ({}) |\n",
                 s.lever,
                 s.validators,
                 s.home,
@@ -326,6 +357,8 @@ impl Report for TrilemmaReport {
                 opt(p.peer_mean(|v| v.out_bytes_per_s), 1e-3),
                 opt(p.peer_mean(|v| Some(v.disk_bytes_per_s)), 86_400.0 / 1e6),
                 if lags.is_empty() { "-".into() } else { lags.join(", ") },
+                share(true),
+                share(false),
             );
         }
         md += &self.keep_up_table();

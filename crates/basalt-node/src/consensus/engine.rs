@@ -278,6 +278,7 @@ where
         prefix,
         page_cache,
         epocher,
+        name: crate::metrics::validator_name(me.as_ref()),
     };
     handles.push(context.child("orchestrator").spawn(move |ctx| {
         orchestrator.run(ctx, ch.votes, ch.certificates, ch.resolver, start, next)

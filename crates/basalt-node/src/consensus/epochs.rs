@@ -11,13 +11,15 @@
 use super::application::Scheme;
 use super::block::{ChainBlock, Digest};
 use super::engine::{Timing, CONSENSUS_NAMESPACE};
+use super::tally::VoteTally;
+use crate::metrics::{validator_name, VoteMetrics};
 use commonware_consensus::marshal::core::Mailbox as MarshalMailbox;
 use commonware_consensus::marshal::standard::{Inline, Standard};
 use commonware_consensus::simplex::{
     self, elector::RoundRobin, Floor, ForwardPolicy, SkipBudget, SkipPolicy,
 };
 use commonware_consensus::types::{Epoch, Epocher as _, FixedEpocher, ViewDelta};
-use commonware_cryptography::certificate::{Provider, Scoped};
+use commonware_cryptography::certificate::{Provider, Scheme as _, Scoped};
 use commonware_cryptography::ed25519::{PrivateKey, PublicKey};
 use commonware_cryptography::Sha256;
 use commonware_macros::select;
@@ -124,6 +126,8 @@ pub struct Orchestrator<E: Spawner + Clock + Metrics, B> {
     pub page_cache: CacheRef,
     /// Heights of each epoch.
     pub epocher: FixedEpocher,
+    /// This validator's name in metrics ([`validator_name`]).
+    pub name: String,
 }
 
 /// The epoch-multiplexed consensus channels.
@@ -224,6 +228,11 @@ where
             return None;
         };
         let timing = self.timing;
+        let signers: Vec<String> = scheme
+            .participants()
+            .iter()
+            .map(|k| validator_name(k.as_ref()))
+            .collect();
         let engine = simplex::Engine::new(
             context
                 .child("simplex")
@@ -234,7 +243,10 @@ where
                 blocker: self.blocker.clone(),
                 automaton: self.wrapper.clone(),
                 relay: self.wrapper.clone(),
-                reporter: self.wrapper.clone(),
+                reporter: VoteTally::new(
+                    self.wrapper.clone(),
+                    VoteMetrics::new(&self.name, &signers),
+                ),
                 strategy: Sequential,
                 partition: format!("{}-simplex-{}", self.prefix, start.epoch.get()),
                 mailbox_size: NZUsize!(1024),

@@ -15,3 +15,4 @@ pub mod block;
 pub mod engine;
 pub mod epochs;
 pub mod gossip;
+pub mod tally;

@@ -5,9 +5,9 @@
 //! validator code (`validator::launch`) with only the network and the clock simulated.
 
 use anyhow::{anyhow, bail, Context as _, Result};
-use basalt_l1::{Action, Header, Params, Transaction, ONE_TOKEN, TRANSFER_GAS};
+use basalt_l1::{Header, Params, TRANSFER_GAS};
 use basalt_node::consensus::application::ProposerFault;
-use basalt_node::devnet::{dev_account, devnet_genesis, DEVNET_CHAIN_ID, DEV_ACCOUNTS};
+use basalt_node::devnet::{dev_transfer, devnet_genesis, DEV_ACCOUNTS};
 use basalt_node::simnet::SimNet;
 use basalt_node::validator::Validator;
 use basalt_types::Hash;
@@ -226,24 +226,6 @@ fn link(a: usize, b: usize) -> Link {
     }
 }
 
-/// A signed transfer of one token from dev account `from` to dev account `to` (DEVNET ONLY keys).
-fn transfer(from: u64, nonce: u64, to: u64) -> Vec<u8> {
-    use basalt_types::Encode as _;
-    Transaction {
-        chain_id: DEVNET_CHAIN_ID,
-        nonce,
-        max_fee_per_gas: 10_000_000_000,
-        priority_fee_per_gas: 1,
-        gas_limit: TRANSFER_GAS,
-        action: Action::Transfer {
-            to: dev_account(to).public(),
-            amount: ONE_TOKEN,
-        },
-    }
-    .sign(&dev_account(from))
-    .to_bytes()
-}
-
 /// The `q` quantile of `v` (nearest rank), if it has any.
 fn quantile(mut v: Vec<f64>, q: f64) -> Option<f64> {
     v.sort_by(f64::total_cmp);
@@ -404,7 +386,7 @@ fn simulate(
             owed += load * tick.as_secs_f64();
             while owed >= 1.0 {
                 let from = sent % DEV_ACCOUNTS;
-                let tx = transfer(from, nonces[from as usize], (from + 1) % DEV_ACCOUNTS);
+                let tx = dev_transfer(from, nonces[from as usize], (from + 1) % DEV_ACCOUNTS);
                 nonces[from as usize] += 1;
                 let target = &vs[(sent % n as u64) as usize];
                 // A full mempool turns a transfer away; the chain's throughput says how many landed.
