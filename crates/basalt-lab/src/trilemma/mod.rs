@@ -19,7 +19,7 @@ pub use point::{Point, Spec, ValidatorUse};
 pub use report::TrilemmaReport;
 
 use crate::report::Report;
-use anyhow::{bail, ensure, Result};
+use anyhow::{bail, ensure, Context as _, Result};
 use basalt_types::Keypair;
 use sandbox::Caps;
 use std::path::PathBuf;
@@ -220,7 +220,7 @@ pub async fn run(opts: &Options) -> Result<TrilemmaReport> {
     if let (true, false, Some(why)) = (specs.is_empty(), opts.specs.is_empty(), &why_not) {
         bail!("every point asked for has home nodes, which need sandboxes ({why}): run as root");
     }
-    if let Some(why) = &why_not {
+    if let (false, Some(why)) = (opts.specs.is_empty(), &why_not) {
         eprintln!(
             "basalt lab trilemma: no sandboxes ({why}): every validator runs uncapped on \
              127.0.0.1, traffic is not measured, and the {} home-node point(s) are skipped; \
@@ -271,7 +271,8 @@ pub async fn run(opts: &Options) -> Result<TrilemmaReport> {
             let (g, seconds, seed) = (g.clone(), opts.geo_seconds, opts.seed);
             let p =
                 tokio::task::spawn_blocking(move || geography::measure(&g, seconds, seed, &stop))
-                    .await??;
+                    .await?
+                    .with_context(|| head.clone())?;
             eprintln!(
                 "{:>6.1} s  {head}: finality {} ms, {:.1} blocks/s, {:.0} s real",
                 started.elapsed().as_secs_f64(),
