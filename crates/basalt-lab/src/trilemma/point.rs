@@ -131,15 +131,21 @@ impl Point {
         self.validators.iter().filter(|v| !v.home && !v.rpc)
     }
 
-    /// The mean of `f` over [`Point::peers`] (or over all but validator 0 if every peer is a
-    /// home node).
+    /// The mean of `f` over [`Point::peers`].
     pub fn peer_mean(&self, f: impl Fn(&ValidatorUse) -> Option<f64>) -> Option<f64> {
-        let vals: Vec<f64> = self.peers().filter_map(&f).collect();
-        match vals.is_empty() {
-            true => None,
-            false => Some(vals.iter().sum::<f64>() / vals.len() as f64),
-        }
+        mean(self.peers().filter_map(f))
     }
+
+    /// The mean of `f` over the home nodes.
+    pub fn home_mean(&self, f: impl Fn(&ValidatorUse) -> Option<f64>) -> Option<f64> {
+        mean(self.validators.iter().filter(|v| v.home).filter_map(f))
+    }
+}
+
+/// The mean of `vals`, if there are any.
+fn mean(vals: impl Iterator<Item = f64>) -> Option<f64> {
+    let (sum, n) = vals.fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
+    (n > 0).then(|| sum / n as f64)
 }
 
 /// What a point runs with.

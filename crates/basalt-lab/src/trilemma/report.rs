@@ -118,24 +118,10 @@ impl Report for TrilemmaReport {
         };
         let quota = self.home_cpu_percent.map(|q| f64::from(q) / 100.0);
         let home_cpu = |p: &Point| {
-            let cpu: Vec<f64> = p
-                .validators
-                .iter()
-                .filter(|v| v.home)
-                .map(|v| v.cpu_per_s)
-                .collect();
-            let mean = cpu.iter().sum::<f64>() / cpu.len().max(1) as f64;
+            let mean = p.home_mean(|v| Some(v.cpu_per_s))?;
             quota.map(|q| mean / q * 100.0)
         };
-        let home_votes = |p: &Point| {
-            let shares: Vec<f64> = p
-                .validators
-                .iter()
-                .filter(|v| v.home)
-                .filter_map(|v| v.votes_certified)
-                .collect();
-            (!shares.is_empty()).then(|| shares.iter().sum::<f64>() / shares.len() as f64 * 100.0)
-        };
+        let home_votes = |p: &Point| p.home_mean(|v| v.votes_certified).map(|s| s * 100.0);
         let home_lag = |p: &Point| {
             p.validators
                 .iter()
@@ -328,18 +314,7 @@ impl Report for TrilemmaReport {
                 .filter(|v| v.home)
                 .map(|v| v.lag_blocks.to_string())
                 .collect();
-            let share = |home: bool| {
-                let v: Vec<f64> = p
-                    .validators
-                    .iter()
-                    .filter(|v| v.home == home && !v.rpc)
-                    .filter_map(|v| v.votes_certified)
-                    .collect();
-                match v.is_empty() {
-                    true => "-".to_string(),
-                    false => format!("{:.0}%", v.iter().sum::<f64>() / v.len() as f64 * 100.0),
-                }
-            };
+            let share = |s: Option<f64>| s.map_or("-".into(), |s| format!("{:.0}%", s * 100.0));
             md += &format!(
                 "| {} | {} ({}) | {} | {} | {} | {:.0} | {:.0} | {:.0} | {} | {} | {} | {} | {} | {} | {} ({}) |\n",
                 s.lever,
@@ -357,8 +332,8 @@ impl Report for TrilemmaReport {
                 opt(p.peer_mean(|v| v.out_bytes_per_s), 1e-3),
                 opt(p.peer_mean(|v| Some(v.disk_bytes_per_s)), 86_400.0 / 1e6),
                 if lags.is_empty() { "-".into() } else { lags.join(", ") },
-                share(true),
-                share(false),
+                share(p.home_mean(|v| v.votes_certified)),
+                share(p.peer_mean(|v| v.votes_certified)),
             );
         }
         md += &self.keep_up_table();
